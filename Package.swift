@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "pipe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pipe", targets: ["pipe"]),
+        .library(name: "PipeKit", targets: ["PipeKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+        .target(
+            name: "PipeKit",
+            dependencies: ["CYAML", "CCurl"]
+        ),
+        .executableTarget(
+            name: "pipe",
+            dependencies: [
+                "PipeKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PipeKitTests",
+            dependencies: ["PipeKit"]
+        ),
+    ]
+)
