@@ -33,9 +33,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A fake LLM server (Anthropic- and OpenAI-shaped, with injectable faults) for tests and benchmarks.
+        .target(name: "FakeLLM"),
+        // Benchmarks: `swift run -c release pipe-bench --help`.
+        .executableTarget(
+            name: "pipe-bench",
+            dependencies: ["PipeKit", "FakeLLM"]
+        ),
         .testTarget(
             name: "PipeKitTests",
-            dependencies: ["PipeKit"]
+            dependencies: ["PipeKit", "FakeLLM"]
         ),
     ]
 )
