@@ -14,7 +14,8 @@ Until `pipe lint` exists this is what keeps `pipelines/` honest. For every
   `NAME.input.json` otherwise) matches the input schema;
 - every `{{ ref }}` names `input` or a stage and resolves in the schema of
   what it points into (`.field` through `properties`, `[n]` through `items`);
-  a stage without an output schema is a string and has no fields;
+  a stage without an output schema is a string and has no fields. Stricter
+  than lint: a field must also be `required`, so it is there at run time;
 - models, fallbacks and `needs` name things that exist, the DAG has no cycle,
   and every stage contributes to `output`;
 - no stage's max_tokens exceeds the budget, and the worst case fits the budget:
@@ -93,6 +94,8 @@ def resolve(schema, segments, root):
     field, index = segments[0]
     branches = [b for key in ("allOf", "anyOf", "oneOf") for b in schema.get(key, [])]
     if field is not None and field in schema.get("properties", {}):
+        if field not in schema.get("required", []):
+            return f"property {field!r} is optional: the examples reference only required ones"
         return resolve(schema["properties"][field], segments[1:], root)
     if index is not None and ("items" in schema or schema.get("type") == "array"):
         return resolve(schema.get("items", True), segments[1:], root)
