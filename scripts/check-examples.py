@@ -85,11 +85,11 @@ def resolve(schema, segments, root):
 
     Follows local `$ref`s and looks into every branch of allOf/anyOf/oneOf.
     """
-    if schema is True or schema == {}:
-        return schema  # anything goes: nothing to check further
-    if isinstance(schema, dict) and "$ref" in schema:
+    if not isinstance(schema, dict) or schema == {}:
+        return schema  # a boolean schema or {}: nothing to check further
+    if "$ref" in schema:
         target = root
-        for part in schema["$ref"].lstrip("#/").split("/"):
+        for part in schema["$ref"].removeprefix("#/").split("/"):
             target = target[part] if part else target
         return resolve(target, segments, root)
     if not segments:
@@ -117,13 +117,10 @@ def resolve(schema, segments, root):
 
 
 def templates(spec):
-    """(where, template text) for every template of the spec."""
+    """(where, template text) for every template of the spec; a stage's system may come from defaults."""
     for name, stage in spec["stages"].items():
-        for key in ("system", "prompt"):
-            if key in stage:
-                yield f"stages.{name}.{key}", stage[key]
-    if isinstance(spec.get("defaults", {}).get("system"), str):
-        yield "defaults.system", spec["defaults"]["system"]
+        yield f"stages.{name}.system", setting(spec, stage, "system", "")
+        yield f"stages.{name}.prompt", stage["prompt"]
     output = spec.get("output")
     if isinstance(output, str):
         yield "output", output
