@@ -2,11 +2,29 @@ import ArgumentParser
 import PipeKit
 
 @main
-struct Pipe: AsyncParsableCommand {
+struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipe",
         abstract: "Run declarative LLM pipelines, checked like code.",
+        discussion: """
+            A YAML spec declares stages, the model each uses, token budgets and the JSON Schema \
+            each stage's output must match. `pipe lint` checks it before a token is spent; \
+            `pipe run` compiles it into a DAG and runs it with schema-checked handoffs.
+
+            Run `pipe help COMMAND` for a command's options and examples.
+            """,
         version: PipeVersion.current,
-        subcommands: []
+        subcommands: [LintCommand.self, GraphCommand.self, SchemaCommand.self]
     )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as ExitCodeError {
+            exit(withError: ExitCode(error.code))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
