@@ -2,7 +2,7 @@
 public enum Suggestions {
     /// The closest candidate to `name`, if it is close enough to be a likely typo.
     public static func closest(to name: String, in candidates: some Sequence<String>) -> String? {
-        let limit = max(1, min(3, name.count / 3 + 1))
+        let limit = max(1, min(3, name.count / 3))
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != name {
             let distance = editDistance(name.lowercased(), candidate.lowercased())

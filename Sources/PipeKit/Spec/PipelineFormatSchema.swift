@@ -11,6 +11,9 @@ public enum PipelineFormatSchema {
   "markdownDescription": "A declarative LLM pipeline for `pipe`: stages, the models they use, budgets and the JSON Schema each stage's output must match.\n\nCheck a file with `pipe lint FILE`, run it with `pipe run FILE < input`.",
   "type": "object",
   "additionalProperties": false,
+  "patternProperties": {
+    "^x-": { "description": "Extension keys, ignored by pipe: a place for YAML anchors that several stages share (`x-finding: &finding {...}`)." }
+  },
   "required": ["version", "stages"],
   "properties": {
     "version": {

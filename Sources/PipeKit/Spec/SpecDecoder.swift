@@ -139,7 +139,7 @@ public struct SpecDecoder {
             case "temperature":
                 settings.temperature = number(value, key: "temperature")
                 if let t = settings.temperature, !(0...2).contains(t.value) {
-                    report(.invalidValue, at: t.span, "`temperature` must be between 0 and 2, found \(t.value)")
+                    report(.invalidValue, at: t.span, "`temperature` must be between 0 and 2, found \(t.value.formatted)")
                 }
             case "retries":
                 settings.retries = integer(value, key: "retries")
@@ -252,6 +252,8 @@ public struct SpecDecoder {
     mutating func checkKeys(_ pairs: [YAMLPair], allowed: [String], in context: String) {
         for pair in pairs {
             guard let key = pair.key.scalar, !allowed.contains(key) else { continue }
+            // `x-` keys at the top level hold YAML anchors for the rest of the file.
+            if context == "the spec", key.hasPrefix("x-") { continue }
             if SpecKeys.reserved.contains(key) {
                 report(.notSupported, at: pair.key.span, "`\(key)` is not supported yet (reserved for a later version of pipe)",
                     hint: "remove `\(key)` from \(context)")
@@ -272,6 +274,12 @@ public struct SpecDecoder {
     }
 
     mutating func template(_ node: YAMLNode, key: String) -> Template? {
+        if node.mapping != nil, source.line(node.span.start.line).dropFirst(node.span.start.column - 1).hasPrefix("{{") {
+            report(.typeMismatch, at: node.span,
+                "`\(key)` starts with `{{`, which YAML reads as a mapping, not a template",
+                hint: "quote the value: `\(key): \"{{ ... }}\"`")
+            return nil
+        }
         guard let text = string(node, key: key) else { return nil }
         return TemplateLocator.template(from: node, text: text.value, in: source, diagnostics: &diagnostics)
     }
@@ -355,6 +363,7 @@ public enum StageNames {
 
     /// A valid name close to an invalid one (`Fact Checker` → `fact-checker`).
     public static func suggestion(for name: String) -> String {
+        if let first = name.unicodeScalars.first, ("0"..."9").contains(first) { return suggestion(for: "stage-" + name) }
         var result = ""
         for scalar in name.lowercased().unicodeScalars {
             if ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-" {
@@ -365,5 +374,12 @@ public enum StageNames {
         }
         while let first = result.unicodeScalars.first, !("a"..."z").contains(first) { result.removeFirst() }
         return result.isEmpty ? "stage" : result
+    }
+}
+
+extension Double {
+    /// `3` rather than `3.0` for whole numbers, as a user wrote them.
+    var formatted: String {
+        self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self)
     }
 }

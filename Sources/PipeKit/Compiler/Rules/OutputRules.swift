@@ -3,6 +3,8 @@
 extension Compilation {
     mutating func checkOutputUse() {
         guard let dag, let output = spec.output else { return }
+        // A reference that names no stage would make the stage it meant look unused.
+        if diagnostics.diagnostics.contains(where: { $0.rule == .unknownReference }) { return }
         var used = Set<String>()
         for reference in output.templates.flatMap(\.references) where reference.root.value != "input" {
             guard spec.stage(named: reference.root.value) != nil else { continue }

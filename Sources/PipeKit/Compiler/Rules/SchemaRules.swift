@@ -50,7 +50,7 @@ extension Compilation {
             let siblings = (try? FileManager.default.contentsOfDirectory(atPath: (full as NSString).deletingLastPathComponent)) ?? []
             let name = (path.value as NSString).lastPathComponent
             diagnostics.report(
-                .schemaFile, at: path.span, "schema file `\(path.value)` not found (looked for \(canonicalPath(full)))",
+                .schemaFile, at: path.span, "schema file `\(path.value)` not found",
                 hint: Suggestions.closest(to: name, in: siblings).map { "did you mean `\($0)`?" }
                     ?? "paths are relative to the spec file's directory")
             return nil
@@ -58,7 +58,7 @@ extension Compilation {
         let resolved = canonicalPath(full)
         guard resolved == root || resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
             diagnostics.report(
-                .schemaFile, at: path.span, "schema file `\(path.value)` is outside the spec's directory (\(root))",
+                .schemaFile, at: path.span, "schema file `\(path.value)` is outside the spec's directory",
                 hint: "copy the schema into the spec's directory tree")
             return nil
         }
