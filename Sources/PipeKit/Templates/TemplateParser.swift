@@ -30,7 +30,7 @@ public struct TemplateParser {
                 i += 1
                 continue
             }
-            let base = opening < openings.count ? openings[opening] : fallback
+            let base = opening < openings.count ? openings[opening] : fallback.advanced(by: i)
             opening += 1
             var cursor = Cursor(scalars: scalars, index: i + 2, start: i, base: base, file: file)
             switch cursor.parseReference() {
