@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PipeKit
 
 @main
@@ -23,8 +24,14 @@ struct Pipe: ParsableCommand {
             try command.run()
         } catch let error as ExitCodeError {
             exit(withError: ExitCode(error.code))
-        } catch {
+        } catch let error as ExitCode {
             exit(withError: error)
+        } catch {
+            // Help and --version exit 0; every other parse or validation error is a usage
+            // error, which is exit 2 for every pipe command (SPEC.md, "Exit codes").
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
         }
     }
 }
