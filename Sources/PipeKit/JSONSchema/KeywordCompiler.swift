@@ -196,7 +196,7 @@ extension SchemaCompiler {
             for (name, _) in members { entries.append((name, try compileChild(location, "dependentSchemas", name, scope: scope))) }
             add("dependentSchemas", .dependentSchemas(entries))
         }
-        if scope.draft == .draft7, case .object(let members)? = object["dependencies"] {
+        if case .object(let members)? = object["dependencies"] {  // draft-07; accepted later for compatibility
             var schemas: [(String, Int)] = []
             var required: [(String, [String])] = []
             for (name, value) in members {
