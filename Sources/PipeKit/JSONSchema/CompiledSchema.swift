@@ -63,19 +63,14 @@ struct JSONTypeSet: OptionSet, Sendable, Hashable {
         }
     }
 
-    /// "string", "string or null", "integer, string or null".
-    var listDescription: String {
-        let parts = Self.names.filter { contains($0.1) }.map(\.0)
-        if parts.count <= 1 { return parts.first ?? "nothing" }
-        return parts.dropLast().joined(separator: ", ") + " or " + parts.last!
-    }
 }
 
 /// A compiled keyword. Child schemas are node indices into `CompiledSchema.nodes`.
 enum Keyword: Sendable {
     /// The `false` schema.
     case alwaysFail
-    case type(JSONTypeSet)
+    /// `expected` is the types as the schema lists them, for messages ("string or null").
+    case type(JSONTypeSet, expected: String)
     case enumeration([JSONValue])
     case const(JSONValue)
 

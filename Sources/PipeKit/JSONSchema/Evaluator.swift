@@ -129,7 +129,7 @@ struct Evaluator {
         case .alwaysFail:
             report(name, "no value is allowed here (the schema is false), got \(describe(instance))")
             return false
-        case .type(let types): return checkType(types, instance, name)
+        case .type(let types, let expected): return checkType(types, expected, instance, name)
         case .enumeration(let values): return checkEnum(values, instance, name)
         case .const(let value): return checkConst(value, instance, name)
         case .multipleOf, .maximum, .exclusiveMaximum, .minimum, .exclusiveMinimum:

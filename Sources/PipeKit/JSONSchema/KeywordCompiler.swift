@@ -69,14 +69,17 @@ extension SchemaCompiler {
         }
         if let value = object["type"] {
             var types: JSONTypeSet = []
+            var listed: [String] = []
             let names: [JSONValue] = value.arrayValue ?? [value]
             for name in names {
                 guard let text = name.stringValue, let type = JSONTypeSet(name: text) else {
                     throw invalid("type", location, "expected a type name (null, boolean, integer, number, string, array, object), got \(name.serialized())")
                 }
                 types.insert(type)
+                listed.append(text)
             }
-            add("type", .type(types))
+            let expected = listed.count <= 1 ? (listed.first ?? "nothing") : listed.dropLast().joined(separator: ", ") + " or " + listed.last!
+            add("type", .type(types, expected: expected))
         }
         if let value = object["enum"] {
             guard let values = value.arrayValue else { throw invalid("enum", location, "must be an array") }

@@ -86,7 +86,9 @@ struct SchemaCompiler {
     mutating func resolveReference(_ reference: String, scope: CompileScope, keywordLocation: String) throws(SchemaError) -> SchemaLocation {
         let absolute = URIReference.resolve(reference, against: scope.base)
         let (uri, fragment) = URIReference.split(absolute)
-        let shownURI = absolute.hasPrefix(Self.defaultBaseURI) ? reference : absolute
+        // A relative reference in a schema that has no base URI is shown as written.
+        let isRelativeToNothing = URIReference(reference).scheme == nil && scope.base == Self.defaultBaseURI
+        let shownURI = absolute.hasPrefix(Self.defaultBaseURI) || isRelativeToNothing ? reference : absolute
         guard documents.load(uri), let resourceRoot = documents.resources[uri] else {
             throw .unresolvableReference(reference: reference, resolvedURI: shownURI, location: keywordLocation)
         }

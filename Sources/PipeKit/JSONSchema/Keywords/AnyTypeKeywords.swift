@@ -1,8 +1,8 @@
 /// type, enum, const: keywords for any instance type.
 extension Evaluator {
-    mutating func checkType(_ types: JSONTypeSet, _ instance: JSONValue, _ name: String) -> Bool {
+    mutating func checkType(_ types: JSONTypeSet, _ expected: String, _ instance: JSONValue, _ name: String) -> Bool {
         if types.contains(typeOf: instance) { return true }
-        report(name, "expected \(types.listDescription), got \(describe(instance))")
+        report(name, "expected \(expected), got \(describe(instance))")
         return false
     }
 
