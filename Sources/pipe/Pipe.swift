@@ -7,6 +7,6 @@ struct Pipe: AsyncParsableCommand {
         commandName: "pipe",
         abstract: "Run declarative LLM pipelines, checked like code.",
         version: PipeVersion.current,
-        subcommands: []
+        subcommands: [CheckJSONCommand.self]
     )
 }
