@@ -15,7 +15,7 @@ struct Pipe: ParsableCommand {
             Run `pipe help COMMAND` for a command's options and examples.
             """,
         version: PipeVersion.current,
-        subcommands: [LintCommand.self, GraphCommand.self, SchemaCommand.self]
+        subcommands: [LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self]
     )
 
     static func main() {

@@ -26,11 +26,22 @@ enum SchemaValidity {
             }
         }
         structuralProblems(schema, at: JSONPointer(), into: &problems)
+        if !problems.isEmpty { return problems }
+        for error in JSONSchema.metaSchemaErrors(for: schema) {
+            problems.append(Problem(pointer: JSONPointer(error.instanceLocation) ?? JSONPointer(), message: error.message))
+        }
+        if problems.isEmpty {
+            do {
+                _ = try JSONSchema(compiling: schema)
+            } catch {
+                problems.append(Problem(pointer: JSONPointer(error.location) ?? JSONPointer(), message: error.message))
+            }
+        }
         return problems
     }
 
-    /// A structural check of the keywords that shape values (types, properties, items),
-    /// until the meta-schema validation of the JSON Schema module is wired in.
+    /// The common mistakes in the keywords that shape values (types, properties, items),
+    /// said plainly and with suggestions, before the meta-schema's more general errors.
     private static func structuralProblems(_ schema: JSONValue, at pointer: JSONPointer, into problems: inout [Problem]) {
         switch schema {
         case .bool: return

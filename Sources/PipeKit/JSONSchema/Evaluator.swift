@@ -1,0 +1,189 @@
+/// Walks an instance through a compiled schema.
+///
+/// Two modes: collecting (every error up to `maxErrors`, with locations) and silent (stop at
+/// the first failure, used by `isValid` and inside `anyOf`/`oneOf`/`not`/`if`/`contains`,
+/// whose branches may fail without the instance being invalid).
+struct Evaluator {
+    let schema: CompiledSchema
+    let maxErrors: Int
+    var errors: [ValidationError] = []
+    /// Whether failures are recorded (false: silent mode).
+    var collecting: Bool
+    /// Keyword path tokens from the root, `$ref`s included.
+    var keywordPath: [String] = []
+    /// Instance path tokens from the root.
+    var instancePath: [String] = []
+    /// The dynamic scope: resources entered, outermost first.
+    var dynamicScope: [Int] = []
+    private var depth = 0
+
+    static let maxDepth = 400
+
+    init(schema: CompiledSchema, maxErrors: Int, collecting: Bool) {
+        self.schema = schema
+        self.maxErrors = maxErrors
+        self.collecting = collecting
+    }
+
+    var tracksAnnotations: Bool { schema.tracksAnnotations }
+
+    /// True once collecting mode has as many errors as it may report.
+    var isFull: Bool { collecting && errors.count >= maxErrors }
+
+    // MARK: - Reporting
+
+    mutating func report(_ keyword: String, _ message: String) {
+        guard collecting, errors.count < maxErrors else { return }
+        errors.append(ValidationError(
+            instanceLocation: pointer(instancePath),
+            keywordLocation: pointer(keywordPath + (keyword.isEmpty ? [] : [keyword])),
+            message: message
+        ))
+    }
+
+    /// Reports at a child instance location (e.g. a disallowed property).
+    mutating func report(_ keyword: String, at child: String, _ message: String) {
+        instancePath.append(child)
+        report(keyword, message)
+        instancePath.removeLast()
+    }
+
+    private func pointer(_ tokens: [String]) -> String {
+        var out = ""
+        for token in tokens { out += "/" + JSONPointer.escape(token) }
+        return out
+    }
+
+    // MARK: - Evaluation
+
+    /// Evaluates `node` against `instance`; on success merges the node's annotations into `annotations`.
+    mutating func validate(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations) -> Bool {
+        let schemaNode = schema.nodes[node]
+        if schemaNode.keywords.isEmpty { return true }
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth {
+            report("", "schema recursion is too deep (a $ref cycle that never consumes the instance?)")
+            return false
+        }
+        let enteredResource = dynamicScope.last != schemaNode.resource
+        if enteredResource { dynamicScope.append(schemaNode.resource) }
+        defer { if enteredResource { dynamicScope.removeLast() } }
+
+        var local = Annotations()
+        var valid = true
+        for keyword in schemaNode.keywords {
+            if !apply(keyword, instance, &local) {
+                valid = false
+                if !collecting || isFull { break }
+            }
+        }
+        // A failed subschema's annotations are dropped, except while collecting errors: then every
+        // in-place subschema must pass anyway, and keeping them avoids a cascade of
+        // "not declared" errors from unevaluatedProperties for properties that were declared.
+        if tracksAnnotations && (valid || collecting) { annotations.merge(local) }
+        return valid
+    }
+
+    /// Evaluates a subschema in place (same instance), under keyword path `tokens`.
+    mutating func validateInPlace(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations, path tokens: String...) -> Bool {
+        keywordPath.append(contentsOf: tokens)
+        defer { keywordPath.removeLast(tokens.count) }
+        return validate(node, instance, &annotations)
+    }
+
+    /// Evaluates a subschema against a child instance (`instanceToken`), under keyword path `tokens`.
+    mutating func validateChild(_ node: Int, _ child: JSONValue, instanceToken: String, path tokens: String...) -> Bool {
+        keywordPath.append(contentsOf: tokens)
+        instancePath.append(instanceToken)
+        defer {
+            keywordPath.removeLast(tokens.count)
+            instancePath.removeLast()
+        }
+        var ignored = Annotations()
+        return validate(node, child, &ignored)
+    }
+
+    /// Evaluates without recording errors, keeping annotations on success.
+    mutating func silently(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations) -> Bool {
+        let saved = collecting
+        collecting = false
+        defer { collecting = saved }
+        return validate(node, instance, &annotations)
+    }
+
+    /// The errors `node` reports for `instance` (at most `limit`), without touching this evaluator's errors.
+    mutating func errors(of node: Int, _ instance: JSONValue, path tokens: [String], limit: Int) -> [ValidationError] {
+        var nested = Evaluator(schema: schema, maxErrors: limit, collecting: true)
+        nested.keywordPath = keywordPath + tokens
+        nested.instancePath = instancePath
+        nested.dynamicScope = dynamicScope
+        var ignored = Annotations()
+        _ = nested.validate(node, instance, &ignored)
+        return nested.errors
+    }
+
+    mutating func apply(_ keyword: CompiledKeyword, _ instance: JSONValue, _ annotations: inout Annotations) -> Bool {
+        let name = keyword.name
+        switch keyword.check {
+        case .alwaysFail:
+            report(name, "no value is allowed here (the schema is false), got \(describe(instance))")
+            return false
+        case .type(let types, let expected): return checkType(types, expected, instance, name)
+        case .enumeration(let values): return checkEnum(values, instance, name)
+        case .const(let value): return checkConst(value, instance, name)
+        case .multipleOf, .maximum, .exclusiveMaximum, .minimum, .exclusiveMinimum:
+            return checkNumber(keyword.check, instance, name)
+        case .maxLength, .minLength, .pattern, .format:
+            return checkString(keyword.check, instance, name)
+        case .maxItems, .minItems, .uniqueItems, .contains, .items, .prefixItems:
+            return checkArray(keyword.check, instance, name, &annotations)
+        case .unevaluatedItems(let node, let isFalse):
+            return checkUnevaluatedItems(node, isFalse, instance, name, &annotations)
+        case .maxProperties, .minProperties, .required, .dependentRequired, .properties, .patternProperties,
+             .additionalProperties, .propertyNames, .dependentSchemas:
+            return checkObject(keyword.check, instance, name, &annotations)
+        case .unevaluatedProperties(let node, let isFalse):
+            return checkUnevaluatedProperties(node, isFalse, instance, name, &annotations)
+        case .allOf, .anyOf, .oneOf, .not, .conditional:
+            return checkCombinator(keyword.check, instance, name, &annotations)
+        case .ref(let node):
+            return validateInPlace(node, instance, &annotations, path: name)
+        case .dynamicRef(let initial, let anchor):
+            var target = initial
+            if let anchor {
+                for resource in dynamicScope {
+                    if let found = schema.resources[resource].dynamicAnchors[anchor] {
+                        target = found
+                        break
+                    }
+                }
+            }
+            return validateInPlace(target, instance, &annotations, path: name)
+        }
+    }
+}
+
+/// A short description of a value for messages: `number 5`, `string "abc"`, `array of 3 items`.
+func describe(_ value: JSONValue) -> String {
+    switch value {
+    case .null: return "null"
+    case .bool(let b): return "boolean \(b)"
+    case .number(let n): return "number \(n)"
+    case .string(let s): return "string \(quoteForMessage(s))"
+    case .array(let a): return a.count == 1 ? "array of 1 item" : "array of \(a.count) items"
+    case .object(let o): return o.isEmpty ? "empty object" : "object"
+    }
+}
+
+/// A JSON-quoted, length-limited rendering of a string for messages.
+func quoteForMessage(_ s: String, limit: Int = 60) -> String {
+    if s.count <= limit { return s.jsonQuoted }
+    return String(s.prefix(limit)).jsonQuoted + "…"
+}
+
+/// A compact, length-limited JSON rendering of a value for messages.
+func renderForMessage(_ value: JSONValue, limit: Int = 80) -> String {
+    let text = value.serialized()
+    return text.count <= limit ? text : String(text.prefix(limit)) + "…"
+}

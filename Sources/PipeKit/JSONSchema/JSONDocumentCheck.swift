@@ -1,0 +1,88 @@
+import Foundation
+
+/// Validating JSON files against a schema file: the library side of `pipe check-json`.
+public enum JSONDocumentCheck {
+    /// Why a check could not run (exit code 2 in `pipe check-json`).
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case unreadable(file: String, reason: String)
+        case notJSON(file: String, error: JSONParseError)
+        case unusableSchema(file: String, error: SchemaError)
+        case invalidSchema(file: String, errors: [ValidationError])
+
+        /// One or more lines naming the file and, where known, the line and column.
+        public var description: String {
+            switch self {
+            case let .unreadable(file, reason):
+                return "\(file): cannot read: \(reason)"
+            case let .notJSON(file, error):
+                return "\(file):\(error.line):\(error.column): not valid JSON: \(error.message)"
+            case let .unusableSchema(file, error):
+                return "\(file): unusable schema: \(error)"
+            case let .invalidSchema(file, errors):
+                return errors.map { "\(file): not a valid JSON Schema: \($0)" }.joined(separator: "\n")
+            }
+        }
+    }
+
+    /// One validation error in one document, as `--format json` prints it.
+    public struct Finding: Sendable, Hashable {
+        public var file: String
+        public var error: ValidationError
+
+        public init(file: String, error: ValidationError) {
+            self.file = file
+            self.error = error
+        }
+
+        /// `{"file", "instanceLocation", "keywordLocation", "message"}`.
+        public var json: JSONValue {
+            [
+                "file": .string(file),
+                "instanceLocation": .string(error.instanceLocation),
+                "keywordLocation": .string(error.keywordLocation),
+                "message": .string(error.message),
+            ]
+        }
+
+        /// `FILE: INSTANCE: MESSAGE`.
+        public var line: String { "\(file): \(error)" }
+    }
+
+    /// Reads, parses and compiles a schema file, and checks it against its meta-schema.
+    public static func loadSchema(path: String, assertFormat: Bool) throws(Failure) -> JSONSchema {
+        let document = try parse(try read(path), name: path)
+        let metaErrors = JSONSchema.metaSchemaErrors(for: document)
+        if !metaErrors.isEmpty { throw .invalidSchema(file: path, errors: metaErrors) }
+        let base = URL(fileURLWithPath: path).standardizedFileURL.absoluteString
+        do {
+            return try JSONSchema(compiling: document, options: JSONSchemaOptions(assertFormat: assertFormat, baseURI: base))
+        } catch {
+            throw .unusableSchema(file: path, error: error)
+        }
+    }
+
+    /// The bytes of `path`, or of standard input for `-`.
+    public static func read(_ path: String) throws(Failure) -> [UInt8] {
+        if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file"
+            throw .unreadable(file: path, reason: reason)
+        }
+        return [UInt8](data)
+    }
+
+    /// Parses `bytes` as JSON, naming `name` in the error.
+    public static func parse(_ bytes: [UInt8], name: String) throws(Failure) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw .notJSON(file: name, error: error)
+        }
+    }
+
+    /// Validates one document's bytes; the findings are empty when it is valid.
+    public static func check(_ bytes: [UInt8], name: String, against schema: JSONSchema, maxErrors: Int = 100) throws(Failure) -> [Finding] {
+        let value = try parse(bytes, name: name)
+        return schema.validate(value, maxErrors: maxErrors).map { Finding(file: name, error: $0) }
+    }
+}

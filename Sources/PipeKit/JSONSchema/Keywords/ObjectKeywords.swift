@@ -1,0 +1,120 @@
+/// maxProperties, minProperties, required, dependentRequired, properties, patternProperties,
+/// additionalProperties, propertyNames, dependentSchemas.
+extension Evaluator {
+    mutating func checkObject(_ keyword: Keyword, _ instance: JSONValue, _ name: String, _ annotations: inout Annotations) -> Bool {
+        guard case .object(let object) = instance else { return true }
+        switch keyword {
+        case .maxProperties(let limit):
+            if object.count <= limit { return true }
+            report(name, "\(propertyCount(object.count)), at most \(limit) allowed")
+            return false
+        case .minProperties(let limit):
+            if object.count >= limit { return true }
+            report(name, "\(propertyCount(object.count)), at least \(limit) required")
+            return false
+        case .required(let names):
+            var valid = true
+            for required in names where object.position(of: required) == nil {
+                valid = false
+                if !collecting { return false }
+                report(name, "missing required property \(required.jsonQuoted)")
+            }
+            return valid
+        case .dependentRequired(let entries):
+            var valid = true
+            for (trigger, names) in entries where object.position(of: trigger) != nil {
+                for required in names where object.position(of: required) == nil {
+                    valid = false
+                    if !collecting { return false }
+                    report(name, "missing property \(required.jsonQuoted), required when \(trigger.jsonQuoted) is present")
+                }
+            }
+            return valid
+        case .properties(let names, let nodes, let lookup):
+            return checkProperties(object, names, nodes, lookup, name, &annotations)
+        case .patternProperties(let entries):
+            var valid = true
+            for (key, value) in object {
+                for (regex, node) in entries where regex.matches(key) {
+                    if tracksAnnotations { annotations.properties.insert(key) }
+                    if !validateChild(node, value, instanceToken: key, path: name, regex.source) {
+                        valid = false
+                        if !collecting || isFull { return false }
+                    }
+                }
+            }
+            return valid
+        case .additionalProperties(let node, let isFalse, let known, let patterns):
+            var valid = true
+            for (key, value) in object where !known.contains(key) && !patterns.contains(where: { $0.matches(key) }) {
+                if tracksAnnotations { annotations.properties.insert(key) }
+                if isFalse {
+                    valid = false
+                    if !collecting { return false }
+                    report(name, "property \(key.jsonQuoted) is not allowed\(allowedList(known, patterns))")
+                } else if !validateChild(node, value, instanceToken: key, path: name) {
+                    valid = false
+                    if !collecting || isFull { return false }
+                }
+            }
+            return valid
+        case .propertyNames(let node):
+            var valid = true
+            for key in object.keys {
+                var ignored = Annotations()
+                if silently(node, .string(key), &ignored) { continue }
+                valid = false
+                if !collecting { return false }
+                let why = errors(of: node, .string(key), path: [name], limit: 1).first?.message ?? "does not match propertyNames"
+                report(name, "property name \(key.jsonQuoted) is invalid: \(why)")
+            }
+            return valid
+        case .dependentSchemas(let entries):
+            var valid = true
+            for (trigger, node) in entries where object.position(of: trigger) != nil {
+                if !validateInPlace(node, instance, &annotations, path: name, trigger) {
+                    valid = false
+                    if !collecting || isFull { return false }
+                }
+            }
+            return valid
+        default:
+            return true
+        }
+    }
+
+    private func propertyCount(_ n: Int) -> String { n == 1 ? "1 property" : "\(n) properties" }
+
+    private mutating func checkProperties(_ object: JSONObject, _ names: [String], _ nodes: [Int], _ lookup: [String: Int], _ name: String, _ annotations: inout Annotations) -> Bool {
+        var valid = true
+        // Walk whichever side is smaller.
+        if object.count <= names.count {
+            for (key, value) in object {
+                guard let i = lookup[key] else { continue }
+                if tracksAnnotations { annotations.properties.insert(key) }
+                if !validateChild(nodes[i], value, instanceToken: key, path: name, key) {
+                    valid = false
+                    if !collecting || isFull { return false }
+                }
+            }
+        } else {
+            for (i, key) in names.enumerated() {
+                guard let value = object[key] else { continue }
+                if tracksAnnotations { annotations.properties.insert(key) }
+                if !validateChild(nodes[i], value, instanceToken: key, path: name, key) {
+                    valid = false
+                    if !collecting || isFull { return false }
+                }
+            }
+        }
+        return valid
+    }
+
+    /// ` (allowed: "a", "b")` when the allowed names are few enough to list.
+    private func allowedList(_ known: Set<String>, _ patterns: [ECMARegex]) -> String {
+        var parts = known.sorted().prefix(20).map(\.jsonQuoted)
+        if known.count > 20 { parts.append("…") }
+        parts += patterns.map { "names matching \($0.source.jsonQuoted)" }
+        return parts.isEmpty ? " (no properties are allowed)" : " (allowed: \(parts.joined(separator: ", ")))"
+    }
+}
