@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads a model's reply as the stage's value.
 public enum ReplyParser {
     /// A text stage keeps the reply as it is (trailing whitespace trimmed); a structured
