@@ -1,2 +1,2 @@
-/// A fake LLM server for tests and benchmarks. See `FakeLLMServer`.
+/// A fake LLM server for tests and benchmarks: see `FakeLLMServer`, `FakeReply`, `FakeRequest`.
 public enum FakeLLM {}
