@@ -181,9 +181,10 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private static func trimmed(_ text: String) -> String {
+        // `\r\n` is one Character, which `isWhitespace` covers.
         var slice = text[...]
-        while let c = slice.first, c == " " || c == "\t" || c == "\r" || c == "\n" { slice.removeFirst() }
-        while let c = slice.last, c == " " || c == "\t" || c == "\r" || c == "\n" { slice.removeLast() }
+        while let c = slice.first, c.isWhitespace { slice.removeFirst() }
+        while let c = slice.last, c.isWhitespace { slice.removeLast() }
         return String(slice)
     }
 
