@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A real HTTP/1.1 server on 127.0.0.1 that answers like Anthropic's Messages API
 /// (`POST /v1/messages`) and OpenAI's Chat Completions API (`POST /v1/chat/completions`),
@@ -31,12 +30,12 @@ public final class FakeLLMServer: Sendable {
         var log: [FakeLogEntry] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let acceptLoopDone = DispatchSemaphore(value: 0)
 
     /// A server whose replies `handler` decides.
     public init(handler: @escaping Handler = FakeLLMServer.defaultReply) {
-        state = Mutex(State(handler: handler))
+        state = Locked(State(handler: handler))
     }
 
     /// A server that gives every request `reply`.

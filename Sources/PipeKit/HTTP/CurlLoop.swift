@@ -1,6 +1,5 @@
 import CCurl
 import Foundation
-import Synchronization
 
 /// libcurl's one-time global setup, run before the first multi handle exists.
 private let curlGlobalSetup: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
@@ -23,7 +22,7 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let inbox = Mutex(Inbox())
+    private let inbox = Locked(Inbox())
     /// The transfers in the multi handle. Loop thread only; keeps them alive while
     /// libcurl holds their unretained pointers.
     private var active: [ObjectIdentifier: CurlTransfer] = [:]
