@@ -169,15 +169,19 @@ public final class FakeLLMServer: Sendable {
                 return (request, state.log.count - 1, state.handler)
             }
             let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
-            var writer = ResponseWriter(fd: fd, request: request) { [self] status in
-                state.withLock { if index < $0.log.count { $0.log[index].status = status } }
-            }
+            let writer = ResponseWriter(
+                fd: fd, request: request,
+                onStatus: { [self] status in
+                    state.withLock { if index < $0.log.count { $0.log[index].status = status } }
+                },
+                onEnd: { [self] completed in
+                    state.withLock { state in
+                        guard index < state.log.count else { return }
+                        state.log[index].completion = .now
+                        state.log[index].completed = completed
+                    }
+                })
             let completed = writer.send(reply, isStopped: { [self] in state.withLock { $0.stopped } })
-            state.withLock { state in
-                guard index < state.log.count else { return }
-                state.log[index].completion = .now
-                state.log[index].completed = completed
-            }
             guard completed, message.keepAlive else { return }
         }
     }

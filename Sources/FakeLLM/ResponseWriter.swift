@@ -6,10 +6,14 @@ struct ResponseWriter {
     let request: FakeRequest
     /// Called once the head is written, with its status.
     let onStatus: (Int) -> Void
+    /// Called when the exchange ends, with whether the whole reply was sent. A complete
+    /// reply is recorded just before its last bytes go out, so a client that has the
+    /// response always finds it complete in the log.
+    let onEnd: (Bool) -> Void
 
     /// Sends `reply`. Returns true when the whole reply was written and the connection
     /// can serve another request; false after a hang, a cut or a write failure.
-    mutating func send(_ reply: FakeReply, isStopped: () -> Bool) -> Bool {
+    func send(_ reply: FakeReply, isStopped: () -> Bool) -> Bool {
         if reply.latency > .zero { Thread.sleep(forTimeInterval: reply.latency.seconds) }
         switch reply.action {
         case .answer(let text, let stopReason):
@@ -27,7 +31,7 @@ struct ResponseWriter {
         case .hang:
             // Wait for the client to give up (or the server to stop); never answer.
             while !isStopped(), Socket.read(fd) != nil {}
-            return false
+            return end(false)
         case .cut(let text, let afterEvents):
             if request.isStreaming {
                 return sendEvents(events(text: text, stopReason: .endTurn, reply: reply), reply: reply, cutAfter: afterEvents)
@@ -37,7 +41,7 @@ struct ResponseWriter {
                 onStatus(200)
                 Socket.write(fd, Array(body.prefix(body.count / 2)))
             }
-            return false
+            return end(false)
         }
     }
 
@@ -55,9 +59,15 @@ struct ResponseWriter {
 
     private func sendWhole(status: Int, contentType: String, body: [UInt8], reply: FakeReply) -> Bool {
         let head = head(status: status, reply: reply, fields: [("Content-Type", contentType), ("Content-Length", "\(body.count)")])
-        guard Socket.write(fd, head + body) else { return false }
         onStatus(status)
-        return true
+        onEnd(true)
+        return Socket.write(fd, head + body) || end(false)
+    }
+
+    /// Records the end of the exchange and returns `completed`.
+    private func end(_ completed: Bool) -> Bool {
+        onEnd(completed)
+        return completed
     }
 
     /// A chunked `text/event-stream`, one chunk per event; closes after `cutAfter` events.
@@ -65,16 +75,17 @@ struct ResponseWriter {
         let head = head(status: 200, reply: reply, fields: [
             ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
         ])
-        guard Socket.write(fd, head) else { return false }
+        guard Socket.write(fd, head) else { return end(false) }
         onStatus(200)
         for (number, event) in events.enumerated() {
-            if let cutAfter, number >= cutAfter { return false }
+            if let cutAfter, number >= cutAfter { return end(false) }
             if number > 0, reply.eventDelay > .zero { Thread.sleep(forTimeInterval: reply.eventDelay.seconds) }
             let bytes = Array(event.utf8)
-            guard Socket.write(fd, Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]) else { return false }
+            guard Socket.write(fd, Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]) else { return end(false) }
         }
-        if cutAfter != nil { return false }
-        return Socket.write(fd, Array("0\r\n\r\n".utf8))
+        if cutAfter != nil { return end(false) }
+        onEnd(true)
+        return Socket.write(fd, Array("0\r\n\r\n".utf8)) || end(false)
     }
 
     private func head(status: Int, reply: FakeReply, fields: [(String, String)]) -> [UInt8] {
