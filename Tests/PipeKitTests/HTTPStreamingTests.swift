@@ -52,7 +52,7 @@ struct HTTPStreamingTests {
             #expect(response.body.isEmpty)
             #expect(response.headers["content-type"]?.hasPrefix("text/event-stream") == true)
             #expect(state.status == 200)
-            #expect(state.chunkTimes.count > 5)
+            #expect(state.chunkTimes.count >= 3)
             // The first chunk came well before the stream ended: it was not buffered.
             let first = try #require(state.chunkTimes.first)
             #expect(end - first > .milliseconds(100))
