@@ -165,3 +165,30 @@ struct HTTPStreamingTests {
         }
     }
 }
+
+@Suite("HTTP event streams")
+struct HTTPEventStreamTests {
+    private let body: [String: Any] = ["model": "claude-test", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]]]
+
+    @Test func eventsArriveParsed() async throws {
+        try await withFakeServer({ _ in .text("hello world") }) { server in
+            let events = Collector<SSEEvent>()
+            let response = try await HTTPClient.shared.streamEvents(jsonRequest(server, body: body)) { events.append($0) }
+            #expect(response.status == 200)
+            #expect(response.body.isEmpty)
+            #expect(events.all.first?.event == "message_start")
+            #expect(events.all.last?.event == "message_stop")
+        }
+    }
+
+    @Test func anErrorStatusKeepsItsBody() async throws {
+        try await withFakeServer({ _ in .error(status: 529, message: "overloaded") }) { server in
+            let events = Collector<SSEEvent>()
+            let response = try await HTTPClient.shared.streamEvents(jsonRequest(server, body: body)) { events.append($0) }
+            #expect(response.status == 529)
+            #expect(events.all.isEmpty)
+            let error = try #require(jsonObject(response.body)?["error"] as? [String: Any])
+            #expect(error["type"] as? String == "overloaded_error")
+        }
+    }
+}
