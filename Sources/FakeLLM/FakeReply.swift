@@ -18,6 +18,10 @@ public struct FakeReply: Sendable {
         /// Start the answer, then close the connection: a streamed reply after `afterEvents`
         /// SSE events, a plain one after half its body.
         case cut(text: String, afterEvents: Int)
+        /// A streamed reply that sends `afterEvents` events, then an error event (as the
+        /// real APIs do when overloaded mid-stream), then ends the stream cleanly. A request
+        /// that does not stream gets the error as a status instead (529 if overloaded, else 500).
+        case streamError(text: String, afterEvents: Int, type: String, message: String)
     }
 
     /// Why the model stopped, mapped to each API's vocabulary.
@@ -81,6 +85,14 @@ public struct FakeReply: Sendable {
     /// Starts answering `text`, then closes the connection mid-way.
     public static func cutStream(text: String = "this reply will be cut short", afterEvents: Int = 3) -> FakeReply {
         FakeReply(.cut(text: text, afterEvents: afterEvents))
+    }
+
+    /// Starts streaming `text`, then sends an error event instead of the rest.
+    public static func errorMidStream(
+        text: String = "this reply will fail part-way", afterEvents: Int = 3,
+        type: String = "overloaded_error", message: String = "Overloaded"
+    ) -> FakeReply {
+        FakeReply(.streamError(text: text, afterEvents: afterEvents, type: type, message: message))
     }
 
     // MARK: - Modifiers

@@ -22,10 +22,16 @@ struct ResponseWriter {
             }
             return sendWhole(status: 200, contentType: "application/json", body: Array(JSON.text(body(text: text, stopReason: stopReason)).utf8), reply: reply)
         case .error(let status, let type, let message):
-            let body = request.api == .openAI
-                ? OpenAIShape.error(status: status, type: type, message: message)
-                : AnthropicShape.error(status: status, type: type, message: message)
-            return sendWhole(status: status, contentType: "application/json", body: Array(JSON.text(body).utf8), reply: reply)
+            return sendWhole(status: status, contentType: "application/json", body: errorBody(status: status, type: type, message: message), reply: reply)
+        case .streamError(let text, let afterEvents, let type, let message):
+            guard request.isStreaming else {
+                let status = type == "overloaded_error" ? 529 : 500
+                return sendWhole(status: status, contentType: "application/json", body: errorBody(status: status, type: type, message: message), reply: reply)
+            }
+            var events = Array(events(text: text, stopReason: .endTurn, reply: reply).prefix(afterEvents))
+            let error = String(decoding: errorBody(status: 500, type: type, message: message), as: UTF8.self)
+            events.append(request.api == .openAI ? "data: \(error)\n\n" : "event: error\ndata: \(error)\n\n")
+            return sendEvents(events, reply: reply, cutAfter: nil)
         case .raw(let status, let contentType, let body):
             return sendWhole(status: status, contentType: contentType, body: body, reply: reply)
         case .hang:
@@ -43,6 +49,13 @@ struct ResponseWriter {
             }
             return end(false)
         }
+    }
+
+    private func errorBody(status: Int, type: String?, message: String) -> [UInt8] {
+        let body = request.api == .openAI
+            ? OpenAIShape.error(status: status, type: type, message: message)
+            : AnthropicShape.error(status: status, type: type, message: message)
+        return Array(JSON.text(body).utf8)
     }
 
     private func body(text: String, stopReason: FakeReply.StopReason) -> [String: Any] {

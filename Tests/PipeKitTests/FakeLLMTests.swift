@@ -158,6 +158,34 @@ struct FakeLLMTests {
         }
     }
 
+    @Test func anErrorEventMidStream() async throws {
+        try await withFakeServer({ _ in .errorMidStream(afterEvents: 3) }) { server in
+            let body: [String: Any] = ["model": "claude-test", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]]]
+            let events = Collector<SSEEvent>()
+            let response = try await HTTPClient.shared.streamEvents(jsonRequest(server, body: body)) { events.append($0) }
+            #expect(response.status == 200)
+            #expect(events.all.map(\.event) == ["message_start", "content_block_start", "ping", "error"])
+            let error = try #require(jsonObject(Array(events.all[3].data.utf8))?["error"] as? [String: Any])
+            #expect(error["type"] as? String == "overloaded_error")
+
+            let plain = try await HTTPClient.shared.send(jsonRequest(server))
+            #expect(plain.status == 529)
+        }
+    }
+
+    @Test func aLargeBodyRoundTrips() async throws {
+        try await withFakeServer({ request in .text("\(request.prompt.utf8.count)") }) { server in
+            let prompt = String(repeating: "0123456789abcdef", count: 128 * 1024)  // 2 MiB
+            let body: [String: Any] = ["model": "m", "max_tokens": 1, "messages": [["role": "user", "content": prompt]]]
+            let start = ContinuousClock.now
+            let response = try await HTTPClient.shared.send(jsonRequest(server, body: body))
+            #expect(ContinuousClock.now - start < .seconds(2))  // no `Expect: 100-continue` stall
+            let content = (jsonObject(response.body)?["content"] as? [[String: Any]])?.first?["text"] as? String
+            #expect(content == "\(prompt.utf8.count)")
+            #expect(server.log.first?.request.header("expect") == nil)
+        }
+    }
+
     @Test func stopEndsHungConnections() async throws {
         let server = FakeLLMServer(reply: .hang)
         try server.start()

@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Synchronization
 
 /// One request in flight: its configured easy handle and the response as it arrives.
@@ -70,6 +71,10 @@ final class CurlTransfer: @unchecked Sendable {
         check(pipe_curl_easy_setopt_string(easy, CURLOPT_URL, request.url))
         check(pipe_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         check(pipe_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        // A proxy's `CONNECT` reply is not the response head.
+        check(pipe_curl_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        // Local model servers (Ollama, vLLM) are reached directly even when a proxy is set.
+        check(pipe_curl_easy_setopt_string(easy, CURLOPT_NOPROXY, Self.noProxy))
         check(pipe_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context))
         check(pipe_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         check(pipe_curl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
@@ -127,6 +132,13 @@ final class CurlTransfer: @unchecked Sendable {
             throw .client("cannot configure the transfer: \(String(cString: curl_easy_strerror(failed)))")
         }
     }
+
+    /// The hosts reached without a proxy: the environment's `NO_PROXY` plus loopback.
+    private static let noProxy: String = {
+        let environment = ProcessInfo.processInfo.environment
+        let configured = environment["NO_PROXY"] ?? environment["no_proxy"] ?? ""
+        return ([configured, "localhost", "127.0.0.1", "::1"].filter { !$0.isEmpty }).joined(separator: ",")
+    }()
 
     /// Whole milliseconds, at least 1: libcurl reads 0 as "no limit".
     private static func milliseconds(_ duration: Duration) -> Int {
