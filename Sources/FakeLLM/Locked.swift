@@ -2,7 +2,8 @@ import Foundation
 
 /// A value guarded by a lock. Like `Synchronization.Mutex`, but built on a pthread
 /// mutex (`NSLock`), which ThreadSanitizer understands: `Mutex` on Linux uses raw
-/// futexes, so TSan reports every access under it as a race.
+/// futexes, so TSan reports every access under it as a race. A copy of PipeKit's
+/// `Locked`, because FakeLLM must not depend on PipeKit.
 final class Locked<State>: @unchecked Sendable {
     private let lock = NSLock()
     private var state: State

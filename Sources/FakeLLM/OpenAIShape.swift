@@ -3,9 +3,7 @@ import Foundation
 /// Bodies and events in the shape of OpenAI's Chat Completions API (`POST /v1/chat/completions`).
 enum OpenAIShape {
     static func completion(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason) -> [String: Any] {
-        let prompt = Tokens.estimate(request.prompt)
-        let completion = Tokens.estimate(text)
-        return [
+        [
             "id": "chatcmpl-fake\(request.callNumber)",
             "object": "chat.completion",
             "created": created,
@@ -16,54 +14,52 @@ enum OpenAIShape {
                 "logprobs": NSNull(),
                 "finish_reason": finishReason(request, stopReason),
             ]],
-            "usage": ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion],
+            "usage": usage(for: request, text: text),
         ]
     }
 
     /// The SSE events of a streamed completion, each one `data: ...\n\n`, ending with `data: [DONE]`.
     static func events(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
         var events: [String] = []
-        func chunk(_ delta: [String: Any], finish: String?) {
+        func chunk(choices: [Any], usage: Any?) {
             var body: [String: Any] = [
                 "id": "chatcmpl-fake\(request.callNumber)",
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": request.model ?? "fake-model",
-                "choices": [["index": 0, "delta": delta, "logprobs": NSNull(), "finish_reason": finish ?? NSNull()] as [String: Any]],
+                "choices": choices,
             ]
-            if request.includeUsage { body["usage"] = NSNull() }
+            // With include_usage every chunk has a `usage` key: null until the last one.
+            if request.includeUsage { body["usage"] = usage ?? NSNull() }
             events.append("data: \(JSON.text(body))\n\n")
+        }
+        func delta(_ delta: [String: Any], finish: String? = nil) {
+            chunk(choices: [["index": 0, "delta": delta, "logprobs": NSNull(), "finish_reason": finish ?? NSNull()] as [String: Any]], usage: nil)
         }
         if let tool = request.forcedTool {
-            chunk(["role": "assistant", "content": NSNull(), "tool_calls": [[
+            delta(["role": "assistant", "content": NSNull(), "tool_calls": [[
                 "index": 0, "id": "call_fake_\(request.callNumber)", "type": "function",
                 "function": ["name": tool, "arguments": ""],
-            ]]], finish: nil)
+            ]]])
             for piece in Tokens.pieces(of: text, size: deltaSize) {
-                chunk(["tool_calls": [["index": 0, "function": ["arguments": piece]]]], finish: nil)
+                delta(["tool_calls": [["index": 0, "function": ["arguments": piece]]]])
             }
         } else {
-            chunk(["role": "assistant", "content": ""], finish: nil)
+            delta(["role": "assistant", "content": ""])
             for piece in Tokens.pieces(of: text, size: deltaSize) {
-                chunk(["content": piece], finish: nil)
+                delta(["content": piece])
             }
         }
-        chunk([:], finish: finishReason(request, stopReason))
-        if request.includeUsage {
-            let prompt = Tokens.estimate(request.prompt)
-            let completion = Tokens.estimate(text)
-            let body: [String: Any] = [
-                "id": "chatcmpl-fake\(request.callNumber)",
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": request.model ?? "fake-model",
-                "choices": [Any](),
-                "usage": ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion],
-            ]
-            events.append("data: \(JSON.text(body))\n\n")
-        }
+        delta([:], finish: finishReason(request, stopReason))
+        if request.includeUsage { chunk(choices: [], usage: usage(for: request, text: text)) }
         events.append("data: [DONE]\n\n")
         return events
+    }
+
+    private static func usage(for request: FakeRequest, text: String) -> [String: Int] {
+        let prompt = Tokens.estimate(request.prompt)
+        let completion = Tokens.estimate(text)
+        return ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]
     }
 
     static func error(status: Int, type: String?, message: String) -> [String: Any] {
