@@ -18,6 +18,9 @@ public struct FakeReply: Sendable {
         /// Start the answer, then close the connection: a streamed reply after `afterEvents`
         /// SSE events, a plain one after half its body.
         case cut(text: String, afterEvents: Int)
+        /// Start the answer as `cut` does, then send nothing more and keep the connection
+        /// open until the client gives up: a stream that stalls.
+        case stall(text: String, afterEvents: Int)
         /// A streamed reply that sends `afterEvents` events, then an error event (as the
         /// real APIs do when overloaded mid-stream), then ends the stream cleanly. A request
         /// that does not stream gets the error as a status instead (529 if overloaded, else 500).
@@ -85,6 +88,11 @@ public struct FakeReply: Sendable {
     /// Starts answering `text`, then closes the connection mid-way.
     public static func cutStream(text: String = "this reply will be cut short", afterEvents: Int = 3) -> FakeReply {
         FakeReply(.cut(text: text, afterEvents: afterEvents))
+    }
+
+    /// Starts answering `text`, then stalls without closing the connection.
+    public static func stallStream(text: String = "this reply will stall", afterEvents: Int = 3) -> FakeReply {
+        FakeReply(.stall(text: text, afterEvents: afterEvents))
     }
 
     /// Starts streaming `text`, then sends an error event instead of the rest.

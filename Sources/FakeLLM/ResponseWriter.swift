@@ -18,7 +18,7 @@ struct ResponseWriter {
         switch reply.action {
         case .answer(let text, let stopReason):
             if request.isStreaming {
-                return sendEvents(events(text: text, stopReason: stopReason, reply: reply), reply: reply, cutAfter: nil)
+                return sendEvents(events(text: text, stopReason: stopReason, reply: reply), reply: reply)
             }
             return sendWhole(status: 200, contentType: "application/json", body: Array(JSON.text(body(text: text, stopReason: stopReason)).utf8), reply: reply)
         case .error(let status, let type, let message):
@@ -31,24 +31,41 @@ struct ResponseWriter {
             var events = Array(events(text: text, stopReason: .endTurn, reply: reply).prefix(afterEvents))
             let error = String(decoding: errorBody(status: 500, type: type, message: message), as: UTF8.self)
             events.append(request.api == .openAI ? "data: \(error)\n\n" : "event: error\ndata: \(error)\n\n")
-            return sendEvents(events, reply: reply, cutAfter: nil)
+            return sendEvents(events, reply: reply)
         case .raw(let status, let contentType, let body):
             return sendWhole(status: status, contentType: contentType, body: body, reply: reply)
         case .hang:
-            // Wait for the client to give up (or the server to stop); never answer.
-            while !isStopped(), Socket.read(fd) != nil {}
+            waitForClientToLeave(isStopped)
             return end(false)
         case .cut(let text, let afterEvents):
-            if request.isStreaming {
-                return sendEvents(events(text: text, stopReason: .endTurn, reply: reply), reply: reply, cutAfter: afterEvents)
-            }
-            let body = Array(JSON.text(body(text: text, stopReason: .endTurn)).utf8)
-            if Socket.write(fd, head(status: 200, reply: reply, fields: [("Content-Type", "application/json"), ("Content-Length", "\(body.count)")])) {
-                onStatus(200)
-                Socket.write(fd, Array(body.prefix(body.count / 2)))
-            }
+            sendPart(text: text, afterEvents: afterEvents, reply: reply)
+            return end(false)
+        case .stall(let text, let afterEvents):
+            sendPart(text: text, afterEvents: afterEvents, reply: reply)
+            waitForClientToLeave(isStopped)
             return end(false)
         }
+    }
+
+    /// The start of an answer: `afterEvents` events of a stream, or half of a plain body.
+    private func sendPart(text: String, afterEvents: Int, reply: FakeReply) {
+        if request.isStreaming {
+            sendEventStreamHead(reply: reply)
+            for event in events(text: text, stopReason: .endTurn, reply: reply).prefix(afterEvents) {
+                guard sendEvent(event, reply: reply) else { return }
+            }
+            return
+        }
+        let body = Array(JSON.text(body(text: text, stopReason: .endTurn)).utf8)
+        if Socket.write(fd, head(status: 200, reply: reply, fields: [("Content-Type", "application/json"), ("Content-Length", "\(body.count)")])) {
+            onStatus(200)
+            Socket.write(fd, Array(body.prefix(body.count / 2)))
+        }
+    }
+
+    /// Blocks until the client closes the connection or the server stops; never answers.
+    private func waitForClientToLeave(_ isStopped: () -> Bool) {
+        while !isStopped(), Socket.read(fd) != nil {}
     }
 
     private func errorBody(status: Int, type: String?, message: String) -> [UInt8] {
@@ -83,22 +100,31 @@ struct ResponseWriter {
         return completed
     }
 
-    /// A chunked `text/event-stream`, one chunk per event; closes after `cutAfter` events.
-    private func sendEvents(_ events: [String], reply: FakeReply, cutAfter: Int?) -> Bool {
+    /// A whole chunked `text/event-stream`, one chunk per event.
+    private func sendEvents(_ events: [String], reply: FakeReply) -> Bool {
+        guard sendEventStreamHead(reply: reply) else { return end(false) }
+        for event in events {
+            guard sendEvent(event, reply: reply) else { return end(false) }
+        }
+        onEnd(true)
+        return Socket.write(fd, Array("0\r\n\r\n".utf8)) || end(false)
+    }
+
+    @discardableResult
+    private func sendEventStreamHead(reply: FakeReply) -> Bool {
         let head = head(status: 200, reply: reply, fields: [
             ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
         ])
-        guard Socket.write(fd, head) else { return end(false) }
+        guard Socket.write(fd, head) else { return false }
         onStatus(200)
-        for (number, event) in events.enumerated() {
-            if let cutAfter, number >= cutAfter { return end(false) }
-            if number > 0, reply.eventDelay > .zero { Thread.sleep(forTimeInterval: reply.eventDelay.seconds) }
-            let bytes = Array(event.utf8)
-            guard Socket.write(fd, Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]) else { return end(false) }
-        }
-        if cutAfter != nil { return end(false) }
-        onEnd(true)
-        return Socket.write(fd, Array("0\r\n\r\n".utf8)) || end(false)
+        return true
+    }
+
+    /// One event as one chunk, after the reply's event delay.
+    private func sendEvent(_ event: String, reply: FakeReply) -> Bool {
+        if reply.eventDelay > .zero { Thread.sleep(forTimeInterval: reply.eventDelay.seconds) }
+        let bytes = Array(event.utf8)
+        return Socket.write(fd, Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10])
     }
 
     private func head(status: Int, reply: FakeReply, fields: [(String, String)]) -> [UInt8] {

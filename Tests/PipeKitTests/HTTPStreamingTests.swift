@@ -149,6 +149,19 @@ struct HTTPStreamingTests {
         }
     }
 
+    @Test func aStalledStreamTimesOut() async throws {
+        try await withFakeServer({ _ in .stallStream(text: Self.text, afterEvents: 4) }) { server in
+            let body: [String: Any] = ["model": "claude-test", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]]]
+            let observed = Observed()
+            let start = ContinuousClock.now
+            await #expect(throws: HTTPError.timedOut) {
+                try await HTTPClient.shared.stream(jsonRequest(server, body: body, timeout: .milliseconds(300)), onChunk: { observed.chunk($0) })
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(observed.state.withLock { $0.events.count } == 4)
+        }
+    }
+
     @Test func cancellingAStreamStopsItPromptly() async throws {
         try await withFakeServer({ _ in .text(String(repeating: "slow ", count: 200)).streamed(every: .milliseconds(50)) }) { server in
             let body: [String: Any] = ["model": "claude-test", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]]]
