@@ -5,6 +5,7 @@ import PipeKit
 /// Every subcommand, one line each.
 let commands: [BenchCommand] = [
     FakeServerCommand.command,
+    HTTPBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
