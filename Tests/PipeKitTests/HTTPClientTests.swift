@@ -20,6 +20,7 @@ struct HTTPClientTests {
             #expect(entry.request.header("X-API-KEY") == "k-123")
             #expect(entry.request.header("content-type") == "application/json")
             #expect(entry.request.prompt == "hello")
+            #expect(entry.request.header("user-agent") == "pipe/\(PipeVersion.current)")
         }
     }
 

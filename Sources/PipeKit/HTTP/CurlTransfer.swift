@@ -71,6 +71,8 @@ final class CurlTransfer: @unchecked Sendable {
         check(pipe_curl_easy_setopt_string(easy, CURLOPT_URL, request.url))
         check(pipe_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         check(pipe_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        check(pipe_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        check(pipe_curl_easy_setopt_string(easy, CURLOPT_USERAGENT, "pipe/\(PipeVersion.current)"))
         // A proxy's `CONNECT` reply is not the response head.
         check(pipe_curl_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         // Local model servers (Ollama, vLLM) are reached directly even when a proxy is set.
