@@ -4,6 +4,7 @@ import Glibc
 enum Socket {
     /// A listening TCP socket on 127.0.0.1:`port` (0 for an ephemeral port), and the port it got.
     static func listen(port: Int) -> (fd: Int32, port: Int)? {
+        guard (0...65535).contains(port) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var yes: Int32 = 1
