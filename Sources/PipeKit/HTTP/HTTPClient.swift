@@ -24,8 +24,9 @@ public final class HTTPClient: Sendable {
     }
 
     /// Sends `request` and hands over the response as it arrives: `onHead` once with
-    /// the status and headers, then `onChunk` for each piece of the body. Returns the
-    /// status and headers with an empty body when the body has been delivered.
+    /// the status and headers, then `onChunk` for each piece of the body, whatever the
+    /// status (an error status's body arrives in chunks too). Returns the status and
+    /// headers with an empty body. `streamEvents` parses server-sent events on top of this.
     ///
     /// The callbacks run in order on the client's thread: they must be quick and must
     /// not block (feed a parser, yield to an `AsyncStream`).
