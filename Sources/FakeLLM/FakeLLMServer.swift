@@ -65,6 +65,7 @@ public final class FakeLLMServer: Sendable {
     // MARK: - Lifecycle
 
     /// Starts listening on 127.0.0.1 and returns the port (`port` 0: an ephemeral one).
+    /// A server starts once: after `stop()` make a new one.
     @discardableResult
     public func start(port: Int = 0) throws(StartError) -> Int {
         let started: Result<(Int32, Int), StartError> = state.withLock { state in
@@ -114,7 +115,9 @@ public final class FakeLLMServer: Sendable {
     /// The number of TCP connections accepted so far: fewer than requests means reuse.
     public var connectionsAccepted: Int { state.withLock { $0.connectionsAccepted } }
 
-    /// Forgets the log and the counts (not the open connections).
+    /// Forgets the log and the counts (not the open connections); call numbers start
+    /// again at 1. Call it between requests: a reply still in flight would be logged
+    /// against the wrong entry.
     public func resetLog() {
         state.withLock {
             $0.log = []
