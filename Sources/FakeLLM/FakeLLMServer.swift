@@ -28,6 +28,8 @@ public final class FakeLLMServer: Sendable {
         var openConnections: Set<Int32> = []
         var connectionsAccepted = 0
         var log: [FakeLogEntry] = []
+        /// Entries ever logged, across `resetLog`: the next entry's id.
+        var entriesLogged = 0
     }
 
     private let state: Locked<State>
@@ -116,12 +118,18 @@ public final class FakeLLMServer: Sendable {
     public var connectionsAccepted: Int { state.withLock { $0.connectionsAccepted } }
 
     /// Forgets the log and the counts (not the open connections); call numbers start
-    /// again at 1. Call it between requests: a reply still in flight would be logged
-    /// against the wrong entry.
+    /// again at 1. A reply still in flight is no longer recorded.
     public func resetLog() {
         state.withLock {
             $0.log = []
             $0.connectionsAccepted = 0
+        }
+    }
+
+    private func updateEntry(_ id: Int, _ update: (inout FakeLogEntry) -> Void) {
+        state.withLock { state in
+            guard let index = state.log.lastIndex(where: { $0.id == id }) else { return }
+            update(&state.log[index])
         }
     }
 
@@ -164,24 +172,26 @@ public final class FakeLLMServer: Sendable {
                 }
                 return
             }
-            let (request, index, handler) = state.withLock { state in
-                let request = FakeRequest(
-                    method: message.method, target: message.target, headers: message.headers, body: message.body,
-                    callNumber: state.log.count + 1, connectionNumber: connectionNumber)
-                state.log.append(FakeLogEntry(request: request, arrival: .now))
-                return (request, state.log.count - 1, state.handler)
+            // Parse outside the lock; number the request and log it under the lock.
+            var request = FakeRequest(
+                method: message.method, target: message.target, headers: message.headers, body: message.body,
+                callNumber: 0, connectionNumber: connectionNumber)
+            let (entryID, handler) = state.withLock { state in
+                request.callNumber = state.log.count + 1
+                state.entriesLogged += 1
+                state.log.append(FakeLogEntry(id: state.entriesLogged, request: request, arrival: .now))
+                return (state.entriesLogged, state.handler)
             }
             let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
             let writer = ResponseWriter(
                 fd: fd, request: request,
                 onStatus: { [self] status in
-                    state.withLock { if index < $0.log.count { $0.log[index].status = status } }
+                    updateEntry(entryID) { $0.status = status }
                 },
                 onEnd: { [self] completed in
-                    state.withLock { state in
-                        guard index < state.log.count else { return }
-                        state.log[index].completion = .now
-                        state.log[index].completed = completed
+                    updateEntry(entryID) { entry in
+                        entry.completion = .now
+                        entry.completed = completed
                     }
                 })
             let completed = writer.send(reply, isStopped: { [self] in state.withLock { $0.stopped } })

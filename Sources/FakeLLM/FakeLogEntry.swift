@@ -1,5 +1,7 @@
 /// One request in the fake server's log.
 public struct FakeLogEntry: Sendable {
+    /// Unique for the server's life, even across `resetLog`.
+    let id: Int
     public let request: FakeRequest
     /// When the whole request had been read.
     public let arrival: ContinuousClock.Instant

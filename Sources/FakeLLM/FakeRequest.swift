@@ -18,8 +18,8 @@ public struct FakeRequest: Sendable {
     public let path: String
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
-    /// 1 for the first request this server received, then 2, ...
-    public let callNumber: Int
+    /// 1 for the first request this server received (since `resetLog`), then 2, ...
+    public internal(set) var callNumber: Int
     /// 1 for the first TCP connection this server accepted, then 2, ...
     public let connectionNumber: Int
 
