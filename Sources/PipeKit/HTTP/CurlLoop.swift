@@ -75,7 +75,9 @@ final class CurlLoop: @unchecked Sendable {
                 case .add(let transfer, let continuation):
                     start(transfer, continuation: continuation)
                 case .cancel(let transfer):
-                    if transfer.isInMulti { finish(transfer, .failure(.cancelled)) }
+                    // Ignored when the transfer already finished, or has not been added yet
+                    // (then `start` sees `cancelRequested`).
+                    if isActive(transfer) { finish(transfer, .failure(.cancelled)) }
                 }
             }
             if shuttingDown {
@@ -105,8 +107,11 @@ final class CurlLoop: @unchecked Sendable {
             finish(transfer, .failure(.client("curl_multi_add_handle: \(String(cString: curl_multi_strerror(code)))")))
             return
         }
-        transfer.isInMulti = true
         active[ObjectIdentifier(transfer)] = transfer
+    }
+
+    private func isActive(_ transfer: CurlTransfer) -> Bool {
+        active[ObjectIdentifier(transfer)] != nil
     }
 
     private func collectFinished() {
@@ -123,13 +128,12 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func finish(_ transfer: CurlTransfer, _ outcome: CurlTransfer.Outcome) {
-        if transfer.isInMulti, let easy = transfer.easy {
+        if isActive(transfer), let easy = transfer.easy {
             curl_multi_remove_handle(multi, easy)
-            transfer.isInMulti = false
+            active[ObjectIdentifier(transfer)] = nil
         }
         // The connection stays in the multi's cache; the handle itself is done.
         transfer.releaseHandle()
-        active[ObjectIdentifier(transfer)] = nil
         transfer.complete(outcome)
     }
 }

@@ -23,7 +23,6 @@ final class CurlTransfer: @unchecked Sendable {
 
     // Loop thread only.
     var continuation: CheckedContinuation<Outcome, Never>?
-    var isInMulti = false
     private var status = 0
     private var headers = HTTPHeaders()
     private var body: [UInt8] = []
