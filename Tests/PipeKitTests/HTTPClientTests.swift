@@ -56,12 +56,17 @@ struct HTTPClientTests {
     @Test func sequentialRequestsReuseOneConnection() async throws {
         try await withFakeServer({ _ in .text("ok") }) { server in
             let client = HTTPClient()
-            for _ in 0..<5 {
+            for number in 0..<5 {
                 let response = try await client.send(jsonRequest(server))
                 #expect(response.status == 200)
+                #expect(response.metrics.reusedConnection == (number > 0))
             }
             #expect(server.requestCount == 5)
             #expect(server.connectionsAccepted == 1)
+            let reused = try await client.send(jsonRequest(server))
+            #expect(reused.metrics.reusedConnection)
+            #expect(reused.metrics.connect == .zero)
+            #expect(reused.metrics.total >= reused.metrics.firstByte)
             #expect(Set(server.log.map(\.request.connectionNumber)) == [1])
         }
     }

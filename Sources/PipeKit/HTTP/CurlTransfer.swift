@@ -210,9 +210,28 @@ final class CurlTransfer: @unchecked Sendable {
             var responseCode = 0
             if let easy { _ = pipe_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &responseCode) }
             deliverHead()
-            return .success(HTTPResponse(status: responseCode != 0 ? responseCode : status, headers: headers, body: body))
+            return .success(HTTPResponse(
+                status: responseCode != 0 ? responseCode : status, headers: headers, body: body, metrics: metrics()))
         }
         return .failure(error(for: code))
+    }
+
+    private func metrics() -> HTTPMetrics {
+        guard let easy else { return HTTPMetrics() }
+        func time(_ info: CURLINFO) -> Duration {
+            var microseconds: curl_off_t = 0
+            _ = pipe_curl_easy_getinfo_off_t(easy, info, &microseconds)
+            return .microseconds(microseconds)
+        }
+        var newConnections = 0
+        _ = pipe_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &newConnections)
+        // The TLS handshake ends after the TCP connect; without TLS its time is zero.
+        let connect = max(time(CURLINFO_CONNECT_TIME_T), time(CURLINFO_APPCONNECT_TIME_T))
+        return HTTPMetrics(
+            total: time(CURLINFO_TOTAL_TIME_T),
+            firstByte: time(CURLINFO_STARTTRANSFER_TIME_T),
+            connect: newConnections == 0 ? .zero : connect,
+            reusedConnection: newConnections == 0)
     }
 
     private func error(for code: CURLcode) -> HTTPError {

@@ -5,11 +5,14 @@ public struct HTTPResponse: Sendable {
     public var headers: HTTPHeaders
     /// The body; empty when it was delivered chunk by chunk to a streaming caller.
     public var body: [UInt8]
+    /// Timings and connection reuse.
+    public var metrics: HTTPMetrics
 
-    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = [], metrics: HTTPMetrics = HTTPMetrics()) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.metrics = metrics
     }
 
     /// The body decoded as UTF-8 (invalid sequences replaced).
