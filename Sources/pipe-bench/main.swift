@@ -1,5 +1,17 @@
 // Benchmarks for pipe. Each benchmark prints its figures; BENCHMARKS.md records them with this command.
+import Foundation
 import PipeKit
 
+/// Every subcommand, one line each.
+let commands: [BenchCommand] = [
+    FakeServerCommand.command,
+    HTTPBenchmark.command,
+]
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-print("usage: pipe-bench BENCHMARK (none registered yet)")
+guard let name = arguments.first, let command = commands.first(where: { $0.name == name }) else {
+    print("usage: pipe-bench COMMAND [ARGUMENTS]\n\ncommands:")
+    for command in commands { print("  \(command.name)  \(command.summary)") }
+    exit(arguments.isEmpty || arguments.first == "--help" ? 0 : 2)
+}
+exit(await command.run(Array(arguments.dropFirst())))
