@@ -3,7 +3,7 @@ import Foundation
 import PipeKit
 
 @main
-struct Pipe: ParsableCommand {
+struct Pipe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipe",
         abstract: "Run declarative LLM pipelines, checked like code.",
@@ -15,13 +15,17 @@ struct Pipe: ParsableCommand {
             Run `pipe help COMMAND` for a command's options and examples.
             """,
         version: PipeVersion.current,
-        subcommands: [LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self]
+        subcommands: [RunCommand.self, LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as ExitCodeError {
             exit(withError: ExitCode(error.code))
         } catch let error as ExitCode {

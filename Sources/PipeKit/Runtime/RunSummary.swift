@@ -1,3 +1,5 @@
+import Foundation
+
 /// The table printed on stderr after a run: per stage its model, attempts, tokens, latency
 /// and cost; then the totals and the wall time.
 public enum RunSummary {
@@ -29,10 +31,9 @@ public enum RunSummary {
     }
 
     /// Left-aligned text columns, right-aligned numbers, two spaces apart.
-    static func table(_ rows: [[String]]) -> String {
+    static func table(_ rows: [[String]], numericColumns numeric: Set<Int> = [3, 4, 5, 6, 7]) -> String {
         guard let columns = rows.first?.count else { return "" }
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        let numeric: Set<Int> = [3, 4, 5, 6, 7]
         return rows.map { row in
             row.enumerated().map { column, cell in
                 let pad = String(repeating: " ", count: widths[column] - cell.count)

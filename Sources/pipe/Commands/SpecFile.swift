@@ -28,13 +28,13 @@ enum SpecFile {
     }
 
     /// Compiles a spec; on errors prints the diagnostics on stderr and exits 2.
-    static func compileOrExit(_ path: String) throws -> CompiledPipeline {
+    static func compileOrExit(_ path: String, quiet: Bool = false) throws -> CompiledPipeline {
         let (source, directory) = try readOrExit(path)
         let result = Compiler.compile(source, directory: directory)
         let color = Terminal.isColorEnabled(fileDescriptor: 2)
         let warnings = result.diagnostics.filter { $0.severity != .error }
         if let pipeline = result.pipeline {
-            if !warnings.isEmpty {
+            if !warnings.isEmpty, !quiet {
                 Terminal.writeError(TextFormat(color: color).render([LintedFile(source: source, diagnostics: warnings)]))
             }
             return pipeline

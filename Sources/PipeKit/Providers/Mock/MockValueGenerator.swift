@@ -15,9 +15,26 @@ public struct MockValueGenerator: Sendable {
         guard depth < 24 else { return .null }
         let options = SchemaShape.expand(schema, document: document, depth: 0)
         guard let first = options.first(where: { $0 != .bool(false) }) else { return .null }
-        guard case .object(let object) = first else { return .string("mock \(name)") }
+        guard case .object(var object) = first else { return .string("mock \(name)") }
+        for key in ["if", "then", "else"] { object[key] = nil }
+        var value = generate(object: object, name: name, index: index, depth: depth)
+        // `if`/`then`/`else`: apply the branch the value takes, then generate again.
+        let conditionals = conditionals(in: schema, depth: 0)
+        guard !conditionals.isEmpty else { return value }
+        for conditional in conditionals {
+            let matches = (try? JSONSchema(compiling: conditional.condition))?.isValid(value) ?? false
+            if let branch = matches ? conditional.then : conditional.otherwise, case .object(let extra) = branch {
+                object = Self.overlay(object, extra)
+            }
+        }
+        value = generate(object: object, name: name, index: index, depth: depth)
+        return value
+    }
+
+    private func generate(object: JSONObject, name: String, index: Int, depth: Int) -> JSONValue {
         if let constant = object["const"] { return constant }
         if let values = object["enum"]?.arrayValue, !values.isEmpty { return values[index % values.count] }
+        if let examples = object["examples"]?.arrayValue, !examples.isEmpty { return examples[index % examples.count] }
         switch type(of: object) {
         case "object": return generateObject(object, depth: depth)
         case "array": return generateArray(object, name: name, depth: depth)
@@ -27,6 +44,47 @@ public struct MockValueGenerator: Sendable {
         case "null": return .null
         default: return .string(string(object, name: name, index: index))
         }
+    }
+
+    private struct Conditional {
+        var condition: JSONValue
+        var then: JSONValue?
+        var otherwise: JSONValue?
+    }
+
+    /// The `if`/`then`/`else` triples that apply to a value: the schema's own and those of
+    /// its `allOf` members and `$ref` targets.
+    private func conditionals(in schema: JSONValue, depth: Int) -> [Conditional] {
+        guard depth < 8, case .object(let object) = schema else { return [] }
+        var found: [Conditional] = []
+        if let condition = object["if"] {
+            found.append(Conditional(condition: condition, then: object["then"], otherwise: object["else"]))
+        }
+        for member in object["allOf"]?.arrayValue ?? [] { found += conditionals(in: member, depth: depth + 1) }
+        if let ref = object["$ref"]?.stringValue, let target = SchemaShape.resolve(ref, in: document) {
+            found += conditionals(in: target, depth: depth + 1)
+        }
+        return found
+    }
+
+    /// `extra`'s keywords over `base`'s, property by property.
+    static func overlay(_ base: JSONObject, _ extra: JSONObject) -> JSONObject {
+        var result = base
+        for (key, value) in extra {
+            if key == "properties", case .object(var properties) = result[key] ?? .object([:]), case .object(let more) = value {
+                for (name, schema) in more {
+                    if case .object(let existing) = properties[name], case .object(let added) = schema {
+                        properties[name] = .object(overlay(existing, added))
+                    } else {
+                        properties[name] = schema
+                    }
+                }
+                result[key] = .object(properties)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
     }
 
     private func type(of object: JSONObject) -> String {
@@ -98,7 +156,9 @@ public struct MockValueGenerator: Sendable {
         case "hostname": text = "host\(index + 1).example.com"
         case "ipv4": text = "192.0.2.\(index % 250 + 1)"
         case "ipv6": text = "2001:db8::\(index % 9 + 1)"
-        default: text = "mock \(name.replacingUnderscores)\(suffix)"
+        default:
+            text = object["pattern"]?.stringValue.flatMap(PatternExample.example(for:))
+                ?? "mock \(name.replacingUnderscores)\(suffix)"
         }
         let minLength = object["minLength"]?.numberValue?.intValue ?? 0
         let maxLength = object["maxLength"]?.numberValue?.intValue ?? Int.max
