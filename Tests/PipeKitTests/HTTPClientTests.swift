@@ -49,7 +49,7 @@ struct HTTPClientTests {
             #expect(statuses.count == 100)
             #expect(statuses.allSatisfy { $0 == 200 })
             #expect(server.requestCount == 100)
-            #expect(elapsed < .seconds(3), "100 requests of 100 ms took \(elapsed)")
+            #expect(elapsed < .seconds(6), "100 requests of 100 ms took \(elapsed)")
         }
     }
 
@@ -79,7 +79,7 @@ struct HTTPClientTests {
             }
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(250))
-            #expect(elapsed < .seconds(2), "timed out after \(elapsed)")
+            #expect(elapsed < .seconds(10), "timed out after \(elapsed)")
         }
     }
 

@@ -26,10 +26,8 @@ import Testing
     }
 
     @Test func tenMegabyteFile() {
-        let line = Array("- some padding line of text that goes on\n".utf8)
-        var bytes: [UInt8] = []
-        while bytes.count < 10 * 1024 * 1024 { bytes += line }
-        let result = compile(bytes)
+        let line = "- some padding line of text that goes on\n"
+        let result = compile(Array(String(repeating: line, count: 10 * 1024 * 1024 / line.utf8.count + 1).utf8))
         #expect(result.diagnostics.map(\.rule) == [.yamlLimit])
     }
 

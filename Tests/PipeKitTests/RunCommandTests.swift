@@ -13,8 +13,8 @@ import Testing
     }
 
     @Test(arguments: examples)
-    func everyExampleRunsOfflineWithMock(_ spec: URL) throws {
-        let result = try runPipe(["run", "--mock", spec.path, "--input", Self.sampleInput(for: spec).path])
+    func everyExampleRunsOfflineWithMock(_ spec: URL) async throws {
+        let result = try await runPipe(["run", "--mock", spec.path, "--input", Self.sampleInput(for: spec).path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.isEmpty)
         #expect(result.stderr.contains("total"))
@@ -22,9 +22,9 @@ import Testing
         #expect(!result.stderr.contains("retrying"))
     }
 
-    @Test func researchReportOutputHasTheDeclaredShape() throws {
+    @Test func researchReportOutputHasTheDeclaredShape() async throws {
         let spec = Paths.pipelines.appendingPathComponent("research-report.yaml")
-        let result = try runPipe(["run", "--mock", "--quiet", spec.path], stdin: "The history of tide prediction\n")
+        let result = try await runPipe(["run", "--mock", "--quiet", spec.path], stdin: "The history of tide prediction\n")
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty)
         let output = try JSONParser.parse(result.stdout)
@@ -33,56 +33,56 @@ import Testing
         #expect(output["critique"]?["score"]?.numberValue != nil)
     }
 
-    @Test func aStringOutputIsRawTextUnlessJSONIsAsked() throws {
+    @Test func aStringOutputIsRawTextUnlessJSONIsAsked() async throws {
         let spec = Paths.pipelines.appendingPathComponent("meeting-notes.yaml")
         let input = Self.sampleInput(for: spec).path
-        let raw = try runPipe(["run", "--mock", "--quiet", spec.path, "--input", input])
+        let raw = try await runPipe(["run", "--mock", "--quiet", spec.path, "--input", input])
         #expect(raw.stdout.hasPrefix("Mock output of stage minutes"))
-        let json = try runPipe(["run", "--mock", "--quiet", "--json", spec.path, "--input", input])
+        let json = try await runPipe(["run", "--mock", "--quiet", "--json", spec.path, "--input", input])
         #expect(try JSONParser.parse(json.stdout).stringValue?.hasPrefix("Mock output") == true)
     }
 
-    @Test func pipelinesCompose() throws {
+    @Test func pipelinesCompose() async throws {
         let notes = Paths.pipelines.appendingPathComponent("meeting-notes.yaml")
-        let first = try runPipe(["run", "--mock", "--quiet", notes.path, "--input", Self.sampleInput(for: notes).path])
+        let first = try await runPipe(["run", "--mock", "--quiet", notes.path, "--input", Self.sampleInput(for: notes).path])
         #expect(first.status == 0)
-        let second = try runPipe(
+        let second = try await runPipe(
             ["run", "--mock", "--quiet", Paths.pipelines.appendingPathComponent("research-report.yaml").path], stdin: first.stdout)
         #expect(second.status == 0)
     }
 
-    @Test func anInputThatBreaksTheInputSchemaExitsThreeBeforeAnyCall() throws {
+    @Test func anInputThatBreaksTheInputSchemaExitsThreeBeforeAnyCall() async throws {
         let spec = Paths.pipelines.appendingPathComponent("support-triage.yaml").path
-        let invalid = try runPipe(["run", "--mock", spec], stdin: #"{"subject": 5}"#)
+        let invalid = try await runPipe(["run", "--mock", spec], stdin: #"{"subject": 5}"#)
         #expect(invalid.status == 3)
         #expect(invalid.stderr.contains("the input does not match the input schema"))
         #expect(!invalid.stderr.contains("total"))
-        let notJSON = try runPipe(["run", "--mock", spec], stdin: "hello")
+        let notJSON = try await runPipe(["run", "--mock", spec], stdin: "hello")
         #expect(notJSON.status == 3)
         #expect(notJSON.stderr.contains("the input is not JSON"))
-        let empty = try runPipe(["run", "--mock", Paths.pipelines.appendingPathComponent("research-report.yaml").path], stdin: "")
+        let empty = try await runPipe(["run", "--mock", Paths.pipelines.appendingPathComponent("research-report.yaml").path], stdin: "")
         #expect(empty.status == 3)
     }
 
-    @Test func anInvalidSpecExitsTwoWithTheLintDiagnostics() throws {
+    @Test func anInvalidSpecExitsTwoWithTheLintDiagnostics() async throws {
         let spec = Paths.testdata.appendingPathComponent("lint/err/unknown-field.yaml").path
-        let result = try runPipe(["run", "--mock", spec], stdin: "x")
+        let result = try await runPipe(["run", "--mock", spec], stdin: "x")
         #expect(result.status == 2)
         #expect(result.stderr.contains("[unknown-field]"))
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func aMissingAPIKeyIsReportedBeforeAnyCall() throws {
+    @Test func aMissingAPIKeyIsReportedBeforeAnyCall() async throws {
         let spec = Paths.pipelines.appendingPathComponent("research-report.yaml").path
-        let result = try runPipe(["run", spec], stdin: "topic", environment: ["PATH": "/usr/bin:/bin"])
+        let result = try await runPipe(["run", spec], stdin: "topic", environment: ["PATH": "/usr/bin:/bin"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("ANTHROPIC_API_KEY"))
         #expect(result.stderr.contains("--mock"))
     }
 
-    @Test func dryRunPrintsThePlanAndCallsNothing() throws {
+    @Test func dryRunPrintsThePlanAndCallsNothing() async throws {
         let spec = Paths.pipelines.appendingPathComponent("research-report.yaml").path
-        let result = try runPipe(["run", "--dry-run", spec], environment: ["PATH": "/usr/bin:/bin"])
+        let result = try await runPipe(["run", "--dry-run", spec], environment: ["PATH": "/usr/bin:/bin"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("plan for research-report: 5 stages in 4 steps"))
         #expect(result.stdout.contains("step 4: fact-checker, critic  (in parallel)"))

@@ -6,12 +6,28 @@ public struct CompiledPipeline: Sendable {
     /// Nil: the input is raw text (a string).
     public var inputSchema: JSONValue?
     /// Stages in topological order.
-    public var stages: [CompiledStage]
+    public let stages: [CompiledStage]
     public var dag: DAG
     public var output: PipelineOutput
     public var budget: Budget
+    /// Positions in `stages` by name.
+    private let index: [String: Int]
 
-    public func stage(named name: String) -> CompiledStage? { stages.first { $0.name == name } }
+    public init(
+        name: String, source: SourceFile, inputSchema: JSONValue?, stages: [CompiledStage], dag: DAG,
+        output: PipelineOutput, budget: Budget
+    ) {
+        self.name = name
+        self.source = source
+        self.inputSchema = inputSchema
+        self.stages = stages
+        self.dag = dag
+        self.output = output
+        self.budget = budget
+        self.index = Dictionary(stages.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func stage(named name: String) -> CompiledStage? { index[name].map { stages[$0] } }
 
     /// Hard limits for the whole run.
     public struct Budget: Sendable {

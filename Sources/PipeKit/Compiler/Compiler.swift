@@ -47,6 +47,9 @@ struct Compilation {
     let spec: PipelineSpec
     let directory: String
     var diagnostics: DiagnosticSink
+    /// Stages and models by name (the first of duplicates, which YAML already reports).
+    let stages: [String: StageSpec]
+    let declaredModels: [String: ModelSpec]
 
     /// The input's schema (nil: raw text).
     var inputSchema: JSONValue?
@@ -63,13 +66,15 @@ struct Compilation {
         self.spec = spec
         self.directory = directory
         self.diagnostics = diagnostics
+        self.stages = Dictionary(spec.stages.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
+        self.declaredModels = Dictionary(spec.models.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A stage setting by precedence: the stage's own, then its model's, then `defaults`.
     func setting<T>(_ stage: StageSpec, _ keyPath: KeyPath<StageSettings, T?>) -> T? {
         if let own = stage.settings[keyPath: keyPath] { return own }
         if let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
-            let fromModel = spec.model(named: modelName)?.settings[keyPath: keyPath]
+            let fromModel = declaredModels[modelName]?.settings[keyPath: keyPath]
         {
             return fromModel
         }
@@ -78,10 +83,10 @@ struct Compilation {
 
     func pipeline() -> CompiledPipeline? {
         guard let dag else { return nil }
-        var stages: [CompiledStage] = []
+        var compiled: [CompiledStage] = []
         for name in dag.order {
-            guard let stage = spec.stage(named: name), let prompt = stage.prompt, let model = models[name] else { return nil }
-            stages.append(
+            guard let stage = stages[name], let prompt = stage.prompt, let model = models[name] else { return nil }
+            compiled.append(
                 CompiledStage(
                     name: name, span: stage.name.span, model: model, fallbacks: fallbacks[name] ?? [],
                     system: setting(stage, \.system), prompt: prompt, outputSchema: outputSchemas[name],
@@ -98,7 +103,7 @@ struct Compilation {
         case nil: output = .sinks(dag.sinks)
         }
         return CompiledPipeline(
-            name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: inputSchema, stages: stages,
+            name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: inputSchema, stages: compiled,
             dag: dag, output: output,
             budget: .init(
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,

@@ -7,7 +7,21 @@ struct CommandResult {
     var stderr: String
 }
 
+/// The process is waited for on a Dispatch thread, never on Swift concurrency's small pool
+/// (2 threads on a 2-core machine), so tests that run at the same time are not starved.
 func runPipe(_ arguments: [String], stdin: String? = nil, directory: URL? = nil, environment: [String: String]? = nil)
+    async throws -> CommandResult
+{
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result {
+                try runPipeBlocking(arguments, stdin: stdin, directory: directory, environment: environment)
+            })
+        }
+    }
+}
+
+private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: URL?, environment: [String: String]?)
     throws -> CommandResult
 {
     let process = Process()

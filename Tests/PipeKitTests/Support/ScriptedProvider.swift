@@ -18,10 +18,13 @@ final class ScriptedProvider: ModelProvider, @unchecked Sendable {
     private var recorded: [Call] = []
     private var counts: [String: Int] = [:]
     let delay: Duration
+    let delays: [String: Duration]
     let answer: Answer
 
-    init(delay: Duration = .zero, answer: @escaping Answer) {
+    /// - Parameter delays: per stage, instead of `delay`.
+    init(delay: Duration = .zero, delays: [String: Duration] = [:], answer: @escaping Answer) {
         self.delay = delay
+        self.delays = delays
         self.answer = answer
     }
 
@@ -35,8 +38,9 @@ final class ScriptedProvider: ModelProvider, @unchecked Sendable {
             counts[request.stageName, default: 0] += 1
             return counts[request.stageName]!
         }
-        if delay > .zero {
-            do { try await Task.sleep(for: delay) } catch { throw .cancelled }
+        let pause = delays[request.stageName] ?? delay
+        if pause > .zero {
+            do { try await Task.sleep(for: pause) } catch { throw .cancelled }
         }
         defer {
             let call = Call(stage: request.stageName, model: request.model.name, messages: request.messages, start: start, end: .now)

@@ -21,7 +21,7 @@ extension Compilation {
             }
             guard let model = models[stage.name.value] else { continue }
             let prompt = WorstCase.promptTokens([setting(stage, \.system), stage.prompt].compactMap { $0 }) { name in
-                spec.stage(named: name).map { setting($0, \.maxTokens)?.value ?? BuiltinDefaults.maxTokens }
+                stages[name].map { setting($0, \.maxTokens)?.value ?? BuiltinDefaults.maxTokens }
             }
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,

@@ -7,7 +7,7 @@ extension Compilation {
         if diagnostics.diagnostics.contains(where: { $0.rule == .unknownReference }) { return }
         var used = Set<String>()
         for reference in output.templates.flatMap(\.references) where reference.root.value != "input" {
-            guard spec.stage(named: reference.root.value) != nil else { continue }
+            guard stages[reference.root.value] != nil else { continue }
             used.insert(reference.root.value)
             used.formUnion(dag.ancestors(of: reference.root.value))
         }

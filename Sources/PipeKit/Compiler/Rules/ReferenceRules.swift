@@ -21,7 +21,7 @@ extension Compilation {
         let shape: SchemaShape?
         if root == "input" {
             shape = inputSchema.map { SchemaShape($0) } ?? (spec.input.schema == nil ? .string : nil)
-        } else if let stage = spec.stage(named: root) {
+        } else if let stage = stages[root] {
             if let schema = outputSchemas[root] {
                 shape = SchemaShape(schema)
             } else {
