@@ -141,7 +141,7 @@ struct HTTPStreamingTests {
                 guard case .interrupted = error as? HTTPError else { return false }
                 return true
             }
-            #expect(ContinuousClock.now - start < .seconds(10))
+            #expect(ContinuousClock.now - start < .seconds(8))
             let state = observed.state.withLock { $0 }
             #expect(state.status == 200)
             #expect(state.events.count == 4)
