@@ -13,7 +13,17 @@ enum SchemaValidity {
         "https://json-schema.org/draft/2020-12/schema", "http://json-schema.org/draft-07/schema",
     ]
 
+    /// Results by schema: linting many specs that share schema files checks each once.
+    private static let cache = Locked<[JSONValue: [Problem]]>([:])
+
     static func problems(in schema: JSONValue) -> [Problem] {
+        if let known = cache.withLock({ $0[schema] }) { return known }
+        let found = check(schema)
+        cache.withLock { $0[schema] = found }
+        return found
+    }
+
+    private static func check(_ schema: JSONValue) -> [Problem] {
         var problems: [Problem] = []
         if case .object(let object) = schema, let declared = object["$schema"]?.stringValue {
             let normalized = declared.hasSuffix("#") ? String(declared.dropLast()) : declared

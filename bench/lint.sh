@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Lint benchmarks (issue: spec compiler). Release build; process start included.
+#   bench/lint.sh
+# 1. `pipe lint` on one example, 200 runs with hyperfine (apt-get install hyperfine).
+# 2. 1,000 specs in one invocation: copies of the examples in a temporary directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product pipe >/dev/null
+pipe=.build/release/pipe
+hyperfine --warmup 20 --runs 200 -N "$pipe lint pipelines/research-report.yaml"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r pipelines/schemas "$work/schemas"
+for i in $(seq 1 250); do
+  for name in research-report support-triage code-review meeting-notes; do
+    cp "pipelines/$name.yaml" "$work/$name-$i.yaml"
+  done
+done
+hyperfine --warmup 2 --runs 10 -N "$pipe lint $(ls "$work"/*.yaml | tr '\n' ' ')"
