@@ -46,7 +46,7 @@ public struct AnthropicProvider: ModelProvider {
             progress(StreamProgress(characters: reader.characters))
         } else if !reader.finished {
             if let malformed = reader.malformed { throw mapper.invalidResponse("an event is not JSON: \(malformed)") }
-            throw StreamingCall.incomplete(mapper)
+            throw StreamingCall.incomplete
         }
         return try reply(from: reader, schema: schema, mapper: mapper)
     }

@@ -41,7 +41,5 @@ enum StreamingCall {
     }
 
     /// The error for a stream that ended cleanly but before the reply was complete.
-    static func incomplete(_ mapper: ProviderErrorMapper) -> ProviderError {
-        .transport("the stream ended before the reply was complete")
-    }
+    static let incomplete = ProviderError.transport("the stream ended before the reply was complete")
 }
