@@ -4,7 +4,7 @@
 /// A schema whose root is `type: object` is used as it is. Any other (an array, a string,
 /// a union) is wrapped as `{type: object, properties: {value: <schema>}, required: [value]}`,
 /// with its `$defs`/`definitions` hoisted to the wrapper so `#/$defs/...` references still
-/// resolve, and the reply's `value` is unwrapped again. (A `#` or `#/properties/...`
+/// resolve, and the reply's `value` is unwrapped again. A root `$schema` is dropped. (A `#` or `#/properties/...`
 /// reference into the original root would no longer resolve; such schemas are rare.)
 struct ObjectRootSchema: Sendable {
     /// The schema to send: an object at the root.
@@ -18,12 +18,15 @@ struct ObjectRootSchema: Sendable {
 
     init(_ outputSchema: JSONValue) {
         original = outputSchema
+        // `$schema` only names the dialect; strict modes reject keywords they do not know.
+        var root = outputSchema.objectValue ?? JSONObject()
+        root["$schema"] = nil
         if outputSchema["type"]?.stringValue == "object" {
-            schema = outputSchema
+            schema = .object(root)
             isWrapped = false
             return
         }
-        var inner = outputSchema.objectValue ?? JSONObject()
+        var inner = root
         var wrapper = JSONObject()
         wrapper["type"] = "object"
         var properties = JSONObject()
@@ -33,7 +36,6 @@ struct ObjectRootSchema: Sendable {
                 inner[hoisted] = nil
             }
         }
-        inner["$schema"] = nil
         // A boolean schema (`true`) has no object form; `{}` means the same.
         properties[Self.wrapperKey] = outputSchema.boolValue == false ? ["not": [:]] : .object(inner)
         wrapper["properties"] = .object(properties)
