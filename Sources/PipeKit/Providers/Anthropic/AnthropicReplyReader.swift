@@ -11,8 +11,8 @@ struct AnthropicReplyReader: Sendable {
     private(set) var sawToolUse = false
     private(set) var usage = TokenUsage.zero
     private(set) var stopReason: String?
-    /// `message_stop` arrived: the stream is complete.
-    private(set) var finished = false
+    /// `message_stop` arrived.
+    private(set) var stopped = false
     /// The body of an `error` event.
     private(set) var error: JSONValue?
     /// Characters of text and tool input received so far.
@@ -45,7 +45,7 @@ struct AnthropicReplyReader: Sendable {
             if let reason = data["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
             if let usage = data["usage"] { readUsage(usage) }
         case "message_stop":
-            finished = true
+            stopped = true
         case "error":
             error = data
         default:
@@ -67,8 +67,12 @@ struct AnthropicReplyReader: Sendable {
         }
         if let usage = message["usage"] { readUsage(usage) }
         stopReason = message["stop_reason"]?.stringValue
-        finished = true
+        stopped = true
     }
+
+    /// The reply is complete: `message_stop`, or a stop reason from a proxy that drops
+    /// the last event.
+    var finished: Bool { stopped || stopReason != nil }
 
     /// Input tokens count those written to and read from the prompt cache too.
     private mutating func readUsage(_ usage: JSONValue) {
