@@ -4,8 +4,9 @@
 /// A schema whose root is `type: object` is used as it is. Any other (an array, a string,
 /// a union) is wrapped as `{type: object, properties: {value: <schema>}, required: [value]}`,
 /// with its `$defs`/`definitions` hoisted to the wrapper so `#/$defs/...` references still
-/// resolve, and the reply's `value` is unwrapped again. A root `$schema` is dropped. (A `#` or `#/properties/...`
-/// reference into the original root would no longer resolve; such schemas are rare.)
+/// resolve, and the reply's `value` is unwrapped again. A root `$schema` is dropped.
+/// (A `#` or `#/properties/...` reference into the original root would no longer
+/// resolve; such schemas are rare.)
 struct ObjectRootSchema: Sendable {
     /// The schema to send: an object at the root.
     let schema: JSONValue
