@@ -97,6 +97,9 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
     case invalidResponse(String)
     /// No API key in the environment for a provider that needs one.
     case missingAPIKey(variable: String, provider: Provider)
+    /// The request cannot be sent as configured (a malformed base URL, a control
+    /// character in the key...): another attempt would fail the same way.
+    case invalidRequest(String)
     case cancelled
 
     /// Worth another attempt on the same model after a pause.
@@ -104,7 +107,7 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .status(let code, _, _, _): [408, 409, 429, 500, 502, 503, 504, 529].contains(code)
         case .transport, .timedOut, .invalidResponse: true
-        case .missingAPIKey, .cancelled: false
+        case .missingAPIKey, .invalidRequest, .cancelled: false
         }
     }
 
@@ -131,6 +134,7 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
         case .invalidResponse(let message): return "invalid response: \(message)"
         case .missingAPIKey(let variable, let provider):
             return "no API key for \(provider.rawValue): set \(variable), or api_key_env on the model"
+        case .invalidRequest(let message): return "cannot send the request: \(message)"
         case .cancelled: return "cancelled"
         }
     }

@@ -1,0 +1,96 @@
+/// Reassembles a Messages API reply from its server-sent events, or reads it from a
+/// whole JSON message when the server did not stream.
+///
+/// Events: `message_start` (input tokens), `content_block_start` (a `tool_use` block),
+/// `content_block_delta` (`text_delta` text or `input_json_delta` partial JSON),
+/// `message_delta` (stop reason and the cumulative output tokens), `message_stop`,
+/// and `error` (an error part-way through, such as `overloaded_error`).
+struct AnthropicReplyReader: Sendable {
+    private(set) var text = ""
+    private(set) var toolInput = ""
+    private(set) var sawToolUse = false
+    private(set) var usage = TokenUsage.zero
+    private(set) var stopReason: String?
+    /// `message_stop` arrived.
+    private(set) var stopped = false
+    /// The body of an `error` event.
+    private(set) var error: JSONValue?
+    /// Characters of text and tool input received so far.
+    private(set) var characters = 0
+    /// A data line that was not JSON, kept for the error message.
+    private(set) var malformed: String?
+
+    /// Reads one event; returns whether it added characters to the reply.
+    mutating func read(_ event: SSEEvent) -> Bool {
+        guard let data = try? JSONParser.parse(event.data) else {
+            if malformed == nil { malformed = String(event.data.prefix(200)) }
+            return false
+        }
+        switch data["type"]?.stringValue ?? event.event {
+        case "message_start":
+            if let usage = data["message"]?["usage"] { readUsage(usage) }
+        case "content_block_start":
+            if let block = data["content_block"] {
+                if block["type"]?.stringValue == "tool_use" { sawToolUse = true }
+                if let start = block["text"]?.stringValue, !start.isEmpty { return append(text: start) }
+            }
+        case "content_block_delta":
+            let delta = data["delta"]
+            switch delta?["type"]?.stringValue {
+            case "text_delta": return append(text: delta?["text"]?.stringValue ?? "")
+            case "input_json_delta": return append(toolInput: delta?["partial_json"]?.stringValue ?? "")
+            default: break
+            }
+        case "message_delta":
+            if let reason = data["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
+            if let usage = data["usage"] { readUsage(usage) }
+        case "message_stop":
+            stopped = true
+        case "error":
+            error = data
+        default:
+            break  // ping, content_block_stop, and event types added later
+        }
+        return false
+    }
+
+    /// Reads a whole (non-streamed) message.
+    mutating func read(message: JSONValue) {
+        for block in message["content"]?.arrayValue ?? [] {
+            switch block["type"]?.stringValue {
+            case "text": _ = append(text: block["text"]?.stringValue ?? "")
+            case "tool_use":
+                sawToolUse = true
+                _ = append(toolInput: (block["input"] ?? [:]).serialized())
+            default: break
+            }
+        }
+        if let usage = message["usage"] { readUsage(usage) }
+        stopReason = message["stop_reason"]?.stringValue
+        stopped = true
+    }
+
+    /// The reply is complete: `message_stop`, or a stop reason from a proxy that drops
+    /// the last event.
+    var finished: Bool { stopped || stopReason != nil }
+
+    /// Input tokens count those written to and read from the prompt cache too.
+    private mutating func readUsage(_ usage: JSONValue) {
+        let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+            .compactMap { usage[$0]?.numberValue?.intValue }
+        if !input.isEmpty { self.usage.input = input.reduce(0, +) }
+        if let output = usage["output_tokens"]?.numberValue?.intValue { self.usage.output = output }
+    }
+
+    private mutating func append(text piece: String) -> Bool {
+        text += piece
+        characters += piece.count
+        return !piece.isEmpty
+    }
+
+    private mutating func append(toolInput piece: String) -> Bool {
+        toolInput += piece
+        characters += piece.count
+        return !piece.isEmpty
+    }
+}

@@ -1,0 +1,68 @@
+/// Reassembles a Chat Completions reply from its streamed chunks, or reads it from a
+/// whole completion when the server did not stream.
+///
+/// Each chunk is `data: {...}` with `choices[0].delta.content` (or `refusal`) and, at the
+/// end, `finish_reason`; with `include_usage` a last chunk has empty `choices` and the
+/// `usage`; `data: [DONE]` ends the stream. A chunk with an `error` member is an error
+/// part-way through.
+struct OpenAIReplyReader: Sendable, StreamedReplyReader {
+    private(set) var text = ""
+    private(set) var refusal = ""
+    private(set) var usage: TokenUsage?
+    private(set) var stopReason: String?
+    /// `[DONE]` arrived.
+    private(set) var done = false
+    private(set) var error: JSONValue?
+    private(set) var characters = 0
+    private(set) var malformed: String?
+
+    /// The stream is complete: `[DONE]`, or a finish reason from a server that sends no `[DONE]`.
+    var finished: Bool { done || stopReason != nil }
+
+    mutating func read(_ event: SSEEvent) -> Bool {
+        let data = event.data.trimmingSpaces
+        if data == "[DONE]" {
+            done = true
+            return false
+        }
+        guard let chunk = try? JSONParser.parse(data) else {
+            if malformed == nil { malformed = String(data.prefix(200)) }
+            return false
+        }
+        if event.event == "error" || chunk["error"].map({ !$0.isNull }) == true {
+            error = chunk["error"] == nil ? ["error": chunk] : chunk
+            return false
+        }
+        readUsage(chunk["usage"])
+        var grew = false
+        for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.numberValue?.intValue ?? 0) == 0 {
+            if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
+                text += piece
+                characters += piece.count
+                grew = true
+            }
+            if let piece = choice["delta"]?["refusal"]?.stringValue { refusal += piece }
+            if let reason = choice["finish_reason"]?.stringValue { stopReason = reason }
+        }
+        return grew
+    }
+
+    /// Reads a whole (non-streamed) completion.
+    mutating func read(completion: JSONValue) {
+        let choice = completion["choices"]?[0]
+        let content = choice?["message"]?["content"]?.stringValue ?? ""
+        text += content
+        characters += content.count
+        refusal += choice?["message"]?["refusal"]?.stringValue ?? ""
+        stopReason = choice?["finish_reason"]?.stringValue
+        readUsage(completion["usage"])
+        done = true
+    }
+
+    private mutating func readUsage(_ usage: JSONValue?) {
+        guard let usage, usage.objectValue != nil else { return }
+        self.usage = TokenUsage(
+            input: usage["prompt_tokens"]?.numberValue?.intValue ?? 0,
+            output: usage["completion_tokens"]?.numberValue?.intValue ?? 0)
+    }
+}
