@@ -225,3 +225,12 @@ struct HTTPClientTests {
         }
     }
 }
+
+@Test func dumpingHeadersNeverShowsTheirValues() {
+    let headers: HTTPHeaders = ["x-api-key": "sk-ant-secret-123", "Authorization": "Bearer sk-secret-456"]
+    var text = ""
+    dump(HTTPRequest(url: "http://127.0.0.1/", headers: headers), to: &text)
+    dump(headers, to: &text)
+    #expect(!text.contains("secret"))
+    #expect(text.contains("x-api-key"))
+}

@@ -72,3 +72,10 @@ extension HTTPHeaders: CustomStringConvertible {
         "[" + fields.map(\.name).joined(separator: ", ") + "]"
     }
 }
+
+extension HTTPHeaders: CustomReflectable {
+    /// `dump` and debuggers see the names only: header values carry API keys.
+    public var customMirror: Mirror {
+        Mirror(self, children: fields.map { (label: $0.name, value: "<redacted>" as Any) }, displayStyle: .dictionary)
+    }
+}
