@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PipeKit
 
@@ -192,4 +193,31 @@ import Testing
         #expect(!digits.isValid("١٢٣"))  // Arabic-Indic digits are not \d in ECMA-262
         #expect(!digits.isValid("123\n"))  // $ does not match before a trailing newline
     }
+}
+
+@Suite struct SimpleRegexTests {
+    /// The built-in matcher must agree with ICU (via the ECMA translation) wherever it accepts a pattern.
+    @Test func agreesWithICU() throws {
+        let patterns = ["^rec-[0-9]{5}$", "^[a-z][a-z0-9_-]*$", "a+b", "^\\d{2,4}$", "x.y", "^[^ab]+$", "\\w+@\\w+", "^\\s*$",
+                        "colou?r", "^a{2,}$", "[\\d\\-]+", "^.*$", "ab*c", "^[A-Z]{2}-\\d+$", "é+", "^[а-я]+$"]
+        let inputs = ["rec-00042", "rec-0042", "rec-000421", "abc", "a_b-c", "Abc", "aab", "b", "12", "12345", "1", "x\ny", "xzy",
+                      "cd", "ab", "a@b", "  ", "", "\t", "color", "colour", "aa", "a", "1-2", "AB-12", "AB-", "éé", "привет", "\u{2028}"]
+        for pattern in patterns {
+            let simple = try #require(SimpleRegex(pattern), "\(pattern) should use the built-in matcher")
+            let icu = try NSRegularExpressionReference(pattern)
+            for input in inputs {
+                #expect(simple.matches(input) == icu.matches(input), "\(pattern) on \(input.debugDescription)")
+            }
+        }
+        for complex in ["(a|b)", "a(?=b)", "\\bword", "[[:alpha:]]", "a*?", "\\p{L}"] {
+            #expect(SimpleRegex(complex) == nil, "\(complex) should go to ICU")
+        }
+    }
+}
+
+/// ICU-only matching, for comparison.
+private struct NSRegularExpressionReference {
+    let regex: NSRegularExpression
+    init(_ pattern: String) throws { regex = try NSRegularExpression(pattern: ECMARegex.translate(pattern)) }
+    func matches(_ s: String) -> Bool { regex.firstMatch(in: s, range: NSRange(location: 0, length: (s as NSString).length)) != nil }
 }

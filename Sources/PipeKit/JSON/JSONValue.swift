@@ -33,9 +33,10 @@ extension JSONValue: Hashable {
         case .bool(let b): hasher.combine(1); hasher.combine(b)
         case .number(let n): hasher.combine(2); hasher.combine(n)
         case .string(let s):
+            // String's own hash is consistent with code-point equality: code-point-equal strings
+            // are also canonically equivalent, so they hash alike.
             hasher.combine(3)
-            hasher.combine(s.utf8.count)
-            for byte in s.utf8 { hasher.combine(byte) }
+            hasher.combine(s)
         case .array(let a): hasher.combine(4); hasher.combine(a)
         case .object(let o): hasher.combine(5); hasher.combine(o)
         }

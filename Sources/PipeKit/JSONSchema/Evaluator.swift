@@ -9,10 +9,10 @@ struct Evaluator {
     var errors: [ValidationError] = []
     /// Whether failures are recorded (false: silent mode).
     var collecting: Bool
-    /// Keyword path tokens from the root, `$ref`s included.
-    var keywordPath: [String] = []
-    /// Instance path tokens from the root.
-    var instancePath: [String] = []
+    /// Keyword path tokens from the root, `$ref`s included (tracked only while collecting).
+    var keywordPath: [PathToken] = []
+    /// Instance path tokens from the root (tracked only while collecting).
+    var instancePath: [PathToken] = []
     /// The dynamic scope: resources entered, outermost first.
     var dynamicScope: [Int] = []
     private var depth = 0
@@ -36,21 +36,21 @@ struct Evaluator {
         guard collecting, errors.count < maxErrors else { return }
         errors.append(ValidationError(
             instanceLocation: pointer(instancePath),
-            keywordLocation: pointer(keywordPath + (keyword.isEmpty ? [] : [keyword])),
+            keywordLocation: pointer(keywordPath) + (keyword.isEmpty ? "" : "/" + JSONPointer.escape(keyword)),
             message: message
         ))
     }
 
     /// Reports at a child instance location (e.g. a disallowed property).
-    mutating func report(_ keyword: String, at child: String, _ message: String) {
+    mutating func report(_ keyword: String, at child: PathToken, _ message: String) {
         instancePath.append(child)
         report(keyword, message)
         instancePath.removeLast()
     }
 
-    private func pointer(_ tokens: [String]) -> String {
+    func pointer(_ tokens: [PathToken]) -> String {
         var out = ""
-        for token in tokens { out += "/" + JSONPointer.escape(token) }
+        for token in tokens { out += "/" + JSONPointer.escape(token.text) }
         return out
     }
 
@@ -85,20 +85,30 @@ struct Evaluator {
         return valid
     }
 
-    /// Evaluates a subschema in place (same instance), under keyword path `tokens`.
-    mutating func validateInPlace(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations, path tokens: String...) -> Bool {
-        keywordPath.append(contentsOf: tokens)
-        defer { keywordPath.removeLast(tokens.count) }
+    /// Evaluates a subschema in place (same instance), under keyword path `first`/`second`.
+    mutating func validateInPlace(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations, path first: PathToken, _ second: PathToken? = nil) -> Bool {
+        let tracking = collecting
+        if tracking {
+            keywordPath.append(first)
+            if let second { keywordPath.append(second) }
+        }
+        defer { if tracking { keywordPath.removeLast(second == nil ? 1 : 2) } }
         return validate(node, instance, &annotations)
     }
 
-    /// Evaluates a subschema against a child instance (`instanceToken`), under keyword path `tokens`.
-    mutating func validateChild(_ node: Int, _ child: JSONValue, instanceToken: String, path tokens: String...) -> Bool {
-        keywordPath.append(contentsOf: tokens)
-        instancePath.append(instanceToken)
+    /// Evaluates a subschema against a child instance (`instanceToken`), under keyword path `first`/`second`.
+    mutating func validateChild(_ node: Int, _ child: JSONValue, instanceToken: PathToken, path first: PathToken, _ second: PathToken? = nil) -> Bool {
+        let tracking = collecting
+        if tracking {
+            keywordPath.append(first)
+            if let second { keywordPath.append(second) }
+            instancePath.append(instanceToken)
+        }
         defer {
-            keywordPath.removeLast(tokens.count)
-            instancePath.removeLast()
+            if tracking {
+                keywordPath.removeLast(second == nil ? 1 : 2)
+                instancePath.removeLast()
+            }
         }
         var ignored = Annotations()
         return validate(node, child, &ignored)
@@ -113,7 +123,7 @@ struct Evaluator {
     }
 
     /// The errors `node` reports for `instance` (at most `limit`), without touching this evaluator's errors.
-    mutating func errors(of node: Int, _ instance: JSONValue, path tokens: [String], limit: Int) -> [ValidationError] {
+    mutating func errors(of node: Int, _ instance: JSONValue, path tokens: [PathToken], limit: Int) -> [ValidationError] {
         var nested = Evaluator(schema: schema, maxErrors: limit, collecting: true)
         nested.keywordPath = keywordPath + tokens
         nested.instancePath = instancePath
@@ -148,7 +158,7 @@ struct Evaluator {
         case .allOf, .anyOf, .oneOf, .not, .conditional:
             return checkCombinator(keyword.check, instance, name, &annotations)
         case .ref(let node):
-            return validateInPlace(node, instance, &annotations, path: name)
+            return validateInPlace(node, instance, &annotations, path: .key(name))
         case .dynamicRef(let initial, let anchor):
             var target = initial
             if let anchor {
@@ -159,7 +169,20 @@ struct Evaluator {
                     }
                 }
             }
-            return validateInPlace(target, instance, &annotations, path: name)
+            return validateInPlace(target, instance, &annotations, path: .key(name))
+        }
+    }
+}
+
+/// One step of a keyword or instance path; indices stay integers until an error needs text.
+enum PathToken: Sendable {
+    case key(String)
+    case index(Int)
+
+    var text: String {
+        switch self {
+        case .key(let key): return key
+        case .index(let index): return String(index)
         }
     }
 }

@@ -18,7 +18,7 @@ extension Evaluator {
         case .prefixItems(let nodes):
             var valid = true
             for (i, node) in nodes.enumerated() where i < items.count {
-                if !validateChild(node, items[i], instanceToken: String(i), path: name, String(i)) {
+                if !validateChild(node, items[i], instanceToken: .index(i), path: .key(name), .index(i)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -34,7 +34,7 @@ extension Evaluator {
             }
             var valid = true
             for i in start..<items.count {
-                if !validateChild(node, items[i], instanceToken: String(i), path: name) {
+                if !validateChild(node, items[i], instanceToken: .index(i), path: .key(name)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -96,8 +96,8 @@ extension Evaluator {
     /// ` (item 0: expected string, got number 1)`: why the first item failed, for context.
     private mutating func firstErrorSummary(_ node: Int, _ item: JSONValue?, _ name: String) -> String {
         guard collecting, let item else { return "" }
-        instancePath.append("0")
-        let found = errors(of: node, item, path: [name], limit: 1)
+        instancePath.append(.index(0))
+        let found = errors(of: node, item, path: [.key(name)], limit: 1)
         instancePath.removeLast()
         guard let first = found.first else { return "" }
         return " (item 0: \(first.message))"
