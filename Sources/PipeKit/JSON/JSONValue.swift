@@ -20,7 +20,7 @@ extension JSONValue: Hashable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
+        case let (.string(a), .string(b)): return codePointsEqual(a, b)
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)): return a == b
         default: return false
@@ -41,6 +41,15 @@ extension JSONValue: Hashable {
         case .object(let o): hasher.combine(5); hasher.combine(o)
         }
     }
+}
+
+/// String equality by code points. Swift's `==` (canonical equivalence) is a fast first test:
+/// strings it calls different cannot have the same code points.
+@inline(__always)
+func codePointsEqual(_ a: String, _ b: String) -> Bool {
+    guard a == b, a.utf8.count == b.utf8.count else { return false }
+    var a = a, b = b
+    return a.withUTF8 { pa in b.withUTF8 { pb in pa.elementsEqual(pb) } }
 }
 
 extension JSONValue {

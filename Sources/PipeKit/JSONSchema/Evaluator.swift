@@ -92,7 +92,12 @@ struct Evaluator {
             keywordPath.append(first)
             if let second { keywordPath.append(second) }
         }
-        defer { if tracking { keywordPath.removeLast(second == nil ? 1 : 2) } }
+        defer {
+            if tracking {
+                keywordPath.removeLast()
+                if second != nil { keywordPath.removeLast() }
+            }
+        }
         return validate(node, instance, &annotations)
     }
 
@@ -106,7 +111,8 @@ struct Evaluator {
         }
         defer {
             if tracking {
-                keywordPath.removeLast(second == nil ? 1 : 2)
+                keywordPath.removeLast()
+                if second != nil { keywordPath.removeLast() }
                 instancePath.removeLast()
             }
         }

@@ -138,26 +138,37 @@ struct SimpleRegex: Sendable {
         return (low, high)
     }
 
-    private func matches(_ atom: Atom, _ scalar: Unicode.Scalar) -> Bool {
+    @inline(__always)
+    private func matches(_ atom: Atom, _ scalar: UInt32) -> Bool {
         switch atom {
-        case .scalar(let s): return s == scalar
-        case .any: return !(scalar == "\n" || scalar == "\r" || scalar == "\u{2028}" || scalar == "\u{2029}")
+        case .scalar(let s): return s.value == scalar
+        case .any: return !(scalar == 0x0A || scalar == 0x0D || scalar == 0x2028 || scalar == 0x2029)
         case .set(let ranges, let negated):
             var found = false
-            for range in ranges where range.contains(scalar.value) { found = true; break }
+            for range in ranges where range.contains(scalar) { found = true; break }
             return found != negated
         }
     }
 
     func matches(_ string: String) -> Bool {
-        let scalars = Array(string.unicodeScalars)
+        var string = string
+        // ASCII text (the common case) is matched on its bytes, without decoding.
+        let ascii: Bool? = string.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            return search(bytes.lazy.map { UInt32($0) })
+        }
+        if let ascii { return ascii }
+        return search(string.unicodeScalars.map(\.value))
+    }
+
+    private func search<C: RandomAccessCollection>(_ scalars: C) -> Bool where C.Element == UInt32, C.Index == Int {
         if anchoredStart { return match(scalars, 0, 0) }
         for start in 0...scalars.count where match(scalars, 0, start) { return true }
         return false
     }
 
     /// Backtracking match of `pieces[piece...]` at `position`.
-    private func match(_ scalars: [Unicode.Scalar], _ piece: Int, _ position: Int) -> Bool {
+    private func match<C: RandomAccessCollection>(_ scalars: C, _ piece: Int, _ position: Int) -> Bool where C.Element == UInt32, C.Index == Int {
         if piece == pieces.count { return !anchoredEnd || position == scalars.count }
         let p = pieces[piece]
         var count = 0

@@ -50,6 +50,15 @@ extension Evaluator {
 
     private mutating func checkUnique(_ items: [JSONValue], _ name: String) -> Bool {
         guard items.count > 1 else { return true }
+        if items.count <= 16 {
+            for i in 1..<items.count {
+                for j in 0..<i where items[i] == items[j] {
+                    report(name, "items \(j) and \(i) are equal (\(renderForMessage(items[i], limit: 40))), items must be unique")
+                    return false
+                }
+            }
+            return true
+        }
         var seen: [JSONValue: Int] = [:]
         seen.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {

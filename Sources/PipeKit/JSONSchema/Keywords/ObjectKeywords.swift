@@ -94,9 +94,10 @@ extension Evaluator {
         // Walk whichever side is smaller.
         if object.count <= names.count {
             let keys = object.keys, values = object.values
+            let scan = names.count <= 16  // comparing a few short strings beats hashing
             for position in keys.indices {
                 let key = keys[position]
-                guard let i = lookup[key] else { continue }
+                guard let i = scan ? names.firstIndex(of: key) : lookup[key] else { continue }
                 if tracksAnnotations { annotations.properties.insert(key) }
                 if !validateChild(nodes[i], values[position], instanceToken: .key(key), path: .key(name), .key(key)) {
                     valid = false
