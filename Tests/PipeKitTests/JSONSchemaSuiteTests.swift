@@ -112,6 +112,14 @@ struct JSONSchemaSuiteTests {
         for failure in outcome.failures { print("  optional failure: \(failure)") }
     }
 
+    /// Draft-07, when the suite folder has it (the copy beside the repository may hold 2020-12 only).
+    @Test(.enabled(if: !ConformanceSuite.files("draft7").isEmpty, "no tests/draft7 in the suite folder"))
+    func draft7RequiredTests() {
+        let outcome = ConformanceSuite.run(ConformanceSuite.files("draft7"), draft: .draft7, assertFormat: false)
+        print("JSON-Schema-Test-Suite draft7 required: \(outcome.passed)/\(outcome.total) passed")
+        for failure in outcome.failures { Issue.record("\(failure)") }
+    }
+
     /// Format cases we do not assert, with the reason. Matched as prefixes of failure names.
     static let knownFormatFailures: [String] = [
         // ICU (behind NSRegularExpression) only supports bounded-length lookbehind; ES2018 allows any.

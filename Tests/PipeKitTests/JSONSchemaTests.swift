@@ -170,6 +170,48 @@ import Testing
         #expect(schema.isValid(["a": 1, "b": 2]))
     }
 
+    @Test func draft7Identifiers() throws {
+        let options = JSONSchemaOptions(defaultDraft: .draft7)
+        // `$id: "#name"` is a plain-name anchor; an absolute `$id` with a fragment is both a base and an anchor.
+        let anchors = try JSONSchema(compiling: [
+            "$id": "http://example.com/root",
+            "allOf": [["$ref": "#int"], ["$ref": "http://example.com/other#pos"]],
+            "definitions": [
+                "a": ["$id": "#int", "type": "integer"],
+                "b": ["$id": "http://example.com/other#pos", "minimum": 0],
+            ],
+        ], options: options)
+        #expect(anchors.isValid(3))
+        #expect(!anchors.isValid(-3))
+        #expect(!anchors.isValid("x"))
+        // A `$ref` beside an `$id` ignores the `$id`.
+        let sibling = try JSONSchema(compiling: [
+            "$id": "http://example.com/a/",
+            "definitions": ["n": ["$id": "n.json", "type": "number"], "s": ["type": "string"]],
+            "allOf": [["$id": "http://example.com/elsewhere/", "$ref": "#/definitions/s"]],
+        ], options: options)
+        #expect(sibling.isValid("text"))
+        #expect(!sibling.isValid(1))
+        // The draft-07 meta-schema is embedded.
+        let meta = try JSONSchema(compiling: ["$ref": "http://json-schema.org/draft-07/schema#"], options: options)
+        #expect(meta.isValid(["minLength": 1]))
+        #expect(!meta.isValid(["minLength": -1]))
+    }
+
+    @Test func draft7IgnoresLaterKeywords() throws {
+        let schema = try JSONSchema(compiling: [
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "prefixItems": [["type": "integer"]],
+            "dependentRequired": ["a": ["b"]],
+            "unevaluatedProperties": false,
+            "contains": ["const": 1],
+            "maxContains": 1,
+        ])
+        #expect(schema.isValid(["x", 1, 1]))
+        #expect(!schema.isValid([2]))
+        #expect(schema.isValid(["a": 1]))
+    }
+
     @Test func formatIsAnAnnotationUnlessAsserted() throws {
         let lenient = try JSONSchema(compiling: ["format": "date"])
         #expect(lenient.isValid("not a date"))
