@@ -43,13 +43,17 @@ extension JSONValue: Hashable {
     }
 }
 
-/// String equality by code points. Swift's `==` (canonical equivalence) is a fast first test:
-/// strings it calls different cannot have the same code points.
+/// String equality by code points (Swift's `==` uses canonical equivalence instead).
 @inline(__always)
 func codePointsEqual(_ a: String, _ b: String) -> Bool {
-    guard a == b, a.utf8.count == b.utf8.count else { return false }
-    var a = a, b = b
-    return a.withUTF8 { pa in b.withUTF8 { pb in pa.elementsEqual(pb) } }
+    let au = a.utf8, bu = b.utf8
+    guard au.count == bu.count else { return false }
+    if let equal = au.withContiguousStorageIfAvailable({ pa in
+        bu.withContiguousStorageIfAvailable { pb in pa.elementsEqual(pb) }
+    }), let equal {
+        return equal
+    }
+    return au.elementsEqual(bu)
 }
 
 extension JSONValue {
