@@ -227,6 +227,16 @@ import Testing
         #expect(!tree.isValid(["children": [["children": [1]]]]))
         let loop = try JSONSchema(compiling: ["$ref": "#"])
         #expect(!loop.isValid(1))
+        #expect(loop.validate(1).first?.message.contains("$ref cycle") == true)
+        // Explaining a failed anyOf must not re-explain its own alternatives without end.
+        let anyOfLoop = try JSONSchema(compiling: ["anyOf": [["$ref": "#"], ["type": "string"]]])
+        #expect(!anyOfLoop.isValid(1))
+        #expect(anyOfLoop.validate(1).count == 1)
+        // Deep instances are fine: the cycle check counts only evaluations that stay on one value.
+        var deep: JSONValue = []
+        for _ in 0..<500 { deep = [deep] }
+        let nested = try JSONSchema(compiling: ["type": "array", "items": ["$ref": "#"]])
+        #expect(nested.isValid(deep))
     }
 
     @Test func ecmaRegexSemantics() throws {

@@ -15,9 +15,18 @@ struct Evaluator {
     var instancePath: [PathToken] = []
     /// The dynamic scope: resources entered, outermost first.
     var dynamicScope: [Int] = []
+    /// Whether failure messages of anyOf/oneOf/contains/propertyNames quote the errors of their
+    /// subschemas. Off inside such a quotation, so explaining stays linear in the schema's size.
+    var explainsSubschemas = true
+    /// Nested evaluations in all.
     private var depth = 0
+    /// Nested evaluations of the same instance (through `$ref`, `allOf`, ...) since the last step
+    /// into a child: a `$ref` cycle that never consumes the instance shows up here.
+    private var inPlaceDepth = 0
 
-    static let maxDepth = 400
+    /// Limits that turn a runaway evaluation into an error instead of a stack overflow.
+    static let maxDepth = 3000
+    static let maxInPlaceDepth = 128
 
     init(schema: CompiledSchema, maxErrors: Int, collecting: Bool) {
         self.schema = schema
@@ -61,9 +70,17 @@ struct Evaluator {
         let schemaNode = schema.nodes[node]
         if schemaNode.keywords.isEmpty { return true }
         depth += 1
-        defer { depth -= 1 }
+        inPlaceDepth += 1
+        defer {
+            depth -= 1
+            inPlaceDepth -= 1
+        }
+        if inPlaceDepth > Self.maxInPlaceDepth {
+            report("", "the schema refers to itself without consuming the value (a $ref cycle), so it cannot be evaluated")
+            return false
+        }
         if depth > Self.maxDepth {
-            report("", "schema recursion is too deep (a $ref cycle that never consumes the instance?)")
+            report("", "the value is nested too deeply to evaluate")
             return false
         }
         let enteredResource = dynamicScope.last != schemaNode.resource
@@ -116,8 +133,25 @@ struct Evaluator {
                 instancePath.removeLast()
             }
         }
+        return validateElement(node, child)
+    }
+
+    /// Evaluates `node` against a value inside the current instance (an item, a property value,
+    /// a property name): a step that consumes the instance.
+    mutating func validateElement(_ node: Int, _ element: JSONValue) -> Bool {
+        let savedInPlace = inPlaceDepth
+        inPlaceDepth = 0
+        defer { inPlaceDepth = savedInPlace }
         var ignored = Annotations()
-        return validate(node, child, &ignored)
+        return validate(node, element, &ignored)
+    }
+
+    /// `validateElement` without recording errors.
+    mutating func elementSilently(_ node: Int, _ element: JSONValue) -> Bool {
+        let saved = collecting
+        collecting = false
+        defer { collecting = saved }
+        return validateElement(node, element)
     }
 
     /// Evaluates without recording errors, keeping annotations on success.
@@ -134,6 +168,9 @@ struct Evaluator {
         nested.keywordPath = keywordPath + tokens
         nested.instancePath = instancePath
         nested.dynamicScope = dynamicScope
+        nested.depth = depth
+        nested.inPlaceDepth = inPlaceDepth
+        nested.explainsSubschemas = false
         var ignored = Annotations()
         _ = nested.validate(node, instance, &ignored)
         return nested.errors

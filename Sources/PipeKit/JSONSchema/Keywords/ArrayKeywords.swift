@@ -75,8 +75,7 @@ extension Evaluator {
         var matches = 0
         var matched: [Int] = []
         for (i, item) in items.enumerated() {
-            var ignored = Annotations()
-            if silently(node, item, &ignored) {
+            if elementSilently(node, item) {
                 matches += 1
                 if tracksAnnotations { matched.append(i) }
                 // Without annotations to collect, stop as soon as the answer is known.
@@ -104,7 +103,7 @@ extension Evaluator {
 
     /// ` (item 0: expected string, got number 1)`: why the first item failed, for context.
     private mutating func firstErrorSummary(_ node: Int, _ item: JSONValue?, _ name: String) -> String {
-        guard collecting, let item else { return "" }
+        guard collecting, explainsSubschemas, let item else { return "" }
         instancePath.append(.index(0))
         let found = errors(of: node, item, path: [.key(name)], limit: 1)
         instancePath.removeLast()

@@ -68,6 +68,7 @@ extension Evaluator {
     /// `: (0) expected string, got number 5; (1) expected null, got number 5`: the first error of
     /// each alternative, so a reader (or a model) sees every way to fix the value.
     private mutating func alternativesSummary(_ nodes: [Int], _ instance: JSONValue, _ name: String) -> String {
+        guard explainsSubschemas else { return "" }
         var parts: [String] = []
         for (i, node) in nodes.enumerated().prefix(8) {
             guard let first = errors(of: node, instance, path: [.key(name), .index(i)], limit: 1).first else { continue }

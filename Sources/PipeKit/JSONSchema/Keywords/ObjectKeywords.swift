@@ -65,12 +65,11 @@ extension Evaluator {
         case .propertyNames(let node):
             var valid = true
             for key in object.keys {
-                var ignored = Annotations()
-                if silently(node, .string(key), &ignored) { continue }
+                if elementSilently(node, .string(key)) { continue }
                 valid = false
                 if !collecting { return false }
-                let why = errors(of: node, .string(key), path: [.key(name)], limit: 1).first?.message ?? "does not match propertyNames"
-                report(name, "property name \(key.jsonQuoted) is invalid: \(why)")
+                let why = explainsSubschemas ? errors(of: node, .string(key), path: [.key(name)], limit: 1).first?.message : nil
+                report(name, "property name \(key.jsonQuoted) is invalid: \(why ?? "does not match the propertyNames schema")")
             }
             return valid
         case .dependentSchemas(let entries):
