@@ -42,7 +42,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PipeKitTests",
-            dependencies: ["PipeKit", "FakeLLM"]
+            // `pipe` is built with the tests: CLITests run it as a user does.
+            dependencies: ["PipeKit", "FakeLLM", "pipe"]
         ),
     ]
 )

@@ -6,7 +6,21 @@ import PipeKit
 /// (default /tmp/pipe-bench-validate) so `bench/validate_jsonschema.py` can time Python's
 /// `jsonschema` on exactly the same input.
 enum ValidatorBenchmark {
-    static func run(_ arguments: [String]) throws {
+    static let command = BenchCommand(
+        name: "validate",
+        summary: "JSON Schema validation of a ~100 KB document against a 50-keyword schema: [--iterations N] [--out DIR]",
+        run: run)
+
+    @Sendable static func run(_ arguments: [String]) async -> Int32 {
+        do {
+            return try measure(arguments)
+        } catch {
+            print("pipe-bench validate: \(error)")
+            return 1
+        }
+    }
+
+    static func measure(_ arguments: [String]) throws -> Int32 {
         var iterations = 2000
         var directory = "/tmp/pipe-bench-validate"
         var rest = arguments[...]
@@ -14,7 +28,9 @@ enum ValidatorBenchmark {
             switch flag {
             case "--iterations": iterations = Int(rest.popFirst() ?? "") ?? iterations
             case "--out": directory = rest.popFirst() ?? directory
-            default: print("unknown option \(flag)"); return
+            default:
+                print("unknown option \(flag)\nusage: pipe-bench validate [--iterations N] [--out DIR]")
+                return 2
             }
         }
         let schemaValue = schema()
@@ -39,6 +55,7 @@ enum ValidatorBenchmark {
         report("validate (all errors)", iterations: iterations) { _ = compiled.validate(parsed) }
         report("isValid (first failure)", iterations: iterations) { _ = compiled.isValid(parsed) }
         report("validate invalid document", iterations: iterations) { _ = compiled.validate(invalid) }
+        return 0
     }
 
     /// Times `body` `iterations` times (after a warm-up) and prints the median and the 90th percentile.

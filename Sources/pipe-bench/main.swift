@@ -1,16 +1,18 @@
 // Benchmarks for pipe. Each benchmark prints its figures; BENCHMARKS.md records them with this command.
-// Usage: pipe-bench BENCHMARK [OPTIONS]; build with `swift build -c release` first.
+import Foundation
 import PipeKit
 
-/// Registered benchmarks: name → (one-line description, entry point taking the remaining arguments).
-let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
-    ("validate", "JSON Schema validation of a ~100 KB document (see BENCHMARKS.md)", ValidatorBenchmark.run),
+/// Every subcommand, one line each.
+let commands: [BenchCommand] = [
+    FakeServerCommand.command,
+    HTTPBenchmark.command,
+    ValidatorBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-if let name = arguments.first, let benchmark = benchmarks.first(where: { $0.name == name }) {
-    try benchmark.run(Array(arguments.dropFirst()))
-} else {
-    print("usage: pipe-bench BENCHMARK [OPTIONS]\n\nbenchmarks:")
-    for benchmark in benchmarks { print("  \(benchmark.name)\t\(benchmark.summary)") }
+guard let name = arguments.first, let command = commands.first(where: { $0.name == name }) else {
+    print("usage: pipe-bench COMMAND [ARGUMENTS]\n\ncommands:")
+    for command in commands { print("  \(command.name)  \(command.summary)") }
+    exit(arguments.isEmpty || arguments.first == "--help" ? 0 : 2)
 }
+exit(await command.run(Array(arguments.dropFirst())))

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A value guarded by a lock. Like `Synchronization.Mutex`, but built on a pthread
+/// mutex (`NSLock`), which ThreadSanitizer understands: `Mutex` on Linux uses raw
+/// futexes, so TSan reports every access under it as a race. A copy of PipeKit's
+/// `Locked`, because FakeLLM must not depend on PipeKit.
+final class Locked<State>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: State
+
+    init(_ state: State) {
+        self.state = state
+    }
+
+    func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&state)
+    }
+}

@@ -1,0 +1,85 @@
+/// A spec compiled into what the runner needs: resolved models and settings, loaded
+/// schemas, checked templates and the DAG. Only a spec without errors compiles.
+public struct CompiledPipeline: Sendable {
+    public var name: String
+    public var source: SourceFile
+    /// Nil: the input is raw text (a string).
+    public var inputSchema: JSONValue?
+    /// Stages in topological order.
+    public var stages: [CompiledStage]
+    public var dag: DAG
+    public var output: PipelineOutput
+    public var budget: Budget
+
+    public func stage(named name: String) -> CompiledStage? { stages.first { $0.name == name } }
+
+    /// Hard limits for the whole run.
+    public struct Budget: Sendable {
+        public var maxTokens: Int?
+        public var maxCostUSD: Double?
+        public var maxDuration: Duration?
+    }
+}
+
+/// How the pipeline's result is assembled.
+public enum PipelineOutput: Sendable {
+    /// `output: "{{ editor.text }}"`.
+    case single(Template)
+    /// `output: { article: "{{ editor.text }}", ... }`, in written order.
+    case fields([(name: String, template: Template)])
+    /// No `output`: the outputs of the sink stages keyed by name.
+    case sinks([String])
+}
+
+/// The providers pipe talks to.
+public enum Provider: String, Sendable, Hashable, CaseIterable {
+    case anthropic, openai, mock
+}
+
+/// A model declared under `models:` with everything needed to call it.
+public struct ResolvedModel: Sendable, Hashable {
+    /// The name the spec uses (`fast`).
+    public var name: String
+    public var provider: Provider
+    /// The provider's model id (`claude-haiku-4-5`).
+    public var model: String
+    public var baseURL: String?
+    public var apiKeyEnv: String?
+    public var price: ModelSpec.Price?
+}
+
+/// A stage ready to run: its settings resolved (stage, then model, then defaults).
+public struct CompiledStage: Sendable {
+    public var name: String
+    public var span: Span
+    public var model: ResolvedModel
+    /// Tried in order after the retries on `model` are spent.
+    public var fallbacks: [ResolvedModel]
+    public var system: Template?
+    public var prompt: Template
+    /// Nil: the stage produces a string.
+    public var outputSchema: JSONValue?
+    public var maxTokens: Int
+    public var temperature: Double?
+    /// Re-asks after a failed call or an invalid reply, per model.
+    public var retries: Int
+    /// Per attempt.
+    public var timeout: Duration
+    /// Direct dependencies, in declaration order.
+    public var dependencies: [String]
+
+    /// Every template reference of the stage (system and prompt).
+    public var references: [TemplateReference] {
+        (system?.references ?? []) + prompt.references
+    }
+
+    /// Calls the stage may make at most: every model, each with its retries.
+    public var maxAttempts: Int { (1 + retries) * (1 + fallbacks.count) }
+}
+
+/// Built-in settings used when neither a stage, its model nor `defaults` sets one.
+public enum BuiltinDefaults {
+    public static let maxTokens = 1024
+    public static let retries = 2
+    public static let timeout: Duration = .seconds(60)
+}

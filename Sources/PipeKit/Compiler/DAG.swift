@@ -1,0 +1,123 @@
+/// The stages as a directed acyclic graph: who depends on whom, and an order to run them in.
+public struct DAG: Sendable {
+    /// Stage names in declaration order.
+    public let stages: [String]
+    /// Each stage's direct dependencies, in declaration order.
+    public let dependencies: [String: [String]]
+    /// Each stage's direct dependents, in declaration order.
+    public let dependents: [String: [String]]
+    /// A topological order; ties are broken by declaration order, so it is deterministic.
+    public let order: [String]
+
+    /// An edge `stage` depends on `dependency`, with the place that created it.
+    public struct Edge: Sendable {
+        public var stage: String
+        public var dependency: String
+        public var span: Span
+    }
+
+    /// A cycle, as the stages in data-flow order with its first stage repeated at the end,
+    /// and the edge that closes it.
+    public struct Cycle: Sendable {
+        public var path: [String]
+        public var closingEdge: Edge
+    }
+
+    /// Builds the graph; `cycles` lists every distinct cycle, and then `order` holds only
+    /// the stages outside cycles.
+    public static func build(stages: [String], edges: [Edge]) -> (dag: DAG, cycles: [Cycle]) {
+        let position = Dictionary(stages.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var dependencies: [String: [String]] = [:]
+        var dependents: [String: [String]] = [:]
+        var edgeSpans: [String: [String: Edge]] = [:]
+        for edge in edges where position[edge.stage] != nil && position[edge.dependency] != nil {
+            if edgeSpans[edge.stage]?[edge.dependency] == nil {
+                edgeSpans[edge.stage, default: [:]][edge.dependency] = edge
+                dependencies[edge.stage, default: []].append(edge.dependency)
+                dependents[edge.dependency, default: []].append(edge.stage)
+            }
+        }
+        for name in stages {
+            dependencies[name] = (dependencies[name] ?? []).sorted { position[$0]! < position[$1]! }
+            dependents[name] = (dependents[name] ?? []).sorted { position[$0]! < position[$1]! }
+        }
+
+        // Cycles: depth-first search over dependencies, in declaration order.
+        var cycles: [Cycle] = []
+        var seenCycles = Set<[String]>()
+        var state: [String: Int] = [:]  // 1: on the stack, 2: done
+        var stack: [String] = []
+        func visit(_ name: String) {
+            state[name] = 1
+            stack.append(name)
+            for dependency in dependencies[name] ?? [] {
+                if state[dependency] == 1 {
+                    // stack[dependency ... name] each depends on the next; data flows the other way.
+                    let start = stack.lastIndex(of: dependency)!
+                    let members = Array(stack[start...])
+                    let key = canonical(members)
+                    if seenCycles.insert(key).inserted {
+                        let flow = Array(members.reversed()) + [members.last!]
+                        cycles.append(Cycle(path: flow, closingEdge: edgeSpans[name]![dependency]!))
+                    }
+                } else if state[dependency] == nil {
+                    visit(dependency)
+                }
+            }
+            stack.removeLast()
+            state[name] = 2
+        }
+        for name in stages where state[name] == nil { visit(name) }
+
+        // Kahn's algorithm, always taking the earliest declared ready stage.
+        var remaining = stages.reduce(into: [String: Int]()) { $0[$1] = dependencies[$1]?.count ?? 0 }
+        var ready = stages.filter { remaining[$0] == 0 }
+        var order: [String] = []
+        while !ready.isEmpty {
+            let next = ready.removeFirst()
+            order.append(next)
+            for dependent in dependents[next] ?? [] {
+                remaining[dependent]! -= 1
+                if remaining[dependent] == 0 {
+                    let index = ready.firstIndex { position[$0]! > position[dependent]! } ?? ready.endIndex
+                    ready.insert(dependent, at: index)
+                }
+            }
+        }
+        let dag = DAG(stages: stages, dependencies: dependencies, dependents: dependents, order: order)
+        return (dag, cycles)
+    }
+
+    /// A cycle's members rotated to start at the smallest name, to report each cycle once.
+    private static func canonical(_ members: [String]) -> [String] {
+        guard let smallest = members.indices.min(by: { members[$0] < members[$1] }) else { return members }
+        return Array(members[smallest...] + members[..<smallest])
+    }
+
+    /// Stages with no dependents: their outputs make the default pipeline output.
+    public var sinks: [String] { stages.filter { dependents[$0]?.isEmpty ?? true } }
+
+    /// Every stage `name` depends on, directly or not.
+    public func ancestors(of name: String) -> Set<String> {
+        var seen = Set<String>()
+        var queue = dependencies[name] ?? []
+        while let next = queue.popLast() {
+            if seen.insert(next).inserted { queue += dependencies[next] ?? [] }
+        }
+        return seen
+    }
+
+    /// Stages grouped by depth: every stage of a group can run in parallel once the groups
+    /// before it are done. (The scheduler does better: a stage starts when its own
+    /// dependencies are done.)
+    public var levels: [[String]] {
+        var depth: [String: Int] = [:]
+        for name in order {
+            depth[name] = (dependencies[name] ?? []).map { (depth[$0] ?? 0) + 1 }.max() ?? 0
+        }
+        let count = (depth.values.max() ?? -1) + 1
+        var levels = [[String]](repeating: [], count: count)
+        for name in order { levels[depth[name]!].append(name) }
+        return levels
+    }
+}

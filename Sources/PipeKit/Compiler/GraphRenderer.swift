@@ -1,0 +1,78 @@
+/// `pipe graph`'s output formats.
+public enum GraphFormat: String, Sendable, CaseIterable {
+    case mermaid, dot
+}
+
+/// Draws a compiled pipeline: the input, each stage with its model, and the output.
+public struct GraphRenderer: Sendable {
+    public let pipeline: CompiledPipeline
+
+    public init(pipeline: CompiledPipeline) {
+        self.pipeline = pipeline
+    }
+
+    public func render(_ format: GraphFormat) -> String {
+        switch format {
+        case .mermaid: mermaid()
+        case .dot: dot()
+        }
+    }
+
+    /// Stages that read the input, and stages the output reads.
+    private var inputReaders: [String] {
+        pipeline.stages.filter { $0.references.contains { $0.root.value == "input" } }.map(\.name)
+    }
+
+    private var outputSources: [String] {
+        let names: [String]
+        switch pipeline.output {
+        case .sinks(let sinks): names = sinks
+        case .single(let template): names = template.references.map(\.root.value)
+        case .fields(let fields): names = fields.flatMap { $0.template.references.map(\.root.value) }
+        }
+        var seen = Set<String>()
+        return names.filter { $0 == "input" || pipeline.stage(named: $0) != nil }.filter { seen.insert($0).inserted }
+    }
+
+    private func mermaid() -> String {
+        var lines = ["flowchart TD", "    input([input])"]
+        for stage in pipeline.stages {
+            lines.append("    \(id(stage.name))[\"\(stage.name)<br/><small>\(stage.model.name): \(stage.model.model)</small>\"]")
+        }
+        lines.append("    output([output])")
+        for reader in inputReaders { lines.append("    input --> \(id(reader))") }
+        for stage in pipeline.stages {
+            for dependency in stage.dependencies { lines.append("    \(id(dependency)) --> \(id(stage.name))") }
+        }
+        for source in outputSources { lines.append("    \(source == "input" ? "input" : id(source)) --> output") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func dot() -> String {
+        var lines = [
+            "digraph \(quoted(pipeline.name)) {", "    rankdir=LR;", "    node [shape=box, style=rounded];",
+            "    \"input\" [shape=ellipse];", "    \"output\" [shape=ellipse];",
+        ]
+        for stage in pipeline.stages {
+            lines.append("    \(quoted(stage.name)) [label=\(quoted("\(stage.name)\n\(stage.model.name): \(stage.model.model)"))];")
+        }
+        for reader in inputReaders { lines.append("    \"input\" -> \(quoted(reader));") }
+        for stage in pipeline.stages {
+            for dependency in stage.dependencies { lines.append("    \(quoted(dependency)) -> \(quoted(stage.name));") }
+        }
+        for source in outputSources { lines.append("    \(quoted(source)) -> \"output\";") }
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Mermaid ids cannot hold every character a stage name can, and some names are
+    /// keywords (`end`): stages are numbered in topological order instead.
+    private func id(_ name: String) -> String {
+        "s\(pipeline.stages.firstIndex { $0.name == name } ?? 0)"
+    }
+
+    private func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}

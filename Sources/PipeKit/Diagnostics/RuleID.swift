@@ -1,0 +1,71 @@
+/// Every rule `pipe lint` enforces. The raw value is the stable id printed in brackets
+/// (`[unknown-field]`), used by `--format sarif` and in tests; never rename one.
+public enum RuleID: String, Sendable, Hashable, CaseIterable {
+    // The file and its YAML.
+    case fileUnreadable = "file-unreadable"
+    case emptySpec = "empty-spec"
+    case yamlSyntax = "yaml-syntax"
+    case yamlDuplicateKey = "yaml-duplicate-key"
+    case yamlLimit = "yaml-limit"
+    // The shape of the spec.
+    case unknownKey = "unknown-key"
+    case missingKey = "missing-key"
+    case typeMismatch = "type-mismatch"
+    case invalidValue = "invalid-value"
+    case notSupported = "not-supported"
+    case stageName = "stage-name"
+    // Models.
+    case unknownModel = "unknown-model"
+    case unknownProvider = "unknown-provider"
+    // Templates and the DAG.
+    case templateSyntax = "template-syntax"
+    case unknownReference = "unknown-reference"
+    case unknownField = "unknown-field"
+    case referenceType = "reference-type"
+    case unknownNeed = "unknown-need"
+    case cycle = "cycle"
+    // Schemas.
+    case schemaFile = "schema-file"
+    case invalidSchema = "invalid-schema"
+    // Budgets and output.
+    case stageBudget = "stage-budget"
+    case worstCaseBudget = "worst-case-budget"
+    case unusedStage = "unused-stage"
+
+    public var defaultSeverity: Severity {
+        switch self {
+        case .worstCaseBudget, .unusedStage: .warning
+        default: .error
+        }
+    }
+
+    /// One line saying what the rule checks (shown by SARIF and `pipe help lint`).
+    public var summary: String {
+        switch self {
+        case .fileUnreadable: "The spec file can be read and is UTF-8 text of a sane size."
+        case .emptySpec: "The spec file is not empty."
+        case .yamlSyntax: "The file is well-formed YAML."
+        case .yamlDuplicateKey: "A mapping does not repeat a key."
+        case .yamlLimit: "Aliases, nesting and size stay within limits (no \"billion laughs\")."
+        case .unknownKey: "Every key is one the spec format knows."
+        case .missingKey: "Required keys are present."
+        case .typeMismatch: "Every value has the type its key expects."
+        case .invalidValue: "Values are in range: version, durations, token counts, prices."
+        case .notSupported: "Reserved features (for_each, loop, when, approve, cache) are not used yet."
+        case .stageName: "Stage names match [a-z][a-z0-9_-]*."
+        case .unknownModel: "A stage's model and fallbacks are declared under `models`."
+        case .unknownProvider: "A model's provider is anthropic, openai or mock."
+        case .templateSyntax: "Templates are {{ path }} with a well-formed path."
+        case .unknownReference: "A template refers to `input` or to a declared stage."
+        case .unknownField: "A referenced field exists in the JSON Schema of what it points into."
+        case .referenceType: "Fields are read from objects and indexes from arrays only."
+        case .unknownNeed: "`needs` names declared stages."
+        case .cycle: "The stages form a DAG: no stage depends on itself."
+        case .schemaFile: "Schema files exist, are JSON, and stay inside the spec's directory tree."
+        case .invalidSchema: "Input and output schemas are valid JSON Schema."
+        case .stageBudget: "No stage's max_tokens exceeds the run's budget.max_tokens."
+        case .worstCaseBudget: "The worst case (every stage at max_tokens, retries included) fits the budget."
+        case .unusedStage: "Every stage contributes to the pipeline's output."
+        }
+    }
+}

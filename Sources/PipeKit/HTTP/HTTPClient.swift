@@ -1,0 +1,58 @@
+/// Sends HTTP requests from async code. All requests of one client share one
+/// thread and one connection cache (libcurl's multi interface), so a hundred
+/// requests in flight cost one thread and keep-alive connections are reused.
+///
+/// Cancelling the calling task abandons the transfer at once and throws `.cancelled`.
+/// A 4xx or 5xx status is a response, not an error.
+public final class HTTPClient: Sendable {
+    /// The client for the whole process.
+    public static let shared = HTTPClient()
+
+    private let loop: CurlLoop
+
+    public init() {
+        loop = CurlLoop()
+    }
+
+    deinit {
+        loop.shutdown()
+    }
+
+    /// Sends `request` and returns the whole response.
+    public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        try await perform(request, onHead: nil, onChunk: nil)
+    }
+
+    /// Sends `request` and hands over the response as it arrives: `onHead` once with
+    /// the status and headers, then `onChunk` for each piece of the body, whatever the
+    /// status (an error status's body arrives in chunks too). Returns the status and
+    /// headers with an empty body. `streamEvents` parses server-sent events on top of this.
+    ///
+    /// The callbacks run in order on the client's thread: they must be quick and must
+    /// not block (feed a parser, yield to an `AsyncStream`).
+    public func stream(
+        _ request: HTTPRequest,
+        onHead: @escaping @Sendable (_ status: Int, _ headers: HTTPHeaders) -> Void = { _, _ in },
+        onChunk: @escaping @Sendable (_ chunk: [UInt8]) -> Void
+    ) async throws(HTTPError) -> HTTPResponse {
+        try await perform(request, onHead: onHead, onChunk: onChunk)
+    }
+
+    private func perform(
+        _ request: HTTPRequest,
+        onHead: (@Sendable (Int, HTTPHeaders) -> Void)?,
+        onChunk: (@Sendable ([UInt8]) -> Void)?
+    ) async throws(HTTPError) -> HTTPResponse {
+        if Task.isCancelled { throw .cancelled }
+        let transfer = try CurlTransfer(request, onHead: onHead, onChunk: onChunk)
+        let loop = self.loop
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                loop.submit(transfer, continuation: continuation)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+        return try outcome.get()
+    }
+}

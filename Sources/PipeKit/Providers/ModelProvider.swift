@@ -1,0 +1,143 @@
+/// One call to a model: everything a provider needs to build its HTTP request.
+///
+/// The runtime renders the prompt, decides retries, fallbacks and budgets; a provider makes
+/// exactly one attempt and reports what happened.
+public struct ModelRequest: Sendable {
+    public var model: ResolvedModel
+    public var system: String?
+    /// The conversation: the rendered prompt, then on a re-ask the invalid reply and the
+    /// validation errors.
+    public var messages: [ChatMessage]
+    /// The stage's output schema; nil when the stage produces text.
+    public var outputSchema: JSONValue?
+    /// The stage's name, used to name the forced tool or the `json_schema` (`[a-zA-Z0-9_-]`).
+    public var stageName: String
+    public var maxTokens: Int
+    public var temperature: Double?
+    /// For this attempt.
+    public var timeout: Duration
+
+    public init(
+        model: ResolvedModel, system: String?, messages: [ChatMessage], outputSchema: JSONValue?, stageName: String,
+        maxTokens: Int, temperature: Double?, timeout: Duration
+    ) {
+        self.model = model
+        self.system = system
+        self.messages = messages
+        self.outputSchema = outputSchema
+        self.stageName = stageName
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.timeout = timeout
+    }
+}
+
+public struct ChatMessage: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable {
+        case user, assistant
+    }
+
+    public var role: Role
+    public var content: String
+
+    public init(_ role: Role, _ content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Tokens a call used, as the provider reported them.
+public struct TokenUsage: Sendable, Hashable {
+    public var input: Int
+    public var output: Int
+
+    public init(input: Int, output: Int) {
+        self.input = input
+        self.output = output
+    }
+
+    public static let zero = TokenUsage(input: 0, output: 0)
+    public var total: Int { input + output }
+
+    public static func + (a: TokenUsage, b: TokenUsage) -> TokenUsage {
+        TokenUsage(input: a.input + b.input, output: a.output + b.output)
+    }
+}
+
+/// What a model answered: the text (for a structured stage, the JSON text of the value:
+/// the forced tool's input or the JSON reply) and the usage.
+public struct ModelReply: Sendable {
+    public var text: String
+    public var usage: TokenUsage
+    /// Why the model stopped (`end_turn`, `max_tokens`, `stop`, `length`...), when known.
+    public var stopReason: String?
+
+    public init(text: String, usage: TokenUsage, stopReason: String? = nil) {
+        self.text = text
+        self.usage = usage
+        self.stopReason = stopReason
+    }
+}
+
+/// Progress of a streaming call, for the live display.
+public struct StreamProgress: Sendable {
+    /// Characters of the reply received so far.
+    public var characters: Int
+    public init(characters: Int) { self.characters = characters }
+}
+
+/// Why a call failed. Messages never contain an API key.
+public enum ProviderError: Error, Sendable, CustomStringConvertible {
+    /// The provider answered with an HTTP error status.
+    case status(code: Int, provider: Provider, message: String, retryAfter: Duration?)
+    /// The connection failed, timed out or broke mid-stream.
+    case transport(String)
+    case timedOut
+    /// The answer was not what the API promises (not JSON, no content...).
+    case invalidResponse(String)
+    /// No API key in the environment for a provider that needs one.
+    case missingAPIKey(variable: String, provider: Provider)
+    case cancelled
+
+    /// Worth another attempt on the same model after a pause.
+    public var isTransient: Bool {
+        switch self {
+        case .status(let code, _, _, _): [408, 409, 429, 500, 502, 503, 504, 529].contains(code)
+        case .transport, .timedOut, .invalidResponse: true
+        case .missingAPIKey, .cancelled: false
+        }
+    }
+
+    public var retryAfter: Duration? {
+        if case .status(_, _, _, let retryAfter) = self { return retryAfter }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .status(let code, let provider, let message, _):
+            let advice: String
+            switch code {
+            case 401: advice = ": check \(provider == .anthropic ? "ANTHROPIC_API_KEY" : provider == .openai ? "OPENAI_API_KEY" : "the API key") (or the model's api_key_env)"
+            case 403: advice = ": the key is not allowed to use this model"
+            case 404: advice = ": check the model id and base_url"
+            case 400: advice = ": the request was rejected; check the model's settings"
+            case 429: advice = ": rate limited"
+            default: advice = ""
+            }
+            return "\(code) from \(provider.rawValue)\(advice)" + (message.isEmpty ? "" : " (\(message))")
+        case .transport(let message): return "connection failed: \(message)"
+        case .timedOut: return "timed out"
+        case .invalidResponse(let message): return "invalid response: \(message)"
+        case .missingAPIKey(let variable, let provider):
+            return "no API key for \(provider.rawValue): set \(variable), or api_key_env on the model"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
+
+/// A model API. One call, one attempt; retries are the runtime's business.
+public protocol ModelProvider: Sendable {
+    func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void) async throws(ProviderError)
+        -> ModelReply
+}

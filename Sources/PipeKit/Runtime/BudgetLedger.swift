@@ -1,0 +1,68 @@
+/// The run's hard limits, enforced before every call: a call is made only when its worst
+/// case (estimated input tokens plus `max_tokens`, and their cost) still fits. After the
+/// call the reservation is settled with the provider's reported usage.
+public actor BudgetLedger {
+    public struct Exceeded: Error, Sendable, CustomStringConvertible {
+        public var stage: String
+        public var description: String
+    }
+
+    /// What a call reserved, to settle afterwards.
+    public struct Reservation: Sendable {
+        var tokens: Int
+        var cost: Double
+    }
+
+    let maxTokens: Int?
+    let maxCostUSD: Double?
+    public private(set) var usedTokens = 0
+    public private(set) var usedCostUSD = 0.0
+    private var reservedTokens = 0
+    private var reservedCost = 0.0
+
+    public init(maxTokens: Int?, maxCostUSD: Double?) {
+        self.maxTokens = maxTokens
+        self.maxCostUSD = maxCostUSD
+    }
+
+    /// Reserves a call's worst case, or throws when it would pass a limit.
+    public func reserve(stage: String, inputTokens: Int, maxOutputTokens: Int, price: ModelSpec.Price?) throws(Exceeded)
+        -> Reservation
+    {
+        let tokens = inputTokens + maxOutputTokens
+        let cost = price.map { Self.cost(TokenUsage(input: inputTokens, output: maxOutputTokens), $0) } ?? 0
+        if let maxTokens, usedTokens + reservedTokens + tokens > maxTokens {
+            throw Exceeded(
+                stage: stage,
+                description: "token budget: stage `\(stage)` may need \(tokens) tokens (\(inputTokens) in, up to \(maxOutputTokens) out), "
+                    + "but only \(max(0, maxTokens - usedTokens - reservedTokens)) of budget.max_tokens (\(maxTokens)) are left")
+        }
+        if let maxCostUSD, usedCostUSD + reservedCost + cost > maxCostUSD {
+            throw Exceeded(
+                stage: stage,
+                description: "cost budget: stage `\(stage)` may cost up to $\(Self.format(cost)), "
+                    + "but only $\(Self.format(max(0, maxCostUSD - usedCostUSD - reservedCost))) of budget.max_cost_usd ($\(Self.format(maxCostUSD))) is left")
+        }
+        reservedTokens += tokens
+        reservedCost += cost
+        return Reservation(tokens: tokens, cost: cost)
+    }
+
+    /// Replaces a reservation with what the call really used (zero for a call that failed
+    /// before the provider counted anything).
+    public func settle(_ reservation: Reservation, usage: TokenUsage, price: ModelSpec.Price?) {
+        reservedTokens -= reservation.tokens
+        reservedCost -= reservation.cost
+        usedTokens += usage.total
+        usedCostUSD += price.map { Self.cost(usage, $0) } ?? 0
+    }
+
+    public static func cost(_ usage: TokenUsage, _ price: ModelSpec.Price) -> Double {
+        (Double(usage.input) * price.input + Double(usage.output) * price.output) / 1_000_000
+    }
+
+    static func format(_ usd: Double) -> String {
+        let rounded = (usd * 10000).rounded() / 10000
+        return String(rounded)
+    }
+}

@@ -1,0 +1,43 @@
+/// `pipe run --dry-run`: the order, the parallel steps, the models, and the worst-case
+/// tokens and cost, with nothing called.
+public enum DryRunPlan {
+    public static func render(_ pipeline: CompiledPipeline, inputTokens: Int = 0) -> String {
+        var out = "plan for \(pipeline.name): \(pipeline.stages.count) stage\(pipeline.stages.count == 1 ? "" : "s")"
+        let levels = pipeline.dag.levels
+        out += " in \(levels.count) step\(levels.count == 1 ? "" : "s")\n"
+        for (index, level) in levels.enumerated() {
+            out += "  step \(index + 1): \(level.joined(separator: ", "))\(level.count > 1 ? "  (in parallel)" : "")\n"
+        }
+        out += "\n"
+        var rows: [[String]] = [["stage", "model", "max_tokens", "attempts", "worst tokens", "worst cost"]]
+        var totalTokens = 0
+        var totalCost: Double? = 0
+        let maxTokens = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.maxTokens) })
+        for stage in pipeline.stages {
+            let prompt = WorstCase.promptTokens([stage.system, stage.prompt].compactMap { $0 }, inputTokens: inputTokens) {
+                maxTokens[$0]
+            }
+            let models = [stage.model] + stage.fallbacks
+            let worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
+            totalTokens += worst.tokens
+            totalCost = worst.costUSD.flatMap { cost in totalCost.map { $0 + cost } }
+            let modelText = models.map { "\($0.name) (\($0.provider.rawValue) \($0.model))" }.joined(separator: ", then ")
+            rows.append([
+                stage.name, modelText, String(stage.maxTokens), String(stage.maxAttempts), String(worst.tokens),
+                worst.costUSD.map(RunSummary.usd) ?? "-",
+            ])
+        }
+        rows.append(["total", "", "", "", String(totalTokens), totalCost.map(RunSummary.usd) ?? "-"])
+        out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
+        var budget: [String] = []
+        if let tokens = pipeline.budget.maxTokens { budget.append("max_tokens \(tokens)") }
+        if let cost = pipeline.budget.maxCostUSD { budget.append("max_cost_usd \(RunSummary.usd(cost))") }
+        if let duration = pipeline.budget.maxDuration { budget.append("max_duration \(DurationFormat.short(duration))") }
+        out += "\nbudget: \(budget.isEmpty ? "none" : budget.joined(separator: ", "))\n"
+        out += inputTokens > 0
+            ? "the input counts as \(inputTokens) tokens wherever a stage reads it\n"
+            : "the input is not counted (give it with --input to include it)\n"
+        if totalCost == nil { out += "cost: some models have no `price`, so the worst cost is unknown\n" }
+        return out
+    }
+}

@@ -1,0 +1,33 @@
+/// What happens during a run, as it happens: for the progress display, the summary and
+/// (later) the trace and the run store.
+public enum RunEvent: Sendable {
+    case stageStarted(stage: String)
+    /// An attempt is about to call a model.
+    case attemptStarted(stage: String, attempt: Int, model: ResolvedModel)
+    /// Characters of the reply streamed so far.
+    case streaming(stage: String, characters: Int)
+    /// An attempt ended without a usable value; another follows after `delay`.
+    case retrying(stage: String, attempt: Int, reason: String, delay: Duration)
+    /// The stage's retries on one model are spent; the next model is tried.
+    case fallingBack(stage: String, from: ResolvedModel, to: ResolvedModel, reason: String)
+    case stageFinished(StageReport)
+}
+
+/// How a stage went, for the run summary.
+public struct StageReport: Sendable {
+    public enum Status: String, Sendable {
+        case succeeded, failed, cancelled
+    }
+
+    public var stage: String
+    public var status: Status
+    /// The model of the last attempt.
+    public var model: ResolvedModel
+    public var attempts: Int
+    public var usage: TokenUsage
+    /// Cost in USD, when the models used have prices.
+    public var costUSD: Double?
+    public var latency: Duration
+    /// For a failed stage: the last error, in words.
+    public var error: String?
+}

@@ -1,0 +1,154 @@
+/// Runs one stage: renders its prompt, calls its model, validates the reply, re-asks with
+/// the validation errors, retries transient failures with backoff, then tries each fallback
+/// model. Downstream stages only ever receive a schema-valid value.
+struct StageRunner: Sendable {
+    enum Outcome: Sendable {
+        case value(JSONValue)
+        case failed(String)
+        case budgetExceeded(String)
+        case cancelled
+    }
+
+    let stage: CompiledStage
+    let validator: JSONSchema?
+    let renderer: TemplateRenderer
+    let ledger: BudgetLedger
+    let resolveProvider: PipelineRunner.ProviderResolver
+    let retryPolicy: RetryPolicy
+    let deadline: ContinuousClock.Instant?
+    let events: @Sendable (RunEvent) -> Void
+
+    /// The state of the stage's attempts, for its report.
+    private struct Tally {
+        var attempts = 0
+        var usage = TokenUsage.zero
+        var cost: Double?
+        var model: ResolvedModel
+    }
+
+    func run() async -> (Outcome, StageReport) {
+        let start = ContinuousClock.now
+        events(.stageStarted(stage: stage.name))
+        var tally = Tally(model: stage.model)
+        let outcome = await attempt(&tally)
+        let status: StageReport.Status = switch outcome {
+        case .value: .succeeded
+        case .cancelled: .cancelled
+        case .failed, .budgetExceeded: .failed
+        }
+        let error: String? = switch outcome {
+        case .failed(let message), .budgetExceeded(let message): message
+        case .cancelled: "cancelled"
+        case .value: nil
+        }
+        let report = StageReport(
+            stage: stage.name, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,
+            costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
+        return (outcome, report)
+    }
+
+    private func attempt(_ tally: inout Tally) async -> Outcome {
+        let system = stage.system.map(renderer.render)
+        let prompt = renderer.render(stage.prompt)
+        let models = [stage.model] + stage.fallbacks
+        var lastError = "no attempt was made"
+        for (index, model) in models.enumerated() {
+            if index > 0 {
+                events(.fallingBack(stage: stage.name, from: models[index - 1], to: model, reason: lastError))
+            }
+            tally.model = model
+            let provider: any ModelProvider
+            do {
+                provider = try resolveProvider(model)
+            } catch {
+                return .failed(error.description)
+            }
+            var messages = [ChatMessage(.user, prompt)]
+            for retry in 0...stage.retries {
+                if Task.isCancelled { return .cancelled }
+                if let deadline, ContinuousClock.now >= deadline {
+                    return .budgetExceeded("time budget: budget.max_duration was reached before stage `\(stage.name)` could call its model")
+                }
+                tally.attempts += 1
+                events(.attemptStarted(stage: stage.name, attempt: tally.attempts, model: model))
+                let request = ModelRequest(
+                    model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
+                    stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout)
+                let reservation: BudgetLedger.Reservation
+                do {
+                    reservation = try await ledger.reserve(
+                        stage: stage.name, inputTokens: inputEstimate(request), maxOutputTokens: stage.maxTokens, price: model.price)
+                } catch {
+                    return .budgetExceeded(error.description)
+                }
+                let reply: ModelReply
+                do {
+                    let name = stage.name
+                    let events = self.events
+                    reply = try await provider.complete(request) { progress in
+                        events(.streaming(stage: name, characters: progress.characters))
+                    }
+                } catch {
+                    await ledger.settle(reservation, usage: .zero, price: model.price)
+                    if case .cancelled = error { return .cancelled }
+                    if Task.isCancelled { return .cancelled }
+                    lastError = "\(model.name) (\(model.model)): \(error.description)"
+                    // A request the API rejects (400, 401, 403, 404) will not work on retry.
+                    guard error.isTransient else { return .failed(lastError) }
+                    if retry < stage.retries {
+                        let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
+                        events(.retrying(stage: stage.name, attempt: tally.attempts, reason: lastError, delay: delay))
+                        do { try await Task.sleep(for: delay) } catch { return .cancelled }
+                    }
+                    continue
+                }
+                await ledger.settle(reservation, usage: reply.usage, price: model.price)
+                tally.usage = tally.usage + reply.usage
+                if let price = model.price { tally.cost = (tally.cost ?? 0) + BudgetLedger.cost(reply.usage, price) }
+
+                let problem: String
+                switch ReplyParser.value(of: reply.text, structured: stage.outputSchema != nil) {
+                case .failure(let error):
+                    problem = error.message
+                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.notJSON(error.message))]
+                case .success(let value):
+                    let errors = validator?.validate(value, maxErrors: 20) ?? []
+                    if errors.isEmpty { return .value(value) }
+                    problem = "the reply does not match the output schema: "
+                        + errors.prefix(3).map(\.description).joined(separator: "; ")
+                        + (errors.count > 3 ? "; and \(errors.count - 3) more" : "")
+                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.invalid(errors))]
+                }
+                lastError = "\(model.name) (\(model.model)): \(problem)"
+                if retry < stage.retries {
+                    events(.retrying(stage: stage.name, attempt: tally.attempts, reason: lastError, delay: .zero))
+                }
+            }
+        }
+        return .failed(lastError)
+    }
+
+    /// Input tokens of a request, estimated before the call: the text sent, and the schema
+    /// (providers send it as a tool or a response format).
+    private func inputEstimate(_ request: ModelRequest) -> Int {
+        var characters = request.system?.utf8.count ?? 0
+        for message in request.messages { characters += message.content.utf8.count }
+        if let schema = request.outputSchema { characters += schema.serialized().utf8.count }
+        return TokenEstimate.tokens(forCharacters: characters)
+    }
+}
+
+/// What the model is told when its reply is unusable.
+enum Reask {
+    static func invalid(_ errors: [ValidationError]) -> String {
+        """
+        Your reply does not match the required JSON Schema:
+        \(errors.map { "- \($0)" }.joined(separator: "\n"))
+        Reply again with only the corrected JSON value.
+        """
+    }
+
+    static func notJSON(_ problem: String) -> String {
+        "Your reply could not be used: \(problem). Reply again with only a JSON value that matches the required schema, with no text around it."
+    }
+}

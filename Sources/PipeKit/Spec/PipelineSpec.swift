@@ -1,0 +1,111 @@
+/// A pipeline spec as written: the YAML file decoded into types, every value with its span.
+/// Nothing is resolved yet; `Compiler` turns this into a `CompiledPipeline`.
+public struct PipelineSpec: Sendable {
+    public var source: SourceFile
+    public var version: Located<Int>?
+    public var name: Located<String>?
+    public var description: Located<String>?
+    public var input = InputSpec()
+    public var models: [ModelSpec] = []
+    public var defaults = StageSettings()
+    public var budget = BudgetSpec()
+    public var stages: [StageSpec] = []
+    public var output: OutputSpec?
+
+    public init(source: SourceFile) {
+        self.source = source
+    }
+
+    public func model(named name: String) -> ModelSpec? { models.first { $0.name.value == name } }
+    public func stage(named name: String) -> StageSpec? { stages.first { $0.name.value == name } }
+}
+
+/// `input:`: what the pipeline reads on stdin.
+public struct InputSpec: Sendable {
+    /// Nil means raw text (a string).
+    public var schema: SchemaSource?
+}
+
+/// A JSON Schema written inline in the spec, or the path of a schema file.
+public enum SchemaSource: Sendable {
+    /// The schema and the YAML node it came from (to place problems inside it).
+    case inline(JSONValue, YAMLNode)
+    /// A path relative to the spec file.
+    case file(Located<String>)
+
+    public var span: Span {
+        switch self {
+        case .inline(_, let node): node.span
+        case .file(let path): path.span
+        }
+    }
+}
+
+/// An entry of `models:`: a name the stages use for a provider's model and its settings.
+public struct ModelSpec: Sendable {
+    public var name: Located<String>
+    public var provider: Located<String>?
+    public var model: Located<String>?
+    public var baseURL: Located<String>?
+    public var apiKeyEnv: Located<String>?
+    public var price: Price?
+    /// Settings a stage inherits from its model (after its own, before `defaults`).
+    public var settings = StageSettings()
+    public var span: Span
+
+    /// USD per million tokens.
+    public struct Price: Sendable, Hashable {
+        public var input: Double
+        public var output: Double
+    }
+}
+
+/// Settings shared by `defaults`, models and stages, resolved in that order of precedence:
+/// the stage's own, then its model's, then `defaults`.
+public struct StageSettings: Sendable {
+    public var model: Located<String>?
+    public var fallback: [Located<String>]?
+    public var system: Template?
+    public var maxTokens: Located<Int>?
+    public var temperature: Located<Double>?
+    public var retries: Located<Int>?
+    public var timeout: Located<Duration>?
+
+    public init() {}
+}
+
+/// A stage as written under `stages:`.
+public struct StageSpec: Sendable {
+    public var name: Located<String>
+    public var settings = StageSettings()
+    public var prompt: Template?
+    /// Nil: the stage produces a string.
+    public var outputSchema: SchemaSource?
+    public var needs: [Located<String>] = []
+    public var span: Span
+
+    public init(name: Located<String>, span: Span) {
+        self.name = name
+        self.span = span
+    }
+}
+
+/// `budget:`: hard limits for the whole run.
+public struct BudgetSpec: Sendable {
+    public var maxTokens: Located<Int>?
+    public var maxCostUSD: Located<Double>?
+    public var maxDuration: Located<Duration>?
+}
+
+/// `output:`: the pipeline's result, one template or named templates.
+public enum OutputSpec: Sendable {
+    case single(Template)
+    case fields([(name: Located<String>, template: Template)])
+
+    public var templates: [Template] {
+        switch self {
+        case .single(let template): [template]
+        case .fields(let fields): fields.map(\.template)
+        }
+    }
+}

@@ -1,0 +1,385 @@
+/// Decodes a spec's YAML tree into a `PipelineSpec`, reporting every shape problem
+/// (unknown keys, wrong types, missing keys, bad values) at its exact span, in one pass.
+public struct SpecDecoder {
+    let source: SourceFile
+    var diagnostics: DiagnosticSink
+
+    public init(source: SourceFile, diagnostics: DiagnosticSink = DiagnosticSink()) {
+        self.source = source
+        self.diagnostics = diagnostics
+    }
+
+    /// Decodes the document; problems go to `diagnostics`.
+    public mutating func decode(_ root: YAMLNode) -> PipelineSpec {
+        var spec = PipelineSpec(source: source)
+        guard let pairs = mapping(root, what: "a spec") else { return spec }
+        checkKeys(pairs, allowed: SpecKeys.topLevel, in: "the spec")
+        for pair in pairs {
+            guard let key = pair.key.scalar else { continue }
+            let value = pair.value
+            switch key {
+            case "version":
+                spec.version = integer(value, key: key)
+                if let version = spec.version, version.value != 1 {
+                    report(.invalidValue, at: version.span, "unsupported spec version \(version.value); this pipe reads version 1",
+                        hint: "set `version: 1`")
+                }
+            case "name": spec.name = string(value, key: key)
+            case "description": spec.description = string(value, key: key)
+            case "input": spec.input = input(value)
+            case "models": spec.models = models(value)
+            case "defaults":
+                if let pairs = mapping(value, what: "`defaults`") {
+                    checkKeys(pairs, allowed: SpecKeys.settings, in: "`defaults`")
+                    spec.defaults = settings(pairs)
+                }
+            case "budget": spec.budget = budget(value)
+            case "stages": spec.stages = stages(value)
+            case "output": spec.output = output(value)
+            default: break
+            }
+        }
+        if spec.version == nil, root.mapping?.contains(where: { $0.key.scalar == "version" }) != true {
+            report(.missingKey, at: Span(file: source.path, start: root.span.start, end: root.span.start),
+                "the spec has no `version`", hint: "add `version: 1` at the top")
+        }
+        if root["stages"] == nil {
+            report(.missingKey, at: Span(file: source.path, start: root.span.start, end: root.span.start),
+                "the spec has no `stages`", hint: "declare at least one stage under `stages:`")
+        }
+        return spec
+    }
+
+    // MARK: Sections
+
+    mutating func input(_ node: YAMLNode) -> InputSpec {
+        var input = InputSpec()
+        guard let pairs = mapping(node, what: "`input`") else { return input }
+        checkKeys(pairs, allowed: SpecKeys.input, in: "`input`")
+        if let schema = node["schema"] { input.schema = schemaSource(schema) }
+        return input
+    }
+
+    mutating func models(_ node: YAMLNode) -> [ModelSpec] {
+        guard let pairs = mapping(node, what: "`models`") else { return [] }
+        var models: [ModelSpec] = []
+        for pair in pairs {
+            guard let name = key(pair) else { continue }
+            guard let fields = mapping(pair.value, what: "model `\(name.value)`") else { continue }
+            checkKeys(fields, allowed: SpecKeys.model, in: "model `\(name.value)`")
+            var model = ModelSpec(name: name, span: pair.value.span)
+            model.settings = settings(fields)
+            for field in fields {
+                switch field.key.scalar {
+                case "provider":
+                    model.provider = string(field.value, key: "provider")
+                    if let provider = model.provider, !SpecKeys.providers.contains(provider.value) {
+                        report(.unknownProvider, at: provider.span,
+                            "unknown provider `\(provider.value)` for model `\(name.value)`",
+                            hint: Suggestions.hint(for: provider.value, in: SpecKeys.providers, kind: "known providers")
+                                ?? "use anthropic, openai (any OpenAI-compatible server with `base_url`) or mock")
+                    }
+                case "model": model.model = string(field.value, key: "model")
+                case "base_url":
+                    model.baseURL = string(field.value, key: "base_url")
+                    if let url = model.baseURL, !(url.value.hasPrefix("http://") || url.value.hasPrefix("https://")) {
+                        report(.invalidValue, at: url.span, "`base_url` must be an http:// or https:// URL",
+                            hint: "for example `http://localhost:11434/v1`")
+                    }
+                case "api_key_env": model.apiKeyEnv = string(field.value, key: "api_key_env")
+                case "price": model.price = price(field.value)
+                default: break
+                }
+            }
+            if model.provider == nil, pair.value["provider"] == nil {
+                report(.missingKey, at: name.span, "model `\(name.value)` has no `provider`",
+                    hint: "add `provider: anthropic`, `openai` or `mock`")
+            }
+            if model.model == nil, pair.value["model"] == nil, model.provider?.value != "mock" {
+                report(.missingKey, at: name.span, "model `\(name.value)` has no `model` (the provider's model id)",
+                    hint: "add for example `model: claude-haiku-4-5`")
+            }
+            models.append(model)
+        }
+        return models
+    }
+
+    mutating func price(_ node: YAMLNode) -> ModelSpec.Price? {
+        guard let pairs = mapping(node, what: "`price`") else { return nil }
+        checkKeys(pairs, allowed: SpecKeys.price, in: "`price`")
+        let input = nonNegative(node["input"], key: "input")
+        let output = nonNegative(node["output"], key: "output")
+        for needed in ["input", "output"] where node[needed] == nil {
+            report(.missingKey, at: node.span, "`price` has no `\(needed)` (USD per million \(needed) tokens)",
+                hint: "add `\(needed): 1.00`")
+        }
+        guard let input, let output else { return nil }
+        return ModelSpec.Price(input: input.value, output: output.value)
+    }
+
+    mutating func budget(_ node: YAMLNode) -> BudgetSpec {
+        var budget = BudgetSpec()
+        guard let pairs = mapping(node, what: "`budget`") else { return budget }
+        checkKeys(pairs, allowed: SpecKeys.budget, in: "`budget`")
+        budget.maxTokens = positiveInteger(node["max_tokens"], key: "max_tokens")
+        budget.maxCostUSD = nonNegative(node["max_cost_usd"], key: "max_cost_usd")
+        budget.maxDuration = duration(node["max_duration"], key: "max_duration")
+        return budget
+    }
+
+    mutating func settings(_ pairs: [YAMLPair]) -> StageSettings {
+        var settings = StageSettings()
+        for pair in pairs {
+            let value = pair.value
+            switch pair.key.scalar {
+            case "model": settings.model = string(value, key: "model")
+            case "fallback": settings.fallback = stringList(value, key: "fallback")
+            case "system": settings.system = template(value, key: "system")
+            case "max_tokens": settings.maxTokens = positiveInteger(value, key: "max_tokens")
+            case "temperature":
+                settings.temperature = number(value, key: "temperature")
+                if let t = settings.temperature, !(0...2).contains(t.value) {
+                    report(.invalidValue, at: t.span, "`temperature` must be between 0 and 2, found \(t.value.formatted)")
+                }
+            case "retries":
+                settings.retries = integer(value, key: "retries")
+                if let r = settings.retries, !(0...20).contains(r.value) {
+                    report(.invalidValue, at: r.span, "`retries` must be between 0 and 20, found \(r.value)")
+                }
+            case "timeout": settings.timeout = duration(value, key: "timeout")
+            default: break
+            }
+        }
+        return settings
+    }
+
+    mutating func stages(_ node: YAMLNode) -> [StageSpec] {
+        guard let pairs = mapping(node, what: "`stages`") else { return [] }
+        if pairs.isEmpty {
+            report(.missingKey, at: node.span, "`stages` is empty", hint: "declare at least one stage")
+        }
+        var stages: [StageSpec] = []
+        for pair in pairs {
+            guard let name = key(pair) else { continue }
+            if !StageNames.isValid(name.value) {
+                report(.stageName, at: name.span,
+                    "stage name `\(name.value)` must match [a-z][a-z0-9_-]*",
+                    hint: "rename it `\(StageNames.suggestion(for: name.value))`")
+            }
+            guard let fields = mapping(pair.value, what: "stage `\(name.value)`") else { continue }
+            checkKeys(fields, allowed: SpecKeys.stage, in: "stage `\(name.value)`")
+            var stage = StageSpec(name: name, span: pair.value.span)
+            stage.settings = settings(fields)
+            for field in fields {
+                switch field.key.scalar {
+                case "prompt": stage.prompt = template(field.value, key: "prompt")
+                case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
+                case "output":
+                    guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }
+                    checkKeys(output, allowed: SpecKeys.stageOutput, in: "`output` of stage `\(name.value)`")
+                    if let schema = field.value["schema"] {
+                        stage.outputSchema = schemaSource(schema)
+                    } else {
+                        report(.missingKey, at: field.key.span, "`output` of stage `\(name.value)` has no `schema`",
+                            hint: "add `schema:` (a JSON Schema or a path), or remove `output` for a text stage")
+                    }
+                default: break
+                }
+            }
+            if pair.value["prompt"] == nil {
+                report(.missingKey, at: name.span, "stage `\(name.value)` has no `prompt`",
+                    hint: "add `prompt:` with what the model should do")
+            }
+            stages.append(stage)
+        }
+        return stages
+    }
+
+    mutating func output(_ node: YAMLNode) -> OutputSpec? {
+        switch node.kind {
+        case .scalar:
+            guard let template = template(node, key: "output") else { return nil }
+            return .single(template)
+        case .mapping(let pairs):
+            var fields: [(name: Located<String>, template: Template)] = []
+            for pair in pairs {
+                guard let name = key(pair), let template = template(pair.value, key: name.value) else { continue }
+                fields.append((name, template))
+            }
+            return .fields(fields)
+        case .sequence:
+            report(.typeMismatch, at: node.span, "`output` must be a template or a mapping of names to templates, found a list",
+                hint: "write `output: \"{{ stage }}\"` or `output: { name: \"{{ stage.field }}\" }`")
+            return nil
+        }
+    }
+
+    mutating func schemaSource(_ node: YAMLNode) -> SchemaSource? {
+        switch node.kind {
+        case .mapping:
+            return .inline(node.json, node)
+        case .scalar(let text, _):
+            if case .bool = YAMLScalarValue(node) { return .inline(node.json, node) }
+            guard case .string = YAMLScalarValue(node), !text.isEmpty else { break }
+            return .file(Located(text, at: node.span))
+        case .sequence:
+            break
+        }
+        report(.typeMismatch, at: node.span,
+            "`schema` must be a JSON Schema (a mapping) or the path of a schema file, found \(node.kindDescription)",
+            hint: "for example `schema: { type: object }` or `schema: schemas/result.schema.json`")
+        return nil
+    }
+
+    // MARK: Typed values
+
+    mutating func mapping(_ node: YAMLNode, what: String) -> [YAMLPair]? {
+        if let pairs = node.mapping { return pairs }
+        if node.isNull, what != "a spec" { return [] }
+        report(.typeMismatch, at: node.span, "\(what) must be a mapping, found \(node.kindDescription)")
+        return nil
+    }
+
+    /// A mapping key as a name, reporting keys that are not plain strings.
+    mutating func key(_ pair: YAMLPair) -> Located<String>? {
+        guard let text = pair.key.scalar else {
+            report(.typeMismatch, at: pair.key.span, "a key must be a name, found \(pair.key.kindDescription)")
+            return nil
+        }
+        return Located(text, at: pair.key.span)
+    }
+
+    mutating func checkKeys(_ pairs: [YAMLPair], allowed: [String], in context: String) {
+        for pair in pairs {
+            guard let key = pair.key.scalar, !allowed.contains(key) else { continue }
+            // `x-` keys at the top level hold YAML anchors for the rest of the file.
+            if context == "the spec", key.hasPrefix("x-") { continue }
+            if SpecKeys.reserved.contains(key) {
+                report(.notSupported, at: pair.key.span, "`\(key)` is not supported yet (reserved for a later version of pipe)",
+                    hint: "remove `\(key)` from \(context)")
+            } else {
+                report(.unknownKey, at: pair.key.span, "unknown key `\(key)` in \(context)",
+                    hint: Suggestions.hint(for: key, in: allowed, kind: "keys allowed here"))
+            }
+        }
+    }
+
+    mutating func string(_ node: YAMLNode?, key: String) -> Located<String>? {
+        guard let node else { return nil }
+        guard case .scalar(let text, _) = node.kind, !node.isNull else {
+            typeMismatch(node, key: key, expected: "a string")
+            return nil
+        }
+        return Located(text, at: node.span)
+    }
+
+    mutating func template(_ node: YAMLNode, key: String) -> Template? {
+        if node.mapping != nil, source.line(node.span.start.line).dropFirst(node.span.start.column - 1).hasPrefix("{{") {
+            report(.typeMismatch, at: node.span,
+                "`\(key)` starts with `{{`, which YAML reads as a mapping, not a template",
+                hint: "quote the value: `\(key): \"{{ ... }}\"`")
+            return nil
+        }
+        guard let text = string(node, key: key) else { return nil }
+        return TemplateLocator.template(from: node, text: text.value, in: source, diagnostics: &diagnostics)
+    }
+
+    mutating func stringList(_ node: YAMLNode, key: String) -> [Located<String>]? {
+        if case .scalar = node.kind, let single = string(node, key: key) { return [single] }
+        guard let items = node.sequence else {
+            typeMismatch(node, key: key, expected: "a list of names")
+            return nil
+        }
+        return items.compactMap { string($0, key: key) }
+    }
+
+    mutating func integer(_ node: YAMLNode?, key: String) -> Located<Int>? {
+        guard let node else { return nil }
+        guard case .int(let value) = YAMLScalarValue(node), node.scalar != nil else {
+            typeMismatch(node, key: key, expected: "an integer")
+            return nil
+        }
+        return Located(value, at: node.span)
+    }
+
+    mutating func positiveInteger(_ node: YAMLNode?, key: String) -> Located<Int>? {
+        guard let value = integer(node, key: key) else { return nil }
+        if value.value <= 0 {
+            report(.invalidValue, at: value.span, "`\(key)` must be a positive integer, found \(value.value)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func number(_ node: YAMLNode?, key: String) -> Located<Double>? {
+        guard let node else { return nil }
+        switch YAMLScalarValue(node) {
+        case .int(let value) where node.scalar != nil: return Located(Double(value), at: node.span)
+        case .float(let value) where node.scalar != nil && value.isFinite: return Located(value, at: node.span)
+        default:
+            typeMismatch(node, key: key, expected: "a number")
+            return nil
+        }
+    }
+
+    mutating func nonNegative(_ node: YAMLNode?, key: String) -> Located<Double>? {
+        guard let value = number(node, key: key) else { return nil }
+        if value.value < 0 {
+            report(.invalidValue, at: value.span, "`\(key)` must not be negative, found \(value.value)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: YAMLNode?, key: String) -> Located<Duration>? {
+        guard let node else { return nil }
+        guard let text = node.scalar, !node.isNull, node.mapping == nil else {
+            typeMismatch(node, key: key, expected: "a duration such as `30s`")
+            return nil
+        }
+        guard let duration = DurationParser.parse(text), duration > .zero else {
+            report(.invalidValue, at: node.span, "`\(key)` is not a duration: `\(text)`",
+                hint: "write a number with a unit: `500ms`, `30s`, `5m`, `1h`")
+            return nil
+        }
+        return Located(duration, at: node.span)
+    }
+
+    mutating func typeMismatch(_ node: YAMLNode, key: String, expected: String) {
+        report(.typeMismatch, at: node.span, "`\(key)` must be \(expected), found \(node.kindDescription)")
+    }
+
+    mutating func report(_ rule: RuleID, at span: Span, _ message: String, hint: String? = nil) {
+        diagnostics.report(rule, at: span, message, hint: hint)
+    }
+}
+
+/// Stage names: `[a-z][a-z0-9_-]*`.
+public enum StageNames {
+    public static func isValid(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+    }
+
+    /// A valid name close to an invalid one (`Fact Checker` → `fact-checker`).
+    public static func suggestion(for name: String) -> String {
+        if let first = name.unicodeScalars.first, ("0"..."9").contains(first) { return suggestion(for: "stage-" + name) }
+        var result = ""
+        for scalar in name.lowercased().unicodeScalars {
+            if ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-" {
+                result.unicodeScalars.append(scalar)
+            } else if !result.hasSuffix("-") {
+                result += "-"
+            }
+        }
+        while let first = result.unicodeScalars.first, !("a"..."z").contains(first) { result.removeFirst() }
+        return result.isEmpty ? "stage" : result
+    }
+}
+
+extension Double {
+    /// `3` rather than `3.0` for whole numbers, as a user wrote them.
+    var formatted: String {
+        self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self)
+    }
+}

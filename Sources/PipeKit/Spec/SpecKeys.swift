@@ -1,0 +1,15 @@
+/// The keys the spec format knows, by where they appear. `schemas/pipeline.schema.json`
+/// describes the same format for editors; a test keeps the two in step.
+enum SpecKeys {
+    static let topLevel = ["version", "name", "description", "input", "models", "defaults", "budget", "stages", "output"]
+    static let input = ["schema"]
+    static let settings = ["model", "fallback", "system", "max_tokens", "temperature", "retries", "timeout"]
+    static let model = ["provider", "model", "base_url", "api_key_env", "price", "max_tokens", "temperature", "retries", "timeout"]
+    static let price = ["input", "output"]
+    static let budget = ["max_tokens", "max_cost_usd", "max_duration"]
+    static let stage = settings + ["prompt", "output", "needs"]
+    static let stageOutput = ["schema"]
+    static let providers = ["anthropic", "openai", "mock"]
+    /// Keys reserved for the next versions of the format: rejected as "not supported yet".
+    static let reserved = ["for_each", "loop", "when", "approve", "cache"]
+}

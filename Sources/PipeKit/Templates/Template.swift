@@ -1,0 +1,87 @@
+/// A string with `{{ path }}` references, parsed once, with the place of every reference.
+public struct Template: Sendable {
+    public enum Part: Sendable {
+        case text(String)
+        case reference(TemplateReference)
+    }
+
+    public var parts: [Part]
+    /// Where the whole string was written.
+    public var span: Span
+
+    public init(parts: [Part], span: Span) {
+        self.parts = parts
+        self.span = span
+    }
+
+    public var references: [TemplateReference] {
+        parts.compactMap {
+            if case .reference(let reference) = $0 { return reference }
+            return nil
+        }
+    }
+
+    /// A template that is exactly one reference keeps the JSON type of the value it names.
+    public var singleReference: TemplateReference? {
+        if parts.count == 1, case .reference(let reference) = parts[0] { return reference }
+        return nil
+    }
+
+    /// The text with no reference in it (a template without `{{`).
+    public var literalText: String? {
+        var text = ""
+        for part in parts {
+            guard case .text(let piece) = part else { return nil }
+            text += piece
+        }
+        return text
+    }
+}
+
+/// `{{ researcher.key_findings[0] }}`: a root (`input` or a stage) and a path into its value.
+public struct TemplateReference: Sendable, Hashable, CustomStringConvertible {
+    public var root: Located<String>
+    public var path: [PathSegment]
+    /// From the first character of the root to the end of the path.
+    public var span: Span
+
+    public init(root: Located<String>, path: [PathSegment], span: Span) {
+        self.root = root
+        self.path = path
+        self.span = span
+    }
+
+    /// The path as written, normalised: `researcher.key_findings[0]`.
+    public var description: String {
+        root.value + path.map(\.description).joined()
+    }
+
+    /// The path up to (not including) segment `count`: `researcher.key_findings`.
+    public func prefix(_ count: Int) -> String {
+        root.value + path.prefix(count).map(\.description).joined()
+    }
+}
+
+/// One step of a reference path: `.field`, `["a key"]` or `[0]`.
+public struct PathSegment: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case field(String)
+        case index(Int)
+    }
+
+    public var kind: Kind
+    public var span: Span
+
+    public init(_ kind: Kind, span: Span) {
+        self.kind = kind
+        self.span = span
+    }
+
+    public var description: String {
+        switch kind {
+        case .field(let name):
+            name.allSatisfy(TemplateParser.isIdentifierCharacter) && !name.isEmpty ? ".\(name)" : "[\"\(name)\"]"
+        case .index(let index): "[\(index)]"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import PipeKit
+
+struct LintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Check pipeline specs without calling any model.",
+        discussion: """
+            Compiles each spec and reports every problem in one pass: YAML syntax, unknown \
+            keys (with did-you-mean), wrong types, undeclared models, template references that \
+            do not exist in the JSON Schema of what they point into, cycles between stages, \
+            invalid or missing schema files, and token budgets that cannot hold.
+
+            Diagnostics are printed on stdout as `path:line:col: severity: message [rule]`, \
+            with the source line and a caret under the problem.
+
+            Exit status: 0 when clean (warnings allowed unless --strict), 1 when problems \
+            were found, 2 for a usage error or an unreadable file.
+
+            Examples:
+              pipe lint pipelines/*.yaml
+              pipe lint --strict --format github spec.yaml     # annotations in GitHub Actions
+              cat spec.yaml | pipe lint -
+            """
+    )
+
+    @Option(name: .long, help: "Output format: text, json, github (workflow annotations) or sarif (SARIF 2.1.0).")
+    var format: FormatOption = .text
+
+    @Flag(name: .long, help: "Fail on warnings too.")
+    var strict = false
+
+    @Argument(help: "Spec files to check; `-` reads one from standard input.")
+    var specs: [String]
+
+    enum FormatOption: String, ExpressibleByArgument, CaseIterable {
+        case text, json, github, sarif
+    }
+
+    func validate() throws {
+        if specs.isEmpty { throw ValidationError("name at least one spec file (or `-` for standard input)") }
+        if specs.filter({ $0 == "-" }).count > 1 { throw ValidationError("`-` (standard input) can be given once") }
+    }
+
+    func run() throws {
+        var files: [LintedFile] = []
+        var unreadable = false
+        for path in specs {
+            do {
+                let (source, directory) = try SpecFile.read(path)
+                let result = Compiler.compile(source, directory: directory)
+                files.append(LintedFile(source: source, diagnostics: result.diagnostics))
+            } catch {
+                Terminal.writeError("\(error)\n")
+                unreadable = true
+            }
+        }
+        let name = DiagnosticFormatName(rawValue: format.rawValue) ?? .text
+        let all = files.flatMap(\.diagnostics)
+        if name != .text || !all.isEmpty {
+            Terminal.write(name.format(color: Terminal.isColorEnabled(fileDescriptor: 1)).render(files))
+        }
+        let errors = all.filter { $0.severity == .error }.count
+        let warnings = all.filter { $0.severity == .warning }.count
+        if name == .text, errors + warnings > 0 {
+            Terminal.writeError(
+                "\(count(errors, "error")), \(count(warnings, "warning")) in \(count(files.count, "file"))\n")
+        }
+        if unreadable { throw ExitCode(2) }
+        if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
+    }
+
+    private func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+}

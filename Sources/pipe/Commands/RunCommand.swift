@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline on an input and print its output.",
+        discussion: """
+            Compiles the spec (exit 2 on errors, with the same diagnostics as `pipe lint`), reads \
+            the input from stdin or --input, validates it against the input schema (exit 3, \
+            before any call), then runs the stages: each starts as soon as the stages it reads \
+            have finished, up to --concurrency at once. Every reply is validated against its \
+            stage's output schema; a reply that fails is re-asked with the errors, then the \
+            stage's fallback models are tried.
+
+            The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
+            warnings and the run summary go to stderr.
+
+            Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
+            4 a budget would be exceeded, 130 interrupted.
+
+            Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
+            ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
+
+            Examples:
+              pipe run pipelines/research-report.yaml < topic.txt
+              pipe run --mock pipelines/support-triage.yaml --input pipelines/support-triage.input.json
+              pipe run --dry-run pipelines/code-review.yaml
+              pipe run a.yaml < in.txt | pipe run b.yaml
+            """
+    )
+
+    @Argument(help: "The spec file.")
+    var spec: String
+
+    @Option(name: .long, help: "Read the input from this file instead of stdin.")
+    var input: String?
+
+    @Flag(name: .long, help: "Print the output as JSON, also when it is a string.")
+    var json = false
+
+    @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
+    var mock = false
+
+    @Flag(name: .long, help: "Compile and print the plan and the worst-case tokens and cost; call nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: "How many stages may call their models at once.")
+    var concurrency = 8
+
+    @Flag(name: .long, help: "Print nothing on stderr but errors.")
+    var quiet = false
+
+    func validate() throws {
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+        if dryRun {
+            let inputTokens = try input.map { TokenEstimate.tokens(forCharacters: try readInputOrExit($0).count) } ?? 0
+            Terminal.write(DryRunPlan.render(pipeline, inputTokens: inputTokens))
+            return
+        }
+        let value = try readValidatedInput(pipeline)
+        let factory = ProviderFactory(environment: ProcessInfo.processInfo.environment, forceMock: mock)
+        try checkProviders(pipeline, factory)
+        let runner: PipelineRunner
+        do {
+            runner = try PipelineRunner(pipeline: pipeline, options: .init(concurrency: concurrency)) {
+                model throws(ProviderError) in try factory.provider(for: model)
+            }
+        } catch {
+            Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        let quiet = self.quiet
+        let result = await Interrupt.run {
+            await runner.run(input: value) { event in
+                if !quiet { RunEventLog.write(event) }
+            }
+        }
+        if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        switch result.outcome {
+        case .succeeded(let output):
+            if case .string(let text) = output, !json {
+                Terminal.write(text + "\n")
+            } else {
+                Terminal.write(output.serialized(pretty: true) + "\n")
+            }
+        case .stageFailed(let stage, let attempts, let error):
+            Terminal.writeError("pipe: stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)\n")
+            throw ExitCodeError(code: 1)
+        case .budgetExceeded(let stage, let reason):
+            Terminal.writeError("pipe: stopped\(stage.map { " before stage `\($0)` called its model" } ?? ""): \(reason)\n")
+            throw ExitCodeError(code: 4)
+        case .interrupted:
+            let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
+            Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
+            throw ExitCodeError(code: 130)
+        }
+    }
+
+    private func readInputOrExit(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            Terminal.writeError("pipe: cannot read the input file \(path)\n")
+            throw ExitCodeError(code: 2)
+        }
+        return [UInt8](data)
+    }
+
+    private func readValidatedInput(_ pipeline: CompiledPipeline) throws -> JSONValue {
+        let bytes: [UInt8]
+        if let input {
+            bytes = try readInputOrExit(input)
+        } else {
+            if isatty(0) == 1, !quiet {
+                Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
+            }
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        }
+        do {
+            let validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
+            return try RunInput.read(bytes, schema: pipeline.inputSchema, validator: validator)
+        } catch let problem as RunInput.Problem {
+            Terminal.writeError("pipe: \(problem)\n")
+            throw ExitCodeError(code: 3)
+        } catch {
+            Terminal.writeError("pipe: the input schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
+    /// A missing API key is found before any stage calls anything.
+    private func checkProviders(_ pipeline: CompiledPipeline, _ factory: ProviderFactory) throws {
+        var problems: [String] = []
+        for stage in pipeline.stages {
+            do {
+                _ = try factory.provider(for: stage.model)
+            } catch {
+                let line = "stage `\(stage.name)`, model `\(stage.model.name)`: \(error)"
+                if !problems.contains(line) { problems.append(line) }
+            }
+        }
+        guard !problems.isEmpty else { return }
+        for problem in problems { Terminal.writeError("pipe: \(problem)\n") }
+        Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
+        throw ExitCodeError(code: 2)
+    }
+}
+
+/// One plain line on stderr for the events a user should see while a run goes on.
+enum RunEventLog {
+    static func write(_ event: RunEvent) {
+        switch event {
+        case .retrying(let stage, let attempt, let reason, let delay):
+            let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""
+            Terminal.writeError("pipe: \(stage): attempt \(attempt) failed (\(reason)); retrying\(wait)\n")
+        case .fallingBack(let stage, _, let to, _):
+            Terminal.writeError("pipe: \(stage): falling back to model `\(to.name)` (\(to.model))\n")
+        default:
+            break
+        }
+    }
+}
+
+/// Ctrl-C cancels the run: in-flight calls are cancelled, finished stages are kept, and the
+/// command exits 130. A second Ctrl-C exits at once.
+enum Interrupt {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        signal(SIGINT, SIG_IGN)
+        let task = Task { await body() }
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        nonisolated(unsafe) var count = 0
+        source.setEventHandler {
+            count += 1
+            if count > 1 { exit(130) }
+            Terminal.writeError("\npipe: interrupted; cancelling the calls in flight (Ctrl-C again to quit at once)\n")
+            task.cancel()
+        }
+        source.resume()
+        let result = await task.value
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+        return result
+    }
+}

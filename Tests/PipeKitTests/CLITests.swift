@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// `pipe lint`, `graph` and `schema` run as a user runs them: exit codes, stdout and stderr.
+@Suite struct CLITests {
+    let err = Paths.testdata.appendingPathComponent("lint/err")
+    let example = Paths.pipelines.appendingPathComponent("research-report.yaml").path
+
+    @Test func lintCleanExamplesExitsZeroAndPrintsNothing() throws {
+        let files = Paths.files(in: Paths.pipelines, withExtension: "yaml").map(\.path)
+        let result = try runPipe(["lint", "--strict"] + files)
+        #expect(result.status == 0)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func lintProblemsExitOneWithCompilerStyleDiagnosticsOnStdout() throws {
+        let result = try runPipe(["lint", err.appendingPathComponent("unknown-field.yaml").path])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("unknown-field.yaml:30:31: error: `researcher` has no field `key_finding` in its schema [unknown-field]"))
+        #expect(result.stdout.contains("= hint: did you mean `key_findings`?"))
+        #expect(result.stderr.contains("4 errors, 0 warnings in 1 file"))
+    }
+
+    @Test func warningsFailOnlyWithStrict() throws {
+        let spec = err.appendingPathComponent("unused-stage.yaml").path
+        #expect(try runPipe(["lint", spec]).status == 0)
+        #expect(try runPipe(["lint", "--strict", spec]).status == 1)
+    }
+
+    @Test func unreadableFileIsAUsageErrorExitTwo() throws {
+        let result = try runPipe(["lint", "/nonexistent/spec.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("cannot read /nonexistent/spec.yaml: no such file"))
+        #expect(try runPipe(["lint"]).status == 2)
+        #expect(try runPipe(["lint", "--format", "xml", example]).status == 2)
+    }
+
+    @Test func dashReadsTheSpecFromStdin() throws {
+        let spec = "version: 1\nmodels: { m: { provider: mock } }\ndefaults: { model: m }\nstages:\n  a: { prompt: \"{{ inptu }}\" }\n"
+        let result = try runPipe(["lint", "-"], stdin: spec)
+        #expect(result.status == 1)
+        #expect(result.stdout.hasPrefix("<stdin>:5:20: error: `inptu` is neither `input` nor a stage [unknown-reference]"))
+    }
+
+    @Test func jsonFormatIsMachineReadable() throws {
+        let result = try runPipe(["lint", "--format", "json", err.appendingPathComponent("cycle.yaml").path])
+        #expect(result.status == 1)
+        let items = try JSONParser.parse(result.stdout).arrayValue ?? []
+        #expect(items.count == 2)
+        #expect(items.first?["rule"] == "cycle")
+        #expect(items.first?["line"] == 9)
+        #expect(items.first?["column"] == 22)
+        #expect(try runPipe(["lint", "--format", "json", example]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
+    @Test func githubFormatPrintsWorkflowAnnotations() throws {
+        let result = try runPipe(["lint", "--format", "github", err.appendingPathComponent("unknown-need.yaml").path])
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("::error file=") == true)
+        #expect(lines.first?.contains("unknown-need.yaml,line=9,col=13,endLine=9,endColumn=22,title=pipe lint%3A unknown-need::") == true)
+        #expect(lines.first?.hasSuffix("(hint: did you mean `researcher`?)") == true)
+    }
+
+    @Test func sarifFormatIsSARIF210() throws {
+        let result = try runPipe(["lint", "--format", "sarif", err.appendingPathComponent("unknown-key.yaml").path])
+        let log = try JSONParser.parse(result.stdout)
+        #expect(log["version"] == "2.1.0")
+        let run = log["runs"]?[0]
+        #expect(run?["tool"]?["driver"]?["name"] == "pipe")
+        #expect(run?["tool"]?["driver"]?["rules"]?.arrayValue?.count == RuleID.allCases.count)
+        let first = run?["results"]?[0]
+        #expect(first?["ruleId"] == "unknown-key")
+        #expect(first?["level"] == "error")
+        let region = first?["locations"]?[0]?["physicalLocation"]?["region"]
+        #expect(region?["startLine"] == 2)
+        #expect(region?["startColumn"] == 1)
+        let index = first?["ruleIndex"]?.numberValue?.intValue ?? -1
+        #expect(run?["tool"]?["driver"]?["rules"]?[index]?["id"] == "unknown-key")
+    }
+
+    @Test func graphPrintsMermaidAndDot() throws {
+        let mermaid = try runPipe(["graph", example])
+        #expect(mermaid.status == 0)
+        #expect(mermaid.stdout.hasPrefix("flowchart TD\n"))
+        #expect(mermaid.stdout.contains("input --> s0"))
+        #expect(mermaid.stdout.contains("s0[\"researcher<br/>"))
+        let dot = try runPipe(["graph", "--format", "dot", example])
+        #expect(dot.stdout.hasPrefix("digraph \"research-report\" {"))
+        #expect(dot.stdout.contains("\"editor\" -> \"fact-checker\";"))
+        #expect(dot.stdout.contains("\"researcher\" -> \"fact-checker\";"))
+        #expect(dot.stdout.contains("\"critic\" -> \"output\";"))
+    }
+
+    @Test func graphOfAnInvalidSpecExitsTwoWithDiagnosticsOnStderr() throws {
+        let result = try runPipe(["graph", err.appendingPathComponent("cycle.yaml").path])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("[cycle]"))
+    }
+
+    @Test func schemaPrintsThePipelineSchemaFile() throws {
+        let file = try String(contentsOf: Paths.root.appendingPathComponent("schemas/pipeline.schema.json"), encoding: .utf8)
+        let result = try runPipe(["schema"])
+        #expect(result.status == 0)
+        #expect(result.stdout == file, "run scripts/embed-pipeline-schema.sh after editing schemas/pipeline.schema.json")
+    }
+
+    @Test func helpTeachesEachCommand() throws {
+        let help = try runPipe(["help", "lint"])
+        #expect(help.stdout.contains("--strict"))
+        #expect(help.stdout.contains("Examples:"))
+        #expect(try runPipe(["--version"]).stdout == PipeVersion.current + "\n")
+    }
+}

@@ -1,0 +1,227 @@
+import FakeLLM
+import Foundation
+import PipeKit
+import Testing
+
+@Suite("HTTP client")
+struct HTTPClientTests {
+    @Test func plainRequestGetsTheWholeResponse() async throws {
+        try await withFakeServer({ _ in .text("hi there") }) { server in
+            let response = try await HTTPClient.shared.send(jsonRequest(server, headers: ["content-type": "application/json", "x-api-key": "k-123"]))
+            #expect(response.status == 200)
+            #expect(response.headers["Content-Type"] == "application/json")
+            #expect(response.headers["CONTENT-type"] == "application/json")
+            let json = try #require(jsonObject(response.body))
+            let content = try #require(json["content"] as? [[String: Any]])
+            #expect(content.first?["text"] as? String == "hi there")
+            let entry = try #require(server.log.first)
+            #expect(entry.path == "/v1/messages")
+            #expect(entry.model == "claude-test")
+            #expect(entry.request.header("X-API-KEY") == "k-123")
+            #expect(entry.request.header("content-type") == "application/json")
+            #expect(entry.request.prompt == "hello")
+            #expect(entry.request.header("user-agent") == "pipe/\(PipeVersion.current)")
+        }
+    }
+
+    @Test func getAndEmptyPostWork() async throws {
+        try await withFakeServer({ _ in .text("x") }) { server in
+            let get = try await HTTPClient.shared.send(HTTPRequest(url: server.baseURL + "/nowhere", method: "GET", timeout: .seconds(5)))
+            #expect(get.status == 404)
+            let post = try await HTTPClient.shared.send(HTTPRequest(url: server.baseURL + "/v1/messages", timeout: .seconds(5)))
+            #expect(post.status == 200)
+            #expect(server.log.map(\.request.method) == ["GET", "POST"])
+            #expect(server.log[1].body.isEmpty)
+        }
+    }
+
+    @Test func hundredConcurrentRequestsRunInParallel() async throws {
+        try await withFakeServer({ request in .text("reply \(request.callNumber)").delayed(by: .milliseconds(100)) }) { server in
+            let client = HTTPClient()
+            let start = ContinuousClock.now
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { try await client.send(jsonRequest(server)).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(statuses.count == 100)
+            #expect(statuses.allSatisfy { $0 == 200 })
+            #expect(server.requestCount == 100)
+            #expect(elapsed < .seconds(3), "100 requests of 100 ms took \(elapsed)")
+        }
+    }
+
+    @Test func sequentialRequestsReuseOneConnection() async throws {
+        try await withFakeServer({ _ in .text("ok") }) { server in
+            let client = HTTPClient()
+            for number in 0..<5 {
+                let response = try await client.send(jsonRequest(server))
+                #expect(response.status == 200)
+                #expect(response.metrics.reusedConnection == (number > 0))
+            }
+            #expect(server.requestCount == 5)
+            #expect(server.connectionsAccepted == 1)
+            let reused = try await client.send(jsonRequest(server))
+            #expect(reused.metrics.reusedConnection)
+            #expect(reused.metrics.connect == .zero)
+            #expect(reused.metrics.total >= reused.metrics.firstByte)
+            #expect(Set(server.log.map(\.request.connectionNumber)) == [1])
+        }
+    }
+
+    @Test func timeoutAgainstAHangIsPrompt() async throws {
+        try await withFakeServer({ _ in .hang }) { server in
+            let start = ContinuousClock.now
+            await #expect(throws: HTTPError.timedOut) {
+                try await HTTPClient.shared.send(jsonRequest(server, timeout: .milliseconds(300)))
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250))
+            #expect(elapsed < .seconds(2), "timed out after \(elapsed)")
+        }
+    }
+
+    @Test func cancellingAHangingRequestIsPrompt() async throws {
+        try await withFakeServer({ _ in .hang }) { server in
+            let request = jsonRequest(server, timeout: nil)
+            let task = Task { () throws(HTTPError) -> HTTPResponse in
+                try await HTTPClient.shared.send(request)
+            }
+            // Wait until the server holds the request, then cancel.
+            while server.requestCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let start = ContinuousClock.now
+            task.cancel()
+            let result = await task.result
+            let elapsed = ContinuousClock.now - start
+            #expect(throws: HTTPError.cancelled) { try result.get() }
+            #expect(elapsed < .milliseconds(500), "cancellation took \(elapsed)")
+        }
+    }
+
+    @Test func aRequestFromACancelledTaskIsNotSent() async throws {
+        try await withFakeServer({ _ in .text("x") }) { server in
+            let request = jsonRequest(server)
+            let task = Task { () throws(HTTPError) -> HTTPResponse in
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await HTTPClient.shared.send(request)
+            }
+            await #expect(throws: HTTPError.cancelled) { try await task.value }
+            #expect(server.requestCount == 0)
+        }
+    }
+
+    @Test func errorStatusesAreResponsesWithTheirBodies() async throws {
+        try await withFakeServer({ _ in .error(status: 500, message: "boom") }) { server in
+            let response = try await HTTPClient.shared.send(jsonRequest(server))
+            #expect(response.status == 500)
+            #expect(!response.isSuccess)
+            let error = try #require(jsonObject(response.body)?["error"] as? [String: Any])
+            #expect(error["type"] as? String == "api_error")
+            #expect(error["message"] as? String == "boom")
+        }
+    }
+
+    @Test func rateLimitRetryAfterIsVisible() async throws {
+        try await withFakeServer({ _ in .rateLimited(retryAfter: "7") }) { server in
+            let response = try await HTTPClient.shared.send(jsonRequest(server))
+            #expect(response.status == 429)
+            #expect(response.headers["retry-after"] == "7")
+            #expect(response.retryAfter() == .seconds(7))
+        }
+    }
+
+    @Test func aScriptFailsFirstThenSucceeds() async throws {
+        let server = FakeLLMServer(script: [.error(status: 500), .text("second")])
+        try server.start()
+        defer { server.stop() }
+        let first = try await HTTPClient.shared.send(jsonRequest(server))
+        let second = try await HTTPClient.shared.send(jsonRequest(server))
+        let third = try await HTTPClient.shared.send(jsonRequest(server))
+        #expect([first.status, second.status, third.status] == [Int]([500, 200, 200]))
+    }
+
+    @Test func aCutResponseIsAnErrorNotAHang() async throws {
+        try await withFakeServer({ _ in .cutStream(text: String(repeating: "word ", count: 50)) }) { server in
+            await #expect {
+                try await HTTPClient.shared.send(jsonRequest(server))
+            } throws: { error in
+                guard case .interrupted = error as? HTTPError else { return false }
+                return true
+            }
+        }
+    }
+
+    @Test func aRefusedConnectionIsAConnectionError() async throws {
+        // Find a port nobody listens on: start a server, note its port, stop it.
+        let server = FakeLLMServer()
+        let port = try server.start()
+        server.stop()
+        await #expect {
+            try await HTTPClient.shared.send(HTTPRequest(url: "http://127.0.0.1:\(port)/v1/messages", timeout: .seconds(2)))
+        } throws: { error in
+            guard case .connection(let message) = error as? HTTPError else { return false }
+            return !message.isEmpty
+        }
+    }
+
+    @Test func errorsNeverContainHeaderValues() async throws {
+        let key = "sk-ant-secret-0123456789"
+        let bearer = "Bearer sk-openai-secret-9876543210"
+        let headers: HTTPHeaders = ["x-api-key": key, "Authorization": bearer, "content-type": "application/json"]
+        var errors: [any Error] = []
+        // A refused connection.
+        let gone = FakeLLMServer()
+        let port = try gone.start()
+        gone.stop()
+        do {
+            _ = try await HTTPClient.shared.send(HTTPRequest(url: "http://127.0.0.1:\(port)/?key=\(key)", headers: headers, timeout: .seconds(2)))
+        } catch { errors.append(error) }
+        // A timeout, a cut, a malformed URL, an invalid header.
+        try await withFakeServer({ request in request.callNumber == 1 ? .hang : .cutStream() }) { server in
+            for _ in 0..<2 {
+                do {
+                    _ = try await HTTPClient.shared.send(jsonRequest(server, headers: headers, timeout: .milliseconds(200)))
+                } catch { errors.append(error) }
+            }
+        }
+        do {
+            _ = try await HTTPClient.shared.send(HTTPRequest(url: "http://[::1/?key=\(key)", headers: headers, timeout: .seconds(2)))
+        } catch { errors.append(error) }
+        do {
+            _ = try await HTTPClient.shared.send(HTTPRequest(url: "http://127.0.0.1:1/", headers: ["x-api-key": key + "\r\nX-Evil: 1"]))
+        } catch { errors.append(error) }
+
+        #expect(errors.count == 5)
+        for error in errors {
+            let text = "\(error) \(String(reflecting: error))"
+            #expect(!text.contains("secret"), "\(text)")
+        }
+        let request = HTTPRequest(url: "http://127.0.0.1:1/?key=\(key)", headers: headers)
+        #expect(!"\(request)".contains("secret"))
+        #expect("\(request.headers)" == "[x-api-key, Authorization, content-type]")
+    }
+
+    @Test func invalidRequestsAreRejectedBeforeSending() async throws {
+        await #expect(throws: HTTPError.self) {
+            try await HTTPClient.shared.send(HTTPRequest(url: "ftp://example.com/"))
+        }
+        await #expect(throws: HTTPError.self) {
+            try await HTTPClient.shared.send(HTTPRequest(url: "http://127.0.0.1:1/", headers: ["bad name": "x"]))
+        }
+        await #expect(throws: HTTPError.self) {
+            try await HTTPClient.shared.send(HTTPRequest(url: "http://127.0.0.1:1/", method: "PO ST"))
+        }
+    }
+
+    @Test func aDiscardedClientCancelsNothingButEndsItsThread() async throws {
+        try await withFakeServer({ _ in .text("ok") }) { server in
+            for _ in 0..<3 {
+                let client = HTTPClient()
+                let response = try await client.send(jsonRequest(server))
+                #expect(response.status == 200)
+            }
+        }
+    }
+}

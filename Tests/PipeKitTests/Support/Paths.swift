@@ -1,0 +1,34 @@
+import Foundation
+
+/// Where the repository's files are, for tests that read examples and golden files.
+enum Paths {
+    /// The repository root: three levels up from this file (Tests/PipeKitTests/Support).
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let testdata = root.appendingPathComponent("Tests/testdata")
+    static let pipelines = root.appendingPathComponent("pipelines")
+
+    /// `shared/` sits beside the repository, on developer machines and in CI.
+    static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
+
+    static func files(in directory: URL, withExtension ext: String) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix("." + ext) }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    /// The built `pipe` executable, beside the test bundle in the build folder.
+    static var pipeExecutable: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("pipe")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return candidate
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/pipe")
+    }
+}
