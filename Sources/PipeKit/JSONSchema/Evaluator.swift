@@ -180,7 +180,13 @@ struct Evaluator {
         let name = keyword.name
         switch keyword.check {
         case .alwaysFail:
-            report(name, "no value is allowed here (the schema is false), got \(describe(instance))")
+            if collecting {
+                switch instancePath.last {
+                case .key(let key)?: report(name, "property \(key.jsonQuoted) is not allowed here (its schema is false)")
+                case .index(let index)?: report(name, "item \(index) is not allowed here (its schema is false)")
+                case nil: report(name, "no value is allowed (the schema is false), got \(describe(instance))")
+                }
+            }
             return false
         case .type(let types, let expected): return checkType(types, expected, instance, name)
         case .enumeration(let values): return checkEnum(values, instance, name)

@@ -108,12 +108,28 @@ public enum JSONDocumentCheck {
 
     /// The bytes of `path`, or of standard input for `-`.
     public static func read(_ path: String) throws(Failure) -> [UInt8] {
-        if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file"
-            throw .unreadable(file: path, reason: reason)
+        if path == "-" {
+            do {
+                return [UInt8](try FileHandle.standardInput.readToEnd() ?? Data())
+            } catch {
+                throw .unreadable(file: "<stdin>", reason: error.localizedDescription)
+            }
         }
-        return [UInt8](data)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .unreadable(file: path, reason: "no such file")
+        }
+        if isDirectory.boolValue { throw .unreadable(file: path, reason: "it is a directory") }
+        // FileHandle also reads pipes and process substitutions (`<(...)`), which `contents(atPath:)` does not.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .unreadable(file: path, reason: "permission denied")
+        }
+        defer { try? handle.close() }
+        do {
+            return [UInt8](try handle.readToEnd() ?? Data())
+        } catch {
+            throw .unreadable(file: path, reason: error.localizedDescription)
+        }
     }
 
     /// Parses `bytes` as JSON, naming `name` in the error.
