@@ -273,3 +273,31 @@ private struct NSRegularExpressionReference {
     init(_ pattern: String) throws { regex = try NSRegularExpression(pattern: ECMARegex.translate(pattern)) }
     func matches(_ s: String) -> Bool { regex.firstMatch(in: s, range: NSRange(location: 0, length: (s as NSString).length)) != nil }
 }
+
+@Suite struct JSONSchemaConcurrencyTests {
+    /// A compiled schema is shared by concurrent stages: ICU-backed patterns included.
+    @Test func oneSchemaValidatesConcurrently() throws {
+        let schema = try JSONSchema(compiling: [
+            "type": "array",
+            "items": ["type": "string", "pattern": "^(?:[a-z]+|\\p{Lu}{2,})$", "format": "email"],
+        ], options: JSONSchemaOptions(assertFormat: true))
+        let good: JSONValue = .array((0..<200).map { _ in "abc" })
+        let bad: JSONValue = .array((0..<200).map { $0 % 2 == 0 ? "ABC" : "aB" })
+        let expectedGood = schema.validate(good, maxErrors: 1000)
+        let expectedBad = schema.validate(bad, maxErrors: 1000)
+        #expect(expectedGood.count == 200 && expectedBad.count == 300)
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            let value = i % 2 == 0 ? good : bad
+            results.record(schema.validate(value, maxErrors: 1000) == (i % 2 == 0 ? expectedGood : expectedBad))
+        }
+        #expect(results.allTrue)
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Bool] = []
+        func record(_ value: Bool) { lock.withLock { values.append(value) } }
+        var allTrue: Bool { lock.withLock { values.count == 64 && !values.contains(false) } }
+    }
+}
