@@ -1,3 +1,5 @@
+import Foundation  // memcmp
+
 /// A JSON document or fragment.
 ///
 /// Numbers are exact decimals (`JSONNumber`), so `1.0 == 1` and integers beyond 64 bits
@@ -49,7 +51,7 @@ func codePointsEqual(_ a: String, _ b: String) -> Bool {
     let au = a.utf8, bu = b.utf8
     guard au.count == bu.count else { return false }
     if let equal = au.withContiguousStorageIfAvailable({ pa in
-        bu.withContiguousStorageIfAvailable { pb in pa.elementsEqual(pb) }
+        bu.withContiguousStorageIfAvailable { pb in pa.isEmpty || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 }
     }), let equal {
         return equal
     }
