@@ -130,6 +130,10 @@ import Testing
         let schema = try JSONSchema(compiling: ["$ref": "https://json-schema.org/draft/2020-12/schema"])
         #expect(schema.isValid(["type": "string"]))
         #expect(!schema.isValid(["type": 12]))
+        // Spelling variants resolve to the same embedded document.
+        let variant = try JSONSchema(compiling: ["$ref": "https://json-schema.org/draft-07/schema#/definitions/nonNegativeInteger"])
+        #expect(variant.isValid(3))
+        #expect(!variant.isValid(-3))
     }
 
     @Test func invalidKeywordsAreSchemaErrors() {
