@@ -6,6 +6,7 @@ import PipeKit
 let commands: [BenchCommand] = [
     FakeServerCommand.command,
     HTTPBenchmark.command,
+    ValidatorBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -30,6 +30,20 @@ import Testing
         }
     }
 
+    @Test func relativeReferencesToSiblingFilesAreLoaded() throws {
+        let common = try temporaryFile("common.schema.json", #"{"$defs": {"source": {"type": "object", "required": ["url"]}}}"#)
+        let directory = URL(fileURLWithPath: common).deletingLastPathComponent()
+        let main = directory.appendingPathComponent("main.schema.json").path
+        try Data(#"{"type": "object", "properties": {"source": {"$ref": "common.schema.json#/$defs/source"}}}"#.utf8).write(to: URL(fileURLWithPath: main))
+        let schema = try JSONDocumentCheck.loadSchema(path: main, assertFormat: false)
+        #expect(schema.isValid(["source": ["url": "x"]]))
+        #expect(schema.validate(["source": [:]]).map(\.description) == [#"/source: missing required property "url""#])
+        // Outside the schema's directory tree: not read, so the reference is unresolvable.
+        let escaping = directory.appendingPathComponent("escaping.schema.json").path
+        try Data(#"{"$ref": "../elsewhere.json"}"#.utf8).write(to: URL(fileURLWithPath: escaping))
+        #expect(throws: JSONDocumentCheck.Failure.self) { try JSONDocumentCheck.loadSchema(path: escaping, assertFormat: false) }
+    }
+
     @Test func unusableSchemas() throws {
         let notASchema = try temporaryFile("bad.json", #"{"minLength": "3"}"#)
         #expect(throws: JSONDocumentCheck.Failure.self) { try JSONDocumentCheck.loadSchema(path: notASchema, assertFormat: false) }

@@ -112,6 +112,41 @@ struct JSONSchemaSuiteTests {
         for failure in outcome.failures { print("  optional failure: \(failure)") }
     }
 
+    /// Draft-07, when the suite folder has it (the copy beside the repository may hold 2020-12 only).
+    @Test(.enabled(if: !ConformanceSuite.files("draft7").isEmpty, "no tests/draft7 in the suite folder"))
+    func draft7RequiredTests() {
+        let outcome = ConformanceSuite.run(ConformanceSuite.files("draft7"), draft: .draft7, assertFormat: false)
+        print("JSON-Schema-Test-Suite draft7 required: \(outcome.passed)/\(outcome.total) passed")
+        for failure in outcome.failures { Issue.record("\(failure)") }
+    }
+
+    /// Draft-07 references into the suite's draft-07 remotes (the suite beside the repository
+    /// has no draft-07 tests, so these follow the shape of its refRemote cases).
+    @Test func draft7RemoteReferences() throws {
+        let options = JSONSchemaOptions(defaultDraft: .draft7, remotes: ConformanceSuite.remotes)
+        let base = "http://localhost:1234/draft7/"
+        let anchor = try JSONSchema(compiling: ["$ref": .string(base + "locationIndependentIdentifier.json#/definitions/refToInteger")], options: options)
+        #expect(anchor.isValid(1) && !anchor.isValid("foo"))
+        let nested = try JSONSchema(compiling: ["$ref": .string(base + "subSchemas.json#/definitions/refToInteger")], options: options)
+        #expect(nested.isValid(1) && !nested.isValid("a"))
+        let rootRef = try JSONSchema(compiling: [
+            "$id": "http://localhost:1234/draft7/object",
+            "type": "object",
+            "properties": ["name": ["$ref": "name.json#/definitions/orNull"]],
+        ], options: options)
+        #expect(rootRef.isValid(["name": "foo"]) && rootRef.isValid(["name": nil]))
+        #expect(!rootRef.isValid(["name": ["name": nil]]))
+        let relative = try JSONSchema(compiling: [
+            "$id": "http://localhost:1234/draft7/ref-and-definitions-root.json",
+            "allOf": [["$ref": "ref-and-definitions.json"]],
+        ], options: options)
+        #expect(relative.isValid(["bar": "a"]) && !relative.isValid(["bar": 1]))
+        // In draft-07 an `$id` beside `$ref` is ignored, so the relative reference has no base to resolve against.
+        #expect(throws: SchemaError.self) {
+            try JSONSchema(compiling: ["$id": "http://localhost:1234/draft7/root.json", "$ref": "ref-and-definitions.json"], options: options)
+        }
+    }
+
     /// Format cases we do not assert, with the reason. Matched as prefixes of failure names.
     static let knownFormatFailures: [String] = [
         // ICU (behind NSRegularExpression) only supports bounded-length lookbehind; ES2018 allows any.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PipeKit
 
@@ -129,6 +130,10 @@ import Testing
         let schema = try JSONSchema(compiling: ["$ref": "https://json-schema.org/draft/2020-12/schema"])
         #expect(schema.isValid(["type": "string"]))
         #expect(!schema.isValid(["type": 12]))
+        // Spelling variants resolve to the same embedded document.
+        let variant = try JSONSchema(compiling: ["$ref": "https://json-schema.org/draft-07/schema#/definitions/nonNegativeInteger"])
+        #expect(variant.isValid(3))
+        #expect(!variant.isValid(-3))
     }
 
     @Test func invalidKeywordsAreSchemaErrors() {
@@ -169,6 +174,48 @@ import Testing
         #expect(schema.isValid(["a": 1, "b": 2]))
     }
 
+    @Test func draft7Identifiers() throws {
+        let options = JSONSchemaOptions(defaultDraft: .draft7)
+        // `$id: "#name"` is a plain-name anchor; an absolute `$id` with a fragment is both a base and an anchor.
+        let anchors = try JSONSchema(compiling: [
+            "$id": "http://example.com/root",
+            "allOf": [["$ref": "#int"], ["$ref": "http://example.com/other#pos"]],
+            "definitions": [
+                "a": ["$id": "#int", "type": "integer"],
+                "b": ["$id": "http://example.com/other#pos", "minimum": 0],
+            ],
+        ], options: options)
+        #expect(anchors.isValid(3))
+        #expect(!anchors.isValid(-3))
+        #expect(!anchors.isValid("x"))
+        // A `$ref` beside an `$id` ignores the `$id`.
+        let sibling = try JSONSchema(compiling: [
+            "$id": "http://example.com/a/",
+            "definitions": ["n": ["$id": "n.json", "type": "number"], "s": ["type": "string"]],
+            "allOf": [["$id": "http://example.com/elsewhere/", "$ref": "#/definitions/s"]],
+        ], options: options)
+        #expect(sibling.isValid("text"))
+        #expect(!sibling.isValid(1))
+        // The draft-07 meta-schema is embedded.
+        let meta = try JSONSchema(compiling: ["$ref": "http://json-schema.org/draft-07/schema#"], options: options)
+        #expect(meta.isValid(["minLength": 1]))
+        #expect(!meta.isValid(["minLength": -1]))
+    }
+
+    @Test func draft7IgnoresLaterKeywords() throws {
+        let schema = try JSONSchema(compiling: [
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "prefixItems": [["type": "integer"]],
+            "dependentRequired": ["a": ["b"]],
+            "unevaluatedProperties": false,
+            "contains": ["const": 1],
+            "maxContains": 1,
+        ])
+        #expect(schema.isValid(["x", 1, 1]))
+        #expect(!schema.isValid([2]))
+        #expect(schema.isValid(["a": 1]))
+    }
+
     @Test func formatIsAnAnnotationUnlessAsserted() throws {
         let lenient = try JSONSchema(compiling: ["format": "date"])
         #expect(lenient.isValid("not a date"))
@@ -184,6 +231,16 @@ import Testing
         #expect(!tree.isValid(["children": [["children": [1]]]]))
         let loop = try JSONSchema(compiling: ["$ref": "#"])
         #expect(!loop.isValid(1))
+        #expect(loop.validate(1).first?.message.contains("$ref cycle") == true)
+        // Explaining a failed anyOf must not re-explain its own alternatives without end.
+        let anyOfLoop = try JSONSchema(compiling: ["anyOf": [["$ref": "#"], ["type": "string"]]])
+        #expect(!anyOfLoop.isValid(1))
+        #expect(anyOfLoop.validate(1).count == 1)
+        // Deep instances are fine: the cycle check counts only evaluations that stay on one value.
+        var deep: JSONValue = []
+        for _ in 0..<500 { deep = [deep] }
+        let nested = try JSONSchema(compiling: ["type": "array", "items": ["$ref": "#"]])
+        #expect(nested.isValid(deep))
     }
 
     @Test func ecmaRegexSemantics() throws {
@@ -191,5 +248,60 @@ import Testing
         #expect(digits.isValid("123"))
         #expect(!digits.isValid("١٢٣"))  // Arabic-Indic digits are not \d in ECMA-262
         #expect(!digits.isValid("123\n"))  // $ does not match before a trailing newline
+    }
+}
+
+@Suite struct SimpleRegexTests {
+    /// The built-in matcher must agree with ICU (via the ECMA translation) wherever it accepts a pattern.
+    @Test func agreesWithICU() throws {
+        let patterns = ["^rec-[0-9]{5}$", "^[a-z][a-z0-9_-]*$", "a+b", "^\\d{2,4}$", "x.y", "^[^ab]+$", "\\w+@\\w+", "^\\s*$",
+                        "colou?r", "^a{2,}$", "[\\d\\-]+", "^.*$", "ab*c", "^[A-Z]{2}-\\d+$", "é+", "^[а-я]+$"]
+        let inputs = ["rec-00042", "rec-0042", "rec-000421", "abc", "a_b-c", "Abc", "aab", "b", "12", "12345", "1", "x\ny", "xzy",
+                      "cd", "ab", "a@b", "  ", "", "\t", "color", "colour", "aa", "a", "1-2", "AB-12", "AB-", "éé", "привет", "\u{2028}"]
+        for pattern in patterns {
+            let simple = try #require(SimpleRegex(pattern), "\(pattern) should use the built-in matcher")
+            let icu = try NSRegularExpressionReference(pattern)
+            for input in inputs {
+                #expect(simple.matches(input) == icu.matches(input), "\(pattern) on \(input.debugDescription)")
+            }
+        }
+        for complex in ["(a|b)", "a(?=b)", "\\bword", "[[:alpha:]]", "a*?", "\\p{L}"] {
+            #expect(SimpleRegex(complex) == nil, "\(complex) should go to ICU")
+        }
+    }
+}
+
+/// ICU-only matching, for comparison.
+private struct NSRegularExpressionReference {
+    let regex: NSRegularExpression
+    init(_ pattern: String) throws { regex = try NSRegularExpression(pattern: ECMARegex.translate(pattern)) }
+    func matches(_ s: String) -> Bool { regex.firstMatch(in: s, range: NSRange(location: 0, length: (s as NSString).length)) != nil }
+}
+
+@Suite struct JSONSchemaConcurrencyTests {
+    /// A compiled schema is shared by concurrent stages: ICU-backed patterns included.
+    @Test func oneSchemaValidatesConcurrently() throws {
+        let schema = try JSONSchema(compiling: [
+            "type": "array",
+            "items": ["type": "string", "pattern": "^(?:[a-z]+|\\p{Lu}{2,})$", "format": "email"],
+        ], options: JSONSchemaOptions(assertFormat: true))
+        let good: JSONValue = .array((0..<200).map { _ in "abc" })
+        let bad: JSONValue = .array((0..<200).map { $0 % 2 == 0 ? "ABC" : "aB" })
+        let expectedGood = schema.validate(good, maxErrors: 1000)
+        let expectedBad = schema.validate(bad, maxErrors: 1000)
+        #expect(expectedGood.count == 200 && expectedBad.count == 300)
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            let value = i % 2 == 0 ? good : bad
+            results.record(schema.validate(value, maxErrors: 1000) == (i % 2 == 0 ? expectedGood : expectedBad))
+        }
+        #expect(results.allTrue)
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Bool] = []
+        func record(_ value: Bool) { lock.withLock { values.append(value) } }
+        var allTrue: Bool { lock.withLock { values.count == 64 && !values.contains(false) } }
     }
 }

@@ -144,6 +144,16 @@ import Testing
         #expect(o.keys[3] == "k3" && o.keys[5] == "k6")
     }
 
+    @Test func keysAndStringsCompareByCodePoints() {
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        #expect(JSONValue.string(composed) != JSONValue.string(decomposed))
+        var o = JSONObject()
+        o[composed] = 1
+        o[decomposed] = 2
+        #expect(o.count == 2)
+        #expect(o[composed] == 1 && o[decomposed] == 2)
+    }
+
     @Test func conveniences() {
         let v: JSONValue = ["n": 1.5, "i": 2, "s": "x", "a": [nil], "o": [:], "b": true]
         #expect(v["n"]?.typeName == "number")

@@ -28,10 +28,15 @@ public struct JSONObject: Sendable {
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
-    /// The position of `key`, or nil.
+    /// The position of `key`, or nil. Keys are compared by code points, as JSON requires
+    /// ("é" and "e\u{301}" are different keys, though Swift's `==` calls them equal).
     public func position(of key: String) -> Int? {
-        if !index.isEmpty { return index[key] }
-        for i in keys.indices where keys[i] == key { return i }
+        if !index.isEmpty {
+            guard let i = index[key] else { return nil }
+            if codePointsEqual(keys[i], key) { return i }
+            // A canonically equivalent but different key shares the hash entry: scan.
+        }
+        for i in keys.indices where codePointsEqual(keys[i], key) { return i }
         return nil
     }
 
@@ -91,7 +96,7 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 extension JSONObject: Hashable {
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        if lhs.keys == rhs.keys { return lhs.values == rhs.values }
+        if lhs.keys.elementsEqual(rhs.keys, by: codePointsEqual) { return lhs.values == rhs.values }
         for (i, key) in lhs.keys.enumerated() {
             guard let other = rhs[key], other == lhs.values[i] else { return false }
         }

@@ -1,3 +1,5 @@
+import Foundation  // memcmp
+
 /// A JSON document or fragment.
 ///
 /// Numbers are exact decimals (`JSONNumber`), so `1.0 == 1` and integers beyond 64 bits
@@ -20,7 +22,7 @@ extension JSONValue: Hashable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
+        case let (.string(a), .string(b)): return codePointsEqual(a, b)
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)): return a == b
         default: return false
@@ -33,13 +35,27 @@ extension JSONValue: Hashable {
         case .bool(let b): hasher.combine(1); hasher.combine(b)
         case .number(let n): hasher.combine(2); hasher.combine(n)
         case .string(let s):
+            // String's own hash is consistent with code-point equality: code-point-equal strings
+            // are also canonically equivalent, so they hash alike.
             hasher.combine(3)
-            hasher.combine(s.utf8.count)
-            for byte in s.utf8 { hasher.combine(byte) }
+            hasher.combine(s)
         case .array(let a): hasher.combine(4); hasher.combine(a)
         case .object(let o): hasher.combine(5); hasher.combine(o)
         }
     }
+}
+
+/// String equality by code points (Swift's `==` uses canonical equivalence instead).
+@inline(__always)
+func codePointsEqual(_ a: String, _ b: String) -> Bool {
+    let au = a.utf8, bu = b.utf8
+    guard au.count == bu.count else { return false }
+    if let equal = au.withContiguousStorageIfAvailable({ pa in
+        bu.withContiguousStorageIfAvailable { pb in pa.isEmpty || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 }
+    }), let equal {
+        return equal
+    }
+    return au.elementsEqual(bu)
 }
 
 extension JSONValue {

@@ -23,10 +23,16 @@ struct SchemaResource: Sendable {
     var dynamicAnchors: [String: Int] = [:]
 }
 
-/// A keyword with its name as it appears in keyword locations.
-struct CompiledKeyword: Sendable {
-    var name: String
-    var check: Keyword
+/// A keyword with its name as it appears in keyword locations. A class, so that walking a
+/// node's keywords costs one reference count per keyword rather than a copy of its payload.
+final class CompiledKeyword: Sendable {
+    let name: String
+    let check: Keyword
+
+    init(name: String, check: Keyword) {
+        self.name = name
+        self.check = check
+    }
 }
 
 /// The JSON types, as a bit set (`integer` is a subset of `number`).

@@ -11,8 +11,8 @@ final class ECMARegex: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable and documented as safe to share across threads.
     let source: String
     private let regex: NSRegularExpression
-    /// Set when the pattern is a plain literal (no metacharacters): a substring search is enough.
-    private let literal: String?
+    /// Set when the pattern is simple enough for the built-in matcher.
+    private let simple: SimpleRegex?
 
     init(_ source: String) throws(ECMARegexError) {
         self.source = source
@@ -22,13 +22,12 @@ final class ECMARegex: @unchecked Sendable {
         } catch {
             throw ECMARegexError(reason: "not a valid regular expression")
         }
-        let metacharacters = Set("\\^$.|?*+()[]{}")
-        literal = source.contains(where: { metacharacters.contains($0) }) ? nil : source
+        simple = SimpleRegex(source)
     }
 
     /// True when the pattern matches somewhere in `string`.
     func matches(_ string: String) -> Bool {
-        if let literal { return literal.isEmpty || string.contains(literal) }
+        if let simple { return simple.matches(string) }
         let ns = string as NSString
         return regex.firstMatch(in: string, options: [], range: NSRange(location: 0, length: ns.length)) != nil
     }

@@ -9,15 +9,24 @@ struct Evaluator {
     var errors: [ValidationError] = []
     /// Whether failures are recorded (false: silent mode).
     var collecting: Bool
-    /// Keyword path tokens from the root, `$ref`s included.
-    var keywordPath: [String] = []
-    /// Instance path tokens from the root.
-    var instancePath: [String] = []
+    /// Keyword path tokens from the root, `$ref`s included (tracked only while collecting).
+    var keywordPath: [PathToken] = []
+    /// Instance path tokens from the root (tracked only while collecting).
+    var instancePath: [PathToken] = []
     /// The dynamic scope: resources entered, outermost first.
     var dynamicScope: [Int] = []
+    /// Whether failure messages of anyOf/oneOf/contains/propertyNames quote the errors of their
+    /// subschemas. Off inside such a quotation, so explaining stays linear in the schema's size.
+    var explainsSubschemas = true
+    /// Nested evaluations in all.
     private var depth = 0
+    /// Nested evaluations of the same instance (through `$ref`, `allOf`, ...) since the last step
+    /// into a child: a `$ref` cycle that never consumes the instance shows up here.
+    private var inPlaceDepth = 0
 
-    static let maxDepth = 400
+    /// Limits that turn a runaway evaluation into an error instead of a stack overflow.
+    static let maxDepth = 3000
+    static let maxInPlaceDepth = 128
 
     init(schema: CompiledSchema, maxErrors: Int, collecting: Bool) {
         self.schema = schema
@@ -36,21 +45,21 @@ struct Evaluator {
         guard collecting, errors.count < maxErrors else { return }
         errors.append(ValidationError(
             instanceLocation: pointer(instancePath),
-            keywordLocation: pointer(keywordPath + (keyword.isEmpty ? [] : [keyword])),
+            keywordLocation: pointer(keywordPath) + (keyword.isEmpty ? "" : "/" + JSONPointer.escape(keyword)),
             message: message
         ))
     }
 
     /// Reports at a child instance location (e.g. a disallowed property).
-    mutating func report(_ keyword: String, at child: String, _ message: String) {
+    mutating func report(_ keyword: String, at child: PathToken, _ message: String) {
         instancePath.append(child)
         report(keyword, message)
         instancePath.removeLast()
     }
 
-    private func pointer(_ tokens: [String]) -> String {
+    func pointer(_ tokens: [PathToken]) -> String {
         var out = ""
-        for token in tokens { out += "/" + JSONPointer.escape(token) }
+        for token in tokens { out += "/" + JSONPointer.escape(token.text) }
         return out
     }
 
@@ -61,9 +70,17 @@ struct Evaluator {
         let schemaNode = schema.nodes[node]
         if schemaNode.keywords.isEmpty { return true }
         depth += 1
-        defer { depth -= 1 }
+        inPlaceDepth += 1
+        defer {
+            depth -= 1
+            inPlaceDepth -= 1
+        }
+        if inPlaceDepth > Self.maxInPlaceDepth {
+            report("", "the schema refers to itself without consuming the value (a $ref cycle), so it cannot be evaluated")
+            return false
+        }
         if depth > Self.maxDepth {
-            report("", "schema recursion is too deep (a $ref cycle that never consumes the instance?)")
+            report("", "the value is nested too deeply to evaluate")
             return false
         }
         let enteredResource = dynamicScope.last != schemaNode.resource
@@ -85,23 +102,56 @@ struct Evaluator {
         return valid
     }
 
-    /// Evaluates a subschema in place (same instance), under keyword path `tokens`.
-    mutating func validateInPlace(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations, path tokens: String...) -> Bool {
-        keywordPath.append(contentsOf: tokens)
-        defer { keywordPath.removeLast(tokens.count) }
+    /// Evaluates a subschema in place (same instance), under keyword path `first`/`second`.
+    mutating func validateInPlace(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations, path first: PathToken, _ second: PathToken? = nil) -> Bool {
+        let tracking = collecting
+        if tracking {
+            keywordPath.append(first)
+            if let second { keywordPath.append(second) }
+        }
+        defer {
+            if tracking {
+                keywordPath.removeLast()
+                if second != nil { keywordPath.removeLast() }
+            }
+        }
         return validate(node, instance, &annotations)
     }
 
-    /// Evaluates a subschema against a child instance (`instanceToken`), under keyword path `tokens`.
-    mutating func validateChild(_ node: Int, _ child: JSONValue, instanceToken: String, path tokens: String...) -> Bool {
-        keywordPath.append(contentsOf: tokens)
-        instancePath.append(instanceToken)
-        defer {
-            keywordPath.removeLast(tokens.count)
-            instancePath.removeLast()
+    /// Evaluates a subschema against a child instance (`instanceToken`), under keyword path `first`/`second`.
+    mutating func validateChild(_ node: Int, _ child: JSONValue, instanceToken: PathToken, path first: PathToken, _ second: PathToken? = nil) -> Bool {
+        let tracking = collecting
+        if tracking {
+            keywordPath.append(first)
+            if let second { keywordPath.append(second) }
+            instancePath.append(instanceToken)
         }
+        defer {
+            if tracking {
+                keywordPath.removeLast()
+                if second != nil { keywordPath.removeLast() }
+                instancePath.removeLast()
+            }
+        }
+        return validateElement(node, child)
+    }
+
+    /// Evaluates `node` against a value inside the current instance (an item, a property value,
+    /// a property name): a step that consumes the instance.
+    mutating func validateElement(_ node: Int, _ element: JSONValue) -> Bool {
+        let savedInPlace = inPlaceDepth
+        inPlaceDepth = 0
+        defer { inPlaceDepth = savedInPlace }
         var ignored = Annotations()
-        return validate(node, child, &ignored)
+        return validate(node, element, &ignored)
+    }
+
+    /// `validateElement` without recording errors.
+    mutating func elementSilently(_ node: Int, _ element: JSONValue) -> Bool {
+        let saved = collecting
+        collecting = false
+        defer { collecting = saved }
+        return validateElement(node, element)
     }
 
     /// Evaluates without recording errors, keeping annotations on success.
@@ -113,11 +163,14 @@ struct Evaluator {
     }
 
     /// The errors `node` reports for `instance` (at most `limit`), without touching this evaluator's errors.
-    mutating func errors(of node: Int, _ instance: JSONValue, path tokens: [String], limit: Int) -> [ValidationError] {
+    mutating func errors(of node: Int, _ instance: JSONValue, path tokens: [PathToken], limit: Int) -> [ValidationError] {
         var nested = Evaluator(schema: schema, maxErrors: limit, collecting: true)
         nested.keywordPath = keywordPath + tokens
         nested.instancePath = instancePath
         nested.dynamicScope = dynamicScope
+        nested.depth = depth
+        nested.inPlaceDepth = inPlaceDepth
+        nested.explainsSubschemas = false
         var ignored = Annotations()
         _ = nested.validate(node, instance, &ignored)
         return nested.errors
@@ -127,7 +180,13 @@ struct Evaluator {
         let name = keyword.name
         switch keyword.check {
         case .alwaysFail:
-            report(name, "no value is allowed here (the schema is false), got \(describe(instance))")
+            if collecting {
+                switch instancePath.last {
+                case .key(let key)?: report(name, "property \(key.jsonQuoted) is not allowed here (its schema is false)")
+                case .index(let index)?: report(name, "item \(index) is not allowed here (its schema is false)")
+                case nil: report(name, "no value is allowed (the schema is false), got \(describe(instance))")
+                }
+            }
             return false
         case .type(let types, let expected): return checkType(types, expected, instance, name)
         case .enumeration(let values): return checkEnum(values, instance, name)
@@ -148,7 +207,7 @@ struct Evaluator {
         case .allOf, .anyOf, .oneOf, .not, .conditional:
             return checkCombinator(keyword.check, instance, name, &annotations)
         case .ref(let node):
-            return validateInPlace(node, instance, &annotations, path: name)
+            return validateInPlace(node, instance, &annotations, path: .key(name))
         case .dynamicRef(let initial, let anchor):
             var target = initial
             if let anchor {
@@ -159,7 +218,20 @@ struct Evaluator {
                     }
                 }
             }
-            return validateInPlace(target, instance, &annotations, path: name)
+            return validateInPlace(target, instance, &annotations, path: .key(name))
+        }
+    }
+}
+
+/// One step of a keyword or instance path; indices stay integers until an error needs text.
+enum PathToken: Sendable {
+    case key(String)
+    case index(Int)
+
+    var text: String {
+        switch self {
+        case .key(let key): return key
+        case .index(let index): return String(index)
         }
     }
 }

@@ -49,26 +49,87 @@ public enum JSONDocumentCheck {
     }
 
     /// Reads, parses and compiles a schema file, and checks it against its meta-schema.
+    /// Relative `$ref`s to other schema files in the same directory tree are loaded too
+    /// (`"$ref": "common.schema.json#/$defs/source"`); nothing outside it, and no URL, is read.
     public static func loadSchema(path: String, assertFormat: Bool) throws(Failure) -> JSONSchema {
         let document = try parse(try read(path), name: path)
         let metaErrors = JSONSchema.metaSchemaErrors(for: document)
         if !metaErrors.isEmpty { throw .invalidSchema(file: path, errors: metaErrors) }
-        let base = URL(fileURLWithPath: path).standardizedFileURL.absoluteString
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let remotes = try localReferences(of: document, at: url)
         do {
-            return try JSONSchema(compiling: document, options: JSONSchemaOptions(assertFormat: assertFormat, baseURI: base))
+            let options = JSONSchemaOptions(assertFormat: assertFormat, remotes: remotes, baseURI: url.absoluteString)
+            return try JSONSchema(compiling: document, options: options)
         } catch {
             throw .unusableSchema(file: path, error: error)
         }
     }
 
+    /// The schema files that `document` (at `url`) refers to with `file:` or relative `$ref`s,
+    /// transitively, limited to `url`'s directory tree; keyed by their file URL.
+    static func localReferences(of document: JSONValue, at url: URL) throws(Failure) -> [String: JSONValue] {
+        let root = url.deletingLastPathComponent().path + "/"
+        var loaded: [String: JSONValue] = [url.absoluteString: document]
+        var pending: [(JSONValue, String)] = [(document, url.absoluteString)]
+        while let (value, base) = pending.popLast() {
+            for reference in references(in: value) {
+                let target = URIReference.split(URIReference.resolve(reference, against: base)).base
+                guard target.hasPrefix("file://"), loaded[target] == nil,
+                      let fileURL = URL(string: target), fileURL.standardizedFileURL.path.hasPrefix(root),
+                      FileManager.default.fileExists(atPath: fileURL.path) else { continue }
+                let referenced = try parse(try read(fileURL.path), name: fileURL.path)
+                loaded[target] = referenced
+                pending.append((referenced, target))
+            }
+        }
+        loaded[url.absoluteString] = nil
+        return loaded
+    }
+
+    /// Every `$ref` / `$dynamicRef` string in `value`.
+    private static func references(in value: JSONValue) -> [String] {
+        switch value {
+        case .object(let object):
+            var found: [String] = []
+            for (key, member) in object {
+                if key == "$ref" || key == "$dynamicRef", let text = member.stringValue {
+                    found.append(text)
+                } else {
+                    found += references(in: member)
+                }
+            }
+            return found
+        case .array(let array):
+            return array.flatMap(references(in:))
+        default:
+            return []
+        }
+    }
+
     /// The bytes of `path`, or of standard input for `-`.
     public static func read(_ path: String) throws(Failure) -> [UInt8] {
-        if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file"
-            throw .unreadable(file: path, reason: reason)
+        if path == "-" {
+            do {
+                return [UInt8](try FileHandle.standardInput.readToEnd() ?? Data())
+            } catch {
+                throw .unreadable(file: "<stdin>", reason: error.localizedDescription)
+            }
         }
-        return [UInt8](data)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .unreadable(file: path, reason: "no such file")
+        }
+        if isDirectory.boolValue { throw .unreadable(file: path, reason: "it is a directory") }
+        // FileHandle also reads pipes and process substitutions (`<(...)`), which `contents(atPath:)` does not.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .unreadable(file: path, reason: "permission denied")
+        }
+        defer { try? handle.close() }
+        do {
+            return [UInt8](try handle.readToEnd() ?? Data())
+        } catch {
+            throw .unreadable(file: path, reason: error.localizedDescription)
+        }
     }
 
     /// Parses `bytes` as JSON, naming `name` in the error.

@@ -10,7 +10,7 @@ extension SchemaCompiler {
         }
         try compileCore(object, at: location, scope: scope, into: &list)
         if vocabularies.contains(.validation) {
-            try compileValidation(object, at: location, into: &list)
+            try compileValidation(object, at: location, draft: scope.draft, into: &list)
         }
         if vocabularies.contains(.applicator) {
             try compileApplicators(object, at: location, scope: scope, into: &list)
@@ -63,7 +63,7 @@ extension SchemaCompiler {
 
     // MARK: - Validation vocabulary
 
-    private mutating func compileValidation(_ object: JSONObject, at location: SchemaLocation, into list: inout KeywordList) throws(SchemaError) {
+    private mutating func compileValidation(_ object: JSONObject, at location: SchemaLocation, draft: JSONSchemaDraft, into list: inout KeywordList) throws(SchemaError) {
         func add(_ name: String, _ keyword: Keyword) {
             list.assertions.append(CompiledKeyword(name: name, check: keyword))
         }
@@ -117,7 +117,7 @@ extension SchemaCompiler {
             }
             if !names.isEmpty { add("required", .required(names)) }
         }
-        if case .object(let members)? = object["dependentRequired"] {
+        if draft != .draft7, case .object(let members)? = object["dependentRequired"] {
             var entries: [(String, [String])] = []
             for (name, value) in members {
                 guard let names = value.arrayValue?.compactMap(\.stringValue), names.count == value.arrayValue?.count else {

@@ -106,6 +106,11 @@ struct SchemaDocuments {
             add(document, uri: uri)
             return true
         }
+        // Spelling variants of a meta-schema URI (https for http, a trailing '#') name the same document.
+        if let draft = JSONSchemaDraft(schemaURI: uri), draft.metaSchemaURI != uri, load(draft.metaSchemaURI) {
+            resources[uri] = resources[draft.metaSchemaURI]
+            return true
+        }
         return false
     }
 

@@ -11,8 +11,8 @@ struct CheckJSONCommand: ParsableCommand {
         Each FILE (or standard input when no FILE is given, or for `-`) is parsed as JSON and \
         validated against SCHEMA, the same way `pipe run` checks a stage's output before \
         handing it on. The schema is draft 2020-12 unless its `$schema` names draft-07. \
-        `$ref`s may point inside the schema or to the official meta-schemas; nothing is \
-        fetched from the network.
+        `$ref`s may point inside the schema, to other schema files in its directory tree \
+        (relative paths), or to the official meta-schemas; nothing is fetched from the network.
 
         Every problem is printed on standard error, one per line, as \
         `FILE: LOCATION: MESSAGE`, where LOCATION is a JSON Pointer into the document \

@@ -18,7 +18,7 @@ extension Evaluator {
         case .prefixItems(let nodes):
             var valid = true
             for (i, node) in nodes.enumerated() where i < items.count {
-                if !validateChild(node, items[i], instanceToken: String(i), path: name, String(i)) {
+                if !validateChild(node, items[i], instanceToken: .index(i), path: .key(name), .index(i)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -34,7 +34,7 @@ extension Evaluator {
             }
             var valid = true
             for i in start..<items.count {
-                if !validateChild(node, items[i], instanceToken: String(i), path: name) {
+                if !validateChild(node, items[i], instanceToken: .index(i), path: .key(name)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -50,6 +50,15 @@ extension Evaluator {
 
     private mutating func checkUnique(_ items: [JSONValue], _ name: String) -> Bool {
         guard items.count > 1 else { return true }
+        if items.count <= 16 {
+            for i in 1..<items.count {
+                for j in 0..<i where items[i] == items[j] {
+                    report(name, "items \(j) and \(i) are equal (\(renderForMessage(items[i], limit: 40))), items must be unique")
+                    return false
+                }
+            }
+            return true
+        }
         var seen: [JSONValue: Int] = [:]
         seen.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
@@ -66,8 +75,7 @@ extension Evaluator {
         var matches = 0
         var matched: [Int] = []
         for (i, item) in items.enumerated() {
-            var ignored = Annotations()
-            if silently(node, item, &ignored) {
+            if elementSilently(node, item) {
                 matches += 1
                 if tracksAnnotations { matched.append(i) }
                 // Without annotations to collect, stop as soon as the answer is known.
@@ -95,9 +103,9 @@ extension Evaluator {
 
     /// ` (item 0: expected string, got number 1)`: why the first item failed, for context.
     private mutating func firstErrorSummary(_ node: Int, _ item: JSONValue?, _ name: String) -> String {
-        guard collecting, let item else { return "" }
-        instancePath.append("0")
-        let found = errors(of: node, item, path: [name], limit: 1)
+        guard collecting, explainsSubschemas, let item else { return "" }
+        instancePath.append(.index(0))
+        let found = errors(of: node, item, path: [.key(name)], limit: 1)
         instancePath.removeLast()
         guard let first = found.first else { return "" }
         return " (item 0: \(first.message))"

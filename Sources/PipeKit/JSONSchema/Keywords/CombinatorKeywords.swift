@@ -5,7 +5,7 @@ extension Evaluator {
         case .allOf(let nodes):
             var valid = true
             for (i, node) in nodes.enumerated() {
-                if !validateInPlace(node, instance, &annotations, path: name, String(i)) {
+                if !validateInPlace(node, instance, &annotations, path: .key(name), .index(i)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -56,10 +56,10 @@ extension Evaluator {
             if silently(condition, instance, &conditionAnnotations) {
                 if tracksAnnotations { annotations.merge(conditionAnnotations) }
                 guard let then else { return true }
-                return validateInPlace(then, instance, &annotations, path: "then")
+                return validateInPlace(then, instance, &annotations, path: .key("then"))
             }
             guard let otherwise else { return true }
-            return validateInPlace(otherwise, instance, &annotations, path: "else")
+            return validateInPlace(otherwise, instance, &annotations, path: .key("else"))
         default:
             return true
         }
@@ -68,16 +68,13 @@ extension Evaluator {
     /// `: (0) expected string, got number 5; (1) expected null, got number 5`: the first error of
     /// each alternative, so a reader (or a model) sees every way to fix the value.
     private mutating func alternativesSummary(_ nodes: [Int], _ instance: JSONValue, _ name: String) -> String {
+        guard explainsSubschemas else { return "" }
         var parts: [String] = []
         for (i, node) in nodes.enumerated().prefix(8) {
-            guard let first = errors(of: node, instance, path: [name, String(i)], limit: 1).first else { continue }
-            let at = first.instanceLocation == pointerText(instancePath) ? "" : " at \(first.instanceLocation)"
+            guard let first = errors(of: node, instance, path: [.key(name), .index(i)], limit: 1).first else { continue }
+            let at = first.instanceLocation == pointer(instancePath) ? "" : " at \(first.instanceLocation)"
             parts.append("(\(i))\(at) \(first.message)")
         }
         return parts.isEmpty ? "" : ": " + parts.joined(separator: "; ")
-    }
-
-    private func pointerText(_ tokens: [String]) -> String {
-        tokens.map { "/" + JSONPointer.escape($0) }.joined()
     }
 }

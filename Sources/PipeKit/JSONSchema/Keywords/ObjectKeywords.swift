@@ -37,7 +37,7 @@ extension Evaluator {
             for (key, value) in object {
                 for (regex, node) in entries where regex.matches(key) {
                     if tracksAnnotations { annotations.properties.insert(key) }
-                    if !validateChild(node, value, instanceToken: key, path: name, regex.source) {
+                    if !validateChild(node, value, instanceToken: .key(key), path: .key(name), .key(regex.source)) {
                         valid = false
                         if !collecting || isFull { return false }
                     }
@@ -46,13 +46,17 @@ extension Evaluator {
             return valid
         case .additionalProperties(let node, let isFalse, let known, let patterns):
             var valid = true
-            for (key, value) in object where !known.contains(key) && !patterns.contains(where: { $0.matches(key) }) {
+            let keys = object.keys
+            for position in keys.indices {
+                let key = keys[position]
+                if known.contains(key) || patterns.contains(where: { $0.matches(key) }) { continue }
+                let value = object.values[position]
                 if tracksAnnotations { annotations.properties.insert(key) }
                 if isFalse {
                     valid = false
                     if !collecting { return false }
                     report(name, "property \(key.jsonQuoted) is not allowed\(allowedList(known, patterns))")
-                } else if !validateChild(node, value, instanceToken: key, path: name) {
+                } else if !validateChild(node, value, instanceToken: .key(key), path: .key(name)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -61,18 +65,17 @@ extension Evaluator {
         case .propertyNames(let node):
             var valid = true
             for key in object.keys {
-                var ignored = Annotations()
-                if silently(node, .string(key), &ignored) { continue }
+                if elementSilently(node, .string(key)) { continue }
                 valid = false
                 if !collecting { return false }
-                let why = errors(of: node, .string(key), path: [name], limit: 1).first?.message ?? "does not match propertyNames"
-                report(name, "property name \(key.jsonQuoted) is invalid: \(why)")
+                let why = explainsSubschemas ? errors(of: node, .string(key), path: [.key(name)], limit: 1).first?.message : nil
+                report(name, "property name \(key.jsonQuoted) is invalid: \(why ?? "does not match the propertyNames schema")")
             }
             return valid
         case .dependentSchemas(let entries):
             var valid = true
             for (trigger, node) in entries where object.position(of: trigger) != nil {
-                if !validateInPlace(node, instance, &annotations, path: name, trigger) {
+                if !validateInPlace(node, instance, &annotations, path: .key(name), .key(trigger)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -89,10 +92,13 @@ extension Evaluator {
         var valid = true
         // Walk whichever side is smaller.
         if object.count <= names.count {
-            for (key, value) in object {
-                guard let i = lookup[key] else { continue }
+            let keys = object.keys, values = object.values
+            let scan = names.count <= 16  // comparing a few short strings beats hashing
+            for position in keys.indices {
+                let key = keys[position]
+                guard let i = scan ? names.firstIndex(of: key) : lookup[key] else { continue }
                 if tracksAnnotations { annotations.properties.insert(key) }
-                if !validateChild(nodes[i], value, instanceToken: key, path: name, key) {
+                if !validateChild(nodes[i], values[position], instanceToken: .key(key), path: .key(name), .key(key)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }
@@ -101,7 +107,7 @@ extension Evaluator {
             for (i, key) in names.enumerated() {
                 guard let value = object[key] else { continue }
                 if tracksAnnotations { annotations.properties.insert(key) }
-                if !validateChild(nodes[i], value, instanceToken: key, path: name, key) {
+                if !validateChild(nodes[i], value, instanceToken: .key(key), path: .key(name), .key(key)) {
                     valid = false
                     if !collecting || isFull { return false }
                 }

@@ -8,12 +8,12 @@ extension Evaluator {
             if s.utf8.count <= limit { return true }
             let length = s.unicodeScalars.count
             if length <= limit { return true }
-            report(name, "\(length) characters long, at most \(limit) allowed")
+            report(name, "\(characters(length)) long, at most \(limit) allowed")
         case .minLength(let limit):
             if s.utf8.count >= limit * 4 { return true }
             let length = s.unicodeScalars.count
             if length >= limit { return true }
-            report(name, length == 0 ? "empty string, at least \(limit) characters required" : "\(length) characters long, at least \(limit) required")
+            report(name, length == 0 ? "empty string, at least \(characters(limit)) required" : "\(characters(length)) long, at least \(limit) required")
         case .pattern(let regex):
             if regex.matches(s) { return true }
             report(name, "must match the pattern \(regex.source.jsonQuoted), got \(quoteForMessage(s))")
@@ -25,4 +25,6 @@ extension Evaluator {
         }
         return false
     }
+
+    private func characters(_ n: Int) -> String { n == 1 ? "1 character" : "\(n) characters" }
 }

@@ -9,7 +9,7 @@ extension Evaluator {
                 valid = false
                 if !collecting { return false }
                 report(name, "property \(key.jsonQuoted) is not allowed (not declared by the schema)")
-            } else if !validateChild(node, value, instanceToken: key, path: name) {
+            } else if !validateChild(node, value, instanceToken: .key(key), path: .key(name)) {
                 valid = false
                 if !collecting || isFull { return false }
             }
@@ -26,7 +26,7 @@ extension Evaluator {
                 valid = false
                 if !collecting { return false }
                 report(name, "item \(i) is not allowed (not declared by the schema), got \(describe(item))")
-            } else if !validateChild(node, item, instanceToken: String(i), path: name) {
+            } else if !validateChild(node, item, instanceToken: .index(i), path: .key(name)) {
                 valid = false
                 if !collecting || isFull { return false }
             }
