@@ -19,48 +19,48 @@ import Testing
         try Data(text.utf8).write(to: directory.appendingPathComponent(name))
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
-        try runPipe(["check-json", "--schema", "schema.json"] + arguments, stdin: stdin, directory: directory)
+    func run(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
+        try await runPipe(["check-json", "--schema", "schema.json"] + arguments, stdin: stdin, directory: directory)
     }
 
-    @Test func validDocumentsExitZeroSilently() throws {
-        let result = try run(["good.json"])
+    @Test func validDocumentsExitZeroSilently() async throws {
+        let result = try await run(["good.json"])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty && result.stderr.isEmpty)
     }
 
-    @Test func invalidDocumentsExitOneWithOneLinePerError() throws {
-        let result = try run(["good.json", "bad.json"])
+    @Test func invalidDocumentsExitOneWithOneLinePerError() async throws {
+        let result = try await run(["good.json", "bad.json"])
         #expect(result.status == 1)
         #expect(result.stderr == "bad.json: /title: expected string, got number 3\n")
-        let strict = try run(["--assert-format", "bad.json"])
+        let strict = try await run(["--assert-format", "bad.json"])
         #expect(strict.stderr.contains(#"bad.json: /day: must be a valid date, got "someday""#))
     }
 
-    @Test func standardInputIsNamedStdin() throws {
-        let result = try run([], stdin: "{}")
+    @Test func standardInputIsNamedStdin() async throws {
+        let result = try await run([], stdin: "{}")
         #expect(result.status == 1)
         #expect(result.stderr == "<stdin>: (root): missing required property \"title\"\n")
     }
 
-    @Test func jsonFormatPrintsAnArrayOnStdout() throws {
-        let result = try run(["--format", "json", "bad.json", "good.json"])
+    @Test func jsonFormatPrintsAnArrayOnStdout() async throws {
+        let result = try await run(["--format", "json", "bad.json", "good.json"])
         #expect(result.status == 1)
         let printed = try JSONParser.parse(result.stdout)
         #expect(printed == [["file": "bad.json", "instanceLocation": "/title", "keywordLocation": "/properties/title/type", "message": "expected string, got number 3"]])
-        #expect(try run(["--format", "json", "good.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(try await run(["--format", "json", "good.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }
 
-    @Test func unreadableOrBrokenDocumentsExitTwo() throws {
-        let broken = try run(["broken.json"])
+    @Test func unreadableOrBrokenDocumentsExitTwo() async throws {
+        let broken = try await run(["broken.json"])
         #expect(broken.status == 2)
         #expect(broken.stderr == "broken.json:3:1: not valid JSON: expected a string key in object, found '}'\n")
-        #expect(try run(["missing.json"]).status == 2)
+        #expect(try await run(["missing.json"]).status == 2)
     }
 
-    @Test func unusableSchemaExitsTwo() throws {
+    @Test func unusableSchemaExitsTwo() async throws {
         try write("remote.json", #"{"$ref": "https://example.com/s.json"}"#)
-        let result = try runPipe(["check-json", "--schema", "remote.json", "good.json"], directory: directory)
+        let result = try await runPipe(["check-json", "--schema", "remote.json", "good.json"], directory: directory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("https://example.com/s.json"))
     }
