@@ -96,7 +96,7 @@ struct HTTPClientTests {
             let result = await task.result
             let elapsed = ContinuousClock.now - start
             #expect(throws: HTTPError.cancelled) { try result.get() }
-            #expect(elapsed < .milliseconds(500), "cancellation took \(elapsed)")
+            #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
         }
     }
 

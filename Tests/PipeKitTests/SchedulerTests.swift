@@ -38,7 +38,7 @@ import Testing
               after-fast: { prompt: "then {{ fast }}" }
               join: { prompt: "{{ slow }} {{ after-fast }}" }
             """)
-        let provider = ScriptedProvider(delays: ["slow": .milliseconds(400)]) { _, _ in "ok" }
+        let provider = ScriptedProvider(delays: ["slow": .seconds(2)]) { _, _ in "ok" }
         let result = try await run(pipeline, input: "x", provider: provider)
         guard case .succeeded = result.outcome else { Issue.record("\(result.outcome)"); return }
         let calls = Dictionary(uniqueKeysWithValues: provider.calls.map { ($0.stage, $0) })
