@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 swift build -c release --product pipe >/dev/null && swift build -c release --product pipe-bench >/dev/null
 pipe=$PWD/.build/release/pipe
 work=$(mktemp -d)
-.build/release/pipe-bench fake-server --port 0 --latency-ms 100 > "$work/server.txt" &
+.build/release/pipe-bench fake-server --port 0 --latency-ms 100 --spec pipelines/research-report.yaml > "$work/server.txt" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/server.txt" ] && break; sleep 0.1; done

@@ -1,21 +1,24 @@
 import FakeLLM
 import Foundation
+import PipeKit
 
 /// `pipe-bench fake-server`: runs the fake LLM server standalone, for benchmarks that
 /// point `pipe run` at it through `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL`.
 enum FakeServerCommand {
     static let command = BenchCommand(
         name: "fake-server",
-        summary: "run the fake Anthropic/OpenAI server: --port N --latency-ms N [--event-delay-ms N] [--reply TEXT]",
+        summary: "run the fake Anthropic/OpenAI server: --port N --latency-ms N [--event-delay-ms N] [--reply TEXT | --spec FILE]",
         run: run)
 
     static let usage = """
-        usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--reply TEXT]
+        usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--reply TEXT | --spec FILE]
 
         Serves POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI) on
         127.0.0.1 until killed. Every reply waits --latency-ms first (default 0); streamed
         replies wait --event-delay-ms between events (default 0). The reply is --reply, or
-        by default a minimal JSON value matching the schema the request asks for.
+        by default a minimal JSON value matching the schema the request asks for. With
+        --spec, each request is matched to the spec's stage whose prompt it starts with, and
+        answered with the mock provider's schema-valid value for that stage.
         Prints the base URL on the first line of stdout. --port 0 (the default) picks a free port.
         """
 
@@ -24,6 +27,7 @@ enum FakeServerCommand {
         var latency = 0
         var eventDelay = 0
         var fixedReply: String?
+        var specReplies: SpecReplies?
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             if flag == "--help" || flag == "-h" {
@@ -39,6 +43,9 @@ enum FakeServerCommand {
             case "--latency-ms": guard let n = Int(value), n >= 0 else { return badValue(flag, value) }; latency = n
             case "--event-delay-ms": guard let n = Int(value), n >= 0 else { return badValue(flag, value) }; eventDelay = n
             case "--reply": fixedReply = value
+            case "--spec":
+                guard let stages = SpecReplies(path: value) else { return badValue(flag, value) }
+                specReplies = stages
             default:
                 printError("unknown option \(flag)\n\(usage)")
                 return 2
@@ -47,8 +54,10 @@ enum FakeServerCommand {
         let delay = Duration.milliseconds(latency)
         let between = Duration.milliseconds(eventDelay)
         let fixed = fixedReply
+        let stages = specReplies
         let server = FakeLLMServer { request in
-            let reply = fixed.map { FakeReply.text($0) } ?? FakeLLMServer.defaultReply(request)
+            let reply = fixed.map { FakeReply.text($0) } ?? stages?.reply(to: request.prompt).map { FakeReply.text($0) }
+                ?? FakeLLMServer.defaultReply(request)
             return reply.delayed(by: delay).streamed(every: between)
         }
         do {
@@ -69,5 +78,29 @@ enum FakeServerCommand {
 
     private static func printError(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}
+
+/// Schema-valid replies for the stages of a spec, chosen by the text each prompt starts with.
+struct SpecReplies: Sendable {
+    /// (the prompt's text before its first reference, the reply), longest first: a request
+    /// holds the system prompt too, so the stage is the one whose text it contains.
+    let replies: [(prefix: String, reply: String)]
+
+    init?(path: String) {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let directory = (path as NSString).deletingLastPathComponent
+        let result = Compiler.compile(SourceFile(path: path, bytes: [UInt8](data)), directory: directory.isEmpty ? "." : directory)
+        guard let pipeline = result.pipeline else { return nil }
+        replies = pipeline.stages.map { stage in
+            let prefix: String
+            if case .text(let text) = stage.prompt.parts.first { prefix = text } else { prefix = "" }
+            let reply = stage.outputSchema.map { MockValueGenerator(schema: $0).value().serialized() } ?? "Text of stage \(stage.name)."
+            return (prefix, reply)
+        }.sorted { $0.prefix.count > $1.prefix.count }
+    }
+
+    func reply(to prompt: String) -> String? {
+        replies.first { prompt.contains($0.prefix) }?.reply
     }
 }
