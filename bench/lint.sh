@@ -5,7 +5,7 @@
 # 2. 1,000 specs in one invocation: copies of the examples in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product pipe >/dev/null
+swift build -c release --static-swift-stdlib --product pipe >/dev/null
 pipe=.build/release/pipe
 hyperfine --warmup 20 --runs 200 -N "$pipe lint pipelines/research-report.yaml"
 work=$(mktemp -d)

@@ -7,7 +7,7 @@
 # 3. Peak memory (max RSS) of the research-report run, from /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product pipe >/dev/null && swift build -c release --product pipe-bench >/dev/null
+swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null
 pipe=$PWD/.build/release/pipe
 work=$(mktemp -d)
 .build/release/pipe-bench fake-server --port 0 --latency-ms 100 --spec pipelines/research-report.yaml > "$work/server.txt" &

@@ -274,10 +274,13 @@ NEGATIVE = {
     "unknown key in inline output schema": lambda s: s["stages"]["editor"]["output"].update(shema={}),
     "invalid inline output schema": lambda s: s["stages"]["editor"]["output"].update(schema={"type": "strin"}),
 }
-# The keys reserved for the next versions, on a stage and at the top level.
-for key in ("for_each", "loop", "when", "approve", "cache"):
+# The keys reserved for the next versions, on a stage and at the top level (`cache` is a stage
+# setting since the run store; at the top level it is still unknown).
+for key in ("for_each", "loop", "when", "approve"):
     NEGATIVE[f"reserved stage key {key}"] = lambda s, key=key: s["stages"]["critic"].update({key: True})
     NEGATIVE[f"reserved top-level key {key}"] = lambda s, key=key: s.update({key: True})
+NEGATIVE["top-level key cache"] = lambda s: s.update({"cache": True})
+NEGATIVE["a cache that is not a boolean"] = lambda s: s["stages"]["critic"].update({"cache": "yes"})
 
 
 def check_negative():

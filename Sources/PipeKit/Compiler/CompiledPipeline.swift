@@ -83,6 +83,8 @@ public struct CompiledStage: Sendable {
     public var timeout: Duration
     /// Direct dependencies, in declaration order.
     public var dependencies: [String]
+    /// Reuse the replies of identical earlier calls (`cache: true`).
+    public var cache: Bool = false
 
     /// Every template reference of the stage (system and prompt).
     public var references: [TemplateReference] {

@@ -98,7 +98,8 @@ public enum PipelineFormatSchema {
         "max_tokens": {"$ref": "#/$defs/maxTokens"},
         "temperature": {"$ref": "#/$defs/temperature"},
         "retries": {"$ref": "#/$defs/retries"},
-        "timeout": {"$ref": "#/$defs/timeout"}
+        "timeout": {"$ref": "#/$defs/timeout"},
+        "cache": {"$ref": "#/$defs/cache"}
       }
     },
     "budget": {
@@ -176,7 +177,7 @@ public enum PipelineFormatSchema {
       "description": "A model: which provider serves it, its settings and its price.",
       "type": "object",
       "additionalProperties": false,
-      "required": ["provider", "model"],
+      "required": ["provider"],
       "properties": {
         "provider": {
           "description": "Who serves the model.",
@@ -226,8 +227,17 @@ public enum PipelineFormatSchema {
           }
         }
       },
-      "if": {"required": ["provider"], "properties": {"provider": {"const": "anthropic"}}},
-      "then": {"properties": {"temperature": {"maximum": 1}}}
+      "allOf": [
+        {
+          "if": {"required": ["provider"], "properties": {"provider": {"const": "anthropic"}}},
+          "then": {"properties": {"temperature": {"maximum": 1}}}
+        },
+        {
+          "description": "Every provider but the mock needs a model id.",
+          "if": {"required": ["provider"], "properties": {"provider": {"const": "mock"}}},
+          "else": {"required": ["model"]}
+        }
+      ]
     },
     "stage": {
       "description": "One stage: a prompt sent to a model, whose reply must match `output.schema`.",
@@ -265,7 +275,8 @@ public enum PipelineFormatSchema {
         "max_tokens": {"$ref": "#/$defs/maxTokens"},
         "temperature": {"$ref": "#/$defs/temperature"},
         "retries": {"$ref": "#/$defs/retries"},
-        "timeout": {"$ref": "#/$defs/timeout"}
+        "timeout": {"$ref": "#/$defs/timeout"},
+        "cache": {"$ref": "#/$defs/cache"}
       }
     },
     "stageName": {
@@ -298,6 +309,11 @@ public enum PipelineFormatSchema {
       "minimum": 0,
       "maximum": 2,
       "examples": [0.2]
+    },
+    "cache": {
+      "description": "Reuse the reply of an earlier successful call with the same provider, model, parameters, rendered messages and output schema, from the run store (`.pipe/pipe.db`). `pipe run --cache` turns it on for every stage.",
+      "type": "boolean",
+      "default": false
     },
     "retries": {
       "description": "How many times to re-ask the same model after a failed call or a reply that fails the output schema, before trying `fallback` models.",

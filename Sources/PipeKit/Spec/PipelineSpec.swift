@@ -70,6 +70,8 @@ public struct StageSettings: Sendable {
     public var temperature: Located<Double>?
     public var retries: Located<Int>?
     public var timeout: Located<Duration>?
+    /// `cache: true`: reuse the replies of identical earlier calls.
+    public var cache: Located<Bool>?
 
     public init() {}
 }

@@ -91,6 +91,9 @@ public struct SpecDecoder {
                 default: break
                 }
             }
+            if model.provider?.value == "anthropic", let t = model.settings.temperature, t.value > 1 {
+                report(.invalidValue, at: t.span, "`temperature` for an anthropic model must be between 0 and 1, found \(t.value.formatted)")
+            }
             if model.provider == nil, pair.value["provider"] == nil {
                 report(.missingKey, at: name.span, "model `\(name.value)` has no `provider`",
                     hint: "add `provider: anthropic`, `openai` or `mock`")
@@ -147,6 +150,7 @@ public struct SpecDecoder {
                     report(.invalidValue, at: r.span, "`retries` must be between 0 and 20, found \(r.value)")
                 }
             case "timeout": settings.timeout = duration(value, key: "timeout")
+            case "cache": settings.cache = boolean(value, key: "cache")
             default: break
             }
         }
@@ -309,6 +313,15 @@ public struct SpecDecoder {
             return nil
         }
         return value
+    }
+
+    mutating func boolean(_ node: YAMLNode?, key: String) -> Located<Bool>? {
+        guard let node else { return nil }
+        guard case .bool(let value) = YAMLScalarValue(node), node.scalar != nil else {
+            typeMismatch(node, key: key, expected: "`true` or `false`")
+            return nil
+        }
+        return Located(value, at: node.span)
     }
 
     mutating func number(_ node: YAMLNode?, key: String) -> Located<Double>? {

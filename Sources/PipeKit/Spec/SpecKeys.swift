@@ -3,13 +3,13 @@
 enum SpecKeys {
     static let topLevel = ["version", "name", "description", "input", "models", "defaults", "budget", "stages", "output"]
     static let input = ["schema"]
-    static let settings = ["model", "fallback", "system", "max_tokens", "temperature", "retries", "timeout"]
-    static let model = ["provider", "model", "base_url", "api_key_env", "price", "max_tokens", "temperature", "retries", "timeout"]
+    static let settings = ["model", "fallback", "system", "max_tokens", "temperature", "retries", "timeout", "cache"]
+    static let model = ["provider", "model", "base_url", "api_key_env", "price", "max_tokens", "temperature", "timeout"]
     static let price = ["input", "output"]
     static let budget = ["max_tokens", "max_cost_usd", "max_duration"]
     static let stage = settings + ["prompt", "output", "needs"]
     static let stageOutput = ["schema"]
     static let providers = ["anthropic", "openai", "mock"]
     /// Keys reserved for the next versions of the format: rejected as "not supported yet".
-    static let reserved = ["for_each", "loop", "when", "approve", "cache"]
+    static let reserved = ["for_each", "loop", "when", "approve"]
 }

@@ -1,0 +1,90 @@
+/// Where a run keeps what it did, the moment it happens, and finds what it did before:
+/// the run store implements it (`pipe run` records every call; `--resume` and `--cache`
+/// read earlier results). The runner works without one.
+public protocol RunJournal: Sendable {
+    /// A stage's value recorded under this fingerprint by the run being resumed, if any.
+    func reusableOutput(stage: String, fingerprint: String) async -> JSONValue?
+    /// The reply to an earlier successful call with the same key (`--cache`), if any.
+    func cachedReply(key: String) async -> ModelReply?
+    /// Called when a model call completes, successful or not.
+    func record(_ call: CallRecord) async
+    /// Called when a stage ends.
+    func record(_ stage: StageRecord) async
+}
+
+/// One model call as it happened: what was sent, what came back, what it cost.
+public struct CallRecord: Sendable {
+    public enum Status: String, Sendable {
+        /// A reply that parsed and matched the output schema.
+        case ok
+        /// A reply that was not JSON or did not match the schema.
+        case invalid
+        /// No usable reply: an HTTP or connection error.
+        case failed
+        /// Answered from the cache, without a call.
+        case cached
+    }
+
+    public var stage: String
+    /// 1-based across the stage's models.
+    public var attempt: Int
+    public var model: ResolvedModel
+    public var request: ModelRequest
+    public var reply: String?
+    public var status: Status
+    /// Validation errors, or the call's error, in words.
+    public var problems: [String]
+    public var usage: TokenUsage
+    public var costUSD: Double?
+    public var latency: Duration
+    /// Identifies identical calls (provider, model, parameters, messages, schema), for the cache.
+    public var cacheKey: String
+}
+
+/// How a stage ended, with its value and the fingerprint that lets a resumed run reuse it.
+public struct StageRecord: Sendable {
+    public var report: StageReport
+    public var output: JSONValue?
+    public var fingerprint: String
+}
+
+/// Fingerprints: equal when the thing they identify is the same.
+public enum Fingerprint {
+    /// A stage: its definition (models and settings, templates, schema) and its rendered
+    /// inputs. A resumed run reuses a stage's recorded value only when this matches.
+    public static func stage(_ stage: CompiledStage, system: String?, prompt: String) -> String {
+        var parts = [
+            "stage", stage.name, models([stage.model] + stage.fallbacks), String(stage.maxTokens),
+            stage.temperature.map { String($0) } ?? "-", String(stage.retries), stage.outputSchema?.serialized() ?? "text",
+            system ?? "-", prompt,
+        ]
+        parts.append(TemplateText.source(of: stage.prompt))
+        return SHA256.hex(parts.joined(separator: "\u{1F}"))
+    }
+
+    /// A call: the cache reuses a reply only for exactly the same request.
+    public static func call(_ request: ModelRequest) -> String {
+        let messages = request.messages.map { "\($0.role.rawValue):\($0.content)" }.joined(separator: "\u{1E}")
+        return SHA256.hex([
+            "call", request.model.provider.rawValue, request.model.model, request.model.baseURL ?? "-",
+            String(request.maxTokens), request.temperature.map { String($0) } ?? "-", request.system ?? "-", messages,
+            request.outputSchema?.serialized() ?? "text",
+        ].joined(separator: "\u{1F}"))
+    }
+
+    static func models(_ models: [ResolvedModel]) -> String {
+        models.map { "\($0.provider.rawValue)/\($0.model)/\($0.baseURL ?? "-")" }.joined(separator: ",")
+    }
+}
+
+/// A template written back as text (for fingerprints).
+enum TemplateText {
+    static func source(of template: Template) -> String {
+        template.parts.map { part in
+            switch part {
+            case .text(let text): text
+            case .reference(let reference): "{{ \(reference) }}"
+            }
+        }.joined()
+    }
+}
