@@ -7,10 +7,19 @@ public struct PipelineRunner: Sendable {
     public struct Options: Sendable {
         public var concurrency: Int
         public var retryPolicy: RetryPolicy
+        /// Records every call and stage, and finds earlier results for `--resume` and `--cache`.
+        public var journal: (any RunJournal)?
+        /// `--cache`: every stage reuses the replies of identical earlier calls.
+        public var cacheEverything: Bool
 
-        public init(concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy()) {
+        public init(
+            concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
+            cacheEverything: Bool = false
+        ) {
             self.concurrency = max(1, concurrency)
             self.retryPolicy = retryPolicy
+            self.journal = journal
+            self.cacheEverything = cacheEverything
         }
     }
 
@@ -91,7 +100,8 @@ public struct PipelineRunner: Sendable {
                     let runner = StageRunner(
                         stage: stage, validator: validators[stage.name], renderer: TemplateRenderer(values: values),
                         ledger: ledger, resolveProvider: resolveProvider, retryPolicy: options.retryPolicy,
-                        deadline: deadline, events: events)
+                        deadline: deadline, journal: options.journal, cache: stage.cache || options.cacheEverything,
+                        events: events)
                     running += 1
                     group.addTask {
                         let (result, report) = await runner.run()

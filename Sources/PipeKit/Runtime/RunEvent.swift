@@ -10,6 +10,8 @@ public enum RunEvent: Sendable {
     case retrying(stage: String, attempt: Int, reason: String, delay: Duration)
     /// The stage's retries on one model are spent; the next model is tried.
     case fallingBack(stage: String, from: ResolvedModel, to: ResolvedModel, reason: String)
+    /// A call completed (or was answered from the cache).
+    case callFinished(CallRecord)
     case stageFinished(StageReport)
 }
 
@@ -17,6 +19,8 @@ public enum RunEvent: Sendable {
 public struct StageReport: Sendable {
     public enum Status: String, Sendable {
         case succeeded, failed, cancelled
+        /// Taken from the run being resumed, without a call.
+        case reused
     }
 
     public var stage: String

@@ -16,6 +16,9 @@ struct StageRunner: Sendable {
     let resolveProvider: PipelineRunner.ProviderResolver
     let retryPolicy: RetryPolicy
     let deadline: ContinuousClock.Instant?
+    let journal: (any RunJournal)?
+    /// Reuse replies of identical earlier calls.
+    let cache: Bool
     let events: @Sendable (RunEvent) -> Void
 
     /// The state of the stage's attempts, for its report.
@@ -30,9 +33,21 @@ struct StageRunner: Sendable {
         let start = ContinuousClock.now
         events(.stageStarted(stage: stage.name))
         var tally = Tally(model: stage.model)
-        let outcome = await attempt(&tally)
+        let system = stage.system.map(renderer.render)
+        let prompt = renderer.render(stage.prompt)
+        let fingerprint = Fingerprint.stage(stage, system: system, prompt: prompt)
+        var reused = false
+        let outcome: Outcome
+        if let earlier = await journal?.reusableOutput(stage: stage.name, fingerprint: fingerprint),
+            validator?.isValid(earlier) ?? (earlier.stringValue != nil)
+        {
+            reused = true
+            outcome = .value(earlier)
+        } else {
+            outcome = await attempt(&tally, system: system, prompt: prompt)
+        }
         let status: StageReport.Status = switch outcome {
-        case .value: .succeeded
+        case .value: reused ? .reused : .succeeded
         case .cancelled: .cancelled
         case .failed, .budgetExceeded: .failed
         }
@@ -44,12 +59,15 @@ struct StageRunner: Sendable {
         let report = StageReport(
             stage: stage.name, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,
             costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
+        if let journal {
+            var output: JSONValue?
+            if case .value(let value) = outcome { output = value }
+            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
+        }
         return (outcome, report)
     }
 
-    private func attempt(_ tally: inout Tally) async -> Outcome {
-        let system = stage.system.map(renderer.render)
-        let prompt = renderer.render(stage.prompt)
+    private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> Outcome {
         let models = [stage.model] + stage.fallbacks
         var lastError = "no attempt was made"
         for (index, model) in models.enumerated() {
@@ -74,6 +92,15 @@ struct StageRunner: Sendable {
                 let request = ModelRequest(
                     model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
                     stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout)
+                let cacheKey = Fingerprint.call(request)
+                let callStart = ContinuousClock.now
+                if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
+                    if case .value(let value) = check(cached.text) {
+                        await record(request, model: model, attempt: tally.attempts, reply: cached.text, status: .cached,
+                            problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+                        return .value(value)
+                    }
+                }
                 let reservation: BudgetLedger.Reservation
                 do {
                     reservation = try await ledger.reserve(
@@ -92,6 +119,8 @@ struct StageRunner: Sendable {
                     await ledger.settle(reservation, usage: .zero, price: model.price)
                     if case .cancelled = error { return .cancelled }
                     if Task.isCancelled { return .cancelled }
+                    await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
+                        problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
                     lastError = "\(model.name) (\(model.model)): \(error.description)"
                     // A request the API rejects (400, 401, 403, 404) will not work on retry.
                     guard error.isTransient else { return .failed(lastError) }
@@ -104,16 +133,21 @@ struct StageRunner: Sendable {
                 }
                 await ledger.settle(reservation, usage: reply.usage, price: model.price)
                 tally.usage = tally.usage + reply.usage
-                if let price = model.price { tally.cost = (tally.cost ?? 0) + BudgetLedger.cost(reply.usage, price) }
+                let cost = model.price.map { BudgetLedger.cost(reply.usage, $0) }
+                if let cost { tally.cost = (tally.cost ?? 0) + cost }
 
+                let checked = check(reply.text)
+                await record(request, model: model, attempt: tally.attempts, reply: reply.text,
+                    status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
+                    since: callStart, key: cacheKey)
                 let problem: String
-                switch ReplyParser.value(of: reply.text, structured: stage.outputSchema != nil) {
-                case .failure(let error):
-                    problem = error.message
-                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.notJSON(error.message))]
-                case .success(let value):
-                    let errors = validator?.validate(value, maxErrors: 20) ?? []
-                    if errors.isEmpty { return .value(value) }
+                switch checked {
+                case .value(let value):
+                    return .value(value)
+                case .notJSON(let message):
+                    problem = message
+                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.notJSON(message))]
+                case .invalid(let errors):
                     problem = "the reply does not match the output schema: "
                         + errors.prefix(3).map(\.description).joined(separator: "; ")
                         + (errors.count > 3 ? "; and \(errors.count - 3) more" : "")
@@ -126,6 +160,47 @@ struct StageRunner: Sendable {
             }
         }
         return .failed(lastError)
+    }
+
+    /// A reply read as the stage's value: a value, not JSON, or not matching the schema.
+    private enum Checked {
+        case value(JSONValue)
+        case notJSON(String)
+        case invalid([ValidationError])
+
+        var isValue: Bool {
+            if case .value = self { return true }
+            return false
+        }
+
+        var problems: [String] {
+            switch self {
+            case .value: []
+            case .notJSON(let message): [message]
+            case .invalid(let errors): errors.map(\.description)
+            }
+        }
+    }
+
+    private func check(_ text: String) -> Checked {
+        switch ReplyParser.value(of: text, structured: stage.outputSchema != nil) {
+        case .failure(let error): return .notJSON(error.message)
+        case .success(let value):
+            let errors = validator?.validate(value, maxErrors: 20) ?? []
+            return errors.isEmpty ? .value(value) : .invalid(errors)
+        }
+    }
+
+    /// Tells the journal and the event stream that a call completed.
+    private func record(
+        _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
+        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String
+    ) async {
+        let call = CallRecord(
+            stage: stage.name, attempt: attempt, model: model, request: request, reply: reply, status: status,
+            problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
+        events(.callFinished(call))
+        await journal?.record(call)
     }
 
     /// Input tokens of a request, estimated before the call: the text sent, and the schema
