@@ -32,6 +32,16 @@ public struct PipelineRunner: Sendable {
             case budgetExceeded(stage: String?, reason: String)
             /// The run was cancelled (Ctrl-C, exit 130).
             case interrupted
+
+            /// As the trace and the run store name it.
+            public var status: String {
+                switch self {
+                case .succeeded: "succeeded"
+                case .stageFailed: "failed"
+                case .budgetExceeded: "budget_exceeded"
+                case .interrupted: "interrupted"
+                }
+            }
         }
 
         public var outcome: Outcome

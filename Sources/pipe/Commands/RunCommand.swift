@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on stderr but errors.")
     var quiet = false
 
+    @Option(name: .long, help: "Write JSON Lines trace events (schemas/trace-event.schema.json) to this file.")
+    var trace: String?
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
     }
@@ -75,12 +78,28 @@ struct RunCommand: AsyncParsableCommand {
             Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let quiet = self.quiet
-        let result = await Interrupt.run {
-            await runner.run(input: value) { event in
-                if !quiet { RunEventLog.write(event) }
-            }
+        let runID = RunID.generate()
+        let tracer: TraceWriter?
+        do {
+            tracer = try trace.map { try TraceWriter(path: $0, runID: runID, traceID: TraceIDs.traceID()) }
+        } catch {
+            Terminal.writeError("pipe: cannot write the trace file \(trace ?? ""): \(error.localizedDescription)\n")
+            throw ExitCodeError(code: 2)
         }
+        tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
+        let progress = quiet ? nil : ProgressReporter(
+            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
+        let result = await Interrupt.run {
+            async let display: Void = progress?.run() ?? ()
+            let result = await runner.run(input: value) { event in
+                progress?.record(event)
+                tracer?.record(event)
+            }
+            progress?.finish()
+            await display
+            return result
+        }
+        tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
         if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
         switch result.outcome {
         case .succeeded(let output):
@@ -147,21 +166,6 @@ struct RunCommand: AsyncParsableCommand {
         for problem in problems { Terminal.writeError("pipe: \(problem)\n") }
         Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
         throw ExitCodeError(code: 2)
-    }
-}
-
-/// One plain line on stderr for the events a user should see while a run goes on.
-enum RunEventLog {
-    static func write(_ event: RunEvent) {
-        switch event {
-        case .retrying(let stage, let attempt, let reason, let delay):
-            let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""
-            Terminal.writeError("pipe: \(stage): attempt \(attempt) failed (\(reason)); retrying\(wait)\n")
-        case .fallingBack(let stage, _, let to, _):
-            Terminal.writeError("pipe: \(stage): falling back to model `\(to.name)` (\(to.model))\n")
-        default:
-            break
-        }
     }
 }
 

@@ -68,6 +68,10 @@ enum Terminal {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    static func isTerminal(_ fileDescriptor: Int32) -> Bool {
+        isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
     /// Colors only on a terminal, and never when `NO_COLOR` is set (no-color.org).
     static func isColorEnabled(fileDescriptor: Int32) -> Bool {
         isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil

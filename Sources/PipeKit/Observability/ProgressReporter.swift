@@ -1,0 +1,130 @@
+import Foundation
+
+/// Shows a run's progress on stderr. On a terminal, a live table redrawn in place (one line a
+/// stage: waiting, running with its elapsed time and the tokens streamed so far, done,
+/// failed, reused); elsewhere, one plain line per stage event. Fed with the runner's events.
+public final class ProgressReporter: Sendable {
+    public enum Mode: Sendable {
+        case live
+        case plain
+    }
+
+    private struct Line {
+        var status = "waiting"
+        var started: ContinuousClock.Instant?
+        var elapsed: Duration?
+        var characters = 0
+        var tokens: Int?
+        var attempts = 0
+        var note = ""
+    }
+
+    private struct State {
+        var lines: [String: Line] = [:]
+        var drawn = 0
+        var finished = false
+    }
+
+    let order: [String]
+    let mode: Mode
+    private let state: Locked<State>
+    private let output: @Sendable (String) -> Void
+
+    public init(stages: [String], mode: Mode, output: @escaping @Sendable (String) -> Void) {
+        self.order = stages
+        self.mode = mode
+        self.output = output
+        self.state = Locked(State(lines: Dictionary(uniqueKeysWithValues: stages.map { ($0, Line()) })))
+    }
+
+    /// Redraws the live table until `finish()`; returns at once in plain mode.
+    public func run() async {
+        guard mode == .live else { return }
+        while !Task.isCancelled, !state.withLock({ $0.finished }) {
+            redraw()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Draws the final state and stops redrawing.
+    public func finish() {
+        guard mode == .live else { return }
+        redraw()
+        state.withLock { $0.finished = true }
+    }
+
+    public func record(_ event: RunEvent) {
+        let now = ContinuousClock.now
+        var plain: String?
+        state.withLock { state in
+            switch event {
+            case .stageStarted(let stage):
+                state.lines[stage, default: Line()].status = "running"
+                state.lines[stage]?.started = now
+                plain = "\(stage): started"
+            case .attemptStarted(let stage, let attempt, let model):
+                state.lines[stage]?.attempts = attempt
+                state.lines[stage]?.characters = 0
+                state.lines[stage]?.note = attempt > 1 ? "attempt \(attempt), \(model.name)" : ""
+            case .streaming(let stage, let characters):
+                state.lines[stage]?.characters = characters
+            case .retrying(let stage, let attempt, let reason, let delay):
+                let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""
+                state.lines[stage]?.note = "retrying\(wait): \(reason)"
+                plain = "\(stage): attempt \(attempt) failed (\(reason)); retrying\(wait)"
+            case .fallingBack(let stage, _, let to, _):
+                state.lines[stage]?.note = "falling back to \(to.name)"
+                plain = "\(stage): falling back to model `\(to.name)` (\(to.model))"
+            case .callFinished:
+                break
+            case .stageFinished(let report):
+                var line = state.lines[report.stage] ?? Line()
+                line.status = report.status == .succeeded ? "done" : report.status.rawValue
+                line.elapsed = report.latency
+                line.tokens = report.usage.total
+                line.note = report.status == .failed ? (report.error ?? "") : ""
+                state.lines[report.stage] = line
+                switch report.status {
+                case .succeeded:
+                    plain = "\(report.stage): done in \(DurationFormat.short(report.latency)) (\(report.usage.total) tokens, \(report.attempts) attempt\(report.attempts == 1 ? "" : "s"))"
+                case .reused: plain = "\(report.stage): reused from the run being resumed"
+                case .failed: plain = "\(report.stage): failed: \(report.error ?? "")"
+                case .cancelled: plain = "\(report.stage): cancelled"
+                }
+            }
+        }
+        if mode == .plain, let plain { output("pipe: \(plain)\n") }
+    }
+
+    private func redraw() {
+        let now = ContinuousClock.now
+        let text = state.withLock { state -> String in
+            let width = order.map(\.count).max() ?? 0
+            var text = state.drawn > 0 ? "\u{1B}[\(state.drawn)F" : ""
+            for name in order {
+                let line = state.lines[name] ?? Line()
+                let symbol = switch line.status {
+                case "done": "✓"
+                case "reused": "↺"
+                case "failed": "✗"
+                case "running": "…"
+                case "cancelled": "-"
+                default: "·"
+                }
+                var detail = line.status
+                if line.status == "running", let started = line.started {
+                    detail += " " + DurationFormat.short(now - started)
+                    if line.characters > 0 { detail += ", ~\(TokenEstimate.tokens(forCharacters: line.characters)) tokens streamed" }
+                } else if let elapsed = line.elapsed {
+                    detail += " " + DurationFormat.short(elapsed)
+                    if let tokens = line.tokens, tokens > 0 { detail += ", \(tokens) tokens" }
+                }
+                if !line.note.isEmpty { detail += " (\(line.note.prefix(80)))" }
+                text += "\u{1B}[2K  \(symbol) \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(detail)\n"
+            }
+            state.drawn = order.count
+            return text
+        }
+        output(text)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// `pipe run --trace FILE`: one JSON object per line for every step of a run, with W3C-style
+/// trace and span ids (run → stage → attempt). The event schema is
+/// `schemas/trace-event.schema.json`. Each line is written as the event happens.
+public final class TraceWriter: Sendable {
+    private struct State {
+        var handle: FileHandle?
+        var stageSpans: [String: String] = [:]
+        var attemptSpans: [String: String] = [:]
+    }
+
+    public let runID: String
+    public let traceID: String
+    public let runSpan: String
+    private let state: Locked<State>
+
+    /// Opens (truncates) the file; throws when it cannot be written.
+    public init(path: String, runID: String, traceID: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        self.runID = runID
+        self.traceID = traceID
+        self.runSpan = TraceIDs.spanID()
+        self.state = Locked(State(handle: handle))
+    }
+
+    public func runStarted(pipeline: String, stages: Int) {
+        write("run_start", span: runSpan, parent: nil, ["pipeline": .string(pipeline), "stages": .number(JSONNumber(stages))])
+    }
+
+    public func runEnded(status: String, wall: Duration, usage: TokenUsage, costUSD: Double) {
+        write("run_end", span: runSpan, parent: nil, [
+            "status": .string(status), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
+        ])
+        state.withLock { state in
+            try? state.handle?.close()
+            state.handle = nil
+        }
+    }
+
+    /// Writes the events a run produces; call from the runner's event callback.
+    public func record(_ event: RunEvent) {
+        switch event {
+        case .stageStarted(let stage):
+            let span = state.withLock { state in
+                let span = TraceIDs.spanID()
+                state.stageSpans[stage] = span
+                return span
+            }
+            write("stage_start", span: span, parent: runSpan, ["stage": .string(stage)])
+        case .attemptStarted(let stage, let attempt, let model):
+            let (span, parent) = state.withLock { state in
+                let span = TraceIDs.spanID()
+                state.attemptSpans["\(stage)#\(attempt)"] = span
+                return (span, state.stageSpans[stage])
+            }
+            write("request", span: span, parent: parent, [
+                "stage": .string(stage), "attempt": .number(JSONNumber(attempt)), "model": describe(model),
+            ])
+        case .callFinished(let call):
+            let (known, parent) = state.withLock { ($0.attemptSpans["\(call.stage)#\(call.attempt)"], $0.stageSpans[call.stage]) }
+            let span = known ?? TraceIDs.spanID()
+            var fields: JSONObject = [
+                "stage": .string(call.stage), "attempt": .number(JSONNumber(call.attempt)), "model": describe(call.model),
+                "status": .string(call.status.rawValue), "latency_ms": milliseconds(call.latency), "tokens": tokens(call.usage),
+            ]
+            if let cost = call.costUSD { fields["cost_usd"] = usd(cost) }
+            if call.status == .failed { fields["error"] = .string(call.problems.first ?? "") }
+            write("response", span: span, parent: parent, fields)
+            if call.status == .invalid {
+                write("validation_failed", span: span, parent: parent, [
+                    "stage": .string(call.stage), "attempt": .number(JSONNumber(call.attempt)), "model": describe(call.model),
+                    "errors": .array(call.problems.map(JSONValue.string)),
+                ])
+            }
+        case .retrying(let stage, let attempt, let reason, let delay):
+            write("retry", span: stageSpan(stage), parent: runSpan, [
+                "stage": .string(stage), "attempt": .number(JSONNumber(attempt)), "reason": .string(reason),
+                "delay_ms": milliseconds(delay),
+            ])
+        case .fallingBack(let stage, let from, let to, let reason):
+            write("fallback", span: stageSpan(stage), parent: runSpan, [
+                "stage": .string(stage), "from": describe(from), "model": describe(to), "reason": .string(reason),
+            ])
+        case .stageFinished(let report):
+            var fields: JSONObject = [
+                "stage": .string(report.stage), "status": .string(report.status.rawValue), "model": describe(report.model),
+                "attempts": .number(JSONNumber(report.attempts)), "latency_ms": milliseconds(report.latency),
+                "tokens": tokens(report.usage),
+            ]
+            if let cost = report.costUSD { fields["cost_usd"] = usd(cost) }
+            if let error = report.error { fields["error"] = .string(error) }
+            write("stage_end", span: stageSpan(report.stage), parent: runSpan, fields)
+        case .streaming:
+            break
+        }
+    }
+
+    private func stageSpan(_ stage: String) -> String {
+        state.withLock { $0.stageSpans[stage] } ?? runSpan
+    }
+
+    private func write(_ event: String, span: String, parent: String?, _ fields: JSONObject) {
+        var line: JSONObject = [
+            "event": .string(event), "ts": .string(WallClock.now().rfc3339), "run_id": .string(runID), "trace_id": .string(traceID),
+            "span_id": .string(span),
+        ]
+        if let parent { line["parent_span_id"] = .string(parent) }
+        for (key, value) in fields { line[key] = value }
+        let data = Data((JSONValue.object(line).serialized() + "\n").utf8)
+        state.withLock { state in try? state.handle?.write(contentsOf: data) }
+    }
+
+    private func describe(_ model: ResolvedModel) -> JSONValue {
+        ["name": .string(model.name), "provider": .string(model.provider.rawValue), "id": .string(model.model)]
+    }
+
+    private func tokens(_ usage: TokenUsage) -> JSONValue {
+        ["input": .number(JSONNumber(usage.input)), "output": .number(JSONNumber(usage.output))]
+    }
+
+    private func milliseconds(_ duration: Duration) -> JSONValue {
+        .number(JSONNumber((duration.seconds * 1000 * 10).rounded() / 10))
+    }
+
+    private func usd(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+}
