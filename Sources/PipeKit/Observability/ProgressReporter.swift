@@ -27,6 +27,8 @@ public final class ProgressReporter: Sendable {
 
     let order: [String]
     let mode: Mode
+    /// Lines the live display uses at most.
+    static let maxLines = 20
     private let state: Locked<State>
     private let output: @Sendable (String) -> Void
 
@@ -99,9 +101,24 @@ public final class ProgressReporter: Sendable {
     private func redraw() {
         let now = ContinuousClock.now
         let text = state.withLock { state -> String in
-            let width = order.map(\.count).max() ?? 0
+            // A wide pipeline shows the stages in flight or failed, and counts the others.
+            var shown = order
+            var summary: String?
+            if order.count > Self.maxLines {
+                shown = order.filter { ["running", "failed"].contains(state.lines[$0]?.status) }.prefix(Self.maxLines - 1).map { $0 }
+                let counts = Dictionary(grouping: order, by: { state.lines[$0]?.status ?? "waiting" }).mapValues(\.count)
+                summary = ["done", "reused", "running", "failed", "cancelled", "waiting"].compactMap { status in
+                    counts[status].map { "\($0) \(status)" }
+                }.joined(separator: ", ")
+            }
+            let width = shown.map(\.count).max() ?? 0
             var text = state.drawn > 0 ? "\u{1B}[\(state.drawn)F" : ""
-            for name in order {
+            var drawn = 0
+            if let summary {
+                text += "\u{1B}[2K  \(order.count) stages: \(summary)\n"
+                drawn += 1
+            }
+            for name in shown {
                 let line = state.lines[name] ?? Line()
                 let symbol = switch line.status {
                 case "done": "✓"
@@ -121,8 +138,11 @@ public final class ProgressReporter: Sendable {
                 }
                 if !line.note.isEmpty { detail += " (\(line.note.prefix(80)))" }
                 text += "\u{1B}[2K  \(symbol) \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(detail)\n"
+                drawn += 1
             }
-            state.drawn = order.count
+            // Clear what a longer previous frame left below.
+            for _ in drawn..<max(drawn, state.drawn) { text += "\u{1B}[2K\n" }
+            state.drawn = max(drawn, state.drawn)
             return text
         }
         output(text)
