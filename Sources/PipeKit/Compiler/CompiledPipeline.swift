@@ -85,6 +85,8 @@ public struct CompiledStage: Sendable {
     public var dependencies: [String]
     /// Reuse the replies of identical earlier calls (`cache: true`).
     public var cache: Bool = false
+    /// `for_each`: the stage runs once per item; its value is the list of the items' outputs.
+    public var forEach: ForEachSpec?
 
     /// Every template reference of the stage (system and prompt).
     public var references: [TemplateReference] {

@@ -94,7 +94,8 @@ struct Compilation {
                     temperature: setting(stage, \.temperature)?.value,
                     retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                     timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
-                    dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false))
+                    dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
+                    forEach: stage.forEach))
         }
         let output: PipelineOutput
         switch spec.output {

@@ -108,13 +108,15 @@ public struct PipelineRunner: Sendable {
                 while outcome == nil, running < options.concurrency, !ready.isEmpty, !Task.isCancelled {
                     let stage = ready.removeFirst()
                     let runner = StageRunner(
-                        stage: stage, validator: validators[stage.name], renderer: TemplateRenderer(values: values),
-                        ledger: ledger, resolveProvider: resolveProvider, retryPolicy: options.retryPolicy,
-                        deadline: deadline, journal: options.journal, cache: stage.cache || options.cacheEverything,
-                        events: events)
+                        stage: stage, label: stage.name, validator: validators[stage.name],
+                        renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
+                        retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
+                        cache: stage.cache || options.cacheEverything, events: events)
                     running += 1
+                    let itemConcurrency = options.concurrency
                     group.addTask {
-                        let (result, report) = await runner.run()
+                        let (result, report) = stage.forEach == nil
+                            ? await runner.run() : await ForEachRunner(template: runner, concurrency: itemConcurrency).run()
                         return .stage(result, report)
                     }
                 }

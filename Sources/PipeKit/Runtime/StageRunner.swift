@@ -10,6 +10,9 @@ struct StageRunner: Sendable {
     }
 
     let stage: CompiledStage
+    /// How events and records name this run of the stage: the stage's name, or
+    /// `stage[2]` for an item of a `for_each`.
+    let label: String
     let validator: JSONSchema?
     let renderer: TemplateRenderer
     let ledger: BudgetLedger
@@ -31,14 +34,14 @@ struct StageRunner: Sendable {
 
     func run() async -> (Outcome, StageReport) {
         let start = ContinuousClock.now
-        events(.stageStarted(stage: stage.name))
+        events(.stageStarted(stage: label))
         var tally = Tally(model: stage.model)
         let system = stage.system.map(renderer.render)
         let prompt = renderer.render(stage.prompt)
         let fingerprint = Fingerprint.stage(stage, system: system, prompt: prompt)
         var reused = false
         let outcome: Outcome
-        if let earlier = await journal?.reusableOutput(stage: stage.name, fingerprint: fingerprint),
+        if let earlier = await journal?.reusableOutput(stage: label, fingerprint: fingerprint),
             validator?.isValid(earlier) ?? (earlier.stringValue != nil)
         {
             reused = true
@@ -57,7 +60,7 @@ struct StageRunner: Sendable {
         case .value: nil
         }
         let report = StageReport(
-            stage: stage.name, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,
+            stage: label, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,
             costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
         if let journal {
             var output: JSONValue?
@@ -72,7 +75,7 @@ struct StageRunner: Sendable {
         var lastError = "no attempt was made"
         for (index, model) in models.enumerated() {
             if index > 0 {
-                events(.fallingBack(stage: stage.name, from: models[index - 1], to: model, reason: lastError))
+                events(.fallingBack(stage: label, from: models[index - 1], to: model, reason: lastError))
             }
             tally.model = model
             let provider: any ModelProvider
@@ -85,10 +88,10 @@ struct StageRunner: Sendable {
             for retry in 0...stage.retries {
                 if Task.isCancelled { return .cancelled }
                 if let deadline, ContinuousClock.now >= deadline {
-                    return .budgetExceeded("time budget: budget.max_duration was reached before stage `\(stage.name)` could call its model")
+                    return .budgetExceeded("time budget: budget.max_duration was reached before stage `\(label)` could call its model")
                 }
                 tally.attempts += 1
-                events(.attemptStarted(stage: stage.name, attempt: tally.attempts, model: model))
+                events(.attemptStarted(stage: label, attempt: tally.attempts, model: model))
                 let request = ModelRequest(
                     model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
                     stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout)
@@ -104,13 +107,13 @@ struct StageRunner: Sendable {
                 let reservation: BudgetLedger.Reservation
                 do {
                     reservation = try await ledger.reserve(
-                        stage: stage.name, inputTokens: inputEstimate(request), maxOutputTokens: stage.maxTokens, price: model.price)
+                        stage: label, inputTokens: inputEstimate(request), maxOutputTokens: stage.maxTokens, price: model.price)
                 } catch {
                     return .budgetExceeded(error.description)
                 }
                 let reply: ModelReply
                 do {
-                    let name = stage.name
+                    let name = label
                     let events = self.events
                     reply = try await provider.complete(request) { progress in
                         events(.streaming(stage: name, characters: progress.characters))
@@ -126,7 +129,7 @@ struct StageRunner: Sendable {
                     guard error.isTransient else { return .failed(lastError) }
                     if retry < stage.retries {
                         let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
-                        events(.retrying(stage: stage.name, attempt: tally.attempts, reason: lastError, delay: delay))
+                        events(.retrying(stage: label, attempt: tally.attempts, reason: lastError, delay: delay))
                         do { try await Task.sleep(for: delay) } catch { return .cancelled }
                     }
                     continue
@@ -155,7 +158,7 @@ struct StageRunner: Sendable {
                 }
                 lastError = "\(model.name) (\(model.model)): \(problem)"
                 if retry < stage.retries {
-                    events(.retrying(stage: stage.name, attempt: tally.attempts, reason: lastError, delay: .zero))
+                    events(.retrying(stage: label, attempt: tally.attempts, reason: lastError, delay: .zero))
                 }
             }
         }
@@ -197,7 +200,7 @@ struct StageRunner: Sendable {
         problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String
     ) async {
         let call = CallRecord(
-            stage: stage.name, attempt: attempt, model: model, request: request, reply: reply, status: status,
+            stage: label, attempt: attempt, model: model, request: request, reply: reply, status: status,
             problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
         events(.callFinished(call))
         await journal?.record(call)

@@ -84,6 +84,8 @@ public struct StageSpec: Sendable {
     /// Nil: the stage produces a string.
     public var outputSchema: SchemaSource?
     public var needs: [Located<String>] = []
+    /// `for_each`: the stage runs once per item of an array.
+    public var forEach: ForEachSpec?
     public var span: Span
 
     public init(name: Located<String>, span: Span) {
@@ -109,5 +111,24 @@ public enum OutputSpec: Sendable {
         case .single(let template): [template]
         case .fields(let fields): fields.map(\.template)
         }
+    }
+}
+
+/// `for_each: planner.questions` with `as`, `concurrency` and `on_item_error`: fan-out.
+public struct ForEachSpec: Sendable {
+    /// What to iterate over: a reference to an array.
+    public var reference: TemplateReference
+    /// The name the item has in the stage's templates (`as`, default `item`).
+    public var itemName: Located<String>
+    /// Items in flight at once (default: all, within the run's `--concurrency`).
+    public var concurrency: Located<Int>?
+    public var onItemError: Located<ItemErrorPolicy>
+
+    /// What happens to an item whose retries and fallbacks are spent.
+    public enum ItemErrorPolicy: String, Sendable {
+        /// The stage fails, and so does the run.
+        case fail
+        /// The item is dropped from the stage's value, and the reason recorded.
+        case skip
     }
 }

@@ -178,6 +178,7 @@ public struct SpecDecoder {
                 switch field.key.scalar {
                 case "prompt": stage.prompt = template(field.value, key: "prompt")
                 case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
+                case "for_each": stage.forEach = forEach(field.value, in: pair.value)
                 case "output":
                     guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }
                     checkKeys(output, allowed: SpecKeys.stageOutput, in: "`output` of stage `\(name.value)`")
@@ -190,6 +191,14 @@ public struct SpecDecoder {
                 default: break
                 }
             }
+            if stage.forEach == nil {
+                for key in ["as", "concurrency", "on_item_error"] {
+                    if let field = fields.first(where: { $0.key.scalar == key }) {
+                        report(.invalidValue, at: field.key.span, "`\(key)` only applies to a stage with `for_each`",
+                            hint: "add `for_each: stage.list`, or remove `\(key)`")
+                    }
+                }
+            }
             if pair.value["prompt"] == nil {
                 report(.missingKey, at: name.span, "stage `\(name.value)` has no `prompt`",
                     hint: "add `prompt:` with what the model should do")
@@ -197,6 +206,47 @@ public struct SpecDecoder {
             stages.append(stage)
         }
         return stages
+    }
+
+    /// `for_each: planner.questions` (or `"{{ planner.questions }}"`) and its companions.
+    mutating func forEach(_ node: YAMLNode, in stage: YAMLNode) -> ForEachSpec? {
+        guard let text = string(node, key: "for_each") else { return nil }
+        let trimmed = text.value.trimmingSpaces
+        let template: Template?
+        if trimmed.hasPrefix("{{") {
+            template = TemplateLocator.template(from: node, text: trimmed, in: source, diagnostics: &diagnostics)
+        } else {
+            // A bare path: parsed as if it were written `{{ path }}` three columns earlier.
+            var quoted = false
+            if case .scalar(_, let style) = node.kind { quoted = style == .singleQuoted || style == .doubleQuoted }
+            let start = node.span.start.advanced(by: quoted ? 1 : 0)
+            let parser = TemplateParser(file: source.path, openings: [start.advanced(by: -3)], fallback: start)
+            template = parser.parse("{{ \(trimmed) }}", span: node.span, diagnostics: &diagnostics)
+        }
+        guard let template else { return nil }
+        guard let reference = template.singleReference else {
+            report(.typeMismatch, at: node.span, "`for_each` must name one list, such as `planner.questions`",
+                hint: "write the path of an array: `for_each: stage.field`")
+            return nil
+        }
+        var itemName = Located("item", at: node.span)
+        if let name = stage["as"], let value = string(name, key: "as") {
+            if StageNames.isValid(value.value) && value.value != "input" {
+                itemName = value
+            } else {
+                report(.invalidValue, at: value.span, "`as` must be a name like `question` ([a-z][a-z0-9_-]*, not `input`)")
+            }
+        }
+        let concurrency = positiveInteger(stage["concurrency"], key: "concurrency")
+        var policy = Located(ForEachSpec.ItemErrorPolicy.fail, at: node.span)
+        if let value = stage["on_item_error"], let text = string(value, key: "on_item_error") {
+            if let parsed = ForEachSpec.ItemErrorPolicy(rawValue: text.value) {
+                policy = Located(parsed, at: text.span)
+            } else {
+                report(.invalidValue, at: text.span, "`on_item_error` must be `fail` or `skip`, found `\(text.value)`")
+            }
+        }
+        return ForEachSpec(reference: reference, itemName: itemName, concurrency: concurrency, onItemError: policy)
     }
 
     mutating func output(_ node: YAMLNode) -> OutputSpec? {
