@@ -37,6 +37,7 @@ public enum Compiler {
         compilation.buildGraph()
         compilation.checkBudgets()
         compilation.checkOutputUse()
+        compilation.checkMockValues()
         let pipeline = compilation.diagnostics.hasErrors ? nil : compilation.pipeline()
         return Result(pipeline: pipeline, diagnostics: compilation.diagnostics.sorted)
     }
@@ -95,7 +96,7 @@ struct Compilation {
                     retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                     timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
                     dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
-                    forEach: stage.forEach))
+                    forEach: stage.forEach, mockReplies: stage.mock.map(\.value)))
         }
         let output: PipelineOutput
         switch spec.output {

@@ -31,6 +31,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case stageBudget = "stage-budget"
     case worstCaseBudget = "worst-case-budget"
     case unusedStage = "unused-stage"
+    case mockValue = "mock-value"
 
     public var defaultSeverity: Severity {
         switch self {
@@ -66,6 +67,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .stageBudget: "No stage's max_tokens exceeds the run's budget.max_tokens."
         case .worstCaseBudget: "The worst case (every stage at max_tokens, retries included) fits the budget."
         case .unusedStage: "Every stage contributes to the pipeline's output."
+        case .mockValue: "A stage's `mock:` values match its output schema."
         }
     }
 }

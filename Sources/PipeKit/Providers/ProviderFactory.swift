@@ -13,21 +13,28 @@ public struct ProviderFactory: Sendable {
     public let client: HTTPClient
     /// `--mock`: every model is replaced by the offline mock provider.
     public let forceMock: Bool
+    /// One mock for the run, so that a stage's `mock:` replies are used in turn.
+    let mock: MockProvider
 
-    public init(environment: [String: String], client: HTTPClient = .shared, forceMock: Bool = false) {
+    /// - Parameter mockReplies: each stage's `mock:` values, for the mock provider.
+    public init(
+        environment: [String: String], client: HTTPClient = .shared, forceMock: Bool = false,
+        mockReplies: [String: [JSONValue]] = [:]
+    ) {
         self.environment = environment
         self.client = client
         self.forceMock = forceMock
+        self.mock = MockProvider(replies: mockReplies)
     }
 
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
-        if forceMock || model.provider == .mock { return MockProvider() }
+        if forceMock || model.provider == .mock { return mock }
         let baseURL = baseURL(for: model)
         let apiKey = try apiKey(for: model, baseURL: baseURL)
         switch model.provider {
         case .anthropic: return AnthropicProvider(baseURL: baseURL, apiKey: apiKey, client: client)
         case .openai: return OpenAIProvider(baseURL: baseURL, apiKey: apiKey, client: client)
-        case .mock: return MockProvider()
+        case .mock: return mock
         }
     }
 

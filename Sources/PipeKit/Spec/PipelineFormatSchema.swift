@@ -276,7 +276,19 @@ public enum PipelineFormatSchema {
         "temperature": {"$ref": "#/$defs/temperature"},
         "retries": {"$ref": "#/$defs/retries"},
         "timeout": {"$ref": "#/$defs/timeout"},
-        "cache": {"$ref": "#/$defs/cache"}
+        "cache": {"$ref": "#/$defs/cache"},
+        "for_each": {
+          "description": "Fan-out: run this stage once per item of a list, such as `planner.questions` (a reference, with or without `{{ }}`). The stage's value is the list of the items' outputs, in item order.",
+          "type": "string",
+          "examples": ["planner.questions"]
+        },
+        "as": {"description": "The item's name in this stage's templates (default `item`), e.g. `{{ question.text }}`.", "$ref": "#/$defs/stageName"},
+        "concurrency": {"description": "Items in flight at once (default: the run's `--concurrency`).", "type": "integer", "minimum": 1},
+        "on_item_error": {"description": "After an item's retries and fallbacks: `fail` the stage (default) or `skip` the item, recording why.", "enum": ["fail", "skip"], "default": "fail"},
+        "mock": {
+          "description": "Replies of the offline mock provider for this stage (`pipe run --mock`, or a model with `provider: mock`), given in turn; the last repeats. Each must match the output schema. A single value may be written alone.",
+          "examples": [[{"score": 4}, {"score": 9}]]
+        }
       }
     },
     "stageName": {

@@ -86,6 +86,8 @@ public struct StageSpec: Sendable {
     public var needs: [Located<String>] = []
     /// `for_each`: the stage runs once per item of an array.
     public var forEach: ForEachSpec?
+    /// `mock:`: the replies the mock provider gives this stage, in turn.
+    public var mock: [(value: JSONValue, node: YAMLNode)] = []
     public var span: Span
 
     public init(name: Located<String>, span: Span) {

@@ -67,7 +67,9 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let value = try readValidatedInput(pipeline)
-        let factory = ProviderFactory(environment: ProcessInfo.processInfo.environment, forceMock: mock)
+        let factory = ProviderFactory(
+            environment: ProcessInfo.processInfo.environment, forceMock: mock,
+            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         try checkProviders(pipeline, factory)
         let runner: PipelineRunner
         do {

@@ -1,15 +1,28 @@
 /// The offline provider: answers every call at once with a deterministic value that
-/// matches the stage's output schema (a readable sentence for a text stage). `pipe run
-/// --mock` replaces every model with it, so a pipeline runs with no key and no network.
-public struct MockProvider: ModelProvider {
-    public init() {}
+/// matches the stage's output schema (a readable sentence for a text stage), or with the
+/// stage's `mock:` values in turn (the last one repeats), so that loops and conditions can
+/// take both branches. `pipe run --mock` replaces every model with it, so a pipeline runs
+/// with no key and no network.
+public final class MockProvider: ModelProvider {
+    let replies: [String: [JSONValue]]
+    private let calls = Locked<[String: Int]>([:])
+
+    public init(replies: [String: [JSONValue]] = [:]) {
+        self.replies = replies
+    }
 
     public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
         async throws(ProviderError) -> ModelReply
     {
         if Task.isCancelled { throw .cancelled }
         let text: String
-        if let schema = request.outputSchema {
+        let call = calls.withLock { calls in
+            calls[request.stageName, default: 0] += 1
+            return calls[request.stageName]!
+        }
+        if let fixed = replies[request.stageName], !fixed.isEmpty {
+            text = TemplateRenderer.text(of: fixed[min(call, fixed.count) - 1])
+        } else if let schema = request.outputSchema {
             text = MockValueGenerator(schema: schema).value().serialized()
         } else {
             let prompt = request.messages.first?.content ?? ""
