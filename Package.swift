@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(
             name: "PipeKitTests",
             // `pipe` is built with the tests: CLITests run it as a user does.
-            dependencies: ["PipeKit", "FakeLLM", "pipe"]
+            dependencies: ["PipeKit", "FakeLLM", "pipe", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -24,18 +24,28 @@ public final class RunStore: Sendable {
     public init(path: String) throws(StoreError) {
         self.path = path
         try StoreFile.prepare(path)
+        pool = try Self.open(path)
+    }
+
+    /// Opens the pool and migrates. A new file is switched to WAL mode and given its tables
+    /// by whichever process gets there first; SQLite answers "database is locked" at once,
+    /// without waiting, to the others when they race it, so they try again a little later.
+    private static func open(_ path: String) throws(StoreError) -> DatabasePool {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw .cannotOpen(path: path, reason: Self.reason(error))
-        }
-        do {
-            try StoreSchema.migrate(pool)
-        } catch {
-            throw .cannotOpen(path: path, reason: Self.reason(error))
+        var tries = 0
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try StoreSchema.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && tries < 50 {
+                tries += 1
+                Thread.sleep(forTimeInterval: 0.02 * Double.random(in: 0.5...1.5))
+            } catch {
+                throw .cannotOpen(path: path, reason: reason(error))
+            }
         }
     }
 
