@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,7 +25,7 @@ let package = Package(
         ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl"]
+            dependencies: ["CYAML", "CCurl", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "pipe",
@@ -43,7 +44,7 @@ let package = Package(
         .testTarget(
             name: "PipeKitTests",
             // `pipe` is built with the tests: CLITests run it as a user does.
-            dependencies: ["PipeKit", "FakeLLM", "pipe"]
+            dependencies: ["PipeKit", "FakeLLM", "pipe", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -1,0 +1,69 @@
+/// What the store records when a run starts.
+public struct NewRun: Sendable {
+    /// The spec file; the store keeps it absolute, so `last` works from any folder.
+    public var specPath: String
+    /// SHA-256 of the spec's text.
+    public var specHash: String
+    public var pipelineName: String
+    public var input: JSONValue
+    /// The W3C trace id (32 hex) of the run's trace events.
+    public var traceID: String
+    /// The run this one resumes (`--resume`), if any.
+    public var resumedFrom: String?
+
+    public init(
+        specPath: String, specHash: String, pipelineName: String, input: JSONValue, traceID: String,
+        resumedFrom: String? = nil
+    ) {
+        self.specPath = specPath
+        self.specHash = specHash
+        self.pipelineName = pipelineName
+        self.input = input
+        self.traceID = traceID
+        self.resumedFrom = resumedFrom
+    }
+}
+
+/// What the store records when a run ends.
+public struct RunEnd: Sendable {
+    public var status: RunStatus
+    public var usage: TokenUsage
+    public var costUSD: Double?
+    public var wall: Duration
+    /// Why it failed, in words.
+    public var error: String?
+    /// The pipeline's output, for a run that succeeded.
+    public var output: JSONValue?
+
+    public init(
+        status: RunStatus, usage: TokenUsage, costUSD: Double?, wall: Duration, error: String? = nil,
+        output: JSONValue? = nil
+    ) {
+        self.status = status
+        self.usage = usage
+        self.costUSD = costUSD
+        self.wall = wall
+        self.error = error
+        self.output = output
+    }
+
+    /// How a runner's result is recorded.
+    public init(_ result: PipelineRunner.Result) {
+        let priced = result.stages.contains { $0.costUSD != nil }
+        self.init(status: .running, usage: result.usage, costUSD: priced ? result.costUSD : nil, wall: result.wall)
+        switch result.outcome {
+        case .succeeded(let output):
+            status = .succeeded
+            self.output = output
+        case .stageFailed(let stage, let attempts, let error):
+            status = .failed
+            self.error = "stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)"
+        case .budgetExceeded(let stage, let reason):
+            status = .budgetExceeded
+            self.error = stage.map { "stage `\($0)`: \(reason)" } ?? reason
+        case .interrupted:
+            status = .interrupted
+            self.error = "interrupted"
+        }
+    }
+}

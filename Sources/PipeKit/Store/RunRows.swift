@@ -1,0 +1,98 @@
+import Foundation
+
+/// One run as `pipe logs` lists it.
+public struct RunRow: Sendable {
+    public var id: String
+    public var specPath: String
+    public var pipelineName: String
+    /// As recorded; see `displayStatus` for a `running` run whose process is gone.
+    public var status: RunStatus
+    public var startedAt: Date
+    /// Nil while the run has not finished.
+    public var duration: Duration?
+    public var usage: TokenUsage
+    public var costUSD: Double?
+    public var error: String?
+    public var resumedFrom: String?
+    /// The process that ran it, on this host, while it is `running`.
+    var process: RunProcess?
+
+    /// `interrupted` for a run still marked `running` whose process, on this machine, is gone
+    /// (it was killed before it could record its end); otherwise the recorded status.
+    public var displayStatus: RunStatus {
+        guard status == .running, let process, !process.isAlive else { return status }
+        return .interrupted
+    }
+}
+
+/// A run with everything recorded about it.
+public struct RunDetail: Sendable {
+    public var row: RunRow
+    public var specHash: String
+    public var traceID: String
+    public var input: JSONValue
+    public var output: JSONValue?
+    /// In the order they ended.
+    public var stages: [StageRow]
+    /// In the order they completed.
+    public var calls: [CallRow]
+}
+
+/// How one stage of a run ended.
+public struct StageRow: Sendable {
+    public var stage: String
+    public var status: StageReport.Status
+    public var provider: String
+    /// The spec's name for the model (`fast`).
+    public var modelName: String
+    /// The provider's model id.
+    public var model: String
+    public var attempts: Int
+    public var usage: TokenUsage
+    public var costUSD: Double?
+    public var latency: Duration
+    public var output: JSONValue?
+    public var fingerprint: String
+    /// Taken from the resumed run, without a call.
+    public var reused: Bool
+    public var error: String?
+}
+
+/// One model call of a run.
+public struct CallRow: Sendable {
+    public var stage: String
+    public var attempt: Int
+    public var provider: String
+    public var modelName: String
+    public var model: String
+    /// What was sent: system, messages, schema, max_tokens, temperature (never a key or header).
+    public var request: JSONValue
+    public var reply: String?
+    public var status: CallRecord.Status
+    public var problems: [String]
+    public var usage: TokenUsage
+    public var costUSD: Double?
+    public var latency: Duration
+    public var cacheKey: String
+    public var createdAt: Date
+}
+
+/// The process a run was started by, to tell a live run from one that was killed.
+struct RunProcess: Sendable {
+    var pid: Int32
+    var host: String
+
+    static var current: RunProcess { RunProcess(pid: getpid(), host: hostName()) }
+
+    /// Only a process on this host can be checked; one elsewhere is taken as alive.
+    var isAlive: Bool {
+        guard host == Self.hostName() else { return true }
+        return kill(pid, 0) == 0 || errno != ESRCH
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

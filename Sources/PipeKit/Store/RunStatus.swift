@@ -1,0 +1,11 @@
+/// Where a run stands. A run is `running` from `startRun` until `finishRun`; one that was
+/// killed before it could say so stays `running` in the store.
+public enum RunStatus: String, Sendable, CaseIterable {
+    case running
+    case succeeded
+    /// A stage failed after its retries and fallbacks.
+    case failed
+    /// Ctrl-C, or a process that died (shown for a `running` run whose process is gone).
+    case interrupted
+    case budgetExceeded = "budget_exceeded"
+}

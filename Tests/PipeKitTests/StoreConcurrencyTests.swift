@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import Testing
+@testable import PipeKit
+
+/// Several writers on one store file: each `RunStore` is its own SQLite connection pool, as
+/// two `pipe run` processes are; SQLite's locks and the busy timeout make them take turns.
+@Suite struct StoreConcurrencyTests {
+    @Test func storesOpenedAtOnceOnANewFileAllSucceed() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.storePath
+        // Each opening migrates the new file; only one may create the tables.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask { _ = try RunStore(path: path).startRun(StoreSamples.newRun()) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try RunStore(path: path).runs(limit: 100).count == 8)
+    }
+
+    @Test func twoStoresOnOneFileWriteFromManyTasksAtOnce() async throws {
+        let folder = try TemporaryFolder()
+        let stores = [try RunStore(path: folder.storePath), try RunStore(path: folder.storePath)]
+        let runsPerStore = 10, callsPerRun = 5
+        let journals = try await withThrowingTaskGroup(of: StoreJournal.self) { group in
+            for store in stores {
+                for run in 0..<runsPerStore {
+                    group.addTask {
+                        let id = try store.startRun(StoreSamples.newRun(input: .number(JSONNumber(run))))
+                        let journal = store.journal(runID: id, reusingFrom: nil)
+                        for call in 0..<callsPerRun {
+                            await journal.record(StoreSamples.call(key: "\(id)-\(call)"))
+                        }
+                        await journal.record(StoreSamples.stage())
+                        try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
+                        return journal
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(journals.allSatisfy { $0.firstError == nil })
+        let rows = try stores[0].runs(limit: 1000)
+        #expect(rows.count == 2 * runsPerStore)
+        #expect(rows.allSatisfy { $0.status == .succeeded })
+        for row in rows {
+            let detail = try #require(try stores[1].run(row.id))
+            #expect(detail.calls.count == callsPerRun)
+            #expect(detail.stages.count == 1)
+        }
+    }
+
+    /// While another connection holds the write lock, a write waits for it (the busy
+    /// timeout) instead of failing with "database is locked".
+    @Test func aWriteWaitsForAnotherWritersTransaction() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let other = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let locked = AsyncStream<Void>.makeStream()
+        let holder = Task.detached {
+            try other.pool.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.continuation.yield()
+                Thread.sleep(forTimeInterval: 0.5)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        for await _ in locked.stream { break }
+        let start = ContinuousClock.now
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        await journal.record(StoreSamples.call())
+        try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
+        #expect(ContinuousClock.now - start > .milliseconds(200))
+        try await holder.value
+        #expect(journal.firstError == nil)
+        #expect(try store.run(id)?.calls.count == 1)
+        #expect(try store.run(id)?.row.status == .succeeded)
+    }
+}

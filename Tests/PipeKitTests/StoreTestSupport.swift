@@ -1,0 +1,58 @@
+import Foundation
+@testable import PipeKit
+
+/// A folder of its own for one test's store, removed when the test is done.
+struct TemporaryFolder: ~Copyable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    var storePath: String { url.appendingPathComponent(".pipe/pipe.db").path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Records for journal tests.
+enum StoreSamples {
+    static let model = ResolvedModel(
+        name: "fast", provider: .anthropic, model: "claude-test", baseURL: nil, apiKeyEnv: nil, price: nil)
+
+    static func newRun(spec: String = "/specs/report.yaml", input: JSONValue = ["topic": "tides"], resumedFrom: String? = nil)
+        -> NewRun
+    {
+        NewRun(
+            specPath: spec, specHash: SHA256.hex("spec"), pipelineName: "report", input: input,
+            traceID: String(repeating: "ab", count: 16), resumedFrom: resumedFrom)
+    }
+
+    static func request(_ prompt: String = "Summarize tides", stage: String = "summary") -> ModelRequest {
+        ModelRequest(
+            model: model, system: "Be brief.", messages: [ChatMessage(.user, prompt)],
+            outputSchema: ["type": "object", "required": ["text"]], stageName: stage, maxTokens: 200, temperature: 0.2,
+            timeout: .seconds(5))
+    }
+
+    static func call(
+        stage: String = "summary", status: CallRecord.Status = .ok, reply: String? = #"{"text": "moon"}"#,
+        key: String = "key-1", problems: [String] = [], request: ModelRequest? = nil
+    ) -> CallRecord {
+        CallRecord(
+            stage: stage, attempt: 1, model: model, request: request ?? self.request(stage: stage), reply: reply,
+            status: status, problems: problems, usage: TokenUsage(input: 12, output: 7), costUSD: 0.0021,
+            latency: .milliseconds(345), cacheKey: key)
+    }
+
+    static func stage(
+        _ name: String = "summary", status: StageReport.Status = .succeeded, output: JSONValue? = ["text": "moon"],
+        fingerprint: String = "fp-1", error: String? = nil
+    ) -> StageRecord {
+        StageRecord(
+            report: StageReport(
+                stage: name, status: status, model: model, attempts: 2, usage: TokenUsage(input: 24, output: 14),
+                costUSD: 0.0042, latency: .milliseconds(900), error: error),
+            output: output, fingerprint: fingerprint)
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// The run store: runs, calls and stages written as they happen and read back.
+@Suite struct StoreTests {
+    @Test func aRunIsRunningUntilItIsFinished() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let started = try #require(try store.run(id))
+        #expect(started.row.status == .running)
+        #expect(started.row.duration == nil)
+        #expect(started.row.displayStatus == .running)  // this process is alive
+        #expect(started.input == ["topic": "tides"])
+        #expect(started.traceID == String(repeating: "ab", count: 16))
+        #expect(started.row.specPath == "/specs/report.yaml")
+        #expect(started.row.pipelineName == "report")
+
+        try store.finishRun(id, RunEnd(
+            status: .succeeded, usage: TokenUsage(input: 100, output: 40), costUSD: 0.0125, wall: .milliseconds(2500),
+            output: ["final": "words"]))
+        let finished = try #require(try store.run(id))
+        #expect(finished.row.status == .succeeded)
+        #expect(finished.row.duration == .milliseconds(2500))
+        #expect(finished.row.usage == TokenUsage(input: 100, output: 40))
+        #expect(finished.row.costUSD == 0.0125)
+        #expect(finished.output == ["final": "words"])
+        #expect(try store.run("20990101-000000-0000") == nil)
+    }
+
+    @Test func aRunEndIsTakenFromTheRunnersResult() {
+        let report = StageReport(
+            stage: "a", status: .failed, model: StoreSamples.model, attempts: 3, usage: .zero, costUSD: nil,
+            latency: .zero, error: "boom")
+        let failed = RunEnd(PipelineRunner.Result(
+            outcome: .stageFailed(stage: "a", attempts: 3, error: "boom"), stages: [report], wall: .seconds(1),
+            usage: TokenUsage(input: 5, output: 1), costUSD: 0, values: [:]))
+        #expect(failed.status == .failed)
+        #expect(failed.error == "stage `a` failed after 3 attempts: boom")
+        #expect(failed.costUSD == nil)  // no model had a price
+        let interrupted = RunEnd(PipelineRunner.Result(
+            outcome: .interrupted, stages: [], wall: .seconds(1), usage: .zero, costUSD: 0, values: [:]))
+        #expect(interrupted.status == .interrupted)
+        let succeeded = RunEnd(PipelineRunner.Result(
+            outcome: .succeeded("out"), stages: [], wall: .seconds(1), usage: .zero, costUSD: 0, values: [:]))
+        #expect(succeeded.status == .succeeded && succeeded.output == "out")
+    }
+
+    @Test func runIDsAreShortSortableAndUnique() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let ids = try (0..<40).map { _ in try store.startRun(StoreSamples.newRun()) }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            #expect(id.wholeMatch(of: /\d{8}-\d{6}-[0-9a-f]{4}/) != nil, "\(id)")
+        }
+        // Newest first, whatever the random suffixes.
+        #expect(try store.runs(limit: 100).map(\.id) == ids.reversed())
+        #expect(try store.runs(limit: 3).count == 3)
+    }
+
+    @Test func runIDsResolveFromLastAnExactIDOrAUniquePrefix() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let a = try store.startRun(StoreSamples.newRun(spec: "/specs/a.yaml"))
+        let b = try store.startRun(StoreSamples.newRun(spec: "/specs/b.yaml"))
+        #expect(try store.resolveRunID("last") == b)
+        #expect(try store.resolveRunID("last", specPath: "/specs/a.yaml") == a)
+        #expect(try store.resolveRunID("last", specPath: "/specs/../specs/a.yaml") == a)
+        #expect(try store.resolveRunID("last", specPath: "/specs/c.yaml") == nil)
+        #expect(try store.resolveRunID(a) == a)
+        #expect(try store.resolveRunID("nope") == nil)
+        #expect(try store.resolveRunID("%") == nil)  // not a LIKE pattern
+        // Both started this second: the date and time are a prefix of both, the whole id of one.
+        let shared = String(a.prefix(15))
+        if b.hasPrefix(shared) {
+            #expect(throws: StoreError.self) { try store.resolveRunID(shared) }
+        }
+        #expect(try store.resolveRunID(String(a.prefix(18))) == a || a.prefix(18) == b.prefix(18))
+    }
+
+    @Test func theJournalRecordsCallsAndStagesAsTheyHappen() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        await journal.record(StoreSamples.call(status: .invalid, reply: "not json", problems: ["expected a JSON value"]))
+        await journal.record(StoreSamples.call())
+        await journal.record(StoreSamples.stage())
+        #expect(journal.firstError == nil)
+
+        // Read back through a second store on the same file, as `pipe logs` does.
+        let detail = try #require(try RunStore(path: folder.storePath).run(id))
+        #expect(detail.calls.count == 2)
+        let invalid = detail.calls[0], ok = detail.calls[1]
+        #expect(invalid.status == .invalid)
+        #expect(invalid.problems == ["expected a JSON value"])
+        #expect(invalid.reply == "not json")
+        #expect(ok.status == .ok)
+        #expect(ok.usage == TokenUsage(input: 12, output: 7))
+        #expect(ok.costUSD == 0.0021)
+        #expect(ok.latency == .milliseconds(345))
+        #expect(ok.provider == "anthropic" && ok.modelName == "fast" && ok.model == "claude-test")
+        #expect(ok.request == [
+            "provider": "anthropic", "model": "claude-test", "system": "Be brief.",
+            "messages": [["role": "user", "content": "Summarize tides"]],
+            "schema": ["type": "object", "required": ["text"]], "max_tokens": 200, "temperature": 0.2,
+        ])
+        let stage = try #require(detail.stages.first)
+        #expect(detail.stages.count == 1)
+        #expect(stage.stage == "summary" && stage.status == .succeeded && !stage.reused)
+        #expect(stage.attempts == 2)
+        #expect(stage.usage == TokenUsage(input: 24, output: 14))
+        #expect(stage.output == ["text": "moon"])
+        #expect(stage.latency == .milliseconds(900))
+        #expect(stage.fingerprint == "fp-1")
+    }
+
+    @Test func aJournalForAnUnknownRunKeepsTheErrorAndDoesNotThrow() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let journal = store.journal(runID: "no-such-run", reusingFrom: nil)
+        await journal.record(StoreSamples.call())
+        #expect(journal.firstError != nil)
+    }
+
+    @Test func reusableOutputComesOnlyFromTheNamedRunsFinishedStagesWithTheSameFingerprint() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let earlier = try store.startRun(StoreSamples.newRun())
+        let other = try store.startRun(StoreSamples.newRun())
+        let write = store.journal(runID: earlier, reusingFrom: nil)
+        await write.record(StoreSamples.stage("a", output: "from earlier", fingerprint: "fp-a"))
+        await write.record(StoreSamples.stage("b", status: .failed, output: nil, fingerprint: "fp-b", error: "boom"))
+        await write.record(StoreSamples.stage("c", status: .cancelled, output: nil, fingerprint: "fp-c"))
+        await store.journal(runID: other, reusingFrom: nil).record(StoreSamples.stage("d", output: "other", fingerprint: "fp-d"))
+
+        let resumed = try store.startRun(StoreSamples.newRun(resumedFrom: earlier))
+        let journal = store.journal(runID: resumed, reusingFrom: earlier)
+        #expect(await journal.reusableOutput(stage: "a", fingerprint: "fp-a") == "from earlier")
+        #expect(await journal.reusableOutput(stage: "a", fingerprint: "fp-changed") == nil)
+        #expect(await journal.reusableOutput(stage: "x", fingerprint: "fp-a") == nil)
+        #expect(await journal.reusableOutput(stage: "b", fingerprint: "fp-b") == nil)
+        #expect(await journal.reusableOutput(stage: "c", fingerprint: "fp-c") == nil)
+        #expect(await journal.reusableOutput(stage: "d", fingerprint: "fp-d") == nil)  // another run's
+        #expect(await store.journal(runID: resumed, reusingFrom: nil).reusableOutput(stage: "a", fingerprint: "fp-a") == nil)
+
+        // A reused stage can be reused again by a run that resumes the resumed run.
+        await journal.record(StoreSamples.stage("a", status: .reused, output: "from earlier", fingerprint: "fp-a"))
+        let again = store.journal(runID: "unused", reusingFrom: resumed)
+        #expect(await again.reusableOutput(stage: "a", fingerprint: "fp-a") == "from earlier")
+        let reused = try #require(try store.run(resumed)?.stages.first)
+        #expect(reused.reused && reused.status == .reused)
+        #expect(try store.run(resumed)?.row.resumedFrom == earlier)
+    }
+
+    @Test func cachedRepliesComeOnlyFromOKCallsOfAnyRun() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let first = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        await first.record(StoreSamples.call(status: .invalid, reply: "nope", key: "k-invalid"))
+        await first.record(StoreSamples.call(status: .failed, reply: nil, key: "k-failed", problems: ["HTTP 500"]))
+        await first.record(StoreSamples.call(status: .cached, reply: "cached", key: "k-cached"))
+        await first.record(StoreSamples.call(status: .ok, reply: "older", key: "k-ok"))
+        let second = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        await second.record(StoreSamples.call(status: .ok, reply: "newer", key: "k-ok"))
+        await second.record(StoreSamples.call(status: .invalid, reply: "newest but invalid", key: "k-ok"))
+
+        let reader = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        let hit = await reader.cachedReply(key: "k-ok")
+        #expect(hit?.text == "newer")
+        #expect(hit?.usage == TokenUsage(input: 12, output: 7))
+        #expect(await reader.cachedReply(key: "k-invalid") == nil)
+        #expect(await reader.cachedReply(key: "k-failed") == nil)
+        #expect(await reader.cachedReply(key: "k-cached") == nil)
+        #expect(await reader.cachedReply(key: "k-unknown") == nil)
+    }
+
+    @Test func theStoreIsPrivateToItsOwner() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        await store.journal(runID: id, reusingFrom: nil).record(StoreSamples.call())
+        func mode(_ path: String) throws -> Int {
+            try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(try mode(folder.storePath) == 0o600)
+        #expect(try mode(folder.storePath + "-wal") == 0o600)
+        #expect(try mode(folder.storePath + "-shm") == 0o600)
+        #expect(try mode(folder.url.appendingPathComponent(".pipe").path) == 0o700)
+    }
+
+    @Test func theDefaultPathIsBesideTheSpec() {
+        #expect(RunStore.defaultPath(forSpec: "/work/specs/report.yaml") == "/work/specs/.pipe/pipe.db")
+        #expect(RunStore.defaultPath(forSpec: "report.yaml") == "./.pipe/pipe.db")
+        #expect(RunStore.defaultPath(forSpec: "specs/report.yaml") == "specs/.pipe/pipe.db")
+        #expect(RunStore.defaultPath(forSpec: "-") == "./.pipe/pipe.db")
+    }
+
+    @Test func aFileThatIsNotADatabaseIsAClearError() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.url.appendingPathComponent("junk.db").path
+        try Data(String(repeating: "not sqlite ", count: 100).utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try RunStore(path: path)
+            Issue.record("opened a file that is not a database")
+        } catch {
+            #expect(error.description.contains("cannot open the run store \(path)"), "\(error)")
+        }
+    }
+}
