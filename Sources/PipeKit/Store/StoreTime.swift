@@ -29,8 +29,8 @@ enum StoreTime {
 
 /// Run ids: the start time in UTC and 4 random hex digits (`20261121-061502-3f9a`): short,
 /// sortable by start, and typed by prefix.
-enum RunID {
-    static func make(at date: Date = Date()) -> String {
+public enum RunID {
+    public static func make(at date: Date = Date()) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)

@@ -80,7 +80,7 @@ struct RunCommand: AsyncParsableCommand {
             Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let runID = RunID.generate()
+        let runID = RunID.make()
         let tracer: TraceWriter?
         do {
             tracer = try trace.map { try TraceWriter(path: $0, runID: runID, traceID: TraceIDs.traceID()) }
