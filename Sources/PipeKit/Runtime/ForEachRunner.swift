@@ -23,6 +23,7 @@ struct ForEachRunner: Sendable {
         let limit = max(1, forEach.concurrency?.value ?? concurrency)
         var outputs = [JSONValue?](repeating: nil, count: items.count)
         var skipped: [String] = []
+        var reused = 0
         var failure: StageRunner.Outcome?
         await withTaskGroup(of: (Int, StageRunner.Outcome, StageReport).self) { group in
             var next = 0
@@ -41,6 +42,7 @@ struct ForEachRunner: Sendable {
                 guard let (index, outcome, item) = await group.next() else { break }
                 running -= 1
                 template.events(.stageFinished(item))
+                if item.status == .reused { reused += 1 }
                 report.attempts += item.attempts
                 report.usage = report.usage + item.usage
                 if let cost = item.costUSD { report.costUSD = (report.costUSD ?? 0) + cost }
@@ -65,6 +67,7 @@ struct ForEachRunner: Sendable {
             if case .failed(let message) = failure { return await finish(.failed("an item failed: \(message)"), report, start) }
             return await finish(failure, report, start)
         }
+        if reused == items.count, !items.isEmpty { report.status = .reused }
         return await finish(.value(.array(outputs.compactMap { $0 })), report, start)
     }
 

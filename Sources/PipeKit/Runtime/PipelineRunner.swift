@@ -57,7 +57,7 @@ public struct PipelineRunner: Sendable {
     public let pipeline: CompiledPipeline
     let validators: [String: JSONSchema]
     let resolveProvider: ProviderResolver
-    let options: Options
+    var options: Options
 
     /// Compiles every output schema once; the validators are reused for every reply and retry.
     public init(pipeline: CompiledPipeline, options: Options = Options(), resolveProvider: @escaping ProviderResolver)
@@ -71,6 +71,13 @@ public struct PipelineRunner: Sendable {
             if let schema = stage.outputSchema { validators[stage.name] = try JSONSchema(compiling: schema) }
         }
         self.validators = validators
+    }
+
+    /// The same runner writing to another journal (a run store's, for one run).
+    public func with(journal: (any RunJournal)?) -> PipelineRunner {
+        var copy = self
+        copy.options.journal = journal
+        return copy
     }
 
     private enum Completion: Sendable {

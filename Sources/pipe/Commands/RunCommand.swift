@@ -55,8 +55,24 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write JSON Lines trace events (schemas/trace-event.schema.json) to this file.")
     var trace: String?
 
+    @Option(name: .long, help: "Re-run a failed or interrupted run (an id from `pipe logs`, or `last`): finished stages are reused, the input is the run's.")
+    var resume: String?
+
+    @Flag(name: .long, help: "Reuse the replies of identical earlier calls from the run store, for every stage.")
+    var cache = false
+
+    @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
+    var store: String?
+
+    @Flag(name: .long, help: "Do not record this run (no resume, no cache).")
+    var noStore = false
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if noStore, resume != nil || cache || store != nil {
+            throw ValidationError("--no-store cannot go with --resume, --cache or --store")
+        }
+        if resume != nil, input != nil { throw ValidationError("--resume reuses the run's input; drop --input") }
     }
 
     func run() async throws {
@@ -66,24 +82,30 @@ struct RunCommand: AsyncParsableCommand {
             Terminal.write(DryRunPlan.render(pipeline, inputTokens: inputTokens))
             return
         }
-        let value = try readValidatedInput(pipeline)
+        let recording = try RunRecording.open(
+            store: noStore ? nil : store ?? ProcessInfo.processInfo.environment["PIPE_STORE"] ?? RunStore.defaultPath(forSpec: spec),
+            required: resume != nil || cache, quiet: quiet)
+        let resumed = try resume.map { try recording.resolve($0, spec: spec) }
+        let value = try resumed?.input ?? readValidatedInput(pipeline)
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         try checkProviders(pipeline, factory)
         let runner: PipelineRunner
         do {
-            runner = try PipelineRunner(pipeline: pipeline, options: .init(concurrency: concurrency)) {
+            let options = PipelineRunner.Options(concurrency: concurrency, journal: nil, cacheEverything: cache)
+            runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
         } catch {
             Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let runID = RunID.make()
+        let traceID = TraceIDs.traceID()
+        let run = recording.start(spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumed?.id)
         let tracer: TraceWriter?
         do {
-            tracer = try trace.map { try TraceWriter(path: $0, runID: runID, traceID: TraceIDs.traceID()) }
+            tracer = try trace.map { try TraceWriter(path: $0, runID: run.id, traceID: traceID) }
         } catch {
             Terminal.writeError("pipe: cannot write the trace file \(trace ?? ""): \(error.localizedDescription)\n")
             throw ExitCodeError(code: 2)
@@ -93,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
         let result = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
-            let result = await runner.run(input: value) { event in
+            let result = await runner.with(journal: run.journal).run(input: value) { event in
                 progress?.record(event)
                 tracer?.record(event)
             }
@@ -102,7 +124,9 @@ struct RunCommand: AsyncParsableCommand {
             return result
         }
         tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
+        recording.finish(run.id, result)
         if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
             if case .string(let text) = output, !json {
@@ -112,13 +136,16 @@ struct RunCommand: AsyncParsableCommand {
             }
         case .stageFailed(let stage, let attempts, let error):
             Terminal.writeError("pipe: stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)\n")
+            Terminal.writeError(resumeHint)
             throw ExitCodeError(code: 1)
         case .budgetExceeded(let stage, let reason):
             Terminal.writeError("pipe: stopped\(stage.map { " before stage `\($0)` called its model" } ?? ""): \(reason)\n")
+            Terminal.writeError(resumeHint)
             throw ExitCodeError(code: 4)
         case .interrupted:
             let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
             Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
+            Terminal.writeError(resumeHint)
             throw ExitCodeError(code: 130)
         }
     }

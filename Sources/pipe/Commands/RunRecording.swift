@@ -1,0 +1,75 @@
+import Foundation
+import PipeKit
+
+/// `pipe run`'s use of the run store: every run and call recorded as it happens, earlier
+/// runs found for `--resume`, earlier replies for `--cache`. A store that cannot be opened
+/// only costs the record of this run, unless the run needs it.
+struct RunRecording {
+    let store: RunStore?
+
+    /// A run as recorded: its id, and the journal the runner writes to.
+    struct Run {
+        var id: String
+        var journal: (any RunJournal)?
+        var recorded: Bool { journal != nil }
+    }
+
+    /// A run to resume: its id and its input.
+    struct Resumed {
+        var id: String
+        var input: JSONValue
+    }
+
+    static func open(store path: String?, required: Bool, quiet: Bool) throws -> RunRecording {
+        guard let path else { return RunRecording(store: nil) }
+        do {
+            return RunRecording(store: try RunStore(path: path))
+        } catch {
+            if required {
+                Terminal.writeError("pipe: cannot open the run store: \(error)\n")
+                throw ExitCodeError(code: 2)
+            }
+            if !quiet { Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n") }
+            return RunRecording(store: nil)
+        }
+    }
+
+    func resolve(_ text: String, spec: String) throws -> Resumed {
+        guard let store else { throw ExitCodeError(code: 2) }
+        do {
+            guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path),
+                let detail = try store.run(id)
+            else {
+                Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
+                throw ExitCodeError(code: 2)
+            }
+            return Resumed(id: id, input: detail.input)
+        } catch let error as StoreError {
+            Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
+    func start(spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?) -> Run {
+        guard let store else { return Run(id: RunID.make(), journal: nil) }
+        let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
+        do {
+            let id = try store.startRun(
+                NewRun(
+                    specPath: URL(fileURLWithPath: spec).path, specHash: SHA256.hex(text), pipelineName: pipeline.name,
+                    input: input, traceID: traceID, resumedFrom: resumedFrom))
+            return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom))
+        } catch {
+            Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")
+            return Run(id: RunID.make(), journal: nil)
+        }
+    }
+
+    func finish(_ id: String, _ result: PipelineRunner.Result) {
+        do {
+            try store?.finishRun(id, RunEnd(result))
+        } catch {
+            Terminal.writeError("pipe: warning: the end of run \(id) is not recorded: \(error)\n")
+        }
+    }
+}
