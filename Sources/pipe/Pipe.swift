@@ -15,7 +15,9 @@ struct Pipe: AsyncParsableCommand {
             Run `pipe help COMMAND` for a command's options and examples.
             """,
         version: PipeVersion.current,
-        subcommands: [RunCommand.self, LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self]
+        subcommands: [
+            RunCommand.self, LogsCommand.self, LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self,
+        ]
     )
 
     static func main() async {

@@ -47,7 +47,8 @@ public final class StoreJournal: RunJournal {
                     """, arguments: [key]
             ).flatMap { row in
                 let text: String? = row["reply"]
-                return text.map { ModelReply(text: $0, usage: TokenUsage(input: row["tokens_in"], output: row["tokens_out"])) }
+                let usage = TokenUsage(input: row["tokens_in"], output: row["tokens_out"])
+                return text.map { ModelReply(text: $0, usage: usage) }
             }
         }
     }
@@ -132,10 +133,10 @@ enum RequestRecord {
             ("model", .string(request.model.model)),
         ]
         if let system = request.system { members.append(("system", .string(system))) }
-        members.append((
-            "messages",
-            .array(request.messages.map { .object(JSONObject([("role", .string($0.role.rawValue)), ("content", .string($0.content))])) })
-        ))
+        let messages = request.messages.map { message in
+            JSONValue.object(JSONObject([("role", .string(message.role.rawValue)), ("content", .string(message.content))]))
+        }
+        members.append(("messages", .array(messages)))
         if let schema = request.outputSchema { members.append(("schema", schema)) }
         members.append(("max_tokens", .number(JSONNumber(request.maxTokens))))
         if let temperature = request.temperature { members.append(("temperature", .number(JSONNumber(temperature)))) }

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "List recorded runs, or show one run's stages, calls and outputs.",
+        discussion: """
+            `pipe run` records every run, stage and model call in a SQLite run store as they \
+            happen: by default `.pipe/pipe.db` in the spec's folder. Without a run id, \
+            `pipe logs` lists the recent runs, newest first: id, spec, status, start time, \
+            duration, tokens in and out, and cost. With one, it shows that run's stages \
+            (status, model, attempts, tokens, latency, cost), its calls and each stage's output. \
+            A run whose process was killed before it could record its end shows as \
+            `interrupted`.
+
+            The store is, in order: --store PATH; else the PIPE_STORE environment variable; \
+            else `.pipe/pipe.db` beside the spec given with --spec (the one `pipe run SPEC` \
+            uses); else `.pipe/pipe.db` in the current folder.
+
+            Examples:
+              pipe logs                                  # recent runs in ./.pipe/pipe.db
+              pipe logs --spec pipelines/report.yaml     # the runs of that spec, from its store
+              pipe logs last                             # the newest run, stage by stage
+              pipe logs 20261121-0615                    # a run, by its id or a unique prefix
+              pipe logs last --stage summary             # one stage's output: text raw, else JSON
+              pipe logs last --json | jq '.calls[] | select(.status != "ok")'
+
+            Exit status: 0; 1 when the stage asked for with --stage has no output (it failed \
+            or did not finish); 2 when the store does not exist, the run id is unknown or \
+            ambiguous, the run has no such stage, or the options are wrong.
+            """
+    )
+
+    @Argument(help: "A run id, a unique prefix of one, or `last`. Without it, the recent runs are listed.")
+    var runID: String?
+
+    @Option(name: .long, help: ArgumentHelp("The run store file.", valueName: "path"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Use the store beside this spec, and only its runs (for the list and `last`).", valueName: "spec"))
+    var spec: String?
+
+    @Option(name: .long, help: "How many runs to list.")
+    var limit: Int = 20
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Print only this stage's output: a string raw, anything else as JSON.", valueName: "name"))
+    var stage: String?
+
+    @Flag(name: .long, help: "Print JSON for scripts: the list, or a run with its stages, calls, requests and replies.")
+    var json = false
+
+    func validate() throws {
+        if stage != nil, runID == nil {
+            throw ValidationError("--stage needs a run id (or `last`): pipe logs last --stage \(stage!)")
+        }
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let path = storePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw failure(
+                "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
+        }
+        let runStore: RunStore
+        do {
+            runStore = try RunStore(path: path)
+        } catch {
+            throw failure(error.description)
+        }
+        let specPath = spec.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        do {
+            if let runID {
+                try show(runID, in: runStore, specPath: specPath)
+            } else {
+                let rows = try runStore.runs(limit: limit, specPath: specPath)
+                if json {
+                    Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
+                } else if rows.isEmpty {
+                    Terminal.writeError("pipe: no runs recorded in \(path)" + (spec.map { " for \($0)" } ?? "") + "\n")
+                } else {
+                    Terminal.write(text.list(rows))
+                }
+            }
+        } catch let error as StoreError {
+            throw failure(error.description)
+        }
+    }
+
+    private func show(_ text: String, in runStore: RunStore, specPath: String?) throws {
+        guard let id = try runStore.resolveRunID(text, specPath: specPath), let detail = try runStore.run(id) else {
+            let what = text == "last" ? "no runs recorded" + (spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
+            throw failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
+        }
+        guard let stage else {
+            Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : self.text.detail(detail))
+            return
+        }
+        guard let row = detail.stages.last(where: { $0.stage == stage }) else {
+            let names = detail.stages.map(\.stage)
+            throw failure("run \(id) has no stage `\(stage)`"
+                + (names.isEmpty ? "; none of its stages finished" : "; its stages: \(names.joined(separator: ", "))"))
+        }
+        guard let output = row.output else {
+            Terminal.writeError("pipe: stage `\(stage)` of run \(id) has no output: it \(row.status.rawValue)"
+                + (row.error.map { ": \($0)" } ?? "") + "\n")
+            throw ExitCodeError(code: 1)
+        }
+        Terminal.write(json ? output.serialized(pretty: true) + "\n" : RunLogText.show(output))
+    }
+
+    /// --store, else PIPE_STORE, else beside --spec, else in the current folder.
+    private var storePath: String {
+        if let store { return store }
+        if let variable = ProcessInfo.processInfo.environment["PIPE_STORE"], !variable.isEmpty { return variable }
+        return RunStore.defaultPath(forSpec: spec ?? "-")
+    }
+
+    private var text: RunLogText {
+        RunLogText(directory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// Says what is wrong on stderr; the command exits 2.
+    private func failure(_ message: String) -> ExitCodeError {
+        Terminal.writeError("pipe: \(message)\n")
+        return ExitCodeError(code: 2)
+    }
+}
