@@ -16,7 +16,7 @@ struct Pipe: AsyncParsableCommand {
             """,
         version: PipeVersion.current,
         subcommands: [
-            RunCommand.self, LogsCommand.self, LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self,
+            RunCommand.self, ApproveCommand.self, RejectCommand.self, LogsCommand.self, LintCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self,
         ]
     )
 

@@ -96,7 +96,7 @@ struct Compilation {
                     retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                     timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
                     dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
-                    forEach: stage.forEach, mockReplies: stage.mock.map(\.value)))
+                    forEach: stage.forEach, approve: stage.approve?.value ?? false, mockReplies: stage.mock.map(\.value)))
         }
         let output: PipelineOutput
         switch spec.output {

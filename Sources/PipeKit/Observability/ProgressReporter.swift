@@ -92,6 +92,7 @@ public final class ProgressReporter: Sendable {
                 case .reused: plain = "\(report.stage): reused from the run being resumed"
                 case .failed: plain = "\(report.stage): failed: \(report.error ?? "")"
                 case .cancelled: plain = "\(report.stage): cancelled"
+                case .waiting: plain = "\(report.stage): waiting for approval"
                 }
             }
         }

@@ -79,6 +79,7 @@ struct ForEachRunner: Sendable {
         switch outcome {
         case .value: break
         case .cancelled: report.status = .cancelled
+        case .waiting: report.status = .waiting
         case .failed(let message), .budgetExceeded(let message):
             report.status = .failed
             report.error = message

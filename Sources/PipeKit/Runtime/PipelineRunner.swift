@@ -11,11 +11,14 @@ public struct PipelineRunner: Sendable {
         public var journal: (any RunJournal)?
         /// `--cache`: every stage reuses the replies of identical earlier calls.
         public var cacheEverything: Bool
+        /// Who decides on the stages with `approve: true`.
+        public var approval: ApprovalPolicy
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
-            cacheEverything: Bool = false
+            cacheEverything: Bool = false, approval: ApprovalPolicy = ApprovalPolicy()
         ) {
+            self.approval = approval
             self.concurrency = max(1, concurrency)
             self.retryPolicy = retryPolicy
             self.journal = journal
@@ -32,6 +35,8 @@ public struct PipelineRunner: Sendable {
             case budgetExceeded(stage: String?, reason: String)
             /// The run was cancelled (Ctrl-C, exit 130).
             case interrupted
+            /// Stages with `approve: true` wait for a person (exit 5); the finished work is kept.
+            case waitingForApproval([PendingApproval])
 
             /// As the trace and the run store name it.
             public var status: String {
@@ -40,6 +45,7 @@ public struct PipelineRunner: Sendable {
                 case .stageFailed: "failed"
                 case .budgetExceeded: "budget_exceeded"
                 case .interrupted: "interrupted"
+                case .waitingForApproval: "waiting_for_approval"
                 }
             }
         }
@@ -121,7 +127,9 @@ public struct PipelineRunner: Sendable {
                         cache: stage.cache || options.cacheEverything, events: events)
                     running += 1
                     let itemConcurrency = options.concurrency
+                    let approval = options.approval
                     group.addTask {
+                        if stage.approve, let held = await approval.hold(runner) { return .stage(held.0, held.1) }
                         let (result, report) = stage.forEach == nil
                             ? await runner.run() : await ForEachRunner(template: runner, concurrency: itemConcurrency).run()
                         return .stage(result, report)
@@ -162,6 +170,14 @@ public struct PipelineRunner: Sendable {
                         if outcome == nil {
                             outcome = .budgetExceeded(stage: report.stage, reason: reason)
                             group.cancelAll()
+                        }
+                    case .waiting(let pending):
+                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))
+                        // Stop starting stages, but let the ones in flight finish: their work is kept.
+                        if case .waitingForApproval(let others) = outcome {
+                            outcome = .waitingForApproval(others + [pending])
+                        } else if outcome == nil {
+                            outcome = .waitingForApproval([pending])
                         }
                     case .cancelled:
                         break

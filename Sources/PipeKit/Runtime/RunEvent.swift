@@ -21,6 +21,8 @@ public struct StageReport: Sendable {
         case succeeded, failed, cancelled
         /// Taken from the run being resumed, without a call.
         case reused
+        /// `approve: true`, not approved yet.
+        case waiting
     }
 
     public var stage: String

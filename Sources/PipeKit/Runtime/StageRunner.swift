@@ -7,6 +7,8 @@ struct StageRunner: Sendable {
         case failed(String)
         case budgetExceeded(String)
         case cancelled
+        /// `approve: true` and nobody has approved it yet.
+        case waiting(PendingApproval)
     }
 
     let stage: CompiledStage
@@ -53,10 +55,12 @@ struct StageRunner: Sendable {
         case .value: reused ? .reused : .succeeded
         case .cancelled: .cancelled
         case .failed, .budgetExceeded: .failed
+        case .waiting: .waiting
         }
         let error: String? = switch outcome {
         case .failed(let message), .budgetExceeded(let message): message
         case .cancelled: "cancelled"
+        case .waiting: "waiting for approval"
         case .value: nil
         }
         let report = StageReport(

@@ -179,6 +179,7 @@ public struct SpecDecoder {
                 case "prompt": stage.prompt = template(field.value, key: "prompt")
                 case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
                 case "for_each": stage.forEach = forEach(field.value, in: pair.value)
+                case "approve": stage.approve = boolean(field.value, key: "approve")
                 case "mock": stage.mock = (field.value.sequence ?? [field.value]).map { ($0.json, $0) }
                 case "output":
                     guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }

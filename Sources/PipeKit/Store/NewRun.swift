@@ -64,6 +64,9 @@ public struct RunEnd: Sendable {
         case .interrupted:
             status = .interrupted
             self.error = "interrupted"
+        case .waitingForApproval(let pending):
+            status = .waitingForApproval
+            self.error = "waiting for approval of " + pending.map { "`\($0.stage)`" }.joined(separator: ", ")
         }
     }
 }

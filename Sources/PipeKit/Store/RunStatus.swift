@@ -8,4 +8,8 @@ public enum RunStatus: String, Sendable, CaseIterable {
     /// Ctrl-C, or a process that died (shown for a `running` run whose process is gone).
     case interrupted
     case budgetExceeded = "budget_exceeded"
+    /// Stopped before a stage with `approve: true`; `pipe approve` continues it.
+    case waitingForApproval = "waiting_for_approval"
+    /// A person rejected a stage with `pipe reject`.
+    case rejected
 }

@@ -73,6 +73,18 @@ enum StoreSchema {
                 CREATE INDEX stages_run_id ON stages(run_id);
                 """)
         }
+        migrator.registerMigration("v2: approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    stage TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    reason TEXT,
+                    decided_at TEXT NOT NULL,
+                    PRIMARY KEY (run_id, stage)
+                );
+                """)
+        }
         return migrator
     }()
 

@@ -114,11 +114,7 @@ struct LogsCommand: ParsableCommand {
     }
 
     /// --store, else PIPE_STORE, else beside --spec, else in the current folder.
-    private var storePath: String {
-        if let store { return store }
-        if let variable = ProcessInfo.processInfo.environment["PIPE_STORE"], !variable.isEmpty { return variable }
-        return RunStore.defaultPath(forSpec: spec ?? "-")
-    }
+    private var storePath: String { RunRecording.path(store: store, spec: spec) }
 
     private var text: RunLogText {
         RunLogText(directory: FileManager.default.currentDirectoryPath)

@@ -18,7 +18,12 @@ struct RunCommand: AsyncParsableCommand {
             warnings and the run summary go to stderr.
 
             Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
-            4 a budget would be exceeded, 130 interrupted.
+            4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
+            130 interrupted.
+
+            Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
+            PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
+            stages that finished, `--cache` answers identical calls from it.
 
             Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
             ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
@@ -67,6 +72,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not record this run (no resume, no cache).")
     var noStore = false
 
+    @Flag(name: .long, help: "Approve every stage with `approve: true` without asking (for scripts and CI).")
+    var approveAll = false
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if noStore, resume != nil || cache || store != nil {
@@ -87,67 +95,12 @@ struct RunCommand: AsyncParsableCommand {
             required: resume != nil || cache, quiet: quiet)
         let resumed = try resume.map { try recording.resolve($0, spec: spec) }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
-        let factory = ProviderFactory(
-            environment: ProcessInfo.processInfo.environment, forceMock: mock,
-            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
-        try checkProviders(pipeline, factory)
-        let runner: PipelineRunner
-        do {
-            let options = PipelineRunner.Options(concurrency: concurrency, journal: nil, cacheEverything: cache)
-            runner = try PipelineRunner(pipeline: pipeline, options: options) {
-                model throws(ProviderError) in try factory.provider(for: model)
-            }
-        } catch {
-            Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
-            throw ExitCodeError(code: 2)
-        }
-        let traceID = TraceIDs.traceID()
-        let run = recording.start(spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumed?.id)
-        let tracer: TraceWriter?
-        do {
-            tracer = try trace.map { try TraceWriter(path: $0, runID: run.id, traceID: traceID) }
-        } catch {
-            Terminal.writeError("pipe: cannot write the trace file \(trace ?? ""): \(error.localizedDescription)\n")
-            throw ExitCodeError(code: 2)
-        }
-        tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
-        let progress = quiet ? nil : ProgressReporter(
-            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
-        let result = await Interrupt.run {
-            async let display: Void = progress?.run() ?? ()
-            let result = await runner.with(journal: run.journal).run(input: value) { event in
-                progress?.record(event)
-                tracer?.record(event)
-            }
-            progress?.finish()
-            await display
-            return result
-        }
-        tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
-        recording.finish(run.id, result)
-        if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
-        let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
-        switch result.outcome {
-        case .succeeded(let output):
-            if case .string(let text) = output, !json {
-                Terminal.write(text + "\n")
-            } else {
-                Terminal.write(output.serialized(pretty: true) + "\n")
-            }
-        case .stageFailed(let stage, let attempts, let error):
-            Terminal.writeError("pipe: stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 1)
-        case .budgetExceeded(let stage, let reason):
-            Terminal.writeError("pipe: stopped\(stage.map { " before stage `\($0)` called its model" } ?? ""): \(reason)\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 4)
-        case .interrupted:
-            let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
-            Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 130)
-        }
+        let session = RunSession(
+            spec: spec, pipeline: pipeline, recording: recording,
+            settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
+        try await session.execute(
+            input: value, resumedFrom: resumed?.id,
+            approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal(quiet: quiet)))
     }
 
     private func readInputOrExit(_ path: String) throws -> [UInt8] {
@@ -180,22 +133,6 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// A missing API key is found before any stage calls anything.
-    private func checkProviders(_ pipeline: CompiledPipeline, _ factory: ProviderFactory) throws {
-        var problems: [String] = []
-        for stage in pipeline.stages {
-            do {
-                _ = try factory.provider(for: stage.model)
-            } catch {
-                let line = "stage `\(stage.name)`, model `\(stage.model.name)`: \(error)"
-                if !problems.contains(line) { problems.append(line) }
-            }
-        }
-        guard !problems.isEmpty else { return }
-        for problem in problems { Terminal.writeError("pipe: \(problem)\n") }
-        Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
-        throw ExitCodeError(code: 2)
-    }
 }
 
 /// Ctrl-C cancels the run: in-flight calls are cancelled, finished stages are kept, and the

@@ -14,10 +14,19 @@ struct RunRecording {
         var recorded: Bool { journal != nil }
     }
 
-    /// A run to resume: its id and its input.
+    /// A run to resume: its id, its input, and the stages a person approved for it.
     struct Resumed {
         var id: String
         var input: JSONValue
+        var approved: Set<String>
+    }
+
+    /// Where the store is for commands that name a run: --store, else PIPE_STORE, else
+    /// beside --spec, else in the current folder.
+    static func path(store: String?, spec: String?) -> String {
+        if let store { return store }
+        if let variable = ProcessInfo.processInfo.environment["PIPE_STORE"], !variable.isEmpty { return variable }
+        return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
     static func open(store path: String?, required: Bool, quiet: Bool) throws -> RunRecording {
@@ -43,14 +52,17 @@ struct RunRecording {
                 Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
                 throw ExitCodeError(code: 2)
             }
-            return Resumed(id: id, input: detail.input)
+            return Resumed(id: id, input: detail.input, approved: try store.approvedStages(runID: id))
         } catch let error as StoreError {
             Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
     }
 
-    func start(spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?) -> Run {
+    func start(
+        spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?,
+        approved: Set<String> = []
+    ) -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
         let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
         do {
@@ -58,6 +70,8 @@ struct RunRecording {
                 NewRun(
                     specPath: URL(fileURLWithPath: spec).path, specHash: SHA256.hex(text), pipelineName: pipeline.name,
                     input: input, traceID: traceID, resumedFrom: resumedFrom))
+            // Approvals carry over, so a resumed run does not ask again.
+            for stage in approved.sorted() { try store.recordApproval(runID: id, stage: stage, decision: .approved) }
             return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom))
         } catch {
             Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+struct ApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve the stages a run waits for, and continue the run.",
+        discussion: """
+            A stage with `approve: true` stops `pipe run` before it calls its model (exit 5), \
+            with what the stage would receive. `pipe approve RUN_ID` approves the waiting \
+            stages (or only --stage) and continues the run from the store: the finished stages \
+            are reused, not called again. Its output and exit status are those of `pipe run`.
+
+            Examples:
+              pipe approve 20261121-061502-3f9a
+              pipe approve last --stage publish --store .pipe/pipe.db
+            """
+    )
+
+    @Argument(help: "The waiting run: an id from `pipe logs`, or `last`.")
+    var runID: String
+
+    @Option(name: .long, help: "Approve only this stage (default: every stage the run waits for).")
+    var stage: String?
+
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, or .pipe/pipe.db beside --spec or here).")
+    var store: String?
+
+    @Option(name: .long, help: "Find the store beside this spec.")
+    var spec: String?
+
+    @Flag(name: .long, help: "Replace every model by the offline mock provider.")
+    var mock = false
+
+    @Flag(name: .long, help: "Print the output as JSON, also when it is a string.")
+    var json = false
+
+    @Flag(name: .long, help: "Print nothing on stderr but errors.")
+    var quiet = false
+
+    func run() async throws {
+        let waiting = try WaitingRun.find(runID, store: store, spec: spec)
+        let stages = try waiting.select(stage)
+        do {
+            for name in stages { try waiting.store.recordApproval(runID: waiting.id, stage: name, decision: .approved) }
+        } catch {
+            Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        let pipeline = try SpecFile.compileOrExit(waiting.detail.row.specPath, quiet: quiet)
+        let approved = (try? waiting.store.approvedStages(runID: waiting.id)) ?? Set(stages)
+        if !quiet { Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(waiting.id)\n") }
+        let session = RunSession(
+            spec: waiting.detail.row.specPath, pipeline: pipeline, recording: RunRecording(store: waiting.store),
+            settings: .init(mock: mock, json: json, quiet: quiet, concurrency: 8, cache: false, trace: nil))
+        try await session.execute(
+            input: waiting.detail.input, resumedFrom: waiting.id,
+            approval: ApprovalPolicy(approved: approved, ask: Approver.askOnTerminal(quiet: quiet)))
+    }
+}
+
+struct RejectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reject",
+        abstract: "Reject the stages a run waits for: the run ends, and nothing more is called.",
+        discussion: """
+            Records the rejection and its reason in the run store; `pipe logs RUN_ID` shows it.
+
+            Example:
+              pipe reject 20261121-061502-3f9a --reason "the refund is above the limit"
+            """
+    )
+
+    @Argument(help: "The waiting run: an id from `pipe logs`, or `last`.")
+    var runID: String
+
+    @Option(name: .long, help: "Why (recorded in the store).")
+    var reason: String
+
+    @Option(name: .long, help: "Reject only this stage (default: every stage the run waits for).")
+    var stage: String?
+
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, or .pipe/pipe.db beside --spec or here).")
+    var store: String?
+
+    @Option(name: .long, help: "Find the store beside this spec.")
+    var spec: String?
+
+    func run() throws {
+        let waiting = try WaitingRun.find(runID, store: store, spec: spec)
+        let stages = try waiting.select(stage)
+        do {
+            try waiting.store.reject(runID: waiting.id, stages: stages, reason: reason)
+        } catch {
+            Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        Terminal.writeError("pipe: run \(waiting.id) rejected (\(stages.map { "`\($0)`" }.joined(separator: ", "))): \(reason)\n")
+    }
+}
+
+/// A run that waits for approval, found in the store.
+struct WaitingRun {
+    var store: RunStore
+    var id: String
+    var detail: RunDetail
+    var stages: [String]
+
+    static func find(_ text: String, store path: String?, spec: String?) throws -> WaitingRun {
+        let location = RunRecording.path(store: path, spec: spec)
+        func fail(_ message: String) -> ExitCodeError {
+            Terminal.writeError("pipe: \(message)\n")
+            return ExitCodeError(code: 2)
+        }
+        guard FileManager.default.fileExists(atPath: location) else { throw fail("no run store at \(location); name it with --store or --spec") }
+        do {
+            let store = try RunStore(path: location)
+            guard let id = try store.resolveRunID(text), let detail = try store.run(id) else {
+                throw fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
+            }
+            guard detail.row.status == .waitingForApproval else {
+                throw fail("run \(id) is not waiting for approval (it is \(detail.row.status.rawValue))")
+            }
+            return WaitingRun(store: store, id: id, detail: detail, stages: try store.waitingStages(runID: id))
+        } catch let error as StoreError {
+            throw fail(error.description)
+        }
+    }
+
+    /// The stages to decide on: one named stage, or all that wait.
+    func select(_ stage: String?) throws -> [String] {
+        guard let stage else { return stages }
+        guard stages.contains(stage) else {
+            Terminal.writeError("pipe: run \(id) does not wait for stage `\(stage)`; it waits for \(stages.joined(separator: ", "))\n")
+            throw ExitCodeError(code: 2)
+        }
+        return [stage]
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import PipeKit
+
+/// The exit codes beyond SPEC.md's table.
+enum PipeExit {
+    /// A stage with `approve: true` waits for `pipe approve`.
+    static let waitingForApproval: Int32 = 5
+}
+
+/// Asks a person at the terminal whether a stage with `approve: true` may run.
+enum Approver {
+    /// Questions one at a time, even when several stages wait at once.
+    private static let lock = NSLock()
+
+    /// nil when there is no terminal to ask on: the run then waits for `pipe approve`.
+    static func askOnTerminal(quiet: Bool) -> (@Sendable (PendingApproval) async -> ApprovalPolicy.Decision)? {
+        guard isatty(2) == 1, FileManager.default.isReadableFile(atPath: "/dev/tty") else { return nil }
+        return { pending in
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    lock.lock()
+                    defer { lock.unlock() }
+                    continuation.resume(returning: ask(pending))
+                }
+            }
+        }
+    }
+
+    private static func ask(_ pending: PendingApproval) -> ApprovalPolicy.Decision {
+        guard let tty = FileHandle(forReadingAtPath: "/dev/tty") else { return .wait }
+        defer { try? tty.close() }
+        Terminal.writeError("\npipe: stage `\(pending.stage)` needs approval. It would receive:\n")
+        if let system = pending.system { Terminal.writeError(RunSession.indent("system: " + system)) }
+        Terminal.writeError(RunSession.indent(pending.prompt))
+        Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
+        var answer = ""
+        while true {
+            let byte = tty.readData(ofLength: 1)
+            if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
+            answer += String(decoding: byte, as: UTF8.self)
+        }
+        switch answer.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "y", "yes": return .approve
+        case "n", "no", "reject":
+            Terminal.writeError("Reason: ")
+            var reason = ""
+            while true {
+                let byte = tty.readData(ofLength: 1)
+                if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
+                reason += String(decoding: byte, as: UTF8.self)
+            }
+            return .reject(reason: reason.isEmpty ? "rejected at the terminal" : reason)
+        default: return .wait
+        }
+    }
+}
