@@ -285,6 +285,7 @@ public enum PipelineFormatSchema {
         "as": {"description": "The item's name in this stage's templates (default `item`), e.g. `{{ question.text }}`.", "$ref": "#/$defs/stageName"},
         "concurrency": {"description": "Items in flight at once (default: the run's `--concurrency`).", "type": "integer", "minimum": 1},
         "on_item_error": {"description": "After an item's retries and fallbacks: `fail` the stage (default) or `skip` the item, recording why.", "enum": ["fail", "skip"], "default": "fail"},
+        "approve": {"description": "A person approves this stage before it runs: `pipe run` stops (exit 5) with what the stage would receive, and `pipe approve RUN_ID` continues (or asks in place on a terminal; `--approve-all` for scripts).", "type": "boolean", "default": false},
         "mock": {
           "description": "Replies of the offline mock provider for this stage (`pipe run --mock`, or a model with `provider: mock`), given in turn; the last repeats. Each must match the output schema. A single value may be written alone.",
           "examples": [[{"score": 4}, {"score": 9}]]
