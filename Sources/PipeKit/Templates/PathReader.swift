@@ -31,13 +31,13 @@ struct PathReader {
     }
 
     /// A one-scalar problem at `at`.
-    func problem(_ at: Int, _ message: String, hint: String? = nil) -> PathProblem {
-        PathProblem(span: span(at, at + 1), message: message, hint: hint)
+    func problem(_ at: Int, _ message: String, hint: String? = nil) -> SyntaxProblem {
+        SyntaxProblem(span: span(at, at + 1), message: message, hint: hint)
     }
 
     /// A whole reference starting at the current scalar, or nil (nothing consumed) when no
     /// identifier starts here.
-    mutating func reference() -> Result<TemplateReference, PathProblem>? {
+    mutating func reference() -> Result<TemplateReference, SyntaxProblem>? {
         let rootStart = index
         guard let root = identifier() else { return nil }
         let rootEnd = index
@@ -60,7 +60,7 @@ struct PathReader {
 
     /// The `.field`, `[index]` and `["key"]` steps after a root, up to the first scalar that
     /// starts none of them.
-    mutating func segments() -> Result<[PathSegment], PathProblem> {
+    mutating func segments() -> Result<[PathSegment], SyntaxProblem> {
         var path: [PathSegment] = []
         while let c = current {
             if c == "." {
@@ -125,8 +125,8 @@ struct PathReader {
     }
 }
 
-/// A malformed path or template: where, what, and how to fix it.
-struct PathProblem: Error {
+/// A malformed path, template or condition: where, what, and how to fix it.
+struct SyntaxProblem: Error {
     var span: Span
     var message: String
     var hint: String?

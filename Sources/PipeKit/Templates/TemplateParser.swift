@@ -82,7 +82,7 @@ private struct Cursor {
         return nil
     }
 
-    mutating func parseReference() -> Result<TemplateReference, PathProblem> {
+    mutating func parseReference() -> Result<TemplateReference, SyntaxProblem> {
         reader.skipSpaces()
         guard indexAfterClosing() != nil else {
             return .failure(
