@@ -230,7 +230,7 @@ private struct Parser {
             if let previous {
                 throw error(
                     "the condition ends after `\(previous.text)`, where a value is expected",
-                    hint: "complete it, e.g. `\(previous.text) 7`")
+                    hint: Self.completion(after: previous), at: previous)
             }
             throw error("the condition is empty", hint: "write a condition, e.g. `critic.score >= 7`")
         case .not:
@@ -270,6 +270,17 @@ private struct Parser {
         nesting -= 1
         let span = joined(name.span, close.span)
         return Node(expression: .call(name: name, arguments: arguments, span: span), extent: span)
+    }
+
+    /// How to finish a condition that stops after `token`.
+    static func completion(after token: ExpressionToken) -> String? {
+        switch token.kind {
+        case .comparison: "compare with a value, e.g. `\(token.text) 7`"
+        case .defaultOperator: "say what to use instead, e.g. `?? 0`"
+        case .and, .or, .not: "add the condition, e.g. `\(token.text) critic.approved`"
+        case .openParen, .comma: "add a value and close the parentheses"
+        default: nil
+        }
     }
 
     func unclosed(_ open: ExpressionToken, after inner: Expression) -> ExpressionSyntaxError {
