@@ -73,9 +73,13 @@ public struct ExpressionChecker {
         case .call(let name, let arguments, let span):
             let types = arguments.map { check($0, diagnostics: &diagnostics) }
             guard name.value == "len" else {
+                // `length`, `lenght`: a longer spelling of a function is also a likely slip.
+                let near = Suggestions.closest(to: name.value, in: Self.functions)
+                    ?? Self.functions.first { name.value.lowercased().hasPrefix($0) }
                 diagnostics.report(
                     .expressionType, at: name.span, "unknown function `\(name.value)`",
-                    hint: Suggestions.hint(for: name.value, in: Self.functions, kind: "the functions are"))
+                    hint: near.map { "did you mean `\($0)`?" }
+                        ?? Suggestions.hint(for: name.value, in: Self.functions, kind: "the functions are"))
                 return .any
             }
             guard arguments.count == 1 else {
