@@ -114,13 +114,22 @@ private struct Parser {
         if current.kind == .closeParen {
             return error("unexpected `)`: no `(` is open", hint: "remove it, or add the `(` it closes")
         }
+        // The operand the next token follows: the rightmost one of a chain of `and`/`or`.
         var last = expression
-        // The operand the next token would extend: the rightmost one of a chain of `and`/`or`.
         while case .binary(let op, _, let rhs, _, _) = last, !op.isComparison { last = rhs }
+        // What it could still grow into: a comparison is complete; `not a` could be `not a == b`.
+        var innermost = last
+        while true {
+            if case .not(let operand, _) = innermost {
+                innermost = operand
+            } else if case .binary(let op, _, let rhs, _, _) = innermost, !op.isComparison {
+                innermost = rhs
+            } else {
+                break
+            }
+        }
         let expected: String
-        if case .binary(let op, _, _, _, _) = last, op.isComparison {
-            expected = "expected `and`, `or` or \(closing)"
-        } else if case .not = last {
+        if case .binary(let op, _, _, _, _) = innermost, op.isComparison {
             expected = "expected `and`, `or` or \(closing)"
         } else {
             expected = "expected `==`, `!=`, `<`, `<=`, `>`, `>=`, `??`, `and`, `or` or \(closing)"
