@@ -153,6 +153,7 @@ func tree(_ e: Expression) -> String {
         ("x == 'a\\qb'", 18, "unknown escape `\\q` in a string"),
         ("x == '\\u12'", 17, "`\\u` needs four hexadecimal digits"),
         ("x == '\\ud83d'", 17, "`\\u` needs four hexadecimal digits"),
+        ("x == '\\u+12a'", 17, "`\\u` needs four hexadecimal digits"),
         ("1.2.3 > x", 11, "`1.2.3` is not a number"),
         ("x > 07", 15, "`07` is not a number"),
         ("x > 1.", 15, "`1.` is not a number"),
@@ -202,5 +203,80 @@ func tree(_ e: Expression) -> String {
     @Test func keywordsAreReservedOnlyAsBareWords() {
         #expect(parsed("nothing and order or notes") == "(or (and nothing order) notes)")
         #expect(parsed("x.not == x.true") == "(== x.not x.true)")
+    }
+}
+
+/// Generated conditions: what `description` prints parses back to the same tree, and no
+/// input, however broken, crashes the parser, the checker or the evaluator.
+@Suite struct ExpressionRoundTripTests {
+    struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let span = Span.fileStart("g")
+
+    func reference(_ text: String) -> TemplateReference {
+        guard case .reference(let reference)? = parseCondition(text).0 else { fatalError("not a reference: \(text)") }
+        return reference
+    }
+
+    func generate(_ depth: Int, _ rng: inout SplitMix64) -> Expression {
+        let leaves: [Expression] = [
+            .literal(7, span: Self.span), .literal(-0.5, span: Self.span), .literal("a 'b' \"c\" \\ é\n", span: Self.span),
+            .literal(true, span: Self.span), .literal(.null, span: Self.span),
+            .literal(.number(JSONNumber("1e300")!), span: Self.span),
+            .reference(reference("critic.score")), .reference(reference("x[0][\"odd key\"].y-z")),
+        ]
+        if depth == 0 || rng.next() % 4 == 0 { return leaves[Int(rng.next() % UInt64(leaves.count))] }
+        let a = generate(depth - 1, &rng), b = generate(depth - 1, &rng)
+        switch rng.next() % 5 {
+        case 0: return .not(a, span: Self.span)
+        case 1:
+            let op = BinaryOperator.allCases[Int(rng.next() % UInt64(BinaryOperator.allCases.count))]
+            return .binary(op, a, b, operatorSpan: Self.span, span: Self.span)
+        case 2: return .defaulted(a, b, operatorSpan: Self.span, span: Self.span)
+        case 3: return .call(name: Located("len", at: Self.span), arguments: [a], span: Self.span)
+        default: return .call(name: Located("f", at: Self.span), arguments: [a, b], span: Self.span)
+        }
+    }
+
+    @Test func descriptionParsesBackToTheSameTree() {
+        var rng = SplitMix64(state: 6)
+        for _ in 0..<2000 {
+            let e = generate(5, &rng)
+            let (parsed, problems) = parseCondition(e.description)
+            #expect(problems.isEmpty, "\(e.description): \(problems)")
+            #expect(parsed.map(tree) == tree(e), "\(e.description)")
+        }
+    }
+
+    @Test func brokenInputNeverCrashes() {
+        let pieces = [
+            "a", "b.c", "[0]", "[", "]", "(", ")", "==", "=", "!", "!=", "<", ">=", "and", "or", "not", "??", "?",
+            "'x", "\"y\"", "\\", "\\u12", "1", "-", "1.5e", "len", ",", "{{", "}}", " ", "é", "😀", "\n", "null", "true",
+        ]
+        var rng = SplitMix64(state: 42)
+        let checker = ExpressionChecker(resolve: { _ in .any })
+        for _ in 0..<3000 {
+            let count = Int(rng.next() % 12)
+            let text = (0..<count).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            var sink = DiagnosticSink()
+            if let e = ExpressionParser.parse(text, file: "f", start: conditionStart, diagnostics: &sink) {
+                #expect(sink.diagnostics.isEmpty)
+                _ = checker.check(e, diagnostics: &sink)
+                _ = ExpressionEvaluator.evaluate(e) { _ in .string("v") }
+            } else {
+                #expect(sink.diagnostics.count == 1, "\(text)")
+                #expect(sink.diagnostics.first?.span.start.line == 7)
+                #expect(sink.diagnostics.first.map { $0.span.start.column >= 11 } == true)
+            }
+        }
     }
 }

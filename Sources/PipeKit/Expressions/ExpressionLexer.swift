@@ -216,7 +216,9 @@ struct ExpressionLexer {
     mutating func unicodeEscape() throws(SyntaxProblem) -> Unicode.Scalar {
         let escape = index
         func hex(at: Int) -> UInt32? {
-            guard at + 6 <= scalars.count, scalars[at] == "\\", scalars[at + 1] == "u" else { return nil }
+            guard at + 6 <= scalars.count, scalars[at] == "\\", scalars[at + 1] == "u",
+                scalars[(at + 2)..<(at + 6)].allSatisfy({ $0.properties.isASCIIHexDigit })
+            else { return nil }
             return UInt32(text(at + 2, at + 6), radix: 16)
         }
         let invalid = problem(
