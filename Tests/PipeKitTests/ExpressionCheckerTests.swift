@@ -28,7 +28,8 @@ private let planner: JSONValue = [
 /// What the compiler will supply: the type of a reference, nil for an unknown stage (which it
 /// reports itself); `writer` may be skipped, so its values may be absent.
 private func resolve(_ reference: TemplateReference) -> ExpressionType? {
-    let schemas: [String: JSONValue] = ["critic": critic, "planner": planner, "writer": ["type": "object", "properties": ["done": ["type": "boolean"]], "required": ["done"]]]
+    let writer: JSONValue = ["type": "object", "properties": ["done": ["type": "boolean"]], "required": ["done"]]
+    let schemas: [String: JSONValue] = ["critic": critic, "planner": planner, "writer": writer]
     guard let schema = schemas[reference.root.value] else { return nil }
     let type = ExpressionType.of(reference.path, in: SchemaShape(schema))
     return reference.root.value == "writer" ? type?.optional : type

@@ -116,7 +116,8 @@ public struct ExpressionChecker {
                 hint: Self.howToTest(e, type))
         } else if type.isOptional {
             diagnostics.report(
-                .expressionType, at: e.span, "`\(op)` takes conditions (true or false), but `\(e)` may be \(Self.missing(type))",
+                .expressionType, at: e.span,
+                "`\(op)` takes conditions (true or false), but `\(e)` may be \(Self.missing(type))",
                 hint: "say what to use then, e.g. `\(Self.defaulted(e, "false"))`")
         }
     }
@@ -152,7 +153,8 @@ public struct ExpressionChecker {
             else { continue }
             let shown = possible.map { Self.show($0) }
             let strings = possible.compactMap(\.stringValue)
-            let hint = value.stringValue.flatMap { Suggestions.closest(to: $0, in: strings) }.map { "did you mean `\(Self.show(.string($0)))`?" }
+            let hint = value.stringValue.flatMap { Suggestions.closest(to: $0, in: strings) }
+                .map { "did you mean `\(Self.show(.string($0)))`?" }
             diagnostics.report(
                 .expressionType, at: span,
                 "`\(other)` is never \(Self.show(value)): its schema allows only \(shown.joined(separator: ", "))",
@@ -169,7 +171,8 @@ public struct ExpressionChecker {
         var operandsOK = true
         for (e, type) in [(lhs, left), (rhs, right)] where !type.isAny {
             if type.presentKinds.isEmpty || !type.presentKinds.isSubset(of: orderable) {
-                let hint = type.presentKinds.isDisjoint(with: [.array, .object]) ? nil : "compare its length, e.g. `len(\(e)) \(op.rawValue) 3`"
+                let hint = type.presentKinds.isDisjoint(with: [.array, .object])
+                    ? nil : "compare its length, e.g. `len(\(e)) \(op.rawValue) 3`"
                 diagnostics.report(
                     .expressionType, at: e.span, "`\(op.rawValue)` compares numbers or strings, but `\(e)` is \(type)",
                     hint: hint)
@@ -179,7 +182,8 @@ public struct ExpressionChecker {
         guard operandsOK else { return }
         if !left.isAny, !right.isAny, left.presentKinds.isDisjoint(with: right.presentKinds) {
             diagnostics.report(
-                .expressionType, at: operatorSpan, "comparing \(left.withoutNull) with \(right.withoutNull) with `\(op.rawValue)`",
+                .expressionType, at: operatorSpan,
+                "comparing \(left.withoutNull) with \(right.withoutNull) with `\(op.rawValue)`",
                 hint: Self.conversionHint(lhs, left, rhs, right) ?? "`\(op.rawValue)` compares two numbers or two strings")
             return
         }

@@ -85,9 +85,11 @@ struct ExpressionLexer {
         case "(": return token(.openParen, length: 1)
         case ")": return token(.closeParen, length: 1)
         case ",": return token(.comma, length: 1)
-        case "<": return following == "=" ? token(.comparison(.lessOrEqual), length: 2) : token(.comparison(.less), length: 1)
+        case "<":
+            return following == "=" ? token(.comparison(.lessOrEqual), length: 2) : token(.comparison(.less), length: 1)
         case ">":
-            return following == "=" ? token(.comparison(.greaterOrEqual), length: 2) : token(.comparison(.greater), length: 1)
+            return following == "="
+                ? token(.comparison(.greaterOrEqual), length: 2) : token(.comparison(.greater), length: 1)
         case "=":
             if following == "=" { return token(.comparison(.equal), length: 2) }
             throw problem(begin, begin + 1, "`=` is not a comparison", hint: "compare with `==`")

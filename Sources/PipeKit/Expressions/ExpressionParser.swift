@@ -143,7 +143,8 @@ private struct Parser {
             let op = advance()
             let rhs = try and()
             let span = joined(lhs.extent, rhs.extent)
-            lhs = Node(expression: .binary(.or, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
+            lhs = Node(
+                expression: .binary(.or, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
         }
         return lhs
     }
@@ -154,7 +155,8 @@ private struct Parser {
             let op = advance()
             let rhs = try not()
             let span = joined(lhs.extent, rhs.extent)
-            lhs = Node(expression: .binary(.and, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
+            lhs = Node(
+                expression: .binary(.and, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
         }
         return lhs
     }
