@@ -246,7 +246,7 @@ private struct Parser {
             throw error("the condition is empty", hint: "write a condition, e.g. `critic.score >= 7`")
         case .not:
             throw error(
-                "`not` cannot stand here, inside a comparison",
+                "`not` cannot stand here: it negates a whole comparison or condition",
                 hint: "put the negated condition in parentheses, e.g. `a == (not b)`")
         default:
             throw error(
