@@ -24,6 +24,9 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case referenceType = "reference-type"
     case unknownNeed = "unknown-need"
     case cycle = "cycle"
+    // Conditions (`when:`, `until:`).
+    case expressionSyntax = "expression-syntax"
+    case expressionType = "expression-type"
     // Schemas.
     case schemaFile = "schema-file"
     case invalidSchema = "invalid-schema"
@@ -62,6 +65,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .referenceType: "Fields are read from objects and indexes from arrays only."
         case .unknownNeed: "`needs` names declared stages."
         case .cycle: "The stages form a DAG: no stage depends on itself."
+        case .expressionSyntax: "Conditions (`when`, `until`) are well-formed expressions."
+        case .expressionType: "Conditions are true or false, and their operators get values of the types they take."
         case .schemaFile: "Schema files exist, are JSON, and stay inside the spec's directory tree."
         case .invalidSchema: "Input and output schemas are valid JSON Schema."
         case .stageBudget: "No stage's max_tokens exceeds the run's budget.max_tokens."

@@ -32,7 +32,7 @@ public struct TemplateParser {
             }
             let base = opening < openings.count ? openings[opening] : fallback.advanced(by: i)
             opening += 1
-            var cursor = Cursor(scalars: scalars, index: i + 2, start: i, base: base, file: file)
+            var cursor = Cursor(reader: PathReader(scalars: scalars, index: i + 2, file: file, origin: i, base: base), start: i)
             switch cursor.parseReference() {
             case .success(let reference):
                 if !literal.isEmpty {
@@ -40,7 +40,7 @@ public struct TemplateParser {
                     literal = String.UnicodeScalarView()
                 }
                 parts.append(.reference(reference))
-                i = cursor.index
+                i = cursor.reader.index
             case .failure(let problem):
                 diagnostics.report(.templateSyntax, at: problem.span, problem.message, hint: problem.hint)
                 ok = false
@@ -53,36 +53,25 @@ public struct TemplateParser {
     }
 
     static func isIdentifierStart(_ c: Character) -> Bool {
-        c == "_" || ("a"..."z").contains(c) || ("A"..."Z").contains(c)
+        guard c.unicodeScalars.count == 1, let scalar = c.unicodeScalars.first else { return false }
+        return PathReader.isIdentifierStart(scalar)
     }
 
     static func isIdentifierCharacter(_ c: Character) -> Bool {
-        isIdentifierStart(c) || ("0"..."9").contains(c) || c == "-"
+        guard c.unicodeScalars.count == 1, let scalar = c.unicodeScalars.first else { return false }
+        return PathReader.isIdentifierCharacter(scalar)
     }
 }
 
-struct TemplateProblem: Error {
-    var span: Span
-    var message: String
-    var hint: String?
-}
-
-/// Walks one `{{ ... }}` from just after its opening braces.
+/// Walks one `{{ ... }}` from just after its opening braces; the path itself is read by
+/// `PathReader`, shared with the expression parser.
 private struct Cursor {
-    let scalars: [Unicode.Scalar]
-    var index: Int
-    /// Index of the `{{` in the value, and its position in the file.
+    var reader: PathReader
+    /// Index of the `{{` in the value.
     let start: Int
-    let base: SourcePosition
-    let file: String
 
-    func position(_ at: Int) -> SourcePosition { base.advanced(by: at - start) }
-    func span(_ from: Int, _ to: Int) -> Span { Span(file: file, start: position(from), end: position(to)) }
-    var current: Unicode.Scalar? { index < scalars.count ? scalars[index] : nil }
-
-    mutating func skipSpaces() {
-        while let c = current, c == " " || c == "\t" { index += 1 }
-    }
+    var scalars: [Unicode.Scalar] { reader.scalars }
+    var current: Unicode.Scalar? { reader.current }
 
     func indexAfterClosing() -> Int? {
         var i = start + 2
@@ -93,96 +82,32 @@ private struct Cursor {
         return nil
     }
 
-    func problem(_ at: Int, _ message: String, hint: String? = nil) -> TemplateProblem {
-        TemplateProblem(span: span(at, min(at + 1, max(scalars.count, at + 1))), message: message, hint: hint)
-    }
-
-    mutating func parseReference() -> Result<TemplateReference, TemplateProblem> {
-        skipSpaces()
+    mutating func parseReference() -> Result<TemplateReference, SyntaxProblem> {
+        reader.skipSpaces()
         guard indexAfterClosing() != nil else {
             return .failure(
-                problem(start, "`{{` is not closed", hint: "close the reference with `}}`"))
+                reader.problem(start, "`{{` is not closed", hint: "close the reference with `}}`"))
         }
         if current == "}" {
-            return .failure(problem(start, "empty reference `{{ }}`", hint: "name `input` or a stage, e.g. `{{ input }}`"))
-        }
-        let rootStart = index
-        guard let root = identifier() else {
             return .failure(
-                problem(
-                    index, "expected `input` or a stage name after `{{`, found `\(current.map(String.init) ?? "")`",
+                reader.problem(start, "empty reference `{{ }}`", hint: "name `input` or a stage, e.g. `{{ input }}`"))
+        }
+        guard let read = reader.reference() else {
+            return .failure(
+                reader.problem(
+                    reader.index, "expected `input` or a stage name after `{{`, found `\(current.map(String.init) ?? "")`",
                     hint: "a reference is `{{ input }}` or `{{ stage.field }}`"))
         }
-        var path: [PathSegment] = []
-        while let c = current {
-            if c == "." {
-                let dot = index
-                index += 1
-                guard let name = identifier() else {
-                    return .failure(problem(index, "expected a field name after `.`"))
-                }
-                path.append(PathSegment(.field(name), span: span(dot + 1, index)))
-            } else if c == "[" {
-                let open = index
-                index += 1
-                skipSpaces()
-                if current == "\"" || current == "'" {
-                    guard let key = quoted() else {
-                        return .failure(problem(open, "a quoted key in `[...]` is not closed"))
-                    }
-                    skipSpaces()
-                    guard current == "]" else { return .failure(problem(index, "expected `]` after the key")) }
-                    index += 1
-                    path.append(PathSegment(.field(key), span: span(open, index)))
-                } else {
-                    let digitsStart = index
-                    while let d = current, ("0"..."9").contains(d) { index += 1 }
-                    guard index > digitsStart, let value = Int(String(String.UnicodeScalarView(scalars[digitsStart..<index]))) else {
-                        return .failure(
-                            problem(
-                                index, "expected an index (a number) or a quoted key inside `[...]`",
-                                hint: "write `[0]` for the first item, or `[\"key\"]` for a field"))
-                    }
-                    skipSpaces()
-                    guard current == "]" else { return .failure(problem(index, "expected `]` after the index")) }
-                    index += 1
-                    path.append(PathSegment(.index(value), span: span(open, index)))
-                }
-            } else {
-                break
-            }
-        }
-        let rootEnd = index
-        skipSpaces()
-        guard current == "}", index + 1 < scalars.count, scalars[index + 1] == "}" else {
+        guard case .success(let reference) = read else { return read }
+        reader.skipSpaces()
+        guard current == "}", reader.index + 1 < scalars.count, scalars[reader.index + 1] == "}" else {
             let found = current.map { String($0) } ?? "end of text"
             return .failure(
-                problem(
-                    index, "unexpected `\(found)` in a reference; expected `}}`",
+                reader.problem(
+                    reader.index, "unexpected `\(found)` in a reference; expected `}}`",
                     hint: "a reference is a path only, like `{{ stage.field[0] }}`"))
         }
-        index += 2
-        let rootLength = root.unicodeScalars.count
-        return .success(
-            TemplateReference(
-                root: Located(root, at: span(rootStart, rootStart + rootLength)), path: path, span: span(rootStart, rootEnd)))
-    }
-
-    mutating func identifier() -> String? {
-        guard let c = current, TemplateParser.isIdentifierStart(Character(c)) else { return nil }
-        let begin = index
-        while let c = current, TemplateParser.isIdentifierCharacter(Character(c)) { index += 1 }
-        return String(String.UnicodeScalarView(scalars[begin..<index]))
-    }
-
-    mutating func quoted() -> String? {
-        guard let quote = current else { return nil }
-        index += 1
-        let begin = index
-        while let c = current, c != quote { index += 1 }
-        guard current == quote else { return nil }
-        let text = String(String.UnicodeScalarView(scalars[begin..<index]))
-        index += 1
-        return text
+        reader.index += 2
+        return .success(reference)
     }
 }
