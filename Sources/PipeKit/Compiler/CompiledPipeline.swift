@@ -87,6 +87,8 @@ public struct CompiledStage: Sendable {
     public var cache: Bool = false
     /// `for_each`: the stage runs once per item; its value is the list of the items' outputs.
     public var forEach: ForEachSpec?
+    /// `when:`: the stage runs only if this holds; otherwise it is skipped and has no value.
+    public var when: Expression?
     /// `approve: true`: the run stops before this stage until a person approves it.
     public var approve: Bool = false
     /// The mock provider's replies for this stage (`mock:`), used in turn.

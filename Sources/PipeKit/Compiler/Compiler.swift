@@ -34,6 +34,7 @@ public enum Compiler {
         compilation.loadSchemas()
         compilation.resolveModels()
         compilation.checkReferences()
+        compilation.checkConditions()
         compilation.buildGraph()
         compilation.checkBudgets()
         compilation.checkOutputUse()
@@ -96,7 +97,7 @@ struct Compilation {
                     retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                     timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
                     dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
-                    forEach: stage.forEach, approve: stage.approve?.value ?? false, mockReplies: stage.mock.map(\.value)))
+                    forEach: stage.forEach, when: stage.when, approve: stage.approve?.value ?? false, mockReplies: stage.mock.map(\.value)))
         }
         let output: PipelineOutput
         switch spec.output {

@@ -35,6 +35,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case worstCaseBudget = "worst-case-budget"
     case unusedStage = "unused-stage"
     case mockValue = "mock-value"
+    case maybeAbsent = "maybe-absent"
 
     public var defaultSeverity: Severity {
         switch self {
@@ -73,6 +74,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .worstCaseBudget: "The worst case (every stage at max_tokens, retries included) fits the budget."
         case .unusedStage: "Every stage contributes to the pipeline's output."
         case .mockValue: "A stage's `mock:` values match its output schema."
+        case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }
 }

@@ -93,6 +93,7 @@ public final class ProgressReporter: Sendable {
                 case .failed: plain = "\(report.stage): failed: \(report.error ?? "")"
                 case .cancelled: plain = "\(report.stage): cancelled"
                 case .waiting: plain = "\(report.stage): waiting for approval"
+                case .skipped: plain = "\(report.stage): skipped (its `when:` does not hold)"
                 }
             }
         }

@@ -120,6 +120,24 @@ public struct PipelineRunner: Sendable {
             while true {
                 while outcome == nil, running < options.concurrency, !ready.isEmpty, !Task.isCancelled {
                     let stage = ready.removeFirst()
+                    if let condition = stage.when {
+                        let renderer = TemplateRenderer(values: values)
+                        if !ExpressionEvaluator.holds(condition, value: { renderer.value(of: $0) }) {
+                            // Skipped: no value, no call; the stages after it go on without it.
+                            let report = StageReport(
+                                stage: stage.name, status: .skipped, model: stage.model, attempts: 0, usage: .zero,
+                                costUSD: nil, latency: .zero, error: nil)
+                            reports.append(report)
+                            events(.stageFinished(report))
+                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
+                            unfinished -= 1
+                            for dependent in pipeline.dag.dependents[stage.name] ?? [] {
+                                waiting[dependent, default: 0] -= 1
+                                if waiting[dependent] == 0, let next = pipeline.stage(named: dependent) { ready.append(next) }
+                            }
+                            continue
+                        }
+                    }
                     let runner = StageRunner(
                         stage: stage, label: stage.name, validator: validators[stage.name],
                         renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
@@ -186,7 +204,8 @@ public struct PipelineRunner: Sendable {
             }
         }
         if outcome == nil {
-            outcome = Task.isCancelled || values.count < pipeline.stages.count + 1
+            let skipped = reports.filter { $0.status == .skipped }.count
+            outcome = Task.isCancelled || values.count + skipped < pipeline.stages.count + 1
                 ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: values))
         }
         let usage = reports.reduce(TokenUsage.zero) { $0 + $1.usage }

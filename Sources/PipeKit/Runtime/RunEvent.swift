@@ -23,6 +23,8 @@ public struct StageReport: Sendable {
         case reused
         /// `approve: true`, not approved yet.
         case waiting
+        /// Its `when:` condition did not hold: it has no value.
+        case skipped
     }
 
     public var stage: String

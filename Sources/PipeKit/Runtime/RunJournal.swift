@@ -83,7 +83,7 @@ enum TemplateText {
         template.parts.map { part in
             switch part {
             case .text(let text): text
-            case .reference(let reference): "{{ \(reference) }}"
+            case .reference(let reference): "{{ \(reference.source) }}"
             }
         }.joined()
     }

@@ -10,8 +10,18 @@ public struct TemplateRenderer: Sendable {
         self.values = values
     }
 
-    /// The value a reference names; nil when an optional field is absent.
+    /// The value a reference names, or its `??` fallback when that is absent or null; nil
+    /// when absent with no fallback.
     public func value(of reference: TemplateReference) -> JSONValue? {
+        let found = lookup(reference)
+        guard found == nil || found == .null, let fallback = reference.fallback else { return found }
+        switch fallback {
+        case .literal(let value, _): return value
+        case .reference(let next): return value(of: next) ?? found
+        }
+    }
+
+    private func lookup(_ reference: TemplateReference) -> JSONValue? {
         guard var current = values[reference.root.value] else { return nil }
         for segment in reference.path {
             switch segment.kind {

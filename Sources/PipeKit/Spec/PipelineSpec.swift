@@ -86,6 +86,8 @@ public struct StageSpec: Sendable {
     public var needs: [Located<String>] = []
     /// `for_each`: the stage runs once per item of an array.
     public var forEach: ForEachSpec?
+    /// `when:`: the stage runs only if this condition holds; otherwise it is skipped.
+    public var when: Expression?
     /// `approve: true`: a person approves the stage before it runs.
     public var approve: Located<Bool>?
     /// `mock:`: the replies the mock provider gives this stage, in turn.

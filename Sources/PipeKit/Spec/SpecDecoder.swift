@@ -180,6 +180,7 @@ public struct SpecDecoder {
                 case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
                 case "for_each": stage.forEach = forEach(field.value, in: pair.value)
                 case "approve": stage.approve = boolean(field.value, key: "approve")
+                case "when": stage.when = condition(field.value, key: "when")
                 case "mock": stage.mock = (field.value.sequence ?? [field.value]).map { ($0.json, $0) }
                 case "output":
                     guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }
@@ -208,6 +209,15 @@ public struct SpecDecoder {
             stages.append(stage)
         }
         return stages
+    }
+
+    /// A condition (`when:`, `until:`), parsed where it is written.
+    mutating func condition(_ node: YAMLNode, key: String) -> Expression? {
+        guard let text = string(node, key: key) else { return nil }
+        var quoted = false
+        if case .scalar(_, let style) = node.kind { quoted = style == .singleQuoted || style == .doubleQuoted }
+        return ExpressionParser.parse(
+            text.value, file: source.path, start: node.span.start.advanced(by: quoted ? 1 : 0), diagnostics: &diagnostics)
     }
 
     /// `for_each: planner.questions` (or `"{{ planner.questions }}"`) and its companions.

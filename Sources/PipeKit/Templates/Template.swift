@@ -14,10 +14,11 @@ public struct Template: Sendable {
         self.span = span
     }
 
+    /// Every reference, the fallbacks of `??` included, in written order.
     public var references: [TemplateReference] {
-        parts.compactMap {
-            if case .reference(let reference) = $0 { return reference }
-            return nil
+        parts.flatMap { part -> [TemplateReference] in
+            guard case .reference(let reference) = part else { return [] }
+            return reference.chain
         }
     }
 
@@ -44,11 +45,31 @@ public struct TemplateReference: Sendable, Hashable, CustomStringConvertible {
     public var path: [PathSegment]
     /// From the first character of the root to the end of the path.
     public var span: Span
+    /// `?? ...`: what to use when the value is absent or null (a skipped stage, a missing
+    /// optional field, the first iteration of a loop).
+    public var fallback: TemplateFallback?
 
-    public init(root: Located<String>, path: [PathSegment], span: Span) {
+    public init(root: Located<String>, path: [PathSegment], span: Span, fallback: TemplateFallback? = nil) {
         self.root = root
         self.path = path
         self.span = span
+        self.fallback = fallback
+    }
+
+    /// This reference and the references among its fallbacks.
+    public var chain: [TemplateReference] {
+        var result = [self]
+        if case .reference(let next) = fallback { result += next.chain }
+        return result
+    }
+
+    /// As written, fallbacks included: `critic.notes ?? "none"`.
+    public var source: String {
+        switch fallback {
+        case nil: description
+        case .reference(let next): "\(description) ?? \(next.source)"
+        case .literal(let value, _): "\(description) ?? \(value.serialized())"
+        }
     }
 
     /// The path as written, normalised: `researcher.key_findings[0]`.
@@ -84,4 +105,10 @@ public struct PathSegment: Sendable, Hashable, CustomStringConvertible {
         case .index(let index): "[\(index)]"
         }
     }
+}
+
+/// The right side of `??` in a template: another reference, or a literal.
+public indirect enum TemplateFallback: Sendable, Hashable {
+    case reference(TemplateReference)
+    case literal(JSONValue, Span)
 }

@@ -98,16 +98,67 @@ private struct Cursor {
                     reader.index, "expected `input` or a stage name after `{{`, found `\(current.map(String.init) ?? "")`",
                     hint: "a reference is `{{ input }}` or `{{ stage.field }}`"))
         }
-        guard case .success(let reference) = read else { return read }
+        guard case .success(var reference) = read else { return read }
         reader.skipSpaces()
+        if current == "?" {
+            switch fallback() {
+            case .success(let fallback): reference.fallback = fallback
+            case .failure(let problem): return .failure(problem)
+            }
+            reader.skipSpaces()
+        }
         guard current == "}", reader.index + 1 < scalars.count, scalars[reader.index + 1] == "}" else {
             let found = current.map { String($0) } ?? "end of text"
             return .failure(
                 reader.problem(
                     reader.index, "unexpected `\(found)` in a reference; expected `}}`",
-                    hint: "a reference is a path only, like `{{ stage.field[0] }}`"))
+                    hint: "a reference is a path, with `??` and what to use when it is absent: `{{ critic.notes ?? \"none\" }}`"))
         }
         reader.index += 2
         return .success(reference)
+    }
+
+    /// `?? "text"`, `?? 3`, `?? true`, `?? null` or `?? other.path` (which may have its own `??`).
+    mutating func fallback() -> Result<TemplateFallback, SyntaxProblem> {
+        let at = reader.index
+        guard reader.index + 1 < scalars.count, scalars[reader.index + 1] == "?" else {
+            return .failure(reader.problem(at, "expected `??` (what to use when the value is absent)"))
+        }
+        reader.index += 2
+        reader.skipSpaces()
+        let start = reader.index
+        if current == "\"" || current == "'" {
+            guard let text = reader.quoted() else {
+                return .failure(reader.problem(start, "the text after `??` is not closed", hint: "close it with its quote"))
+            }
+            return .success(.literal(.string(text), reader.span(start, reader.index)))
+        }
+        var word = ""
+        while let c = current, c == "-" || c == "." || ("0"..."9").contains(c) || ("a"..."z").contains(c) {
+            word.unicodeScalars.append(c)
+            reader.index += 1
+        }
+        let literal: JSONValue? = switch word {
+        case "true": .bool(true)
+        case "false": .bool(false)
+        case "null": .null
+        default: JSONNumber(word).map(JSONValue.number)
+        }
+        if let literal { return .success(.literal(literal, reader.span(start, reader.index))) }
+        reader.index = start
+        guard case .success(var next)? = reader.reference() else {
+            return .failure(
+                reader.problem(
+                    start, "expected a reference or a literal after `??`",
+                    hint: "for example `?? \"none\"`, `?? 0`, `?? false` or `?? other.field`"))
+        }
+        reader.skipSpaces()
+        if current == "?" {
+            switch fallback() {
+            case .success(let more): next.fallback = more
+            case .failure(let problem): return .failure(problem)
+            }
+        }
+        return .success(.reference(next))
     }
 }

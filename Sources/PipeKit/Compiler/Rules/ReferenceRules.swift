@@ -73,7 +73,7 @@ extension Compilation {
     }
 
     /// The shape a reference to `input` or a stage points at, reporting where its path breaks.
-    private mutating func resolve(_ reference: TemplateReference, item: (name: String, shape: SchemaShape?)?) -> SchemaShape? {
+    mutating func resolve(_ reference: TemplateReference, item: (name: String, shape: SchemaShape?)?) -> SchemaShape? {
         let root = reference.root.value
         let shape: SchemaShape?
         if root == "input" {
