@@ -51,6 +51,26 @@ import Testing
         }
     }
 
+    /// Two processes, as two `pipe run`s: `pipe-bench store` runs mock pipelines through the
+    /// journal `pipe run` uses, on one new store file at once.
+    @Test func twoProcessesWriteOneStoreAtOnce() async throws {
+        let folder = try TemporaryFolder()
+        let arguments = ["store", "--store", folder.storePath, "--runs", "40", "--stages", "3", "--concurrency", "4"]
+        async let first = runPipeBench(arguments)
+        async let second = runPipeBench(arguments)
+        for result in try await [first, second] {
+            #expect(result.status == 0, "\(result.stdout)")
+        }
+        let store = try RunStore(path: folder.storePath)
+        let rows = try store.runs(limit: 1000)
+        #expect(rows.count == 80)
+        #expect(rows.allSatisfy { $0.status == .succeeded })
+        for row in rows.prefix(10) {
+            let detail = try #require(try store.run(row.id))
+            #expect(detail.calls.count == 3 && detail.stages.count == 3)
+        }
+    }
+
     /// While another connection holds the write lock, a write waits for it (the busy
     /// timeout) instead of failing with "database is locked".
     @Test func aWriteWaitsForAnotherWritersTransaction() async throws {

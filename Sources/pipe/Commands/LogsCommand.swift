@@ -20,11 +20,11 @@ struct LogsCommand: ParsableCommand {
             uses); else `.pipe/pipe.db` in the current folder.
 
             Examples:
-              pipe logs                                  # recent runs in ./.pipe/pipe.db
-              pipe logs --spec pipelines/report.yaml     # the runs of that spec, from its store
-              pipe logs last                             # the newest run, stage by stage
-              pipe logs 20261121-0615                    # a run, by its id or a unique prefix
-              pipe logs last --stage summary             # one stage's output: text raw, else JSON
+              pipe logs                              # recent runs in ./.pipe/pipe.db
+              pipe logs --spec pipelines/report.yaml # that spec's runs, from its store
+              pipe logs last                         # the newest run, stage by stage
+              pipe logs 20261121-0615                # a run, by a unique id prefix
+              pipe logs last --stage summary         # one stage's output
               pipe logs last --json | jq '.calls[] | select(.status != "ok")'
 
             Exit status: 0; 1 when the stage asked for with --stage has no output (it failed \
