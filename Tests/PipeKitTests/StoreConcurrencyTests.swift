@@ -78,22 +78,27 @@ import Testing
         let store = try RunStore(path: folder.storePath)
         let other = try RunStore(path: folder.storePath)
         let id = try store.startRun(StoreSamples.newRun())
-        let locked = AsyncStream<Void>.makeStream()
-        let holder = Task.detached {
-            try other.pool.writeWithoutTransaction { db in
+        // The other connection takes the write lock, and lets it go 300 ms after this test
+        // starts writing (on a Dispatch thread: it blocks).
+        let locked = DispatchSemaphore(value: 0), writing = DispatchSemaphore(value: 0)
+        let holder = DispatchGroup()
+        DispatchQueue.global().async(group: holder) {
+            try? other.pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
-                locked.continuation.yield()
-                Thread.sleep(forTimeInterval: 0.5)
+                locked.signal()
+                _ = writing.wait(timeout: .now() + 10)
+                Thread.sleep(forTimeInterval: 0.3)
                 try db.execute(sql: "COMMIT")
             }
         }
-        for await _ in locked.stream { break }
+        locked.wait()
         let start = ContinuousClock.now
+        writing.signal()
         let journal = store.journal(runID: id, reusingFrom: nil)
         await journal.record(StoreSamples.call())
         try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
-        #expect(ContinuousClock.now - start > .milliseconds(200))
-        try await holder.value
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        holder.wait()
         #expect(journal.firstError == nil)
         #expect(try store.run(id)?.calls.count == 1)
         #expect(try store.run(id)?.row.status == .succeeded)

@@ -29,6 +29,22 @@ import Testing
         #expect(try store.run("20990101-000000-0000") == nil)
     }
 
+    @Test func aRunningRunWhoseProcessIsGoneShowsAsInterrupted() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let killed = try store.startRun(StoreSamples.newRun())
+        let alive = try store.startRun(StoreSamples.newRun())
+        // No process has the largest pid (pid_max is at most 2^22 on Linux).
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE runs SET pid = 2147483647 WHERE id = ?", arguments: [killed])
+        }
+        let rows = Dictionary(uniqueKeysWithValues: try store.runs(limit: 10).map { ($0.id, $0) })
+        #expect(rows[killed]?.status == .running)
+        #expect(rows[killed]?.displayStatus == .interrupted)
+        #expect(rows[alive]?.displayStatus == .running)
+        #expect(RunLogJSON.list([rows[killed]!])[0]?["status"] == "interrupted")
+    }
+
     @Test func aRunEndIsTakenFromTheRunnersResult() {
         let report = StageReport(
             stage: "a", status: .failed, model: StoreSamples.model, attempts: 3, usage: .zero, costUSD: nil,
