@@ -4,6 +4,20 @@ import Testing
 
 /// The run store: runs, calls and stages written as they happen and read back.
 @Suite struct StoreTests {
+    @Test func anUnfinishedRunShowsWhatItsCallsHaveSpent() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        await journal.record(StoreSamples.call())
+        await journal.record(StoreSamples.call(status: .invalid))
+        let row = try #require(try store.runs(limit: 1).first)
+        #expect(row.usage == TokenUsage(input: 24, output: 14))
+        #expect(row.costUSD == 0.0042)
+        try store.finishRun(id, RunEnd(status: .interrupted, usage: TokenUsage(input: 30, output: 20), costUSD: 0.005, wall: .seconds(2)))
+        #expect(try store.run(id)?.row.usage == TokenUsage(input: 30, output: 20))
+    }
+
     @Test func aRunIsRunningUntilItIsFinished() throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
