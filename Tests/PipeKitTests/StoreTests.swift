@@ -147,6 +147,25 @@ import Testing
         #expect(stage.fingerprint == "fp-1")
     }
 
+    /// Ctrl-C cancels the run's tasks; what they report while stopping is still recorded.
+    @Test func aCancelledTaskStillRecords() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        let task = Task {
+            try? await Task.sleep(for: .seconds(30))
+            #expect(Task.isCancelled)
+            await journal.record(StoreSamples.call(status: .failed, reply: nil, problems: ["cancelled"]))
+            await journal.record(StoreSamples.stage(status: .cancelled, output: nil, error: "cancelled"))
+        }
+        task.cancel()
+        await task.value
+        #expect(journal.firstError == nil)
+        #expect(try store.run(id)?.calls.count == 1)
+        #expect(try store.run(id)?.stages.first?.status == .cancelled)
+    }
+
     @Test func aJournalForAnUnknownRunKeepsTheErrorAndDoesNotThrow() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
