@@ -7,6 +7,7 @@ let commands: [BenchCommand] = [
     FakeServerCommand.command,
     HTTPBenchmark.command,
     ValidatorBenchmark.command,
+    StoreBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -51,6 +51,26 @@ import Testing
         }
     }
 
+    /// Two processes, as two `pipe run`s: `pipe-bench store` runs mock pipelines through the
+    /// journal `pipe run` uses, on one new store file at once.
+    @Test func twoProcessesWriteOneStoreAtOnce() async throws {
+        let folder = try TemporaryFolder()
+        let arguments = ["store", "--store", folder.storePath, "--runs", "40", "--stages", "3", "--concurrency", "4"]
+        async let first = runPipeBench(arguments)
+        async let second = runPipeBench(arguments)
+        for result in try await [first, second] {
+            #expect(result.status == 0, "\(result.stdout)")
+        }
+        let store = try RunStore(path: folder.storePath)
+        let rows = try store.runs(limit: 1000)
+        #expect(rows.count == 80)
+        #expect(rows.allSatisfy { $0.status == .succeeded })
+        for row in rows.prefix(10) {
+            let detail = try #require(try store.run(row.id))
+            #expect(detail.calls.count == 3 && detail.stages.count == 3)
+        }
+    }
+
     /// While another connection holds the write lock, a write waits for it (the busy
     /// timeout) instead of failing with "database is locked".
     @Test func aWriteWaitsForAnotherWritersTransaction() async throws {
@@ -58,22 +78,27 @@ import Testing
         let store = try RunStore(path: folder.storePath)
         let other = try RunStore(path: folder.storePath)
         let id = try store.startRun(StoreSamples.newRun())
-        let locked = AsyncStream<Void>.makeStream()
-        let holder = Task.detached {
-            try other.pool.writeWithoutTransaction { db in
+        // The other connection takes the write lock, and lets it go 300 ms after this test
+        // starts writing (on a Dispatch thread: it blocks).
+        let locked = DispatchSemaphore(value: 0), writing = DispatchSemaphore(value: 0)
+        let holder = DispatchGroup()
+        DispatchQueue.global().async(group: holder) {
+            try? other.pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
-                locked.continuation.yield()
-                Thread.sleep(forTimeInterval: 0.5)
+                locked.signal()
+                _ = writing.wait(timeout: .now() + 10)
+                Thread.sleep(forTimeInterval: 0.3)
                 try db.execute(sql: "COMMIT")
             }
         }
-        for await _ in locked.stream { break }
+        locked.wait()
         let start = ContinuousClock.now
+        writing.signal()
         let journal = store.journal(runID: id, reusingFrom: nil)
         await journal.record(StoreSamples.call())
         try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
-        #expect(ContinuousClock.now - start > .milliseconds(200))
-        try await holder.value
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        holder.wait()
         #expect(journal.firstError == nil)
         #expect(try store.run(id)?.calls.count == 1)
         #expect(try store.run(id)?.row.status == .succeeded)

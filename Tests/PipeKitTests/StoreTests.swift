@@ -4,6 +4,20 @@ import Testing
 
 /// The run store: runs, calls and stages written as they happen and read back.
 @Suite struct StoreTests {
+    @Test func anUnfinishedRunShowsWhatItsCallsHaveSpent() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        await journal.record(StoreSamples.call())
+        await journal.record(StoreSamples.call(status: .invalid))
+        let row = try #require(try store.runs(limit: 1).first)
+        #expect(row.usage == TokenUsage(input: 24, output: 14))
+        #expect(row.costUSD == 0.0042)
+        try store.finishRun(id, RunEnd(status: .interrupted, usage: TokenUsage(input: 30, output: 20), costUSD: 0.005, wall: .seconds(2)))
+        #expect(try store.run(id)?.row.usage == TokenUsage(input: 30, output: 20))
+    }
+
     @Test func aRunIsRunningUntilItIsFinished() throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
@@ -27,6 +41,22 @@ import Testing
         #expect(finished.row.costUSD == 0.0125)
         #expect(finished.output == ["final": "words"])
         #expect(try store.run("20990101-000000-0000") == nil)
+    }
+
+    @Test func aRunningRunWhoseProcessIsGoneShowsAsInterrupted() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let killed = try store.startRun(StoreSamples.newRun())
+        let alive = try store.startRun(StoreSamples.newRun())
+        // No process has the largest pid (pid_max is at most 2^22 on Linux).
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE runs SET pid = 2147483647 WHERE id = ?", arguments: [killed])
+        }
+        let rows = Dictionary(uniqueKeysWithValues: try store.runs(limit: 10).map { ($0.id, $0) })
+        #expect(rows[killed]?.status == .running)
+        #expect(rows[killed]?.displayStatus == .interrupted)
+        #expect(rows[alive]?.displayStatus == .running)
+        #expect(RunLogJSON.list([rows[killed]!])[0]?["status"] == "interrupted")
     }
 
     @Test func aRunEndIsTakenFromTheRunnersResult() {
@@ -115,6 +145,25 @@ import Testing
         #expect(stage.output == ["text": "moon"])
         #expect(stage.latency == .milliseconds(900))
         #expect(stage.fingerprint == "fp-1")
+    }
+
+    /// Ctrl-C cancels the run's tasks; what they report while stopping is still recorded.
+    @Test func aCancelledTaskStillRecords() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let journal = store.journal(runID: id, reusingFrom: nil)
+        let task = Task {
+            try? await Task.sleep(for: .seconds(30))
+            #expect(Task.isCancelled)
+            await journal.record(StoreSamples.call(status: .failed, reply: nil, problems: ["cancelled"]))
+            await journal.record(StoreSamples.stage(status: .cancelled, output: nil, error: "cancelled"))
+        }
+        task.cancel()
+        await task.value
+        #expect(journal.firstError == nil)
+        #expect(try store.run(id)?.calls.count == 1)
+        #expect(try store.run(id)?.stages.first?.status == .cancelled)
     }
 
     @Test func aJournalForAnUnknownRunKeepsTheErrorAndDoesNotThrow() async throws {

@@ -36,7 +36,7 @@ extension RunStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM runs WHERE ?1 IS NULL OR spec_path = ?1
+                    SELECT \(Self.runColumns) FROM runs WHERE ?1 IS NULL OR spec_path = ?1
                     ORDER BY started_at DESC, rowid DESC LIMIT ?2
                     """, arguments: [spec, max(0, limit)]
             ).map(Self.runRow)
@@ -46,7 +46,8 @@ extension RunStore {
     /// A run with its stages and calls; nil for an unknown id.
     public func run(_ id: String) throws(StoreError) -> RunDetail? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE id = ?", arguments: [id])
+            else {
                 return nil
             }
             let stages = try Row.fetchAll(db, sql: "SELECT * FROM stages WHERE run_id = ? ORDER BY id", arguments: [id])
@@ -60,16 +61,29 @@ extension RunStore {
 
     // MARK: - Rows
 
+    /// A run's columns, and the tokens and cost of its calls: what an unfinished run (one
+    /// still going, or killed) has spent so far.
+    private static let runColumns = """
+        runs.*,
+        (SELECT SUM(tokens_in) FROM calls WHERE run_id = runs.id) AS calls_tokens_in,
+        (SELECT SUM(tokens_out) FROM calls WHERE run_id = runs.id) AS calls_tokens_out,
+        (SELECT SUM(cost_usd) FROM calls WHERE run_id = runs.id) AS calls_cost_usd
+        """
+
     private static func runRow(_ row: Row) -> RunRow {
         let pid: Int32? = row["pid"]
         let host: String? = row["host"]
         let milliseconds: Int? = row["duration_ms"]
+        let finished = milliseconds != nil
+        let usage = finished
+            ? TokenUsage(input: row["tokens_in"], output: row["tokens_out"])
+            : TokenUsage(input: row["calls_tokens_in"] ?? 0, output: row["calls_tokens_out"] ?? 0)
         return RunRow(
             id: row["id"], specPath: row["spec_path"], pipelineName: row["name"],
             status: RunStatus(rawValue: row["status"]) ?? .failed,
             startedAt: StoreTime.date(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
             duration: milliseconds.map(StoreTime.duration(milliseconds:)),
-            usage: TokenUsage(input: row["tokens_in"], output: row["tokens_out"]), costUSD: row["cost_usd"],
+            usage: usage, costUSD: finished ? row["cost_usd"] : row["calls_cost_usd"],
             error: row["error"], resumedFrom: row["resumed_from"],
             process: pid.flatMap { pid in host.map { RunProcess(pid: pid, host: $0) } })
     }

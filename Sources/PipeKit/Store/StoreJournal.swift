@@ -10,7 +10,7 @@ public final class StoreJournal: RunJournal {
     public let runID: String
     let store: RunStore
     let reusingFrom: String?
-    private let errors = Locked<[StoreError]>([])
+    private let error = Locked<StoreError?>(nil)
 
     init(store: RunStore, runID: String, reusingFrom: String?) {
         self.store = store
@@ -19,7 +19,7 @@ public final class StoreJournal: RunJournal {
     }
 
     /// The first write or read that failed, if any.
-    public var firstError: StoreError? { errors.withLock { $0.first } }
+    public var firstError: StoreError? { error.withLock { $0 } }
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
@@ -102,7 +102,13 @@ public final class StoreJournal: RunJournal {
                 }
             }
         }
-        if let failure { errors.withLock { $0.append(failure) } }
+        if let failure { keep(failure) }
+    }
+
+    private func keep(_ failure: StoreError) {
+        error.withLock { first in
+            if first == nil { first = failure }
+        }
     }
 
     private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T?) async -> T? {
@@ -118,7 +124,7 @@ public final class StoreJournal: RunJournal {
         switch result {
         case .success(let value): return value
         case .failure(let error):
-            errors.withLock { $0.append(error) }
+            keep(error)
             return nil
         }
     }

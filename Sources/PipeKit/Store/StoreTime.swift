@@ -35,7 +35,7 @@ public enum RunID {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
-        return String(format: "%04d%02d%02d-%02d%02d%02d-", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        return String(format: "%04ld%02ld%02ld-%02ld%02ld%02ld-", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
             + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
 }

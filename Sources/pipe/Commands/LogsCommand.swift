@@ -20,11 +20,11 @@ struct LogsCommand: ParsableCommand {
             uses); else `.pipe/pipe.db` in the current folder.
 
             Examples:
-              pipe logs                                  # recent runs in ./.pipe/pipe.db
-              pipe logs --spec pipelines/report.yaml     # the runs of that spec, from its store
-              pipe logs last                             # the newest run, stage by stage
-              pipe logs 20261121-0615                    # a run, by its id or a unique prefix
-              pipe logs last --stage summary             # one stage's output: text raw, else JSON
+              pipe logs                              # recent runs in ./.pipe/pipe.db
+              pipe logs --spec pipelines/report.yaml # that spec's runs, from its store
+              pipe logs last                         # the newest run, stage by stage
+              pipe logs 20261121-0615                # a run, by a unique id prefix
+              pipe logs last --stage summary         # one stage's output
               pipe logs last --json | jq '.calls[] | select(.status != "ok")'
 
             Exit status: 0; 1 when the stage asked for with --stage has no output (it failed \
@@ -72,18 +72,17 @@ struct LogsCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
-        let specPath = spec.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         do {
             if let runID {
-                try show(runID, in: runStore, specPath: specPath)
+                try show(runID, in: runStore)
             } else {
-                let rows = try runStore.runs(limit: limit, specPath: specPath)
+                let rows = try runStore.runs(limit: limit, specPath: spec)
                 if json {
                     Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
                 } else if rows.isEmpty {
                     Terminal.writeError("pipe: no runs recorded in \(path)" + (spec.map { " for \($0)" } ?? "") + "\n")
                 } else {
-                    Terminal.write(text.list(rows))
+                    Terminal.write(format.list(rows))
                 }
             }
         } catch let error as StoreError {
@@ -91,13 +90,13 @@ struct LogsCommand: ParsableCommand {
         }
     }
 
-    private func show(_ text: String, in runStore: RunStore, specPath: String?) throws {
-        guard let id = try runStore.resolveRunID(text, specPath: specPath), let detail = try runStore.run(id) else {
+    private func show(_ text: String, in runStore: RunStore) throws {
+        guard let id = try runStore.resolveRunID(text, specPath: spec), let detail = try runStore.run(id) else {
             let what = text == "last" ? "no runs recorded" + (spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
             throw failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
         }
         guard let stage else {
-            Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : self.text.detail(detail))
+            Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : format.detail(detail))
             return
         }
         guard let row = detail.stages.last(where: { $0.stage == stage }) else {
@@ -106,8 +105,9 @@ struct LogsCommand: ParsableCommand {
                 + (names.isEmpty ? "; none of its stages finished" : "; its stages: \(names.joined(separator: ", "))"))
         }
         guard let output = row.output else {
-            Terminal.writeError("pipe: stage `\(stage)` of run \(id) has no output: it \(row.status.rawValue)"
-                + (row.error.map { ": \($0)" } ?? "") + "\n")
+            let why = row.status == .cancelled ? "it was cancelled" : "it \(row.status.rawValue)"
+            Terminal.writeError("pipe: stage `\(stage)` of run \(id) has no output: \(why)"
+                + (row.status == .cancelled ? "" : row.error.map { ": \($0)" } ?? "") + "\n")
             throw ExitCodeError(code: 1)
         }
         Terminal.write(json ? output.serialized(pretty: true) + "\n" : RunLogText.show(output))
@@ -116,7 +116,7 @@ struct LogsCommand: ParsableCommand {
     /// --store, else PIPE_STORE, else beside --spec, else in the current folder.
     private var storePath: String { RunRecording.path(store: store, spec: spec) }
 
-    private var text: RunLogText {
+    private var format: RunLogText {
         RunLogText(directory: FileManager.default.currentDirectoryPath)
     }
 

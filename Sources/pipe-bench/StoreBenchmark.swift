@@ -1,0 +1,169 @@
+import Foundation
+import PipeKit
+
+/// `pipe-bench store`: how long the runner waits for the run store to record a call or a
+/// stage, and how many records a second one store file takes. Two of these at once on one
+/// file is how the tests check that concurrent `pipe` processes share a store.
+enum StoreBenchmark {
+    static let command = BenchCommand(
+        name: "store",
+        summary: "run store writes: --runs N --stages N --concurrency N [--store PATH]",
+        run: run)
+
+    static let usage = """
+        usage: pipe-bench store [--runs N] [--stages N] [--concurrency N] [--store PATH]
+
+        Runs a pipeline of --stages mock stages (default 5) --runs times (default 200),
+        --concurrency at a time (default 4), recording each run, call and stage through the
+        journal `pipe run` uses into --store (default: a new file in a temporary folder,
+        removed afterwards).
+        Prints records per second and the latency of one record; exits 1 if a write failed.
+        """
+
+    @Sendable static func run(_ arguments: [String]) async -> Int32 {
+        var runs = 200, stages = 5, concurrency = 4
+        var path: String?
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--help", "-h":
+                print(usage)
+                return 0
+            case "--store":
+                guard let value = rest.popFirst() else {
+                    print("--store needs a path\n\(usage)")
+                    return 2
+                }
+                path = value
+            case "--runs", "--stages", "--concurrency":
+                guard let value = rest.popFirst().flatMap({ Int($0) }), value >= 1 else {
+                    print("\(flag) needs a positive number\n\(usage)")
+                    return 2
+                }
+                if flag == "--runs" { runs = value } else if flag == "--stages" { stages = value } else { concurrency = value }
+            default:
+                print("unknown option \(flag)\n\(usage)")
+                return 2
+            }
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-bench-store-\(getpid())")
+        defer { if path == nil { try? FileManager.default.removeItem(at: folder) } }
+        let store: RunStore
+        do {
+            store = try RunStore(path: path ?? folder.appendingPathComponent("pipe.db").path)
+        } catch {
+            print("pipe-bench store: \(error)")
+            return 1
+        }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var latencies: [Duration] = []
+        var failures: [String] = []
+        let (stagesPerRun, first) = (stages, min(concurrency, runs))
+        await withTaskGroup(of: (latencies: [Duration], failure: String?).self) { group in
+            for number in 0..<first {
+                group.addTask { await record(run: number, stages: stagesPerRun, in: store) }
+            }
+            var launched = first
+            while let result = await group.next() {
+                latencies += result.latencies
+                if let failure = result.failure { failures.append(failure) }
+                if launched < runs {
+                    let number = launched
+                    group.addTask { await record(run: number, stages: stagesPerRun, in: store) }
+                    launched += 1
+                }
+            }
+        }
+        let wall = clock.now - start
+        latencies.sort()
+        func percentile(_ p: Double) -> String {
+            guard !latencies.isEmpty else { return "-" }
+            let index = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
+            return String(format: "%.2f ms", latencies[max(0, index)].seconds * 1000)
+        }
+        let records = runs * (2 * stages + 2)
+        print("store: \(runs) runs of \(stages) mock stages, \(concurrency) at a time, \(store.path)")
+        print(String(format: "  wall %.3f s, %.0f records/s (runs started and finished, calls, stages)",
+            wall.seconds, Double(records) / wall.seconds))
+        print("  journal record latency p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))")
+        for failure in failures.prefix(5) { print("  failed: \(failure)") }
+        return failures.isEmpty ? 0 : 1
+    }
+
+    /// One run of a pipeline of `stages` mock stages, recorded through the store's journal
+    /// as `pipe run` records it: started, each call and stage, finished.
+    private static func record(run number: Int, stages: Int, in store: RunStore) async
+        -> (latencies: [Duration], failure: String?)
+    {
+        let spec = "version: 1\nname: bench\nmodels: { m: { provider: mock } }\ndefaults: { model: m }\nstages:\n"
+            + (0..<stages).map { "  s\($0): { prompt: \"Stage \($0) of run {{ input }}: \(String(repeating: "text ", count: 200))\" }\n" }
+            .joined()
+        guard let pipeline = Compiler.compile(SourceFile(path: "bench.yaml", text: spec), directory: "/tmp").pipeline else {
+            return ([], "the benchmark's spec does not compile")
+        }
+        let id: String
+        do {
+            id = try store.startRun(NewRun(
+                specPath: "/bench/bench.yaml", specHash: SHA256.hex(spec), pipelineName: "bench",
+                input: .number(JSONNumber(number)), traceID: String(repeating: "0", count: 32)))
+        } catch {
+            return ([], error.description)
+        }
+        let journal = TimedJournal(store.journal(runID: id, reusingFrom: nil))
+        let factory = ProviderFactory(environment: [:], forceMock: true)
+        let runner: PipelineRunner
+        do {
+            runner = try PipelineRunner(pipeline: pipeline, options: .init(journal: journal)) {
+                model throws(ProviderError) in try factory.provider(for: model)
+            }
+        } catch {
+            return ([], "\(error)")
+        }
+        let result = await runner.run(input: .number(JSONNumber(number)))
+        do {
+            try store.finishRun(id, RunEnd(result))
+        } catch {
+            return (journal.latencies, error.description)
+        }
+        return (journal.latencies, journal.journal.firstError?.description)
+    }
+}
+
+/// The store's journal, timing each record.
+private final class TimedJournal: RunJournal {
+    let journal: StoreJournal
+    private let lock = NSLock()
+    private nonisolated(unsafe) var recorded: [Duration] = []
+
+    init(_ journal: StoreJournal) {
+        self.journal = journal
+    }
+
+    var latencies: [Duration] { lock.withLock { recorded } }
+
+    func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
+        await journal.reusableOutput(stage: stage, fingerprint: fingerprint)
+    }
+
+    func cachedReply(key: String) async -> ModelReply? {
+        await journal.cachedReply(key: key)
+    }
+
+    func record(_ call: CallRecord) async {
+        let start = ContinuousClock.now
+        await journal.record(call)
+        add(ContinuousClock.now - start)
+    }
+
+    func record(_ stage: StageRecord) async {
+        let start = ContinuousClock.now
+        await journal.record(stage)
+        add(ContinuousClock.now - start)
+    }
+
+    private func add(_ latency: Duration) {
+        lock.withLock { recorded.append(latency) }
+    }
+}
