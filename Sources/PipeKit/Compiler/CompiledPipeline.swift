@@ -10,13 +10,16 @@ public struct CompiledPipeline: Sendable {
     public var dag: DAG
     public var output: PipelineOutput
     public var budget: Budget
+    /// Groups of stages that repeat; the scheduler runs each as one unit.
+    public let loops: [CompiledLoop]
     /// Positions in `stages` by name.
     private let index: [String: Int]
 
     public init(
         name: String, source: SourceFile, inputSchema: JSONValue?, stages: [CompiledStage], dag: DAG,
-        output: PipelineOutput, budget: Budget
+        output: PipelineOutput, loops: [CompiledLoop] = [], budget: Budget
     ) {
+        self.loops = loops
         self.name = name
         self.source = source
         self.inputSchema = inputSchema
@@ -108,4 +111,16 @@ public enum BuiltinDefaults {
     public static let maxTokens = 1024
     public static let retries = 2
     public static let timeout: Duration = .seconds(60)
+}
+
+/// A loop: `members` (in declaration order) run again, iteration after iteration, until
+/// `until` holds after an iteration or `maxIterations` have run. Downstream stages see the
+/// last iteration's values.
+public struct CompiledLoop: Sendable {
+    /// The stage with `loop:`.
+    public var end: String
+    public var from: String
+    public var members: [String]
+    public var until: Expression?
+    public var maxIterations: Int
 }

@@ -35,6 +35,7 @@ public enum Compiler {
         compilation.resolveModels()
         compilation.checkReferences()
         compilation.checkConditions()
+        compilation.checkLoops()
         compilation.buildGraph()
         compilation.checkBudgets()
         compilation.checkOutputUse()
@@ -62,6 +63,7 @@ struct Compilation {
     var models: [String: ResolvedModel] = [:]
     var fallbacks: [String: [ResolvedModel]] = [:]
     var edges: [DAG.Edge] = []
+    var loops: [CompiledLoop] = []
     var dag: DAG?
 
     init(spec: PipelineSpec, directory: String, diagnostics: DiagnosticSink) {
@@ -107,7 +109,7 @@ struct Compilation {
         }
         return CompiledPipeline(
             name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: inputSchema, stages: compiled,
-            dag: dag, output: output,
+            dag: dag, output: output, loops: loops,
             budget: .init(
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))

@@ -45,6 +45,9 @@ public struct GraphRenderer: Sendable {
             for dependency in stage.dependencies { lines.append("    \(id(dependency)) --> \(id(stage.name))") }
         }
         for source in outputSources { lines.append("    \(source == "input" ? "input" : id(source)) --> output") }
+        for loop in pipeline.loops {
+            lines.append("    \(id(loop.end)) -. \"\(loopLabel(loop))\" .-> \(id(loop.from))")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -61,8 +64,16 @@ public struct GraphRenderer: Sendable {
             for dependency in stage.dependencies { lines.append("    \(quoted(dependency)) -> \(quoted(stage.name));") }
         }
         for source in outputSources { lines.append("    \(quoted(source)) -> \"output\";") }
+        for loop in pipeline.loops {
+            lines.append("    \(quoted(loop.end)) -> \(quoted(loop.from)) [style=dashed, label=\(quoted(loopLabel(loop)))];")
+        }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `until critic.score >= 8, at most 3×`
+    private func loopLabel(_ loop: CompiledLoop) -> String {
+        (loop.until.map { "until \($0), " } ?? "") + "at most \(loop.maxIterations)×"
     }
 
     /// Mermaid ids cannot hold every character a stage name can, and some names are

@@ -36,6 +36,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case unusedStage = "unused-stage"
     case mockValue = "mock-value"
     case maybeAbsent = "maybe-absent"
+    case invalidLoop = "invalid-loop"
 
     public var defaultSeverity: Severity {
         switch self {
@@ -74,6 +75,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .worstCaseBudget: "The worst case (every stage at max_tokens, retries included) fits the budget."
         case .unusedStage: "Every stage contributes to the pipeline's output."
         case .mockValue: "A stage's `mock:` values match its output schema."
+        case .invalidLoop: "A `loop:` starts at a stage upstream of it; loops do not overlap."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -55,15 +55,23 @@ public final class ProgressReporter: Sendable {
         state.withLock { $0.finished = true }
     }
 
+    /// The line of a label: a loop's iteration (`writer@2`) is shown on its stage's line.
+    private func line(of label: String) -> (name: String, iteration: String?) {
+        guard let at = label.firstIndex(of: "@") else { return (label, nil) }
+        return (String(label[..<at]), String(label[label.index(after: at)...]))
+    }
+
     public func record(_ event: RunEvent) {
         let now = ContinuousClock.now
         var plain: String?
         state.withLock { state in
             switch event {
-            case .stageStarted(let stage):
+            case .stageStarted(let label):
+                let (stage, iteration) = line(of: label)
                 state.lines[stage, default: Line()].status = "running"
-                state.lines[stage]?.started = now
-                plain = "\(stage): started"
+                if iteration == nil || iteration == "1" { state.lines[stage]?.started = now }
+                state.lines[stage]?.note = iteration.map { "iteration \($0)" } ?? ""
+                plain = "\(label): started"
             case .attemptStarted(let stage, let attempt, let model):
                 state.lines[stage]?.attempts = attempt
                 state.lines[stage]?.characters = 0
@@ -79,6 +87,8 @@ public final class ProgressReporter: Sendable {
                 plain = "\(stage): falling back to model `\(to.name)` (\(to.model))"
             case .callFinished:
                 break
+            case .stageFinished(let report) where line(of: report.stage).iteration != nil:
+                plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.rawValue) (\(report.usage.total) tokens)"
             case .stageFinished(let report):
                 var line = state.lines[report.stage] ?? Line()
                 line.status = report.status == .succeeded ? "done" : report.status.rawValue

@@ -18,7 +18,10 @@ public enum DryRunPlan {
                 maxTokens[$0]
             }
             let models = [stage.model] + stage.fallbacks
-            let worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
+            var worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
+            let iterations = pipeline.loops.first { $0.members.contains(stage.name) }?.maxIterations ?? 1
+            worst.tokens *= iterations
+            worst.costUSD = worst.costUSD.map { $0 * Double(iterations) }
             totalTokens += worst.tokens
             totalCost = worst.costUSD.flatMap { cost in totalCost.map { $0 + cost } }
             let modelText = models.map { "\($0.name) (\($0.provider.rawValue) \($0.model))" }.joined(separator: ", then ")
@@ -38,6 +41,13 @@ public enum DryRunPlan {
             ? "the input counts as \(inputTokens) tokens wherever a stage reads it\n"
             : "the input is not counted (give it with --input to include it)\n"
         if totalCost == nil { out += "cost: some models have no `price`, so the worst cost is unknown\n" }
+        for loop in pipeline.loops {
+            out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
+                + (loop.until.map { ", until \($0)" } ?? "") + "\n"
+        }
+        if pipeline.stages.contains(where: { $0.forEach != nil }) {
+            out += "for_each: the figures are per item; the number of items is known only at run time\n"
+        }
         return out
     }
 }

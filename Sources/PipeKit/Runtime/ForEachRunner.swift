@@ -80,6 +80,7 @@ struct ForEachRunner: Sendable {
         case .value: break
         case .cancelled: report.status = .cancelled
         case .waiting: report.status = .waiting
+        case .skipped: report.status = .skipped
         case .failed(let message), .budgetExceeded(let message):
             report.status = .failed
             report.error = message

@@ -62,6 +62,8 @@ public struct PipelineRunner: Sendable {
 
     public let pipeline: CompiledPipeline
     let validators: [String: JSONSchema]
+    /// The runner of each loop's iterations, by the loop's last stage.
+    let loopRunners: [String: PipelineRunner]
     let resolveProvider: ProviderResolver
     var options: Options
 
@@ -77,6 +79,38 @@ public struct PipelineRunner: Sendable {
             if let schema = stage.outputSchema { validators[stage.name] = try JSONSchema(compiling: schema) }
         }
         self.validators = validators
+        var loopRunners: [String: PipelineRunner] = [:]
+        for loop in pipeline.loops {
+            loopRunners[loop.end] = PipelineRunner(
+                iterationOf: loop, in: pipeline, validators: validators, options: options, resolveProvider: resolveProvider)
+        }
+        self.loopRunners = loopRunners
+    }
+
+    /// The runner of one iteration of a loop: its members, with their dependencies on each
+    /// other (the ones outside come from the values around the loop).
+    private init(
+        iterationOf loop: CompiledLoop, in pipeline: CompiledPipeline, validators: [String: JSONSchema], options: Options,
+        resolveProvider: @escaping ProviderResolver
+    ) {
+        let members = Set(loop.members)
+        let stages = loop.members.compactMap(pipeline.stage(named:)).map { stage -> CompiledStage in
+            var inner = stage
+            inner.dependencies = stage.dependencies.filter(members.contains)
+            return inner
+        }
+        let edges = stages.flatMap { stage in
+            stage.dependencies.map { DAG.Edge(stage: stage.name, dependency: $0, span: stage.span) }
+        }
+        let dag = DAG.build(stages: stages.map(\.name), edges: edges).dag
+        self.pipeline = CompiledPipeline(
+            name: pipeline.name, source: pipeline.source, inputSchema: pipeline.inputSchema,
+            stages: dag.order.compactMap { name in stages.first { $0.name == name } }, dag: dag, output: .sinks(dag.sinks),
+            budget: pipeline.budget)
+        self.validators = validators
+        self.options = options
+        self.resolveProvider = resolveProvider
+        self.loopRunners = [:]
     }
 
     /// The same runner writing to another journal (a run store's, for one run).
@@ -86,10 +120,35 @@ public struct PipelineRunner: Sendable {
         return copy
     }
 
+    /// What the scheduler starts as one: a stage, or a loop's group of stages.
+    private enum Unit: Sendable {
+        case stage(CompiledStage)
+        case loop(CompiledLoop)
+
+        var id: String {
+            switch self {
+            case .stage(let stage): stage.name
+            case .loop(let loop): "loop " + loop.end
+            }
+        }
+    }
+
+    /// A unit's stages as they ended: their names, outcomes and reports.
+    typealias Ended = [(name: String, outcome: StageRunner.Outcome, report: StageReport)]
+
     private enum Completion: Sendable {
-        case stage(StageRunner.Outcome, StageReport)
+        case finished(Ended)
         case deadline
         case watchdogStopped
+    }
+
+    /// What `schedule` leaves: how it stopped (nil when every stage ended well), the
+    /// reports, the values, and whether every stage ended.
+    struct Scheduled: Sendable {
+        var outcome: Result.Outcome?
+        var reports: [StageReport]
+        var values: [String: JSONValue]
+        var complete: Bool
     }
 
     /// Runs the pipeline on a validated input. Cancelling the calling task interrupts the run.
@@ -98,16 +157,56 @@ public struct PipelineRunner: Sendable {
         let start = clock.now
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
-        var values: [String: JSONValue] = ["input": input]
+        let scheduled = await schedule(
+            seed: ["input": input], ledger: ledger, deadline: deadline, suffix: "", watchdog: true, events: events)
+        let outcome = scheduled.outcome
+            ?? (Task.isCancelled || !scheduled.complete
+                ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))
+        let usage = scheduled.reports.reduce(TokenUsage.zero) { $0 + $1.usage }
+        let cost = scheduled.reports.reduce(0.0) { $0 + ($1.costUSD ?? 0) }
+        return Result(
+            outcome: outcome, stages: scheduled.reports, wall: clock.now - start, usage: usage, costUSD: cost,
+            values: scheduled.values)
+    }
+
+    /// Starts each unit the moment the stages it reads have ended, up to `concurrency` at
+    /// once. `seed` holds the values known before (the input; for a loop's iteration, the
+    /// values around it and the previous iteration's). `suffix` labels the stages of a loop's
+    /// iteration (`@2`).
+    func schedule(
+        seed: [String: JSONValue], ledger: BudgetLedger, deadline: ContinuousClock.Instant?, suffix: String,
+        watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
+    ) async -> Scheduled {
+        var values = seed
         var reports: [StageReport] = []
         var outcome: Result.Outcome?
-        var waiting = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.dependencies.count) })
-        var ready = pipeline.stages.filter { $0.dependencies.isEmpty }
+        let inLoop = Set(pipeline.loops.flatMap(\.members))
+        var units = pipeline.stages.filter { !inLoop.contains($0.name) }.map(Unit.stage)
+        units += pipeline.loops.map(Unit.loop)
+        // What each unit still waits for: stages outside it that have not ended.
+        var waitingFor: [String: Set<String>] = [:]
+        for unit in units {
+            switch unit {
+            case .stage(let stage): waitingFor[unit.id] = Set(stage.dependencies)
+            case .loop(let loop):
+                let members = Set(loop.members)
+                let needs = loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)
+                waitingFor[unit.id] = Set(needs).subtracting(members)
+            }
+        }
+        var ready = units.filter { waitingFor[$0.id]?.isEmpty ?? true }
         var running = 0
         var unfinished = pipeline.stages.count
 
+        /// A stage ended (with or without a value): the units that waited for it may start.
+        func release(_ name: String) {
+            for unit in units where waitingFor[unit.id]?.remove(name) != nil {
+                if waitingFor[unit.id]?.isEmpty == true { ready.append(unit) }
+            }
+        }
+
         await withTaskGroup(of: Completion.self) { group in
-            if let deadline {
+            if watchdog, let deadline {
                 group.addTask {
                     do {
                         try await Task.sleep(until: deadline, clock: .continuous)
@@ -119,27 +218,36 @@ public struct PipelineRunner: Sendable {
             }
             while true {
                 while outcome == nil, running < options.concurrency, !ready.isEmpty, !Task.isCancelled {
-                    let stage = ready.removeFirst()
+                    let unit = ready.removeFirst()
+                    guard case .stage(let stage) = unit else {
+                        guard case .loop(let loop) = unit, let runner = loopRunners[loop.end] else { continue }
+                        running += 1
+                        let start = values
+                        let journal = options.journal
+                        group.addTask {
+                            .finished(
+                                await LoopRunner(loop: loop, iteration: runner.with(journal: journal)).run(
+                                    values: start, ledger: ledger, deadline: deadline, events: events))
+                        }
+                        continue
+                    }
                     if let condition = stage.when {
                         let renderer = TemplateRenderer(values: values)
                         if !ExpressionEvaluator.holds(condition, value: { renderer.value(of: $0) }) {
                             // Skipped: no value, no call; the stages after it go on without it.
                             let report = StageReport(
-                                stage: stage.name, status: .skipped, model: stage.model, attempts: 0, usage: .zero,
-                                costUSD: nil, latency: .zero, error: nil)
+                                stage: stage.name + suffix, status: .skipped, model: stage.model, attempts: 0,
+                                usage: .zero, costUSD: nil, latency: .zero, error: nil)
                             reports.append(report)
                             events(.stageFinished(report))
                             await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
                             unfinished -= 1
-                            for dependent in pipeline.dag.dependents[stage.name] ?? [] {
-                                waiting[dependent, default: 0] -= 1
-                                if waiting[dependent] == 0, let next = pipeline.stage(named: dependent) { ready.append(next) }
-                            }
+                            release(stage.name)
                             continue
                         }
                     }
                     let runner = StageRunner(
-                        stage: stage, label: stage.name, validator: validators[stage.name],
+                        stage: stage, label: stage.name + suffix, validator: validators[stage.name],
                         renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                         retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                         cache: stage.cache || options.cacheEverything, events: events)
@@ -147,13 +255,15 @@ public struct PipelineRunner: Sendable {
                     let itemConcurrency = options.concurrency
                     let approval = options.approval
                     group.addTask {
-                        if stage.approve, let held = await approval.hold(runner) { return .stage(held.0, held.1) }
+                        if stage.approve, let held = await approval.hold(runner) {
+                            return .finished([(stage.name, held.0, held.1)])
+                        }
                         let (result, report) = stage.forEach == nil
                             ? await runner.run() : await ForEachRunner(template: runner, concurrency: itemConcurrency).run()
-                        return .stage(result, report)
+                        return .finished([(stage.name, result, report)])
                     }
                 }
-                if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled)) {
+                if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || ready.isEmpty)) {
                     group.cancelAll()
                     break
                 }
@@ -167,51 +277,45 @@ public struct PipelineRunner: Sendable {
                     }
                 case .watchdogStopped:
                     break
-                case .stage(let result, let report):
+                case .finished(let ended):
                     running -= 1
-                    unfinished -= 1
-                    reports.append(report)
-                    events(.stageFinished(report))
-                    switch result {
-                    case .value(let value):
-                        values[report.stage] = value
-                        for dependent in pipeline.dag.dependents[report.stage] ?? [] {
-                            waiting[dependent, default: 0] -= 1
-                            if waiting[dependent] == 0, let next = pipeline.stage(named: dependent) { ready.append(next) }
+                    for (name, result, report) in ended {
+                        unfinished -= 1
+                        reports.append(report)
+                        events(.stageFinished(report))
+                        switch result {
+                        case .value(let value):
+                            values[name] = value
+                            release(name)
+                        case .skipped:
+                            release(name)
+                        case .failed(let error):
+                            if outcome == nil {
+                                outcome = .stageFailed(stage: report.stage, attempts: report.attempts, error: error)
+                                group.cancelAll()
+                            }
+                        case .budgetExceeded(let reason):
+                            if outcome == nil {
+                                outcome = .budgetExceeded(stage: report.stage, reason: reason)
+                                group.cancelAll()
+                            }
+                        case .waiting(let pending):
+                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))
+                            // Stop starting stages, but let the ones in flight finish: their work is kept.
+                            if case .waitingForApproval(let others) = outcome {
+                                outcome = .waitingForApproval(others + [pending])
+                            } else if outcome == nil {
+                                outcome = .waitingForApproval([pending])
+                            }
+                        case .cancelled:
+                            break
                         }
-                    case .failed(let error):
-                        if outcome == nil {
-                            outcome = .stageFailed(stage: report.stage, attempts: report.attempts, error: error)
-                            group.cancelAll()
-                        }
-                    case .budgetExceeded(let reason):
-                        if outcome == nil {
-                            outcome = .budgetExceeded(stage: report.stage, reason: reason)
-                            group.cancelAll()
-                        }
-                    case .waiting(let pending):
-                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))
-                        // Stop starting stages, but let the ones in flight finish: their work is kept.
-                        if case .waitingForApproval(let others) = outcome {
-                            outcome = .waitingForApproval(others + [pending])
-                        } else if outcome == nil {
-                            outcome = .waitingForApproval([pending])
-                        }
-                    case .cancelled:
-                        break
                     }
                 }
             }
         }
-        if outcome == nil {
-            let skipped = reports.filter { $0.status == .skipped }.count
-            outcome = Task.isCancelled || values.count + skipped < pipeline.stages.count + 1
-                ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: values))
-        }
-        let usage = reports.reduce(TokenUsage.zero) { $0 + $1.usage }
-        let cost = reports.reduce(0.0) { $0 + ($1.costUSD ?? 0) }
-        return Result(
-            outcome: outcome!, stages: reports, wall: clock.now - start, usage: usage, costUSD: cost, values: values)
+        let ended = reports.filter { $0.status == .succeeded || $0.status == .reused || $0.status == .skipped }.count
+        return Scheduled(outcome: outcome, reports: reports, values: values, complete: ended >= pipeline.stages.count)
     }
 }
 

@@ -9,6 +9,8 @@ struct StageRunner: Sendable {
         case cancelled
         /// `approve: true` and nobody has approved it yet.
         case waiting(PendingApproval)
+        /// `when:` did not hold, or a loop ended before the stage ran: no value.
+        case skipped
     }
 
     let stage: CompiledStage
@@ -56,12 +58,13 @@ struct StageRunner: Sendable {
         case .cancelled: .cancelled
         case .failed, .budgetExceeded: .failed
         case .waiting: .waiting
+        case .skipped: .skipped
         }
         let error: String? = switch outcome {
         case .failed(let message), .budgetExceeded(let message): message
         case .cancelled: "cancelled"
         case .waiting: "waiting for approval"
-        case .value: nil
+        case .value, .skipped: nil
         }
         let report = StageReport(
             stage: label, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,

@@ -86,6 +86,8 @@ public struct StageSpec: Sendable {
     public var needs: [Located<String>] = []
     /// `for_each`: the stage runs once per item of an array.
     public var forEach: ForEachSpec?
+    /// `loop:` on the last stage of a group that repeats (critic → revise).
+    public var loop: LoopSpec?
     /// `when:`: the stage runs only if this condition holds; otherwise it is skipped.
     public var when: Expression?
     /// `approve: true`: a person approves the stage before it runs.
@@ -137,4 +139,15 @@ public struct ForEachSpec: Sendable {
         /// The item is dropped from the stage's value, and the reason recorded.
         case skip
     }
+}
+
+/// `loop: { from: writer, until: critic.score >= 8, max_iterations: 3 }` on a stage: the
+/// stages from `from` to this one run again until `until` holds or `max_iterations` is
+/// reached. Inside the loop, a stage may read this stage's (or its own) value of the
+/// previous iteration, with `??` for the first one.
+public struct LoopSpec: Sendable {
+    public var from: Located<String>
+    public var until: Expression?
+    public var maxIterations: Located<Int>
+    public var span: Span
 }

@@ -181,6 +181,7 @@ public struct SpecDecoder {
                 case "for_each": stage.forEach = forEach(field.value, in: pair.value)
                 case "approve": stage.approve = boolean(field.value, key: "approve")
                 case "when": stage.when = condition(field.value, key: "when")
+                case "loop": stage.loop = loop(field.value, at: field.key.span)
                 case "mock": stage.mock = (field.value.sequence ?? [field.value]).map { ($0.json, $0) }
                 case "output":
                     guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }
@@ -209,6 +210,24 @@ public struct SpecDecoder {
             stages.append(stage)
         }
         return stages
+    }
+
+    mutating func loop(_ node: YAMLNode, at key: Span) -> LoopSpec? {
+        guard let pairs = mapping(node, what: "`loop`") else { return nil }
+        checkKeys(pairs, allowed: SpecKeys.loop, in: "`loop`")
+        let from = node["from"].flatMap { string($0, key: "from") }
+        let until = node["until"].flatMap { condition($0, key: "until") }
+        let maxIterations = integer(node["max_iterations"], key: "max_iterations")
+        if let max = maxIterations, !(1...100).contains(max.value) {
+            report(.invalidValue, at: max.span, "`max_iterations` must be between 1 and 100, found \(max.value)")
+        }
+        for (name, value) in [("from", node["from"]), ("max_iterations", node["max_iterations"])] where value == nil {
+            report(.missingKey, at: key, "`loop` has no `\(name)`",
+                hint: name == "from" ? "name the first stage of the loop: `from: writer`"
+                    : "bound the loop: `max_iterations: 3` (a loop always ends)")
+        }
+        guard let from, let maxIterations else { return nil }
+        return LoopSpec(from: from, until: until, maxIterations: maxIterations, span: node.span)
     }
 
     /// A condition (`when:`, `until:`), parsed where it is written.

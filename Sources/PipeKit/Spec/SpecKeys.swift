@@ -7,9 +7,10 @@ enum SpecKeys {
     static let model = ["provider", "model", "base_url", "api_key_env", "price", "max_tokens", "temperature", "timeout"]
     static let price = ["input", "output"]
     static let budget = ["max_tokens", "max_cost_usd", "max_duration"]
-    static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when"]
+    static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when", "loop"]
+    static let loop = ["from", "until", "max_iterations"]
     static let stageOutput = ["schema"]
     static let providers = ["anthropic", "openai", "mock"]
     /// Keys reserved for the next versions of the format: rejected as "not supported yet".
-    static let reserved = ["loop"]
+    static let reserved: [String] = []
 }

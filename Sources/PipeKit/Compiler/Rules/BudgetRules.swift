@@ -26,8 +26,10 @@ extension Compilation {
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                 models: [model] + (fallbacks[stage.name.value] ?? []))
-            worstTokens += worst.tokens
-            if let cost = worst.costUSD { worstCost += cost } else { everyPriceKnown = false }
+            // A loop's stages may run `max_iterations` times.
+            let iterations = loops.first { $0.members.contains(stage.name.value) }?.maxIterations ?? 1
+            worstTokens += worst.tokens * iterations
+            if let cost = worst.costUSD { worstCost += cost * Double(iterations) } else { everyPriceKnown = false }
         }
         if let limit = budget.maxTokens, worstTokens > limit.value {
             diagnostics.report(
