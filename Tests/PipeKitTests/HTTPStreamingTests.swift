@@ -174,7 +174,7 @@ struct HTTPStreamingTests {
             let start = ContinuousClock.now
             task.cancel()
             await #expect(throws: HTTPError.cancelled) { try await task.value }
-            #expect(ContinuousClock.now - start < .milliseconds(500))
+            #expect(ContinuousClock.now - start < .seconds(5))
         }
     }
 }

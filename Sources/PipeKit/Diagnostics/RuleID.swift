@@ -12,7 +12,6 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case missingKey = "missing-key"
     case typeMismatch = "type-mismatch"
     case invalidValue = "invalid-value"
-    case notSupported = "not-supported"
     case stageName = "stage-name"
     // Models.
     case unknownModel = "unknown-model"
@@ -57,7 +56,6 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .missingKey: "Required keys are present."
         case .typeMismatch: "Every value has the type its key expects."
         case .invalidValue: "Values are in range: version, durations, token counts, prices."
-        case .notSupported: "Reserved features (for_each, loop, when, approve) are not used yet."
         case .stageName: "Stage names match [a-z][a-z0-9_-]*."
         case .unknownModel: "A stage's model and fallbacks are declared under `models`."
         case .unknownProvider: "A model's provider is anthropic, openai or mock."

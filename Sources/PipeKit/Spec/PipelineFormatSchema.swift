@@ -285,6 +285,22 @@ public enum PipelineFormatSchema {
         "as": {"description": "The item's name in this stage's templates (default `item`), e.g. `{{ question.text }}`.", "$ref": "#/$defs/stageName"},
         "concurrency": {"description": "Items in flight at once (default: the run's `--concurrency`).", "type": "integer", "minimum": 1},
         "on_item_error": {"description": "After an item's retries and fallbacks: `fail` the stage (default) or `skip` the item, recording why.", "enum": ["fail", "skip"], "default": "fail"},
+        "when": {
+          "description": "Run this stage only if this condition holds; otherwise it is skipped and has no value (readers use `??`). References, literals, `== != < <= > >=`, `and or not`, `len()`, `??`: see docs/conditions.md.",
+          "type": "string",
+          "examples": ["classify.category == \"billing\"", "critic.score < 7 and len(critic.issues) > 0"]
+        },
+        "loop": {
+          "description": "Make this stage the last of a loop: the stages from `from` to this one run again until `until` holds or `max_iterations` is reached. Inside, a stage reads the previous iteration's value of this stage (or its own) with `??` for the first one.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["from", "max_iterations"],
+          "properties": {
+            "from": {"description": "The loop's first stage.", "$ref": "#/$defs/stageName"},
+            "until": {"description": "Stop after an iteration where this condition holds.", "type": "string", "examples": ["critic.score >= 8"]},
+            "max_iterations": {"description": "The bound: the loop runs at most this many times.", "type": "integer", "minimum": 1, "maximum": 100}
+          }
+        },
         "approve": {"description": "A person approves this stage before it runs: `pipe run` stops (exit 5) with what the stage would receive, and `pipe approve RUN_ID` continues (or asks in place on a terminal; `--approve-all` for scripts).", "type": "boolean", "default": false},
         "mock": {
           "description": "Replies of the offline mock provider for this stage (`pipe run --mock`, or a model with `provider: mock`), given in turn; the last repeats. Each must match the output schema. A single value may be written alone.",

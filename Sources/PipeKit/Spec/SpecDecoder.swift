@@ -339,13 +339,8 @@ public struct SpecDecoder {
             guard let key = pair.key.scalar, !allowed.contains(key) else { continue }
             // `x-` keys at the top level hold YAML anchors for the rest of the file.
             if context == "the spec", key.hasPrefix("x-") { continue }
-            if SpecKeys.reserved.contains(key) {
-                report(.notSupported, at: pair.key.span, "`\(key)` is not supported yet (reserved for a later version of pipe)",
-                    hint: "remove `\(key)` from \(context)")
-            } else {
-                report(.unknownKey, at: pair.key.span, "unknown key `\(key)` in \(context)",
-                    hint: Suggestions.hint(for: key, in: allowed, kind: "keys allowed here"))
-            }
+            report(.unknownKey, at: pair.key.span, "unknown key `\(key)` in \(context)",
+                hint: Suggestions.hint(for: key, in: allowed, kind: "keys allowed here"))
         }
     }
 

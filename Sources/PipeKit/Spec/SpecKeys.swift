@@ -11,6 +11,4 @@ enum SpecKeys {
     static let loop = ["from", "until", "max_iterations"]
     static let stageOutput = ["schema"]
     static let providers = ["anthropic", "openai", "mock"]
-    /// Keys reserved for the next versions of the format: rejected as "not supported yet".
-    static let reserved: [String] = []
 }
