@@ -179,7 +179,7 @@ struct FakeLLMTests {
             let body: [String: Any] = ["model": "m", "max_tokens": 1, "messages": [["role": "user", "content": prompt]]]
             let start = ContinuousClock.now
             let response = try await HTTPClient.shared.send(jsonRequest(server, body: body))
-            #expect(ContinuousClock.now - start < .seconds(10))  // no `Expect: 100-continue` stall
+            #expect(ContinuousClock.now - start < .seconds(30))  // no `Expect: 100-continue` stall
             let content = (jsonObject(response.body)?["content"] as? [[String: Any]])?.first?["text"] as? String
             #expect(content == "\(prompt.utf8.count)")
             #expect(server.log.first?.request.header("expect") == nil)
@@ -189,12 +189,12 @@ struct FakeLLMTests {
     @Test func stopEndsHungConnections() async throws {
         let server = FakeLLMServer(reply: .hang)
         try server.start()
-        let request = jsonRequest(server, timeout: .seconds(5))
+        let request = jsonRequest(server, timeout: .seconds(60))
         let task = Task { () throws(HTTPError) -> HTTPResponse in try await HTTPClient.shared.send(request) }
         while server.requestCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let start = ContinuousClock.now
         server.stop()
         await #expect(throws: HTTPError.self) { try await task.value }
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(20))
     }
 }

@@ -49,7 +49,7 @@ struct HTTPClientTests {
             #expect(statuses.count == 100)
             #expect(statuses.allSatisfy { $0 == 200 })
             #expect(server.requestCount == 100)
-            #expect(elapsed < .seconds(6), "100 requests of 100 ms took \(elapsed)")
+            #expect(elapsed < .seconds(9), "100 requests of 100 ms took \(elapsed)")
         }
     }
 
@@ -79,7 +79,7 @@ struct HTTPClientTests {
             }
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(250))
-            #expect(elapsed < .seconds(10), "timed out after \(elapsed)")
+            #expect(elapsed < .seconds(20), "timed out after \(elapsed)")
         }
     }
 
@@ -96,7 +96,7 @@ struct HTTPClientTests {
             let result = await task.result
             let elapsed = ContinuousClock.now - start
             #expect(throws: HTTPError.cancelled) { try result.get() }
-            #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
+            #expect(elapsed < .seconds(20), "cancellation took \(elapsed)")
         }
     }
 

@@ -65,7 +65,7 @@ struct ProviderErrorTests {
         let error = try await failure(api, .hang, timeout: .milliseconds(300))
         guard case .timedOut = error else { Issue.record("got \(error)"); return }
         #expect(error.isTransient)
-        #expect(ContinuousClock.now - start < .seconds(5))  // generous: the machine may be busy
+        #expect(ContinuousClock.now - start < .seconds(20))  // generous: the machine may be busy; the hang itself is endless
     }
 
     @Test(arguments: apis) func stalledStreamTimesOut(_ api: Provider) async throws {
