@@ -99,6 +99,7 @@ public final class ProgressReporter: Sendable {
                 switch report.status {
                 case .succeeded:
                     plain = "\(report.stage): done in \(DurationFormat.short(report.latency)) (\(report.usage.total) tokens, \(report.attempts) attempt\(report.attempts == 1 ? "" : "s"))"
+                        + (report.error.map { "; \($0)" } ?? "")
                 case .reused: plain = "\(report.stage): reused from the run being resumed"
                 case .failed: plain = "\(report.stage): failed: \(report.error ?? "")"
                 case .cancelled: plain = "\(report.stage): cancelled"
