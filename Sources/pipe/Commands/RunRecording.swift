@@ -10,7 +10,7 @@ struct RunRecording {
     /// A run as recorded: its id, and the journal the runner writes to.
     struct Run {
         var id: String
-        var journal: (any RunJournal)?
+        var journal: StoreJournal?
         var recorded: Bool { journal != nil }
     }
 
@@ -79,11 +79,14 @@ struct RunRecording {
         }
     }
 
-    func finish(_ id: String, _ result: PipelineRunner.Result) {
+    func finish(_ run: Run, _ result: PipelineRunner.Result) {
+        if let error = run.journal?.firstError {
+            Terminal.writeError("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")
+        }
         do {
-            try store?.finishRun(id, RunEnd(result))
+            try store?.finishRun(run.id, RunEnd(result))
         } catch {
-            Terminal.writeError("pipe: warning: the end of run \(id) is not recorded: \(error)\n")
+            Terminal.writeError("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
         }
     }
 }

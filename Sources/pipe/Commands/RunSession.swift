@@ -65,7 +65,7 @@ struct RunSession {
             return result
         }
         tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
-        recording.finish(run.id, result)
+        recording.finish(run, result)
         if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
         let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
