@@ -23,17 +23,14 @@ struct RunSession {
     }
 
     func execute(input value: JSONValue, resumedFrom: String?, approval: ApprovalPolicy) async throws {
-        let (mock, json, quiet, concurrency, cache, trace) = (
-            settings.mock, settings.json, settings.quiet, settings.concurrency, settings.cache, settings.trace
-        )
         let factory = ProviderFactory(
-            environment: ProcessInfo.processInfo.environment, forceMock: mock,
+            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         try checkProviders(pipeline, factory)
         let runner: PipelineRunner
         do {
             let options = PipelineRunner.Options(
-                concurrency: concurrency, journal: nil, cacheEverything: cache, approval: approval)
+                concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval)
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
@@ -46,13 +43,13 @@ struct RunSession {
             spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumedFrom, approved: approval.approved)
         let tracer: TraceWriter?
         do {
-            tracer = try trace.map { try TraceWriter(path: $0, runID: run.id, traceID: traceID) }
+            tracer = try settings.trace.map { try TraceWriter(path: $0, runID: run.id, traceID: traceID) }
         } catch {
-            Terminal.writeError("pipe: cannot write the trace file \(trace ?? ""): \(error.localizedDescription)\n")
+            Terminal.writeError("pipe: cannot write the trace file \(settings.trace ?? ""): \(error.localizedDescription)\n")
             throw ExitCodeError(code: 2)
         }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
-        let progress = quiet ? nil : ProgressReporter(
+        let progress = settings.quiet ? nil : ProgressReporter(
             stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
         let result = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
@@ -66,11 +63,11 @@ struct RunSession {
         }
         tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
         recording.finish(run, result)
-        if !quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        if !settings.quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
         let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
-            if case .string(let text) = output, !json {
+            if case .string(let text) = output, !settings.json {
                 Terminal.write(text + "\n")
             } else {
                 Terminal.write(output.serialized(pretty: true) + "\n")
