@@ -17,12 +17,21 @@ Until `pipe lint` exists this is what keeps `pipelines/` honest. For every
   what it points into (`.field` through `properties`, `[n]` through `items`);
   a stage without an output schema is a string and has no fields. Stricter
   than lint: a field must also be `required`, so it is there at run time;
+- a template may chain defaults, `{{ a.x ?? b.x ?? "none" }}`: each part is a
+  reference or a literal; a `for_each` stage's value is a list of its output,
+  and its item name (`as:`, default `item`) reads the items of the list;
+- `when:`/`until:` conditions add the edges of their references; inside a loop,
+  a stage reading the loop's last stage or itself reads the previous iteration
+  (no edge);
 - models, fallbacks and `needs` name things that exist, the DAG has no cycle,
   and every stage contributes to `output`;
+- every `mock:` value matches its stage's output schema;
 - no stage's max_tokens exceeds the budget, and the worst case fits the budget:
   every attempt (retries, and retries on each fallback model) at the stage's
   max_tokens plus an estimate of its prompt (text / 4 + the max_tokens of each
-  stage it references + the sample input), priced with each model's `price`.
+  stage it references + the sample input), priced with each model's `price`;
+  a loop's stages count `max_iterations` times, a `for_each` stage (and what it
+  adds to its readers' prompts) `maxItems` times.
 
 It also proves the spec schema rejects what it must (NEGATIVE cases below) and
 that every property of the spec schema has a description, for editors.
@@ -44,6 +53,10 @@ SPEC_VALIDATOR = Draft202012Validator(SPEC_SCHEMA, format_checker=FormatChecker(
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 REF = re.compile(r"^(?P<root>[a-z][a-z0-9_-]*)(?P<segs>(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)$")
 SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+LITERAL = re.compile(r"^(\"[^\"]*\"|'[^']*'|-?\d+(\.\d+)?|true|false|null)$")
+# The references of a condition: paths outside string literals, not keywords or calls.
+CONDITION_REF = re.compile(r"\"[^\"]*\"|'[^']*'|(?<![\w.\]-])([a-z][a-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)(?![\w.\[-]|\s*\()")
+KEYWORDS = {"and", "or", "not", "true", "false", "null"}
 
 problems = []
 used_schema_files = set()
@@ -116,6 +129,21 @@ def resolve(schema, segments, root):
     return "indexes a value that is not an array"
 
 
+def template_refs(template):
+    """The references of a template's `{{ }}`s; the parts of a `??` chain that are literals are left out."""
+    for body in TEMPLATE.findall(template):
+        for part in (p.strip() for p in body.split("??")):
+            if not LITERAL.match(part):
+                yield part
+
+
+def condition_refs(text):
+    """The references of a `when:`/`until:` condition."""
+    for match in CONDITION_REF.finditer(text):
+        if match[1] and match[1].split(".")[0].split("[")[0] not in KEYWORDS:
+            yield match[1]
+
+
 def templates(spec):
     """(where, template text) for every template of the spec; a stage's system may come from defaults."""
     for name, stage in spec["stages"].items():
@@ -159,6 +187,13 @@ def check_spec(spec_path):
         outputs[name] = {"type": "string"}
         if "output" in stage:
             outputs[name] = load_schema(spec_path, stage["output"]["schema"], f"{where}: stages.{name}.output")
+        if outputs[name] is not None and "mock" in stage:
+            mock = stage["mock"]  # values in turn, or one alone (for a list output, a list of lists)
+            listed = isinstance(mock, list) and (outputs[name].get("type") != "array" or all(isinstance(v, list) for v in mock))
+            mocks = mock if listed else [mock]
+            for i, value in enumerate(mocks):
+                for error in validator_for(outputs[name])(outputs[name]).iter_errors(value):
+                    problem(where, f"stages.{name}.mock[{i}]: does not match the output schema: {error.message}")
     input_tokens = 0
     if input_schema is not None:
         is_text = isinstance(input_schema, dict) and input_schema.get("type") == "string"
@@ -177,30 +212,83 @@ def check_spec(spec_path):
         problem(where, "a stage may not be called `input`")
     depends = {name: set(stage.get("needs", [])) for name, stage in spec["stages"].items()}
     output_refs = set()
-    for place, template in templates(spec):
-        for ref in TEMPLATE.findall(template):
-            match = REF.match(ref)
-            if not match:
-                problem(where, f"{place}: malformed reference {{{{ {ref} }}}}")
-                continue
-            root = match["root"]
-            segments = [(f or None, int(i) if i else None) for f, i in SEGMENT.findall(match["segs"])]
-            if root == "input":
-                schema = input_schema
-            elif root in outputs:
-                schema = outputs[root]
-                if place.startswith("output"):
-                    output_refs.add(root)
-                elif place.startswith("stages."):
-                    depends[place.split(".")[1]].add(root)
-            else:
-                problem(where, f"{place}: {{{{ {ref} }}}} names no stage")
-                continue
-            if schema is None:
-                continue  # its schema is broken, already reported
+    fan_out = {}  # for_each stage -> the maxItems of its list (None: unbounded)
+    values = dict(outputs)  # what a reference to a stage reads: a for_each stage's is a list
+    for name, stage in spec["stages"].items():
+        if "for_each" in stage and outputs[name] is not None:
+            values[name] = {"type": "array", "items": outputs[name]}
+
+    def check_ref(place, ref, scope=None):
+        """Resolves a reference; returns the stage it reads (None for input or an item)."""
+        match = REF.match(ref)
+        if not match:
+            return problem(where, f"{place}: malformed reference {ref!r}")
+        root = match["root"]
+        segments = [(f or None, int(i) if i else None) for f, i in SEGMENT.findall(match["segs"])]
+        if scope and root in scope:
+            schema = scope[root]
+        elif root == "input":
+            schema = input_schema
+        elif root in values:
+            schema = values[root]
+        else:
+            return problem(where, f"{place}: {ref!r} names no stage")
+        if schema is not None:  # else its schema is broken, already reported
             found = resolve(schema, segments, schema)
             if isinstance(found, str):
-                problem(where, f"{place}: {{{{ {ref} }}}}: {found}")
+                problem(where, f"{place}: {ref!r}: {found}")
+            elif place.endswith(".for_each"):
+                fan_out[place.split(".")[1]] = found.get("maxItems") if isinstance(found, dict) else None
+        return root if root in values and not (scope and root in scope) else None
+
+    scopes = {}  # stage -> {item name: items schema}
+    for name, stage in spec["stages"].items():
+        if "for_each" in stage:
+            ref = TEMPLATE.sub(r"\1", stage["for_each"]).strip()
+            root = check_ref(f"stages.{name}.for_each", ref)
+            if root:
+                depends[name].add(root)
+            match = REF.match(ref)
+            listed = values.get(match["root"]) if match and match["root"] != "input" else input_schema
+            if match and listed is not None:
+                segments = [(f or None, int(i) if i else None) for f, i in SEGMENT.findall(match["segs"])]
+                found = resolve(listed, segments + [(None, 0)], listed)
+                scopes[name] = {stage.get("as", "item"): found if not isinstance(found, str) else None}
+        conditions = [("when", stage.get("when"))] + [("loop.until", stage.get("loop", {}).get("until"))]
+        for key, text in conditions:
+            for ref in condition_refs(text or ""):
+                root = check_ref(f"stages.{name}.{key}", ref)
+                if root:
+                    depends[name].add(root)
+    for place, template in templates(spec):
+        stage = place.split(".")[1] if place.startswith("stages.") else None
+        for ref in template_refs(template):
+            root = check_ref(place, ref, scopes.get(stage))
+            if root and stage:
+                depends[stage].add(root)
+            elif root:
+                output_refs.add(root)
+
+    # Loops: a stage of a loop that reads the loop's last stage, or itself, reads the previous
+    # iteration: not an edge. The loop's stages are those between `from` and the last one.
+    loops = {}  # last stage -> (its members, max_iterations)
+    for last, stage in spec["stages"].items():
+        if "loop" not in stage:
+            continue
+
+        def upstream(name, seen):
+            for other in depends.get(name, ()):
+                if other != last and other not in seen:
+                    seen.add(other)
+                    upstream(other, seen)
+            return seen
+
+        first = stage["loop"]["from"]
+        members = {last} | {s for s in upstream(last, set()) if s == first or first in upstream(s, set())}
+        for member in members:
+            depends[member].discard(last)
+            depends[member].discard(member)
+        loops[last] = (members, stage["loop"]["max_iterations"])
     for name, needs in depends.items():
         for other in needs - set(spec["stages"]):
             problem(where, f"stages.{name}: needs unknown stage {other!r}")
@@ -242,17 +330,26 @@ def check_spec(spec_path):
     # Budgets: the worst case of every attempt.
     budget = spec.get("budget", {})
     tokens = cost = 0
+    runs = {name: 1 for name in spec["stages"]}  # how many times a stage may run
+    for members, iterations in loops.values():
+        for member in members:
+            runs[member] *= iterations
+    for name, items in fan_out.items():
+        if items is None:
+            problem(where, f"stages.{name}: its for_each list has no maxItems, so its worst case is unbounded")
+        runs[name] *= items or 1
     for name, stage in spec["stages"].items():
         max_tokens = setting(spec, stage, "max_tokens", 4096)
         if max_tokens > budget.get("max_tokens", float("inf")):
             problem(where, f"stages.{name}: max_tokens {max_tokens} exceeds budget.max_tokens")
         prompt = (len(stage.get("prompt", "")) + len(setting(spec, stage, "system", ""))) // 4
-        prompt += input_tokens + sum(setting(spec, spec["stages"][d], "max_tokens", 4096) for d in depends[name])
+        prompt += input_tokens + sum(setting(spec, spec["stages"][d], "max_tokens", 4096) * fan_out.get(d, 1)
+                                     for d in depends[name])
         attempts = 1 + setting(spec, stage, "retries", 0)
         for model in [setting(spec, stage, "model")] + setting(spec, stage, "fallback", []):
             price = models[model].get("price", {"input": 0, "output": 0})
-            tokens += attempts * (prompt + max_tokens)
-            cost += attempts * (prompt * price["input"] + max_tokens * price["output"]) / 1e6
+            tokens += runs[name] * attempts * (prompt + max_tokens)
+            cost += runs[name] * attempts * (prompt * price["input"] + max_tokens * price["output"]) / 1e6
     if tokens > budget.get("max_tokens", float("inf")):
         problem(where, f"worst case {tokens} tokens exceeds budget.max_tokens {budget['max_tokens']}")
     if cost > budget.get("max_cost_usd", float("inf")):
@@ -274,11 +371,15 @@ NEGATIVE = {
     "unknown key in inline output schema": lambda s: s["stages"]["editor"]["output"].update(shema={}),
     "invalid inline output schema": lambda s: s["stages"]["editor"]["output"].update(schema={"type": "strin"}),
 }
-# The keys reserved for the next versions, on a stage and at the top level (`cache` is a stage
-# setting since the run store; at the top level it is still unknown).
-for key in ("for_each", "loop", "when", "approve"):
-    NEGATIVE[f"reserved stage key {key}"] = lambda s, key=key: s["stages"]["critic"].update({key: True})
-    NEGATIVE[f"reserved top-level key {key}"] = lambda s, key=key: s.update({key: True})
+# The stage keys of fan-out, conditions, loops and approval are stage keys only, and typed.
+for key in ("for_each", "loop", "when", "approve", "mock"):
+    NEGATIVE[f"top-level key {key}"] = lambda s, key=key: s.update({key: True})
+NEGATIVE["a for_each that is not a reference"] = lambda s: s["stages"]["critic"].update(for_each=3)
+NEGATIVE["on_item_error ignore"] = lambda s: s["stages"]["critic"].update(for_each="editor.text", on_item_error="ignore")
+NEGATIVE["a when that is not a string"] = lambda s: s["stages"]["critic"].update(when=True)
+NEGATIVE["a loop without max_iterations"] = lambda s: s["stages"]["critic"].update(loop={"from": "editor"})
+NEGATIVE["a loop of 0 iterations"] = lambda s: s["stages"]["critic"].update(loop={"from": "editor", "max_iterations": 0})
+NEGATIVE["an approve that is not a boolean"] = lambda s: s["stages"]["critic"].update(approve="yes")
 NEGATIVE["top-level key cache"] = lambda s: s.update({"cache": True})
 NEGATIVE["a cache that is not a boolean"] = lambda s: s["stages"]["critic"].update({"cache": "yes"})
 
