@@ -135,3 +135,32 @@ import Testing
         #expect(prompts(server, "bad").count == 1)
     }
 }
+
+@Suite struct MockFanOutTests {
+    @Test func mockValuesGoToItemsByIndexWhateverTheOrderOfCalls() async throws {
+        let pipeline = try compileSpec("""
+            version: 1
+            models: { m: { provider: mock } }
+            defaults: { model: m }
+            stages:
+              plan:
+                prompt: "plan"
+                output: { schema: { type: array, items: { type: string } } }
+                mock: [[a, b, c, d, e, f]]
+              work:
+                for_each: plan
+                concurrency: 6
+                prompt: "work on {{ item }}"
+                mock: [A, B, C, D, E, F]
+            """)
+        for _ in 0..<5 {
+            let factory = ProviderFactory(
+                environment: [:], forceMock: true,
+                mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+            let runner = try PipelineRunner(pipeline: pipeline) { model throws(ProviderError) in try factory.provider(for: model) }
+            let result = await runner.run(input: "x")
+            guard case .succeeded(let output) = result.outcome else { Issue.record("\(result.outcome)"); return }
+            #expect(output["work"] == ["A", "B", "C", "D", "E", "F"])
+        }
+    }
+}

@@ -101,7 +101,8 @@ struct StageRunner: Sendable {
                 events(.attemptStarted(stage: label, attempt: tally.attempts, model: model))
                 let request = ModelRequest(
                     model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
-                    stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout)
+                    stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
+                    label: label)
                 let cacheKey = Fingerprint.call(request)
                 let callStart = ContinuousClock.now
                 if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
