@@ -26,8 +26,10 @@ extension Compilation {
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                 models: [model] + (fallbacks[stage.name.value] ?? []))
-            // A loop's stages may run `max_iterations` times.
-            let iterations = loops.first { $0.members.contains(stage.name.value) }?.maxIterations ?? 1
+            // A loop's stages may run `max_iterations` times; a fan-out once per item (as many as
+            // its list's `maxItems`, when the schema bounds it).
+            var iterations = loops.first { $0.members.contains(stage.name.value) }?.maxIterations ?? 1
+            if let forEach = stage.forEach, let items = maxItems(of: forEach.reference) { iterations *= items }
             worstTokens += worst.tokens * iterations
             if let cost = worst.costUSD { worstCost += cost * Double(iterations) } else { everyPriceKnown = false }
         }
@@ -43,5 +45,24 @@ extension Compilation {
                 "in the worst case the run costs about $\(String(format: "%.2f", worstCost)), more than budget.max_cost_usd ($\(String(format: "%.2f", limit.value)))",
                 hint: "the run stops with exit 4 before a call that would pass the budget; lower max_tokens or retries, or raise the budget")
         }
+    }
+
+    /// The most items the list a reference names can have, when its schema says (`maxItems`).
+    private func maxItems(of reference: TemplateReference) -> Int? {
+        let root = reference.root.value
+        guard var shape = root == "input" ? inputSchema.map({ SchemaShape($0) }) : stages[root].flatMap(valueShape(of:)) else {
+            return nil
+        }
+        for segment in reference.path {
+            let step = switch segment.kind {
+            case .field(let name): shape.field(name)
+            case .index(let index): shape.index(index)
+            }
+            guard case .success(let next) = step else { return nil }
+            shape = next
+        }
+        let bounds = shape.schemas.map { $0.objectValue?["maxItems"]?.numberValue?.intValue }
+        guard !bounds.isEmpty, !bounds.contains(where: { $0 == nil }) else { return nil }
+        return bounds.compactMap { $0 }.max()
     }
 }
