@@ -23,6 +23,8 @@ public final class ProgressReporter: Sendable {
         var lines: [String: Line] = [:]
         var drawn = 0
         var finished = false
+        /// While a question is asked at the terminal, the table is not redrawn.
+        var paused = false
     }
 
     let order: [String]
@@ -45,6 +47,19 @@ public final class ProgressReporter: Sendable {
         while !Task.isCancelled, !state.withLock({ $0.finished }) {
             redraw()
             try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Stops redrawing (a question is being asked on the terminal).
+    public func pause() {
+        state.withLock { $0.paused = true }
+    }
+
+    /// Redraws again, below whatever was printed meanwhile.
+    public func resume() {
+        state.withLock { state in
+            state.paused = false
+            state.drawn = 0
         }
     }
 
@@ -114,6 +129,7 @@ public final class ProgressReporter: Sendable {
     private func redraw() {
         let now = ContinuousClock.now
         let text = state.withLock { state -> String in
+            if state.paused { return "" }
             // A wide pipeline shows the stages in flight or failed, and counts the others.
             var shown = order
             var summary: String?
@@ -158,6 +174,6 @@ public final class ProgressReporter: Sendable {
             state.drawn = max(drawn, state.drawn)
             return text
         }
-        output(text)
+        if !text.isEmpty { output(text) }
     }
 }

@@ -27,6 +27,17 @@ struct RunSession {
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         try checkProviders(pipeline, factory)
+        let progress = settings.quiet ? nil : ProgressReporter(
+            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
+        var approval = approval
+        if let ask = approval.ask, let progress {
+            // The live table stands still while a person answers.
+            approval.ask = { pending in
+                progress.pause()
+                defer { progress.resume() }
+                return await ask(pending)
+            }
+        }
         let runner: PipelineRunner
         do {
             let options = PipelineRunner.Options(
@@ -49,8 +60,6 @@ struct RunSession {
             throw ExitCodeError(code: 2)
         }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
-        let progress = settings.quiet ? nil : ProgressReporter(
-            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
         let result = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
             let result = await runner.with(journal: run.journal).run(input: value) { event in
