@@ -37,7 +37,8 @@ public struct GraphRenderer: Sendable {
     private func mermaid() -> String {
         var lines = ["flowchart TD", "    input([input])"]
         for stage in pipeline.stages {
-            lines.append("    \(id(stage.name))[\"\(stage.name)<br/><small>\(stage.model.name): \(stage.model.model)</small>\"]")
+            let notes = self.notes(stage).map { "<br/><small>\($0.replacingOccurrences(of: "\"", with: "#quot;"))</small>" }.joined()
+            lines.append("    \(id(stage.name))[\"\(stage.name)<br/><small>\(stage.model.name): \(stage.model.model)</small>\(notes)\"]")
         }
         lines.append("    output([output])")
         for reader in inputReaders { lines.append("    input --> \(id(reader))") }
@@ -57,7 +58,8 @@ public struct GraphRenderer: Sendable {
             "    \"input\" [shape=ellipse];", "    \"output\" [shape=ellipse];",
         ]
         for stage in pipeline.stages {
-            lines.append("    \(quoted(stage.name)) [label=\(quoted("\(stage.name)\n\(stage.model.name): \(stage.model.model)"))];")
+            let label = ([stage.name, "\(stage.model.name): \(stage.model.model)"] + notes(stage)).joined(separator: "\n")
+            lines.append("    \(quoted(stage.name)) [label=\(quoted(label))];")
         }
         for reader in inputReaders { lines.append("    \"input\" -> \(quoted(reader));") }
         for stage in pipeline.stages {
@@ -69,6 +71,15 @@ public struct GraphRenderer: Sendable {
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What else a stage does: `for each planner.questions`, `when ...`, `approval`.
+    private func notes(_ stage: CompiledStage) -> [String] {
+        var notes: [String] = []
+        if let forEach = stage.forEach { notes.append("for each \(forEach.reference)") }
+        if let condition = stage.when { notes.append("when \(condition)") }
+        if stage.approve { notes.append("needs approval") }
+        return notes
     }
 
     /// `until critic.score >= 8, at most 3×`
