@@ -41,8 +41,7 @@ import Testing
         for url in Paths.files(in: Self.errDirectory, withExtension: "yaml") {
             seen.formUnion(try Self.lint(url).diagnostics.map(\.rule))
         }
-        // An unreadable file is a command-line matter: see CLITests.
-        let missing = Set(RuleID.allCases).subtracting(seen).subtracting([.fileUnreadable])
+        let missing = Set(RuleID.allCases).subtracting(seen)
         #expect(missing.isEmpty, "rules with no case in testdata/lint/err: \(missing.map(\.rawValue).sorted())")
     }
 

@@ -34,9 +34,6 @@ public struct SchemaShape: Sendable {
         case indexOutOfRange(count: Int)
     }
 
-    /// Whether any schema in the shape accepts anything at all (no constraint to check against).
-    public var isOpen: Bool { schemas.contains { SchemaShape.isUnconstrained($0) } }
-
     /// The JSON types the value can have, in words for messages ("a string", "an object or null").
     public var typeDescription: String {
         let types = Set(schemas.flatMap { SchemaShape.types(of: $0) ?? [] })

@@ -2,7 +2,6 @@
 /// (`[unknown-field]`), used by `--format sarif` and in tests; never rename one.
 public enum RuleID: String, Sendable, Hashable, CaseIterable {
     // The file and its YAML.
-    case fileUnreadable = "file-unreadable"
     case emptySpec = "empty-spec"
     case yamlSyntax = "yaml-syntax"
     case yamlDuplicateKey = "yaml-duplicate-key"
@@ -47,7 +46,6 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     /// One line saying what the rule checks (shown by SARIF and `pipe help lint`).
     public var summary: String {
         switch self {
-        case .fileUnreadable: "The spec file can be read and is UTF-8 text of a sane size."
         case .emptySpec: "The spec file is not empty."
         case .yamlSyntax: "The file is well-formed YAML."
         case .yamlDuplicateKey: "A mapping does not repeat a key."

@@ -27,16 +27,6 @@ public struct Template: Sendable {
         if parts.count == 1, case .reference(let reference) = parts[0] { return reference }
         return nil
     }
-
-    /// The text with no reference in it (a template without `{{`).
-    public var literalText: String? {
-        var text = ""
-        for part in parts {
-            guard case .text(let piece) = part else { return nil }
-            text += piece
-        }
-        return text
-    }
 }
 
 /// `{{ researcher.key_findings[0] }}`: a root (`input` or a stage) and a path into its value.
