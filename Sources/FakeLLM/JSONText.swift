@@ -2,12 +2,68 @@ import Foundation
 
 /// JSON encoding for the reply bodies, and the token estimate they report.
 enum JSON {
-    /// Compact JSON text with sorted keys.
+    /// Compact JSON text with sorted keys. Written by hand: a streamed reply builds one
+    /// small object per event, and Foundation's serializer made the fake server slower than
+    /// the client it serves.
     static func text(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) else {
-            return "null"
+        var out = ""
+        write(value, into: &out)
+        return out
+    }
+
+    private static func write(_ value: Any, into out: inout String) {
+        switch value {
+        case let string as String:
+            quote(string, into: &out)
+        case _ where type(of: value) == Bool.self:
+            out += (value as! Bool) ? "true" : "false"
+        case let int as Int:
+            out += String(int)
+        case let double as Double:
+            out += double == double.rounded() && abs(double) < 1e15 ? String(Int(double)) : String(double)
+        case let number as NSNumber:
+            if String(cString: number.objCType) == "c" {
+                out += number.boolValue ? "true" : "false"
+            } else {
+                let double = number.doubleValue
+                out += double == double.rounded() && abs(double) < 1e15 ? String(number.int64Value) : String(double)
+            }
+        case let array as [Any]:
+            out += "["
+            for (index, item) in array.enumerated() {
+                if index > 0 { out += "," }
+                write(item, into: &out)
+            }
+            out += "]"
+        case let object as [String: Any]:
+            out += "{"
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { out += "," }
+                quote(key, into: &out)
+                out += ":"
+                write(object[key]!, into: &out)
+            }
+            out += "}"
+        default:
+            out += "null"
         }
-        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func quote(_ string: String, into out: inout String) {
+        out += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 
     /// `text` parsed as JSON, or `text` itself as a string when it is not JSON.

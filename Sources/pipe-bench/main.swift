@@ -8,6 +8,7 @@ let commands: [BenchCommand] = [
     HTTPBenchmark.command,
     ValidatorBenchmark.command,
     StoreBenchmark.command,
+    RunnerBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

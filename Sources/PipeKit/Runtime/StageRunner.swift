@@ -42,7 +42,8 @@ struct StageRunner: Sendable {
         var tally = Tally(model: stage.model)
         let system = stage.system.map(renderer.render)
         let prompt = renderer.render(stage.prompt)
-        let fingerprint = Fingerprint.stage(stage, system: system, prompt: prompt)
+        // Fingerprints and cache keys only matter to a journal.
+        let fingerprint = journal == nil ? "" : Fingerprint.stage(stage, system: system, prompt: prompt)
         var reused = false
         let outcome: Outcome
         if let earlier = await journal?.reusableOutput(stage: label, fingerprint: fingerprint),
@@ -80,6 +81,8 @@ struct StageRunner: Sendable {
     private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> Outcome {
         let models = [stage.model] + stage.fallbacks
         var lastError = "no attempt was made"
+        // Providers send the schema as a tool or a response format: it counts as input.
+        let schemaCharacters = stage.outputSchema?.serialized().utf8.count ?? 0
         for (index, model) in models.enumerated() {
             if index > 0 {
                 events(.fallingBack(stage: label, from: models[index - 1], to: model, reason: lastError))
@@ -103,7 +106,7 @@ struct StageRunner: Sendable {
                     model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
                     stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
                     label: label)
-                let cacheKey = Fingerprint.call(request)
+                let cacheKey = journal == nil ? "" : Fingerprint.call(request)
                 let callStart = ContinuousClock.now
                 if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
                     if case .value(let value) = check(cached.text) {
@@ -115,7 +118,7 @@ struct StageRunner: Sendable {
                 let reservation: BudgetLedger.Reservation
                 do {
                     reservation = try await ledger.reserve(
-                        stage: label, inputTokens: inputEstimate(request), maxOutputTokens: stage.maxTokens, price: model.price)
+                        stage: label, inputTokens: inputEstimate(request, schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
                 } catch {
                     return .budgetExceeded(error.description)
                 }
@@ -216,10 +219,9 @@ struct StageRunner: Sendable {
 
     /// Input tokens of a request, estimated before the call: the text sent, and the schema
     /// (providers send it as a tool or a response format).
-    private func inputEstimate(_ request: ModelRequest) -> Int {
-        var characters = request.system?.utf8.count ?? 0
+    private func inputEstimate(_ request: ModelRequest, schemaCharacters: Int) -> Int {
+        var characters = (request.system?.utf8.count ?? 0) + schemaCharacters
         for message in request.messages { characters += message.content.utf8.count }
-        if let schema = request.outputSchema { characters += schema.serialized().utf8.count }
         return TokenEstimate.tokens(forCharacters: characters)
     }
 }

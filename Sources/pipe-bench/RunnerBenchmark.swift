@@ -1,0 +1,57 @@
+import FakeLLM
+import Foundation
+import PipeKit
+
+/// `pipe-bench runner`: the runner's own overhead, in-process (no process start, the spec
+/// compiled once): research-report against the fake server answering every call after
+/// 100 ms, through the real providers and HTTP client. Wall time minus the critical path
+/// (4 sequential calls = 400 ms) is what the runner adds.
+enum RunnerBenchmark {
+    static let command = BenchCommand(
+        name: "runner",
+        summary: "the runner's overhead in-process: research-report, fake server at 100 ms a call [--runs N]",
+        run: run)
+
+    @Sendable static func run(_ arguments: [String]) async -> Int32 {
+        let runs = arguments.count == 2 && arguments[0] == "--runs" ? Int(arguments[1]) ?? 20 : 20
+        let path = "pipelines/research-report.yaml"
+        guard let data = FileManager.default.contents(atPath: path),
+            let pipeline = Compiler.compile(SourceFile(path: path, bytes: [UInt8](data)), directory: "pipelines").pipeline,
+            let replies = SpecReplies(path: path)
+        else {
+            FileHandle.standardError.write(Data("run from the repository's root: \(path) must compile\n".utf8))
+            return 2
+        }
+        let server = FakeLLMServer { request in
+            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(100))
+        }
+        do {
+            try server.start()
+        } catch {
+            return 1
+        }
+        defer { server.stop() }
+        let factory = ProviderFactory(environment: [
+            "ANTHROPIC_BASE_URL": server.baseURL, "OPENAI_BASE_URL": server.openAIBaseURL,
+            "ANTHROPIC_API_KEY": "bench", "OPENAI_API_KEY": "bench",
+        ])
+        guard let runner = try? PipelineRunner(pipeline: pipeline, resolveProvider: { model throws(ProviderError) in
+            try factory.provider(for: model)
+        }) else { return 1 }
+        let input = JSONValue.string("The history of tide prediction")
+        var overheads: [Double] = []
+        for index in 0..<(runs + 2) {
+            let result = await runner.run(input: input)
+            guard case .succeeded = result.outcome else {
+                FileHandle.standardError.write(Data("run failed: \(result.outcome)\n".utf8))
+                return 1
+            }
+            if index >= 2 { overheads.append((result.wall.seconds - 0.4) * 1000) }  // 2 warm-up runs
+        }
+        overheads.sort()
+        let median = overheads[overheads.count / 2]
+        print("runner overhead over the 400 ms critical path, \(runs) runs: median \(String(format: "%.1f", median)) ms, "
+            + "min \(String(format: "%.1f", overheads.first!)) ms, max \(String(format: "%.1f", overheads.last!)) ms")
+        return 0
+    }
+}
