@@ -149,7 +149,5 @@ struct JSONSchemaSuiteTests {
 
     /// Format cases we do not assert, with the reason. Matched as prefixes of failure names.
     static let knownFormatFailures: [String] = [
-        // ICU (behind NSRegularExpression) only supports bounded-length lookbehind; ES2018 allows any.
-        "ecmascript-regex.json › ECMA 262 lookbehind is valid, including variable width › a variable-width lookbehind (ES2018)",
     ]
 }

@@ -243,6 +243,63 @@ enum FormatAssertions {
     static let isRegex: @Sendable (String) -> Bool = { text in
         guard ECMARegex.hasOnlyECMAEscapes(text) else { return false }
         for foreign in ["(?P", "(?#", "(?i", "(?m", "(?s", "(?x", "(?u", "(?-"] where text.contains(foreign) { return false }
-        return (try? ECMARegex(text)) != nil
+        if (try? ECMARegex(text)) != nil { return true }
+        // ES2018 allows lookbehind of any length; ICU only bounded ones. For the syntax check,
+        // bound the repetitions inside lookbehinds: the pattern is valid if that compiles.
+        guard text.contains("(?<=") || text.contains("(?<!") else { return false }
+        return (try? ECMARegex(boundingLookbehinds(text))) != nil
+    }
+
+    /// `*`, `+` and `{n,}` inside `(?<=...)` and `(?<!...)` made bounded (at most 255).
+    static func boundingLookbehinds(_ pattern: String) -> String {
+        let scalars = Array(pattern.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var depth = 0
+        var lookbehindDepths: [Int] = []
+        var inClass = false
+        var i = 0
+        while i < scalars.count {
+            let c = scalars[i]
+            if c == "\\", i + 1 < scalars.count {
+                out.append(c)
+                out.append(scalars[i + 1])
+                i += 2
+                continue
+            }
+            if inClass {
+                if c == "]" { inClass = false }
+                out.append(c)
+                i += 1
+                continue
+            }
+            let inside = !lookbehindDepths.isEmpty
+            switch c {
+            case "[": inClass = true
+            case "(":
+                depth += 1
+                if i + 3 < scalars.count, scalars[i + 1] == "?", scalars[i + 2] == "<", scalars[i + 3] == "=" || scalars[i + 3] == "!" {
+                    lookbehindDepths.append(depth)
+                }
+            case ")":
+                if lookbehindDepths.last == depth { lookbehindDepths.removeLast() }
+                depth -= 1
+            case "*" where inside:
+                out.append(contentsOf: "{0,255}".unicodeScalars)
+                i += 1
+                continue
+            case "+" where inside && !(i > 0 && ["*", "+", "?", "}"].contains(scalars[i - 1])):
+                out.append(contentsOf: "{1,255}".unicodeScalars)
+                i += 1
+                continue
+            case "," where inside && i + 1 < scalars.count && scalars[i + 1] == "}":
+                out.append(contentsOf: ",255".unicodeScalars)
+                i += 1
+                continue
+            default: break
+            }
+            out.append(c)
+            i += 1
+        }
+        return String(out)
     }
 }
