@@ -10,7 +10,10 @@ import Foundation
 /// none (a key that is set is still sent).
 public struct ProviderFactory: Sendable {
     public let environment: [String: String]
-    public let client: HTTPClient
+    /// Nil: the shared client, started only when a real provider is needed (a `--mock` run
+    /// never starts libcurl).
+    let customClient: HTTPClient?
+    public var client: HTTPClient { customClient ?? .shared }
     /// `--mock`: every model is replaced by the offline mock provider.
     public let forceMock: Bool
     /// One mock for the run, so that a stage's `mock:` replies are used in turn.
@@ -18,11 +21,11 @@ public struct ProviderFactory: Sendable {
 
     /// - Parameter mockReplies: each stage's `mock:` values, for the mock provider.
     public init(
-        environment: [String: String], client: HTTPClient = .shared, forceMock: Bool = false,
+        environment: [String: String], client: HTTPClient? = nil, forceMock: Bool = false,
         mockReplies: [String: [JSONValue]] = [:]
     ) {
         self.environment = environment
-        self.client = client
+        self.customClient = client
         self.forceMock = forceMock
         self.mock = MockProvider(replies: mockReplies)
     }

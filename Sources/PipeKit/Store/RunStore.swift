@@ -34,6 +34,10 @@ public final class RunStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
+        // A run writes a record at a time and reads a few rows: one reader and a small page
+        // cache keep the store's memory low (SQLite's default cache is 2 MB a connection).
+        configuration.maximumReaderCount = 1
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
         var tries = 0
         while true {
             do {
