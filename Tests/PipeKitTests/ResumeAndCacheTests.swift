@@ -69,6 +69,8 @@ import Testing
         let status = try await interruptedRun(server, signal: signal)
         #expect(status == expectedStatus)
         hangLeft.withLock { $0 = false }
+        // On a loaded machine the hanging call may have timed out and been retried once.
+        let leftBefore = calls(server, "left")
 
         let resumed = try await runPipe(["run", spec, "--resume", "last"], environment: environment(server))
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -76,7 +78,7 @@ import Testing
         #expect(calls(server, "plan") == 1)
         #expect(calls(server, "draft") == 1)
         #expect(calls(server, "right") == 1)
-        #expect(calls(server, "left") == 2)
+        #expect(calls(server, "left") == leftBefore + 1)
         #expect(calls(server, "final") == 1)
         #expect(resumed.stderr.contains("reused"))
 
@@ -116,7 +118,7 @@ import Testing
         try text.write(toFile: spec, atomically: true, encoding: .utf8)
         let edited = try await runPipe(["run", "--cache", "--quiet", spec], stdin: input, environment: environment(server))
         #expect(edited.status == 0)
-        #expect(calls(server, "left") == 2)
+        #expect(calls(server, "left") == leftBefore + 1)
         #expect(calls(server, "final") == 2)
         #expect(calls(server, "plan") == 1 && calls(server, "draft") == 1 && calls(server, "right") == 1)
 
