@@ -118,7 +118,7 @@ import Testing
         try text.write(toFile: spec, atomically: true, encoding: .utf8)
         let edited = try await runPipe(["run", "--cache", "--quiet", spec], stdin: input, environment: environment(server))
         #expect(edited.status == 0)
-        #expect(calls(server, "left") == leftBefore + 1)
+        #expect(calls(server, "left") == 2)
         #expect(calls(server, "final") == 2)
         #expect(calls(server, "plan") == 1 && calls(server, "draft") == 1 && calls(server, "right") == 1)
 
