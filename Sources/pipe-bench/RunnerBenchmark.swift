@@ -9,11 +9,22 @@ import PipeKit
 enum RunnerBenchmark {
     static let command = BenchCommand(
         name: "runner",
-        summary: "the runner's overhead in-process: research-report, fake server at 100 ms a call [--runs N]",
+        summary: "the runner's overhead in-process: research-report, fake server at 100 ms a call [--runs N] [--delta-size CHARS] [--latency-ms N]",
         run: run)
 
     @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        let runs = arguments.count == 2 && arguments[0] == "--runs" ? Int(arguments[1]) ?? 20 : 20
+        var runs = 20
+        var deltaSize = 8
+        var latencyMS = 100
+        var rest = arguments[...]
+        while let flag = rest.popFirst(), let value = rest.popFirst().flatMap({ Int($0) }) {
+            switch flag {
+            case "--runs": runs = value
+            case "--delta-size": deltaSize = value
+            case "--latency-ms": latencyMS = value
+            default: break
+            }
+        }
         let path = "pipelines/research-report.yaml"
         guard let data = FileManager.default.contents(atPath: path),
             let pipeline = Compiler.compile(SourceFile(path: path, bytes: [UInt8](data)), directory: "pipelines").pipeline,
@@ -22,8 +33,10 @@ enum RunnerBenchmark {
             FileHandle.standardError.write(Data("run from the repository's root: \(path) must compile\n".utf8))
             return 2
         }
+        let size = deltaSize
+        let latency = latencyMS
         let server = FakeLLMServer { request in
-            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(100))
+            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(latency)).streamed(every: .zero, deltaSize: size)
         }
         do {
             try server.start()
@@ -46,11 +59,11 @@ enum RunnerBenchmark {
                 FileHandle.standardError.write(Data("run failed: \(result.outcome)\n".utf8))
                 return 1
             }
-            if index >= 2 { overheads.append((result.wall.seconds - 0.4) * 1000) }  // 2 warm-up runs
+            if index >= 2 { overheads.append((result.wall.seconds - 4 * Double(latencyMS) / 1000) * 1000) }  // 2 warm-up runs
         }
         overheads.sort()
         let median = overheads[overheads.count / 2]
-        print("runner overhead over the 400 ms critical path, \(runs) runs: median \(String(format: "%.1f", median)) ms, "
+        print("runner overhead over the critical path (4 × \(latencyMS) ms), \(runs) runs, \(deltaSize) characters an event: median \(String(format: "%.1f", median)) ms, "
             + "min \(String(format: "%.1f", overheads.first!)) ms, max \(String(format: "%.1f", overheads.last!)) ms")
         return 0
     }
