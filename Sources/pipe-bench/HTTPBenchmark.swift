@@ -89,12 +89,8 @@ enum HTTPBenchmark {
             }
         }
         let wall = clock.now - start
-        latencies.sort()
-        func percentile(_ p: Double) -> String {
-            guard !latencies.isEmpty else { return "-" }
-            let index = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
-            return String(format: "%.1f ms", latencies[max(0, index)].milliseconds)
-        }
+        let percentiles = Percentiles(latencies)
+        func percentile(_ p: Double) -> String { percentiles.text(p, decimals: 1) }
         let seconds = wall.milliseconds / 1000
         print("http: \(requests) requests, concurrency \(concurrency), server latency \(latency) ms, \(streaming ? "streamed" : "whole") replies")
         print(String(format: "  wall %.3f s, %.0f requests/s", seconds, Double(requests) / seconds))

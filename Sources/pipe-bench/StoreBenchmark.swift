@@ -77,12 +77,8 @@ enum StoreBenchmark {
             }
         }
         let wall = clock.now - start
-        latencies.sort()
-        func percentile(_ p: Double) -> String {
-            guard !latencies.isEmpty else { return "-" }
-            let index = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
-            return String(format: "%.2f ms", latencies[max(0, index)].seconds * 1000)
-        }
+        let percentiles = Percentiles(latencies)
+        func percentile(_ p: Double) -> String { percentiles.text(p, decimals: 2) }
         let records = runs * (2 * stages + 2)
         print("store: \(runs) runs of \(stages) mock stages, \(concurrency) at a time, \(store.path)")
         print(String(format: "  wall %.3f s, %.0f records/s (runs started and finished, calls, stages)",
