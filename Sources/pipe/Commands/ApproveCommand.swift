@@ -24,11 +24,7 @@ struct ApproveCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Approve only this stage (default: every stage the run waits for).")
     var stage: String?
 
-    @Option(name: .long, help: "The run store (default: PIPE_STORE, or .pipe/pipe.db beside --spec or here).")
-    var store: String?
-
-    @Option(name: .long, help: "Find the store beside this spec.")
-    var spec: String?
+    @OptionGroup var location: StoreLocation
 
     @Flag(name: .long, help: "Replace every model by the offline mock provider.")
     var mock = false
@@ -40,7 +36,7 @@ struct ApproveCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let waiting = try WaitingRun.find(runID, store: store, spec: spec)
+        let waiting = try WaitingRun.find(runID, store: location.store, spec: location.spec)
         let stages = try waiting.select(stage)
         do {
             for name in stages { try waiting.store.recordApproval(runID: waiting.id, stage: name, decision: .approved) }
@@ -81,14 +77,10 @@ struct RejectCommand: ParsableCommand {
     @Option(name: .long, help: "Reject only this stage (default: every stage the run waits for).")
     var stage: String?
 
-    @Option(name: .long, help: "The run store (default: PIPE_STORE, or .pipe/pipe.db beside --spec or here).")
-    var store: String?
-
-    @Option(name: .long, help: "Find the store beside this spec.")
-    var spec: String?
+    @OptionGroup var location: StoreLocation
 
     func run() throws {
-        let waiting = try WaitingRun.find(runID, store: store, spec: spec)
+        let waiting = try WaitingRun.find(runID, store: location.store, spec: location.spec)
         let stages = try waiting.select(stage)
         do {
             try waiting.store.reject(runID: waiting.id, stages: stages, reason: reason)
@@ -137,4 +129,13 @@ struct WaitingRun {
         }
         return [stage]
     }
+}
+
+/// Where the run store is, for the commands that name a run.
+struct StoreLocation: ParsableArguments {
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, or .pipe/pipe.db beside --spec or here).")
+    var store: String?
+
+    @Option(name: .long, help: "Find the store beside this spec.")
+    var spec: String?
 }
