@@ -4,9 +4,6 @@ enum SchemaValidity {
         var pointer: JSONPointer
         var message: String
         var hint: String?
-        /// Point at the key of the entry (an unknown keyword) or at its value.
-        var pointTo: Target = .value
-        enum Target { case key, value }
     }
 
     static let supportedDrafts = [

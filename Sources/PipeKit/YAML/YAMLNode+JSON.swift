@@ -40,11 +40,4 @@ extension YAMLNode {
         }
         return node
     }
-
-    /// The key node of the entry a JSON Pointer names, when it is a mapping entry.
-    public func keyNode(at pointer: JSONPointer) -> YAMLNode? {
-        guard let last = pointer.tokens.last else { return nil }
-        let parent = node(at: JSONPointer(tokens: Array(pointer.tokens.dropLast())))
-        return parent.mapping?.first { $0.key.scalar == last }?.key
-    }
 }

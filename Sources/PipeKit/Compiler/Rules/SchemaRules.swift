@@ -23,7 +23,7 @@ extension Compilation {
         case .inline(let schema, let node):
             let problems = SchemaValidity.problems(in: schema)
             for problem in problems {
-                let target = problem.pointTo == .key ? node.keyNode(at: problem.pointer) ?? node.node(at: problem.pointer) : node.node(at: problem.pointer)
+                let target = node.node(at: problem.pointer)
                 diagnostics.report(
                     .invalidSchema, at: target.span, "invalid JSON Schema for \(owner): \(problem.message)",
                     hint: problem.hint)
