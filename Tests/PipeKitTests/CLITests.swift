@@ -115,3 +115,28 @@ import Testing
         #expect(try await runPipe(["--version"]).stdout == PipeVersion.current + "\n")
     }
 }
+
+/// The README's example spec and the diagnostic it shows stay true.
+@Suite struct ReadmeTests {
+    @Test func theReadmeExampleDiagnosticIsWhatLintPrints() throws {
+        let readme = try String(contentsOf: Paths.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let yamlStart = try #require(readme.range(of: "```yaml\n# yaml-language-server"))
+        let yamlEnd = try #require(readme.range(of: "```", range: yamlStart.upperBound..<readme.endIndex))
+        let spec = String(readme[readme.index(yamlStart.lowerBound, offsetBy: 8)..<yamlEnd.lowerBound])
+            .replacingOccurrences(of: "{{ researcher.key_findings }}", with: "{{ researcher.key_finding }}")
+        let shownStart = try #require(readme.range(of: "```\npipelines/report.yaml"))
+        let shownEnd = try #require(readme.range(of: "```", range: shownStart.upperBound..<readme.endIndex))
+        let shown = String(readme[readme.index(shownStart.lowerBound, offsetBy: 4)..<shownEnd.lowerBound])
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-readme-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("pipelines/schemas"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: Paths.pipelines.appendingPathComponent("schemas/research.schema.json"),
+            to: directory.appendingPathComponent("pipelines/schemas/research.schema.json"))
+        let source = SourceFile(path: "pipelines/report.yaml", text: spec)
+        let result = Compiler.compile(source, directory: directory.appendingPathComponent("pipelines").path)
+        #expect(TextFormat().render([LintedFile(source: source, diagnostics: result.diagnostics)]) == shown)
+    }
+}
