@@ -61,10 +61,17 @@ enum RunnerBenchmark {
             }
             if index >= 2 { overheads.append((result.wall.seconds - 4 * Double(latencyMS) / 1000) * 1000) }  // 2 warm-up runs
         }
+        // How much of a call is the server's own work (between its reading the request and
+        // its writing the last byte, less the latency it waits on purpose).
+        let served = server.log.compactMap { entry in entry.completion.map { $0 - entry.arrival } }
+        let serverMS = served.map { ($0.seconds - Double(latencyMS) / 1000) * 1000 }.sorted()
         overheads.sort()
         let median = overheads[overheads.count / 2]
         print("runner overhead over the critical path (4 × \(latencyMS) ms), \(runs) runs, \(deltaSize) characters an event: median \(String(format: "%.1f", median)) ms, "
             + "min \(String(format: "%.1f", overheads.first!)) ms, max \(String(format: "%.1f", overheads.last!)) ms")
+        let serverMedian = serverMS[serverMS.count / 2]
+        print("  the fake server's own work per call: median \(String(format: "%.2f", serverMedian)) ms; "
+            + "the runner's own, less the server's on the 4-call critical path: \(String(format: "%.1f", median - 4 * serverMedian)) ms")
         return 0
     }
 }
