@@ -80,6 +80,20 @@ public struct SchemaShape: Sendable {
         return .failure(.noSuchField(known: Array(NSOrderedSet(array: known)).compactMap { $0 as? String }))
     }
 
+    /// The shape at the end of a path, or nil where the path does not fit.
+    public func follow(_ path: [PathSegment]) -> SchemaShape? {
+        var current = self
+        for segment in path {
+            let step = switch segment.kind {
+            case .field(let name): current.field(name)
+            case .index(let position): current.index(position)
+            }
+            guard case .success(let next) = step else { return nil }
+            current = next
+        }
+        return current
+    }
+
     /// The shape of `[index]` in this shape.
     public func index(_ index: Int) -> Result<SchemaShape, StepError> {
         var found: [JSONValue] = []

@@ -49,18 +49,7 @@ extension Compilation {
 
     /// The most items the list a reference names can have, when its schema says (`maxItems`).
     private func maxItems(of reference: TemplateReference) -> Int? {
-        let root = reference.root.value
-        guard var shape = root == "input" ? inputSchema.map({ SchemaShape($0) }) : stages[root].flatMap(valueShape(of:)) else {
-            return nil
-        }
-        for segment in reference.path {
-            let step = switch segment.kind {
-            case .field(let name): shape.field(name)
-            case .index(let index): shape.index(index)
-            }
-            guard case .success(let next) = step else { return nil }
-            shape = next
-        }
+        guard let shape = rootShape(of: reference.root.value)?.follow(reference.path) else { return nil }
         let bounds = shape.schemas.map { $0.objectValue?["maxItems"]?.numberValue?.intValue }
         guard !bounds.isEmpty, !bounds.contains(where: { $0 == nil }) else { return nil }
         return bounds.compactMap { $0 }.max()

@@ -28,14 +28,10 @@ extension Compilation {
         var types: [TemplateReference: ExpressionType] = [:]
         for reference in condition.references {
             let root = reference.root.value
-            guard root == "input" || stages[root] != nil else {
-                _ = resolve(reference, item: nil)
-                continue
-            }
-            guard resolve(reference, item: nil) != nil else { continue }
-            let shape = root == "input"
-                ? (inputSchema.map { SchemaShape($0) } ?? .string) : stages[root].flatMap(valueShape(of:))
-            guard let shape, var type = ExpressionType.of(reference.path, in: shape) else { continue }
+            // `resolve` reports an unknown name or field; the checker then treats it as any type.
+            guard resolve(reference, item: nil) != nil, let shape = rootShape(of: root),
+                var type = ExpressionType.of(reference.path, in: shape)
+            else { continue }
             if skippable.contains(root), root != stage.name.value { type = type.optional }
             types[reference] = type
             if root != "input", root != stage.name.value {

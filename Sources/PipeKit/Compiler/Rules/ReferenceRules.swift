@@ -75,12 +75,7 @@ extension Compilation {
     /// The shape a reference to `input` or a stage points at, reporting where its path breaks.
     mutating func resolve(_ reference: TemplateReference, item: (name: String, shape: SchemaShape?)?) -> SchemaShape? {
         let root = reference.root.value
-        let shape: SchemaShape?
-        if root == "input" {
-            shape = inputSchema.map { SchemaShape($0) } ?? (spec.input.schema == nil ? .string : nil)
-        } else if let stage = stages[root] {
-            shape = valueShape(of: stage)
-        } else {
+        guard root == "input" || stages[root] != nil else {
             diagnostics.report(
                 .unknownReference, at: reference.root.span, "`\(root)` is neither `input` nor a stage",
                 hint: Suggestions.hint(
@@ -89,8 +84,15 @@ extension Compilation {
             return nil
         }
         // A schema that failed to load was reported already; its references cannot be checked.
-        guard let shape else { return nil }
+        guard let shape = rootShape(of: root) else { return nil }
         return walk(reference, from: shape)
+    }
+
+    /// The shape of `input` (raw text when it declares no schema) or of a stage's value; nil
+    /// for an unknown name or a schema that failed to load.
+    func rootShape(of root: String) -> SchemaShape? {
+        if root == "input" { return inputSchema.map { SchemaShape($0) } ?? (spec.input.schema == nil ? .string : nil) }
+        return stages[root].flatMap(valueShape(of:))
     }
 
     /// Follows a reference's path through a shape; nil (reported) where it breaks.
