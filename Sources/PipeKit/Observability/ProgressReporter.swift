@@ -71,9 +71,10 @@ public final class ProgressReporter: Sendable {
     }
 
     /// The line of a label: a loop's iteration (`writer@2`) is shown on its stage's line.
+    /// (The items of a `for_each` keep lines of their own, which the table does not show.)
     private func line(of label: String) -> (name: String, iteration: String?) {
-        guard let at = label.firstIndex(of: "@") else { return (label, nil) }
-        return (String(label[..<at]), String(label[label.index(after: at)...]))
+        guard StageLabel.itemIndex(of: label) == nil else { return (label, nil) }
+        return (StageLabel.stage(of: label), StageLabel.iteration(of: label))
     }
 
     public func record(_ event: RunEvent) {

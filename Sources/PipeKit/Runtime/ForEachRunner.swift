@@ -101,7 +101,7 @@ extension StageRunner {
         var values = renderer.values
         values[name] = value
         return StageRunner(
-            stage: stage, label: "\(stage.name)[\(index)]", validator: validator, renderer: TemplateRenderer(values: values),
+            stage: stage, label: StageLabel.item(label, index), validator: validator, renderer: TemplateRenderer(values: values),
             ledger: ledger, resolveProvider: resolveProvider, retryPolicy: retryPolicy, deadline: deadline, journal: journal,
             cache: cache, events: events)
     }

@@ -16,9 +16,9 @@ struct LoopRunner: Sendable {
         var stop: PipelineRunner.Result.Outcome?
         for number in 1...loop.maxIterations {
             let result = await iteration.schedule(
-                seed: values, ledger: ledger, deadline: deadline, suffix: "@\(number)", watchdog: false, events: events)
+                seed: values, ledger: ledger, deadline: deadline, iteration: number, watchdog: false, events: events)
             for report in result.reports {
-                let name = String(report.stage.prefix { $0 != "@" })
+                let name = StageLabel.stage(of: report.stage)
                 totals[name] = Self.add(report, to: totals[name], name: name)
             }
             values.merge(result.values) { _, new in new }
@@ -50,9 +50,9 @@ struct LoopRunner: Sendable {
         switch stop {
         case nil:
             return value.map(StageRunner.Outcome.value) ?? .skipped
-        case .stageFailed(let stage, _, let error) where stage.hasPrefix(name + "@"):
+        case .stageFailed(let stage, _, let error) where StageLabel.stage(of: stage) == name:
             return .failed(error)
-        case .budgetExceeded(let stage, let reason) where stage?.hasPrefix(name + "@") ?? (name == loop.members.first):
+        case .budgetExceeded(let stage, let reason) where stage.map { StageLabel.stage(of: $0) == name } ?? (name == loop.members.first):
             return .budgetExceeded(reason)
         case .waitingForApproval(let pending):
             if let mine = pending.first(where: { $0.stage == name }) { return .waiting(mine) }

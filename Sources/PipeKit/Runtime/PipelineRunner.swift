@@ -158,7 +158,7 @@ public struct PipelineRunner: Sendable {
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let scheduled = await schedule(
-            seed: ["input": input], ledger: ledger, deadline: deadline, suffix: "", watchdog: true, events: events)
+            seed: ["input": input], ledger: ledger, deadline: deadline, iteration: nil, watchdog: true, events: events)
         let outcome = scheduled.outcome
             ?? (Task.isCancelled || !scheduled.complete
                 ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))
@@ -171,12 +171,13 @@ public struct PipelineRunner: Sendable {
 
     /// Starts each unit the moment the stages it reads have ended, up to `concurrency` at
     /// once. `seed` holds the values known before (the input; for a loop's iteration, the
-    /// values around it and the previous iteration's). `suffix` labels the stages of a loop's
-    /// iteration (`@2`).
+    /// values around it and the previous iteration's). `iteration` labels the stages of a
+    /// loop's iteration (`writer@2`).
     func schedule(
-        seed: [String: JSONValue], ledger: BudgetLedger, deadline: ContinuousClock.Instant?, suffix: String,
+        seed: [String: JSONValue], ledger: BudgetLedger, deadline: ContinuousClock.Instant?, iteration: Int?,
         watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> Scheduled {
+        func label(_ name: String) -> String { iteration.map { StageLabel.iteration(name, $0) } ?? name }
         var values = seed
         var reports: [StageReport] = []
         var outcome: Result.Outcome?
@@ -236,7 +237,7 @@ public struct PipelineRunner: Sendable {
                         if !ExpressionEvaluator.holds(condition, value: { renderer.value(of: $0) }) {
                             // Skipped: no value, no call; the stages after it go on without it.
                             let report = StageReport(
-                                stage: stage.name + suffix, status: .skipped, model: stage.model, attempts: 0,
+                                stage: label(stage.name), status: .skipped, model: stage.model, attempts: 0,
                                 usage: .zero, costUSD: nil, latency: .zero, error: nil)
                             reports.append(report)
                             events(.stageFinished(report))
@@ -247,7 +248,7 @@ public struct PipelineRunner: Sendable {
                         }
                     }
                     let runner = StageRunner(
-                        stage: stage, label: stage.name + suffix, validator: validators[stage.name],
+                        stage: stage, label: label(stage.name), validator: validators[stage.name],
                         renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                         retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                         cache: stage.cache || options.cacheEverything, events: events)

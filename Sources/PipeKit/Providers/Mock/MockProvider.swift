@@ -23,7 +23,7 @@ public final class MockProvider: ModelProvider {
         if let fixed = replies[request.stageName], !fixed.isEmpty {
             // The items of a `for_each` run at once: each takes the value of its index, so the
             // output does not depend on which call is made first.
-            let position = Self.itemIndex(request.label).map { $0 + 1 } ?? call
+            let position = StageLabel.itemIndex(of: request.label).map { $0 + 1 } ?? call
             text = TemplateRenderer.text(of: fixed[min(position, fixed.count) - 1])
         } else if let schema = request.outputSchema {
             text = MockValueGenerator(schema: schema).value().serialized()
@@ -38,11 +38,5 @@ public final class MockProvider: ModelProvider {
             text: text,
             usage: TokenUsage(input: TokenEstimate.tokens(for: sent), output: min(TokenEstimate.tokens(for: text), request.maxTokens)),
             stopReason: "end_turn")
-    }
-
-    /// `2` for `investigate[2]`.
-    static func itemIndex(_ label: String) -> Int? {
-        guard label.hasSuffix("]"), let open = label.lastIndex(of: "[") else { return nil }
-        return Int(label[label.index(after: open)..<label.index(before: label.endIndex)])
     }
 }
