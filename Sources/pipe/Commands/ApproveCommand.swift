@@ -52,7 +52,7 @@ struct ApproveCommand: AsyncParsableCommand {
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: 8, cache: false, trace: nil))
         try await session.execute(
             input: waiting.detail.input, resumedFrom: waiting.id,
-            approval: ApprovalPolicy(approved: approved, ask: Approver.askOnTerminal(quiet: quiet)))
+            approval: ApprovalPolicy(approved: approved, ask: Approver.askOnTerminal()))
     }
 }
 

@@ -13,7 +13,7 @@ enum Approver {
     private static let lock = NSLock()
 
     /// nil when there is no terminal to ask on: the run then waits for `pipe approve`.
-    static func askOnTerminal(quiet: Bool) -> (@Sendable (PendingApproval) async -> ApprovalPolicy.Decision)? {
+    static func askOnTerminal() -> (@Sendable (PendingApproval) async -> ApprovalPolicy.Decision)? {
         guard isatty(2) == 1, FileManager.default.isReadableFile(atPath: "/dev/tty") else { return nil }
         return { pending in
             await withCheckedContinuation { continuation in
@@ -26,6 +26,13 @@ enum Approver {
         }
     }
 
+    /// One line typed at the terminal, decoded once whole (a reason may be any language).
+    private static func readLine(_ tty: FileHandle) -> String {
+        var bytes: [UInt8] = []
+        while let byte = tty.readData(ofLength: 1).first, byte != UInt8(ascii: "\n") { bytes.append(byte) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     private static func ask(_ pending: PendingApproval) -> ApprovalPolicy.Decision {
         guard let tty = FileHandle(forReadingAtPath: "/dev/tty") else { return .wait }
         defer { try? tty.close() }
@@ -33,22 +40,11 @@ enum Approver {
         if let system = pending.system { Terminal.writeError(RunSession.indent("system: " + system)) }
         Terminal.writeError(RunSession.indent(pending.prompt))
         Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
-        var answer = ""
-        while true {
-            let byte = tty.readData(ofLength: 1)
-            if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
-            answer += String(decoding: byte, as: UTF8.self)
-        }
-        switch answer.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch readLine(tty).trimmingCharacters(in: .whitespaces).lowercased() {
         case "y", "yes": return .approve
         case "n", "no", "reject":
             Terminal.writeError("Reason: ")
-            var reason = ""
-            while true {
-                let byte = tty.readData(ofLength: 1)
-                if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
-                reason += String(decoding: byte, as: UTF8.self)
-            }
+            let reason = readLine(tty)
             return .reject(reason: reason.isEmpty ? "rejected at the terminal" : reason)
         default: return .wait
         }

@@ -100,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
         try await session.execute(
             input: value, resumedFrom: resumed?.id,
-            approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal(quiet: quiet)))
+            approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
     }
 
     private func readInputOrExit(_ path: String) throws -> [UInt8] {

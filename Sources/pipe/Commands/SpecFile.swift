@@ -74,7 +74,6 @@ enum Terminal {
 
     /// Colors only on a terminal, and never when `NO_COLOR` is set (no-color.org).
     static func isColorEnabled(fileDescriptor: Int32) -> Bool {
-        isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        isTerminal(fileDescriptor) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     }
 }
