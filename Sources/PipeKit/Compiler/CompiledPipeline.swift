@@ -94,6 +94,9 @@ public struct CompiledStage: Sendable {
     public var when: Expression?
     /// `approve: true`: the run stops before this stage until a person approves it.
     public var approve: Bool = false
+    /// How many times the stage may run, at most: a loop's `max_iterations` times the
+    /// `maxItems` of a fan-out's list (1 when the list is not bounded).
+    public var maxRuns: Int = 1
     /// The mock provider's replies for this stage (`mock:`), used in turn.
     public var mockReplies: [JSONValue] = []
 

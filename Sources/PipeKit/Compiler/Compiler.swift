@@ -99,7 +99,8 @@ struct Compilation {
                     retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                     timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
                     dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
-                    forEach: stage.forEach, when: stage.when, approve: stage.approve?.value ?? false, mockReplies: stage.mock.map(\.value)))
+                    forEach: stage.forEach, when: stage.when, approve: stage.approve?.value ?? false,
+                    maxRuns: maxRuns(of: stage), mockReplies: stage.mock.map(\.value)))
         }
         let output: PipelineOutput
         switch spec.output {

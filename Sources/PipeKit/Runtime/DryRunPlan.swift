@@ -19,9 +19,8 @@ public enum DryRunPlan {
             }
             let models = [stage.model] + stage.fallbacks
             var worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
-            let iterations = pipeline.loops.first { $0.members.contains(stage.name) }?.maxIterations ?? 1
-            worst.tokens *= iterations
-            worst.costUSD = worst.costUSD.map { $0 * Double(iterations) }
+            worst.tokens *= stage.maxRuns
+            worst.costUSD = worst.costUSD.map { $0 * Double(stage.maxRuns) }
             totalTokens += worst.tokens
             totalCost = worst.costUSD.flatMap { cost in totalCost.map { $0 + cost } }
             let modelText = models.map { "\($0.name) (\($0.provider.rawValue) \($0.model))" }.joined(separator: ", then ")
@@ -45,8 +44,9 @@ public enum DryRunPlan {
             out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
                 + (loop.until.map { ", until \($0)" } ?? "") + "\n"
         }
-        if pipeline.stages.contains(where: { $0.forEach != nil }) {
-            out += "for_each: the figures are per item; the number of items is known only at run time\n"
+        let unbounded = pipeline.stages.filter { $0.forEach != nil && $0.maxRuns == 1 }.map(\.name)
+        if !unbounded.isEmpty {
+            out += "for_each: \(unbounded.joined(separator: ", ")) counted once: their lists have no maxItems\n"
         }
         return out
     }

@@ -26,10 +26,7 @@ extension Compilation {
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
                 models: [model] + (fallbacks[stage.name.value] ?? []))
-            // A loop's stages may run `max_iterations` times; a fan-out once per item (as many as
-            // its list's `maxItems`, when the schema bounds it).
-            var iterations = loops.first { $0.members.contains(stage.name.value) }?.maxIterations ?? 1
-            if let forEach = stage.forEach, let items = maxItems(of: forEach.reference) { iterations *= items }
+            let iterations = maxRuns(of: stage)
             worstTokens += worst.tokens * iterations
             if let cost = worst.costUSD { worstCost += cost * Double(iterations) } else { everyPriceKnown = false }
         }
@@ -45,6 +42,14 @@ extension Compilation {
                 "in the worst case the run costs about $\(String(format: "%.2f", worstCost)), more than budget.max_cost_usd ($\(String(format: "%.2f", limit.value)))",
                 hint: "the run stops with exit 4 before a call that would pass the budget; lower max_tokens or retries, or raise the budget")
         }
+    }
+
+    /// How many times a stage may run: `max_iterations` times in a loop, once per item of a
+    /// fan-out (as many as its list's `maxItems`, when the schema bounds it).
+    func maxRuns(of stage: StageSpec) -> Int {
+        var runs = loops.first { $0.members.contains(stage.name.value) }?.maxIterations ?? 1
+        if let forEach = stage.forEach, let items = maxItems(of: forEach.reference) { runs *= items }
+        return runs
     }
 
     /// The most items the list a reference names can have, when its schema says (`maxItems`).
