@@ -5,7 +5,7 @@ import Testing
 
 /// `approve: true`: the run stops before the stage (exit 5); `pipe approve` continues it
 /// without calling the finished stages again; `pipe reject` ends it.
-@Suite struct ApprovalTests {
+@Suite final class ApprovalTests: Sendable {
     let directory: URL
     let spec: String
 
@@ -25,6 +25,8 @@ import Testing
             output: "{{ send }}"
             """.write(toFile: spec, atomically: true, encoding: .utf8)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func environment(_ server: FakeLLMServer) -> [String: String] {
         ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "k"]

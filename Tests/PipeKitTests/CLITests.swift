@@ -128,10 +128,10 @@ import Testing
         let shownEnd = try #require(readme.range(of: "```", range: shownStart.upperBound..<readme.endIndex))
         let shown = String(readme[readme.index(shownStart.lowerBound, offsetBy: 4)..<shownEnd.lowerBound])
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-readme-\(UUID().uuidString)")
+        let folder = try TemporaryFolder("pipe-readme")
+        let directory = folder.url
         try FileManager.default.createDirectory(
             at: directory.appendingPathComponent("pipelines/schemas"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(
             at: Paths.pipelines.appendingPathComponent("schemas/research.schema.json"),
             to: directory.appendingPathComponent("pipelines/schemas/research.schema.json"))

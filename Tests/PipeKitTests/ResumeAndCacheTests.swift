@@ -5,7 +5,7 @@ import Testing
 
 /// Runs that never lose work: a run killed mid-way (Ctrl-C or SIGKILL) is resumed without
 /// calling its finished stages again, and `--cache` answers identical calls from the store.
-@Suite struct ResumeAndCacheTests {
+@Suite final class ResumeAndCacheTests: Sendable {
     let directory: URL
     let spec: String
     let store: String
@@ -17,6 +17,8 @@ import Testing
         try FileManager.default.copyItem(atPath: RunEndToEndTests.chain, toPath: spec)
         store = directory.appendingPathComponent("runs.db").path
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func environment(_ server: FakeLLMServer) -> [String: String] {
         [

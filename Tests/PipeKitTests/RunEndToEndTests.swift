@@ -130,10 +130,8 @@ import Testing
     @Test func theBudgetStopsTheRunBeforeTheCallThatWouldPassIt() async throws {
         let spec = try String(contentsOfFile: Self.chain, encoding: .utf8)
             .replacingOccurrences(of: "defaults:", with: "budget: { max_tokens: 400 }\ndefaults:")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-budget-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("chain.yaml")
+        let folder = try TemporaryFolder("pipe-budget")
+        let file = folder.url.appendingPathComponent("chain.yaml")
         try spec.write(to: file, atomically: true, encoding: .utf8)
         try await withServer(Self.happy) { server in
             let result = try await runPipe(["run", file.path], stdin: #"{"topic": "tides"}"#, environment: environment(server))

@@ -1,20 +1,6 @@
 import Foundation
 @testable import PipeKit
 
-/// A folder of its own for one test's store, removed when the test is done.
-struct TemporaryFolder: ~Copyable {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    var storePath: String { url.appendingPathComponent(".pipe/pipe.db").path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
 /// Records for journal tests.
 enum StoreSamples {
     static let model = ResolvedModel(
