@@ -40,8 +40,8 @@ public actor BudgetLedger {
         if let maxCostUSD, usedCostUSD + reservedCost + cost > maxCostUSD {
             throw Exceeded(
                 stage: stage,
-                description: "cost budget: stage `\(stage)` may cost up to $\(Self.format(cost)), "
-                    + "but only $\(Self.format(max(0, maxCostUSD - usedCostUSD - reservedCost))) of budget.max_cost_usd ($\(Self.format(maxCostUSD))) is left")
+                description: "cost budget: stage `\(stage)` may cost up to \(RunSummary.usd(cost)), "
+                    + "but only \(RunSummary.usd(max(0, maxCostUSD - usedCostUSD - reservedCost))) of budget.max_cost_usd (\(RunSummary.usd(maxCostUSD))) is left")
         }
         reservedTokens += tokens
         reservedCost += cost
@@ -59,10 +59,5 @@ public actor BudgetLedger {
 
     public static func cost(_ usage: TokenUsage, _ price: ModelSpec.Price) -> Double {
         (Double(usage.input) * price.input + Double(usage.output) * price.output) / 1_000_000
-    }
-
-    static func format(_ usd: Double) -> String {
-        let rounded = (usd * 10000).rounded() / 10000
-        return String(rounded)
     }
 }

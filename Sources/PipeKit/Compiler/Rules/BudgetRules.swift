@@ -1,5 +1,3 @@
-import Foundation
-
 // Rules `stage-budget` and `worst-case-budget`: no stage can exceed the run's token budget
 // alone, and the worst case of the whole run fits it (a warning: the runner stops at the
 // budget with exit 4 before the call that would pass it).
@@ -39,7 +37,7 @@ extension Compilation {
         if let limit = budget.maxCostUSD, everyPriceKnown, worstCost > limit.value {
             diagnostics.report(
                 .worstCaseBudget, at: limit.span,
-                "in the worst case the run costs about $\(String(format: "%.2f", worstCost)), more than budget.max_cost_usd ($\(String(format: "%.2f", limit.value)))",
+                "in the worst case the run costs about \(RunSummary.usd(worstCost)), more than budget.max_cost_usd (\(RunSummary.usd(limit.value)))",
                 hint: "the run stops with exit 4 before a call that would pass the budget; lower max_tokens or retries, or raise the budget")
         }
     }
