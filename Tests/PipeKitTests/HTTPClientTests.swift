@@ -35,21 +35,26 @@ struct HTTPClientTests {
         }
     }
 
+    /// Measured at the server, not by the wall clock: on a busy 2-core machine other tests can
+    /// hold both executor threads for seconds, but the requests must still all be in flight at once.
     @Test func hundredConcurrentRequestsRunInParallel() async throws {
         try await withFakeServer({ request in .text("reply \(request.callNumber)").delayed(by: .milliseconds(100)) }) { server in
             let client = HTTPClient()
-            let start = ContinuousClock.now
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<100 {
                     group.addTask { try await client.send(jsonRequest(server)).status }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            let elapsed = ContinuousClock.now - start
             #expect(statuses.count == 100)
             #expect(statuses.allSatisfy { $0 == 200 })
             #expect(server.requestCount == 100)
-            #expect(elapsed < .seconds(9), "100 requests of 100 ms took \(elapsed)")
+            let log = server.log
+            let inFlight = log.map { entry in
+                log.filter { $0.arrival <= entry.arrival && ($0.completion ?? entry.arrival) > entry.arrival }.count
+            }
+            #expect(inFlight.max() ?? 0 >= 50, "at most \(inFlight.max() ?? 0) of 100 requests were in flight at once")
+            #expect(server.connectionsAccepted >= 50)
         }
     }
 

@@ -52,11 +52,9 @@ import Testing
         // Let the store record `right`, which answers at once.
         try await Task.sleep(for: .milliseconds(200))
         kill(process.processIdentifier, signal)
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
+        return await onOwnThread {
+            process.waitUntilExit()
+            return process.terminationStatus
         }
     }
 

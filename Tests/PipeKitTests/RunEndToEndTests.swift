@@ -168,8 +168,10 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             process.interrupt()
-            let stderr = await Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
-            process.waitUntilExit()
+            let stderr = await onOwnThread {
+                defer { process.waitUntilExit() }
+                return errors.fileHandleForReading.readDataToEndOfFile()
+            }
             #expect(process.terminationStatus == 130)
             let text = String(decoding: stderr, as: UTF8.self)
             #expect(text.contains("interrupted; finished stages: plan, draft"))

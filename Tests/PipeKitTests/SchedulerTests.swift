@@ -29,7 +29,8 @@ import Testing
     }
 
     @Test func aStageStartsWhenItsOwnDependenciesFinishNotLevelByLevel() async throws {
-        // fast -> after-fast, and slow: after-fast must start before slow finishes.
+        // fast -> after-fast, and slow, which answers only once after-fast has been called:
+        // a scheduler that waited for the whole level would hold after-fast until slow ended.
         let pipeline = try compileSpec("""
             version: 1
             \(Self.models)stages:
@@ -38,7 +39,7 @@ import Testing
               after-fast: { prompt: "then {{ fast }}" }
               join: { prompt: "{{ slow }} {{ after-fast }}" }
             """)
-        let provider = ScriptedProvider(delays: ["slow": .seconds(2)]) { _, _ in "ok" }
+        let provider = ScriptedProvider(holds: ["slow": "after-fast"]) { _, _ in "ok" }
         let result = try await run(pipeline, input: "x", provider: provider)
         guard case .succeeded = result.outcome else { Issue.record("\(result.outcome)"); return }
         let calls = Dictionary(uniqueKeysWithValues: provider.calls.map { ($0.stage, $0) })

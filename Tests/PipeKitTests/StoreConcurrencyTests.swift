@@ -79,10 +79,12 @@ import Testing
         let other = try RunStore(path: folder.storePath)
         let id = try store.startRun(StoreSamples.newRun())
         // The other connection takes the write lock, and lets it go 300 ms after this test
-        // starts writing (on a Dispatch thread: it blocks).
+        // starts writing (on a thread of its own: it blocks).
         let locked = DispatchSemaphore(value: 0), writing = DispatchSemaphore(value: 0)
         let holder = DispatchGroup()
-        DispatchQueue.global().async(group: holder) {
+        holder.enter()
+        Thread {
+            defer { holder.leave() }
             try? other.pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.signal()
@@ -90,7 +92,7 @@ import Testing
                 Thread.sleep(forTimeInterval: 0.3)
                 try db.execute(sql: "COMMIT")
             }
-        }
+        }.start()
         locked.wait()
         let start = ContinuousClock.now
         writing.signal()

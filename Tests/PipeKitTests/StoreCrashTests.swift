@@ -24,12 +24,7 @@ import Testing
             if let store, (try? store.runs(limit: 10).filter { $0.status == .succeeded }.count) ?? 0 >= 5 { break }
         }
         kill(process.processIdentifier, SIGKILL)
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        await onOwnThread { process.waitUntilExit() }
         #expect(process.terminationReason == .uncaughtSignal)
 
         let reopened = try RunStore(path: folder.storePath)

@@ -43,22 +43,18 @@ enum StoreSamples {
     }
 }
 
-/// Runs `pipe-bench` (built beside `pipe`) and waits for it on a Dispatch thread.
+/// Runs `pipe-bench` (built beside `pipe`) and waits for it on a thread of its own.
 func runPipeBench(_ arguments: [String]) async throws -> CommandResult {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result {
-                let process = Process()
-                process.executableURL = Paths.pipeExecutable.deletingLastPathComponent().appendingPathComponent("pipe-bench")
-                process.arguments = arguments
-                let out = Pipe()
-                process.standardOutput = out
-                process.standardError = out
-                try process.run()
-                let data = out.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return CommandResult(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
-            })
-        }
+    try await onOwnThread {
+        let process = Process()
+        process.executableURL = Paths.pipeExecutable.deletingLastPathComponent().appendingPathComponent("pipe-bench")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
     }
 }

@@ -16,13 +16,8 @@ enum Approver {
     static func askOnTerminal() -> (@Sendable (PendingApproval) async -> ApprovalPolicy.Decision)? {
         guard isatty(2) == 1, FileManager.default.isReadableFile(atPath: "/dev/tty") else { return nil }
         return { pending in
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    lock.lock()
-                    defer { lock.unlock() }
-                    continuation.resume(returning: ask(pending))
-                }
-            }
+            // Waiting for a person must not hold one of the few threads the run's tasks share.
+            await onOwnThread { lock.withLock { ask(pending) } }
         }
     }
 

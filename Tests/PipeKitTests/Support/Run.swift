@@ -1,4 +1,5 @@
 import Foundation
+import PipeKit
 
 /// Runs the `pipe` executable the way a user does, and collects what it printed.
 struct CommandResult {
@@ -7,18 +8,12 @@ struct CommandResult {
     var stderr: String
 }
 
-/// The process is waited for on a Dispatch thread, never on Swift concurrency's small pool
-/// (2 threads on a 2-core machine), so tests that run at the same time are not starved.
+/// The process is waited for on a thread of its own, never on the pool Swift concurrency and
+/// Dispatch share (2 threads on a 2-core machine), so tests that run at the same time are not starved.
 func runPipe(_ arguments: [String], stdin: String? = nil, directory: URL? = nil, environment: [String: String]? = nil)
     async throws -> CommandResult
 {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result {
-                try runPipeBlocking(arguments, stdin: stdin, directory: directory, environment: environment)
-            })
-        }
-    }
+    try await onOwnThread { try runPipeBlocking(arguments, stdin: stdin, directory: directory, environment: environment) }
 }
 
 private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: URL?, environment: [String: String]?)
@@ -36,13 +31,17 @@ private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: U
     try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
-    // Read both pipes while the process runs, so a large output cannot block it.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
-    DispatchQueue.global().async(group: group) { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: group) { stderrData = err.fileHandleForReading.readDataToEndOfFile() }
+    // Read stderr on a second thread while this one reads stdout, so a large output on
+    // either cannot block the process.
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var stderrData = Data()
+    Thread {
+        stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }.start()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
     process.waitUntilExit()
-    group.wait()
     return CommandResult(
         status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
         stderr: String(decoding: stderrData, as: UTF8.self))

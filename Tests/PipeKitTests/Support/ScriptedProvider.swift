@@ -19,12 +19,17 @@ final class ScriptedProvider: ModelProvider, @unchecked Sendable {
     private var counts: [String: Int] = [:]
     let delay: Duration
     let delays: [String: Duration]
+    let holds: [String: String]
     let answer: Answer
 
-    /// - Parameter delays: per stage, instead of `delay`.
-    init(delay: Duration = .zero, delays: [String: Duration] = [:], answer: @escaping Answer) {
+    /// - Parameters:
+    ///   - delays: per stage, instead of `delay`.
+    ///   - holds: a stage that does not answer until another one has been called (or 20 s
+    ///     have passed): ordering checked by events, not by a busy machine's clock.
+    init(delay: Duration = .zero, delays: [String: Duration] = [:], holds: [String: String] = [:], answer: @escaping Answer) {
         self.delay = delay
         self.delays = delays
+        self.holds = holds
         self.answer = answer
     }
 
@@ -41,6 +46,12 @@ final class ScriptedProvider: ModelProvider, @unchecked Sendable {
         let pause = delays[request.stageName] ?? delay
         if pause > .zero {
             do { try await Task.sleep(for: pause) } catch { throw .cancelled }
+        }
+        if let other = holds[request.stageName] {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while lock.withLock({ counts[other] == nil }), ContinuousClock.now < deadline {
+                do { try await Task.sleep(for: .milliseconds(5)) } catch { throw .cancelled }
+            }
         }
         defer {
             let call = Call(stage: request.stageName, model: request.model.name, messages: request.messages, start: start, end: .now)
