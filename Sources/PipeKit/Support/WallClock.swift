@@ -1,18 +1,35 @@
 import Foundation
 
-/// The current time in UTC, formatted for traces, run ids and the run store.
-public struct WallClock: Sendable {
+/// A time in UTC, to the millisecond, formatted for traces, run ids and the run store.
+///
+/// Built on the C library (`gmtime_r`, `timegm`) rather than Foundation's formatters and
+/// calendars, which load ICU's calendar and time-zone data: a few MB of a run's memory.
+public struct WallClock: Sendable, Equatable {
     public let year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int
 
     public static func now() -> WallClock {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        var seconds = time.tv_sec
+        return WallClock(seconds: time_t(time.tv_sec), millisecond: Int(time.tv_nsec / 1_000_000))
+    }
+
+    public init(_ date: Date) {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        self.init(seconds: time_t(remainder < 0 ? seconds - 1 : seconds), millisecond: Int(remainder < 0 ? remainder + 1000 : remainder))
+    }
+
+    private init(seconds: time_t, millisecond: Int) {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return WallClock(
-            year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday), hour: Int(parts.tm_hour),
-            minute: Int(parts.tm_min), second: Int(parts.tm_sec), millisecond: Int(time.tv_nsec / 1_000_000))
+        year = Int(parts.tm_year) + 1900
+        month = Int(parts.tm_mon) + 1
+        day = Int(parts.tm_mday)
+        hour = Int(parts.tm_hour)
+        minute = Int(parts.tm_min)
+        second = Int(parts.tm_sec)
+        self.millisecond = millisecond
     }
 
     /// `2026-11-21T06:15:02.123Z`
@@ -26,4 +43,39 @@ public struct WallClock: Sendable {
     }
 
     private func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// The instant of a UTC RFC 3339 time as `rfc3339` writes it (`2026-11-21T06:15:02.123Z`;
+    /// the fraction may have any number of digits or be left out); nil for any other text.
+    public static func date(rfc3339 text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int32? {
+            var value: Int32 = 0
+            for byte in bytes[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":")]
+        guard separators.allSatisfy({ bytes[$0.0] == $0.1.asciiValue }),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var fraction = 0.0
+        if bytes.count > 20 {
+            let digits = 20..<(bytes.count - 1)
+            guard bytes[19] == UInt8(ascii: "."), (1...9).contains(digits.count), let value = number(digits) else { return nil }
+            fraction = Double(value) / pow(10, Double(digits.count))
+        }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        return Date(timeIntervalSince1970: Double(timegm(&parts)) + fraction)
+    }
 }
