@@ -265,8 +265,13 @@ import Testing
                 #expect(simple.matches(input) == icu.matches(input), "\(pattern) on \(input.debugDescription)")
             }
         }
-        for complex in ["(a|b)", "a(?=b)", "\\bword", "[[:alpha:]]", "a*?", "\\p{L}"] {
+        for complex in ["(a|b)", "a(?=b)", "\\bword", "[[:alpha:]]", "a*?", "\\p{L}", "a{+3}", "a{2,1}", "[z-a]"] {
             #expect(SimpleRegex(complex) == nil, "\(complex) should go to ICU")
+        }
+        // A pattern the built-in matcher takes is never checked by ICU: broken ones must
+        // still be refused when the schema is compiled.
+        for broken in ["[z-a]", "a{2,1}", "a**", "[a"] {
+            #expect(throws: SchemaError.self) { try JSONSchema(compiling: ["pattern": .string(broken)]) }
         }
     }
 }

@@ -10,26 +10,37 @@ import Foundation
 final class ECMARegex: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable and documented as safe to share across threads.
     let source: String
-    private let regex: NSRegularExpression
-    /// Set when the pattern is simple enough for the built-in matcher.
-    private let simple: SimpleRegex?
+    private let matcher: Matcher
+
+    private enum Matcher {
+        /// Patterns simple enough for the built-in matcher never start ICU, whose regex
+        /// setup costs milliseconds and megabytes (the meta-schema's own patterns are such).
+        case simple(SimpleRegex)
+        case icu(NSRegularExpression)
+    }
 
     init(_ source: String) throws(ECMARegexError) {
         self.source = source
+        if let simple = SimpleRegex(source) {
+            matcher = .simple(simple)
+            return
+        }
         let translated = try ECMARegex.translate(source)
         do {
-            regex = try NSRegularExpression(pattern: translated, options: [])
+            matcher = .icu(try NSRegularExpression(pattern: translated, options: []))
         } catch {
             throw ECMARegexError(reason: "not a valid regular expression")
         }
-        simple = SimpleRegex(source)
     }
 
     /// True when the pattern matches somewhere in `string`.
     func matches(_ string: String) -> Bool {
-        if let simple { return simple.matches(string) }
-        let ns = string as NSString
-        return regex.firstMatch(in: string, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+        switch matcher {
+        case .simple(let simple):
+            return simple.matches(string)
+        case .icu(let regex):
+            return regex.firstMatch(in: string, options: [], range: NSRange(location: 0, length: (string as NSString).length)) != nil
+        }
     }
 
     static let ecmaWhitespace = "\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"

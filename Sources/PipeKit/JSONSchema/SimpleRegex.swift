@@ -131,7 +131,9 @@ struct SimpleRegex: Sendable {
         let body = String(String.UnicodeScalarView(scalars[(scalars.startIndex + 1)..<close]))
         scalars = scalars[(close + 1)...]
         let parts = body.split(separator: ",", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let low = Int(parts[0]), low <= 10_000 else { return nil }
+        guard parts.count <= 2, parts.allSatisfy({ $0.allSatisfy { ("0"..."9").contains($0) } }),
+            let low = Int(parts[0]), low <= 10_000
+        else { return nil }
         if parts.count == 1 { return (low, low) }
         if parts[1].isEmpty { return (low, Int.max) }
         guard let high = Int(parts[1]), high >= low, high <= 10_000 else { return nil }
