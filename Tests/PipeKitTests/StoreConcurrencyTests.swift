@@ -85,7 +85,7 @@ import Testing
         holder.enter()
         Thread {
             defer { holder.leave() }
-            try? other.pool.writeWithoutTransaction { db in
+            try? other.database.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.signal()
                 _ = writing.wait(timeout: .now() + 10)

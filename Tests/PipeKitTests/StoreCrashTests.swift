@@ -28,7 +28,7 @@ import Testing
         #expect(process.terminationReason == .uncaughtSignal)
 
         let reopened = try RunStore(path: folder.storePath)
-        let integrity = try await reopened.pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        let integrity = try await reopened.database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         #expect(integrity == ["ok"])
         let rows = try reopened.runs(limit: 1_000_000)
         #expect(rows.count >= 5)

@@ -49,7 +49,7 @@ import Testing
         let killed = try store.startRun(StoreSamples.newRun())
         let alive = try store.startRun(StoreSamples.newRun())
         // No process has the largest pid (pid_max is at most 2^22 on Linux).
-        try store.pool.write { db in
+        try store.database.write { db in
             try db.execute(sql: "UPDATE runs SET pid = 2147483647 WHERE id = ?", arguments: [killed])
         }
         let rows = Dictionary(uniqueKeysWithValues: try store.runs(limit: 10).map { ($0.id, $0) })

@@ -8,7 +8,10 @@ import GRDB
 /// inputs and replies, never an API key.
 public final class RunStore: Sendable {
     public let path: String
-    let pool: DatabasePool
+    /// One connection: a run writes a record at a time and reads a few rows, and a
+    /// `DatabasePool`'s extra reader, threads and code cost a run megabytes for nothing.
+    /// WAL mode still lets other processes read and write the file meanwhile.
+    let database: DatabaseQueue
 
     /// How long a write waits for another process's transaction before it fails.
     static let busyTimeout: TimeInterval = 10
@@ -24,26 +27,25 @@ public final class RunStore: Sendable {
     public init(path: String) throws(StoreError) {
         self.path = path
         try StoreFile.prepare(path)
-        pool = try Self.open(path)
+        database = try Self.open(path)
     }
 
-    /// Opens the pool and migrates. A new file is switched to WAL mode and given its tables
+    /// Opens the connection and migrates. A new file is switched to WAL mode and given its tables
     /// by whichever process gets there first; SQLite answers "database is locked" at once,
     /// without waiting, to the others when they race it, so they try again a little later.
-    private static func open(_ path: String) throws(StoreError) -> DatabasePool {
+    private static func open(_ path: String) throws(StoreError) -> DatabaseQueue {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
-        // A run writes a record at a time and reads a few rows: one reader and a small page
-        // cache keep the store's memory low (SQLite's default cache is 2 MB a connection).
-        configuration.maximumReaderCount = 1
+        configuration.journalMode = .wal
+        // A small page cache keeps the store's memory low (SQLite's default is 2 MB).
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
         var tries = 0
         while true {
             do {
-                let pool = try DatabasePool(path: path, configuration: configuration)
-                try StoreSchema.migrate(pool)
-                return pool
+                let database = try DatabaseQueue(path: path, configuration: configuration)
+                try StoreSchema.migrate(database)
+                return database
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && tries < 50 {
                 tries += 1
                 Thread.sleep(forTimeInterval: 0.02 * Double.random(in: 0.5...1.5))
@@ -107,7 +109,7 @@ public final class RunStore: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.write(body)
+            return try database.write(body)
         } catch {
             throw .database(path: path, reason: Self.reason(error))
         }
@@ -115,7 +117,7 @@ public final class RunStore: Sendable {
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.read(body)
+            return try database.read(body)
         } catch {
             throw .database(path: path, reason: Self.reason(error))
         }

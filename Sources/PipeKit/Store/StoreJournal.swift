@@ -94,7 +94,7 @@ public final class StoreJournal: RunJournal {
     /// cancelled with the calling task.
     private func write(_ updates: @escaping @Sendable (Database) throws -> Void) async {
         let failure: StoreError? = await withCheckedContinuation { continuation in
-            store.pool.asyncWrite(updates) { [path = store.path] _, result in
+            store.database.asyncWrite(updates) { [path = store.path] _, result in
                 switch result {
                 case .success: continuation.resume(returning: nil)
                 case .failure(let error):
@@ -113,7 +113,7 @@ public final class StoreJournal: RunJournal {
 
     private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T?) async -> T? {
         let result: Result<T?, StoreError> = await withCheckedContinuation { continuation in
-            store.pool.asyncRead { [path = store.path] database in
+            store.database.asyncRead { [path = store.path] database in
                 do {
                     continuation.resume(returning: .success(try value(database.get())))
                 } catch {
