@@ -1,6 +1,32 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How `pipe` is linked on Linux: with lld, the functions everyday commands run laid out side
+/// by side (`scripts/hot-symbols.order`, from `scripts/hot-symbols.sh`), and, where glibc can
+/// load them (2.36+), relative relocations packed (DT_RELR). The kernel maps code 64 KB around
+/// each page touched and relocations are read in full at start: together these take a run's
+/// peak memory from about 31 MB to 27 MB (BENCHMARKS.md).
+let pipeLinkerFlags: [String] = {
+    var flags = [
+        "-use-ld=lld",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/scripts/hot-symbols.order",
+        "-Xlinker", "--no-warn-symbol-ordering",
+    ]
+    #if canImport(Glibc)
+    var buffer = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
+    _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count)
+    let version = String(cString: buffer).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    if version.count >= 2, (version[0], version[1]) >= (2, 36) {
+        flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+    }
+    #endif
+    return flags
+}()
+
 let package = Package(
     name: "pipe",
     platforms: [.macOS(.v13)],
@@ -32,7 +58,8 @@ let package = Package(
             dependencies: [
                 "PipeKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: [.unsafeFlags(pipeLinkerFlags, .when(platforms: [.linux]))]
         ),
         // A fake LLM server (Anthropic- and OpenAI-shaped, with injectable faults) for tests and benchmarks.
         .target(name: "FakeLLM"),
