@@ -19,7 +19,8 @@ let pipeLinkerFlags: [String] = {
     #if canImport(Glibc)
     var buffer = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
     _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count)
-    let version = String(cString: buffer).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    let text = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let version = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
     if version.count >= 2, (version[0], version[1]) >= (2, 36) {
         flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
     }

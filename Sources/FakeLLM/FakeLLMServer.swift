@@ -176,15 +176,16 @@ public final class FakeLLMServer: Sendable {
             var request = FakeRequest(
                 method: message.method, target: message.target, headers: message.headers, body: message.body,
                 callNumber: 0, connectionNumber: connectionNumber)
+            let arrival = ContinuousClock.now
             let (entryID, handler) = state.withLock { state in
                 request.callNumber = state.log.count + 1
                 state.entriesLogged += 1
-                state.log.append(FakeLogEntry(id: state.entriesLogged, request: request, arrival: .now))
+                state.log.append(FakeLogEntry(id: state.entriesLogged, request: request, arrival: arrival))
                 return (state.entriesLogged, state.handler)
             }
             let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
             let writer = ResponseWriter(
-                fd: fd, request: request,
+                fd: fd, request: request, answerAt: arrival + reply.latency,
                 onStatus: { [self] status in
                     updateEntry(entryID) { $0.status = status }
                 },

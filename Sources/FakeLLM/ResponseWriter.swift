@@ -4,6 +4,10 @@ import Foundation
 struct ResponseWriter {
     let fd: Int32
     let request: FakeRequest
+    /// When the first byte may go out: the request's arrival plus the reply's latency. Building
+    /// the reply happens within the latency, as a real server's work does, so a reply of
+    /// 100 ms starts 100 ms after the request, not 100 ms plus the fake's own time.
+    let answerAt: ContinuousClock.Instant
     /// Called once the head is written, with its status.
     let onStatus: (Int) -> Void
     /// Called when the exchange ends, with whether the whole reply was sent. A complete
@@ -14,7 +18,6 @@ struct ResponseWriter {
     /// Sends `reply`. Returns true when the whole reply was written and the connection
     /// can serve another request; false after a hang, a cut or a write failure.
     func send(_ reply: FakeReply, isStopped: () -> Bool) -> Bool {
-        if reply.latency > .zero { Thread.sleep(forTimeInterval: reply.latency.seconds) }
         switch reply.action {
         case .answer(let text, let stopReason):
             if request.isStreaming {
@@ -35,6 +38,7 @@ struct ResponseWriter {
         case .raw(let status, let contentType, let body):
             return sendWhole(status: status, contentType: contentType, body: body, reply: reply)
         case .hang:
+            waitToAnswer()
             waitForClientToLeave(isStopped)
             return end(false)
         case .cut(let text, let afterEvents):
@@ -57,10 +61,16 @@ struct ResponseWriter {
             return
         }
         let body = Array(JSON.text(body(text: text, stopReason: .endTurn)).utf8)
+        waitToAnswer()
         if Socket.write(fd, head(status: 200, reply: reply, fields: [("Content-Type", "application/json"), ("Content-Length", "\(body.count)")])) {
             onStatus(200)
             Socket.write(fd, Array(body.prefix(body.count / 2)))
         }
+    }
+
+    private func waitToAnswer() {
+        let wait = answerAt - .now
+        if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
     }
 
     /// Blocks until the client closes the connection or the server stops; never answers.
@@ -89,6 +99,7 @@ struct ResponseWriter {
 
     private func sendWhole(status: Int, contentType: String, body: [UInt8], reply: FakeReply) -> Bool {
         let head = head(status: status, reply: reply, fields: [("Content-Type", contentType), ("Content-Length", "\(body.count)")])
+        waitToAnswer()
         onStatus(status)
         onEnd(true)
         return Socket.write(fd, head + body) || end(false)
@@ -100,14 +111,21 @@ struct ResponseWriter {
         return completed
     }
 
-    /// A whole chunked `text/event-stream`, one chunk per event.
+    /// A whole chunked `text/event-stream`, one chunk per event. Without an event delay the
+    /// events go out in one write, as a busy real server's would arrive: a write per event
+    /// made the server's own time (about 1 ms a reply) show up in the runner's benchmarks.
     private func sendEvents(_ events: [String], reply: FakeReply) -> Bool {
         guard sendEventStreamHead(reply: reply) else { return end(false) }
+        let last = Array("0\r\n\r\n".utf8)
+        if reply.eventDelay == .zero {
+            onEnd(true)
+            return Socket.write(fd, events.flatMap(chunk) + last) || end(false)
+        }
         for event in events {
             guard sendEvent(event, reply: reply) else { return end(false) }
         }
         onEnd(true)
-        return Socket.write(fd, Array("0\r\n\r\n".utf8)) || end(false)
+        return Socket.write(fd, last) || end(false)
     }
 
     @discardableResult
@@ -115,6 +133,7 @@ struct ResponseWriter {
         let head = head(status: 200, reply: reply, fields: [
             ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
         ])
+        waitToAnswer()
         guard Socket.write(fd, head) else { return false }
         onStatus(200)
         return true
@@ -123,8 +142,12 @@ struct ResponseWriter {
     /// One event as one chunk, after the reply's event delay.
     private func sendEvent(_ event: String, reply: FakeReply) -> Bool {
         if reply.eventDelay > .zero { Thread.sleep(forTimeInterval: reply.eventDelay.seconds) }
+        return Socket.write(fd, chunk(event))
+    }
+
+    private func chunk(_ event: String) -> [UInt8] {
         let bytes = Array(event.utf8)
-        return Socket.write(fd, Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10])
+        return Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
     }
 
     private func head(status: Int, reply: FakeReply, fields: [(String, String)]) -> [UInt8] {
