@@ -8,8 +8,8 @@ import Glibc
 /// How `pipe` is linked on Linux: with lld, the functions everyday commands run laid out side
 /// by side (`scripts/hot-symbols.order`, from `scripts/hot-symbols.sh`), and, where glibc can
 /// load them (2.36+), relative relocations packed (DT_RELR). The kernel maps code 64 KB around
-/// each page touched and relocations are read in full at start: together these take a run's
-/// peak memory from about 31 MB to 27 MB (BENCHMARKS.md).
+/// each page touched and relocations are read in full at start: together these save a run
+/// about 5 MB of peak memory (BENCHMARKS.md, "Memory").
 let pipeLinkerFlags: [String] = {
     var flags = [
         "-use-ld=lld",
