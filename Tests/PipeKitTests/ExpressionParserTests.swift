@@ -209,17 +209,6 @@ func tree(_ e: Expression) -> String {
 /// Generated conditions: what `description` prints parses back to the same tree, and no
 /// input, however broken, crashes the parser, the checker or the evaluator.
 @Suite struct ExpressionRoundTripTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let span = Span.fileStart("g")
 
     func reference(_ text: String) -> TemplateReference {

@@ -70,23 +70,10 @@ struct HTTPSSEParserTests {
         }
         // Byte by byte, and a few pseudo-random multi-cut splits.
         #expect(parse(bytes, cuts: Array(0...bytes.count)) == expected)
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(state: 7)
         for _ in 0..<200 {
             let cuts = (0..<5).map { _ in Int(generator.next() % UInt64(bytes.count + 1)) }
             #expect(parse(bytes, cuts: cuts) == expected, "cuts at \(cuts)")
         }
-    }
-}
-
-/// A small deterministic generator, so a failing split can be reproduced.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
