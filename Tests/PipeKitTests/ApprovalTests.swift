@@ -6,13 +6,13 @@ import Testing
 /// `approve: true`: the run stops before the stage (exit 5); `pipe approve` continues it
 /// without calling the finished stages again; `pipe reject` ends it.
 @Suite final class ApprovalTests: Sendable {
-    let directory: URL
+    let folder: TemporaryFolder
+    var directory: URL { folder.url }
     let spec: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-approve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        spec = directory.appendingPathComponent("refund.yaml").path
+        folder = try TemporaryFolder("pipe-approve")
+        spec = folder.url.appendingPathComponent("refund.yaml").path
         try """
             version: 1
             models: { claude: { provider: anthropic, model: claude-test } }
@@ -25,8 +25,6 @@ import Testing
             output: "{{ send }}"
             """.write(toFile: spec, atomically: true, encoding: .utf8)
     }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func environment(_ server: FakeLLMServer) -> [String: String] {
         ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "k"]

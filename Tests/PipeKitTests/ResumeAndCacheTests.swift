@@ -6,19 +6,17 @@ import Testing
 /// Runs that never lose work: a run killed mid-way (Ctrl-C or SIGKILL) is resumed without
 /// calling its finished stages again, and `--cache` answers identical calls from the store.
 @Suite final class ResumeAndCacheTests: Sendable {
-    let directory: URL
+    let folder: TemporaryFolder
+    var directory: URL { folder.url }
     let spec: String
     let store: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        spec = directory.appendingPathComponent("chain.yaml").path
+        folder = try TemporaryFolder("pipe-resume")
+        spec = folder.url.appendingPathComponent("chain.yaml").path
         try FileManager.default.copyItem(atPath: RunEndToEndTests.chain, toPath: spec)
-        store = directory.appendingPathComponent("runs.db").path
+        store = folder.url.appendingPathComponent("runs.db").path
     }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func environment(_ server: FakeLLMServer) -> [String: String] {
         [
