@@ -172,11 +172,13 @@ public final class FakeLLMServer: Sendable {
                 }
                 return
             }
-            // Parse outside the lock; number the request and log it under the lock.
+            // The request has arrived once its last byte is read: parsing it is the server's
+            // work, within the reply's latency. Parse outside the lock; number the request and
+            // log it under the lock.
+            let arrival = ContinuousClock.now
             var request = FakeRequest(
                 method: message.method, target: message.target, headers: message.headers, body: message.body,
                 callNumber: 0, connectionNumber: connectionNumber)
-            let arrival = ContinuousClock.now
             let (entryID, handler) = state.withLock { state in
                 request.callNumber = state.log.count + 1
                 state.entriesLogged += 1

@@ -112,15 +112,19 @@ struct ResponseWriter {
     }
 
     /// A whole chunked `text/event-stream`, one chunk per event. Without an event delay the
-    /// events go out in one write, as a busy real server's would arrive: a write per event
-    /// made the server's own time (about 1 ms a reply) show up in the runner's benchmarks.
+    /// head and the events are built within the latency and go out in one write, as a busy
+    /// real server's would arrive: a write per event made the server's own time (about 1 ms a
+    /// reply) show up in the runner's benchmarks.
     private func sendEvents(_ events: [String], reply: FakeReply) -> Bool {
-        guard sendEventStreamHead(reply: reply) else { return end(false) }
         let last = Array("0\r\n\r\n".utf8)
         if reply.eventDelay == .zero {
+            let whole = eventStreamHead(reply: reply) + events.flatMap(chunk) + last
+            waitToAnswer()
+            onStatus(200)
             onEnd(true)
-            return Socket.write(fd, events.flatMap(chunk) + last) || end(false)
+            return Socket.write(fd, whole) || end(false)
         }
+        guard sendEventStreamHead(reply: reply) else { return end(false) }
         for event in events {
             guard sendEvent(event, reply: reply) else { return end(false) }
         }
@@ -130,13 +134,17 @@ struct ResponseWriter {
 
     @discardableResult
     private func sendEventStreamHead(reply: FakeReply) -> Bool {
-        let head = head(status: 200, reply: reply, fields: [
-            ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
-        ])
+        let head = eventStreamHead(reply: reply)
         waitToAnswer()
         guard Socket.write(fd, head) else { return false }
         onStatus(200)
         return true
+    }
+
+    private func eventStreamHead(reply: FakeReply) -> [UInt8] {
+        head(status: 200, reply: reply, fields: [
+            ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
+        ])
     }
 
     /// One event as one chunk, after the reply's event delay.

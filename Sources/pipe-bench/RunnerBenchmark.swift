@@ -53,13 +53,20 @@ enum RunnerBenchmark {
         }) else { return 1 }
         let input = JSONValue.string("The history of tide prediction")
         var overheads: [Double] = []
+        var phases: [Phases] = []
         for index in 0..<(runs + 2) {
+            server.resetLog()
+            let start = ContinuousClock.now
             let result = await runner.run(input: input)
+            let end = ContinuousClock.now
             guard case .succeeded = result.outcome else {
                 FileHandle.standardError.write(Data("run failed: \(result.outcome)\n".utf8))
                 return 1
             }
-            if index >= 2 { overheads.append((result.wall.seconds - 4 * Double(latencyMS) / 1000) * 1000) }  // 2 warm-up runs
+            if index >= 2 {  // 2 warm-up runs
+                overheads.append((result.wall.seconds - 4 * Double(latencyMS) / 1000) * 1000)
+                phases.append(Phases(log: server.log, start: start, end: end))
+            }
         }
         // How much of a call is the server's own work (between its reading the request and
         // its writing the last byte, less the latency it waits on purpose).
@@ -72,6 +79,33 @@ enum RunnerBenchmark {
         let serverMedian = serverMS[serverMS.count / 2]
         print("  the fake server's own work per call: median \(String(format: "%.2f", serverMedian)) ms; "
             + "the runner's own, less the server's on the 4-call critical path: \(String(format: "%.1f", median - 4 * serverMedian)) ms")
+        func medianMS(_ values: [Double]) -> String { String(format: "%.2f", values.sorted()[values.count / 2] * 1000) }
+        print("  where the runner's time goes (medians): before the first request \(medianMS(phases.map(\.beforeFirst))) ms, "
+            + "from a reply's end to the next request \(medianMS(phases.map(\.handOff))) ms (each of 3), "
+            + "after the last reply \(medianMS(phases.map(\.afterLast))) ms")
         return 0
+    }
+
+    /// The runner's time in one run, from the fake server's log: before its first request,
+    /// between a reply's last byte and the request that follows it on the critical path,
+    /// and after the last reply.
+    struct Phases {
+        var beforeFirst = 0.0
+        var handOff = 0.0
+        var afterLast = 0.0
+
+        init(log: [FakeLogEntry], start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
+            let entries = log.sorted { $0.arrival < $1.arrival }
+            guard let first = entries.first else { return }
+            beforeFirst = (first.arrival - start).seconds
+            var gaps: [Double] = []
+            for (index, entry) in entries.enumerated().dropFirst() {
+                // The reply this request waited for: the last one to end before it arrived.
+                let previous = entries[..<index].compactMap(\.completion).filter { $0 <= entry.arrival }.max()
+                if let previous { gaps.append((entry.arrival - previous).seconds) }
+            }
+            handOff = gaps.isEmpty ? 0 : gaps.sorted()[gaps.count / 2]
+            if let last = entries.compactMap(\.completion).max() { afterLast = (end - last).seconds }
+        }
     }
 }
