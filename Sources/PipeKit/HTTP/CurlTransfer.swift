@@ -152,25 +152,25 @@ final class CurlTransfer: @unchecked Sendable {
     // MARK: - Callbacks (loop thread)
 
     private func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Int {
-        let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix("HTTP/") {
+        let text = Self.trimmed(line[...])
+        if text.starts(with: "HTTP/".utf8) {
             // A new response head: an interim 1xx, or the final one.
-            let parts = text.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            let parts = text.split(separator: UInt8(ascii: " "), maxSplits: 2)
+            status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
             headers = HTTPHeaders()
             headerBlockEnded = false
-        } else if text == "\r\n" || text == "\n" {
+        } else if text.isEmpty {
             headerBlockEnded = true
             if status >= 200 { deliverHead() }
         } else if headerBlockEnded {
             // Trailers after a chunked body: not part of the head.
-        } else if let first = text.first, first == " " || first == "\t", let last = headers.fields.last {
+        } else if let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t"), let last = headers.fields.last {
             // An obsolete folded continuation line.
             headers.remove(name: last.name)
-            headers.add(name: last.name, value: last.value + " " + Self.trimmed(text))
-        } else if let colon = text.firstIndex(of: ":") {
-            let name = Self.trimmed(String(text[..<colon]))
-            let value = Self.trimmed(String(text[text.index(after: colon)...]))
+            headers.add(name: last.name, value: last.value + " " + String(decoding: text, as: UTF8.self))
+        } else if let colon = text.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: Self.trimmed(text[..<colon]), as: UTF8.self)
+            let value = String(decoding: Self.trimmed(text[(colon + 1)...]), as: UTF8.self)
             headers.add(name: name, value: value)
         }
         return line.count
@@ -193,12 +193,13 @@ final class CurlTransfer: @unchecked Sendable {
         onHead?(status, headers)
     }
 
-    private static func trimmed(_ text: String) -> String {
-        // `\r\n` is one Character, which `isWhitespace` covers.
-        var slice = text[...]
-        while let c = slice.first, c.isWhitespace { slice.removeFirst() }
-        while let c = slice.last, c.isWhitespace { slice.removeLast() }
-        return String(slice)
+    /// Without the spaces, tabs and line break around it.
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var slice = bytes
+        while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+        while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
+        return slice
     }
 
     // MARK: - Completion (loop thread)

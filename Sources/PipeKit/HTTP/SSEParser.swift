@@ -22,11 +22,12 @@ public struct SSEEvent: Sendable, Equatable {
 /// an event is dispatched at a blank line and only if it has data. An unfinished
 /// event at the end of the stream is dropped, as the standard says.
 public struct SSEParser: Sendable {
+    /// The start of a line whose end has not arrived yet.
     private var line: [UInt8] = []
     private var skipLineFeed = false
     private var atStreamStart = true
     private var eventType = ""
-    private var data = ""
+    private var data: [UInt8] = []
     private var hasData = false
     private var lastEventID: String?
     /// The reconnection delay from the last valid `retry:` field, in milliseconds.
@@ -40,27 +41,53 @@ public struct SSEParser: Sendable {
     /// Parses `chunk` and returns the events it completes, in order.
     public mutating func feed(_ chunk: some Sequence<UInt8>) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in chunk {
-            if skipLineFeed {
-                skipLineFeed = false
-                if byte == 0x0A { continue }
-            }
-            switch byte {
-            case 0x0D:
-                skipLineFeed = true
-                endLine(into: &events)
-            case 0x0A:
-                endLine(into: &events)
-            default:
-                line.append(byte)
-            }
-        }
+        let fed: Void? = chunk.withContiguousStorageIfAvailable { feed($0, into: &events) }
+        if fed == nil { Array(chunk).withUnsafeBufferPointer { feed($0, into: &events) } }
         return events
     }
 
-    private mutating func endLine(into events: inout [SSEEvent]) {
-        var bytes = line[...]
-        line.removeAll(keepingCapacity: true)
+    /// Scans for line ends and hands each whole line to `endLine` without copying it,
+    /// unless it began in an earlier chunk.
+    private mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
+        var index = 0
+        if skipLineFeed, !bytes.isEmpty {
+            skipLineFeed = false
+            if bytes[0] == 0x0A { index = 1 }
+        }
+        var lineStart = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == 0x0A || byte == 0x0D else {
+                index += 1
+                continue
+            }
+            let rest = UnsafeBufferPointer(rebasing: bytes[lineStart..<index])
+            if line.isEmpty {
+                endLine(rest, into: &events)
+            } else {
+                var whole = line
+                line = []
+                whole.append(contentsOf: rest)
+                whole.withUnsafeBufferPointer { endLine($0, into: &events) }
+                whole.removeAll(keepingCapacity: true)
+                line = whole
+            }
+            index += 1
+            if byte == 0x0D {
+                // `\r\n` is one line end, even when the `\n` comes in the next chunk.
+                if index == bytes.count {
+                    skipLineFeed = true
+                } else if bytes[index] == 0x0A {
+                    index += 1
+                }
+            }
+            lineStart = index
+        }
+        line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[lineStart...]))
+    }
+
+    private mutating func endLine(_ whole: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
+        var bytes = whole[...]
         if atStreamStart {
             atStreamStart = false
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }  // a byte order mark
@@ -70,40 +97,37 @@ public struct SSEParser: Sendable {
             return
         }
         if bytes.first == UInt8(ascii: ":") { return }
-        let field: String
-        let value: String
+        let field: Slice<UnsafeBufferPointer<UInt8>>
+        var value: Slice<UnsafeBufferPointer<UInt8>>
         if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
-            field = String(decoding: bytes[..<colon], as: UTF8.self)
-            var rest = bytes[(colon + 1)...]
-            if rest.first == UInt8(ascii: " ") { rest = rest.dropFirst() }
-            value = String(decoding: rest, as: UTF8.self)
+            field = bytes[..<colon]
+            value = bytes[(colon + 1)...]
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         } else {
-            field = String(decoding: bytes, as: UTF8.self)
-            value = ""
+            field = bytes
+            value = bytes[bytes.endIndex...]
         }
-        switch field {
-        case "event":
-            eventType = value
-        case "data":
-            if hasData { data += "\n" }
-            data += value
+        if field.elementsEqual("data".utf8) {
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
             hasData = true
-        case "id":
-            if !value.unicodeScalars.contains("\0") { lastEventID = value }
-        case "retry":
-            if !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) { retry = Int(value) }
-        default:
-            break  // unknown fields are ignored
+        } else if field.elementsEqual("event".utf8) {
+            eventType = String(decoding: value, as: UTF8.self)
+        } else if field.elementsEqual("id".utf8) {
+            if !value.contains(0) { lastEventID = String(decoding: value, as: UTF8.self) }
+        } else if field.elementsEqual("retry".utf8) {
+            if !value.isEmpty, value.allSatisfy({ (0x30...0x39).contains($0) }) { retry = Int(String(decoding: value, as: UTF8.self)) }
         }
+        // Unknown fields are ignored.
     }
 
     private mutating func dispatch(into events: inout [SSEEvent]) {
         defer {
             eventType = ""
-            data = ""
+            data.removeAll(keepingCapacity: true)
             hasData = false
         }
         guard hasData else { return }
-        events.append(SSEEvent(event: eventType.isEmpty ? "message" : eventType, data: data, id: lastEventID))
+        events.append(SSEEvent(event: eventType.isEmpty ? "message" : eventType, data: String(decoding: data, as: UTF8.self), id: lastEventID))
     }
 }

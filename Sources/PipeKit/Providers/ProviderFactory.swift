@@ -1,5 +1,3 @@
-import Foundation
-
 /// Finds the provider for a model: its endpoint and API key from the spec and the
 /// environment, or the mock provider under `--mock`.
 ///
@@ -63,7 +61,7 @@ public struct ProviderFactory: Sendable {
     private func apiKey(for model: ResolvedModel, baseURL: String) throws(ProviderError) -> APIKey? {
         let variable = apiKeyVariable(for: model)
         // Surrounding whitespace (a key read from a file with its newline) is not part of it.
-        if let key = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty { return APIKey(key) }
+        if let key = environment[variable]?.trimmingSpaces, !key.isEmpty { return APIKey(key) }
         if ProviderURL.isLoopback(baseURL) { return nil }
         throw .missingAPIKey(variable: variable, provider: model.provider)
     }

@@ -39,15 +39,6 @@ public enum DurationParser {
     }
 }
 
-extension String {
-    var trimmingSpaces: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace { scalars = scalars.dropFirst() }
-        while let last = scalars.last, last.isWhitespace { scalars = scalars.dropLast() }
-        return String(scalars)
-    }
-}
-
 extension Duration {
     /// Seconds as a Double, for arithmetic and display.
     public var seconds: Double {

@@ -84,13 +84,13 @@ struct AnthropicReplyReader: Sendable {
 
     private mutating func append(text piece: String) -> Bool {
         text += piece
-        characters += piece.count
+        characters += piece.unicodeScalars.count
         return !piece.isEmpty
     }
 
     private mutating func append(toolInput piece: String) -> Bool {
         toolInput += piece
-        characters += piece.count
+        characters += piece.unicodeScalars.count
         return !piece.isEmpty
     }
 }

@@ -38,7 +38,7 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
         for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.numberValue?.intValue ?? 0) == 0 {
             if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
                 text += piece
-                characters += piece.count
+                characters += piece.unicodeScalars.count
                 grew = true
             }
             if let piece = choice["delta"]?["refusal"]?.stringValue { refusal += piece }
@@ -52,7 +52,7 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
         let choice = completion["choices"]?[0]
         let content = choice?["message"]?["content"]?.stringValue ?? ""
         text += content
-        characters += content.count
+        characters += content.unicodeScalars.count
         refusal += choice?["message"]?["refusal"]?.stringValue ?? ""
         stopReason = choice?["finish_reason"]?.stringValue
         readUsage(completion["usage"])
