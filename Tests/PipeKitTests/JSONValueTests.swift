@@ -73,6 +73,17 @@ import Testing
         #expect(value.objectValue?.keys == ["a", "b"])
     }
 
+    @Test func repeatedKeysInALargeObjectKeepTheirPlaceAndTakeTheLastValue() throws {
+        // Past 16 members the parser finds repeats by hash; keys equal only canonically stay apart.
+        let members = (0..<40).map { #""k\#($0)": \#($0)"# } + [#""k3": "again""#, #""caf\u00e9": 1"#, #""cafe\u0301": 2"#, #""k39": null"#]
+        let value = try JSONParser.parse("{" + members.joined(separator: ", ") + "}")
+        let object = try #require(value.objectValue)
+        #expect(object.count == 42)
+        #expect(object.keys[3] == "k3" && object["k3"] == "again")
+        #expect(object["k39"] == .null && object.keys[39] == "k39")
+        #expect(object["caf\u{E9}"] == 1 && object["cafe\u{301}"] == 2)
+    }
+
     @Test func errorsHaveLineAndColumn() {
         func failure(_ text: String) -> JSONParseError? {
             do { _ = try JSONParser.parse(text); return nil } catch { return error }

@@ -25,6 +25,15 @@ public struct JSONObject: Sendable {
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// An object from keys that are already distinct (by code points), as the parser
+    /// collects them.
+    init(distinctKeys keys: [String], values: [JSONValue]) {
+        self.keys = keys
+        self.values = values
+        index = [:]
+        rebuildIndex()
+    }
+
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 

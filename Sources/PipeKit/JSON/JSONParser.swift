@@ -127,11 +127,35 @@ private struct Reader {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
         position += 1
-        var object = JSONObject()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
-            return .object(object)
+            return .object(JSONObject())
+        }
+        // The members, collected directly: a repeated key keeps its first position and
+        // takes the last value. Larger objects find repeats through `positions`.
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        keys.reserveCapacity(4)
+        values.reserveCapacity(4)
+        var positions: [String: [Int]] = [:]
+        func add(_ key: String, _ value: JSONValue) {
+            let earlier: Int?
+            if keys.count < 16 {
+                earlier = keys.firstIndex { codePointsEqual($0, key) }
+            } else {
+                if positions.isEmpty {
+                    for (i, key) in keys.enumerated() { positions[key, default: []].append(i) }
+                }
+                earlier = positions[key]?.first { codePointsEqual(keys[$0], key) }
+                if earlier == nil { positions[key, default: []].append(keys.count) }
+            }
+            if let earlier {
+                values[earlier] = value
+            } else {
+                keys.append(key)
+                values.append(value)
+            }
         }
         while true {
             skipWhitespace()
@@ -145,14 +169,13 @@ private struct Reader {
             }
             position += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
-            object[key] = value
+            add(key, try parseValue(depth: depth))
             skipWhitespace()
             guard position < bytes.count else { throw error("expected ',' or '}' after object member, found end of input") }
             let b = bytes[position]
             position += 1
             if b == UInt8(ascii: ",") { continue }
-            if b == UInt8(ascii: "}") { return .object(object) }
+            if b == UInt8(ascii: "}") { return .object(JSONObject(distinctKeys: keys, values: values)) }
             position -= 1
             throw error("expected ',' or '}' after object member, found \(describeCurrent())")
         }
