@@ -48,7 +48,8 @@ enum RunnerBenchmark {
             "ANTHROPIC_BASE_URL": server.baseURL, "OPENAI_BASE_URL": server.openAIBaseURL,
             "ANTHROPIC_API_KEY": "bench", "OPENAI_API_KEY": "bench",
         ])
-        guard let runner = try? PipelineRunner(pipeline: pipeline, resolveProvider: { model throws(ProviderError) in
+        let options = PipelineRunner.Options(executor: factory.client.executor)  // as `pipe run` does
+        guard let runner = try? PipelineRunner(pipeline: pipeline, options: options, resolveProvider: { model throws(ProviderError) in
             try factory.provider(for: model)
         }) else { return 1 }
         let input = JSONValue.string("The history of tide prediction")

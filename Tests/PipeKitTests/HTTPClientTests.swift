@@ -58,6 +58,36 @@ struct HTTPClientTests {
         }
     }
 
+    /// Tasks that prefer the client's thread as their executor run there between transfers:
+    /// their requests, their children's, and their cancellations all still work.
+    @Test(.timeLimit(.minutes(1))) func tasksOnTheClientsOwnThreadSendAndCancel() async throws {
+        try await withFakeServer({ request in
+            request.prompt == "hang" ? .hang : FakeReply.text("reply \(request.callNumber)").delayed(by: .milliseconds(20))
+        }) { server in
+            let client = HTTPClient()
+            let statuses = try await withTaskExecutorPreference(client.executor) {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            let first = try await client.send(jsonRequest(server)).status
+                            let second = try await client.send(jsonRequest(server)).status
+                            return first + second
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            #expect(statuses == Array(repeating: 400, count: 20))
+            #expect(server.requestCount == 40)
+
+            let hang = jsonRequest(server, body: ["model": "claude-test", "max_tokens": 64, "messages": [["role": "user", "content": "hang"]]], timeout: nil)
+            let hanging = Task(executorPreference: client.executor) { try await client.send(hang) }
+            while server.requestCount == 40 { try await Task.sleep(for: .milliseconds(10)) }
+            hanging.cancel()
+            await #expect(throws: HTTPError.cancelled) { try await hanging.value }
+        }
+    }
+
     @Test func sequentialRequestsReuseOneConnection() async throws {
         try await withFakeServer({ _ in .text("ok") }) { server in
             let client = HTTPClient()

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Synchronization
 
 /// libcurl's one-time global setup, run before the first multi handle exists.
 private let curlGlobalSetup: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
@@ -10,7 +11,11 @@ private let curlGlobalSetup: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
 ///
 /// Other threads talk to it only through `submit`, `cancel` and `shutdown`, which
 /// queue a command under a lock and wake the thread with `curl_multi_wakeup`.
-final class CurlLoop: @unchecked Sendable {
+///
+/// It is also a `TaskExecutor`: tasks that prefer it (`HTTPClient.executor`) run on the
+/// loop's thread between transfers, so a finished transfer resumes its task, and the task's
+/// next request starts, without waking any other thread.
+final class CurlLoop: TaskExecutor, @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer, CheckedContinuation<CurlTransfer.Outcome, Never>)
         case cancel(CurlTransfer)
@@ -18,11 +23,15 @@ final class CurlLoop: @unchecked Sendable {
 
     private struct Inbox {
         var commands: [Command] = []
+        /// Jobs of tasks that prefer this thread as their executor.
+        var jobs: [UnownedJob] = []
         var shuttingDown = false
     }
 
     private let multi: UnsafeMutableRawPointer
     private let inbox = Locked(Inbox())
+    /// The loop's thread, once it runs.
+    private let loopThread = Atomic<pthread_t>(0)
     /// The transfers in the multi handle. Loop thread only; keeps them alive while
     /// libcurl holds their unretained pointers.
     private var active: [ObjectIdentifier: CurlTransfer] = [:]
@@ -57,18 +66,48 @@ final class CurlLoop: @unchecked Sendable {
         curl_multi_wakeup(multi)
     }
 
+    /// Runs `job` on the loop's thread, between transfers (`TaskExecutor`). After a
+    /// shutdown, jobs go to the global executor instead.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let accepted = inbox.withLock { inbox in
+            if !inbox.shuttingDown { inbox.jobs.append(job) }
+            return !inbox.shuttingDown
+        }
+        guard accepted else {
+            globalConcurrentExecutor.enqueue(job)
+            return
+        }
+        wake()
+    }
+
     private func send(_ command: Command) {
         inbox.withLock { $0.commands.append(command) }
-        curl_multi_wakeup(multi)
+        wake()
+    }
+
+    /// Interrupts `curl_multi_poll`, unless this is the loop's thread, which reads its
+    /// inbox before it polls again.
+    private func wake() {
+        if pthread_self() != loopThread.load(ordering: .relaxed) { curl_multi_wakeup(multi) }
     }
 
     // MARK: - Loop thread
 
     private func run() {
+        loopThread.store(pthread_self(), ordering: .relaxed)
         while true {
-            let (commands, shuttingDown) = inbox.withLock { inbox in
-                defer { inbox.commands = [] }
-                return (inbox.commands, inbox.shuttingDown)
+            let (commands, jobs, shuttingDown) = inbox.withLock { inbox in
+                defer {
+                    inbox.commands = []
+                    inbox.jobs = []
+                }
+                return (inbox.commands, inbox.jobs, inbox.shuttingDown)
+            }
+            if shuttingDown {
+                for job in jobs { globalConcurrentExecutor.enqueue(job) }
+            } else {
+                for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
             }
             for command in commands {
                 switch command {
@@ -87,6 +126,8 @@ final class CurlLoop: @unchecked Sendable {
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             collectFinished()
+            // Jobs that the transfers just finished resumed run before the loop waits.
+            if inbox.withLock({ !$0.jobs.isEmpty || !$0.commands.isEmpty }) { continue }
             // Returns early on socket activity, libcurl's own timers, or a wakeup.
             _ = curl_multi_poll(multi, nil, 0, 1000, nil)
         }

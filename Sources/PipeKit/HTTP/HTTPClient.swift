@@ -18,6 +18,11 @@ public final class HTTPClient: Sendable {
         loop.shutdown()
     }
 
+    /// The client's thread as an executor: tasks that prefer it run between the transfers,
+    /// so a reply is read, checked and followed by the next request without waking
+    /// another thread.
+    public var executor: any TaskExecutor { loop }
+
     /// Sends `request` and returns the whole response.
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         try await perform(request, onHead: nil, onChunk: nil)

@@ -13,12 +13,17 @@ public struct PipelineRunner: Sendable {
         public var cacheEverything: Bool
         /// Who decides on the stages with `approve: true`.
         public var approval: ApprovalPolicy
+        /// Where the stages run: the HTTP client's thread (`HTTPClient.executor`) reads a
+        /// reply and sends the next request without waking another thread; nil, Swift's
+        /// global executor.
+        public var executor: (any TaskExecutor)?
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
-            cacheEverything: Bool = false, approval: ApprovalPolicy = ApprovalPolicy()
+            cacheEverything: Bool = false, approval: ApprovalPolicy = ApprovalPolicy(), executor: (any TaskExecutor)? = nil
         ) {
             self.approval = approval
+            self.executor = executor
             self.concurrency = max(1, concurrency)
             self.retryPolicy = retryPolicy
             self.journal = journal
@@ -157,8 +162,9 @@ public struct PipelineRunner: Sendable {
         let start = clock.now
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
-        let scheduled = await schedule(
-            seed: ["input": input], ledger: ledger, deadline: deadline, iteration: nil, watchdog: true, events: events)
+        let scheduled = await withTaskExecutorPreference(options.executor) {
+            await schedule(seed: ["input": input], ledger: ledger, deadline: deadline, iteration: nil, watchdog: true, events: events)
+        }
         let outcome = scheduled.outcome
             ?? (Task.isCancelled || !scheduled.complete
                 ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))

@@ -40,8 +40,14 @@ struct RunSession {
         }
         let runner: PipelineRunner
         do {
+            // Stages run on the HTTP client's thread, unless nothing calls a real API (a
+            // `--mock` run never starts libcurl).
+            let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
+                ([stage.model] + stage.fallbacks).contains { $0.provider != .mock }
+            }
             let options = PipelineRunner.Options(
-                concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval)
+                concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
+                executor: callsAPIs ? factory.client.executor : nil)
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
