@@ -129,13 +129,6 @@ public struct PipelineRunner: Sendable {
     private enum Unit: Sendable {
         case stage(CompiledStage)
         case loop(CompiledLoop)
-
-        var id: String {
-            switch self {
-            case .stage(let stage): stage.name
-            case .loop(let loop): "loop " + loop.end
-            }
-        }
     }
 
     /// A unit's stages as they ended: their names, outcomes and reports.
@@ -188,27 +181,31 @@ public struct PipelineRunner: Sendable {
         var reports: [StageReport] = []
         var outcome: Result.Outcome?
         let inLoop = Set(pipeline.loops.flatMap(\.members))
-        var units = pipeline.stages.filter { !inLoop.contains($0.name) }.map(Unit.stage)
-        units += pipeline.loops.map(Unit.loop)
-        // What each unit still waits for: stages outside it that have not ended.
-        var waitingFor: [String: Set<String>] = [:]
-        for unit in units {
+        let units = pipeline.stages.filter { !inLoop.contains($0.name) }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
+        // What each unit still waits for (stages outside it that have not ended), and which
+        // units wait for each stage: a stage's end touches only the units that read it.
+        var waitingFor: [Set<String>] = units.map { unit in
             switch unit {
-            case .stage(let stage): waitingFor[unit.id] = Set(stage.dependencies)
+            case .stage(let stage): return Set(stage.dependencies)
             case .loop(let loop):
                 let members = Set(loop.members)
-                let needs = loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)
-                waitingFor[unit.id] = Set(needs).subtracting(members)
+                return Set(loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)).subtracting(members)
             }
         }
-        var ready = units.filter { waitingFor[$0.id]?.isEmpty ?? true }
+        var dependents: [String: [Int]] = [:]
+        for (index, needs) in waitingFor.enumerated() {
+            for name in needs { dependents[name, default: []].append(index) }
+        }
+        // The units ready to start, in order; `nextReady` is the first not started yet.
+        var ready = units.indices.filter { waitingFor[$0].isEmpty }
+        var nextReady = 0
         var running = 0
         var unfinished = pipeline.stages.count
 
         /// A stage ended (with or without a value): the units that waited for it may start.
         func release(_ name: String) {
-            for unit in units where waitingFor[unit.id]?.remove(name) != nil {
-                if waitingFor[unit.id]?.isEmpty == true { ready.append(unit) }
+            for index in dependents[name] ?? [] where waitingFor[index].remove(name) != nil {
+                if waitingFor[index].isEmpty { ready.append(index) }
             }
         }
 
@@ -224,8 +221,9 @@ public struct PipelineRunner: Sendable {
                 }
             }
             while true {
-                while outcome == nil, running < options.concurrency, !ready.isEmpty, !Task.isCancelled {
-                    let unit = ready.removeFirst()
+                while outcome == nil, running < options.concurrency, nextReady < ready.count, !Task.isCancelled {
+                    let unit = units[ready[nextReady]]
+                    nextReady += 1
                     guard case .stage(let stage) = unit else {
                         guard case .loop(let loop) = unit, let runner = loopRunners[loop.end] else { continue }
                         running += 1
@@ -270,7 +268,7 @@ public struct PipelineRunner: Sendable {
                         return .finished([(stage.name, result, report)])
                     }
                 }
-                if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || ready.isEmpty)) {
+                if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || nextReady == ready.count)) {
                     group.cancelAll()
                     break
                 }
