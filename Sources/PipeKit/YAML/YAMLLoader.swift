@@ -173,7 +173,7 @@ private struct TreeBuilder {
             root = node
             return
         }
-        switch top {
+        switch consume top {  // consumed: the arrays and the dictionary below are then changed in place, not copied
         case .sequence(var items, let start, let anchor, let tag):
             items.append(node)
             stack.append(.sequence(items: items, start: start, anchor: anchor, tag: tag))
