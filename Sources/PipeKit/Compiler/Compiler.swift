@@ -75,14 +75,16 @@ struct Compilation {
     }
 
     /// A stage setting by precedence: the stage's own, then its model's, then `defaults`.
-    func setting<T>(_ stage: StageSpec, _ keyPath: KeyPath<StageSettings, T?>) -> T? {
-        if let own = stage.settings[keyPath: keyPath] { return own }
+    /// Called with a key path literal (`setting(stage, \.retries)`), which becomes a closure:
+    /// reading through a `KeyPath` value copied the whole `StageSettings` at each step.
+    func setting<T>(_ stage: StageSpec, _ field: (StageSettings) -> T?) -> T? {
+        if let own = field(stage.settings) { return own }
         if let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
-            let fromModel = declaredModels[modelName]?.settings[keyPath: keyPath]
+            let model = declaredModels[modelName], let fromModel = field(model.settings)
         {
             return fromModel
         }
-        return spec.defaults[keyPath: keyPath]
+        return field(spec.defaults)
     }
 
     func pipeline() -> CompiledPipeline? {
