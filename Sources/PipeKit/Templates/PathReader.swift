@@ -55,7 +55,11 @@ struct PathReader {
         guard let c = current, Self.isIdentifierStart(c) else { return nil }
         let begin = index
         while let c = current, Self.isIdentifierCharacter(c) { index += 1 }
-        return String(String.UnicodeScalarView(scalars[begin..<index]))
+        // Identifiers are ASCII: one byte a scalar, without building a scalar view.
+        return String(unsafeUninitializedCapacity: index - begin) { buffer in
+            for (offset, scalar) in scalars[begin..<index].enumerated() { buffer[offset] = UInt8(truncatingIfNeeded: scalar.value) }
+            return index - begin
+        }
     }
 
     /// The `.field`, `[index]` and `["key"]` steps after a root, up to the first scalar that
