@@ -187,7 +187,7 @@ public final class FakeLLMServer: Sendable {
             }
             let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
             let writer = ResponseWriter(
-                fd: fd, request: request, answerAt: arrival + reply.latency,
+                fd: fd, request: request, answerAt: arrival + reply.latency, isPunctual: reply.isPunctual,
                 onStatus: { [self] status in
                     updateEntry(entryID) { $0.status = status }
                 },

@@ -38,6 +38,8 @@ public struct FakeReply: Sendable {
     public var action: Action
     /// Waited before the response head is sent.
     public var latency: Duration = .zero
+    /// The end of `latency` is waited for awake, so the head leaves on time (see `punctual`).
+    public var isPunctual = false
     /// Waited between two events of a streamed reply.
     public var eventDelay: Duration = .zero
     /// Characters of text per streamed delta event.
@@ -109,6 +111,16 @@ public struct FakeReply: Sendable {
     public func delayed(by latency: Duration) -> FakeReply {
         var copy = self
         copy.latency = latency
+        return copy
+    }
+
+    /// The same reply, sent exactly when its latency ends: the last 0.25 ms are spent awake
+    /// (yielding the processor) instead of asleep, since a sleeping thread wakes 50-150 µs late
+    /// on a virtual machine and a benchmark would count that as the client's time. Costs a
+    /// processor for that time, so only for benchmarks with few replies in flight.
+    public func punctual() -> FakeReply {
+        var copy = self
+        copy.isPunctual = true
         return copy
     }
 

@@ -8,6 +8,8 @@ struct ResponseWriter {
     /// the reply happens within the latency, as a real server's work does, so a reply of
     /// 100 ms starts 100 ms after the request, not 100 ms plus the fake's own time.
     let answerAt: ContinuousClock.Instant
+    /// Waits for `answerAt` awake at the end (`FakeReply.punctual`).
+    let isPunctual: Bool
     /// Called once the head is written, with its status.
     let onStatus: (Int) -> Void
     /// Called when the exchange ends, with whether the whole reply was sent. A complete
@@ -68,10 +70,16 @@ struct ResponseWriter {
         }
     }
 
+    /// Sleeps until `answerAt`; a punctual reply sleeps until shortly before it, then yields
+    /// the processor until it comes.
     private func waitToAnswer() {
+        let awake = isPunctual ? Self.punctualStretch : .zero
         let wait = answerAt - .now
-        if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
+        if wait > awake { Thread.sleep(forTimeInterval: (wait - awake).seconds) }
+        while isPunctual, ContinuousClock.now < answerAt { sched_yield() }
     }
+
+    private static let punctualStretch = Duration.microseconds(250)
 
     /// Blocks until the client closes the connection or the server stops; never answers.
     private func waitForClientToLeave(_ isStopped: () -> Bool) {

@@ -3,9 +3,10 @@ import Foundation
 import PipeKit
 
 /// `pipe-bench runner`: the runner's own overhead, in-process (no process start, the spec
-/// compiled once): research-report against the fake server answering every call after
-/// 100 ms, through the real providers and HTTP client. Wall time minus the critical path
-/// (4 sequential calls = 400 ms) is what the runner adds.
+/// compiled once): research-report against the fake server answering every call 100 ms
+/// after it arrived (punctually: not up to 0.15 ms later, as a sleeping thread wakes),
+/// through the real providers and HTTP client. Wall time minus the critical path (4
+/// sequential calls = 400 ms) is what the runner adds.
 enum RunnerBenchmark {
     static let command = BenchCommand(
         name: "runner",
@@ -36,7 +37,7 @@ enum RunnerBenchmark {
         let size = deltaSize
         let latency = latencyMS
         let server = FakeLLMServer { request in
-            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(latency)).streamed(every: .zero, deltaSize: size)
+            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(latency)).punctual().streamed(every: .zero, deltaSize: size)
         }
         do {
             try server.start()
