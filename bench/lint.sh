@@ -3,6 +3,7 @@
 #   bench/lint.sh
 # 1. `pipe lint` on one example, 200 runs with hyperfine (apt-get install hyperfine).
 # 2. 1,000 specs in one invocation: copies of the examples in a temporary directory.
+# 3. One spec of 500 stages (the one bench/run-overhead.sh runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib --product pipe >/dev/null
@@ -17,3 +18,11 @@ for i in $(seq 1 250); do
   done
 done
 hyperfine --warmup 2 --runs 10 -N "$pipe lint $(ls "$work"/*.yaml | tr '\n' ' ')"
+{
+  echo "version: 1"
+  echo "models: { m: { provider: anthropic, model: bench } }"
+  echo "defaults: { model: m, max_tokens: 16 }"
+  echo "stages:"
+  for i in $(seq 1 500); do echo "  s$i: { prompt: \"item $i: {{ input }}\" }"; done
+} > "$work/wide.yaml"
+hyperfine --warmup 5 --runs 50 -N "$pipe lint $work/wide.yaml"
