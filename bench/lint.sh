@@ -18,11 +18,5 @@ for i in $(seq 1 250); do
   done
 done
 hyperfine --warmup 2 --runs 10 -N "$pipe lint $(ls "$work"/*.yaml | tr '\n' ' ')"
-{
-  echo "version: 1"
-  echo "models: { m: { provider: anthropic, model: bench } }"
-  echo "defaults: { model: m, max_tokens: 16 }"
-  echo "stages:"
-  for i in $(seq 1 500); do echo "  s$i: { prompt: \"item $i: {{ input }}\" }"; done
-} > "$work/wide.yaml"
+bash bench/wide-spec.sh 500 > "$work/wide.yaml"
 hyperfine --warmup 5 --runs 50 -N "$pipe lint $work/wide.yaml"

@@ -22,13 +22,7 @@ hyperfine --warmup 2 --runs 20 -N \
   "$pipe run --quiet pipelines/research-report.yaml --input pipelines/research-report.input.txt"
 
 echo "== 500 independent stages, --concurrency 50 (ideal 1.0 s)"
-{
-  echo "version: 1"
-  echo "models: { m: { provider: anthropic, model: bench } }"
-  echo "defaults: { model: m, max_tokens: 16 }"
-  echo "stages:"
-  for i in $(seq 1 500); do echo "  s$i: { prompt: \"item $i: {{ input }}\" }"; done
-} > "$work/wide.yaml"
+bash bench/wide-spec.sh 500 > "$work/wide.yaml"
 hyperfine --warmup 1 --runs 5 -N "$pipe run --quiet --concurrency 50 $work/wide.yaml --input pipelines/research-report.input.txt"
 
 echo "== peak memory, research-report"
