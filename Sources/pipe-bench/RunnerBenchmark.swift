@@ -55,6 +55,9 @@ enum RunnerBenchmark {
         }) else { return 1 }
         let input = JSONValue.string("The history of tide prediction")
         var overheads: [Double] = []
+        // How much of each call is the server's own work (from its reading the request to
+        // its writing the last byte, less the latency it waits on purpose), in ms.
+        var serverWork: [Double] = []
         var phases: [Phases] = []
         for index in 0..<(runs + 2) {
             server.resetLog()
@@ -67,25 +70,28 @@ enum RunnerBenchmark {
             }
             if index >= 2 {  // 2 warm-up runs
                 overheads.append((result.wall.seconds - 4 * Double(latencyMS) / 1000) * 1000)
-                phases.append(Phases(log: server.log, start: start, end: end))
+                let log = server.log  // this run's: the log is reset before each run
+                serverWork += log.compactMap { entry in
+                    entry.completion.map { (($0 - entry.arrival).seconds - Double(latencyMS) / 1000) * 1000 }
+                }
+                phases.append(Phases(log: log, start: start, end: end))
             }
         }
-        // How much of a call is the server's own work (between its reading the request and
-        // its writing the last byte, less the latency it waits on purpose).
-        let served = server.log.compactMap { entry in entry.completion.map { $0 - entry.arrival } }
-        let serverMS = served.map { ($0.seconds - Double(latencyMS) / 1000) * 1000 }.sorted()
-        overheads.sort()
-        let median = overheads[overheads.count / 2]
-        print("runner overhead over the critical path (4 × \(latencyMS) ms), \(runs) runs, \(deltaSize) characters an event: median \(String(format: "%.1f", median)) ms, "
-            + "min \(String(format: "%.1f", overheads.first!)) ms, max \(String(format: "%.1f", overheads.last!)) ms")
-        let serverMedian = serverMS[serverMS.count / 2]
+        let overhead = median(overheads), serverMedian = median(serverWork)
+        print("runner overhead over the critical path (4 × \(latencyMS) ms), \(runs) runs, \(deltaSize) characters an event: median \(String(format: "%.1f", overhead)) ms, "
+            + "min \(String(format: "%.1f", overheads.min()!)) ms, max \(String(format: "%.1f", overheads.max()!)) ms")
         print("  the fake server's own work per call: median \(String(format: "%.2f", serverMedian)) ms; "
-            + "the runner's own, less the server's on the 4-call critical path: \(String(format: "%.1f", median - 4 * serverMedian)) ms")
-        func medianMS(_ values: [Double]) -> String { String(format: "%.2f", values.sorted()[values.count / 2] * 1000) }
+            + "the runner's own, less the server's on the 4-call critical path: \(String(format: "%.1f", overhead - 4 * serverMedian)) ms")
+        func medianMS(_ values: [Double]) -> String { String(format: "%.2f", median(values) * 1000) }
         print("  where the runner's time goes (medians): before the first request \(medianMS(phases.map(\.beforeFirst))) ms, "
             + "from a reply's end to the next request \(medianMS(phases.map(\.handOff))) ms (each of 3), "
             + "after the last reply \(medianMS(phases.map(\.afterLast))) ms")
         return 0
+    }
+
+    /// The middle value (the upper one of an even count); 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
     }
 
     /// The runner's time in one run, from the fake server's log: before its first request,
@@ -106,7 +112,7 @@ enum RunnerBenchmark {
                 let previous = entries[..<index].compactMap(\.completion).filter { $0 <= entry.arrival }.max()
                 if let previous { gaps.append((entry.arrival - previous).seconds) }
             }
-            handOff = gaps.isEmpty ? 0 : gaps.sorted()[gaps.count / 2]
+            handOff = RunnerBenchmark.median(gaps)
             if let last = entries.compactMap(\.completion).max() { afterLast = (end - last).seconds }
         }
     }
