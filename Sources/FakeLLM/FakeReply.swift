@@ -25,6 +25,10 @@ public struct FakeReply: Sendable {
         /// real APIs do when overloaded mid-stream), then ends the stream cleanly. A request
         /// that does not stream gets the error as a status instead (529 if overloaded, else 500).
         case streamError(text: String, afterEvents: Int, type: String, message: String)
+        /// `bytes` bytes of a 200 reply that never finishes its JSON value (a whole body whose
+        /// `Content-Length` says `bytes`), or, as an event stream, its first line: written
+        /// until all are sent or the client leaves, then the connection closes.
+        case flood(bytes: Int, eventStream: Bool)
     }
 
     /// Why the model stopped, mapped to each API's vocabulary.
@@ -103,6 +107,22 @@ public struct FakeReply: Sendable {
         type: String = "overloaded_error", message: String = "Overloaded"
     ) -> FakeReply {
         FakeReply(.streamError(text: text, afterEvents: afterEvents, type: type, message: message))
+    }
+
+    /// A whole JSON body of `bytes` bytes, far more than any reply: `{"pad": "xxxx...`.
+    public static func hugeBody(bytes: Int) -> FakeReply {
+        FakeReply(.flood(bytes: bytes, eventStream: false))
+    }
+
+    /// An event stream whose first line never ends: `data: {"pad": "xxxx...` for `bytes` bytes.
+    public static func endlessEventLine(bytes: Int) -> FakeReply {
+        FakeReply(.flood(bytes: bytes, eventStream: true))
+    }
+
+    /// `text` streamed one character per event, an event every `delay`: a reply that keeps
+    /// coming, slowly (a streaming request; a plain one gets the whole body at once).
+    public static func slowDrip(_ text: String, every delay: Duration) -> FakeReply {
+        FakeReply.text(text).streamed(every: delay, deltaSize: 1)
     }
 
     // MARK: - Modifiers

@@ -50,7 +50,32 @@ struct ResponseWriter {
             sendPart(text: text, afterEvents: afterEvents, reply: reply)
             waitForClientToLeave(isStopped)
             return end(false)
+        case .flood(let bytes, let eventStream):
+            return sendFlood(bytes: bytes, eventStream: eventStream, reply: reply)
         }
+    }
+
+    /// `bytes` bytes of a value (or an event-stream line) that never ends, in 64 KiB writes.
+    /// The connection closes afterwards: what was sent is not a whole reply.
+    private func sendFlood(bytes: Int, eventStream: Bool, reply: FakeReply) -> Bool {
+        if eventStream {
+            guard sendEventStreamHead(reply: reply) else { return end(false) }
+        } else {
+            waitToAnswer()
+            guard Socket.write(fd, head(status: 200, reply: reply, fields: [("Content-Type", "application/json"), ("Content-Length", "\(bytes)")]))
+            else { return end(false) }
+            onStatus(200)
+        }
+        var start = Array((eventStream ? #"data: {"pad": ""# : #"{"pad": ""#).utf8)
+        var remaining = bytes
+        while remaining > 0 {
+            let piece = Array((start + [UInt8](repeating: UInt8(ascii: "x"), count: 65_536)).prefix(min(remaining, 65_536)))
+            start = []
+            remaining -= piece.count
+            guard Socket.write(fd, eventStream ? chunk(piece) : piece) else { return end(false) }
+        }
+        onEnd(true)
+        return false
     }
 
     /// The start of an answer: `afterEvents` events of a stream, or half of a plain body.
@@ -162,8 +187,11 @@ struct ResponseWriter {
     }
 
     private func chunk(_ event: String) -> [UInt8] {
-        let bytes = Array(event.utf8)
-        return Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
+        chunk(Array(event.utf8))
+    }
+
+    private func chunk(_ bytes: [UInt8]) -> [UInt8] {
+        Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
     }
 
     private func head(status: Int, reply: FakeReply, fields: [(String, String)]) -> [UInt8] {

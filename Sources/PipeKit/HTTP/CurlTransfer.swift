@@ -16,7 +16,7 @@ final class CurlTransfer: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let onHead: (@Sendable (Int, HTTPHeaders) -> Void)?
-    private let onChunk: (@Sendable ([UInt8]) -> Void)?
+    private let onChunk: (@Sendable ([UInt8]) throws(HTTPError) -> Void)?
 
     /// Set by any thread when the calling task is cancelled.
     let cancelRequested = Atomic<Bool>(false)
@@ -28,11 +28,15 @@ final class CurlTransfer: @unchecked Sendable {
     private var body: [UInt8] = []
     private var headDelivered = false
     private var headerBlockEnded = false
+    /// Bytes of body received so far, against `request.maxResponseBytes`.
+    private var received = 0
+    /// Why the transfer was abandoned from a callback (a body over its limit, or `onChunk`'s error).
+    private var abandoned: HTTPError?
 
     init(
         _ request: HTTPRequest,
         onHead: (@Sendable (Int, HTTPHeaders) -> Void)?,
-        onChunk: (@Sendable ([UInt8]) -> Void)?
+        onChunk: (@Sendable ([UInt8]) throws(HTTPError) -> Void)?
     ) throws(HTTPError) {
         self.request = request
         self.onHead = onHead
@@ -179,8 +183,18 @@ final class CurlTransfer: @unchecked Sendable {
     private func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
         if cancelRequested.load(ordering: .relaxed) { return 0 }  // aborts the transfer
         deliverHead()
+        received += chunk.count
+        if let limit = request.maxResponseBytes, received > limit {
+            abandoned = .responseTooLarge(limit: limit)
+            return 0
+        }
         if let onChunk {
-            onChunk(Array(chunk))
+            do {
+                try onChunk(Array(chunk))
+            } catch {
+                abandoned = error
+                return 0
+            }
         } else {
             body.append(contentsOf: chunk)
         }
@@ -207,6 +221,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// The outcome of a transfer libcurl reports done with `code`.
     func outcome(of code: CURLcode) -> Outcome {
         if cancelRequested.load(ordering: .relaxed) { return .failure(.cancelled) }
+        if let abandoned { return .failure(abandoned) }
         if code == CURLE_OK {
             var responseCode = 0
             if let easy { _ = pipe_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &responseCode) }

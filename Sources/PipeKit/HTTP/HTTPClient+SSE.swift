@@ -4,26 +4,29 @@ extension HTTPClient {
     /// thread (so it must be quick). Returns the status and headers; the body is empty
     /// for an event stream, and holds the whole body of any other response (an error
     /// status, or a server that answered with plain JSON) for the caller to read.
+    /// A line or an event longer than `maxEventBytes` abandons the transfer (`.eventTooLarge`).
     public func streamEvents(
         _ request: HTTPRequest,
+        maxEventBytes: Int = .max,
         onEvent: @escaping @Sendable (SSEEvent) -> Void
     ) async throws(HTTPError) -> HTTPResponse {
-        let state = Locked(EventStreamState())
+        let state = Locked(EventStreamState(parser: SSEParser(maxEventBytes: maxEventBytes)))
         var response = try await stream(
             request,
             onHead: { status, headers in
                 let contentType = headers["content-type"]?.lowercased() ?? ""
                 state.withLock { $0.isEventStream = (200..<300).contains(status) && contentType.hasPrefix("text/event-stream") }
             },
-            onChunk: { chunk in
-                let events: [SSEEvent] = state.withLock { state in
+            onChunk: { chunk throws(HTTPError) in
+                let (events, overflowed) = state.withLock { state in
                     guard state.isEventStream else {
                         state.otherBody += chunk
-                        return []
+                        return ([SSEEvent](), false)
                     }
-                    return state.parser.feed(chunk)
+                    return (state.parser.feed(chunk), state.parser.overflowed)
                 }
                 for event in events { onEvent(event) }
+                if overflowed { throw .eventTooLarge(limit: maxEventBytes) }
             })
         response.body = state.withLock { $0.otherBody }
         return response
@@ -32,6 +35,6 @@ extension HTTPClient {
 
 private struct EventStreamState {
     var isEventStream = false
-    var parser = SSEParser()
+    var parser: SSEParser
     var otherBody: [UInt8] = []
 }

@@ -34,11 +34,12 @@ public final class HTTPClient: Sendable {
     /// headers with an empty body. `streamEvents` parses server-sent events on top of this.
     ///
     /// The callbacks run in order on the client's thread: they must be quick and must
-    /// not block (feed a parser, yield to an `AsyncStream`).
+    /// not block (feed a parser, yield to an `AsyncStream`). An error `onChunk` throws
+    /// abandons the transfer and is what this throws.
     public func stream(
         _ request: HTTPRequest,
         onHead: @escaping @Sendable (_ status: Int, _ headers: HTTPHeaders) -> Void = { _, _ in },
-        onChunk: @escaping @Sendable (_ chunk: [UInt8]) -> Void
+        onChunk: @escaping @Sendable (_ chunk: [UInt8]) throws(HTTPError) -> Void
     ) async throws(HTTPError) -> HTTPResponse {
         try await perform(request, onHead: onHead, onChunk: onChunk)
     }
@@ -46,7 +47,7 @@ public final class HTTPClient: Sendable {
     private func perform(
         _ request: HTTPRequest,
         onHead: (@Sendable (Int, HTTPHeaders) -> Void)?,
-        onChunk: (@Sendable ([UInt8]) -> Void)?
+        onChunk: (@Sendable ([UInt8]) throws(HTTPError) -> Void)?
     ) async throws(HTTPError) -> HTTPResponse {
         if Task.isCancelled { throw .cancelled }
         let transfer = try CurlTransfer(request, onHead: onHead, onChunk: onChunk)

@@ -16,11 +16,15 @@ public enum HTTPError: Error, Sendable, Equatable {
     case cancelled
     /// libcurl failed for a reason unrelated to the server (out of memory, unsupported option).
     case client(String)
+    /// The body passed the request's `maxResponseBytes`; the transfer was abandoned there.
+    case responseTooLarge(limit: Int)
+    /// One server-sent event (a line, or the data lines of one event) passed `limit` bytes.
+    case eventTooLarge(limit: Int)
 
     /// Whether another attempt might succeed.
     public var isTransient: Bool {
         switch self {
-        case .connection, .interrupted, .timedOut: true
+        case .connection, .interrupted, .timedOut, .responseTooLarge, .eventTooLarge: true
         case .invalidRequest, .cancelled, .client: false
         }
     }
@@ -35,6 +39,8 @@ extension HTTPError: CustomStringConvertible {
         case .timedOut: "timed out"
         case .cancelled: "cancelled"
         case .client(let message): "HTTP client error: \(message)"
+        case .responseTooLarge(let limit): "the response is larger than \(limit) bytes"
+        case .eventTooLarge(let limit): "a server-sent event is longer than \(limit) bytes"
         }
     }
 }

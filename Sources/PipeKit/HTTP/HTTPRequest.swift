@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration?
     /// The longest connecting may take; nil for libcurl's default (300 s).
     public var connectTimeout: Duration?
+    /// The most bytes the response's body may have: a longer one ends the transfer with
+    /// `HTTPError.responseTooLarge`, whatever the status. nil for no limit.
+    public var maxResponseBytes: Int?
 
     public init(
         url: String,
@@ -17,8 +20,10 @@ public struct HTTPRequest: Sendable {
         headers: HTTPHeaders = [:],
         body: [UInt8] = [],
         timeout: Duration? = nil,
-        connectTimeout: Duration? = nil
+        connectTimeout: Duration? = nil,
+        maxResponseBytes: Int? = nil
     ) {
+        self.maxResponseBytes = maxResponseBytes
         self.url = url
         self.method = method
         self.headers = headers
@@ -34,11 +39,12 @@ public struct HTTPRequest: Sendable {
         headers: HTTPHeaders = [:],
         body: String,
         timeout: Duration? = nil,
-        connectTimeout: Duration? = nil
+        connectTimeout: Duration? = nil,
+        maxResponseBytes: Int? = nil
     ) {
         self.init(
             url: url, method: method, headers: headers, body: Array(body.utf8),
-            timeout: timeout, connectTimeout: connectTimeout)
+            timeout: timeout, connectTimeout: connectTimeout, maxResponseBytes: maxResponseBytes)
     }
 }
 

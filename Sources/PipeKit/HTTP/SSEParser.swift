@@ -21,7 +21,14 @@ public struct SSEEvent: Sendable, Equatable {
 /// Lines end in `\r\n`, `\n` or `\r`; a line starting with `:` is a comment;
 /// an event is dispatched at a blank line and only if it has data. An unfinished
 /// event at the end of the stream is dropped, as the standard says.
+///
+/// A line, or the data of one event, longer than `maxEventBytes` makes the parser
+/// `overflowed`: it keeps nothing more and dispatches no further event.
 public struct SSEParser: Sendable {
+    /// The most bytes one unfinished line, or the data lines of one event, may hold.
+    public let maxEventBytes: Int
+    /// A line or an event passed `maxEventBytes`.
+    public private(set) var overflowed = false
     /// The start of a line whose end has not arrived yet.
     private var line: [UInt8] = []
     private var skipLineFeed = false
@@ -33,7 +40,9 @@ public struct SSEParser: Sendable {
     /// The reconnection delay from the last valid `retry:` field, in milliseconds.
     public private(set) var retry: Int?
 
-    public init() {}
+    public init(maxEventBytes: Int = .max) {
+        self.maxEventBytes = maxEventBytes
+    }
 
     /// Whether part of an event has been read but not dispatched yet.
     public var hasPendingEvent: Bool { hasData || !line.isEmpty }
@@ -49,6 +58,7 @@ public struct SSEParser: Sendable {
     /// Scans for line ends and hands each whole line to `endLine` without copying it,
     /// unless it began in an earlier chunk.
     private mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
+        guard !overflowed else { return }
         var index = 0
         if skipLineFeed, !bytes.isEmpty {
             skipLineFeed = false
@@ -72,6 +82,7 @@ public struct SSEParser: Sendable {
                 whole.removeAll(keepingCapacity: true)
                 line = whole
             }
+            if overflowed { return }
             index += 1
             if byte == 0x0D {
                 // `\r\n` is one line end, even when the `\n` comes in the next chunk.
@@ -83,7 +94,15 @@ public struct SSEParser: Sendable {
             }
             lineStart = index
         }
+        guard line.count + (bytes.count - lineStart) <= maxEventBytes else { return overflow() }
         line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[lineStart...]))
+    }
+
+    private mutating func overflow() {
+        overflowed = true
+        line = []
+        data = []
+        hasData = false
     }
 
     private mutating func endLine(_ whole: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
@@ -108,6 +127,7 @@ public struct SSEParser: Sendable {
             value = bytes[bytes.endIndex...]
         }
         if field.elementsEqual("data".utf8) {
+            guard data.count + 1 + value.count <= maxEventBytes else { return overflow() }
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
             hasData = true

@@ -34,7 +34,8 @@ public struct AnthropicProvider: ModelProvider {
             "anthropic-version": Self.apiVersion,
         ]
         if let apiKey { headers.set(name: "x-api-key", value: apiKey.value) }
-        let httpRequest = HTTPRequest(url: messagesURL, headers: headers, body: body.serialized(), timeout: request.timeout)
+        let httpRequest = HTTPRequest(url: messagesURL, headers: headers, body: body.serialized(), timeout: request.timeout,
+            maxResponseBytes: ReplyLimit.bodyBytes(maxTokens: request.maxTokens))
 
         var (reader, response) = try await StreamingCall.run(
             httpRequest, client: client, mapper: mapper, reader: AnthropicReplyReader.self, progress: progress)

@@ -31,7 +31,8 @@ public struct OpenAIProvider: ModelProvider {
         let body = OpenAIRequestBody.make(request, schema: schema, baseURL: baseURL)
         var headers: HTTPHeaders = ["content-type": "application/json", "accept": "text/event-stream"]
         if let apiKey { headers.set(name: "authorization", value: "Bearer \(apiKey.value)") }
-        let httpRequest = HTTPRequest(url: completionsURL, headers: headers, body: body.serialized(), timeout: request.timeout)
+        let httpRequest = HTTPRequest(url: completionsURL, headers: headers, body: body.serialized(), timeout: request.timeout,
+            maxResponseBytes: ReplyLimit.bodyBytes(maxTokens: request.maxTokens))
 
         var (reader, response) = try await StreamingCall.run(
             httpRequest, client: client, mapper: mapper, reader: OpenAIReplyReader.self, progress: progress)

@@ -14,6 +14,9 @@ struct ProviderErrorMapper: Sendable {
         case .cancelled: .cancelled
         case .connection(let message), .interrupted(let message), .client(let message): .transport(redact(message))
         case .invalidRequest(let message): .invalidRequest(redact(message))
+        case .responseTooLarge(let limit):
+            .invalidResponse("the reply is larger than \(limit) bytes, the cap for its max_tokens (1 KiB a token, at least 1 MiB)")
+        case .eventTooLarge(let limit): .invalidResponse("an event of the stream is longer than \(limit) bytes, the cap for one event")
         }
     }
 

@@ -24,7 +24,7 @@ enum StreamingCall {
         let state = Locked(Reader())
         let response: HTTPResponse
         do {
-            response = try await client.streamEvents(httpRequest) { event in
+            response = try await client.streamEvents(httpRequest, maxEventBytes: ReplyLimit.eventBytes) { event in
                 let characters: Int? = state.withLock { reader in reader.read(event) ? reader.characters : nil }
                 if let characters { progress(StreamProgress(characters: characters)) }
             }
@@ -42,4 +42,21 @@ enum StreamingCall {
 
     /// The error for a stream that ended cleanly but before the reply was complete.
     static let incomplete = ProviderError.transport("the stream ended before the reply was complete")
+}
+
+/// How large a reply may be, so that a broken or hostile server cannot fill the memory or
+/// hold an attempt past its timeout by sending without end. Going past a limit fails the
+/// attempt as a malformed reply (`invalidResponse`, retried).
+enum ReplyLimit {
+    /// The whole body: 1 KiB per `max_tokens` token (a streamed token comes with 100 to 300
+    /// bytes of event framing), and at least 1 MiB.
+    static func bodyBytes(maxTokens: Int) -> Int {
+        let bytes = maxTokens.multipliedReportingOverflow(by: 1024)
+        return bytes.overflow ? Int.max : max(minimumBodyBytes, bytes.partialValue)
+    }
+
+    static let minimumBodyBytes = 1 << 20
+
+    /// One line, or the data of one event, of an event stream.
+    static let eventBytes = 1 << 20
 }
