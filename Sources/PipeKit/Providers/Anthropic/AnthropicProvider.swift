@@ -71,7 +71,8 @@ public struct AnthropicProvider: ModelProvider {
             }
             text = reader.text
         }
-        return ModelReply(text: text, usage: reader.usage, stopReason: reader.stopReason)
+        // A model or a server may echo the key: it is printed, stored and passed on nowhere.
+        return ModelReply(text: mapper.redact(text), usage: reader.usage, stopReason: reader.stopReason)
     }
 }
 

@@ -55,6 +55,7 @@ public struct OpenAIProvider: ModelProvider {
         let usage = reader.usage ?? TokenUsage(
             input: TokenEstimate.tokens(for: body["messages"]?.serialized() ?? ""),
             output: TokenEstimate.tokens(for: reader.text))
-        return ModelReply(text: text, usage: usage, stopReason: reader.stopReason)
+        // A model or a server may echo the key: it is printed, stored and passed on nowhere.
+        return ModelReply(text: mapper.redact(text), usage: usage, stopReason: reader.stopReason)
     }
 }
