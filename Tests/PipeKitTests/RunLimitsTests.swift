@@ -79,4 +79,68 @@ import Testing
         }
     }
 
+    // MARK: - One worst case
+
+    /// A stage with a sizeable output schema that reads the input.
+    static func answerSpec(budget: Int, readsInput: Bool) -> String {
+        """
+        version: 1
+        models: { m: { provider: mock } }
+        defaults: { model: m, max_tokens: 300, retries: 0 }
+        budget: { max_tokens: \(budget) }
+        stages:
+          answer:
+            prompt: "Answer the question\(readsInput ? ": {{ input }}" : ".")"
+            output: { schema: answer.schema.json }
+        """
+    }
+
+    static let answerSchema = """
+        {"type": "object", "required": ["answer", "sources", "confidence"], "properties": {
+          "answer": {"type": "string", "description": "The answer, in two or three plain sentences, without Markdown."},
+          "sources": {"type": "array", "items": {"type": "object", "required": ["title", "url"], "properties": {
+            "title": {"type": "string", "description": "The title of the source as it is published."},
+            "url": {"type": "string", "format": "uri", "description": "Where the source can be read."}}}},
+          "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "How sure the answer is, from 0 to 1."}}}
+        """
+
+    /// The "worst tokens" of a stage in a `--dry-run` plan.
+    func dryRunWorst(_ spec: String, stage: String, input: String? = nil) async throws -> Int {
+        let result = try await runPipe(["run", "--dry-run", spec] + (input.map { ["--input", $0] } ?? []))
+        #expect(result.status == 0, "\(result.stderr)")
+        let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("\(stage) ") })
+        let cells = row.split(separator: " ")
+        return try #require(Int(cells[cells.count - 2]), "\(row)")
+    }
+
+    @Test func theDryRunAndLintShowExactlyWhatTheRunReserves() async throws {
+        let folder = try TemporaryFolder("pipe-worst-case")
+        _ = try write(Self.answerSchema, "answer.schema.json", in: folder)
+        let input = try write("Why is the sky blue, and why is the sunset red?\n", "question.txt", in: folder)
+        let spec = folder.url.appendingPathComponent("answer.yaml").path
+
+        // With the input: the dry run's figure is the run's reservation, to the token.
+        try Self.answerSpec(budget: 100_000, readsInput: true).write(toFile: spec, atomically: true, encoding: .utf8)
+        let worst = try await dryRunWorst(spec, stage: "answer", input: input)
+        #expect(worst > 300 + TokenEstimate.tokens(forCharacters: Self.answerSchema.utf8.count))  // the schema counts
+        try Self.answerSpec(budget: worst - 1, readsInput: true).write(toFile: spec, atomically: true, encoding: .utf8)
+        let short = try await runPipe(["run", "--mock", "--no-store", spec, "--input", input])
+        #expect(short.status == 4, "\(short.stderr)")
+        #expect(short.stderr.contains("stage `answer` may need \(worst) tokens"), "\(short.stderr)")
+        try Self.answerSpec(budget: worst, readsInput: true).write(toFile: spec, atomically: true, encoding: .utf8)
+        let enough = try await runPipe(["run", "--mock", "--no-store", spec, "--input", input])
+        #expect(enough.status == 0, "\(enough.stderr)")
+
+        // Without the input, lint has the same figure as the dry run.
+        try Self.answerSpec(budget: 100_000, readsInput: false).write(toFile: spec, atomically: true, encoding: .utf8)
+        let bare = try await dryRunWorst(spec, stage: "answer")
+        try Self.answerSpec(budget: bare - 1, readsInput: false).write(toFile: spec, atomically: true, encoding: .utf8)
+        let lint = try await runPipe(["lint", spec])
+        #expect(lint.stdout.contains("the run needs about \(bare) tokens, more than budget.max_tokens (\(bare - 1))"), "\(lint.stdout)")
+        let run = try await runPipe(["run", "--mock", "--no-store", spec], stdin: "")
+        #expect(run.stderr.contains("stage `answer` may need \(bare) tokens"), "\(run.stderr)")
+        try Self.answerSpec(budget: bare, readsInput: false).write(toFile: spec, atomically: true, encoding: .utf8)
+        #expect(try await runPipe(["lint", spec]).stdout.isEmpty)
+    }
+
 }

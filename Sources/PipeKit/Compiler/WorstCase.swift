@@ -1,10 +1,27 @@
 /// The most a pipeline can spend: every call at its stage's `max_tokens`, every retry and
-/// every fallback used. Used by the `worst-case-budget` lint rule and `pipe run --dry-run`.
+/// every fallback used. One computation for the run's reservations (`BudgetLedger`), the
+/// `worst-case-budget` lint rule and `pipe run --dry-run`, so the three agree.
 public enum WorstCase {
-    /// Input tokens of a stage's first call, at most: the template's text plus, for each
-    /// stage it reads, that stage's max_tokens (a value never exceeds what its stage may
-    /// write), plus `inputTokens` for each reference to the input.
-    public static func promptTokens(_ templates: [Template], inputTokens: Int = 0, maxTokens: (String) -> Int?) -> Int {
+    /// The input tokens a call is counted for before it is made: the characters sent (system
+    /// prompt and messages) plus its output schema, which providers send as a tool or a
+    /// response format; about 4 characters a token.
+    public static func inputTokens(characters: Int, schemaCharacters: Int) -> Int {
+        TokenEstimate.tokens(forCharacters: characters + schemaCharacters)
+    }
+
+    /// The characters an output schema adds to every call of its stage.
+    public static func schemaCharacters(_ schema: JSONValue?) -> Int {
+        schema?.serialized().utf8.count ?? 0
+    }
+
+    /// Input tokens of a stage's first call, at most, before its templates are rendered: the
+    /// templates' text, `inputCharacters` for each reference to the input, and the output
+    /// schema, as `inputTokens` counts them; plus, for each stage it reads, that stage's
+    /// max_tokens (a value never exceeds what its stage may write). For a stage that reads
+    /// no other stage, this is exactly what the run reserves.
+    public static func promptTokens(
+        _ templates: [Template], outputSchema: JSONValue?, inputCharacters: Int = 0, maxTokens: (String) -> Int?
+    ) -> Int {
         var characters = 0
         var tokens = 0
         for template in templates {
@@ -12,11 +29,15 @@ public enum WorstCase {
                 switch part {
                 case .text(let text): characters += text.utf8.count
                 case .reference(let reference):
-                    tokens += reference.root.value == "input" ? inputTokens : maxTokens(reference.root.value) ?? 0
+                    if reference.root.value == "input" {
+                        characters += inputCharacters
+                    } else {
+                        tokens += maxTokens(reference.root.value) ?? 0
+                    }
                 }
             }
         }
-        return tokens + TokenEstimate.tokens(forCharacters: characters)
+        return tokens + inputTokens(characters: characters, schemaCharacters: schemaCharacters(outputSchema))
     }
 
     /// One stage's worst case over all its models: tokens, and cost when every model is priced.

@@ -1,7 +1,8 @@
 /// `pipe run --dry-run`: the order, the parallel steps, the models, and the worst-case
 /// tokens and cost, with nothing called.
 public enum DryRunPlan {
-    public static func render(_ pipeline: CompiledPipeline, inputTokens: Int = 0) -> String {
+    /// `inputCharacters`: the length of the input, counted wherever a stage reads it.
+    public static func render(_ pipeline: CompiledPipeline, inputCharacters: Int = 0) -> String {
         var out = "plan for \(pipeline.name): \(pipeline.stages.count) stage\(pipeline.stages.count == 1 ? "" : "s")"
         let levels = pipeline.dag.levels
         out += " in \(levels.count) step\(levels.count == 1 ? "" : "s")\n"
@@ -14,9 +15,9 @@ public enum DryRunPlan {
         var totalCost: Double? = 0
         let maxTokens = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.maxTokens) })
         for stage in pipeline.stages {
-            let prompt = WorstCase.promptTokens([stage.system, stage.prompt].compactMap { $0 }, inputTokens: inputTokens) {
-                maxTokens[$0]
-            }
+            let prompt = WorstCase.promptTokens(
+                [stage.system, stage.prompt].compactMap { $0 }, outputSchema: stage.outputSchema, inputCharacters: inputCharacters
+            ) { maxTokens[$0] }
             let models = [stage.model] + stage.fallbacks
             var worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
             worst.tokens *= stage.maxRuns
@@ -36,8 +37,8 @@ public enum DryRunPlan {
         if let cost = pipeline.budget.maxCostUSD { budget.append("max_cost_usd \(RunSummary.usd(cost))") }
         if let duration = pipeline.budget.maxDuration { budget.append("max_duration \(DurationFormat.short(duration))") }
         out += "\nbudget: \(budget.isEmpty ? "none" : budget.joined(separator: ", "))\n"
-        out += inputTokens > 0
-            ? "the input counts as \(inputTokens) tokens wherever a stage reads it\n"
+        out += inputCharacters > 0
+            ? "the input counts as \(inputCharacters) characters (about \(TokenEstimate.tokens(forCharacters: inputCharacters)) tokens) wherever a stage reads it\n"
             : "the input is not counted (give it with --input to include it)\n"
         if totalCost == nil { out += "cost: some models have no `price`, so the worst cost is unknown\n" }
         for loop in pipeline.loops {

@@ -82,7 +82,7 @@ struct StageRunner: Sendable {
         let models = [stage.model] + stage.fallbacks
         var lastError = "no attempt was made"
         // Providers send the schema as a tool or a response format: it counts as input.
-        let schemaCharacters = stage.outputSchema?.serialized().utf8.count ?? 0
+        let schemaCharacters = WorstCase.schemaCharacters(stage.outputSchema)
         for (index, model) in models.enumerated() {
             if index > 0 {
                 events(.fallingBack(stage: label, from: models[index - 1], to: model, reason: lastError))
@@ -220,9 +220,9 @@ struct StageRunner: Sendable {
     /// Input tokens of a request, estimated before the call: the text sent, and the schema
     /// (providers send it as a tool or a response format).
     private func inputEstimate(_ request: ModelRequest, schemaCharacters: Int) -> Int {
-        var characters = (request.system?.utf8.count ?? 0) + schemaCharacters
+        var characters = request.system?.utf8.count ?? 0
         for message in request.messages { characters += message.content.utf8.count }
-        return TokenEstimate.tokens(forCharacters: characters)
+        return WorstCase.inputTokens(characters: characters, schemaCharacters: schemaCharacters)
     }
 }
 

@@ -86,8 +86,13 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         if dryRun {
-            let inputTokens = try input.map { TokenEstimate.tokens(forCharacters: try readInputOrExit($0).count) } ?? 0
-            Terminal.write(DryRunPlan.render(pipeline, inputTokens: inputTokens))
+            // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
+            let inputCharacters = try input.map { path in
+                let bytes = try readInputOrExit(path)
+                let value = try? RunInput.read(bytes, schema: pipeline.inputSchema, validator: nil)
+                return value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
+            } ?? 0
+            Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
         let recording = try RunRecording.open(

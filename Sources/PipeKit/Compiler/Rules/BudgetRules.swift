@@ -18,7 +18,9 @@ extension Compilation {
                     related: [RelatedLocation(limit.span, "the run's budget")])
             }
             guard let model = models[stage.name.value] else { continue }
-            let prompt = WorstCase.promptTokens([setting(stage, \.system), stage.prompt].compactMap { $0 }) { name in
+            let prompt = WorstCase.promptTokens(
+                [setting(stage, \.system), stage.prompt].compactMap { $0 }, outputSchema: outputSchemas[stage.name.value]
+            ) { name in
                 stages[name].map { setting($0, \.maxTokens)?.value ?? BuiltinDefaults.maxTokens }
             }
             let worst = WorstCase.stage(
