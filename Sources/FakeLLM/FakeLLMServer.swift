@@ -30,6 +30,9 @@ public final class FakeLLMServer: Sendable {
         var log: [FakeLogEntry] = []
         /// Entries ever logged, across `resetLog`: the next entry's id.
         var entriesLogged = 0
+        /// The entries whose reply has not ended yet, and the most there were at once.
+        var inFlight: Set<Int> = []
+        var maxInFlight = 0
     }
 
     private let state: Locked<State>
@@ -117,12 +120,18 @@ public final class FakeLLMServer: Sendable {
     /// The number of TCP connections accepted so far: fewer than requests means reuse.
     public var connectionsAccepted: Int { state.withLock { $0.connectionsAccepted } }
 
+    /// The most requests the server was answering at once (each from its arrival to the end
+    /// of its reply, which is recorded before the reply's last bytes go out), since the start
+    /// or `resetLog`.
+    public var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+
     /// Forgets the log and the counts (not the open connections); call numbers start
     /// again at 1. A reply still in flight is no longer recorded.
     public func resetLog() {
         state.withLock {
             $0.log = []
             $0.connectionsAccepted = 0
+            $0.maxInFlight = $0.inFlight.count
         }
     }
 
@@ -183,6 +192,8 @@ public final class FakeLLMServer: Sendable {
                 request.callNumber = state.log.count + 1
                 state.entriesLogged += 1
                 state.log.append(FakeLogEntry(id: state.entriesLogged, request: request, arrival: arrival))
+                state.inFlight.insert(state.entriesLogged)
+                state.maxInFlight = max(state.maxInFlight, state.inFlight.count)
                 return (state.entriesLogged, state.handler)
             }
             let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
@@ -192,6 +203,7 @@ public final class FakeLLMServer: Sendable {
                     updateEntry(entryID) { $0.status = status }
                 },
                 onEnd: { [self] completed in
+                    state.withLock { _ = $0.inFlight.remove(entryID) }
                     updateEntry(entryID) { entry in
                         entry.completion = .now
                         entry.completed = completed

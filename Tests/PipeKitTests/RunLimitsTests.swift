@@ -143,4 +143,37 @@ import Testing
         #expect(try await runPipe(["lint", spec]).stdout.isEmpty)
     }
 
+    // MARK: - Concurrency
+
+    @Test(arguments: [(stage: 10, run: 2, bound: 2), (stage: 3, run: 8, bound: 3)])
+    func everyCallIsWithinTheRunsAndTheStagesConcurrency(_ limits: (stage: Int, run: Int, bound: Int)) async throws {
+        let folder = try TemporaryFolder("pipe-concurrency")
+        let spec = try write("""
+            version: 1
+            models: { claude: { provider: anthropic, model: claude-test } }
+            defaults: { model: claude, max_tokens: 50, retries: 0, timeout: 30s }
+            stages:
+              plan:
+                prompt: "STAGE plan: twenty items"
+                output: { schema: { type: object, required: [items], properties: { items: { type: array, items: { type: integer } } } } }
+              each:
+                for_each: plan.items
+                concurrency: \(limits.stage)
+                prompt: "STAGE each: {{ item }}"
+            output: "{{ each }}"
+            """, "fan.yaml", in: folder)
+        let server = FakeLLMServer { request in
+            request.prompt.contains("STAGE plan")
+                ? .text(#"{"items": [\#((0..<20).map(String.init).joined(separator: ", "))]}"#)
+                : .text("done").delayed(by: .milliseconds(50))
+        }
+        try server.start()
+        defer { server.stop() }
+        let result = try await runPipe(
+            ["run", spec, "--no-store", "--concurrency", String(limits.run)], stdin: "", environment: environment(server))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(server.requestCount == 21)
+        #expect(server.maxInFlight >= 1 && server.maxInFlight <= limits.bound, "\(server.maxInFlight) at once")
+    }
+
 }

@@ -1,12 +1,15 @@
-/// Runs a `for_each` stage: once per item of its list, up to `concurrency` items at once,
-/// each with the stage's retries and fallbacks. The stage's value is the list of the items'
-/// outputs, in item order; an item whose attempts are spent fails the stage, or with
-/// `on_item_error: skip` is dropped and the reason recorded.
+/// Runs a `for_each` stage: once per item of its list, up to the stage's `concurrency` items
+/// at once (each also waiting for one of the run's `calls`), each with the stage's retries
+/// and fallbacks. The stage's value is the list of the items' outputs, in item order; an
+/// item whose attempts are spent fails the stage, or with `on_item_error: skip` is dropped
+/// and the reason recorded.
 struct ForEachRunner: Sendable {
     /// The stage as a whole; each item runs a copy labelled `stage[i]`.
     let template: StageRunner
     /// The run's concurrency, used when the stage sets none.
     let concurrency: Int
+    /// The run-wide bound on calls, which every item waits for.
+    let calls: CallLimiter
 
     func run() async -> (StageRunner.Outcome, StageReport) {
         let stage = template.stage
@@ -33,7 +36,7 @@ struct ForEachRunner: Sendable {
                     let index = next
                     let runner = template.item(index, items[index], named: forEach.itemName.value)
                     group.addTask {
-                        let (outcome, report) = await runner.run()
+                        let (outcome, report) = await calls.withPermit { await runner.run() }
                         return (index, outcome, report)
                     }
                     next += 1

@@ -8,7 +8,7 @@ struct LoopRunner: Sendable {
     let iteration: PipelineRunner
 
     func run(
-        values outer: [String: JSONValue], ledger: BudgetLedger, deadline: ContinuousClock.Instant?,
+        values outer: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?,
         events: @escaping @Sendable (RunEvent) -> Void
     ) async -> PipelineRunner.Ended {
         var values = outer
@@ -16,7 +16,8 @@ struct LoopRunner: Sendable {
         var stop: PipelineRunner.Result.Outcome?
         for number in 1...loop.maxIterations {
             let result = await iteration.schedule(
-                seed: values, ledger: ledger, deadline: deadline, iteration: number, watchdog: false, events: events)
+                seed: values, ledger: ledger, calls: calls, deadline: deadline, iteration: number, watchdog: false,
+                events: events)
             for report in result.reports {
                 let name = StageLabel.stage(of: report.stage)
                 totals[name] = Self.add(report, to: totals[name], name: name)

@@ -1,5 +1,6 @@
 /// Runs a compiled pipeline: each stage starts the moment its last dependency finishes,
-/// up to `concurrency` at once; each handoff is validated before any stage downstream sees it.
+/// with at most `concurrency` stages and `for_each` items calling their models at once;
+/// each handoff is validated before any stage downstream sees it.
 public struct PipelineRunner: Sendable {
     /// Finds the provider for a model (real, or the mock under `--mock`).
     public typealias ProviderResolver = @Sendable (ResolvedModel) throws(ProviderError) -> any ModelProvider
@@ -155,8 +156,11 @@ public struct PipelineRunner: Sendable {
         let start = clock.now
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
+        let calls = CallLimiter(limit: options.concurrency)
         let scheduled = await withTaskExecutorPreference(options.executor) {
-            await schedule(seed: ["input": input], ledger: ledger, deadline: deadline, iteration: nil, watchdog: true, events: events)
+            await schedule(
+                seed: ["input": input], ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,
+                events: events)
         }
         let outcome = scheduled.outcome
             ?? (Task.isCancelled || !scheduled.complete
@@ -169,12 +173,13 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Starts each unit the moment the stages it reads have ended, up to `concurrency` at
-    /// once. `seed` holds the values known before (the input; for a loop's iteration, the
+    /// once; `calls` bounds the stages and items calling their models across the whole run.
+    /// `seed` holds the values known before (the input; for a loop's iteration, the
     /// values around it and the previous iteration's). `iteration` labels the stages of a
     /// loop's iteration (`writer@2`).
     func schedule(
-        seed: [String: JSONValue], ledger: BudgetLedger, deadline: ContinuousClock.Instant?, iteration: Int?,
-        watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
+        seed: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?,
+        iteration: Int?, watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> Scheduled {
         func label(_ name: String) -> String { iteration.map { StageLabel.iteration(name, $0) } ?? name }
         var values = seed
@@ -232,7 +237,7 @@ public struct PipelineRunner: Sendable {
                         group.addTask {
                             .finished(
                                 await LoopRunner(loop: loop, iteration: runner.with(journal: journal)).run(
-                                    values: start, ledger: ledger, deadline: deadline, events: events))
+                                    values: start, ledger: ledger, calls: calls, deadline: deadline, events: events))
                         }
                         continue
                     }
@@ -264,7 +269,8 @@ public struct PipelineRunner: Sendable {
                             return .finished([(stage.name, held.0, held.1)])
                         }
                         let (result, report) = stage.forEach == nil
-                            ? await runner.run() : await ForEachRunner(template: runner, concurrency: itemConcurrency).run()
+                            ? await calls.withPermit { await runner.run() }
+                            : await ForEachRunner(template: runner, concurrency: itemConcurrency, calls: calls).run()
                         return .finished([(stage.name, result, report)])
                     }
                 }
