@@ -79,6 +79,72 @@ import Testing
         }
     }
 
+    // MARK: - Budget stop
+
+    @Test func aBudgetStopLetsTheCallInFlightFinishAndCountsItsUsage() async throws {
+        let folder = try TemporaryFolder("pipe-budget-flight")
+        let trace = folder.url.appendingPathComponent("trace.jsonl").path
+        // `a` and `b` run in parallel. `b`'s first reply is invalid and long, so its re-ask
+        // needs more than the budget has left: the run stops while `a` is still in flight.
+        let spec = try write("""
+            version: 1
+            models: { claude: { provider: anthropic, model: claude-test } }
+            defaults: { model: claude, timeout: 30s }
+            budget: { max_tokens: 2000 }
+            stages:
+              a:
+                max_tokens: 100
+                retries: 0
+                prompt: "STAGE a: a short answer"
+              b:
+                max_tokens: 500
+                retries: 1
+                prompt: "STAGE b: a flag"
+                output: { schema: { type: object, required: [ok], properties: { ok: { type: boolean } } } }
+            output:
+              a: "{{ a }}"
+              ok: "{{ b.ok }}"
+            """, "budget.yaml", in: folder)
+        let aArrived = DispatchSemaphore(value: 0)
+        let server = FakeLLMServer { request in
+            if request.prompt.contains("STAGE a") {
+                aArrived.signal()
+                // Answer only once the run has stopped at the budget: b's end is in the trace.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline, !Self.traced(stageEnd: "b", in: trace) {
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                return .text("a finished")
+            }
+            _ = aArrived.wait(timeout: .now() + 20)
+            return .text(#"{"wrong": "\#(String(repeating: "x", count: 8000))"}"#)
+        }
+        try server.start()
+        defer { server.stop() }
+        let result = try await runPipe(["run", spec, "--trace", trace], stdin: "", environment: environment(server))
+        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.stderr.contains("token budget: stage `b` may need"))
+        // `a` was answered after the stop, and finished: its usage is in the summary and the store.
+        #expect(Self.traced(stageEnd: "b", in: trace))
+        let summary = try #require(result.stderr.split(separator: "\n").first { $0.hasPrefix("a ") })
+        #expect(summary.contains("succeeded"), "\(result.stderr)")
+        let json = try await runPipe(["logs", "last", "--json", "--store", folder.storePath], environment: ["PATH": "/usr/bin:/bin"])
+        let run = try JSONParser.parse(json.stdout)
+        #expect(run["status"] == "budget_exceeded")
+        let stageA = try #require(run["stages"]?.arrayValue?.first { $0["stage"] == "a" })
+        #expect(stageA["status"] == "succeeded")
+        #expect(stageA["output"] == "a finished")
+        let calls = run["calls"]?.arrayValue ?? []
+        let callA = try #require(calls.first { $0["stage"] == "a" })
+        #expect(callA["status"] == "ok")
+        let aOut = try #require(callA["tokens_out"]?.numberValue?.intValue)
+        #expect(aOut > 0)
+        // The run's totals are the sum of every call the provider answered, a's included.
+        let sum = calls.reduce(0) { $0 + ($1["tokens_out"]?.numberValue?.intValue ?? 0) }
+        #expect(run["tokens_out"]?.numberValue?.intValue == sum)
+        #expect(sum > aOut)
+    }
+
     // MARK: - One worst case
 
     /// A stage with a sizeable output schema that reads the input.
@@ -176,4 +242,9 @@ import Testing
         #expect(server.maxInFlight >= 1 && server.maxInFlight <= limits.bound, "\(server.maxInFlight) at once")
     }
 
+    /// Whether the trace at `path` has the `stage_end` event of `stage`.
+    static func traced(stageEnd stage: String, in path: String) -> Bool {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").contains { $0.contains(#""event":"stage_end""#) && $0.contains("\"stage\":\"\(stage)\"") }
+    }
 }

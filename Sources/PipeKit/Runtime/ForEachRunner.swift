@@ -57,6 +57,10 @@ struct ForEachRunner: Sendable {
                     skipped.append("item \(index): \(message)")
                 case .cancelled:
                     if failure == nil { failure = .cancelled }
+                case .budgetExceeded:
+                    // No more items; the ones in flight finish, since their calls are billed
+                    // (the ledger refuses every call after the stop).
+                    if failure == nil { failure = outcome }
                 default:
                     if failure == nil {
                         failure = outcome

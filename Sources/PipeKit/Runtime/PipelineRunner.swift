@@ -177,6 +177,9 @@ public struct PipelineRunner: Sendable {
     /// `seed` holds the values known before (the input; for a loop's iteration, the
     /// values around it and the previous iteration's). `iteration` labels the stages of a
     /// loop's iteration (`writer@2`).
+    ///
+    /// A failed stage cancels the others; a budget stop lets the calls in flight finish (the
+    /// ledger refuses every later call), so their usage is counted as the provider bills it.
     func schedule(
         seed: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?,
         iteration: Int?, watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
@@ -281,9 +284,11 @@ public struct PipelineRunner: Sendable {
                 guard let completion = await group.next() else { break }
                 switch completion {
                 case .deadline:
-                    if outcome == nil, unfinished > 0 {
-                        outcome = .budgetExceeded(
-                            stage: nil, reason: "time budget: the run reached budget.max_duration (\(DurationFormat.short(pipeline.budget.maxDuration ?? .zero)))")
+                    if unfinished > 0 {
+                        if outcome == nil {
+                            outcome = .budgetExceeded(
+                                stage: nil, reason: "time budget: the run reached budget.max_duration (\(DurationFormat.short(pipeline.budget.maxDuration ?? .zero)))")
+                        }
                         group.cancelAll()
                     }
                 case .watchdogStopped:
@@ -306,9 +311,9 @@ public struct PipelineRunner: Sendable {
                                 group.cancelAll()
                             }
                         case .budgetExceeded(let reason):
+                            // No cancelling: the calls in flight fit their reservations and are billed.
                             if outcome == nil {
                                 outcome = .budgetExceeded(stage: report.stage, reason: reason)
-                                group.cancelAll()
                             }
                         case .waiting(let pending):
                             await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))

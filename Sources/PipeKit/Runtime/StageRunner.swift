@@ -138,7 +138,8 @@ struct StageRunner: Sendable {
                     lastError = "\(model.name) (\(model.model)): \(error.description)"
                     // A request the API rejects (400, 401, 403, 404) will not work on retry.
                     guard error.isTransient else { return .failed(lastError) }
-                    if retry < stage.retries {
+                    // After a budget stop, no pause: the next attempt is refused at once.
+                    if retry < stage.retries, await ledger.stop == nil {
                         let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
                         events(.retrying(stage: label, attempt: tally.attempts, reason: lastError, delay: delay))
                         do { try await Task.sleep(for: delay) } catch { return .cancelled }
