@@ -10,9 +10,18 @@ struct RunCommand: AsyncParsableCommand {
             Compiles the spec (exit 2 on errors, with the same diagnostics as `pipe lint`), reads \
             the input from stdin or --input, validates it against the input schema (exit 3, \
             before any call), then runs the stages: each starts as soon as the stages it reads \
-            have finished, up to --concurrency at once. Every reply is validated against its \
-            stage's output schema; a reply that fails is re-asked with the errors, then the \
-            stage's fallback models are tried.
+            have finished. At most --concurrency stages and for_each items call their models at \
+            once, across the run (a for_each's `concurrency` bounds its items within that). Every \
+            reply is validated against its stage's output schema; a reply that fails is re-asked \
+            with the errors, then the stage's fallback models are tried.
+
+            Limits: a stage's timeout bounds each attempt as a whole. A reply may be at most \
+            1 KiB per max_tokens token (at least 1 MiB), one streamed event at most 1 MiB; a \
+            larger one fails the attempt as a malformed reply (retried). Before each call its \
+            worst case (input at about 4 characters a token, output schema included, plus \
+            max_tokens) is reserved against the budget, as --dry-run counts it; when a call does \
+            not fit, nothing more is called, the calls in flight finish and are counted, and \
+            the run exits 4.
 
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
@@ -48,10 +57,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
     var mock = false
 
-    @Flag(name: .long, help: "Compile and print the plan and the worst-case tokens and cost; call nothing.")
+    @Flag(name: .long, help: "Compile and print the plan and the worst-case tokens and cost, as the run reserves them; call nothing.")
     var dryRun = false
 
-    @Option(name: .long, help: "How many stages may call their models at once.")
+    @Option(name: .long, help: "How many stages and for_each items may call their models at once, across the run.")
     var concurrency = 8
 
     @Flag(name: .long, help: "Print nothing on stderr but errors.")
