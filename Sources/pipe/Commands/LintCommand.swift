@@ -12,7 +12,10 @@ struct LintCommand: ParsableCommand {
             invalid or missing schema files, and token budgets that cannot hold.
 
             Diagnostics are printed on stdout as `path:line:col: severity: message [rule]`, \
-            with the source line and a caret under the problem.
+            with the source line (at most 120 columns around the problem, `…` where cut) and \
+            a caret under the problem. A file prints at most 200 diagnostics, then a note \
+            counting the others (in every format). Control characters in messages and source \
+            lines are printed escaped (`\\u001b`).
 
             Exit status: 0 when clean (warnings allowed unless --strict), 1 when problems \
             were found, 2 for a usage error or an unreadable file.
