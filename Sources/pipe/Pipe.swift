@@ -12,6 +12,9 @@ struct Pipe: AsyncParsableCommand {
             each stage's output must match. `pipe lint` checks it before a token is spent; \
             `pipe run` compiles it into a DAG and runs it with schema-checked handoffs.
 
+            Every command exits 74 when its output cannot be written (a full disk), saying so \
+            on stderr, and 141, silently, when the reader of its stdout has gone.
+
             Run `pipe help COMMAND` for a command's options and examples.
             """,
         version: PipeVersion.current,
@@ -21,6 +24,10 @@ struct Pipe: AsyncParsableCommand {
     )
 
     static func main() async {
+        // A closed pipe is then an error value (EPIPE) of the write, not a signal that kills.
+        signal(SIGPIPE, SIG_IGN)
+        var status: Int32 = 0
+        var failure: (error: WriteError, note: String?)?
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -28,16 +35,31 @@ struct Pipe: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as WriteError {
+            failure = (error, nil)
+        } catch let error as RunOutputFailure {
+            failure = (error.failure, error.note)
         } catch let error as ExitCodeError {
-            exit(withError: ExitCode(error.code))
+            status = error.code
         } catch let error as ExitCode {
-            exit(withError: error)
+            status = error.rawValue
         } catch {
-            // Help and --version exit 0; every other parse or validation error is a usage
-            // error, which is exit 2 for every pipe command (SPEC.md, "Exit codes").
-            guard exitCode(for: error) != .success else { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            exit(withError: ExitCode(2))
+            // Help and --version go to stdout and exit 0; every other parse or validation error
+            // is a usage error, which is exit 2 for every pipe command (SPEC.md, "Exit codes").
+            let message = fullMessage(for: error)
+            let success = exitCode(for: error) == .success
+            status = success ? 0 : 2
+            do {
+                if !message.isEmpty { try success ? Terminal.write(message + "\n") : Terminal.writeError(message + "\n") }
+            } catch {
+                failure = (error, nil)
+            }
         }
+        // A write that could not throw (an event callback, the Ctrl-C message) fails the command too.
+        if failure == nil, let error = OutputFile.standardOutput.failure ?? OutputFile.standardError.failure {
+            failure = (error, nil)
+        }
+        if let failure { status = Terminal.exitStatus(for: failure.error, note: failure.note) }
+        exit(withError: ExitCode(status))
     }
 }

@@ -56,7 +56,7 @@ import Testing
         }
         tracer.runStarted(pipeline: pipeline.name, stages: 1)
         let result = await runner.run(input: "x") { tracer.record($0) }
-        tracer.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
+        try tracer.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
         #expect(lines.map { $0["event"]?.stringValue ?? "" } == [
             "run_start", "stage_start", "request", "response", "validation_failed", "retry", "request", "response", "stage_end",

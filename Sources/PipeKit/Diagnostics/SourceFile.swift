@@ -7,15 +7,26 @@ public struct SourceFile: Sendable {
     public let bytes: [UInt8]
     /// Byte offset of the first byte of each line.
     public let lineStarts: [Int]
+    /// The scalars before every `checkpointStride`-th byte, so that a column is found
+    /// without walking a long line from its start (a spec may be one line of 10 MB).
+    private let scalarCheckpoints: [Int]
+    private static let checkpointStride = 256
 
     public init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
         var starts = [0]
-        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") {
-            starts.append(i + 1)
+        var checkpoints: [Int] = []
+        checkpoints.reserveCapacity(bytes.count / Self.checkpointStride + 1)
+        var scalars = 0
+        for (i, b) in bytes.enumerated() {
+            if i % Self.checkpointStride == 0 { checkpoints.append(scalars) }
+            if b & 0xC0 != 0x80 { scalars += 1 }
+            if b == UInt8(ascii: "\n") { starts.append(i + 1) }
         }
+        if bytes.count % Self.checkpointStride == 0 { checkpoints.append(scalars) }
         self.lineStarts = starts
+        self.scalarCheckpoints = checkpoints
     }
 
     public init(path: String, text: String) {
@@ -38,15 +49,27 @@ public struct SourceFile: Sendable {
     /// The byte offset of a 1-based line and column, clamped to the line.
     public func offset(line: Int, column: Int) -> Int {
         guard line >= 1, line <= lineStarts.count else { return bytes.count }
-        var offset = lineStarts[line - 1]
-        var remaining = column - 1
-        while remaining > 0, offset < bytes.count, bytes[offset] != UInt8(ascii: "\n") {
-            offset += 1
-            // Continuation bytes belong to the scalar already counted.
-            while offset < bytes.count, bytes[offset] & 0xC0 == 0x80 { offset += 1 }
-            remaining -= 1
+        let start = lineStarts[line - 1]
+        // The line's `\n`, or the end of the file.
+        let end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        let target = scalars(before: start) + max(0, column - 1)
+        guard target < scalars(before: end) else { return end }
+        // From the last checkpoint at or before the target scalar, byte by byte.
+        var low = start / Self.checkpointStride, high = end / Self.checkpointStride
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if scalarCheckpoints[mid] <= target { low = mid } else { high = mid - 1 }
         }
-        return offset
+        var offset = max(start, low * Self.checkpointStride)
+        var count = scalars(before: offset)
+        while offset < end {
+            if bytes[offset] & 0xC0 != 0x80 {
+                if count == target { return offset }
+                count += 1
+            }
+            offset += 1
+        }
+        return end
     }
 
     /// The 1-based line and column of a byte offset.
@@ -56,13 +79,16 @@ public struct SourceFile: Sendable {
             let mid = (low + high + 1) / 2
             if lineStarts[mid] <= offset { low = mid } else { high = mid - 1 }
         }
-        var column = 1
-        var i = lineStarts[low]
-        while i < offset, i < bytes.count {
-            if bytes[i] & 0xC0 != 0x80 { column += 1 }
-            i += 1
-        }
         // A continuation byte at `offset` itself belongs to the previous scalar.
-        return SourcePosition(line: low + 1, column: column)
+        return SourcePosition(line: low + 1, column: scalars(before: offset) - scalars(before: lineStarts[low]) + 1)
+    }
+
+    /// How many scalars (UTF-8 lead bytes) come before a byte offset.
+    private func scalars(before offset: Int) -> Int {
+        let offset = min(max(0, offset), bytes.count)
+        let checkpoint = offset / Self.checkpointStride
+        var count = scalarCheckpoints[checkpoint]
+        for i in checkpoint * Self.checkpointStride..<offset where bytes[i] & 0xC0 != 0x80 { count += 1 }
+        return count
     }
 }

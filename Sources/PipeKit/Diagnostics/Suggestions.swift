@@ -3,9 +3,13 @@ public enum Suggestions {
     /// The closest candidate to `name`, if it is close enough to be a likely typo.
     public static func closest(to name: String, in candidates: some Sequence<String>) -> String? {
         let limit = max(1, min(3, name.count / 3))
+        let target = Array(name.lowercased().unicodeScalars)
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != name {
-            let distance = editDistance(name.lowercased(), candidate.lowercased())
+            let other = Array(candidate.lowercased().unicodeScalars)
+            // The distance is at least the difference in length.
+            guard abs(other.count - target.count) < min(limit + 1, best?.distance ?? .max) else { continue }
+            let distance = editDistance(target, other)
             if distance <= limit, distance < (best?.distance ?? .max) {
                 best = (candidate, distance)
             }
@@ -23,9 +27,12 @@ public enum Suggestions {
         return "\(kind): \(shown)\(candidates.count > 8 ? ", ..." : "")"
     }
 
-    /// Optimal string alignment distance (Levenshtein plus transpositions).
+    /// Optimal string alignment distance (Levenshtein plus transpositions), in Unicode scalars.
     public static func editDistance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
+        editDistance(Array(a.unicodeScalars), Array(b.unicodeScalars))
+    }
+
+    static func editDistance(_ x: [Unicode.Scalar], _ y: [Unicode.Scalar]) -> Int {
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
         var previous2 = [Int](repeating: 0, count: y.count + 1)

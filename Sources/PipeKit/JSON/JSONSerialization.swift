@@ -1,11 +1,19 @@
 extension JSONValue {
     /// JSON text for this value: compact by default; `pretty` puts each member and element on
     /// its own line with a two-space indent. Object keys keep their stored order; strings
-    /// escape `"`, `\` and control characters, and keep other characters as they are.
+    /// escape `"`, `\` and control characters (C0, DEL, C1), and keep other characters as they are.
     public func serialized(pretty: Bool = false) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         JSONWriter(pretty: pretty).write(self, into: &out, indent: 0)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Pretty JSON text of this value as it stands `depth` levels deep in a document (its
+    /// inner lines indented to match), for documents written a piece at a time.
+    func serialized(prettyAtDepth depth: Int) -> String {
+        var out: [UInt8] = []
+        JSONWriter(pretty: true).write(self, into: &out, indent: depth)
         return String(decoding: out, as: UTF8.self)
     }
 }
@@ -61,9 +69,22 @@ struct JSONWriter {
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 2))
     }
 
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
     static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // DEL and the C1 controls (U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8) are escaped too, so
+        // that JSON printed on a terminal cannot drive it.
+        var afterC2 = false
         for b in string.utf8 {
+            if afterC2 {
+                afterC2 = false
+                if (0x80...0x9F).contains(b) {
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+                    continue
+                }
+                out.append(0xC2)
+            }
             switch b {
             case 0x22: out.append(0x5C); out.append(0x22)
             case 0x5C: out.append(0x5C); out.append(0x5C)
@@ -72,12 +93,13 @@ struct JSONWriter {
             case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
             case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
             case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+            case 0xC2: afterC2 = true
             default: out.append(b)
             }
         }
+        if afterC2 { out.append(0xC2) }
         out.append(UInt8(ascii: "\""))
     }
 }

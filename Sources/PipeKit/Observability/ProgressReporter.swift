@@ -3,6 +3,7 @@ import Foundation
 /// Shows a run's progress on stderr. On a terminal, a live table redrawn in place (one line a
 /// stage: waiting, running with its elapsed time and the tokens streamed so far, done,
 /// failed, reused); elsewhere, one plain line per stage event. Fed with the runner's events.
+/// After a write fails, nothing more is written and `failure` says why.
 public final class ProgressReporter: Sendable {
     public enum Mode: Sendable {
         case live
@@ -25,6 +26,7 @@ public final class ProgressReporter: Sendable {
         var finished = false
         /// While a question is asked at the terminal, the table is not redrawn.
         var paused = false
+        var failure: WriteError?
     }
 
     let order: [String]
@@ -32,9 +34,9 @@ public final class ProgressReporter: Sendable {
     /// Lines the live display uses at most.
     static let maxLines = 20
     private let state: Locked<State>
-    private let output: @Sendable (String) -> Void
+    private let output: @Sendable (String) throws(WriteError) -> Void
 
-    public init(stages: [String], mode: Mode, output: @escaping @Sendable (String) -> Void) {
+    public init(stages: [String], mode: Mode, output: @escaping @Sendable (String) throws(WriteError) -> Void) {
         self.order = stages
         self.mode = mode
         self.output = output
@@ -48,6 +50,11 @@ public final class ProgressReporter: Sendable {
             redraw()
             try? await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// The write that failed, if one did.
+    public var failure: WriteError? {
+        state.withLock { $0.failure }
     }
 
     /// Stops redrawing (a question is being asked on the terminal).
@@ -124,7 +131,7 @@ public final class ProgressReporter: Sendable {
                 }
             }
         }
-        if mode == .plain, let plain { output("pipe: \(plain)\n") }
+        if mode == .plain, let plain { emit("pipe: \(plain)\n") }
     }
 
     private func redraw() {
@@ -175,6 +182,15 @@ public final class ProgressReporter: Sendable {
             state.drawn = max(drawn, state.drawn)
             return text
         }
-        if !text.isEmpty { output(text) }
+        if !text.isEmpty { emit(text) }
+    }
+
+    private func emit(_ text: String) {
+        guard state.withLock({ $0.failure == nil }) else { return }
+        do {
+            try output(text)
+        } catch {
+            state.withLock { $0.failure = $0.failure ?? error }
+        }
     }
 }

@@ -2,10 +2,10 @@ import Foundation
 
 /// `pipe run --trace FILE`: one JSON object per line for every step of a run, with W3C-style
 /// trace and span ids (run → stage → attempt). The event schema is
-/// `schemas/trace-event.schema.json`. Each line is written as the event happens.
+/// `schemas/trace-event.schema.json`. Each line is written as the event happens; a line that
+/// cannot be written (a full disk) ends the trace, and `runEnded` throws why.
 public final class TraceWriter: Sendable {
     private struct State {
-        var handle: FileHandle?
         var stageSpans: [String: String] = [:]
         var attemptSpans: [String: String] = [:]
     }
@@ -14,30 +14,31 @@ public final class TraceWriter: Sendable {
     public let traceID: String
     public let runSpan: String
     private let state: Locked<State>
+    private let output: OutputFile
 
-    /// Opens (truncates) the file; throws when it cannot be written.
-    public init(path: String, runID: String, traceID: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
+    public init(output: OutputFile, runID: String, traceID: String) {
+        self.output = output
         self.runID = runID
         self.traceID = traceID
         self.runSpan = TraceIDs.spanID()
-        self.state = Locked(State(handle: handle))
+        self.state = Locked(State())
+    }
+
+    /// Creates (truncates) the file at `path`; throws when it cannot be.
+    public convenience init(path: String, runID: String, traceID: String) throws(WriteError) {
+        self.init(output: try OutputFile(creating: path, name: "the trace file \(path)"), runID: runID, traceID: traceID)
     }
 
     public func runStarted(pipeline: String, stages: Int) {
         write("run_start", span: runSpan, parent: nil, ["pipeline": .string(pipeline), "stages": .number(JSONNumber(stages))])
     }
 
-    public func runEnded(status: String, wall: Duration, usage: TokenUsage, costUSD: Double) {
+    /// Writes the last event and closes the file; throws the first write that failed.
+    public func runEnded(status: String, wall: Duration, usage: TokenUsage, costUSD: Double) throws(WriteError) {
         write("run_end", span: runSpan, parent: nil, [
             "status": .string(status), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
         ])
-        state.withLock { state in
-            try? state.handle?.close()
-            state.handle = nil
-        }
+        try output.close()
     }
 
     /// Writes the events a run produces; call from the runner's event callback.
@@ -109,8 +110,8 @@ public final class TraceWriter: Sendable {
         ]
         if let parent { line["parent_span_id"] = .string(parent) }
         for (key, value) in fields { line[key] = value }
-        let data = Data((JSONValue.object(line).serialized() + "\n").utf8)
-        state.withLock { state in try? state.handle?.write(contentsOf: data) }
+        // An event callback cannot throw: the output keeps its first failure for `runEnded`.
+        try? output.write(JSONValue.object(line).serialized() + "\n")
     }
 
     private func describe(_ model: ResolvedModel) -> JSONValue {

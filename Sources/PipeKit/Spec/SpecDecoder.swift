@@ -354,7 +354,9 @@ public struct SpecDecoder {
     }
 
     mutating func template(_ node: YAMLNode, key: String) -> Template? {
-        if node.mapping != nil, source.line(node.span.start.line).dropFirst(node.span.start.column - 1).hasPrefix("{{") {
+        if node.mapping != nil,
+            source.bytes[source.offset(line: node.span.start.line, column: node.span.start.column)...].starts(with: "{{".utf8)
+        {
             report(.typeMismatch, at: node.span,
                 "`\(key)` starts with `{{`, which YAML reads as a mapping, not a template",
                 hint: "quote the value: `\(key): \"{{ ... }}\"`")

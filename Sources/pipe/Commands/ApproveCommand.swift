@@ -41,12 +41,12 @@ struct ApproveCommand: AsyncParsableCommand {
         do {
             for name in stages { try waiting.store.recordApproval(runID: waiting.id, stage: name, decision: .approved) }
         } catch {
-            Terminal.writeError("pipe: \(error)\n")
+            try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
         let pipeline = try SpecFile.compileOrExit(waiting.detail.row.specPath, quiet: quiet)
         let approved = (try? waiting.store.approvedStages(runID: waiting.id)) ?? Set(stages)
-        if !quiet { Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(waiting.id)\n") }
+        if !quiet { try Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(waiting.id)\n") }
         let session = RunSession(
             spec: waiting.detail.row.specPath, pipeline: pipeline, recording: RunRecording(store: waiting.store),
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: 8, cache: false, trace: nil))
@@ -85,10 +85,10 @@ struct RejectCommand: ParsableCommand {
         do {
             try waiting.store.reject(runID: waiting.id, stages: stages, reason: reason)
         } catch {
-            Terminal.writeError("pipe: \(error)\n")
+            try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        Terminal.writeError("pipe: run \(waiting.id) rejected (\(stages.map { "`\($0)`" }.joined(separator: ", "))): \(reason)\n")
+        try Terminal.writeError("pipe: run \(waiting.id) rejected (\(stages.map { "`\($0)`" }.joined(separator: ", "))): \(reason)\n")
     }
 }
 
@@ -101,22 +101,22 @@ struct WaitingRun {
 
     static func find(_ text: String, store path: String?, spec: String?) throws -> WaitingRun {
         let location = RunRecording.path(store: path, spec: spec)
-        func fail(_ message: String) -> ExitCodeError {
-            Terminal.writeError("pipe: \(message)\n")
+        func fail(_ message: String) throws(WriteError) -> ExitCodeError {
+            try Terminal.writeError("pipe: \(message)\n")
             return ExitCodeError(code: 2)
         }
-        guard FileManager.default.fileExists(atPath: location) else { throw fail("no run store at \(location); name it with --store or --spec") }
+        guard FileManager.default.fileExists(atPath: location) else { throw try fail("no run store at \(location); name it with --store or --spec") }
         do {
             let store = try RunStore(path: location)
             guard let id = try store.resolveRunID(text), let detail = try store.run(id) else {
-                throw fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
+                throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
             }
             guard detail.row.status == .waitingForApproval else {
-                throw fail("run \(id) is not waiting for approval (it is \(detail.row.status.rawValue))")
+                throw try fail("run \(id) is not waiting for approval (it is \(detail.row.status.rawValue))")
             }
             return WaitingRun(store: store, id: id, detail: detail, stages: try store.waitingStages(runID: id))
         } catch let error as StoreError {
-            throw fail(error.description)
+            throw try fail(error.description)
         }
     }
 
@@ -124,7 +124,7 @@ struct WaitingRun {
     func select(_ stage: String?) throws -> [String] {
         guard let stage else { return stages }
         guard stages.contains(stage) else {
-            Terminal.writeError("pipe: run \(id) does not wait for stage `\(stage)`; it waits for \(stages.joined(separator: ", "))\n")
+            try Terminal.writeError("pipe: run \(id) does not wait for stage `\(stage)`; it waits for \(stages.joined(separator: ", "))\n")
             throw ExitCodeError(code: 2)
         }
         return [stage]

@@ -5,6 +5,10 @@ import PipeKit
 enum PipeExit {
     /// A stage with `approve: true` waits for `pipe approve`.
     static let waitingForApproval: Int32 = 5
+    /// stdout, stderr or the trace file could not be written (EX_IOERR).
+    static let writeFailed: Int32 = 74
+    /// stdout's reader has gone: 128 + SIGPIPE, as the shell reports for a tool that SIGPIPE stopped.
+    static let brokenPipe: Int32 = 141
 }
 
 /// Asks a person at the terminal whether a stage with `approve: true` may run.
@@ -31,17 +35,22 @@ enum Approver {
     private static func ask(_ pending: PendingApproval) -> ApprovalPolicy.Decision {
         guard let tty = FileHandle(forReadingAtPath: "/dev/tty") else { return .wait }
         defer { try? tty.close() }
-        Terminal.writeError("\npipe: stage `\(pending.stage)` needs approval. It would receive:\n")
-        if let system = pending.system { Terminal.writeError(RunSession.indent("system: " + system)) }
-        Terminal.writeError(RunSession.indent(pending.prompt))
-        Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
-        switch readLine(tty).trimmingCharacters(in: .whitespaces).lowercased() {
-        case "y", "yes": return .approve
-        case "n", "no", "reject":
-            Terminal.writeError("Reason: ")
-            let reason = readLine(tty)
-            return .reject(reason: reason.isEmpty ? "rejected at the terminal" : reason)
-        default: return .wait
+        // A question that cannot be shown is not asked: the run waits for `pipe approve`.
+        do {
+            try Terminal.writeError("\npipe: stage `\(pending.stage)` needs approval. It would receive:\n")
+            if let system = pending.system { try Terminal.writeError(RunSession.indent("system: " + system)) }
+            try Terminal.writeError(RunSession.indent(pending.prompt))
+            try Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
+            switch readLine(tty).trimmingCharacters(in: .whitespaces).lowercased() {
+            case "y", "yes": return .approve
+            case "n", "no", "reject":
+                try Terminal.writeError("Reason: ")
+                let reason = readLine(tty)
+                return .reject(reason: reason.isEmpty ? "rejected at the terminal" : reason)
+            default: return .wait
+            }
+        } catch {
+            return .wait
         }
     }
 }

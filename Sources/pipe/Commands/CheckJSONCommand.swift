@@ -30,7 +30,8 @@ struct CheckJSONCommand: ParsableCommand {
 
         Exit status: 0 when every document is valid, 1 when one is not, 2 when the schema \
         is unusable or a document cannot be read or is not JSON (the message names the file \
-        and the line and column).
+        and the line and column), 74 when stdout or stderr cannot be written, 141 when \
+        stdout's reader has gone.
 
         Examples:
           pipe check-json --schema schemas/research.schema.json out.json
@@ -63,7 +64,7 @@ struct CheckJSONCommand: ParsableCommand {
         do {
             compiled = try JSONDocumentCheck.loadSchema(path: schema, assertFormat: assertFormat)
         } catch {
-            printError(error.description)
+            try printError(error.description)
             throw ExitCode(2)
         }
         var findings: [JSONDocumentCheck.Finding] = []
@@ -74,21 +75,21 @@ struct CheckJSONCommand: ParsableCommand {
                 let bytes = try JSONDocumentCheck.read(path)
                 findings += try JSONDocumentCheck.check(bytes, name: name, against: compiled, maxErrors: max(1, maxErrors))
             } catch {
-                printError(error.description)
+                try printError(error.description)
                 unusable = true
             }
         }
         switch format {
         case .text:
-            for finding in findings { printError(finding.line) }
+            for finding in findings { try printError(finding.line) }
         case .json:
-            print(JSONValue.array(findings.map(\.json)).serialized(pretty: true))
+            try Terminal.write(JSONValue.array(findings.map(\.json)).serialized(pretty: true) + "\n")
         }
         if unusable { throw ExitCode(2) }
         if !findings.isEmpty { throw ExitCode(1) }
     }
 
-    private func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    private func printError(_ text: String) throws(WriteError) {
+        try Terminal.writeError(text + "\n")
     }
 }

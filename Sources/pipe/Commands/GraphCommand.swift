@@ -24,7 +24,7 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try SpecFile.compileOrExit(spec)
-        Terminal.write(GraphRenderer(pipeline: pipeline).render(format))
+        try Terminal.write(GraphRenderer(pipeline: pipeline).render(format))
     }
 }
 

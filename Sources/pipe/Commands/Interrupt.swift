@@ -11,7 +11,8 @@ enum Interrupt {
         source.setEventHandler {
             count += 1
             if count > 1 { exit(130) }
-            Terminal.writeError("\npipe: interrupted; cancelling the calls in flight (Ctrl-C again to quit at once)\n")
+            // Cannot throw here; a failed write is kept, and `Pipe.main` exits 74 for it.
+            try? Terminal.writeError("\npipe: interrupted; cancelling the calls in flight (Ctrl-C again to quit at once)\n")
             task.cancel()
         }
         source.resume()

@@ -12,10 +12,14 @@ struct LintCommand: ParsableCommand {
             invalid or missing schema files, and token budgets that cannot hold.
 
             Diagnostics are printed on stdout as `path:line:col: severity: message [rule]`, \
-            with the source line and a caret under the problem.
+            with the source line (at most 120 columns around the problem, `…` where cut) and \
+            a caret under the problem. A file prints at most 200 diagnostics, then a note \
+            counting the others (in every format). Control characters in messages and source \
+            lines are printed escaped (`\\u001b`).
 
             Exit status: 0 when clean (warnings allowed unless --strict), 1 when problems \
-            were found, 2 for a usage error or an unreadable file.
+            were found, 2 for a usage error or an unreadable file, 74 when stdout or stderr \
+            cannot be written, 141 when stdout's reader has gone (`pipe lint ... | head -1`).
 
             Examples:
               pipe lint pipelines/*.yaml
@@ -51,19 +55,19 @@ struct LintCommand: ParsableCommand {
                 let result = Compiler.compile(source, directory: directory)
                 files.append(LintedFile(source: source, diagnostics: result.diagnostics))
             } catch {
-                Terminal.writeError("\(error)\n")
+                try Terminal.writeError("\(error)\n")
                 unreadable = true
             }
         }
         let name = DiagnosticFormatName(rawValue: format.rawValue) ?? .text
         let all = files.flatMap(\.diagnostics)
         if name != .text || !all.isEmpty {
-            Terminal.write(name.format(color: Terminal.isColorEnabled(fileDescriptor: 1)).render(files))
+            try name.format(color: Terminal.isColorEnabled(fileDescriptor: 1)).write(files, to: Terminal.write)
         }
         let errors = all.filter { $0.severity == .error }.count
         let warnings = all.filter { $0.severity == .warning }.count
         if name == .text, errors + warnings > 0 {
-            Terminal.writeError(
+            try Terminal.writeError(
                 "\(count(errors, "error")), \(count(warnings, "warning")) in \(count(files.count, "file"))\n")
         }
         if unreadable { throw ExitCode(2) }

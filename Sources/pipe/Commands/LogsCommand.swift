@@ -29,7 +29,8 @@ struct LogsCommand: ParsableCommand {
 
             Exit status: 0; 1 when the stage asked for with --stage has no output (it failed \
             or did not finish); 2 when the store does not exist, the run id is unknown or \
-            ambiguous, the run has no such stage, or the options are wrong.
+            ambiguous, the run has no such stage, or the options are wrong; 74 when stdout or \
+            stderr cannot be written, 141 when stdout's reader has gone.
             """
     )
 
@@ -63,14 +64,14 @@ struct LogsCommand: ParsableCommand {
     func run() throws {
         let path = storePath
         guard FileManager.default.fileExists(atPath: path) else {
-            throw failure(
+            throw try failure(
                 "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
         }
         let runStore: RunStore
         do {
             runStore = try RunStore(path: path)
         } catch {
-            throw failure(error.description)
+            throw try failure(error.description)
         }
         do {
             if let runID {
@@ -78,39 +79,39 @@ struct LogsCommand: ParsableCommand {
             } else {
                 let rows = try runStore.runs(limit: limit, specPath: spec)
                 if json {
-                    Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
+                    try Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
                 } else if rows.isEmpty {
-                    Terminal.writeError("pipe: no runs recorded in \(path)" + (spec.map { " for \($0)" } ?? "") + "\n")
+                    try Terminal.writeError("pipe: no runs recorded in \(path)" + (spec.map { " for \($0)" } ?? "") + "\n")
                 } else {
-                    Terminal.write(format.list(rows))
+                    try Terminal.write(format.list(rows))
                 }
             }
         } catch let error as StoreError {
-            throw failure(error.description)
+            throw try failure(error.description)
         }
     }
 
     private func show(_ text: String, in runStore: RunStore) throws {
         guard let id = try runStore.resolveRunID(text, specPath: spec), let detail = try runStore.run(id) else {
             let what = text == "last" ? "no runs recorded" + (spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
-            throw failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
+            throw try failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
         }
         guard let stage else {
-            Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : format.detail(detail))
+            try Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : format.detail(detail))
             return
         }
         guard let row = detail.stages.last(where: { $0.stage == stage }) else {
             let names = detail.stages.map(\.stage)
-            throw failure("run \(id) has no stage `\(stage)`"
+            throw try failure("run \(id) has no stage `\(stage)`"
                 + (names.isEmpty ? "; none of its stages finished" : "; its stages: \(names.joined(separator: ", "))"))
         }
         guard let output = row.output else {
             let why = row.status == .cancelled ? "it was cancelled" : "it \(row.status.rawValue)"
-            Terminal.writeError("pipe: stage `\(stage)` of run \(id) has no output: \(why)"
+            try Terminal.writeError("pipe: stage `\(stage)` of run \(id) has no output: \(why)"
                 + (row.status == .cancelled ? "" : row.error.map { ": \($0)" } ?? "") + "\n")
             throw ExitCodeError(code: 1)
         }
-        Terminal.write(json ? output.serialized(pretty: true) + "\n" : RunLogText.show(output))
+        try Terminal.write(json ? output.serialized(pretty: true) + "\n" : RunLogText.show(output))
     }
 
     /// --store, else PIPE_STORE, else beside --spec, else in the current folder.
@@ -121,8 +122,8 @@ struct LogsCommand: ParsableCommand {
     }
 
     /// Says what is wrong on stderr; the command exits 2.
-    private func failure(_ message: String) -> ExitCodeError {
-        Terminal.writeError("pipe: \(message)\n")
+    private func failure(_ message: String) throws(WriteError) -> ExitCodeError {
+        try Terminal.writeError("pipe: \(message)\n")
         return ExitCodeError(code: 2)
     }
 }

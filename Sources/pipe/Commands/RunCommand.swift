@@ -28,7 +28,8 @@ struct RunCommand: AsyncParsableCommand {
 
             Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
             4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
-            130 interrupted.
+            130 interrupted, 74 stdout, stderr or the --trace file could not be written (the run \
+            is recorded: `pipe logs RUN_ID` shows its output), 141 stdout's reader has gone.
 
             Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
@@ -66,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on stderr but errors.")
     var quiet = false
 
-    @Option(name: .long, help: "Write JSON Lines trace events (schemas/trace-event.schema.json) to this file.")
+    @Option(name: .long, help: "Write JSON Lines trace events (schemas/trace-event.schema.json) to this file; if it cannot be written to the end, the run exits 74.")
     var trace: String?
 
     @Option(name: .long, help: "Re-run a failed or interrupted run (an id from `pipe logs`, or `last`): finished stages are reused, the input is the run's.")
@@ -101,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
                 let value = try? RunInput.read(bytes, schema: pipeline.inputSchema, validator: nil)
                 return value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
             } ?? 0
-            Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
+            try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
         let recording = try RunRecording.open(
@@ -119,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
 
     private func readInputOrExit(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            Terminal.writeError("pipe: cannot read the input file \(path)\n")
+            try Terminal.writeError("pipe: cannot read the input file \(path)\n")
             throw ExitCodeError(code: 2)
         }
         return [UInt8](data)
@@ -131,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
             bytes = try readInputOrExit(input)
         } else {
             if isatty(0) == 1, !quiet {
-                Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
+                try Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
             }
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         }
@@ -139,10 +140,10 @@ struct RunCommand: AsyncParsableCommand {
             let validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
             return try RunInput.read(bytes, schema: pipeline.inputSchema, validator: validator)
         } catch let problem as RunInput.Problem {
-            Terminal.writeError("pipe: \(problem)\n")
+            try Terminal.writeError("pipe: \(problem)\n")
             throw ExitCodeError(code: 3)
         } catch {
-            Terminal.writeError("pipe: the input schema cannot be compiled: \(error)\n")
+            try Terminal.writeError("pipe: the input schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
     }

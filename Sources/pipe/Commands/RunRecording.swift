@@ -35,10 +35,10 @@ struct RunRecording {
             return RunRecording(store: try RunStore(path: path))
         } catch {
             if required {
-                Terminal.writeError("pipe: cannot open the run store: \(error)\n")
+                try Terminal.writeError("pipe: cannot open the run store: \(error)\n")
                 throw ExitCodeError(code: 2)
             }
-            if !quiet { Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n") }
+            if !quiet { try Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n") }
             return RunRecording(store: nil)
         }
     }
@@ -49,12 +49,12 @@ struct RunRecording {
             guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path),
                 let detail = try store.run(id)
             else {
-                Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
+                try Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
                 throw ExitCodeError(code: 2)
             }
             return Resumed(id: id, input: detail.input, approved: try store.approvedStages(runID: id))
         } catch let error as StoreError {
-            Terminal.writeError("pipe: \(error)\n")
+            try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
     }
@@ -62,7 +62,7 @@ struct RunRecording {
     func start(
         spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?,
         approved: Set<String> = []
-    ) -> Run {
+    ) throws(WriteError) -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
         let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
         do {
@@ -74,19 +74,22 @@ struct RunRecording {
             for stage in approved.sorted() { try store.recordApproval(runID: id, stage: stage, decision: .approved) }
             return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom))
         } catch {
-            Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")
+            try Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")
             return Run(id: RunID.make(), journal: nil)
         }
     }
 
-    func finish(_ run: Run, _ result: PipelineRunner.Result) {
+    /// Records the end of the run, then says what could not be recorded.
+    func finish(_ run: Run, _ result: PipelineRunner.Result) throws(WriteError) {
+        var warnings: [String] = []
         if let error = run.journal?.firstError {
-            Terminal.writeError("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")
+            warnings.append("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")
         }
         do {
             try store?.finishRun(run.id, RunEnd(result))
         } catch {
-            Terminal.writeError("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
+            warnings.append("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
         }
+        for warning in warnings { try Terminal.writeError(warning) }
     }
 }

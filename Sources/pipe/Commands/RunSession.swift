@@ -28,7 +28,7 @@ struct RunSession {
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         try checkProviders(pipeline, factory)
         let progress = settings.quiet ? nil : ProgressReporter(
-            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: Terminal.writeError)
+            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: OutputFile.standardError.write)
         var approval = approval
         if let ask = approval.ask, let progress {
             // The live table stands still while a person answers.
@@ -52,19 +52,21 @@ struct RunSession {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
         } catch {
-            Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
+            try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        // A trace file that cannot be created is found before the run starts.
+        let traceFile: OutputFile?
+        do {
+            traceFile = try settings.trace.map { path throws(WriteError) in try OutputFile(creating: path, name: "the trace file \(path)") }
+        } catch {
+            try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
         let traceID = TraceIDs.traceID()
-        let run = recording.start(
+        let run = try recording.start(
             spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumedFrom, approved: approval.approved)
-        let tracer: TraceWriter?
-        do {
-            tracer = try settings.trace.map { try TraceWriter(path: $0, runID: run.id, traceID: traceID) }
-        } catch {
-            Terminal.writeError("pipe: cannot write the trace file \(settings.trace ?? ""): \(error.localizedDescription)\n")
-            throw ExitCodeError(code: 2)
-        }
+        let tracer = traceFile.map { TraceWriter(output: $0, runID: run.id, traceID: traceID) }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
         let result = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
@@ -76,47 +78,62 @@ struct RunSession {
             await display
             return result
         }
-        tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
-        recording.finish(run, result)
-        if !settings.quiet { Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        // The run is recorded whatever is written after it; a write that fails says so.
+        let status: Int32
+        do throws(WriteError) {
+            try recording.finish(run, result)
+            try tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
+            if let failure = progress?.failure { throw failure }
+            status = try report(result, run: run)
+        } catch {
+            throw RunOutputFailure(
+                failure: error, note: run.recorded ? "pipe: run \(run.id) is recorded; `pipe logs \(run.id)` shows its stages and output" : nil)
+        }
+        if status != 0 { throw ExitCodeError(code: status) }
+    }
+
+    /// The summary, the output, and what the outcome needs said; returns the exit status.
+    private func report(_ result: PipelineRunner.Result, run: RunRecording.Run) throws(WriteError) -> Int32 {
+        if !settings.quiet { try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
         let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
             if case .string(let text) = output, !settings.json {
-                Terminal.write(text + "\n")
+                try Terminal.write(text + "\n")
             } else {
-                Terminal.write(output.serialized(pretty: true) + "\n")
+                try Terminal.write(output.serialized(pretty: true) + "\n")
             }
+            return 0
         case .stageFailed(let stage, let attempts, let error):
-            Terminal.writeError("pipe: stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 1)
+            try Terminal.writeError("pipe: stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)\n")
+            try Terminal.writeError(resumeHint)
+            return 1
         case .budgetExceeded(let stage, let reason):
-            Terminal.writeError("pipe: stopped\(stage.map { " before stage `\($0)` called its model" } ?? ""): \(reason)\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 4)
+            try Terminal.writeError("pipe: stopped\(stage.map { " before stage `\($0)` called its model" } ?? ""): \(reason)\n")
+            try Terminal.writeError(resumeHint)
+            return 4
         case .interrupted:
             let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
-            Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
-            Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 130)
+            try Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
+            try Terminal.writeError(resumeHint)
+            return 130
         case .waitingForApproval(let pending):
             for stage in pending {
-                Terminal.writeError("\npipe: stage `\(stage.stage)` waits for approval. It would receive:\n")
-                if let system = stage.system { Terminal.writeError(Self.indent("system: " + system)) }
-                Terminal.writeError(Self.indent(stage.prompt))
+                try Terminal.writeError("\npipe: stage `\(stage.stage)` waits for approval. It would receive:\n")
+                if let system = stage.system { try Terminal.writeError(Self.indent("system: " + system)) }
+                try Terminal.writeError(Self.indent(stage.prompt))
             }
             if run.recorded {
-                Terminal.writeError("""
+                try Terminal.writeError("""
                     pipe: run \(run.id) is waiting; the finished stages are kept.
                       approve: pipe approve \(run.id)
                       reject:  pipe reject \(run.id) --reason "..."
 
                     """)
             } else {
-                Terminal.writeError("pipe: this run is not recorded, so it cannot be approved later; use --approve-all\n")
+                try Terminal.writeError("pipe: this run is not recorded, so it cannot be approved later; use --approve-all\n")
             }
-            throw ExitCodeError(code: PipeExit.waitingForApproval)
+            return PipeExit.waitingForApproval
         }
     }
 
@@ -132,8 +149,8 @@ struct RunSession {
             }
         }
         guard !problems.isEmpty else { return }
-        for problem in problems { Terminal.writeError("pipe: \(problem)\n") }
-        Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
+        for problem in problems { try Terminal.writeError("pipe: \(problem)\n") }
+        try Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
         throw ExitCodeError(code: 2)
     }
 }

@@ -17,6 +17,6 @@ struct SchemaCommand: ParsableCommand {
     )
 
     func run() throws {
-        Terminal.write(PipelineFormatSchema.text)
+        try Terminal.write(PipelineFormatSchema.text)
     }
 }

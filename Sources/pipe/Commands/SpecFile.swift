@@ -35,11 +35,11 @@ enum SpecFile {
         let warnings = result.diagnostics.filter { $0.severity != .error }
         if let pipeline = result.pipeline {
             if !warnings.isEmpty, !quiet {
-                Terminal.writeError(TextFormat(color: color).render([LintedFile(source: source, diagnostics: warnings)]))
+                try TextFormat(color: color).write([LintedFile(source: source, diagnostics: warnings)], to: Terminal.writeError)
             }
             return pipeline
         }
-        Terminal.writeError(TextFormat(color: color).render([LintedFile(source: source, diagnostics: result.diagnostics)]))
+        try TextFormat(color: color).write([LintedFile(source: source, diagnostics: result.diagnostics)], to: Terminal.writeError)
         throw ExitCodeError(code: 2)
     }
 
@@ -47,7 +47,7 @@ enum SpecFile {
         do {
             return try read(path)
         } catch {
-            Terminal.writeError("\(error)\n")
+            try Terminal.writeError("\(error)\n")
             throw ExitCodeError(code: 2)
         }
     }
@@ -56,24 +56,4 @@ enum SpecFile {
 /// Ends the command with an exit code (ArgumentParser's `ExitCode`, kept out of PipeKit).
 struct ExitCodeError: Error {
     var code: Int32
-}
-
-/// Writing to stdout and stderr, and whether they are terminals.
-enum Terminal {
-    static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
-    }
-
-    static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-
-    static func isTerminal(_ fileDescriptor: Int32) -> Bool {
-        isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
-    }
-
-    /// Colors only on a terminal, and never when `NO_COLOR` is set (no-color.org).
-    static func isColorEnabled(fileDescriptor: Int32) -> Bool {
-        isTerminal(fileDescriptor) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    }
 }

@@ -8,24 +8,46 @@ struct CommandResult {
     var stderr: String
 }
 
-/// The process is waited for on a thread of its own, never on the pool Swift concurrency and
-/// Dispatch share (2 threads on a 2-core machine), so tests that run at the same time are not starved.
-func runPipe(_ arguments: [String], stdin: String? = nil, directory: URL? = nil, environment: [String: String]? = nil)
-    async throws -> CommandResult
-{
-    try await onOwnThread { try runPipeBlocking(arguments, stdin: stdin, directory: directory, environment: environment) }
+/// Where the command's standard output goes.
+enum StandardOutput: Sendable {
+    /// Read into `CommandResult.stdout`.
+    case captured
+    /// A file opened for writing, such as `/dev/full` (every write fails with ENOSPC).
+    case file(String)
+    /// A pipe whose reader has gone: every write fails with EPIPE.
+    case closedPipe
 }
 
-private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: URL?, environment: [String: String]?)
-    throws -> CommandResult
-{
+/// The process is waited for on a thread of its own, never on the pool Swift concurrency and
+/// Dispatch share (2 threads on a 2-core machine), so tests that run at the same time are not starved.
+func runPipe(
+    _ arguments: [String], stdin: String? = nil, directory: URL? = nil, environment: [String: String]? = nil,
+    stdout: StandardOutput = .captured
+) async throws -> CommandResult {
+    try await onOwnThread {
+        try runPipeBlocking(arguments, stdin: stdin, directory: directory, environment: environment, stdout: stdout)
+    }
+}
+
+private func runPipeBlocking(
+    _ arguments: [String], stdin: String?, directory: URL?, environment: [String: String]?, stdout: StandardOutput
+) throws -> CommandResult {
     let process = Process()
     process.executableURL = Paths.pipeExecutable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     if let environment { process.environment = environment }
     let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
+    switch stdout {
+    case .captured:
+        process.standardOutput = out
+    case .file(let path):
+        guard let file = FileHandle(forWritingAtPath: path) else { throw CocoaError(.fileWriteNoPermission) }
+        process.standardOutput = file
+    case .closedPipe:
+        process.standardOutput = out
+        try out.fileHandleForReading.close()
+    }
     process.standardError = err
     process.standardInput = input
     try process.run()
@@ -39,7 +61,8 @@ private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: U
         stderrData = err.fileHandleForReading.readDataToEndOfFile()
         done.signal()
     }.start()
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    var stdoutData = Data()
+    if case .captured = stdout { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
     done.wait()
     process.waitUntilExit()
     return CommandResult(

@@ -1,11 +1,44 @@
 /// SARIF 2.1.0, the format code-scanning services (GitHub code scanning among them) read.
+/// Past `LintedFile.maxShown` diagnostics in a file, a tool execution notification of the
+/// run's invocation counts the others.
 public struct SARIFFormat: DiagnosticFormat {
     public init() {}
 
-    public func render(_ files: [LintedFile]) -> String {
+    public func write<Failure: Error>(_ files: [LintedFile], to write: (String) throws(Failure) -> Void) throws(Failure) {
         let rules = RuleID.allCases
         let ruleIndex = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1, $0) })
-        let results = files.flatMap(\.diagnostics).map { diagnostic -> JSONValue in
+        let driver: JSONObject = [
+            "name": "pipe",
+            "semanticVersion": .string(PipeVersion.current),
+            "informationUri": "https://github.com/pipe-dev/pipe",
+            "rules": .array(
+                rules.map { rule in
+                    [
+                        "id": .string(rule.rawValue),
+                        "name": .string(rule.rawValue),
+                        "shortDescription": ["text": .string(rule.summary)],
+                        "defaultConfiguration": ["level": .string(level(rule.defaultSeverity))],
+                    ]
+                }),
+        ]
+        // The log is written a result at a time: {"$schema", "version", "runs": [{"tool",
+        // "invocations"?, "results": [...]}]}.
+        var head = "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n"
+        head += "  \"runs\": [\n    {\n      \"tool\": " + JSONValue.object(["driver": .object(driver)]).serialized(prettyAtDepth: 3)
+        // Diagnostics past the most printed for a file are counted in a notification.
+        let notifications = files.filter { $0.omitted > 0 }.map { file -> JSONValue in
+            [
+                "level": "note", "message": ["text": .string(file.omittedMessage)],
+                "locations": [["physicalLocation": ["artifactLocation": ["uri": .string(uri(file.source.path))]]]],
+            ]
+        }
+        if !notifications.isEmpty {
+            let invocation: JSONValue = ["executionSuccessful": true, "toolExecutionNotifications": .array(notifications)]
+            head += ",\n      \"invocations\": " + JSONValue.array([invocation]).serialized(prettyAtDepth: 3)
+        }
+        try write(head + ",\n      \"results\": [")
+        var count = 0
+        for diagnostic in files.flatMap(\.shown) {
             var message = diagnostic.message
             if let hint = diagnostic.hint { message += " Hint: \(hint)" }
             var result: JSONObject = [
@@ -24,28 +57,10 @@ public struct SARIFFormat: DiagnosticFormat {
                         return .object(location)
                     })
             }
-            return .object(result)
+            try write((count == 0 ? "\n        " : ",\n        ") + JSONValue.object(result).serialized(prettyAtDepth: 4))
+            count += 1
         }
-        let driver: JSONObject = [
-            "name": "pipe",
-            "semanticVersion": .string(PipeVersion.current),
-            "informationUri": "https://github.com/pipe-dev/pipe",
-            "rules": .array(
-                rules.map { rule in
-                    [
-                        "id": .string(rule.rawValue),
-                        "name": .string(rule.rawValue),
-                        "shortDescription": ["text": .string(rule.summary)],
-                        "defaultConfiguration": ["level": .string(level(rule.defaultSeverity))],
-                    ]
-                }),
-        ]
-        let log: JSONValue = [
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [["tool": ["driver": .object(driver)], "results": .array(results)]],
-        ]
-        return log.serialized(pretty: true) + "\n"
+        try write((count == 0 ? "]" : "\n      ]") + "\n    }\n  ]\n}\n")
     }
 
     private func level(_ severity: Severity) -> String {
