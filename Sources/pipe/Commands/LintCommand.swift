@@ -14,8 +14,12 @@ struct LintCommand: ParsableCommand {
             Diagnostics are printed on stdout as `path:line:col: severity: message [rule]`, \
             with the source line and a caret under the problem.
 
+            A spec may be at most 4 MiB, each schema file it names at most 4 MiB; a larger \
+            file is not read. A spec may come from a pipe or `<(cmd)`.
+
             Exit status: 0 when clean (warnings allowed unless --strict), 1 when problems \
-            were found, 2 for a usage error or an unreadable file.
+            were found (a schema file over its limit is one), 2 for a usage error or an \
+            unreadable file (a spec over its limit is one).
 
             Examples:
               pipe lint pipelines/*.yaml

@@ -8,7 +8,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a pipeline on an input and print its output.",
         discussion: """
             Compiles the spec (exit 2 on errors, with the same diagnostics as `pipe lint`), reads \
-            the input from stdin or --input, validates it against the input schema (exit 3, \
+            the input from stdin or --input (a file, a pipe or `<(cmd)`; at most --max-input, \
+            64 MiB by default, else exit 3), validates it against the input schema (exit 3, \
             before any call), then runs the stages: each starts as soon as the stages it reads \
             have finished, up to --concurrency at once. Every reply is validated against its \
             stage's output schema; a reply that fails is re-asked with the errors, then the \
@@ -41,6 +42,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Read the input from this file instead of stdin.")
     var input: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Read at most this much input (K, M, G are powers of 1024); a larger input exits 3.", valueName: "size"))
+    var maxInput = ByteCount(ReadLimits.input)
 
     @Flag(name: .long, help: "Print the output as JSON, also when it is a string.")
     var json = false
@@ -83,10 +88,26 @@ struct RunCommand: AsyncParsableCommand {
         if resume != nil, input != nil { throw ValidationError("--resume reuses the run's input; drop --input") }
     }
 
+    /// A size in bytes on the command line: `64M`, `512K`, `1G`, `1000`.
+    struct ByteCount: ExpressibleByArgument {
+        var bytes: Int
+
+        init(_ bytes: Int) {
+            self.bytes = bytes
+        }
+
+        init?(argument: String) {
+            guard let bytes = ByteSize.parse(argument) else { return nil }
+            self.bytes = bytes
+        }
+
+        var defaultValueDescription: String { ByteSize.text(bytes) }
+    }
+
     func run() async throws {
         let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         if dryRun {
-            let inputTokens = try input.map { TokenEstimate.tokens(forCharacters: try readInputOrExit($0).count) } ?? 0
+            let inputTokens = input == nil ? 0 : TokenEstimate.tokens(forCharacters: try readInputOrExit().count)
             Terminal.write(DryRunPlan.render(pipeline, inputTokens: inputTokens))
             return
         }
@@ -103,24 +124,28 @@ struct RunCommand: AsyncParsableCommand {
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
     }
 
-    private func readInputOrExit(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            Terminal.writeError("pipe: cannot read the input file \(path)\n")
-            throw ExitCodeError(code: 2)
-        }
-        return [UInt8](data)
-    }
-
-    private func readValidatedInput(_ pipeline: CompiledPipeline) throws -> JSONValue {
-        let bytes: [UInt8]
-        if let input {
-            bytes = try readInputOrExit(input)
-        } else {
+    /// The input's bytes, from --input (a file, a FIFO such as `<(cmd)`, a device) or stdin:
+    /// exit 3 when it is over --max-input, 2 when it cannot be read.
+    private func readInputOrExit() throws -> [UInt8] {
+        do {
+            if let input { return try BoundedRead.file(input, limit: maxInput.bytes) }
             if isatty(0) == 1, !quiet {
                 Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
             }
-            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            return try BoundedRead.standardInput(limit: maxInput.bytes)
+        } catch {
+            let name = input.map { "the input file \($0)" } ?? "the input on stdin"
+            if case .tooLarge = error {
+                Terminal.writeError("pipe: \(name) is too large: \(error); --max-input SIZE raises the limit\n")
+                throw ExitCodeError(code: 3)
+            }
+            Terminal.writeError("pipe: cannot read \(name): \(error)\n")
+            throw ExitCodeError(code: 2)
         }
+    }
+
+    private func readValidatedInput(_ pipeline: CompiledPipeline) throws -> JSONValue {
+        let bytes = try readInputOrExit()
         do {
             let validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
             return try RunInput.read(bytes, schema: pipeline.inputSchema, validator: validator)

@@ -31,6 +31,11 @@ private func runPipeBlocking(_ arguments: [String], stdin: String?, directory: U
     try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
+    return collect(process, out: out, err: err)
+}
+
+/// Waits for a started process and returns what it printed on `out` and `err`.
+func collect(_ process: Process, out: Pipe, err: Pipe) -> CommandResult {
     // Read stderr on a second thread while this one reads stdout, so a large output on
     // either cannot block the process.
     let done = DispatchSemaphore(value: 0)
