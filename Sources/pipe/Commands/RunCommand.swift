@@ -20,7 +20,8 @@ struct RunCommand: AsyncParsableCommand {
 
             Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
             4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
-            130 interrupted.
+            130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP: in-flight calls are cancelled, the \
+            finished stages are kept, and the `--resume` command is printed.
 
             Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \

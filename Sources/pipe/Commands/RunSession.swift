@@ -66,7 +66,7 @@ struct RunSession {
             throw ExitCodeError(code: 2)
         }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
-        let result = await Interrupt.run {
+        let (result, signal) = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
             let result = await runner.with(journal: run.journal).run(input: value) { event in
                 progress?.record(event)
@@ -97,9 +97,12 @@ struct RunSession {
             throw ExitCodeError(code: 4)
         case .interrupted:
             let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
-            Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
+            let signal = signal ?? SIGINT
+            Terminal.writeError(
+                "pipe: interrupted\(signal == SIGINT ? "" : " by " + Interrupt.name(signal)); finished stages: "
+                    + (finished.isEmpty ? "none" : finished.joined(separator: ", ")) + "\n")
             Terminal.writeError(resumeHint)
-            throw ExitCodeError(code: 130)
+            throw ExitCodeError(code: 128 + signal)
         case .waitingForApproval(let pending):
             for stage in pending {
                 Terminal.writeError("\npipe: stage `\(stage.stage)` waits for approval. It would receive:\n")
