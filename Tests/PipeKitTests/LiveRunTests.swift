@@ -3,7 +3,8 @@ import Foundation
 import Testing
 @testable import PipeKit
 
-/// A run while its process is alive: SIGTERM and SIGHUP stop it as Ctrl-C does.
+/// A run while its process is alive: SIGTERM and SIGHUP stop it as Ctrl-C does, a second
+/// process cannot resume it, and once it is killed it can be resumed at once.
 @Suite final class LiveRunTests: Sendable {
     let folder: TemporaryFolder
     let spec: String
@@ -63,6 +64,32 @@ import Testing
 
         hangLeft.withLock { $0 = false }
         let resumed = try await runPipe(["run", spec, "--resume", id], environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(calls("plan") == 1 && calls("draft") == 1 && calls("right") == 1)
+        #expect(calls("left") == 2 && calls("final") == 1)
+    }
+
+    @Test func aRunStillGoingCannotBeResumedUntilItsProcessIsGone() async throws {
+        let run = try await runHangingAtLeft()
+        let before = server.requestCount
+        let listed = try await runPipe(["logs", "--json"], environment: environment)
+        #expect(try JSONParser.parse(listed.stdout)[0]?["status"] == "running")
+
+        let refused = try await runPipe(["run", spec, "--resume", "last"], environment: environment)
+        #expect(refused.status == 2)
+        let id = try #require(try RunStore(path: store).runs(limit: 1).first?.id)
+        #expect(refused.stderr.contains(
+            "pipe: run \(id) is still running in process \(run.pid) on \(RunHolder.hostName()) since 20"))
+        #expect(refused.stderr.contains("or stop it (kill \(run.pid)) and try again"))
+        #expect(server.requestCount == before)
+        #expect(try RunStore(path: store).runs(limit: 10).count == 1)
+
+        run.send(SIGKILL)
+        #expect(await run.finish().status == SIGKILL)
+        let afterKill = try await runPipe(["logs", "--json"], environment: environment)
+        #expect(try JSONParser.parse(afterKill.stdout)[0]?["status"] == "interrupted")
+        hangLeft.withLock { $0 = false }
+        let resumed = try await runPipe(["run", spec, "--resume", "last"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(calls("plan") == 1 && calls("draft") == 1 && calls("right") == 1)
         #expect(calls("left") == 2 && calls("final") == 1)

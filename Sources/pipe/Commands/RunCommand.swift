@@ -25,7 +25,8 @@ struct RunCommand: AsyncParsableCommand {
 
             Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
-            stages that finished, `--cache` answers identical calls from it.
+            stages that finished, `--cache` answers identical calls from it. A run still going in \
+            another process cannot be resumed (exit 2, naming it).
 
             Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
             ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.

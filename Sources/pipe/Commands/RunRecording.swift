@@ -11,6 +11,8 @@ struct RunRecording {
     struct Run {
         var id: String
         var journal: StoreJournal?
+        /// The run it resumes, which this process holds until the run ends.
+        var resumedFrom: String?
         var recorded: Bool { journal != nil }
     }
 
@@ -46,9 +48,13 @@ struct RunRecording {
     func resolve(_ text: String, spec: String) throws -> Resumed {
         guard let store else { throw ExitCodeError(code: 2) }
         do {
-            guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path),
-                let detail = try store.run(id)
-            else {
+            guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path) else {
+                Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
+                throw ExitCodeError(code: 2)
+            }
+            // Held until this run ends: a run still going in another process is not run twice.
+            try store.leases.acquire(id)
+            guard let detail = try store.run(id) else {
                 Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
                 throw ExitCodeError(code: 2)
             }
@@ -72,7 +78,7 @@ struct RunRecording {
                     input: input, traceID: traceID, resumedFrom: resumedFrom))
             // Approvals carry over, so a resumed run does not ask again.
             for stage in approved.sorted() { try store.recordApproval(runID: id, stage: stage, decision: .approved) }
-            return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom))
+            return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom), resumedFrom: resumedFrom)
         } catch {
             Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")
             return Run(id: RunID.make(), journal: nil)
@@ -88,5 +94,6 @@ struct RunRecording {
         } catch {
             Terminal.writeError("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
         }
+        if let resumed = run.resumedFrom { store?.leases.release(resumed) }
     }
 }
