@@ -4,7 +4,8 @@ import Testing
 @testable import PipeKit
 
 /// A run while its process is alive: SIGTERM and SIGHUP stop it as Ctrl-C does, a second
-/// process cannot resume it, and once it is killed it can be resumed at once.
+/// process cannot resume it, and once it is killed it can be resumed at once. The run store
+/// refuses to let a run go on unrecorded.
 @Suite final class LiveRunTests: Sendable {
     let folder: TemporaryFolder
     let spec: String
@@ -93,5 +94,31 @@ import Testing
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(calls("plan") == 1 && calls("draft") == 1 && calls("right") == 1)
         #expect(calls("left") == 2 && calls("final") == 1)
+    }
+
+    @Test(arguments: ["garbage", "directory", "/proc/version"])
+    func anUnusableStoreStopsTheRunBeforeItStarts(_ kind: String) async throws {
+        let path: String
+        switch kind {
+        case "garbage":
+            path = folder.url.appendingPathComponent("garbage.db").path
+            try Data("this is not an SQLite database, just text that is long enough to look at".utf8).write(to: URL(fileURLWithPath: path))
+        case "directory":
+            path = folder.url.path
+        default:
+            path = kind
+        }
+        let mock = Paths.pipelines.appendingPathComponent("research-report.yaml").path
+        for quiet in [[], ["--quiet"]] {
+            let result = try await runPipe(["run", "--mock", mock, "--store", path] + quiet, stdin: "tides")
+            #expect(result.status == 2)
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.contains("the run store \(path): "))
+            #expect(result.stderr.contains(
+                "pipe: nothing was run; run without a record with --no-store, or name another store with --store PATH\n"))
+        }
+        let unrecorded = try await runPipe(
+            ["run", "--mock", "--quiet", "--no-store", mock], stdin: "tides", environment: ["PIPE_STORE": path])
+        #expect(unrecorded.status == 0, "\(unrecorded.stderr)")
     }
 }

@@ -25,8 +25,10 @@ struct RunCommand: AsyncParsableCommand {
 
             Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
-            stages that finished, `--cache` answers identical calls from it. A run still going in \
-            another process cannot be resumed (exit 2, naming it).
+            stages that finished, `--cache` answers identical calls from it. A store that cannot \
+            be opened stops the run before it starts (exit 2) unless --no-store is given; one that \
+            fails during the run prints a warning (even with --quiet) and keeps the run's exit \
+            status. A run still going in another process cannot be resumed (exit 2, naming it).
 
             Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
             ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
@@ -113,9 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             Terminal.write(DryRunPlan.render(pipeline, inputTokens: inputTokens))
             return
         }
-        let recording = try RunRecording.open(
-            store: noStore ? nil : RunRecording.path(store: store, spec: spec),
-            required: resume != nil || cache, quiet: quiet)
+        let recording = try RunRecording.open(store: noStore ? nil : RunRecording.path(store: store, spec: spec))
         let resumed = try resume.map { try recording.resolve($0, spec: spec) }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
         let session = RunSession(

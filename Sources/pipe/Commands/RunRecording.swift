@@ -2,8 +2,9 @@ import Foundation
 import PipeKit
 
 /// `pipe run`'s use of the run store: every run and call recorded as it happens, earlier
-/// runs found for `--resume`, earlier replies for `--cache`. A store that cannot be opened
-/// only costs the record of this run, unless the run needs it.
+/// runs found for `--resume`, earlier replies for `--cache`. A store that cannot be opened,
+/// or cannot record the run's start, stops the command before anything is called (exit 2)
+/// unless `--no-store` is given; one that fails later costs only the record, with a warning.
 struct RunRecording {
     let store: RunStore?
 
@@ -31,18 +32,19 @@ struct RunRecording {
         return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
-    static func open(store path: String?, required: Bool, quiet: Bool) throws -> RunRecording {
+    static func open(store path: String?) throws -> RunRecording {
         guard let path else { return RunRecording(store: nil) }
         do {
             return RunRecording(store: try RunStore(path: path))
         } catch {
-            if required {
-                Terminal.writeError("pipe: cannot open the run store: \(error)\n")
-                throw ExitCodeError(code: 2)
-            }
-            if !quiet { Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n") }
-            return RunRecording(store: nil)
+            throw unusable(error)
         }
+    }
+
+    /// Says why the store cannot be used, and the ways around it; the command exits 2.
+    private static func unusable(_ error: StoreError) -> ExitCodeError {
+        Terminal.writeError("pipe: \(error)\npipe: nothing was run; run without a record with --no-store, or name another store with --store PATH\n")
+        return ExitCodeError(code: 2)
     }
 
     func resolve(_ text: String, spec: String) throws -> Resumed {
@@ -68,7 +70,7 @@ struct RunRecording {
     func start(
         spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?,
         approved: Set<String> = []
-    ) -> Run {
+    ) throws -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
         let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
         do {
@@ -80,11 +82,12 @@ struct RunRecording {
             for stage in approved.sorted() { try store.recordApproval(runID: id, stage: stage, decision: .approved) }
             return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom), resumedFrom: resumedFrom)
         } catch {
-            Terminal.writeError("pipe: warning: this run is not recorded: \(error)\n")
-            return Run(id: RunID.make(), journal: nil)
+            throw Self.unusable(error)
         }
     }
 
+    /// Records the run's end. A store that failed during the run is reported whatever
+    /// `--quiet` says; the exit code stays the run's.
     func finish(_ run: Run, _ result: PipelineRunner.Result) {
         if let error = run.journal?.firstError {
             Terminal.writeError("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")

@@ -56,7 +56,7 @@ struct RunSession {
             throw ExitCodeError(code: 2)
         }
         let traceID = TraceIDs.traceID()
-        let run = recording.start(
+        let run = try recording.start(
             spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumedFrom, approved: approval.approved)
         let tracer: TraceWriter?
         do {
