@@ -13,10 +13,10 @@ enum Interrupt {
 
     /// Runs `body`; returns its result and the signal that cancelled it, if one did.
     static func run<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> (value: T, signal: Int32?) {
-        let task = Task { await body() }
-        // One serial queue for every handler, so that `received` is only touched there.
+        // One serial queue for every handler, so that `received` and `task` are only touched there.
         let queue = DispatchQueue(label: "pipe.signals")
         nonisolated(unsafe) var received: Int32?
+        nonisolated(unsafe) var task: Task<T, Never>?
         let sources = signals.map { entry in
             signal(entry.number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: entry.number, queue: queue)
@@ -26,12 +26,19 @@ enum Interrupt {
                 let again = entry.number == SIGINT ? "Ctrl-C" : entry.name
                 let what = entry.number == SIGINT ? "interrupted" : "\(entry.name) received"
                 Terminal.writeError("\npipe: \(what); cancelling the calls in flight (\(again) again to quit at once)\n")
-                task.cancel()
+                task?.cancel()
             }
             source.resume()
             return source
         }
-        let value = await task.value
+        // Started once the signals are watched; cancelled at once if one came already.
+        let started = queue.sync {
+            let started = Task { await body() }
+            task = started
+            if received != nil { started.cancel() }
+            return started
+        }
+        let value = await started.value
         for (source, entry) in zip(sources, signals) {
             source.cancel()
             signal(entry.number, SIG_DFL)
