@@ -54,7 +54,7 @@ import Testing
         } catch {
             #expect(error.description.contains("https://example.com/x.json"))
         }
-        #expect(throws: JSONDocumentCheck.Failure.unreadable(file: "/nonexistent/s.json", reason: "no such file")) {
+        #expect(throws: JSONDocumentCheck.Failure.unreadable(file: "/nonexistent/s.json", reason: "no such file or directory")) {
             try JSONDocumentCheck.loadSchema(path: "/nonexistent/s.json", assertFormat: false)
         }
     }

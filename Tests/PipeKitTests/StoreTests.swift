@@ -43,20 +43,40 @@ import Testing
         #expect(try store.run("20990101-000000-0000") == nil)
     }
 
-    @Test func aRunningRunWhoseProcessIsGoneShowsAsInterrupted() throws {
+    @Test func aRunningRunThatNoProcessHoldsShowsAsInterrupted() throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
         let killed = try store.startRun(StoreSamples.newRun())
         let alive = try store.startRun(StoreSamples.newRun())
-        // No process has the largest pid (pid_max is at most 2^22 on Linux).
-        try store.database.write { db in
-            try db.execute(sql: "UPDATE runs SET pid = 2147483647 WHERE id = ?", arguments: [killed])
-        }
+        // What the kernel does for a process that dies without recording its end.
+        store.leases.release(killed)
         let rows = Dictionary(uniqueKeysWithValues: try store.runs(limit: 10).map { ($0.id, $0) })
         #expect(rows[killed]?.status == .running)
         #expect(rows[killed]?.displayStatus == .interrupted)
         #expect(rows[alive]?.displayStatus == .running)
+        #expect(rows[alive]?.holder?.pid == getpid())
         #expect(RunLogJSON.list([rows[killed]!])[0]?["status"] == "interrupted")
+    }
+
+    @Test func aRunIsHeldByOneProcessAtATime() throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let id = try store.startRun(StoreSamples.newRun())
+        let holder = try #require(store.leases.holder(of: id))
+        #expect(holder.pid == getpid() && holder.host == RunHolder.hostName() && holder.since != nil)
+        // Another opener of the store (another process, or this one) cannot take it.
+        let other = try RunStore(path: folder.storePath)
+        #expect(throws: StoreError.self) { try other.leases.acquire(id) }
+        do {
+            try other.leases.acquire(id)
+        } catch {
+            #expect(error.description.hasPrefix("run \(id) is still running in process \(getpid()) on "))
+        }
+        try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
+        #expect(store.leases.holder(of: id) == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder.storePath + ".locks/\(id).lock"))
+        try other.leases.acquire(id)
+        #expect(store.leases.holder(of: id)?.pid == getpid())
     }
 
     @Test func aRunEndIsTakenFromTheRunnersResult() {

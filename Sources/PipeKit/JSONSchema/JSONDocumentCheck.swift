@@ -52,7 +52,7 @@ public enum JSONDocumentCheck {
     /// Relative `$ref`s to other schema files in the same directory tree are loaded too
     /// (`"$ref": "common.schema.json#/$defs/source"`); nothing outside it, and no URL, is read.
     public static func loadSchema(path: String, assertFormat: Bool) throws(Failure) -> JSONSchema {
-        let document = try parse(try read(path), name: path)
+        let document = try parse(try read(path, limit: ReadLimits.schemaFile), name: path)
         let metaErrors = JSONSchema.metaSchemaErrors(for: document)
         if !metaErrors.isEmpty { throw .invalidSchema(file: path, errors: metaErrors) }
         let url = URL(fileURLWithPath: path).standardizedFileURL
@@ -77,7 +77,7 @@ public enum JSONDocumentCheck {
                 guard target.hasPrefix("file://"), loaded[target] == nil,
                       let fileURL = URL(string: target), fileURL.standardizedFileURL.path.hasPrefix(root),
                       FileManager.default.fileExists(atPath: fileURL.path) else { continue }
-                let referenced = try parse(try read(fileURL.path), name: fileURL.path)
+                let referenced = try parse(try read(fileURL.path, limit: ReadLimits.schemaFile), name: fileURL.path)
                 loaded[target] = referenced
                 pending.append((referenced, target))
             }
@@ -106,29 +106,14 @@ public enum JSONDocumentCheck {
         }
     }
 
-    /// The bytes of `path`, or of standard input for `-`.
-    public static func read(_ path: String) throws(Failure) -> [UInt8] {
-        if path == "-" {
-            do {
-                return [UInt8](try FileHandle.standardInput.readToEnd() ?? Data())
-            } catch {
-                throw .unreadable(file: "<stdin>", reason: error.localizedDescription)
-            }
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(file: path, reason: "no such file")
-        }
-        if isDirectory.boolValue { throw .unreadable(file: path, reason: "it is a directory") }
-        // FileHandle also reads pipes and process substitutions (`<(...)`), which `contents(atPath:)` does not.
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .unreadable(file: path, reason: "permission denied")
-        }
-        defer { try? handle.close() }
+    /// The bytes of `path` (a file, a FIFO such as `<(cmd)`, a device), or of standard input
+    /// for `-`: at most `limit` bytes (`ReadLimits.document` for a document,
+    /// `ReadLimits.schemaFile` for a schema).
+    public static func read(_ path: String, limit: Int = ReadLimits.document) throws(Failure) -> [UInt8] {
         do {
-            return [UInt8](try handle.readToEnd() ?? Data())
+            return path == "-" ? try BoundedRead.standardInput(limit: limit) : try BoundedRead.file(path, limit: limit)
         } catch {
-            throw .unreadable(file: path, reason: error.localizedDescription)
+            throw .unreadable(file: path == "-" ? "<stdin>" : path, reason: error.description)
         }
     }
 

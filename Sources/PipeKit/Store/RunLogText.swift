@@ -29,7 +29,8 @@ public struct RunLogText: Sendable {
         var fields: [[String]] = [
             ["run", row.id],
             ["spec", "\(spec(row.specPath)) (\(row.pipelineName))"],
-            ["status", row.displayStatus.rawValue + (row.displayStatus != row.status ? " (its process is gone)" : "")],
+            ["status", row.displayStatus.rawValue
+                + (row.displayStatus != row.status ? " (its process is gone)" : row.holder.map { " (in \($0))" } ?? "")],
             ["started", time(row.startedAt) + (row.duration.map { ", took " + DurationFormat.short($0) } ?? "")],
             ["tokens", "\(row.usage.input) in, \(row.usage.output) out"],
             ["cost", row.costUSD.map(RunSummary.usd) ?? "-"],

@@ -14,14 +14,13 @@ public struct RunRow: Sendable {
     public var costUSD: Double?
     public var error: String?
     public var resumedFrom: String?
-    /// The process that ran it, on this host, while it is `running`.
-    var process: RunProcess?
+    /// The process holding it now (see `RunStore.leases`); looked up for a `running` run only.
+    public var holder: RunHolder?
 
-    /// `interrupted` for a run still marked `running` whose process, on this machine, is gone
-    /// (it was killed before it could record its end); otherwise the recorded status.
+    /// `interrupted` for a run still marked `running` that no process holds (it was killed
+    /// before it could record its end); otherwise the recorded status.
     public var displayStatus: RunStatus {
-        guard status == .running, let process, !process.isAlive else { return status }
-        return .interrupted
+        status == .running && holder == nil ? .interrupted : status
     }
 }
 
@@ -75,24 +74,4 @@ public struct CallRow: Sendable {
     public var latency: Duration
     public var cacheKey: String
     public var createdAt: Date
-}
-
-/// The process a run was started by, to tell a live run from one that was killed.
-struct RunProcess: Sendable {
-    var pid: Int32
-    var host: String
-
-    static var current: RunProcess { RunProcess(pid: getpid(), host: hostName()) }
-
-    /// Only a process on this host can be checked; one elsewhere is taken as alive.
-    var isAlive: Bool {
-        guard host == Self.hostName() else { return true }
-        return kill(pid, 0) == 0 || errno != ESRCH
-    }
-
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }

@@ -39,7 +39,7 @@ extension RunStore {
                     SELECT \(Self.runColumns) FROM runs WHERE ?1 IS NULL OR spec_path = ?1
                     ORDER BY started_at DESC, rowid DESC LIMIT ?2
                     """, arguments: [spec, max(0, limit)]
-            ).map(Self.runRow)
+            ).map(runRow)
         }
     }
 
@@ -53,7 +53,7 @@ extension RunStore {
             let stages = try Row.fetchAll(db, sql: "SELECT * FROM stages WHERE run_id = ? ORDER BY id", arguments: [id])
             let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE run_id = ? ORDER BY id", arguments: [id])
             return RunDetail(
-                row: Self.runRow(row), specHash: row["spec_hash"], traceID: row["trace_id"],
+                row: runRow(row), specHash: row["spec_hash"], traceID: row["trace_id"],
                 input: Self.json(row["input"]) ?? .null, output: Self.json(row["output"]),
                 stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow))
         }
@@ -70,22 +70,21 @@ extension RunStore {
         (SELECT SUM(cost_usd) FROM calls WHERE run_id = runs.id) AS calls_cost_usd
         """
 
-    private static func runRow(_ row: Row) -> RunRow {
-        let pid: Int32? = row["pid"]
-        let host: String? = row["host"]
+    private func runRow(_ row: Row) -> RunRow {
+        let id: String = row["id"]
+        let status = RunStatus(rawValue: row["status"]) ?? .failed
         let milliseconds: Int? = row["duration_ms"]
         let finished = milliseconds != nil
         let usage = finished
             ? TokenUsage(input: row["tokens_in"], output: row["tokens_out"])
             : TokenUsage(input: row["calls_tokens_in"] ?? 0, output: row["calls_tokens_out"] ?? 0)
         return RunRow(
-            id: row["id"], specPath: row["spec_path"], pipelineName: row["name"],
-            status: RunStatus(rawValue: row["status"]) ?? .failed,
+            id: id, specPath: row["spec_path"], pipelineName: row["name"], status: status,
             startedAt: StoreTime.date(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
             duration: milliseconds.map(StoreTime.duration(milliseconds:)),
             usage: usage, costUSD: finished ? row["cost_usd"] : row["calls_cost_usd"],
             error: row["error"], resumedFrom: row["resumed_from"],
-            process: pid.flatMap { pid in host.map { RunProcess(pid: pid, host: $0) } })
+            holder: status == .running ? leases.holder(of: id) : nil)
     }
 
     private static func stageRow(_ row: Row) -> StageRow {

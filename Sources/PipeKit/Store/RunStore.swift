@@ -13,6 +13,9 @@ public final class RunStore: Sendable {
     /// WAL mode still lets other processes read and write the file meanwhile.
     let database: DatabaseQueue
 
+    /// Which process runs each run now (`<store>.locks/`).
+    public let leases: any RunLeases
+
     /// How long a write waits for another process's transaction before it fails.
     static let busyTimeout: TimeInterval = 10
 
@@ -23,9 +26,10 @@ public final class RunStore: Sendable {
     }
 
     /// Opens the store, creating the file (and its folder) if needed and bringing its tables
-    /// up to date.
-    public init(path: String) throws(StoreError) {
+    /// up to date. Runs are held with lock files in `<path>.locks/` unless `leases` says otherwise.
+    public init(path: String, leases: (any RunLeases)? = nil) throws(StoreError) {
         self.path = path
+        self.leases = leases ?? FileRunLeases(directory: path + ".locks")
         try StoreFile.prepare(path)
         database = try Self.open(path)
     }
@@ -55,36 +59,51 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Records a run as `running` and returns its new id.
+    /// Records a run as `running` and returns its new id; this process holds the run (see
+    /// `leases`) until `finishRun`.
     public func startRun(_ run: NewRun) throws(StoreError) -> String {
-        let process = RunProcess.current
+        let process = RunHolder.current
         let startedAt = Date()
         let arguments: (String) -> StatementArguments = { id in
             [
                 id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
                 StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom,
-                Int(process.pid), process.host,
+                process.pid.map { Int($0) }, process.host,
             ]
         }
         // The 4 random hex digits make a clash within one second unlikely, not impossible.
         for _ in 0..<8 {
             let id = RunID.make(at: startedAt)
-            let inserted = try write { db in
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO runs
-                            (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from, pid, host)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: arguments(id))
-                return db.changesCount == 1
+            // Held before it is recorded, so that it never shows as a run whose process is gone.
+            do {
+                try leases.acquire(id)
+            } catch .runInUse {
+                continue
+            }
+            let inserted: Bool
+            do {
+                inserted = try write { db in
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO runs
+                                (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from, pid, host)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """, arguments: arguments(id))
+                    return db.changesCount == 1
+                }
+            } catch {
+                leases.release(id)
+                throw error
             }
             if inserted { return id }
+            leases.release(id)
         }
         throw .database(path: path, reason: "could not find a free run id")
     }
 
-    /// Records how a run ended.
+    /// Records how a run ended, and lets go of it.
     public func finishRun(_ id: String, _ end: RunEnd) throws(StoreError) {
+        defer { leases.release(id) }
         try write { db in
             try db.execute(
                 sql: """

@@ -13,7 +13,7 @@ public struct YAMLLoader: Sendable {
         /// Nesting of sequences and mappings.
         public var depth = 128
         /// The file itself.
-        public var bytes = 4 * 1024 * 1024
+        public var bytes = ReadLimits.spec
 
         public init() {}
     }

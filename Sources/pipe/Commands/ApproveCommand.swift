@@ -10,7 +10,8 @@ struct ApproveCommand: AsyncParsableCommand {
             A stage with `approve: true` stops `pipe run` before it calls its model (exit 5), \
             with what the stage would receive. `pipe approve RUN_ID` approves the waiting \
             stages (or only --stage) and continues the run from the store: the finished stages \
-            are reused, not called again. Its output and exit status are those of `pipe run`.
+            are reused, not called again. Its output and exit status are those of `pipe run`. \
+            A run that another process is continuing or rejecting is refused (exit 2, naming it).
 
             Examples:
               pipe approve 20261121-061502-3f9a
@@ -84,6 +85,7 @@ struct RejectCommand: ParsableCommand {
         let stages = try waiting.select(stage)
         do {
             try waiting.store.reject(runID: waiting.id, stages: stages, reason: reason)
+            waiting.store.leases.release(waiting.id)
         } catch {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
@@ -108,7 +110,12 @@ struct WaitingRun {
         guard FileManager.default.fileExists(atPath: location) else { throw try fail("no run store at \(location); name it with --store or --spec") }
         do {
             let store = try RunStore(path: location)
-            guard let id = try store.resolveRunID(text), let detail = try store.run(id) else {
+            guard let id = try store.resolveRunID(text) else {
+                throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
+            }
+            // Held until this command ends: a run is continued (or rejected) by one process at a time.
+            try store.leases.acquire(id)
+            guard let detail = try store.run(id) else {
                 throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
             }
             guard detail.row.status == .waitingForApproval else {

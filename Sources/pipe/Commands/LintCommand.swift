@@ -17,9 +17,13 @@ struct LintCommand: ParsableCommand {
             counting the others (in every format). Control characters in messages and source \
             lines are printed escaped (`\\u001b`).
 
+            A spec may be at most 4 MiB, each schema file it names at most 4 MiB; a larger \
+            file is not read. A spec may come from a pipe or `<(cmd)`.
+
             Exit status: 0 when clean (warnings allowed unless --strict), 1 when problems \
-            were found, 2 for a usage error or an unreadable file, 74 when stdout or stderr \
-            cannot be written, 141 when stdout's reader has gone (`pipe lint ... | head -1`).
+            were found (a schema file over its limit is one), 2 for a usage error or an \
+            unreadable file (a spec over its limit is one), 74 when stdout or stderr cannot be \
+            written, 141 when stdout's reader has gone (`pipe lint ... | head -1`).
 
             Examples:
               pipe lint pipelines/*.yaml

@@ -8,7 +8,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a pipeline on an input and print its output.",
         discussion: """
             Compiles the spec (exit 2 on errors, with the same diagnostics as `pipe lint`), reads \
-            the input from stdin or --input, validates it against the input schema (exit 3, \
+            the input from stdin or --input (a file, a pipe or `<(cmd)`; at most --max-input, \
+            64 MiB by default, else exit 3), validates it against the input schema (exit 3, \
             before any call), then runs the stages: each starts as soon as the stages it reads \
             have finished. At most --concurrency stages and for_each items call their models at \
             once, across the run (a for_each's `concurrency` bounds its items within that). Every \
@@ -28,12 +29,17 @@ struct RunCommand: AsyncParsableCommand {
 
             Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
             4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
-            130 interrupted, 74 stdout, stderr or the --trace file could not be written (the run \
-            is recorded: `pipe logs RUN_ID` shows its output), 141 stdout's reader has gone.
+            130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP: in-flight calls are cancelled, the \
+            finished stages are kept, and the `--resume` command is printed; 74 stdout, stderr or \
+            the --trace file could not be written (the run is recorded: `pipe logs RUN_ID` shows \
+            its output), 141 stdout's reader has gone.
 
             Every run is recorded in the run store (.pipe/pipe.db beside the spec, or --store, or \
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
-            stages that finished, `--cache` answers identical calls from it.
+            stages that finished, `--cache` answers identical calls from it. A store that cannot \
+            be opened stops the run before it starts (exit 2) unless --no-store is given; one that \
+            fails during the run prints a warning (even with --quiet) and keeps the run's exit \
+            status. A run still going in another process cannot be resumed (exit 2, naming it).
 
             Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
             ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
@@ -51,6 +57,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Read the input from this file instead of stdin.")
     var input: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Read at most this much input (K, M, G are powers of 1024); a larger input exits 3.", valueName: "size"))
+    var maxInput = ByteCount(ReadLimits.input)
 
     @Flag(name: .long, help: "Print the output as JSON, also when it is a string.")
     var json = false
@@ -93,21 +103,36 @@ struct RunCommand: AsyncParsableCommand {
         if resume != nil, input != nil { throw ValidationError("--resume reuses the run's input; drop --input") }
     }
 
+    /// A size in bytes on the command line: `64M`, `512K`, `1G`, `1000`.
+    struct ByteCount: ExpressibleByArgument {
+        var bytes: Int
+
+        init(_ bytes: Int) {
+            self.bytes = bytes
+        }
+
+        init?(argument: String) {
+            guard let bytes = ByteSize.parse(argument) else { return nil }
+            self.bytes = bytes
+        }
+
+        var defaultValueDescription: String { ByteSize.text(bytes) }
+    }
+
     func run() async throws {
         let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         if dryRun {
             // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
-            let inputCharacters = try input.map { path in
-                let bytes = try readInputOrExit(path)
+            var inputCharacters = 0
+            if input != nil {
+                let bytes = try readInputOrExit()
                 let value = try? RunInput.read(bytes, schema: pipeline.inputSchema, validator: nil)
-                return value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
-            } ?? 0
+                inputCharacters = value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
+            }
             try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
-        let recording = try RunRecording.open(
-            store: noStore ? nil : RunRecording.path(store: store, spec: spec),
-            required: resume != nil || cache, quiet: quiet)
+        let recording = try RunRecording.open(store: noStore ? nil : RunRecording.path(store: store, spec: spec))
         let resumed = try resume.map { try recording.resolve($0, spec: spec) }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
         let session = RunSession(
@@ -118,24 +143,30 @@ struct RunCommand: AsyncParsableCommand {
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
     }
 
-    private func readInputOrExit(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            try Terminal.writeError("pipe: cannot read the input file \(path)\n")
-            throw ExitCodeError(code: 2)
+    /// The input's bytes, from --input (a file, a FIFO such as `<(cmd)`, a device) or stdin:
+    /// exit 3 when it is over --max-input, 2 when it cannot be read.
+    private func readInputOrExit() throws -> [UInt8] {
+        let failure: BoundedRead.Problem
+        do {
+            if let input { return try BoundedRead.file(input, limit: maxInput.bytes) }
+            if isatty(0) == 1, !quiet {
+                try? Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
+            }
+            return try BoundedRead.standardInput(limit: maxInput.bytes)
+        } catch {
+            failure = error
         }
-        return [UInt8](data)
+        let name = input.map { "the input file \($0)" } ?? "the input on stdin"
+        if case .tooLarge = failure {
+            try Terminal.writeError("pipe: \(name) is too large: \(failure); --max-input SIZE raises the limit\n")
+            throw ExitCodeError(code: 3)
+        }
+        try Terminal.writeError("pipe: cannot read \(name): \(failure)\n")
+        throw ExitCodeError(code: 2)
     }
 
     private func readValidatedInput(_ pipeline: CompiledPipeline) throws -> JSONValue {
-        let bytes: [UInt8]
-        if let input {
-            bytes = try readInputOrExit(input)
-        } else {
-            if isatty(0) == 1, !quiet {
-                try Terminal.writeError("pipe: reading the input from the terminal; end it with Ctrl-D (or use --input FILE)\n")
-            }
-            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        }
+        let bytes = try readInputOrExit()
         do {
             let validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
             return try RunInput.read(bytes, schema: pipeline.inputSchema, validator: validator)

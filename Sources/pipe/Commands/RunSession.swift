@@ -68,7 +68,7 @@ struct RunSession {
             spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumedFrom, approved: approval.approved)
         let tracer = traceFile.map { TraceWriter(output: $0, runID: run.id, traceID: traceID) }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
-        let result = await Interrupt.run {
+        let (result, signal) = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
             let result = await runner.with(journal: run.journal).run(input: value) { event in
                 progress?.record(event)
@@ -84,7 +84,7 @@ struct RunSession {
             try recording.finish(run, result)
             try tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
             if let failure = progress?.failure { throw failure }
-            status = try report(result, run: run)
+            status = try report(result, run: run, signal: signal)
         } catch {
             throw RunOutputFailure(
                 failure: error, note: run.recorded ? "pipe: run \(run.id) is recorded; `pipe logs \(run.id)` shows its stages and output" : nil)
@@ -93,7 +93,7 @@ struct RunSession {
     }
 
     /// The summary, the output, and what the outcome needs said; returns the exit status.
-    private func report(_ result: PipelineRunner.Result, run: RunRecording.Run) throws(WriteError) -> Int32 {
+    private func report(_ result: PipelineRunner.Result, run: RunRecording.Run, signal: Int32?) throws(WriteError) -> Int32 {
         if !settings.quiet { try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
         let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
@@ -114,9 +114,12 @@ struct RunSession {
             return 4
         case .interrupted:
             let finished = result.stages.filter { $0.status == .succeeded }.map(\.stage)
-            try Terminal.writeError("pipe: interrupted; finished stages: \(finished.isEmpty ? "none" : finished.joined(separator: ", "))\n")
+            let signal = signal ?? SIGINT
+            try Terminal.writeError(
+                "pipe: interrupted\(signal == SIGINT ? "" : " by " + Interrupt.name(signal)); finished stages: "
+                    + (finished.isEmpty ? "none" : finished.joined(separator: ", ")) + "\n")
             try Terminal.writeError(resumeHint)
-            return 130
+            return 128 + signal
         case .waitingForApproval(let pending):
             for stage in pending {
                 try Terminal.writeError("\npipe: stage `\(stage.stage)` waits for approval. It would receive:\n")

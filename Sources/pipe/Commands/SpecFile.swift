@@ -9,22 +9,25 @@ enum SpecFile {
         var description: String { "pipe: cannot read \(path): \(reason)" }
     }
 
-    /// The file's text and the directory its relative schema paths start from.
+    /// The file's text and the directory its relative schema paths start from. A FIFO
+    /// (`<(cat spec)`) is read too; no more than `ReadLimits.spec` bytes are.
     static func read(_ path: String) throws(Unreadable) -> (source: SourceFile, directory: String) {
-        if path == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            return (SourceFile(path: "<stdin>", bytes: [UInt8](data)), FileManager.default.currentDirectoryPath)
+        let name = path == "-" ? "<stdin>" : path
+        let bytes: [UInt8]
+        do {
+            bytes = path == "-"
+                ? try BoundedRead.standardInput(limit: ReadLimits.spec) : try BoundedRead.file(path, limit: ReadLimits.spec)
+        } catch {
+            let hint = switch error {
+            case .isDirectory: "; name the spec files"
+            case .tooLarge: " for a spec"
+            case .system: ""
+            }
+            throw Unreadable(path: name, reason: error.description + hint)
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw Unreadable(path: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw Unreadable(path: path, reason: "it is a directory; name the spec files") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Unreadable(path: path, reason: "permission denied or not a regular file")
-        }
+        if path == "-" { return (SourceFile(path: name, bytes: bytes), FileManager.default.currentDirectoryPath) }
         let directory = (path as NSString).deletingLastPathComponent
-        return (SourceFile(path: path, bytes: [UInt8](data)), directory.isEmpty ? "." : directory)
+        return (SourceFile(path: name, bytes: bytes), directory.isEmpty ? "." : directory)
     }
 
     /// Compiles a spec; on errors prints the diagnostics on stderr and exits 2.

@@ -53,6 +53,12 @@ private func runPipeBlocking(
     try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
+    if case .captured = stdout { return collect(process, out: out, err: err) }
+    return collect(process, out: nil, err: err)
+}
+
+/// Waits for a started process and returns what it printed on `out` (nil: not read) and `err`.
+func collect(_ process: Process, out: Pipe?, err: Pipe) -> CommandResult {
     // Read stderr on a second thread while this one reads stdout, so a large output on
     // either cannot block the process.
     let done = DispatchSemaphore(value: 0)
@@ -62,7 +68,7 @@ private func runPipeBlocking(
         done.signal()
     }.start()
     var stdoutData = Data()
-    if case .captured = stdout { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
+    if let out { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
     done.wait()
     process.waitUntilExit()
     return CommandResult(

@@ -62,13 +62,18 @@ extension Compilation {
                 hint: "copy the schema into the spec's directory tree")
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: resolved) else {
-            diagnostics.report(.schemaFile, at: path.span, "schema file `\(path.value)` cannot be read")
+        let bytes: [UInt8]
+        do {
+            bytes = try BoundedRead.file(resolved, limit: ReadLimits.schemaFile)
+        } catch {
+            diagnostics.report(
+                .schemaFile, at: path.span, "schema file `\(path.value)` cannot be read: \(error)",
+                hint: error == .isDirectory ? "name a JSON file" : nil)
             return nil
         }
         let schema: JSONValue
         do {
-            schema = try JSONParser.parse([UInt8](data))
+            schema = try JSONParser.parse(bytes)
         } catch {
             diagnostics.report(
                 .schemaFile, at: path.span,
