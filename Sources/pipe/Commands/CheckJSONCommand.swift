@@ -26,7 +26,9 @@ struct CheckJSONCommand: ParsableCommand {
         documents are valid).
 
         `format` (date-time, email, uri, ...) is an annotation by default, as the \
-        specification says; `--assert-format` checks it.
+        specification says; `--assert-format` checks it. A `pattern` match may take at most \
+        10,000,000 steps: a document that needs more (a pattern that backtracks exponentially, \
+        such as `(\\w+\\s?)*!`) is invalid, with a message naming the pattern.
 
         Exit status: 0 when every document is valid, 1 when one is not, 2 when the schema \
         is unusable or a document cannot be read or is not JSON (the message names the file \
