@@ -1,3 +1,4 @@
+import FakeLLM
 import Foundation
 import Testing
 @testable import PipeKit
@@ -60,5 +61,46 @@ import Testing
         let result = try await runPipe(["run", "--no-store", spec.path], stdin: Self.sixty)
         #expect(result.status == 3, "\(result.stderr)")
         #expect(result.stderr.contains(Self.stepsMessage))
+    }
+
+    /// Replies are validated off the HTTP thread: while one stage's reply spends its step
+    /// limit, an independent stage's reply is received and the stage finishes.
+    @Test func aSlowValidationDelaysNoOtherStage() async throws {
+        let folder = try TemporaryFolder("pipe-pattern")
+        let spec = folder.url.appendingPathComponent("spec.yaml"), trace = folder.url.appendingPathComponent("trace.jsonl")
+        try Data("""
+            version: 1
+            models: { claude: { provider: anthropic, model: claude-test } }
+            defaults: { model: claude, max_tokens: 100, retries: 0, timeout: 60s }
+            stages:
+              slow:
+                prompt: "STAGE slow"
+                output: { schema: { type: object, required: [word], properties: { word: { type: string, pattern: "(\\\\w+\\\\s?)*!" } } } }
+              fast:
+                prompt: "STAGE fast"
+            output: { slow: "{{ slow.word }}", fast: "{{ fast }}" }
+            """.utf8).write(to: spec)
+        let server = FakeLLMServer { request in
+            // The fast reply comes a little after the slow one, so that it arrives while the
+            // slow one is being validated.
+            request.prompt.contains("STAGE slow")
+                ? .text(#"{"word": "\#(Self.sixty)"}"#) : FakeReply.text("fast words").delayed(by: .milliseconds(50))
+        }
+        try server.start()
+        defer { server.stop() }
+        let environment = ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "sk-ant-test"]
+        let result = try await runPipe(["run", "--no-store", "--trace", trace.path, spec.path], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("stage `slow` failed after 1 attempt"))
+        #expect(result.stderr.contains("/word: " + Self.stepsMessage))
+        let events = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        let order = events.compactMap { event -> String? in
+            guard let stage = event["stage"]?.stringValue, let name = event["event"]?.stringValue else { return nil }
+            return "\(stage) \(name)"
+        }
+        let fastEnd = try #require(order.firstIndex(of: "fast stage_end"))
+        let slowChecked = try #require(order.firstIndex(of: "slow validation_failed"))
+        #expect(fastEnd < slowChecked, "\(order)")
+        #expect(events.first { $0["event"] == "stage_end" && $0["stage"] == "fast" }?["status"] == "succeeded")
     }
 }

@@ -11,7 +11,8 @@ struct RunCommand: AsyncParsableCommand {
             the input from stdin or --input, validates it against the input schema (exit 3, \
             before any call), then runs the stages: each starts as soon as the stages it reads \
             have finished, up to --concurrency at once. Every reply is validated against its \
-            stage's output schema; a reply that fails is re-asked with the errors, then the \
+            stage's output schema (off the HTTP thread; a `pattern` match may take at most \
+            10,000,000 steps); a reply that fails is re-asked with the errors, then the \
             stage's fallback models are tried.
 
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
