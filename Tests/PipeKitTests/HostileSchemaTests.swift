@@ -63,6 +63,36 @@ import Testing
         #expect(result.stderr.contains(Self.stepsMessage))
     }
 
+    @Test func aRefCycleThatStaysOnOneValueIsNotASchema() throws {
+        let cycles: [(JSONValue, [String], String)] = [
+            (["$ref": "#"], ["#", "#"], "/$ref"),
+            (["$defs": ["a": ["$ref": "#/$defs/b"], "b": ["$ref": "#/$defs/a"]], "$ref": "#/$defs/a"],
+             ["#/$defs/a", "#/$defs/b", "#/$defs/a"], "/$defs/a/$ref"),
+            (["allOf": [["$ref": "#"]]], ["#", "#/allOf/0", "#"], "/allOf"),
+            (["type": "object", "if": ["required": ["a"]], "then": ["$ref": "#/$defs/t"], "$defs": ["t": ["not": ["$ref": "#"]]]],
+             ["#", "#/then", "#/$defs/t", "#/$defs/t/not", "#"], "/then"),
+        ]
+        for (schema, chain, location) in cycles {
+            #expect(throws: SchemaError.referenceCycle(chain: chain, location: location), "\(schema)") {
+                try JSONSchema(compiling: schema)
+            }
+        }
+        // Recursion through properties or items consumes the value: it is fine.
+        let tree = try JSONSchema(compiling: ["properties": ["children": ["items": ["$ref": "#"]]], "allOf": [["$ref": "#/$defs/n"]],
+                                              "$defs": ["n": ["type": "object"]]])
+        #expect(tree.isValid(["children": [["children": []]]]))
+        #expect(!tree.isValid(["children": [1]]))
+    }
+
+    @Test func checkJSONExitsTwoForARefCycle() async throws {
+        let folder = try TemporaryFolder("pipe-cycle")
+        try Data(##"{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"}"##.utf8)
+            .write(to: folder.url.appendingPathComponent("schema.json"))
+        let result = try await runPipe(["check-json", "--schema", "schema.json", "-"], stdin: "{}", directory: folder.url)
+        #expect(result.status == 2)
+        #expect(result.stderr == "schema.json: unusable schema: /$defs/a/$ref: $ref cycle #/$defs/a → #/$defs/b → #/$defs/b/allOf/0 → #/$defs/a never reaches a value, so nothing can be validated against it\n")
+    }
+
     /// Replies are validated off the HTTP thread: while one stage's reply spends its step
     /// limit, an independent stage's reply is received and the stage finishes.
     @Test func aSlowValidationDelaysNoOtherStage() async throws {

@@ -31,8 +31,8 @@ struct CheckJSONCommand: ParsableCommand {
         such as `(\\w+\\s?)*!`) is invalid, with a message naming the pattern.
 
         Exit status: 0 when every document is valid, 1 when one is not, 2 when the schema \
-        is unusable or a document cannot be read or is not JSON (the message names the file \
-        and the line and column).
+        is unusable (such as a `$ref` cycle that never reaches a value) or a document cannot \
+        be read or is not JSON (the message names the file and the line and column).
 
         Examples:
           pipe check-json --schema schemas/research.schema.json out.json
