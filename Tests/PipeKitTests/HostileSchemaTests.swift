@@ -93,6 +93,30 @@ import Testing
         #expect(result.stderr == "schema.json: unusable schema: /$defs/a/$ref: $ref cycle #/$defs/a → #/$defs/b → #/$defs/b/allOf/0 → #/$defs/a never reaches a value, so nothing can be validated against it\n")
     }
 
+    /// `1e400` is one number in a spec's schema, a mock value and a JSON input alike.
+    @Test func aNumberBeyondADoubleIsANumberInYAMLAsInJSON() async throws {
+        let folder = try TemporaryFolder("pipe-number")
+        let spec = folder.url.appendingPathComponent("spec.yaml")
+        try Data("""
+            version: 1
+            input: { schema: { type: number, maximum: 1e400 } }
+            models: { m: { provider: mock } }
+            defaults: { model: m }
+            stages:
+              big:
+                prompt: "Repeat {{ input }}"
+                output: { schema: { type: number, minimum: 1e399 } }
+                mock: [1e400]
+            output: "{{ big }}"
+            """.utf8).write(to: spec)
+        let lint = try await runPipe(["lint", spec.path])
+        #expect(lint.status == 0, "\(lint.stdout)")
+        let run = try await runPipe(["run", "--mock", "--no-store", spec.path], stdin: "1e400")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try JSONParser.parse(run.stdout) == (try JSONParser.parse("1e400")))
+        #expect(try await runPipe(["run", "--mock", "--no-store", spec.path], stdin: "1e401").status == 3)
+    }
+
     /// Replies are validated off the HTTP thread: while one stage's reply spends its step
     /// limit, an independent stage's reply is received and the stage finishes.
     @Test func aSlowValidationDelaysNoOtherStage() async throws {

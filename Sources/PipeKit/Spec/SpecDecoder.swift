@@ -404,7 +404,12 @@ public struct SpecDecoder {
         guard let node else { return nil }
         switch YAMLScalarValue(node) {
         case .int(let value) where node.scalar != nil: return Located(Double(value), at: node.span)
-        case .float(let value) where node.scalar != nil && value.isFinite: return Located(value, at: node.span)
+        case .float(let value) where node.scalar != nil:
+            guard value.isFinite else {
+                report(.invalidValue, at: node.span, "`\(key)` must be a finite number, found `\(node.scalar ?? "")`")
+                return nil
+            }
+            return Located(value, at: node.span)
         default:
             typeMismatch(node, key: key, expected: "a number")
             return nil
