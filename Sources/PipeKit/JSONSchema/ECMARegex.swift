@@ -16,11 +16,10 @@ import _FoundationICU
 /// hang. A match also ends when its task is cancelled.
 final class ECMARegex: Sendable {
     let source: String
-    private let matcher: Matcher
-
     /// The most steps one match may take: a character scanned or a backtracking state saved.
     /// A pattern that is linear in its input takes a few per character.
-    static let stepLimit = 10_000_000
+    let stepLimit: Int
+    private let matcher: Matcher
 
     enum Outcome: Equatable, Sendable {
         case matched, notMatched
@@ -38,13 +37,14 @@ final class ECMARegex: Sendable {
         case icu(ICURegex)
     }
 
-    init(_ source: String) throws(ECMARegexError) {
+    init(_ source: String, stepLimit: Int = JSONSchemaOptions.defaultPatternStepLimit) throws(ECMARegexError) {
         self.source = source
+        self.stepLimit = stepLimit
         if let simple = SimpleRegex(source) {
             matcher = .simple(simple)
             return
         }
-        guard let icu = ICURegex(try ECMARegex.translate(source), stepLimit: Self.stepLimit) else {
+        guard let icu = ICURegex(try ECMARegex.translate(source), stepLimit: stepLimit) else {
             throw ECMARegexError(reason: "not a valid regular expression")
         }
         matcher = .icu(icu)
@@ -54,7 +54,7 @@ final class ECMARegex: Sendable {
     func match(_ string: String) -> Outcome {
         switch matcher {
         case .simple(let simple):
-            guard let found = simple.matches(string, stepLimit: Self.stepLimit) else { return .exhausted(reason: Self.tooManySteps) }
+            guard let found = simple.matches(string, stepLimit: stepLimit) else { return .exhausted(reason: Self.tooManySteps(stepLimit)) }
             return found ? .matched : .notMatched
         case .icu(let icu):
             return icu.match(string)
@@ -64,7 +64,7 @@ final class ECMARegex: Sendable {
     /// True when the pattern matches somewhere in `string` (false when the match ran out of steps).
     func matches(_ string: String) -> Bool { match(string) == .matched }
 
-    static let tooManySteps = "needed more than \(stepLimit) matching steps"
+    static func tooManySteps(_ limit: Int) -> String { "needed more than \(limit) matching steps" }
 
     static let ecmaWhitespace = "\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
 
@@ -199,7 +199,7 @@ private final class ICURegex: @unchecked Sendable {
             return swift_uregex_find(regex, 0, &status) != 0
         }
         switch status {
-        case U_REGEX_TIME_OUT: return .exhausted(reason: ECMARegex.tooManySteps)
+        case U_REGEX_TIME_OUT: return .exhausted(reason: ECMARegex.tooManySteps(stepLimit))
         case U_REGEX_STACK_OVERFLOW: return .exhausted(reason: "needed more than 8 MB to backtrack")
         case U_REGEX_STOPPED_BY_CALLER: return .cancelled
         default: return found ? .matched : .notMatched

@@ -4,6 +4,7 @@ struct SchemaCompiler {
     var documents: SchemaDocuments
     var output = CompiledSchema()
     let assertFormat: Bool
+    let patternStepLimit: Int
     private var memo: [SchemaLocation: Int] = [:]
     /// Where each node comes from, by index (for messages).
     private var locations: [SchemaLocation] = []
@@ -18,6 +19,7 @@ struct SchemaCompiler {
     init(options: JSONSchemaOptions) {
         documents = SchemaDocuments(remotes: options.remotes, defaultDraft: options.defaultDraft)
         assertFormat = options.assertFormat
+        patternStepLimit = options.patternStepLimit
     }
 
     /// Compiles `root` and everything it references; returns the root node's index.
@@ -186,7 +188,7 @@ struct SchemaCompiler {
     mutating func regex(_ pattern: String, location: String) throws(SchemaError) -> ECMARegex {
         if let cached = regexCache[pattern] { return cached }
         do {
-            let regex = try ECMARegex(pattern)
+            let regex = try ECMARegex(pattern, stepLimit: patternStepLimit)
             regexCache[pattern] = regex
             return regex
         } catch {
