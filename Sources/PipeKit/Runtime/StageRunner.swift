@@ -154,6 +154,8 @@ struct StageRunner: Sendable {
                 await record(request, model: model, attempt: tally.attempts, reply: reply.text,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
                     since: callStart, key: cacheKey)
+                // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
+                if !checked.isValue, Task.isCancelled { return .cancelled }
                 let problem: String
                 switch checked {
                 case .value(let value):
