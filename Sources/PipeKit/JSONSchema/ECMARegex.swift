@@ -1,5 +1,5 @@
 import Foundation
-#if canImport(_FoundationICU)
+#if os(Linux) && canImport(_FoundationICU)
 import _FoundationICU
 #endif
 
@@ -163,7 +163,7 @@ struct ECMARegexError: Error {
     var reason: String
 }
 
-#if canImport(_FoundationICU)
+#if os(Linux) && canImport(_FoundationICU)
 /// A pattern compiled by ICU and matched through its C API, which, unlike NSRegularExpression,
 /// can bound a match's steps and stop it when the task running it is cancelled.
 private final class ICURegex: @unchecked Sendable {
