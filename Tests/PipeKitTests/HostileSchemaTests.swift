@@ -19,6 +19,10 @@ import Testing
         // The first exhausted match ends the validation: one error, where it happened.
         #expect(errors.map(\.description) == [#"/0: pattern "(\\w+\\s?)*!" needed more than 100000 matching steps; simplify it"#])
         #expect(!schema.isValid([.string(Self.sixty)]))
+        // Property names too, and the match is not tried again on every other name.
+        let names = try JSONSchema(compiling: ["patternProperties": [Self.catastrophic: true], "additionalProperties": false], options: Self.options)
+        let object = JSONValue.object(JSONObject((0..<200).map { ("\($0)" + Self.sixty, JSONValue.null) }))
+        #expect(names.validate(object).count == 1)
         // `not` cannot turn an unfinished match into a success.
         let negated = try JSONSchema(compiling: ["not": ["pattern": .string(Self.catastrophic)]], options: Self.options)
         #expect(!negated.isValid(.string(Self.sixty)))

@@ -192,7 +192,7 @@ private final class ICURegex: @unchecked Sendable {
         guard let regex = idle.withLock({ $0.popLast() }) ?? makeMatcher(&status) else { return .notMatched }
         defer { idle.withLock { $0.append(regex) } }
         var text = Array(string.utf16)
-        let length = Int32(text.count)
+        guard let length = Int32(exactly: text.count) else { return .exhausted(reason: "cannot match 2 GB of text or more") }
         if text.isEmpty { text = [0] }  // ICU refuses a null text pointer, even for no text
         let found = text.withUnsafeBufferPointer { buffer in
             swift_uregex_setText(regex, buffer.baseAddress, length, &status)

@@ -183,6 +183,7 @@ struct Evaluator {
 
     /// Whether `regex` matches `text`. A match that cannot finish halts the evaluation.
     mutating func matches(_ regex: ECMARegex, _ text: String, keyword: String) -> Bool {
+        if halted != nil { return false }
         let message: String
         switch regex.match(text) {
         case .matched: return true
