@@ -52,7 +52,9 @@ let package = Package(
         ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CYAML", "CCurl", .product(name: "GRDB", package: "GRDB.swift")],
+            // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
+            linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "pipe",

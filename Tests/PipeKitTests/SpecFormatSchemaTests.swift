@@ -9,6 +9,8 @@ import Testing
         return (try? JSONParser.parse([UInt8]((try? Data(contentsOf: url)) ?? Data()))) ?? .null
     }()
 
+    static let badSpecs = Paths.files(in: Paths.testdata.appendingPathComponent("spec-schema/bad"), withExtension: "yaml")
+
     func keys(_ pointer: String) -> [String] {
         JSONPointer(pointer)?.resolve(in: Self.schema)?["properties"]?.objectValue?.keys.sorted() ?? []
     }
@@ -36,5 +38,23 @@ import Testing
             let errors = validator.validate(try #require(node).json)
             #expect(errors.isEmpty, "\(url.lastPathComponent): \(errors)")
         }
+    }
+
+    /// Each spec in `testdata/spec-schema/bad` breaks the published schema in one way; lint
+    /// must reject it too, so that lint checks at least what editors check.
+    @Test(arguments: badSpecs)
+    func lintRejectsWhatTheSchemaRejects(_ url: URL) throws {
+        let validator = try JSONSchema(compiling: Self.schema)
+        let source = SourceFile(path: url.lastPathComponent, bytes: [UInt8](try Data(contentsOf: url)))
+        var sink = DiagnosticSink()
+        let node = try #require(YAMLLoader().load(source, diagnostics: &sink), "\(sink.diagnostics)")
+        let schemaErrors = validator.validate(node.json)
+        #expect(!schemaErrors.isEmpty, "the schema accepts \(url.lastPathComponent): it is not a bad spec")
+        let lintRejects = Compiler.compile(source, directory: url.deletingLastPathComponent().path).hasErrors
+        #expect(lintRejects, "lint accepts \(url.lastPathComponent), which the schema rejects: \(schemaErrors)")
+    }
+
+    @Test func theBadSpecCorpusIsLarge() {
+        #expect(Self.badSpecs.count >= 25)
     }
 }

@@ -98,4 +98,10 @@ import Testing
         #expect(DurationParser.parse("5x") == nil)
         #expect(DurationParser.parse("") == nil)
     }
+
+    /// The written form a spec's string durations must have (the spec schema's pattern).
+    @Test func durationsWithUnits() {
+        for good in ["500ms", "60s", "1.5s", "1h30m", "2m0.5s", "0s"] { #expect(DurationParser.hasUnits(good), "\(good)") }
+        for bad in ["90", "", " 30s", "30 s", "1.s", ".5s", "5x", "s", "1h30", "1e3s", "３0s"] { #expect(!DurationParser.hasUnits(bad), "\(bad)") }
+    }
 }

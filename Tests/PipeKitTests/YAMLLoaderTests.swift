@@ -120,4 +120,26 @@ import Testing
         #expect(json["maximum"] == .number(JSONNumber(100)))
         #expect(json.serialized() == #"{"type":"number","multipleOf":0.1,"maximum":100,"enum":["a","b"]}"#)
     }
+
+    /// A plain scalar that is a JSON number is that number, even beyond a Double's range.
+    @Test func plainScalarsThatAreJSONNumbersAreExactNumbers() throws {
+        let (root, _) = load("""
+            big: 1e400
+            small: -1e-400
+            long: 123456789012345678901234567890
+            tagged: !!float 1e400
+            inf: .inf
+            quoted: '1e400'
+            """)
+        #expect(root!["big"]!.json == (try JSONParser.parse("1e400")))
+        #expect(root!["small"]!.json == (try JSONParser.parse("-1e-400")))
+        #expect(root!["long"]!.json == (try JSONParser.parse("123456789012345678901234567890")))
+        #expect(root!["tagged"]!.json == (try JSONParser.parse("1e400")))
+        #expect(root!["inf"]!.json == ".inf")
+        #expect(root!["quoted"]!.json == "1e400")
+        // A schema `type: number` takes it, as it takes the JSON number.
+        let schema = try JSONSchema(compiling: ["type": "number", "minimum": root!["small"]!.json])
+        #expect(schema.validate(root!["big"]!.json).isEmpty)
+        #expect(schema.validate(try JSONParser.parse("1e400")).isEmpty)
+    }
 }

@@ -245,8 +245,8 @@ public struct SchemaShape: Sendable {
         return nil
     }
 
+    /// Whether `name` matches a `patternProperties` pattern (ECMA-262, within its step limit).
     static func matches(_ pattern: String, _ name: String) -> Bool {
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
-        return regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+        (try? ECMARegex(pattern))?.matches(name) ?? false
     }
 }

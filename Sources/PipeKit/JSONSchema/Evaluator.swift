@@ -23,6 +23,9 @@ struct Evaluator {
     /// Nested evaluations of the same instance (through `$ref`, `allOf`, ...) since the last step
     /// into a child: a `$ref` cycle that never consumes the instance shows up here.
     private var inPlaceDepth = 0
+    /// Set when a pattern match could not finish (it needed too many steps, or the task was
+    /// cancelled): evaluation stops there, and this is the one error reported.
+    private(set) var halted: ValidationError?
 
     /// Limits that turn a runaway evaluation into an error instead of a stack overflow.
     static let maxDepth = 3000
@@ -69,6 +72,7 @@ struct Evaluator {
     mutating func validate(_ node: Int, _ instance: JSONValue, _ annotations: inout Annotations) -> Bool {
         let schemaNode = schema.nodes[node]
         if schemaNode.keywords.isEmpty { return true }
+        if halted != nil { return false }
         depth += 1
         inPlaceDepth += 1
         defer {
@@ -173,7 +177,26 @@ struct Evaluator {
         nested.explainsSubschemas = false
         var ignored = Annotations()
         _ = nested.validate(node, instance, &ignored)
+        if halted == nil { halted = nested.halted }
         return nested.errors
+    }
+
+    /// Whether `regex` matches `text`. A match that cannot finish halts the evaluation.
+    mutating func matches(_ regex: ECMARegex, _ text: String, keyword: String) -> Bool {
+        if halted != nil { return false }
+        let message: String
+        switch regex.match(text) {
+        case .matched: return true
+        case .notMatched: return false
+        case .exhausted(let reason): message = "pattern \(regex.source.jsonQuoted) \(reason); simplify it"
+        case .cancelled: message = "validation was cancelled"
+        }
+        if halted == nil {
+            halted = ValidationError(
+                instanceLocation: pointer(instancePath),
+                keywordLocation: pointer(keywordPath) + "/" + JSONPointer.escape(keyword), message: message)
+        }
+        return false
     }
 
     mutating func apply(_ keyword: CompiledKeyword, _ instance: JSONValue, _ annotations: inout Annotations) -> Bool {

@@ -29,6 +29,7 @@ public final class JSONSchema: Sendable {
         var evaluator = Evaluator(schema: compiled, maxErrors: max(1, maxErrors), collecting: true)
         var annotations = Annotations()
         let valid = evaluator.validate(root, instance, &annotations)
+        if let halted = evaluator.halted { return [halted] }
         if !valid && evaluator.errors.isEmpty {
             // Defensive: a failure must always explain itself.
             return [ValidationError(instanceLocation: "", keywordLocation: "", message: "does not match the schema")]
@@ -40,7 +41,7 @@ public final class JSONSchema: Sendable {
     public func isValid(_ instance: JSONValue) -> Bool {
         var evaluator = Evaluator(schema: compiled, maxErrors: 1, collecting: false)
         var annotations = Annotations()
-        return evaluator.validate(root, instance, &annotations)
+        return evaluator.validate(root, instance, &annotations) && evaluator.halted == nil
     }
 }
 

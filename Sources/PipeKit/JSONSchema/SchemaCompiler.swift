@@ -4,7 +4,11 @@ struct SchemaCompiler {
     var documents: SchemaDocuments
     var output = CompiledSchema()
     let assertFormat: Bool
+    let patternStepLimit: Int
     private var memo: [SchemaLocation: Int] = [:]
+    /// Where each node comes from, by index (for messages).
+    private var locations: [SchemaLocation] = []
+    private var rootDocument = 0
     private var resourceIndices: [String: Int] = [:]
     private var pendingDynamicAnchors: [(resource: Int, name: String, location: SchemaLocation)] = []
     private var regexCache: [String: ECMARegex] = [:]
@@ -15,11 +19,13 @@ struct SchemaCompiler {
     init(options: JSONSchemaOptions) {
         documents = SchemaDocuments(remotes: options.remotes, defaultDraft: options.defaultDraft)
         assertFormat = options.assertFormat
+        patternStepLimit = options.patternStepLimit
     }
 
     /// Compiles `root` and everything it references; returns the root node's index.
     mutating func compileRoot(_ root: JSONValue, baseURI: String?) throws(SchemaError) -> Int {
         let document = documents.add(root, uri: SchemaDocuments.stripEmptyFragment(baseURI ?? Self.defaultBaseURI))
+        rootDocument = document
         let location = SchemaLocation(document: document, pointer: [])
         let scope = documents.scope(at: location)
         let index = try compile(location, scope: scope)
@@ -27,7 +33,68 @@ struct SchemaCompiler {
             let target = try compile(pending.location, scope: documents.scope(at: pending.location))
             output.resources[pending.resource].dynamicAnchors[pending.name] = target
         }
+        try checkInPlaceCycles()
         return index
+    }
+
+    /// Throws when subschemas apply one another to the same value in a cycle (`{"$ref": "#"}`,
+    /// `a → b → a` through `$defs`, `allOf: [{"$ref": "#"}]`): evaluating them would never
+    /// reach a value. A cycle through `properties`, `items`, ... consumes part of the value at
+    /// each turn: that is ordinary recursion. A `$dynamicRef` resolved at run time is left to
+    /// the evaluator's own limit.
+    private func checkInPlaceCycles() throws(SchemaError) {
+        func inPlace(_ node: Int) -> [(keyword: String, target: Int)] {
+            var edges: [(String, Int)] = []
+            for keyword in output.nodes[node].keywords {
+                switch keyword.check {
+                case .ref(let target), .dynamicRef(let target, nil), .not(let target):
+                    edges.append((keyword.name, target))
+                case .allOf(let targets), .anyOf(let targets), .oneOf(let targets):
+                    edges += targets.map { (keyword.name, $0) }
+                case .conditional(let condition, let then, let otherwise):
+                    edges += [("if", condition)] + (then.map { [("then", $0)] } ?? []) + (otherwise.map { [("else", $0)] } ?? [])
+                case .dependentSchemas(let entries):
+                    edges += entries.map { (keyword.name, $0.1) }
+                default:
+                    break
+                }
+            }
+            return edges
+        }
+        // Depth-first, without recursion: 0 not seen, 1 on the current path, 2 done.
+        var state = [UInt8](repeating: 0, count: output.nodes.count)
+        for start in output.nodes.indices where state[start] == 0 {
+            var path: [(node: Int, edges: [(keyword: String, target: Int)], next: Int)] = [(start, inPlace(start), 0)]
+            state[start] = 1
+            while let top = path.last {
+                guard top.next < top.edges.count else {
+                    state[top.node] = 2
+                    path.removeLast()
+                    continue
+                }
+                let edge = top.edges[top.next]
+                path[path.count - 1].next += 1
+                switch state[edge.target] {
+                case 0:
+                    state[edge.target] = 1
+                    path.append((edge.target, inPlace(edge.target), 0))
+                case 1:
+                    let first = path.lastIndex { $0.node == edge.target }!
+                    let cycle = path[first...]
+                    let keyword = cycle.first!.edges[cycle.first!.next - 1].keyword
+                    throw .referenceCycle(
+                        chain: cycle.map { display(locations[$0.node]) } + [display(locations[edge.target])],
+                        location: locations[edge.target].pointerText + "/" + JSONPointer.escape(keyword))
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// `#/pointer` in the root document, `URI#/pointer` in another.
+    private func display(_ location: SchemaLocation) -> String {
+        (location.document == rootDocument ? "" : documents.documentURIs[location.document]) + "#" + location.pointerText
     }
 
     private mutating func resource(for uri: String) -> Int {
@@ -49,6 +116,7 @@ struct SchemaCompiler {
         }
         let index = output.nodes.count
         output.nodes.append(SchemaNode(keywords: [], resource: resource(for: scope.base)))
+        locations.append(location)
         memo[location] = index
         switch value {
         case .bool(true):
@@ -120,7 +188,7 @@ struct SchemaCompiler {
     mutating func regex(_ pattern: String, location: String) throws(SchemaError) -> ECMARegex {
         if let cached = regexCache[pattern] { return cached }
         do {
-            let regex = try ECMARegex(pattern)
+            let regex = try ECMARegex(pattern, stepLimit: patternStepLimit)
             regexCache[pattern] = regex
             return regex
         } catch {

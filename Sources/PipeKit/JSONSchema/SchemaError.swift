@@ -11,12 +11,16 @@ public enum SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidPattern(pattern: String, location: String, reason: String)
     /// A schema is neither an object nor a boolean.
     case notASchema(location: String, found: String)
+    /// Subschemas apply one another to the same value in a cycle (`{"$ref": "#"}`): evaluating
+    /// them would never reach a value. `chain` names the subschemas, the first one again last.
+    case referenceCycle(chain: [String], location: String)
 
     /// Where in the schema the problem is.
     public var location: String {
         switch self {
         case .unresolvableReference(_, _, let location), .missingReferenceTarget(_, _, let location),
-             .invalidKeyword(_, let location, _), .invalidPattern(_, let location, _), .notASchema(let location, _):
+             .invalidKeyword(_, let location, _), .invalidPattern(_, let location, _), .notASchema(let location, _),
+             .referenceCycle(_, let location):
             return location
         }
     }
@@ -36,6 +40,8 @@ public enum SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid regular expression \(pattern.jsonQuoted): \(reason)"
         case let .notASchema(_, found):
             return "a schema must be an object or a boolean, found \(found)"
+        case let .referenceCycle(chain, _):
+            return "$ref cycle \(chain.joined(separator: " → ")) never reaches a value, so nothing can be validated against it"
         }
     }
 

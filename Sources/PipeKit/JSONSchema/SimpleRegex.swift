@@ -152,25 +152,29 @@ struct SimpleRegex: Sendable {
         }
     }
 
-    func matches(_ string: String) -> Bool {
+    /// Whether the pattern matches somewhere in `string`; nil when that takes more than `stepLimit`
+    /// steps (a step is one character scanned by a piece, or one backtrack).
+    func matches(_ string: String, stepLimit: Int) -> Bool? {
         var string = string
+        var steps = stepLimit
         // ASCII text (the common case) is matched on its bytes, without decoding.
-        let ascii: Bool? = string.withUTF8 { bytes in
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-            return search(bytes.lazy.map { UInt32($0) })
+        if string.withUTF8({ $0.allSatisfy { $0 < 0x80 } }) {
+            return string.withUTF8 { search($0.lazy.map { UInt32($0) }, &steps) }
         }
-        if let ascii { return ascii }
-        return search(string.unicodeScalars.map(\.value))
+        return search(string.unicodeScalars.map(\.value), &steps)
     }
 
-    private func search<C: RandomAccessCollection>(_ scalars: C) -> Bool where C.Element == UInt32, C.Index == Int {
-        if anchoredStart { return match(scalars, 0, 0) }
-        for start in 0...scalars.count where match(scalars, 0, start) { return true }
+    private func search<C: RandomAccessCollection>(_ scalars: C, _ steps: inout Int) -> Bool? where C.Element == UInt32, C.Index == Int {
+        if anchoredStart { return match(scalars, 0, 0, &steps) }
+        for start in 0...scalars.count {
+            guard let found = match(scalars, 0, start, &steps) else { return nil }
+            if found { return true }
+        }
         return false
     }
 
-    /// Backtracking match of `pieces[piece...]` at `position`.
-    private func match<C: RandomAccessCollection>(_ scalars: C, _ piece: Int, _ position: Int) -> Bool where C.Element == UInt32, C.Index == Int {
+    /// Backtracking match of `pieces[piece...]` at `position`; nil when `steps` run out.
+    private func match<C: RandomAccessCollection>(_ scalars: C, _ piece: Int, _ position: Int, _ steps: inout Int) -> Bool? where C.Element == UInt32, C.Index == Int {
         if piece == pieces.count { return !anchoredEnd || position == scalars.count }
         let p = pieces[piece]
         var count = 0
@@ -179,12 +183,17 @@ struct SimpleRegex: Sendable {
             count += 1
             i += 1
         }
+        steps -= count
+        if steps < 0 { return nil }
         if count < p.min { return false }
         if piece == pieces.count - 1 { return !anchoredEnd || i == scalars.count }
         while true {
-            if match(scalars, piece + 1, position + count) { return true }
+            guard let found = match(scalars, piece + 1, position + count, &steps) else { return nil }
+            if found { return true }
             if count == p.min { return false }
             count -= 1
+            steps -= 1
+            if steps < 0 { return nil }
         }
     }
 }

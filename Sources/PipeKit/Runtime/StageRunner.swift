@@ -47,7 +47,7 @@ struct StageRunner: Sendable {
         var reused = false
         let outcome: Outcome
         if let earlier = await journal?.reusableOutput(stage: label, fingerprint: fingerprint),
-            validator?.isValid(earlier) ?? (earlier.stringValue != nil)
+            await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
         {
             reused = true
             outcome = .value(earlier)
@@ -109,7 +109,7 @@ struct StageRunner: Sendable {
                 let cacheKey = journal == nil ? "" : Fingerprint.call(request)
                 let callStart = ContinuousClock.now
                 if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
-                    if case .value(let value) = check(cached.text) {
+                    if case .value(let value) = await check(cached.text) {
                         await record(request, model: model, attempt: tally.attempts, reply: cached.text, status: .cached,
                             problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
                         return .value(value)
@@ -151,10 +151,12 @@ struct StageRunner: Sendable {
                 let cost = model.price.map { BudgetLedger.cost(reply.usage, $0) }
                 if let cost { tally.cost = (tally.cost ?? 0) + cost }
 
-                let checked = check(reply.text)
+                let checked = await check(reply.text)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.text,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
                     since: callStart, key: cacheKey)
+                // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
+                if !checked.isValue, Task.isCancelled { return .cancelled }
                 let problem: String
                 switch checked {
                 case .value(let value):
@@ -197,13 +199,22 @@ struct StageRunner: Sendable {
         }
     }
 
-    private func check(_ text: String) -> Checked {
-        switch ReplyParser.value(of: text, structured: stage.outputSchema != nil) {
-        case .failure(let error): return .notJSON(error.message)
-        case .success(let value):
-            let errors = validator?.validate(value, maxErrors: 20) ?? []
-            return errors.isEmpty ? .value(value) : .invalid(errors)
+    private func check(_ text: String) async -> Checked {
+        await offHTTPThread {
+            switch ReplyParser.value(of: text, structured: stage.outputSchema != nil) {
+            case .failure(let error): return .notJSON(error.message)
+            case .success(let value):
+                let errors = validator?.validate(value, maxErrors: 20) ?? []
+                return errors.isEmpty ? .value(value) : .invalid(errors)
+            }
         }
+    }
+
+    /// Runs `work` (parsing, validation: CPU that a large or hostile reply can make long) on the
+    /// global concurrent executor. The stage's task prefers the HTTP thread, which must stay
+    /// free for the other stages' transfers; the task, and so its cancellation, stays the same.
+    private func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
+        await withTaskExecutorPreference(globalConcurrentExecutor) { work() }
     }
 
     /// Tells the journal and the event stream that a call completed.

@@ -39,6 +39,34 @@ public enum DurationParser {
     }
 }
 
+extension DurationParser {
+    /// Whether `text` is numbers with units and nothing else: `500ms`, `1.5s`, `1h30m`
+    /// (`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`, the form the spec's JSON Schema gives).
+    public static func hasUnits(_ text: String) -> Bool {
+        var rest = Substring(text).utf8[...]
+        func digits() -> Bool {
+            let count = rest.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+            rest = rest.dropFirst(count)
+            return count > 0
+        }
+        repeat {
+            guard digits() else { return false }
+            if rest.first == UInt8(ascii: ".") {
+                rest = rest.dropFirst()
+                guard digits() else { return false }
+            }
+            if rest.starts(with: "ms".utf8) {
+                rest = rest.dropFirst(2)
+            } else if let unit = rest.first, unit == UInt8(ascii: "s") || unit == UInt8(ascii: "m") || unit == UInt8(ascii: "h") {
+                rest = rest.dropFirst()
+            } else {
+                return false
+            }
+        } while !rest.isEmpty
+        return true
+    }
+}
+
 extension Duration {
     /// Seconds as a Double, for arithmetic and display.
     public var seconds: Double {

@@ -267,10 +267,11 @@ public enum PipelineFormatSchema {
           }
         },
         "needs": {
-          "description": "Stages that must finish before this one, in addition to those its templates reference.",
-          "type": "array",
-          "uniqueItems": true,
-          "items": {"$ref": "#/$defs/stageName"}
+          "description": "Stages that must finish before this one, in addition to those its templates reference: a list of stage names, each once (one name may be written alone).",
+          "anyOf": [
+            {"type": "array", "uniqueItems": true, "items": {"$ref": "#/$defs/stageName"}},
+            {"$ref": "#/$defs/stageName"}
+          ]
         },
         "max_tokens": {"$ref": "#/$defs/maxTokens"},
         "temperature": {"$ref": "#/$defs/temperature"},
@@ -319,10 +320,11 @@ public enum PipelineFormatSchema {
       "minLength": 1
     },
     "fallback": {
-      "description": "Models tried in order after the stage's retries on its own model are spent.",
-      "type": "array",
-      "uniqueItems": true,
-      "items": {"$ref": "#/$defs/modelName"},
+      "description": "Models tried in order after the stage's retries on its own model are spent: a list of model names, each once (one name may be written alone).",
+      "anyOf": [
+        {"type": "array", "uniqueItems": true, "items": {"$ref": "#/$defs/modelName"}},
+        {"$ref": "#/$defs/modelName"}
+      ],
       "examples": [["fast"]]
     },
     "system": {"description": "The system prompt, a template like `prompt`.", "type": "string"},
@@ -356,9 +358,9 @@ public enum PipelineFormatSchema {
       "examples": ["60s"]
     },
     "duration": {
-      "description": "A duration: a positive whole number with a unit (`500ms`, `60s`, `5m`, `1h`), or a positive integer of seconds.",
+      "description": "A duration: numbers with units (`500ms`, `60s`, `5m`, `1h`, `1.5s`, `1h30m`), or a positive integer of seconds; never zero.",
       "oneOf": [
-        {"type": "string", "pattern": "^[1-9][0-9]*(ms|s|m|h)$"},
+        {"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"},
         {"type": "integer", "minimum": 1}
       ]
     },
@@ -372,8 +374,8 @@ public enum PipelineFormatSchema {
       "oneOf": [
         {
           "type": "string",
-          "pattern": "\\.json$",
-          "description": "Path to a JSON Schema file, relative to the spec file; must stay inside the spec's directory tree."
+          "minLength": 1,
+          "description": "Path to a JSON Schema file (JSON, usually `.json`), relative to the spec file; must stay inside the spec's directory tree."
         },
         {"type": "boolean"},
         {

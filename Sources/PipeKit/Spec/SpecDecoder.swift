@@ -24,7 +24,7 @@ public struct SpecDecoder {
                     report(.invalidValue, at: version.span, "unsupported spec version \(version.value); this pipe reads version 1",
                         hint: "set `version: 1`")
                 }
-            case "name": spec.name = string(value, key: key)
+            case "name": spec.name = nonEmptyString(value, key: key)
             case "description": spec.description = string(value, key: key)
             case "input": spec.input = input(value)
             case "models": spec.models = models(value)
@@ -56,7 +56,12 @@ public struct SpecDecoder {
         var input = InputSpec()
         guard let pairs = mapping(node, what: "`input`") else { return input }
         checkKeys(pairs, allowed: SpecKeys.input, in: "`input`")
-        if let schema = node["schema"] { input.schema = schemaSource(schema) }
+        if let schema = node["schema"] {
+            input.schema = schemaSource(schema)
+        } else {
+            report(.missingKey, at: node.span, "`input` has no `schema`",
+                hint: "add `schema: { type: string }` for raw text, or remove `input`")
+        }
         return input
     }
 
@@ -65,10 +70,15 @@ public struct SpecDecoder {
         var models: [ModelSpec] = []
         for pair in pairs {
             guard let name = key(pair) else { continue }
+            if name.value.isEmpty {
+                report(.invalidValue, at: name.span, "a model name must not be empty", hint: "name it, as in `fast:`")
+                continue
+            }
             guard let fields = mapping(pair.value, what: "model `\(name.value)`") else { continue }
             checkKeys(fields, allowed: SpecKeys.model, in: "model `\(name.value)`")
             var model = ModelSpec(name: name, span: pair.value.span)
-            model.settings = settings(fields)
+            // A model's `model` is the provider's model id, read below, not a model name.
+            model.settings = settings(fields.filter { $0.key.scalar != "model" })
             for field in fields {
                 switch field.key.scalar {
                 case "provider":
@@ -79,14 +89,20 @@ public struct SpecDecoder {
                             hint: Suggestions.hint(for: provider.value, in: SpecKeys.providers, kind: "known providers")
                                 ?? "use anthropic, openai (any OpenAI-compatible server with `base_url`) or mock")
                     }
-                case "model": model.model = string(field.value, key: "model")
+                case "model": model.model = nonEmptyString(field.value, key: "model")
                 case "base_url":
                     model.baseURL = string(field.value, key: "base_url")
                     if let url = model.baseURL, !(url.value.hasPrefix("http://") || url.value.hasPrefix("https://")) {
                         report(.invalidValue, at: url.span, "`base_url` must be an http:// or https:// URL",
                             hint: "for example `http://localhost:11434/v1`")
                     }
-                case "api_key_env": model.apiKeyEnv = string(field.value, key: "api_key_env")
+                case "api_key_env":
+                    model.apiKeyEnv = string(field.value, key: "api_key_env")
+                    if let name = model.apiKeyEnv, !Self.isEnvironmentName(name.value) {
+                        report(.invalidValue, at: name.span,
+                            "`api_key_env` must be the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), found `\(name.value)`",
+                            hint: "for example `OPENROUTER_API_KEY`; the key itself never belongs in the spec")
+                    }
                 case "price": model.price = price(field.value)
                 default: break
                 }
@@ -125,7 +141,12 @@ public struct SpecDecoder {
         guard let pairs = mapping(node, what: "`budget`") else { return budget }
         checkKeys(pairs, allowed: SpecKeys.budget, in: "`budget`")
         budget.maxTokens = positiveInteger(node["max_tokens"], key: "max_tokens")
-        budget.maxCostUSD = nonNegative(node["max_cost_usd"], key: "max_cost_usd")
+        budget.maxCostUSD = number(node["max_cost_usd"], key: "max_cost_usd")
+        if let cost = budget.maxCostUSD, cost.value <= 0 {
+            report(.invalidValue, at: cost.span, "`max_cost_usd` must be greater than 0, found \(cost.value.formatted)",
+                hint: "remove it for no cost limit")
+            budget.maxCostUSD = nil
+        }
         budget.maxDuration = duration(node["max_duration"], key: "max_duration")
         return budget
     }
@@ -135,8 +156,12 @@ public struct SpecDecoder {
         for pair in pairs {
             let value = pair.value
             switch pair.key.scalar {
-            case "model": settings.model = string(value, key: "model")
-            case "fallback": settings.fallback = stringList(value, key: "fallback")
+            case "model": settings.model = nonEmptyString(value, key: "model")
+            case "fallback":
+                settings.fallback = stringList(value, key: "fallback")?.filter { name in
+                    if name.value.isEmpty { report(.invalidValue, at: name.span, "a model name in `fallback` must not be empty") }
+                    return !name.value.isEmpty
+                }
             case "system": settings.system = template(value, key: "system")
             case "max_tokens": settings.maxTokens = positiveInteger(value, key: "max_tokens")
             case "temperature":
@@ -176,7 +201,13 @@ public struct SpecDecoder {
             stage.settings = settings(fields)
             for field in fields {
                 switch field.key.scalar {
-                case "prompt": stage.prompt = template(field.value, key: "prompt")
+                case "prompt":
+                    if field.value.scalar?.isEmpty == true, case .string = YAMLScalarValue(field.value) {
+                        report(.invalidValue, at: field.value.span, "`prompt` of stage `\(name.value)` is empty",
+                            hint: "say what the model should do")
+                    } else {
+                        stage.prompt = template(field.value, key: "prompt")
+                    }
                 case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
                 case "for_each": stage.forEach = forEach(field.value, in: pair.value)
                 case "approve": stage.approve = boolean(field.value, key: "approve")
@@ -286,9 +317,19 @@ public struct SpecDecoder {
             guard let template = template(node, key: "output") else { return nil }
             return .single(template)
         case .mapping(let pairs):
+            if pairs.isEmpty {
+                report(.invalidValue, at: node.span, "`output` is empty",
+                    hint: "name at least one value, or remove `output` to get the outputs of the final stages")
+                return nil
+            }
             var fields: [(name: Located<String>, template: Template)] = []
             for pair in pairs {
-                guard let name = key(pair), let template = template(pair.value, key: name.value) else { continue }
+                guard let name = key(pair) else { continue }
+                if name.value.isEmpty {
+                    report(.invalidValue, at: name.span, "an output name must not be empty", hint: "name it, as in `article:`")
+                    continue
+                }
+                guard let template = template(pair.value, key: name.value) else { continue }
                 fields.append((name, template))
             }
             return .fields(fields)
@@ -320,8 +361,8 @@ public struct SpecDecoder {
 
     mutating func mapping(_ node: YAMLNode, what: String) -> [YAMLPair]? {
         if let pairs = node.mapping { return pairs }
-        if node.isNull, what != "a spec" { return [] }
-        report(.typeMismatch, at: node.span, "\(what) must be a mapping, found \(node.kindDescription)")
+        report(.typeMismatch, at: node.span, "\(what) must be a mapping, found \(node.kindDescription)",
+            hint: node.isNull ? "give it its entries, or remove it" : nil)
         return nil
     }
 
@@ -344,13 +385,31 @@ public struct SpecDecoder {
         }
     }
 
+    /// A string: a scalar that YAML reads as one (`42`, `true` and `~` are not; `"42"` is).
     mutating func string(_ node: YAMLNode?, key: String) -> Located<String>? {
         guard let node else { return nil }
-        guard case .scalar(let text, _) = node.kind, !node.isNull else {
-            typeMismatch(node, key: key, expected: "a string")
+        guard case .scalar(let text, _) = node.kind, case .string = YAMLScalarValue(node) else {
+            let quotable = node.scalar.map { !$0.isEmpty && !node.isNull } ?? false
+            report(.typeMismatch, at: node.span, "`\(key)` must be a string, found \(node.kindDescription)",
+                hint: quotable ? "quote it: `\(key): \"\(node.scalar ?? "")\"`" : nil)
             return nil
         }
         return Located(text, at: node.span)
+    }
+
+    /// A string that is not empty (a name, a model id).
+    mutating func nonEmptyString(_ node: YAMLNode?, key: String) -> Located<String>? {
+        guard let value = string(node, key: key) else { return nil }
+        if value.value.isEmpty {
+            report(.invalidValue, at: value.span, "`\(key)` must not be empty")
+            return nil
+        }
+        return value
+    }
+
+    static func isEnvironmentName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 
     mutating func template(_ node: YAMLNode, key: String) -> Template? {
@@ -366,13 +425,23 @@ public struct SpecDecoder {
         return TemplateLocator.template(from: node, text: text.value, in: source, diagnostics: &diagnostics)
     }
 
+    /// A list of names, or one name alone; each name once.
     mutating func stringList(_ node: YAMLNode, key: String) -> [Located<String>]? {
-        if case .scalar = node.kind, let single = string(node, key: key) { return [single] }
+        if case .string = YAMLScalarValue(node), node.scalar != nil, let single = string(node, key: key) { return [single] }
         guard let items = node.sequence else {
             typeMismatch(node, key: key, expected: "a list of names")
             return nil
         }
-        return items.compactMap { string($0, key: key) }
+        var names: [Located<String>] = []
+        for item in items {
+            guard let name = string(item, key: key) else { continue }
+            if names.contains(where: { $0.value == name.value }) {
+                report(.invalidValue, at: name.span, "`\(key)` names `\(name.value)` twice", hint: "remove the second one")
+                continue
+            }
+            names.append(name)
+        }
+        return names
     }
 
     mutating func integer(_ node: YAMLNode?, key: String) -> Located<Int>? {
@@ -406,7 +475,12 @@ public struct SpecDecoder {
         guard let node else { return nil }
         switch YAMLScalarValue(node) {
         case .int(let value) where node.scalar != nil: return Located(Double(value), at: node.span)
-        case .float(let value) where node.scalar != nil && value.isFinite: return Located(value, at: node.span)
+        case .float(let value) where node.scalar != nil:
+            guard value.isFinite else {
+                report(.invalidValue, at: node.span, "`\(key)` must be a finite number, found `\(node.scalar ?? "")`")
+                return nil
+            }
+            return Located(value, at: node.span)
         default:
             typeMismatch(node, key: key, expected: "a number")
             return nil
@@ -422,13 +496,24 @@ public struct SpecDecoder {
         return value
     }
 
+    /// A duration: a positive integer of seconds, or numbers with units (`500ms`, `1.5s`, `1h30m`).
     mutating func duration(_ node: YAMLNode?, key: String) -> Located<Duration>? {
         guard let node else { return nil }
         guard let text = node.scalar, !node.isNull, node.mapping == nil else {
             typeMismatch(node, key: key, expected: "a duration such as `30s`")
             return nil
         }
-        guard let duration = DurationParser.parse(text), duration > .zero else {
+        let wellFormed: Bool
+        switch YAMLScalarValue(node) {
+        case .int: wellFormed = true
+        case .string: wellFormed = DurationParser.hasUnits(text)
+        default: wellFormed = false
+        }
+        if wellFormed, DurationParser.parse(text) == .zero {
+            report(.invalidValue, at: node.span, "`\(key)` must be longer than 0, found `\(text)`")
+            return nil
+        }
+        guard wellFormed, let duration = DurationParser.parse(text), duration > .zero else {
             report(.invalidValue, at: node.span, "`\(key)` is not a duration: `\(text)`",
                 hint: "write a number with a unit: `500ms`, `30s`, `5m`, `1h`")
             return nil

@@ -1,6 +1,7 @@
 extension YAMLNode {
     /// The node as a JSON value, with YAML's core schema for plain scalars.
-    /// Numbers keep their exact written form (`0.10` stays a decimal, not a Double).
+    /// Numbers keep their exact written form (`0.10` stays a decimal, not a Double), whatever
+    /// their size: `1e400` is the number a JSON document would hold, not a string.
     public var json: JSONValue {
         switch kind {
         case .sequence(let items):
@@ -15,8 +16,9 @@ extension YAMLNode {
             case .bool(let value): return .bool(value)
             case .int(let value): return .number(JSONNumber(text) ?? JSONNumber(value))
             case .float(let value):
-                guard value.isFinite else { return .string(text) }
-                return .number(JSONNumber(text) ?? JSONNumber(value))
+                if let exact = JSONNumber(text) { return .number(exact) }
+                // `.inf` and `.nan` have no JSON form.
+                return value.isFinite ? .number(JSONNumber(value)) : .string(text)
             case .string(let value): return .string(value)
             }
         }

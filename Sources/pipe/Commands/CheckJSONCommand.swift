@@ -26,15 +26,18 @@ struct CheckJSONCommand: ParsableCommand {
         documents are valid).
 
         `format` (date-time, email, uri, ...) is an annotation by default, as the \
-        specification says; `--assert-format` checks it.
+        specification says; `--assert-format` checks it. A `pattern` match may take at most \
+        10,000,000 steps: a document that needs more (a pattern that backtracks exponentially, \
+        such as `(\\w+\\s?)*!`) is invalid, with a message naming the pattern.
 
         A FILE may be a pipe or `<(cmd)`. A document may be at most 64 MiB, a schema file \
         (SCHEMA and the files it `$ref`s) at most 4 MiB; a larger one is not read.
 
         Exit status: 0 when every document is valid, 1 when one is not, 2 when the schema \
-        is unusable or a document cannot be read, is over its limit, or is not JSON (the \
-        message names the file, and the line and column), 74 when stdout or stderr cannot \
-        be written, 141 when stdout's reader has gone.
+        is unusable (such as a `$ref` cycle that never reaches a value) or a document cannot \
+        be read, is over its limit, or is not JSON (the message names the file, and the line \
+        and column), 74 when stdout or stderr cannot be written, 141 when stdout's reader has \
+        gone.
 
         Examples:
           pipe check-json --schema schemas/research.schema.json out.json

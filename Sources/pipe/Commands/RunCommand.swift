@@ -13,7 +13,8 @@ struct RunCommand: AsyncParsableCommand {
             before any call), then runs the stages: each starts as soon as the stages it reads \
             have finished. At most --concurrency stages and for_each items call their models at \
             once, across the run (a for_each's `concurrency` bounds its items within that). Every \
-            reply is validated against its stage's output schema; a reply that fails is re-asked \
+            reply is validated against its stage's output schema (off the HTTP thread; a \
+            `pattern` match may take at most 10,000,000 steps); a reply that fails is re-asked \
             with the errors, then the stage's fallback models are tried.
 
             Limits: a stage's timeout bounds each attempt as a whole. A reply may be at most \

@@ -35,7 +35,7 @@ extension Evaluator {
         case .patternProperties(let entries):
             var valid = true
             for (key, value) in object {
-                for (regex, node) in entries where regex.matches(key) {
+                for (regex, node) in entries where matches(regex, key, keyword: name) {
                     if tracksAnnotations { annotations.properties.insert(key) }
                     if !validateChild(node, value, instanceToken: .key(key), path: .key(name), .key(regex.source)) {
                         valid = false
@@ -49,7 +49,8 @@ extension Evaluator {
             let keys = object.keys
             for position in keys.indices {
                 let key = keys[position]
-                if known.contains(key) || patterns.contains(where: { $0.matches(key) }) { continue }
+                if known.contains(key) || patterns.contains(where: { matches($0, key, keyword: name) }) { continue }
+                if halted != nil { return false }
                 let value = object.values[position]
                 if tracksAnnotations { annotations.properties.insert(key) }
                 if isFalse {

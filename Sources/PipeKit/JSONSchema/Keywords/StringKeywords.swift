@@ -15,7 +15,8 @@ extension Evaluator {
             if length >= limit { return true }
             report(name, length == 0 ? "empty string, at least \(characters(limit)) required" : "\(characters(length)) long, at least \(limit) required")
         case .pattern(let regex):
-            if regex.matches(s) { return true }
+            if matches(regex, s, keyword: name) { return true }
+            if halted != nil { return false }
             report(name, "must match the pattern \(regex.source.jsonQuoted), got \(quoteForMessage(s))")
         case .format(let format, let check):
             if check(s) { return true }
