@@ -67,8 +67,11 @@ import Testing
         #expect(json.stdout.contains("<redacted>"))
         var stored: [UInt8] = []
         let storeFolder = folder.url.appendingPathComponent(".pipe")
-        for name in try FileManager.default.contentsOfDirectory(atPath: storeFolder.path) {
-            stored += [UInt8](try Data(contentsOf: storeFolder.appendingPathComponent(name)))
+        // Every file under the store's folder (the database, its WAL, the runs' lock files).
+        for case let name as String in FileManager.default.enumerator(atPath: storeFolder.path)! {
+            let url = storeFolder.appendingPathComponent(name)
+            if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true { continue }
+            stored += [UInt8](try Data(contentsOf: url))
         }
         #expect(!stored.isEmpty)
         for key in [Self.anthropicKey, Self.openAIKey] {
