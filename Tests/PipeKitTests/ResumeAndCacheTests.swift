@@ -14,7 +14,10 @@ import Testing
     init() throws {
         folder = try TemporaryFolder("pipe-resume")
         spec = folder.url.appendingPathComponent("chain.yaml").path
-        try FileManager.default.copyItem(atPath: RunEndToEndTests.chain, toPath: spec)
+        // `left` hangs until the test stops the run: a timeout of its own must not end it first
+        // on a busy machine (the chain's 5 s one did, and the run exited 1 before the signal).
+        let chain = try String(contentsOfFile: RunEndToEndTests.chain, encoding: .utf8)
+        try chain.replacingOccurrences(of: "timeout: 5s", with: "timeout: 120s").write(toFile: spec, atomically: true, encoding: .utf8)
         store = folder.url.appendingPathComponent("runs.db").path
     }
 
