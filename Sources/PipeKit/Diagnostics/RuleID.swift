@@ -56,7 +56,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .invalidValue: "Values are in range: version, durations, token counts, prices."
         case .stageName: "Stage names match [a-z][a-z0-9_-]*."
         case .unknownModel: "A stage's model and fallbacks are declared under `models`."
-        case .unknownProvider: "A model's provider is anthropic, openai or mock."
+        case .unknownProvider: "A model's provider is \(ProviderRegistry.names.alternatives)."
         case .templateSyntax: "Templates are {{ path }} with a well-formed path."
         case .unknownReference: "A template refers to `input` or to a declared stage."
         case .unknownField: "A referenced field exists in the JSON Schema of what it points into."

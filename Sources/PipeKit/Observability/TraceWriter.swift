@@ -114,7 +114,7 @@ public final class TraceWriter: Sendable {
     }
 
     private func describe(_ model: ResolvedModel) -> JSONValue {
-        ["name": .string(model.name), "provider": .string(model.provider.rawValue), "id": .string(model.model)]
+        ["name": .string(model.name), "provider": .string(model.provider.name), "id": .string(model.model)]
     }
 
     private func tokens(_ usage: TokenUsage) -> JSONValue {

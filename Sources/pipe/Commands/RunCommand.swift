@@ -25,8 +25,9 @@ struct RunCommand: AsyncParsableCommand {
             PIPE_STORE): `pipe logs` shows it, `--resume RUN_ID` re-runs it without repeating the \
             stages that finished, `--cache` answers identical calls from it.
 
-            Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
-            ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
+            Environment: \(ProviderRegistry.apiKeyVariables.joined(separator: ", ")) (or a model's \
+            api_key_env); \(ProviderRegistry.baseURLVariables.joined(separator: ", ")). No key is \
+            needed for a loopback base_url.
 
             Examples:
               pipe run pipelines/research-report.yaml < topic.txt
