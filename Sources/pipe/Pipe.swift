@@ -34,7 +34,7 @@ struct Pipe: AsyncParsableCommand {
             exit(withError: error)
         } catch {
             // Help and --version exit 0; every other parse or validation error is a usage
-            // error, which is exit 2 for every pipe command (SPEC.md, "Exit codes").
+            // error, which is exit 2 for every pipe command (README, "Exit codes").
             guard exitCode(for: error) != .success else { exit(withError: error) }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
             exit(withError: ExitCode(2))

@@ -43,7 +43,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// One line saying what the rule checks (shown by SARIF and `pipe help lint`).
+    /// One line saying what the rule checks (SARIF's `shortDescription` of the rule).
     public var summary: String {
         switch self {
         case .emptySpec: "The spec file is not empty."

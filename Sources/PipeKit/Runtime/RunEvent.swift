@@ -1,5 +1,5 @@
 /// What happens during a run, as it happens: for the progress display, the summary and
-/// (later) the trace and the run store.
+/// the trace (the run store gets its records through `RunJournal`).
 public enum RunEvent: Sendable {
     case stageStarted(stage: String)
     /// An attempt is about to call a model.

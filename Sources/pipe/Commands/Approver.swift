@@ -1,7 +1,7 @@
 import Foundation
 import PipeKit
 
-/// The exit codes beyond SPEC.md's table.
+/// Exit codes with a name (README, "Exit codes").
 enum PipeExit {
     /// A stage with `approve: true` waits for `pipe approve`.
     static let waitingForApproval: Int32 = 5

@@ -6,11 +6,10 @@ public struct GitHubFormat: DiagnosticFormat {
     public func render(_ files: [LintedFile]) -> String {
         var out = ""
         for diagnostic in files.flatMap(\.diagnostics) {
-            let command = diagnostic.severity == .note ? "notice" : diagnostic.severity.rawValue
             let span = diagnostic.span
             var message = diagnostic.message
             if let hint = diagnostic.hint { message += " (hint: \(hint))" }
-            out += "::\(command) file=\(property(span.file)),line=\(span.start.line),col=\(span.start.column)"
+            out += "::\(diagnostic.severity.rawValue) file=\(property(span.file)),line=\(span.start.line),col=\(span.start.column)"
             out += ",endLine=\(span.end.line),endColumn=\(span.end.column),title=\(property("pipe lint: " + diagnostic.rule.rawValue))"
             out += "::\(data(message))\n"
         }

@@ -11,7 +11,7 @@ public struct SARIFFormat: DiagnosticFormat {
             var result: JSONObject = [
                 "ruleId": .string(diagnostic.rule.rawValue),
                 "ruleIndex": .number(JSONNumber(ruleIndex[diagnostic.rule] ?? 0)),
-                "level": .string(level(diagnostic.severity)),
+                "level": .string(diagnostic.severity.rawValue),
                 "message": ["text": .string(message)],
                 "locations": [location(diagnostic.span)],
             ]
@@ -36,7 +36,7 @@ public struct SARIFFormat: DiagnosticFormat {
                         "id": .string(rule.rawValue),
                         "name": .string(rule.rawValue),
                         "shortDescription": ["text": .string(rule.summary)],
-                        "defaultConfiguration": ["level": .string(level(rule.defaultSeverity))],
+                        "defaultConfiguration": ["level": .string(rule.defaultSeverity.rawValue)],
                     ]
                 }),
         ]
@@ -46,14 +46,6 @@ public struct SARIFFormat: DiagnosticFormat {
             "runs": [["tool": ["driver": .object(driver)], "results": .array(results)]],
         ]
         return log.serialized(pretty: true) + "\n"
-    }
-
-    private func level(_ severity: Severity) -> String {
-        switch severity {
-        case .error: "error"
-        case .warning: "warning"
-        case .note: "note"
-        }
     }
 
     private func location(_ span: Span) -> JSONValue {
