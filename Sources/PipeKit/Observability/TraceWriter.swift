@@ -30,9 +30,9 @@ public final class TraceWriter: Sendable {
         write("run_start", span: runSpan, parent: nil, ["pipeline": .string(pipeline), "stages": .number(JSONNumber(stages))])
     }
 
-    public func runEnded(status: String, wall: Duration, usage: TokenUsage, costUSD: Double) {
+    public func runEnded(status: RunStatus, wall: Duration, usage: TokenUsage, costUSD: Double) {
         write("run_end", span: runSpan, parent: nil, [
-            "status": .string(status), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
+            "status": .string(status.rawValue), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
         ])
         state.withLock { state in
             try? state.handle?.close()

@@ -38,4 +38,9 @@ public struct StageReport: Sendable {
     public var latency: Duration
     /// For a failed stage: the last error, in words.
     public var error: String?
+
+    /// The report of a stage that made no call: skipped, held for approval, or not reached.
+    static func empty(_ stage: String, _ status: Status, model: ResolvedModel) -> StageReport {
+        StageReport(stage: stage, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
+    }
 }
