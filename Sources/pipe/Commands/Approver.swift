@@ -35,7 +35,7 @@ enum Approver {
         if let system = pending.system { Terminal.writeError(RunSession.indent("system: " + system)) }
         Terminal.writeError(RunSession.indent(pending.prompt))
         Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
-        switch readLine(tty).trimmingCharacters(in: .whitespaces).lowercased() {
+        switch readLine(tty).trimmingSpaces.lowercased() {
         case "y", "yes": return .approve
         case "n", "no", "reject":
             Terminal.writeError("Reason: ")
