@@ -6,8 +6,8 @@ import Testing
 @Suite struct HelpTests {
     static let commands = ["run", "approve", "reject", "logs", "lint", "graph", "check-json", "schema"]
 
-    /// Every command and its arguments as ArgumentParser declares them.
-    static func declaredCommands() async throws -> [JSONValue] {
+    /// Every command and its arguments as ArgumentParser declares them (asked once).
+    static let declared = Task {
         let dump = try await runPipe(["--experimental-dump-help"])
         let commands = try JSONParser.parse(dump.stdout)["command"]?["subcommands"]?.arrayValue ?? []
         return commands.filter { $0["commandName"]?.stringValue != "help" }
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func everyCommandIsTaught() async throws {
-        let declared = try await Self.declaredCommands().compactMap { $0["commandName"]?.stringValue }
+        let declared = try await Self.declared.value.compactMap { $0["commandName"]?.stringValue }
         #expect(declared.sorted() == Self.commands.sorted())
         let overview = try await runPipe(["help"])
         #expect(overview.status == 0)
@@ -36,7 +36,7 @@ import Testing
         // The discussion, between the abstract and the usage, shows the command at work.
         let discussion = text.components(separatedBy: "\nUSAGE:").first?.split(separator: "\n").dropFirst() ?? []
         #expect(discussion.contains { $0.trimmingSpaces.hasPrefix("pipe \(name)") }, "no example line `pipe \(name) ...`")
-        let command = try #require(try await Self.declaredCommands().first { $0["commandName"]?.stringValue == name })
+        let command = try #require(try await Self.declared.value.first { $0["commandName"]?.stringValue == name })
         for argument in command["arguments"]?.arrayValue ?? [] {
             let names = (argument["names"]?.arrayValue ?? []).compactMap { name in
                 name["name"]?.stringValue.map { (name["kind"]?.stringValue == "short" ? "-" : "--") + $0 }
