@@ -45,7 +45,7 @@ struct Pipe: AsyncParsableCommand {
             status = error.rawValue
         } catch {
             // Help and --version go to stdout and exit 0; every other parse or validation error
-            // is a usage error, which is exit 2 for every pipe command (SPEC.md, "Exit codes").
+            // is a usage error, which is exit 2 for every pipe command (README, "Exit codes").
             let message = fullMessage(for: error)
             let success = exitCode(for: error) == .success
             status = success ? 0 : 2

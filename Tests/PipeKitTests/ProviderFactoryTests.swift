@@ -10,6 +10,27 @@ struct ProviderFactoryTests {
         #expect(try ProviderFactory(environment: [:]).provider(for: testModel(.mock)) is MockProvider)
     }
 
+    /// Each provider of the registry reads its own variables; one without an API is the mock.
+    @Test(arguments: ProviderRegistry.all)
+    func eachProviderReadsItsOwnVariables(_ provider: Provider) throws {
+        let bare = ProviderFactory(environment: [:])
+        guard let api = provider.api else {
+            #expect(try bare.provider(for: testModel(provider)) is MockProvider)
+            return
+        }
+        #expect(bare.baseURL(for: testModel(provider)) == api.defaultBaseURL)
+        #expect {
+            try bare.provider(for: testModel(provider))
+        } throws: { error in
+            guard case .missingAPIKey(api.apiKeyVariable, provider) = error as? ProviderError else { return false }
+            return true
+        }
+        let factory = ProviderFactory(environment: [api.baseURLVariable: "https://moved.example/v1", api.apiKeyVariable: "k"])
+        #expect(factory.baseURL(for: testModel(provider)) == "https://moved.example/v1")
+        #expect(factory.apiKeyVariable(for: testModel(provider)) == api.apiKeyVariable)
+        #expect(!(try factory.provider(for: testModel(provider)) is MockProvider))
+    }
+
     @Test func defaultEndpoints() throws {
         let factory = ProviderFactory(environment: ["ANTHROPIC_API_KEY": "a", "OPENAI_API_KEY": "o"])
         let anthropic = try #require(try factory.provider(for: testModel(.anthropic)) as? AnthropicProvider)

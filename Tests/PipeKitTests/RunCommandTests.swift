@@ -14,12 +14,15 @@ import Testing
 
     @Test(arguments: examples)
     func everyExampleRunsOfflineWithMock(_ spec: URL) async throws {
-        let result = try await runPipe(["run", "--mock", spec.path, "--input", Self.sampleInput(for: spec).path])
+        let result = try await runPipe(["run", "--mock", "--json", spec.path, "--input", Self.sampleInput(for: spec).path])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(!result.stdout.isEmpty)
         #expect(result.stderr.contains("total"))
         // Every stage succeeded on its first attempt: mock values match their schemas.
         #expect(!result.stderr.contains("retrying"))
+        // The output has the keys the spec declares, each of the type the schemas give it.
+        let output = try JSONParser.parse(result.stdout)
+        let declared = DeclaredOutput(pipeline: try DeclaredOutput.compile(spec))
+        #expect(declared.problems(in: output).isEmpty, "\(declared.problems(in: output))")
     }
 
     @Test func researchReportOutputHasTheDeclaredShape() async throws {
@@ -43,12 +46,25 @@ import Testing
     }
 
     @Test func pipelinesCompose() async throws {
+        let folder = try TemporaryFolder()
         let notes = Paths.pipelines.appendingPathComponent("meeting-notes.yaml")
-        let first = try await runPipe(["run", "--mock", "--quiet", notes.path, "--input", Self.sampleInput(for: notes).path])
+        let first = try await runPipe(
+            ["run", "--mock", "--quiet", "--no-store", notes.path, "--input", Self.sampleInput(for: notes).path])
         #expect(first.status == 0)
+        #expect(first.stdout.hasPrefix("Mock output of stage minutes"))
         let second = try await runPipe(
-            ["run", "--mock", "--quiet", Paths.pipelines.appendingPathComponent("research-report.yaml").path], stdin: first.stdout)
+            ["run", "--mock", "--quiet", "--store", folder.storePath, Paths.pipelines.appendingPathComponent("research-report.yaml").path],
+            stdin: first.stdout)
         #expect(second.status == 0)
+        // The second pipeline's input is the first one's output (less the newline `pipe run`
+        // ends it with), and its first stage's prompt carries it.
+        let logs = try await runPipe(["logs", "last", "--json", "--store", folder.storePath])
+        let run = try JSONParser.parse(logs.stdout)
+        let text = String(first.stdout.dropLast())
+        #expect(run["input"] == .string(text))
+        let researcher = run["calls"]?.arrayValue?.first { $0["stage"]?.stringValue == "researcher" }
+        let prompt = researcher?["request"]?["messages"]?[0]?["content"]?.stringValue
+        #expect(prompt?.contains("Topic: \(text)") == true, "\(prompt ?? "no call of researcher")")
     }
 
     @Test func anInputThatBreaksTheInputSchemaExitsThreeBeforeAnyCall() async throws {

@@ -50,11 +50,6 @@ public enum PipelineOutput: Sendable {
     case sinks([String])
 }
 
-/// The providers pipe talks to.
-public enum Provider: String, Sendable, Hashable, CaseIterable {
-    case anthropic, openai, mock
-}
-
 /// A model declared under `models:` with everything needed to call it.
 public struct ResolvedModel: Sendable, Hashable {
     /// The name the spec uses (`fast`).

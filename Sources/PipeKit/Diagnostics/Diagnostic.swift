@@ -1,18 +1,8 @@
 /// How bad a diagnostic is. Errors fail `pipe lint`; warnings fail it only with `--strict`.
-public enum Severity: String, Sendable, Hashable, Comparable, CaseIterable {
+/// The raw value is the word every format prints: SARIF's `level`, GitHub's command.
+public enum Severity: String, Sendable, Hashable, CaseIterable {
     case error
     case warning
-    case note
-
-    private var rank: Int {
-        switch self {
-        case .error: 2
-        case .warning: 1
-        case .note: 0
-        }
-    }
-
-    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
 /// One problem found in a spec: a rule, a severity, where, what, and how to fix it.
@@ -61,10 +51,6 @@ public struct DiagnosticSink: Sendable {
 
     public init() {}
 
-    public mutating func report(_ diagnostic: Diagnostic) {
-        diagnostics.append(diagnostic)
-    }
-
     public mutating func report(
         _ rule: RuleID, at span: Span, _ message: String, hint: String? = nil, related: [RelatedLocation] = []
     ) {
@@ -73,7 +59,7 @@ public struct DiagnosticSink: Sendable {
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-    /// Diagnostics in file order, errors before warnings at the same place.
+    /// Diagnostics in file order; at the same place, in the order they were found.
     public var sorted: [Diagnostic] {
         diagnostics.enumerated().sorted { a, b in
             let (x, y) = (a.element, b.element)

@@ -43,7 +43,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// One line saying what the rule checks (shown by SARIF and `pipe help lint`).
+    /// One line saying what the rule checks (SARIF's `shortDescription` of the rule).
     public var summary: String {
         switch self {
         case .emptySpec: "The spec file is not empty."
@@ -56,7 +56,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .invalidValue: "Values are in range: version, durations, token counts, prices."
         case .stageName: "Stage names match [a-z][a-z0-9_-]*."
         case .unknownModel: "A stage's model and fallbacks are declared under `models`."
-        case .unknownProvider: "A model's provider is anthropic, openai or mock."
+        case .unknownProvider: "A model's provider is \(ProviderRegistry.names.alternatives)."
         case .templateSyntax: "Templates are {{ path }} with a well-formed path."
         case .unknownReference: "A template refers to `input` or to a declared stage."
         case .unknownField: "A referenced field exists in the JSON Schema of what it points into."

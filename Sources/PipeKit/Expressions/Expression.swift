@@ -65,9 +65,6 @@ public enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
     /// `==`, `!=`, `<`, `<=`, `>`, `>=`.
     public var isComparison: Bool { self != .and && self != .or }
 
-    /// `<`, `<=`, `>`, `>=`: they take two numbers or two strings.
-    public var isOrdering: Bool { isComparison && self != .equal && self != .notEqual }
-
     /// Binding strength: a higher number binds tighter.
     var precedence: Int {
         switch self {

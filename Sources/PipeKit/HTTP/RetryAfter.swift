@@ -15,7 +15,7 @@ public enum RetryAfter {
     /// date (`Sun, 06 Nov 1994 08:49:37 GMT`, or the obsolete RFC 850 and asctime forms).
     /// A date in the past gives zero. `now` is seconds since 1970 (UTC).
     public static func parse(_ value: String, now: Double = currentEpochSeconds()) -> Duration? {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = value.trimmingSpaces
         if let seconds = Double(text) {
             guard seconds.isFinite, seconds >= 0, text.first?.isNumber == true else { return nil }
             return .milliseconds((seconds * 1000).rounded())

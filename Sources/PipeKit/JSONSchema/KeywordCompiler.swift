@@ -78,7 +78,7 @@ extension SchemaCompiler {
                 types.insert(type)
                 listed.append(text)
             }
-            let expected = listed.count <= 1 ? (listed.first ?? "nothing") : listed.dropLast().joined(separator: ", ") + " or " + listed.last!
+            let expected = listed.isEmpty ? "nothing" : listed.alternatives
             add("type", .type(types, expected: expected))
         }
         if let value = object["enum"] {

@@ -34,9 +34,9 @@ public final class TraceWriter: Sendable {
     }
 
     /// Writes the last event and closes the file; throws the first write that failed.
-    public func runEnded(status: String, wall: Duration, usage: TokenUsage, costUSD: Double) throws(WriteError) {
+    public func runEnded(status: RunStatus, wall: Duration, usage: TokenUsage, costUSD: Double) throws(WriteError) {
         write("run_end", span: runSpan, parent: nil, [
-            "status": .string(status), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
+            "status": .string(status.rawValue), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
         ])
         try output.close()
     }
@@ -115,7 +115,7 @@ public final class TraceWriter: Sendable {
     }
 
     private func describe(_ model: ResolvedModel) -> JSONValue {
-        ["name": .string(model.name), "provider": .string(model.provider.rawValue), "id": .string(model.model)]
+        ["name": .string(model.name), "provider": .string(model.provider.name), "id": .string(model.model)]
     }
 
     private func tokens(_ usage: TokenUsage) -> JSONValue {

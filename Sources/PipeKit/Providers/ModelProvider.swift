@@ -125,19 +125,19 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
         case .status(let code, let provider, let message, _):
             let advice: String
             switch code {
-            case 401: advice = ": check \(provider == .anthropic ? "ANTHROPIC_API_KEY" : provider == .openai ? "OPENAI_API_KEY" : "the API key") (or the model's api_key_env)"
+            case 401: advice = ": check \(provider.api?.apiKeyVariable ?? "the API key") (or the model's api_key_env)"
             case 403: advice = ": the key is not allowed to use this model"
             case 404: advice = ": check the model id and base_url"
             case 400: advice = ": the request was rejected; check the model's settings"
             case 429: advice = ": rate limited"
             default: advice = ""
             }
-            return "\(code) from \(provider.rawValue)\(advice)" + (message.isEmpty ? "" : " (\(message))")
+            return "\(code) from \(provider.name)\(advice)" + (message.isEmpty ? "" : " (\(message))")
         case .transport(let message): return "connection failed: \(message)"
         case .timedOut: return "timed out"
         case .invalidResponse(let message): return "invalid response: \(message)"
         case .missingAPIKey(let variable, let provider):
-            return "no API key for \(provider.rawValue): set \(variable), or api_key_env on the model"
+            return "no API key for \(provider.name): set \(variable), or api_key_env on the model"
         case .invalidRequest(let message): return "cannot send the request: \(message)"
         case .cancelled: return "cancelled"
         }

@@ -1,11 +1,11 @@
 /// Finds the provider for a model: its endpoint and API key from the spec and the
 /// environment, or the mock provider under `--mock`.
 ///
-/// Endpoint: the model's `base_url`, else `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL`
-/// (as the official SDKs read them: the OpenAI one includes `/v1`, the Anthropic one
-/// does not), else the public API. Key: the variable the model's `api_key_env` names,
-/// else `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`; an endpoint on a loopback address needs
-/// none (a key that is set is still sent).
+/// Endpoint: the model's `base_url`, else the provider's variable (`ANTHROPIC_BASE_URL`,
+/// `OPENAI_BASE_URL`: as the official SDKs read them, the OpenAI one includes `/v1`, the
+/// Anthropic one does not), else the public API. Key: the variable the model's
+/// `api_key_env` names, else the provider's (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`); an
+/// endpoint on a loopback address needs none (a key that is set is still sent).
 public struct ProviderFactory: Sendable {
     public let environment: [String: String]
     /// Nil: the shared client, started only when a real provider is needed (a `--mock` run
@@ -29,37 +29,28 @@ public struct ProviderFactory: Sendable {
     }
 
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
-        if forceMock || model.provider == .mock { return mock }
-        let baseURL = baseURL(for: model)
-        let apiKey = try apiKey(for: model, baseURL: baseURL)
-        switch model.provider {
-        case .anthropic: return AnthropicProvider(baseURL: baseURL, apiKey: apiKey, client: client)
-        case .openai: return OpenAIProvider(baseURL: baseURL, apiKey: apiKey, client: client)
-        case .mock: return mock
-        }
+        guard !forceMock, let api = model.provider.api, let baseURL = baseURL(for: model) else { return mock }
+        return api.make(baseURL, try apiKey(for: model, baseURL: baseURL), client)
     }
 
-    /// Where the model's API is: the spec's `base_url`, the environment, or the default.
-    public func baseURL(for model: ResolvedModel) -> String {
+    /// Where the model's API is: the spec's `base_url`, the environment, or the default; nil
+    /// for a provider that calls nothing.
+    public func baseURL(for model: ResolvedModel) -> String? {
+        guard let api = model.provider.api else { return nil }
         if let url = model.baseURL, !url.isEmpty { return url }
-        let (variable, fallback) =
-            switch model.provider {
-            case .anthropic: ("ANTHROPIC_BASE_URL", AnthropicProvider.defaultBaseURL)
-            case .openai, .mock: ("OPENAI_BASE_URL", OpenAIProvider.defaultBaseURL)
-            }
-        if let url = environment[variable], !url.isEmpty { return url }
-        return fallback
+        if let url = environment[api.baseURLVariable], !url.isEmpty { return url }
+        return api.defaultBaseURL
     }
 
-    /// The environment variable that holds the model's key.
-    public func apiKeyVariable(for model: ResolvedModel) -> String {
+    /// The environment variable that holds the model's key; nil for a provider that needs none.
+    public func apiKeyVariable(for model: ResolvedModel) -> String? {
         if let variable = model.apiKeyEnv, !variable.isEmpty { return variable }
-        return model.provider == .anthropic ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY"
+        return model.provider.api?.apiKeyVariable
     }
 
     /// The model's key; nil when none is set and `baseURL` is on this machine.
     private func apiKey(for model: ResolvedModel, baseURL: String) throws(ProviderError) -> APIKey? {
-        let variable = apiKeyVariable(for: model)
+        guard let variable = apiKeyVariable(for: model) else { return nil }
         // Surrounding whitespace (a key read from a file with its newline) is not part of it.
         if let key = environment[variable]?.trimmingSpaces, !key.isEmpty { return APIKey(key) }
         if ProviderURL.isLoopback(baseURL) { return nil }

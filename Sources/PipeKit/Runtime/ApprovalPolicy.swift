@@ -33,9 +33,7 @@ public struct ApprovalPolicy: Sendable {
         let pending = PendingApproval(
             stage: stage.name, system: stage.system.map(runner.renderer.render), prompt: runner.renderer.render(stage.prompt))
         let decision = await ask?(pending) ?? .wait
-        var report = StageReport(
-            stage: stage.name, status: .cancelled, model: stage.model, attempts: 0, usage: .zero, costUSD: nil,
-            latency: .zero, error: nil)
+        var report = StageReport.empty(stage.name, .cancelled, model: stage.model)
         switch decision {
         case .approve:
             return nil

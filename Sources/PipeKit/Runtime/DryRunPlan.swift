@@ -24,7 +24,7 @@ public enum DryRunPlan {
             worst.costUSD = worst.costUSD.map { $0 * Double(stage.maxRuns) }
             totalTokens += worst.tokens
             totalCost = worst.costUSD.flatMap { cost in totalCost.map { $0 + cost } }
-            let modelText = models.map { "\($0.name) (\($0.provider.rawValue) \($0.model))" }.joined(separator: ", then ")
+            let modelText = models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
             rows.append([
                 stage.name, modelText, String(stage.maxTokens), String(stage.maxAttempts), String(worst.tokens),
                 worst.costUSD.map(RunSummary.usd) ?? "-",

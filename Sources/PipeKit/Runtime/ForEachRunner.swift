@@ -16,9 +16,7 @@ struct ForEachRunner: Sendable {
         let start = ContinuousClock.now
         guard let forEach = stage.forEach else { return await template.run() }
         template.events(.stageStarted(stage: stage.name))
-        var report = StageReport(
-            stage: stage.name, status: .succeeded, model: stage.model, attempts: 0, usage: .zero, costUSD: nil,
-            latency: .zero, error: nil)
+        var report = StageReport.empty(stage.name, .succeeded, model: stage.model)
         guard case .array(let items) = template.renderer.value(of: forEach.reference) ?? .null else {
             let found = template.renderer.value(of: forEach.reference)?.typeName ?? "nothing"
             return await finish(.failed("`for_each: \(forEach.reference)` needs a list, but the value is \(found)"), report, start)
@@ -83,15 +81,8 @@ struct ForEachRunner: Sendable {
     {
         var report = report
         report.latency = ContinuousClock.now - start
-        switch outcome {
-        case .value: break
-        case .cancelled: report.status = .cancelled
-        case .waiting: report.status = .waiting
-        case .skipped: report.status = .skipped
-        case .failed(let message), .budgetExceeded(let message):
-            report.status = .failed
-            report.error = message
-        }
+        report.status = outcome.status(reused: report.status == .reused)
+        if let failure = outcome.failure { report.error = failure }
         if let journal = template.journal {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }

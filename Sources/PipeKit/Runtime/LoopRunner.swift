@@ -37,9 +37,7 @@ struct LoopRunner: Sendable {
             }
         }
         return loop.members.map { name in
-            let report = totals[name] ?? StageReport(
-                stage: name, status: .cancelled, model: iteration.pipeline.stage(named: name)!.model, attempts: 0,
-                usage: .zero, costUSD: nil, latency: .zero, error: nil)
+            let report = totals[name] ?? .empty(name, .cancelled, model: iteration.pipeline.stage(named: name)!.model)
             return (name, outcome(of: name, report: report, stop: stop, value: values[name]), report)
         }
     }

@@ -44,14 +44,14 @@ public struct PipelineRunner: Sendable {
             /// Stages with `approve: true` wait for a person (exit 5); the finished work is kept.
             case waitingForApproval([PendingApproval])
 
-            /// As the trace and the run store name it.
-            public var status: String {
+            /// The run's status, as the run store and the trace record it.
+            public var status: RunStatus {
                 switch self {
-                case .succeeded: "succeeded"
-                case .stageFailed: "failed"
-                case .budgetExceeded: "budget_exceeded"
-                case .interrupted: "interrupted"
-                case .waitingForApproval: "waiting_for_approval"
+                case .succeeded: .succeeded
+                case .stageFailed: .failed
+                case .budgetExceeded: .budgetExceeded
+                case .interrupted: .interrupted
+                case .waitingForApproval: .waitingForApproval
                 }
             }
         }
@@ -248,9 +248,7 @@ public struct PipelineRunner: Sendable {
                         let renderer = TemplateRenderer(values: values)
                         if !ExpressionEvaluator.holds(condition, value: { renderer.value(of: $0) }) {
                             // Skipped: no value, no call; the stages after it go on without it.
-                            let report = StageReport(
-                                stage: label(stage.name), status: .skipped, model: stage.model, attempts: 0,
-                                usage: .zero, costUSD: nil, latency: .zero, error: nil)
+                            let report = StageReport.empty(label(stage.name), .skipped, model: stage.model)
                             reports.append(report)
                             events(.stageFinished(report))
                             await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))

@@ -5,7 +5,7 @@ public enum ReplyParser {
     /// A text stage keeps the reply as it is (trailing whitespace trimmed); a structured
     /// stage's reply is parsed as JSON, accepting a Markdown code fence around it.
     public static func value(of reply: String, structured: Bool) -> Result<JSONValue, ReplyError> {
-        guard structured else { return .success(.string(trimTrailingWhitespace(reply))) }
+        guard structured else { return .success(.string(reply.trimmingTrailingSpaces)) }
         let body = unfenced(reply)
         do {
             return .success(try JSONParser.parse(body))
@@ -24,13 +24,7 @@ public enum ReplyParser {
         guard trimmed.hasPrefix("```") else { return trimmed }
         var lines = trimmed.split(separator: "\n", omittingEmptySubsequences: false)
         lines.removeFirst()
-        if let last = lines.last, last.trimmingCharacters(in: .whitespaces).hasPrefix("```") { lines.removeLast() }
+        if let last = lines.last, last.trimmingSpaces.hasPrefix("```") { lines.removeLast() }
         return lines.joined(separator: "\n")
-    }
-
-    static func trimTrailingWhitespace(_ text: String) -> String {
-        var result = Substring(text)
-        while let last = result.last, last.isWhitespace { result = result.dropLast() }
-        return String(result)
     }
 }

@@ -1,5 +1,5 @@
 /// What happens during a run, as it happens: for the progress display, the summary and
-/// (later) the trace and the run store.
+/// the trace (the run store gets its records through `RunJournal`).
 public enum RunEvent: Sendable {
     case stageStarted(stage: String)
     /// An attempt is about to call a model.
@@ -38,4 +38,9 @@ public struct StageReport: Sendable {
     public var latency: Duration
     /// For a failed stage: the last error, in words.
     public var error: String?
+
+    /// The report of a stage that made no call: skipped, held for approval, or not reached.
+    static func empty(_ stage: String, _ status: Status, model: ResolvedModel) -> StageReport {
+        StageReport(stage: stage, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
+    }
 }

@@ -66,14 +66,14 @@ public enum Fingerprint {
     public static func call(_ request: ModelRequest) -> String {
         let messages = request.messages.map { "\($0.role.rawValue):\($0.content)" }.joined(separator: "\u{1E}")
         return SHA256.hex([
-            "call", request.model.provider.rawValue, request.model.model, request.model.baseURL ?? "-",
+            "call", request.model.provider.name, request.model.model, request.model.baseURL ?? "-",
             String(request.maxTokens), request.temperature.map { String($0) } ?? "-", request.system ?? "-", messages,
             request.outputSchema?.serialized() ?? "text",
         ].joined(separator: "\u{1F}"))
     }
 
     static func models(_ models: [ResolvedModel]) -> String {
-        models.map { "\($0.provider.rawValue)/\($0.model)/\($0.baseURL ?? "-")" }.joined(separator: ",")
+        models.map { "\($0.provider.name)/\($0.model)/\($0.baseURL ?? "-")" }.joined(separator: ",")
     }
 }
 

@@ -42,11 +42,3 @@ public enum RunSummary {
         }.joined(separator: "\n") + "\n"
     }
 }
-
-extension String {
-    var trimmingTrailingSpaces: String {
-        var result = Substring(self)
-        while result.last == " " { result = result.dropLast() }
-        return String(result)
-    }
-}

@@ -11,6 +11,25 @@ struct StageRunner: Sendable {
         case waiting(PendingApproval)
         /// `when:` did not hold, or a loop ended before the stage ran: no value.
         case skipped
+
+        /// The status of the stage's report; `reused` for a value taken from the run being resumed.
+        func status(reused: Bool) -> StageReport.Status {
+            switch self {
+            case .value: reused ? .reused : .succeeded
+            case .cancelled: .cancelled
+            case .failed, .budgetExceeded: .failed
+            case .waiting: .waiting
+            case .skipped: .skipped
+            }
+        }
+
+        /// Why the stage has no value, when it failed.
+        var failure: String? {
+            switch self {
+            case .failed(let message), .budgetExceeded(let message): message
+            default: nil
+            }
+        }
     }
 
     let stage: CompiledStage
@@ -54,21 +73,13 @@ struct StageRunner: Sendable {
         } else {
             outcome = await attempt(&tally, system: system, prompt: prompt)
         }
-        let status: StageReport.Status = switch outcome {
-        case .value: reused ? .reused : .succeeded
-        case .cancelled: .cancelled
-        case .failed, .budgetExceeded: .failed
-        case .waiting: .waiting
-        case .skipped: .skipped
-        }
         let error: String? = switch outcome {
-        case .failed(let message), .budgetExceeded(let message): message
         case .cancelled: "cancelled"
         case .waiting: "waiting for approval"
-        case .value, .skipped: nil
+        default: outcome.failure
         }
         let report = StageReport(
-            stage: label, status: status, model: tally.model, attempts: tally.attempts, usage: tally.usage,
+            stage: label, status: outcome.status(reused: reused), model: tally.model, attempts: tally.attempts, usage: tally.usage,
             costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
         if let journal {
             var output: JSONValue?

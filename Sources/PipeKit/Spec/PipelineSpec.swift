@@ -15,9 +15,6 @@ public struct PipelineSpec: Sendable {
     public init(source: SourceFile) {
         self.source = source
     }
-
-    public func model(named name: String) -> ModelSpec? { models.first { $0.name.value == name } }
-    public func stage(named name: String) -> StageSpec? { stages.first { $0.name.value == name } }
 }
 
 /// `input:`: what the pipeline reads on stdin.
@@ -32,13 +29,6 @@ public enum SchemaSource: Sendable {
     case inline(JSONValue, YAMLNode)
     /// A path relative to the spec file.
     case file(Located<String>)
-
-    public var span: Span {
-        switch self {
-        case .inline(_, let node): node.span
-        case .file(let path): path.span
-        }
-    }
 }
 
 /// An entry of `models:`: a name the stages use for a provider's model and its settings.

@@ -83,11 +83,10 @@ public struct SpecDecoder {
                 switch field.key.scalar {
                 case "provider":
                     model.provider = string(field.value, key: "provider")
-                    if let provider = model.provider, !SpecKeys.providers.contains(provider.value) {
+                    if let provider = model.provider, ProviderRegistry.named(provider.value) == nil {
                         report(.unknownProvider, at: provider.span,
                             "unknown provider `\(provider.value)` for model `\(name.value)`",
-                            hint: Suggestions.hint(for: provider.value, in: SpecKeys.providers, kind: "known providers")
-                                ?? "use anthropic, openai (any OpenAI-compatible server with `base_url`) or mock")
+                            hint: Suggestions.hint(for: provider.value, in: ProviderRegistry.names, kind: "known providers"))
                     }
                 case "model": model.model = nonEmptyString(field.value, key: "model")
                 case "base_url":
@@ -107,14 +106,17 @@ public struct SpecDecoder {
                 default: break
                 }
             }
-            if model.provider?.value == "anthropic", let t = model.settings.temperature, t.value > 1 {
-                report(.invalidValue, at: t.span, "`temperature` for an anthropic model must be between 0 and 1, found \(t.value.formatted)")
+            let provider = model.provider.flatMap { ProviderRegistry.named($0.value) }
+            if let provider, let maximum = provider.maxTemperature, let t = model.settings.temperature, t.value > maximum {
+                report(.invalidValue, at: t.span,
+                    "`temperature` for an \(provider.name) model must be between 0 and \(maximum.formatted), found \(t.value.formatted)")
             }
             if model.provider == nil, pair.value["provider"] == nil {
                 report(.missingKey, at: name.span, "model `\(name.value)` has no `provider`",
-                    hint: "add `provider: anthropic`, `openai` or `mock`")
+                    hint: "add " + ProviderRegistry.names.enumerated().map { $0 == 0 ? "`provider: \($1)`" : "`\($1)`" }.alternatives)
             }
-            if model.model == nil, pair.value["model"] == nil, model.provider?.value != "mock" {
+            // Every provider but one that calls nothing (the mock) needs a model id.
+            if model.model == nil, pair.value["model"] == nil, provider.map({ $0.api != nil }) ?? true {
                 report(.missingKey, at: name.span, "model `\(name.value)` has no `model` (the provider's model id)",
                     hint: "add for example `model: claude-haiku-4-5`")
             }

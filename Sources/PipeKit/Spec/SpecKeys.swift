@@ -10,5 +10,4 @@ enum SpecKeys {
     static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when", "loop"]
     static let loop = ["from", "until", "max_iterations"]
     static let stageOutput = ["schema"]
-    static let providers = ["anthropic", "openai", "mock"]
 }

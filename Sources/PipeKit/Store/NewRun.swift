@@ -50,22 +50,17 @@ public struct RunEnd: Sendable {
     /// How a runner's result is recorded.
     public init(_ result: PipelineRunner.Result) {
         let priced = result.stages.contains { $0.costUSD != nil }
-        self.init(status: .running, usage: result.usage, costUSD: priced ? result.costUSD : nil, wall: result.wall)
+        self.init(status: result.outcome.status, usage: result.usage, costUSD: priced ? result.costUSD : nil, wall: result.wall)
         switch result.outcome {
         case .succeeded(let output):
-            status = .succeeded
             self.output = output
         case .stageFailed(let stage, let attempts, let error):
-            status = .failed
             self.error = "stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)"
         case .budgetExceeded(let stage, let reason):
-            status = .budgetExceeded
             self.error = stage.map { "stage `\($0)`: \(reason)" } ?? reason
         case .interrupted:
-            status = .interrupted
             self.error = "interrupted"
         case .waitingForApproval(let pending):
-            status = .waitingForApproval
             self.error = "waiting for approval of " + pending.map { "`\($0.stage)`" }.joined(separator: ", ")
         }
     }

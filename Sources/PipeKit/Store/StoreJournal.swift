@@ -55,7 +55,7 @@ public final class StoreJournal: RunJournal {
 
     public func record(_ call: CallRecord) async {
         let arguments: StatementArguments = [
-            runID, call.stage, call.attempt, call.model.provider.rawValue, call.model.name, call.model.model,
+            runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
             RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
@@ -73,7 +73,7 @@ public final class StoreJournal: RunJournal {
     public func record(_ stage: StageRecord) async {
         let report = stage.report
         let arguments: StatementArguments = [
-            runID, report.stage, report.status.rawValue, report.model.provider.rawValue, report.model.name,
+            runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
             report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
@@ -135,7 +135,7 @@ public final class StoreJournal: RunJournal {
 enum RequestRecord {
     static func json(_ request: ModelRequest) -> JSONValue {
         var members: [(String, JSONValue)] = [
-            ("provider", .string(request.model.provider.rawValue)),
+            ("provider", .string(request.model.provider.name)),
             ("model", .string(request.model.model)),
         ]
         if let system = request.system { members.append(("system", .string(system))) }

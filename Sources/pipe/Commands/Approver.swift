@@ -1,7 +1,7 @@
 import Foundation
 import PipeKit
 
-/// The exit codes beyond SPEC.md's table.
+/// Exit codes with a name (README, "Exit codes").
 enum PipeExit {
     /// A stage with `approve: true` waits for `pipe approve`.
     static let waitingForApproval: Int32 = 5
@@ -41,7 +41,7 @@ enum Approver {
             if let system = pending.system { try Terminal.writeError(RunSession.indent("system: " + system)) }
             try Terminal.writeError(RunSession.indent(pending.prompt))
             try Terminal.writeError("Run it? [y]es / [n]o (reject) / [l]ater (stop and approve with `pipe approve`): ")
-            switch readLine(tty).trimmingCharacters(in: .whitespaces).lowercased() {
+            switch readLine(tty).trimmingSpaces.lowercased() {
             case "y", "yes": return .approve
             case "n", "no", "reject":
                 try Terminal.writeError("Reason: ")

@@ -33,17 +33,13 @@ struct LintCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: "Output format: text, json, github (workflow annotations) or sarif (SARIF 2.1.0).")
-    var format: FormatOption = .text
+    var format: DiagnosticFormatName = .text
 
     @Flag(name: .long, help: "Fail on warnings too.")
     var strict = false
 
     @Argument(help: "Spec files to check; `-` reads one from standard input.")
     var specs: [String]
-
-    enum FormatOption: String, ExpressibleByArgument, CaseIterable {
-        case text, json, github, sarif
-    }
 
     func validate() throws {
         if specs.isEmpty { throw ValidationError("name at least one spec file (or `-` for standard input)") }
@@ -63,14 +59,13 @@ struct LintCommand: ParsableCommand {
                 unreadable = true
             }
         }
-        let name = DiagnosticFormatName(rawValue: format.rawValue) ?? .text
         let all = files.flatMap(\.diagnostics)
-        if name != .text || !all.isEmpty {
-            try name.format(color: Terminal.isColorEnabled(fileDescriptor: 1)).write(files, to: Terminal.write)
+        if format != .text || !all.isEmpty {
+            try format.format(color: Terminal.isColorEnabled(fileDescriptor: 1)).write(files, to: Terminal.write)
         }
         let errors = all.filter { $0.severity == .error }.count
         let warnings = all.filter { $0.severity == .warning }.count
-        if name == .text, errors + warnings > 0 {
+        if format == .text, errors + warnings > 0 {
             try Terminal.writeError(
                 "\(count(errors, "error")), \(count(warnings, "warning")) in \(count(files.count, "file"))\n")
         }
@@ -80,3 +75,5 @@ struct LintCommand: ParsableCommand {
 
     private func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 }
+
+extension DiagnosticFormatName: ExpressibleByArgument {}

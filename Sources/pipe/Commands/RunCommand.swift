@@ -42,8 +42,9 @@ struct RunCommand: AsyncParsableCommand {
             fails during the run prints a warning (even with --quiet) and keeps the run's exit \
             status. A run still going in another process cannot be resumed (exit 2, naming it).
 
-            Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY (or a model's api_key_env); \
-            ANTHROPIC_BASE_URL, OPENAI_BASE_URL. No key is needed for a loopback base_url.
+            Environment: \(ProviderRegistry.apiKeyVariables.joined(separator: ", ")) (or a model's \
+            api_key_env); \(ProviderRegistry.baseURLVariables.joined(separator: ", ")). No key is \
+            needed for a loopback base_url.
 
             Examples:
               pipe run pipelines/research-report.yaml < topic.txt

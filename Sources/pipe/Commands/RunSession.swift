@@ -43,7 +43,7 @@ struct RunSession {
             // Stages run on the HTTP client's thread, unless nothing calls a real API (a
             // `--mock` run never starts libcurl).
             let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-                ([stage.model] + stage.fallbacks).contains { $0.provider != .mock }
+                ([stage.model] + stage.fallbacks).contains { $0.provider.api != nil }
             }
             let options = PipelineRunner.Options(
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,

@@ -4,7 +4,7 @@ extension Compilation {
         let declared = spec.models.map(\.name.value)
         var resolved: [String: ResolvedModel] = [:]
         for model in spec.models {
-            guard let providerName = model.provider?.value, let provider = Provider(rawValue: providerName) else { continue }
+            guard let providerName = model.provider?.value, let provider = ProviderRegistry.named(providerName) else { continue }
             resolved[model.name.value] = ResolvedModel(
                 name: model.name.value, provider: provider, model: model.model?.value ?? model.name.value,
                 baseURL: model.baseURL?.value, apiKeyEnv: model.apiKeyEnv?.value, price: model.price)

@@ -7,7 +7,7 @@ public struct GitHubFormat: DiagnosticFormat {
     public func write<Failure: Error>(_ files: [LintedFile], to write: (String) throws(Failure) -> Void) throws(Failure) {
         for file in files {
             for diagnostic in file.shown {
-                let command = diagnostic.severity == .note ? "notice" : diagnostic.severity.rawValue
+                let command = diagnostic.severity.rawValue
                 let span = diagnostic.span
                 var message = diagnostic.message
                 if let hint = diagnostic.hint { message += " (hint: \(hint))" }

@@ -17,7 +17,7 @@ public struct SARIFFormat: DiagnosticFormat {
                         "id": .string(rule.rawValue),
                         "name": .string(rule.rawValue),
                         "shortDescription": ["text": .string(rule.summary)],
-                        "defaultConfiguration": ["level": .string(level(rule.defaultSeverity))],
+                        "defaultConfiguration": ["level": .string(rule.defaultSeverity.rawValue)],
                     ]
                 }),
         ]
@@ -44,7 +44,7 @@ public struct SARIFFormat: DiagnosticFormat {
             var result: JSONObject = [
                 "ruleId": .string(diagnostic.rule.rawValue),
                 "ruleIndex": .number(JSONNumber(ruleIndex[diagnostic.rule] ?? 0)),
-                "level": .string(level(diagnostic.severity)),
+                "level": .string(diagnostic.severity.rawValue),
                 "message": ["text": .string(message)],
                 "locations": [location(diagnostic.span)],
             ]
@@ -61,14 +61,6 @@ public struct SARIFFormat: DiagnosticFormat {
             count += 1
         }
         try write((count == 0 ? "]" : "\n      ]") + "\n    }\n  ]\n}\n")
-    }
-
-    private func level(_ severity: Severity) -> String {
-        switch severity {
-        case .error: "error"
-        case .warning: "warning"
-        case .note: "note"
-        }
     }
 
     private func location(_ span: Span) -> JSONValue {

@@ -28,7 +28,7 @@ public struct TextFormat: DiagnosticFormat {
     }
 
     func render(_ diagnostic: Diagnostic, in source: SourceFile, into out: inout String) {
-        let severity = paint(diagnostic.severity.rawValue, diagnostic.severity == .error ? "1;31" : diagnostic.severity == .warning ? "1;33" : "1;36")
+        let severity = paint(diagnostic.severity.rawValue, diagnostic.severity == .error ? "1;31" : "1;33")
         out += paint("\(diagnostic.span.file.escapingControls):\(diagnostic.span.start):", "1") + " \(severity): "
         out += paint(diagnostic.message.escapingControls, "1") + " [\(diagnostic.rule.rawValue)]\n"
         quote(diagnostic.span, in: source, into: &out)

@@ -65,7 +65,7 @@ struct ProviderErrorMapper: Sendable {
 
     /// One line of at most 300 characters.
     static func clipped(_ text: String) -> String {
-        let line = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        let line = text.split(whereSeparator: \.isNewline).map(\.trimmingSpaces).joined(separator: " ")
         return line.count > 300 ? String(line.prefix(300)) + "…" : line
     }
 

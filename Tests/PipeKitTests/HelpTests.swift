@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// `pipe help COMMAND` teaches each command: what it does, an example, every option.
+@Suite struct HelpTests {
+    static let commands = ["run", "approve", "reject", "logs", "lint", "graph", "check-json", "schema"]
+
+    /// Every command and its arguments as ArgumentParser declares them (asked once).
+    static let declared = Task {
+        let dump = try await runPipe(["--experimental-dump-help"])
+        let commands = try JSONParser.parse(dump.stdout)["command"]?["subcommands"]?.arrayValue ?? []
+        return commands.filter { $0["commandName"]?.stringValue != "help" }
+    }
+
+    /// Whitespace runs as one space: help text is wrapped to the terminal's width.
+    static func flattened(_ text: String) -> String {
+        text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    @Test func everyCommandIsTaught() async throws {
+        let declared = try await Self.declared.value.compactMap { $0["commandName"]?.stringValue }
+        #expect(declared.sorted() == Self.commands.sorted())
+        let overview = try await runPipe(["help"])
+        #expect(overview.status == 0)
+        for command in Self.commands { #expect(overview.stdout.contains("  \(command)"), "`pipe help` does not list \(command)") }
+    }
+
+    @Test(arguments: commands)
+    func helpHasAnAbstractAnExampleAndEveryOption(_ name: String) async throws {
+        let help = try await runPipe(["help", name])
+        #expect(help.status == 0, "\(help.stderr)")
+        let text = help.stdout
+        let abstract = text.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(abstract.hasPrefix("OVERVIEW: ") && abstract.count > "OVERVIEW: ".count + 10, "no abstract: \(abstract)")
+        // The discussion, between the abstract and the usage, shows the command at work.
+        let discussion = text.components(separatedBy: "\nUSAGE:").first?.split(separator: "\n").dropFirst() ?? []
+        #expect(discussion.contains { $0.trimmingSpaces.hasPrefix("pipe \(name)") }, "no example line `pipe \(name) ...`")
+        let command = try #require(try await Self.declared.value.first { $0["commandName"]?.stringValue == name })
+        for argument in command["arguments"]?.arrayValue ?? [] {
+            let names = (argument["names"]?.arrayValue ?? []).compactMap { name in
+                name["name"]?.stringValue.map { (name["kind"]?.stringValue == "short" ? "-" : "--") + $0 }
+            }
+            if names.contains("--help") || names.contains("--version") { continue }
+            let label = names.first ?? argument["valueName"]?.stringValue ?? "?"
+            let documentation = argument["abstract"]?.stringValue ?? ""
+            #expect(!documentation.isEmpty, "\(label) has no help")
+            #expect(Self.flattened(text).contains(Self.flattened(documentation)), "\(label)'s help is not shown")
+            for option in names { #expect(text.contains(option), "\(option) is not shown") }
+        }
+    }
+
+    @Test func runHelpNamesEveryProvidersVariables() async throws {
+        let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
+        for variable in ProviderRegistry.apiKeyVariables + ProviderRegistry.baseURLVariables {
+            #expect(help.contains(variable), "\(variable) is not in `pipe help run`")
+        }
+    }
+}
