@@ -16,6 +16,11 @@ public struct SchemaShape: Sendable {
         self.schemas = SchemaShape.expand(schema, document: self.document, depth: 0)
     }
 
+    /// The shape of a list whose items are values of `schema` (a `for_each` stage's value).
+    init(listOf schema: JSONValue) {
+        self.init(["type": "array", "items": schema])
+    }
+
     private init(schemas: [JSONValue], document: JSONValue) {
         self.schemas = schemas
         self.document = document
@@ -23,6 +28,8 @@ public struct SchemaShape: Sendable {
 
     /// The shape of a stage without an output schema, or of raw-text input.
     public static let string = SchemaShape(["type": "string"])
+    /// The shape of a `for_each` stage without an output schema.
+    static let stringList = SchemaShape(listOf: ["type": "string"])
 
     /// Why a step of a path does not fit the shape.
     public enum StepError: Error, Sendable {
@@ -80,20 +87,6 @@ public struct SchemaShape: Sendable {
         return .failure(.noSuchField(known: Array(NSOrderedSet(array: known)).compactMap { $0 as? String }))
     }
 
-    /// The shape at the end of a path, or nil where the path does not fit.
-    public func follow(_ path: [PathSegment]) -> SchemaShape? {
-        var current = self
-        for segment in path {
-            let step = switch segment.kind {
-            case .field(let name): current.field(name)
-            case .index(let position): current.index(position)
-            }
-            guard case .success(let next) = step else { return nil }
-            current = next
-        }
-        return current
-    }
-
     /// The shape of `[index]` in this shape.
     public func index(_ index: Int) -> Result<SchemaShape, StepError> {
         var found: [JSONValue] = []
@@ -144,15 +137,17 @@ public struct SchemaShape: Sendable {
         }
     }
 
+    /// The keywords that constrain a value's type or shape.
+    private static let shaping: Set<String> = [
+        "type", "properties", "patternProperties", "additionalProperties", "items", "prefixItems",
+        "additionalItems", "const", "enum", "$ref", "allOf", "anyOf", "oneOf",
+    ]
+
     /// `true`, `{}` or a schema with no keyword that constrains the type or the shape.
     static func isUnconstrained(_ schema: JSONValue) -> Bool {
         switch schema {
         case .bool(let value): return value
         case .object(let object):
-            let shaping: Set<String> = [
-                "type", "properties", "patternProperties", "additionalProperties", "items", "prefixItems",
-                "additionalItems", "const", "enum", "$ref", "allOf", "anyOf", "oneOf",
-            ]
             return !object.keys.contains(where: shaping.contains)
         default: return false
         }
