@@ -85,11 +85,12 @@ struct SchemaCompiler {
     /// Resolves a `$ref` value to a location, loading remotes and embedded meta-schemas as needed.
     mutating func resolveReference(_ reference: String, scope: CompileScope, keywordLocation: String) throws(SchemaError) -> SchemaLocation {
         let absolute = URIReference.resolve(reference, against: scope.base)
+        let (uri, fragment) = URIReference.split(absolute)
         // A relative reference in a schema that has no base URI is shown as written.
         let isRelativeToNothing = URIReference(reference).scheme == nil && scope.base == Self.defaultBaseURI
         let shownURI = absolute.hasPrefix(Self.defaultBaseURI) || isRelativeToNothing ? reference : absolute
-        _ = documents.load(URIReference.split(absolute).base)
-        switch documents.locate(absolute) {
+        _ = documents.load(uri)
+        switch documents.locate(uri: uri, fragment: fragment) {
         case .success(let target):
             return target
         case .failure(.unknownDocument):

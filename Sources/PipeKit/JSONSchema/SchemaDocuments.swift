@@ -208,6 +208,11 @@ struct SchemaDocuments {
     /// root, a JSON Pointer below it (percent-decoded), or an anchor of that resource.
     func locate(_ absolute: String) -> Result<SchemaLocation, ReferenceFailure> {
         let (uri, fragment) = URIReference.split(absolute)
+        return locate(uri: uri, fragment: fragment)
+    }
+
+    /// `locate` for a reference already split into its URI (no fragment) and its fragment.
+    func locate(uri: String, fragment: String) -> Result<SchemaLocation, ReferenceFailure> {
         guard let resourceRoot = resources[uri] else { return .failure(.unknownDocument) }
         if fragment.isEmpty { return .success(resourceRoot) }
         if fragment.hasPrefix("/") {

@@ -112,8 +112,10 @@ enum SchemaProblem {
     case invalidFile(Located<String>, SchemaOwner, SchemaValidity.Problem)
 }
 
-/// A stage with its settings, schema, models and references resolved.
-struct ResolvedStage {
+/// A stage with its settings, schema, models and references resolved. A class: the rules
+/// walk the stages many times, and copying a stage's many fields each time cost more than
+/// the checks.
+final class ResolvedStage {
     let spec: StageSpec
     var name: String { spec.name.value }
 
@@ -148,6 +150,28 @@ struct ResolvedStage {
 
     var maxTokensValue: Int { maxTokens?.value ?? BuiltinDefaults.maxTokens }
     var retriesValue: Int { retries?.value ?? BuiltinDefaults.retries }
+
+    init(
+        spec: StageSpec, system: Template?, maxTokens: Located<Int>?, temperature: Located<Double>?,
+        retries: Located<Int>?, timeout: Located<Duration>?, cache: Located<Bool>?, output: ResolvedSchema,
+        valueShape: SchemaShape?, model: ModelLookup?, fallbacks: [ModelLookup], forEach: ResolvedForEach?,
+        references: [ResolvedReference], maxRuns: Int
+    ) {
+        self.spec = spec
+        self.system = system
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.retries = retries
+        self.timeout = timeout
+        self.cache = cache
+        self.output = output
+        self.valueShape = valueShape
+        self.model = model
+        self.fallbacks = fallbacks
+        self.forEach = forEach
+        self.references = references
+        self.maxRuns = maxRuns
+    }
 }
 
 /// A model name looked up under `models`.
@@ -164,8 +188,8 @@ enum ModelLookup {
     }
 }
 
-/// A stage's `for_each`.
-struct ResolvedForEach {
+/// A stage's `for_each` (a class, like `ResolvedStage`, to be cheap to pass around).
+final class ResolvedForEach {
     let spec: ForEachSpec
     /// The list it iterates over (nothing is in scope but `input` and the stages).
     let list: ResolvedReference
@@ -177,6 +201,18 @@ struct ResolvedForEach {
     let hidesStage: Bool
     /// The most items the list can have, when its schema says (`maxItems`).
     let maxItems: Int?
+
+    init(
+        spec: ForEachSpec, list: ResolvedReference, itemShape: SchemaShape?, notAList: String?, hidesStage: Bool,
+        maxItems: Int?
+    ) {
+        self.spec = spec
+        self.list = list
+        self.itemShape = itemShape
+        self.notAList = notAList
+        self.hidesStage = hidesStage
+        self.maxItems = maxItems
+    }
 }
 
 /// One `{{ path }}` (or a condition's reference), resolved where it is written.

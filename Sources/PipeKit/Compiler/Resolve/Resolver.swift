@@ -54,6 +54,8 @@ struct Resolver {
         // The stages' references, with their `for_each` lists; then `output` and the `when`s.
         var forEaches: [ResolvedForEach?] = []
         var references: [[ResolvedReference]] = []
+        forEaches.reserveCapacity(spec.stages.count)
+        references.reserveCapacity(spec.stages.count)
         for stage in spec.stages {
             let forEach = stage.forEach.map { resolveForEach($0, of: stage) }
             let item = forEach.map { (name: $0.spec.itemName.value, shape: $0.itemShape) }
@@ -94,6 +96,7 @@ struct Resolver {
         let (graph, cycles) = DAG.build(stages: names, edges: edges)
 
         var stages: [ResolvedStage] = []
+        stages.reserveCapacity(spec.stages.count)
         for (index, stage) in spec.stages.enumerated() {
             let name = stage.name.value
             let modelName = stage.settings.model ?? spec.defaults.model

@@ -15,13 +15,16 @@ struct AbsenceRules: Rule {
                 "`\(root)` may be skipped (it has `when:`), so \(reader) must say what to use without it",
                 hint: "add a default: `{{ \(reference) ?? \"none\" }}`")
         }
-        for stage in resolved.stages {
-            for reference in stage.references.map(\.reference) + (stage.spec.forEach.map { $0.reference.chain } ?? []) {
-                requireFallback(reference, reader: "stage `\(stage.name)`")
+        if !skippable.isEmpty {
+            for stage in resolved.stages {
+                for reference in stage.references { requireFallback(reference.reference, reader: "stage `\(stage.name)`") }
+                for reference in stage.spec.forEach?.reference.chain ?? [] {
+                    requireFallback(reference, reader: "stage `\(stage.name)`")
+                }
             }
-        }
-        for reference in resolved.outputReferences {
-            requireFallback(reference.reference, reader: "`output`")
+            for reference in resolved.outputReferences {
+                requireFallback(reference.reference, reader: "`output`")
+            }
         }
         // The previous iteration.
         for stage in resolved.stages {

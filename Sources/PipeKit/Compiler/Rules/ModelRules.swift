@@ -8,6 +8,18 @@ struct ModelRules: Rule {
         let declared = spec.models.map(\.name.value)
         // A name written in `defaults` is reported once, not for every stage.
         var reportedInDefaults = Set<Span>()
+        func reportUndeclared(_ lookup: ModelLookup, stage: String) {
+            // A declared model with a broken provider is reported where it is declared.
+            guard case .undeclared(let name) = lookup else { return }
+            let inDefaults = spec.defaults.model?.span == name.span
+                || spec.defaults.fallback?.contains { $0.span == name.span } == true
+            if inDefaults && !reportedInDefaults.insert(name.span).inserted { return }
+            diagnostics.report(
+                .unknownModel, at: name.span,
+                "model `\(name.value)` is not declared under `models`" + (inDefaults ? "" : " (used by stage `\(stage)`)"),
+                hint: Suggestions.hint(for: name.value, in: declared, kind: "models declared")
+                    ?? "declare it under `models:` with a provider and a model id")
+        }
         for stage in resolved.stages {
             guard let model = stage.model else {
                 diagnostics.report(
@@ -17,18 +29,8 @@ struct ModelRules: Rule {
                         : "set `model:` on the stage or in `defaults` (declared: \(declared.map { "`\($0)`" }.joined(separator: ", ")))")
                 continue
             }
-            for lookup in [model] + stage.fallbacks {
-                // A declared model with a broken provider is reported where it is declared.
-                guard case .undeclared(let name) = lookup else { continue }
-                let inDefaults = spec.defaults.model?.span == name.span
-                    || spec.defaults.fallback?.contains { $0.span == name.span } == true
-                if inDefaults && !reportedInDefaults.insert(name.span).inserted { continue }
-                diagnostics.report(
-                    .unknownModel, at: name.span,
-                    "model `\(name.value)` is not declared under `models`" + (inDefaults ? "" : " (used by stage `\(stage.name)`)"),
-                    hint: Suggestions.hint(for: name.value, in: declared, kind: "models declared")
-                        ?? "declare it under `models:` with a provider and a model id")
-            }
+            reportUndeclared(model, stage: stage.name)
+            for fallback in stage.fallbacks { reportUndeclared(fallback, stage: stage.name) }
         }
     }
 }
