@@ -139,4 +139,20 @@ import Testing
         let result = Compiler.compile(source, directory: directory.appendingPathComponent("pipelines").path)
         #expect(TextFormat().render([LintedFile(source: source, diagnostics: result.diagnostics)]) == shown)
     }
+
+    /// "Lint rules": one row per rule id, with its severity, and no row for a rule that does not exist.
+    @Test func theLintRuleTableListsEveryRuleWithItsSeverity() throws {
+        let readme = try String(contentsOf: Paths.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "\n## Lint rules\n"))
+        let end = readme.range(of: "\n## ", range: start.upperBound..<readme.endIndex)?.lowerBound ?? readme.endIndex
+        var rows: [(rule: String, severity: String)] = []
+        for line in readme[start.upperBound..<end].split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            rows.append((cells[0].trimmingCharacters(in: ["`"]), cells[1]))
+        }
+        let table = Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        #expect(rows.count == table.count, "a rule is listed twice: \(rows.map(\.rule))")
+        let rules = Dictionary(uniqueKeysWithValues: RuleID.allCases.map { ($0.rawValue, $0.defaultSeverity.rawValue) })
+        #expect(table == rules)
+    }
 }

@@ -1,4 +1,6 @@
-/// Compiles a spec file: YAML → positioned tree → `PipelineSpec` → checked `CompiledPipeline`.
+/// Compiles a spec file: YAML → positioned tree → `PipelineSpec` → `ResolvedPipeline` (the
+/// one resolution pass, `Compiler/Resolve/`) → the rules (`RuleRegistry`, `Compiler/Rules/`)
+/// → `CompiledPipeline`.
 ///
 /// Every rule runs, so one pass reports all problems; the pipeline is returned only when
 /// there is no error.
@@ -30,80 +32,31 @@ public enum Compiler {
         }
         var decoder = SpecDecoder(source: source, diagnostics: diagnostics)
         let spec = decoder.decode(root)
-        var compilation = Compilation(spec: spec, directory: directory, diagnostics: decoder.diagnostics)
-        compilation.loadSchemas()
-        compilation.resolveModels()
-        compilation.checkReferences()
-        compilation.checkConditions()
-        compilation.checkLoops()
-        compilation.buildGraph()
-        compilation.checkBudgets()
-        compilation.checkOutputUse()
-        compilation.checkMockValues()
-        let pipeline = compilation.diagnostics.hasErrors ? nil : compilation.pipeline()
-        return Result(pipeline: pipeline, diagnostics: compilation.diagnostics.sorted)
-    }
-}
-
-/// The state of one compilation, filled in by the rule families (`Compiler/Rules/`).
-struct Compilation {
-    let spec: PipelineSpec
-    let directory: String
-    var diagnostics: DiagnosticSink
-    /// Stages and models by name (the first of duplicates, which YAML already reports).
-    let stages: [String: StageSpec]
-    let declaredModels: [String: ModelSpec]
-
-    /// The input's schema (nil: raw text).
-    var inputSchema: JSONValue?
-    /// Output schemas of the stages that declare one and whose schema loaded.
-    var outputSchemas: [String: JSONValue] = [:]
-    /// Stages whose schema failed to load: references into them are not checked.
-    var brokenSchemas: Set<String> = []
-    var models: [String: ResolvedModel] = [:]
-    var fallbacks: [String: [ResolvedModel]] = [:]
-    var edges: [DAG.Edge] = []
-    var loops: [CompiledLoop] = []
-    var dag: DAG?
-
-    init(spec: PipelineSpec, directory: String, diagnostics: DiagnosticSink) {
-        self.spec = spec
-        self.directory = directory
-        self.diagnostics = diagnostics
-        self.stages = Dictionary(spec.stages.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
-        self.declaredModels = Dictionary(spec.models.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
+        diagnostics = decoder.diagnostics
+        let resolved = Resolver.resolve(spec, directory: directory)
+        RuleRegistry.check(resolved, into: &diagnostics)
+        let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved)
+        return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
     }
 
-    /// A stage setting by precedence: the stage's own, then its model's, then `defaults`.
-    /// Called with a key path literal (`setting(stage, \.retries)`), which becomes a closure:
-    /// reading through a `KeyPath` value copied the whole `StageSettings` at each step.
-    func setting<T>(_ stage: StageSpec, _ field: (StageSettings) -> T?) -> T? {
-        if let own = field(stage.settings) { return own }
-        if let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
-            let model = declaredModels[modelName], let fromModel = field(model.settings)
-        {
-            return fromModel
-        }
-        return field(spec.defaults)
-    }
-
-    func pipeline() -> CompiledPipeline? {
-        guard let dag else { return nil }
+    /// The pipeline the runner needs, from a resolved spec without errors.
+    static func pipeline(from resolved: ResolvedPipeline) -> CompiledPipeline? {
+        guard let dag = resolved.dag else { return nil }
         var compiled: [CompiledStage] = []
         for name in dag.order {
-            guard let stage = stages[name], let prompt = stage.prompt, let model = models[name] else { return nil }
+            guard let stage = resolved.stage(named: name), let prompt = stage.spec.prompt, let model = stage.model?.model
+            else { return nil }
             compiled.append(
                 CompiledStage(
-                    name: name, span: stage.name.span, model: model, fallbacks: fallbacks[name] ?? [],
-                    system: setting(stage, \.system), prompt: prompt, outputSchema: outputSchemas[name],
-                    maxTokens: setting(stage, \.maxTokens)?.value ?? BuiltinDefaults.maxTokens,
-                    temperature: setting(stage, \.temperature)?.value,
-                    retries: setting(stage, \.retries)?.value ?? BuiltinDefaults.retries,
-                    timeout: setting(stage, \.timeout)?.value ?? BuiltinDefaults.timeout,
-                    dependencies: dag.dependencies[name] ?? [], cache: setting(stage, \.cache)?.value ?? false,
-                    forEach: stage.forEach, when: stage.when, approve: stage.approve?.value ?? false,
-                    maxRuns: maxRuns(of: stage), mockReplies: stage.mock.map(\.value)))
+                    name: name, span: stage.spec.name.span, model: model, fallbacks: stage.fallbacks.compactMap(\.model),
+                    system: stage.system, prompt: prompt, outputSchema: stage.output.schema,
+                    maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
+                    timeout: stage.timeout?.value ?? BuiltinDefaults.timeout,
+                    dependencies: dag.dependencies[name] ?? [], cache: stage.cache?.value ?? false,
+                    forEach: stage.spec.forEach, when: stage.spec.when, approve: stage.spec.approve?.value ?? false,
+                    maxRuns: stage.maxRuns, mockReplies: stage.spec.mock.map(\.value)))
         }
+        let spec = resolved.spec
         let output: PipelineOutput
         switch spec.output {
         case .single(let template): output = .single(template)
@@ -111,8 +64,8 @@ struct Compilation {
         case nil: output = .sinks(dag.sinks)
         }
         return CompiledPipeline(
-            name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: inputSchema, stages: compiled,
-            dag: dag, output: output, loops: loops,
+            name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: resolved.input.schema, stages: compiled,
+            dag: dag, output: output, loops: resolved.loops,
             budget: .init(
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))

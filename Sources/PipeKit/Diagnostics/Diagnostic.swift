@@ -51,6 +51,11 @@ public struct DiagnosticSink: Sendable {
 
     public init() {}
 
+    /// Adds a diagnostic made elsewhere (a rule's own sink, gathered by `RuleRegistry`).
+    public mutating func report(_ diagnostic: Diagnostic) {
+        diagnostics.append(diagnostic)
+    }
+
     public mutating func report(
         _ rule: RuleID, at span: Span, _ message: String, hint: String? = nil, related: [RelatedLocation] = []
     ) {

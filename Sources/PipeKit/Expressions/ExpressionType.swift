@@ -148,57 +148,22 @@ extension ExpressionType {
     }
 
     /// The type of `path` inside a value of `shape`, or nil when the path does not fit the
-    /// schema (`SchemaShape.field`/`.index` fail; the compiler reports those). A property
-    /// that some object schema on the way does not list in `required`, or an index that
-    /// `minItems` does not guarantee, makes the result possibly absent.
+    /// schema (the compiler reports those). A property that some object schema on the way
+    /// does not list in `required`, or an index that `minItems` does not guarantee, makes the
+    /// result possibly absent.
     public static func of(_ path: [PathSegment], in shape: SchemaShape) -> ExpressionType? {
-        var current = shape
-        var absent = false
-        for segment in path {
-            switch segment.kind {
-            case .field(let name):
-                if current.mayLack(name) { absent = true }
-                guard case .success(let next) = current.field(name) else { return nil }
-                current = next
-            case .index(let position):
-                if current.mayLack(index: position) { absent = true }
-                guard case .success(let next) = current.index(position) else { return nil }
-                current = next
-            }
-        }
-        var type = ExpressionType(shape: current)
-        type.mayBeAbsent = absent
-        return type
+        guard case .reached(let end, let absent) = shape.walk(path) else { return nil }
+        return ExpressionType(shape: end, mayBeAbsent: absent)
+    }
+
+    /// The type of a value of `shape` that may be absent.
+    init(shape: SchemaShape, mayBeAbsent: Bool) {
+        self.init(shape: shape)
+        self.mayBeAbsent = mayBeAbsent
     }
 
     private static func unique(_ values: [JSONValue]) -> [JSONValue] {
         var seen = Set<JSONValue>()
         return values.filter { seen.insert($0).inserted }
-    }
-}
-
-extension SchemaShape {
-    /// True when an object of this shape may lack the property `name`: some schema that
-    /// may be an object does not list it in `required`. An unconstrained schema may lack it.
-    public func mayLack(_ name: String) -> Bool {
-        schemas.contains { schema in
-            if SchemaShape.isUnconstrained(schema) { return true }
-            guard case .object(let object) = schema else { return false }
-            if let types = SchemaShape.types(of: schema), !types.contains("object") { return false }
-            let required = object["required"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            return !required.contains(name)
-        }
-    }
-
-    /// True when an array of this shape may have no item at `index`: `minItems` does not
-    /// guarantee it.
-    public func mayLack(index: Int) -> Bool {
-        schemas.contains { schema in
-            if SchemaShape.isUnconstrained(schema) { return true }
-            guard case .object(let object) = schema else { return false }
-            if let types = SchemaShape.types(of: schema), !types.contains("array") { return false }
-            let minimum = object["minItems"]?.numberValue?.intValue ?? 0
-            return index >= minimum
-        }
     }
 }

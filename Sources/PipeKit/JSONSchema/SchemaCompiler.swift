@@ -157,24 +157,15 @@ struct SchemaCompiler {
         // A relative reference in a schema that has no base URI is shown as written.
         let isRelativeToNothing = URIReference(reference).scheme == nil && scope.base == Self.defaultBaseURI
         let shownURI = absolute.hasPrefix(Self.defaultBaseURI) || isRelativeToNothing ? reference : absolute
-        guard documents.load(uri), let resourceRoot = documents.resources[uri] else {
-            throw .unresolvableReference(reference: reference, resolvedURI: shownURI, location: keywordLocation)
-        }
-        if fragment.isEmpty { return resourceRoot }
-        if fragment.hasPrefix("/") {
-            guard let pointer = JSONPointer(percentDecoded(fragment)) else {
-                throw .missingReferenceTarget(reference: reference, resolvedURI: shownURI, location: keywordLocation)
-            }
-            let target = SchemaLocation(document: resourceRoot.document, pointer: resourceRoot.pointer + pointer.tokens)
-            guard documents.value(at: target) != nil else {
-                throw .missingReferenceTarget(reference: reference, resolvedURI: shownURI, location: keywordLocation)
-            }
+        _ = documents.load(uri)
+        switch documents.locate(uri: uri, fragment: fragment) {
+        case .success(let target):
             return target
-        }
-        guard let target = documents.anchors[uri + "#" + percentDecoded(fragment)] else {
+        case .failure(.unknownDocument):
+            throw .unresolvableReference(reference: reference, resolvedURI: shownURI, location: keywordLocation)
+        case .failure(.missingTarget):
             throw .missingReferenceTarget(reference: reference, resolvedURI: shownURI, location: keywordLocation)
         }
-        return target
     }
 
     /// Compiles the target of a reference.

@@ -194,6 +194,66 @@ struct SchemaDocuments {
         return scope
     }
 
+    /// Why a `$ref` has no target.
+    enum ReferenceFailure: Error {
+        /// No document loaded has the reference's URI.
+        case unknownDocument
+        /// The document has no such JSON Pointer or anchor.
+        case missingTarget
+    }
+
+    /// The one `$ref` resolver, shared by the validator (`SchemaCompiler`) and lint's schema
+    /// shapes (`SchemaReferences`): where an absolute reference (`URI#fragment`, already
+    /// resolved against the base URI in scope) points in the documents loaded: a resource's
+    /// root, a JSON Pointer below it (percent-decoded), or an anchor of that resource.
+    func locate(_ absolute: String) -> Result<SchemaLocation, ReferenceFailure> {
+        let (uri, fragment) = URIReference.split(absolute)
+        return locate(uri: uri, fragment: fragment)
+    }
+
+    /// `locate` for a reference already split into its URI (no fragment) and its fragment.
+    func locate(uri: String, fragment: String) -> Result<SchemaLocation, ReferenceFailure> {
+        guard let resourceRoot = resources[uri] else { return .failure(.unknownDocument) }
+        if fragment.isEmpty { return .success(resourceRoot) }
+        if fragment.hasPrefix("/") {
+            guard let pointer = JSONPointer(percentDecoded(fragment)) else { return .failure(.missingTarget) }
+            let target = SchemaLocation(document: resourceRoot.document, pointer: resourceRoot.pointer + pointer.tokens)
+            return value(at: target) == nil ? .failure(.missingTarget) : .success(target)
+        }
+        guard let target = anchors[uri + "#" + percentDecoded(fragment)] else { return .failure(.missingTarget) }
+        return .success(target)
+    }
+
+    /// `value`, the subschema at `location` whose surrounding scope is `outer`, with every
+    /// `$ref` in it made absolute against the base URI in scope where it is written (`$id`s
+    /// change it), so that a `$ref` keeps its meaning wherever the schema is copied or merged.
+    mutating func absolutizingReferences(in value: JSONValue, at location: SchemaLocation, scope outer: CompileScope) -> JSONValue {
+        guard case .object(var object) = value else { return value }
+        let scope = enter(value, at: location, from: outer)
+        if let reference = object["$ref"]?.stringValue {
+            object["$ref"] = .string(URIReference.resolve(reference, against: scope.base))
+        }
+        func child(_ member: JSONValue, _ tokens: String...) -> JSONValue {
+            let at = SchemaLocation(document: location.document, pointer: location.pointer + tokens)
+            return absolutizingReferences(in: member, at: at, scope: scope)
+        }
+        for (key, member) in object {
+            if SubschemaKeywords.single.contains(key), SubschemaKeywords.isSchema(member) {
+                object[key] = child(member, key)
+            } else if SubschemaKeywords.arrays.contains(key), case .array(let elements) = member {
+                object[key] = .array(elements.enumerated().map { i, element in
+                    SubschemaKeywords.isSchema(element) ? child(element, key, String(i)) : element
+                })
+            } else if SubschemaKeywords.maps.contains(key), case .object(var members) = member {
+                for (name, schema) in members where SubschemaKeywords.isSchema(schema) {
+                    members[name] = child(schema, key, name)
+                }
+                object[key] = .object(members)
+            }
+        }
+        return .object(object)
+    }
+
     private mutating func indexSubschemas(of value: JSONValue, at location: SchemaLocation, scope: CompileScope) {
         guard case .object(let object) = value else { return }
         let resourceURI = scope.base

@@ -58,7 +58,7 @@ struct DeclaredOutput {
 
     /// The types of what a reference names, or of its `??` fallbacks.
     private func types(of reference: TemplateReference) -> Set<String>? {
-        guard let types = types(ofShape: rootShape(reference.root.value)?.follow(reference.path)) else { return nil }
+        guard let types = types(ofShape: rootShape(reference.root.value)?.walk(reference.path).shape) else { return nil }
         switch reference.fallback {
         case nil: return types
         case .literal(let value, _): return types.union([value.typeName])

@@ -2,9 +2,12 @@
 /// every property filled, enums and consts honoured, numbers and lengths within bounds.
 public struct MockValueGenerator: Sendable {
     let document: JSONValue
+    /// Follows the schema's `$ref`s as the validator does.
+    let references: SchemaReferences
 
     public init(schema: JSONValue) {
-        self.document = schema
+        references = SchemaReferences(schema)
+        document = references.root
     }
 
     public func value() -> JSONValue {
@@ -13,7 +16,7 @@ public struct MockValueGenerator: Sendable {
 
     private func generate(_ schema: JSONValue, name: String, index: Int, depth: Int) -> JSONValue {
         guard depth < 24 else { return .null }
-        let options = SchemaShape.expand(schema, document: document, depth: 0)
+        let options = SchemaShape.expand(schema, references: references, depth: 0)
         guard let first = options.first(where: { $0 != .bool(false) }) else { return .null }
         guard case .object(var object) = first else { return .string("mock \(name)") }
         for key in ["if", "then", "else"] { object[key] = nil }
@@ -61,7 +64,7 @@ public struct MockValueGenerator: Sendable {
             found.append(Conditional(condition: condition, then: object["then"], otherwise: object["else"]))
         }
         for member in object["allOf"]?.arrayValue ?? [] { found += conditionals(in: member, depth: depth + 1) }
-        if let ref = object["$ref"]?.stringValue, let target = SchemaShape.resolve(ref, in: document) {
+        if let ref = object["$ref"]?.stringValue, let target = references.target(of: ref) {
             found += conditionals(in: target, depth: depth + 1)
         }
         return found

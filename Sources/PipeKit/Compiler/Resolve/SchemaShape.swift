@@ -2,27 +2,37 @@ import Foundation
 
 /// What a reference path can point at, derived statically from a JSON Schema.
 ///
-/// A shape is the set of schemas the value may match: `$ref` is followed, `allOf` members
-/// all apply, and `anyOf`/`oneOf` branches are alternatives (a path is fine if some branch
-/// has it). An empty `schemas` list never escapes: a failed step is an error instead.
+/// A shape is the set of schemas the value may match: `$ref` is followed (by the validator's
+/// resolver: `SchemaReferences`), `allOf` members all apply, and `anyOf`/`oneOf` branches are
+/// alternatives (a path is fine if some branch has it). An empty `schemas` list never
+/// escapes: a failed step is an error instead.
 public struct SchemaShape: Sendable {
     /// The schemas the value matches; `true` means "anything".
     public var schemas: [JSONValue]
-    /// The document the schemas live in, for local `$ref`s.
-    public var document: JSONValue
+    /// The document the schemas live in, for their `$ref`s.
+    let references: SchemaReferences
 
-    public init(_ schema: JSONValue, document: JSONValue? = nil) {
-        self.document = document ?? schema
-        self.schemas = SchemaShape.expand(schema, document: self.document, depth: 0)
+    /// The shape of a value of `schema`.
+    public init(_ schema: JSONValue) {
+        references = SchemaReferences(schema)
+        schemas = SchemaShape.expand(references.root, references: references, depth: 0)
     }
 
-    private init(schemas: [JSONValue], document: JSONValue) {
+    /// The shape of a list whose items are values of `schema` (a `for_each` stage's value).
+    init(listOf schema: JSONValue) {
+        references = SchemaReferences(schema)
+        schemas = [["type": "array", "items": references.root]]
+    }
+
+    private init(schemas: [JSONValue], references: SchemaReferences) {
         self.schemas = schemas
-        self.document = document
+        self.references = references
     }
 
     /// The shape of a stage without an output schema, or of raw-text input.
     public static let string = SchemaShape(["type": "string"])
+    /// The shape of a `for_each` stage without an output schema.
+    static let stringList = SchemaShape(listOf: ["type": "string"])
 
     /// Why a step of a path does not fit the shape.
     public enum StepError: Error, Sendable {
@@ -47,27 +57,27 @@ public struct SchemaShape: Sendable {
         var known: [String] = []
         var couldBeObject = false
         for schema in schemas {
-            if SchemaShape.isUnconstrained(schema) { return .success(SchemaShape(schemas: [true], document: document)) }
+            if SchemaShape.isUnconstrained(schema) { return .success(SchemaShape(schemas: [true], references: references)) }
             guard case .object(let object) = schema else { continue }
             if let types = SchemaShape.types(of: schema), !types.contains("object") { continue }
             couldBeObject = true
             let properties = object["properties"]?.objectValue
             if let property = properties?[name] {
-                found += SchemaShape.expand(property, document: document, depth: 0)
+                found += SchemaShape.expand(property, references: references, depth: 0)
                 continue
             }
             known += properties?.keys ?? []
             var matchedPattern = false
             if let patterns = object["patternProperties"]?.objectValue {
                 for (pattern, subschema) in patterns where SchemaShape.matches(pattern, name) {
-                    found += SchemaShape.expand(subschema, document: document, depth: 0)
+                    found += SchemaShape.expand(subschema, references: references, depth: 0)
                     matchedPattern = true
                 }
             }
             if matchedPattern { continue }
             switch object["additionalProperties"] {
             case .object(let additional) where !additional.isEmpty:
-                found += SchemaShape.expand(.object(additional), document: document, depth: 0)
+                found += SchemaShape.expand(.object(additional), references: references, depth: 0)
             case nil, .bool(true), .object:
                 // An open object that declares nothing can hold any field.
                 if properties == nil && object["patternProperties"] == nil { found.append(true) }
@@ -75,23 +85,9 @@ public struct SchemaShape: Sendable {
                 break
             }
         }
-        if !found.isEmpty { return .success(SchemaShape(schemas: found, document: document)) }
+        if !found.isEmpty { return .success(SchemaShape(schemas: found, references: references)) }
         if !couldBeObject { return .failure(.wrongType(found: typeDescription)) }
         return .failure(.noSuchField(known: Array(NSOrderedSet(array: known)).compactMap { $0 as? String }))
-    }
-
-    /// The shape at the end of a path, or nil where the path does not fit.
-    public func follow(_ path: [PathSegment]) -> SchemaShape? {
-        var current = self
-        for segment in path {
-            let step = switch segment.kind {
-            case .field(let name): current.field(name)
-            case .index(let position): current.index(position)
-            }
-            guard case .success(let next) = step else { return nil }
-            current = next
-        }
-        return current
     }
 
     /// The shape of `[index]` in this shape.
@@ -100,7 +96,7 @@ public struct SchemaShape: Sendable {
         var couldBeArray = false
         var maximum = 0
         for schema in schemas {
-            if SchemaShape.isUnconstrained(schema) { return .success(SchemaShape(schemas: [true], document: document)) }
+            if SchemaShape.isUnconstrained(schema) { return .success(SchemaShape(schemas: [true], references: references)) }
             guard case .object(let object) = schema else { continue }
             if let types = SchemaShape.types(of: schema), !types.contains("array") { continue }
             couldBeArray = true
@@ -109,7 +105,7 @@ public struct SchemaShape: Sendable {
             let rest = object["prefixItems"] != nil || object["items"]?.arrayValue == nil
                 ? object["items"] : object["additionalItems"]
             if let prefix, index < prefix.count {
-                found += SchemaShape.expand(prefix[index], document: document, depth: 0)
+                found += SchemaShape.expand(prefix[index], references: references, depth: 0)
                 continue
             }
             switch rest {
@@ -118,14 +114,14 @@ public struct SchemaShape: Sendable {
             case nil:
                 found.append(true)
             case .some(let items):
-                found += SchemaShape.expand(items, document: document, depth: 0)
+                found += SchemaShape.expand(items, references: references, depth: 0)
             }
             if let maxItems = object["maxItems"]?.numberValue?.intValue, index >= maxItems {
                 found.removeAll()
                 maximum = max(maximum, maxItems)
             }
         }
-        if !found.isEmpty { return .success(SchemaShape(schemas: found, document: document)) }
+        if !found.isEmpty { return .success(SchemaShape(schemas: found, references: references)) }
         if !couldBeArray { return .failure(.wrongType(found: typeDescription)) }
         return .failure(.indexOutOfRange(count: maximum))
     }
@@ -144,15 +140,17 @@ public struct SchemaShape: Sendable {
         }
     }
 
+    /// The keywords that constrain a value's type or shape.
+    private static let shaping: Set<String> = [
+        "type", "properties", "patternProperties", "additionalProperties", "items", "prefixItems",
+        "additionalItems", "const", "enum", "$ref", "allOf", "anyOf", "oneOf",
+    ]
+
     /// `true`, `{}` or a schema with no keyword that constrains the type or the shape.
     static func isUnconstrained(_ schema: JSONValue) -> Bool {
         switch schema {
         case .bool(let value): return value
         case .object(let object):
-            let shaping: Set<String> = [
-                "type", "properties", "patternProperties", "additionalProperties", "items", "prefixItems",
-                "additionalItems", "const", "enum", "$ref", "allOf", "anyOf", "oneOf",
-            ]
             return !object.keys.contains(where: shaping.contains)
         default: return false
         }
@@ -176,7 +174,7 @@ public struct SchemaShape: Sendable {
     /// Follows `$ref` and flattens `allOf`, `anyOf` and `oneOf` into the list of schemas that
     /// apply: `allOf` members and a `$ref`'s target merge into the schema; `anyOf`/`oneOf`
     /// branches become alternatives.
-    static func expand(_ schema: JSONValue, document: JSONValue, depth: Int) -> [JSONValue] {
+    static func expand(_ schema: JSONValue, references: SchemaReferences, depth: Int) -> [JSONValue] {
         guard depth < 16, case .object(let object) = schema else { return [schema] }
         var own = object
         for key in ["$ref", "allOf", "anyOf", "oneOf"] { own[key] = nil }
@@ -186,15 +184,15 @@ public struct SchemaShape: Sendable {
         }
         if let ref = object["$ref"]?.stringValue {
             // A reference we cannot follow statically (another file, a URL) allows anything.
-            guard let target = resolve(ref, in: document) else { return [true] }
-            combine(expand(target, document: document, depth: depth + 1))
+            guard let target = references.target(of: ref) else { return [true] }
+            combine(expand(target, references: references, depth: depth + 1))
         }
         for member in object["allOf"]?.arrayValue ?? [] {
-            combine(expand(member, document: document, depth: depth + 1))
+            combine(expand(member, references: references, depth: depth + 1))
         }
         for combinator in ["anyOf", "oneOf"] {
             guard let branches = object[combinator]?.arrayValue else { continue }
-            combine(branches.flatMap { expand($0, document: document, depth: depth + 1) })
+            combine(branches.flatMap { expand($0, references: references, depth: depth + 1) })
         }
         return alternatives
     }
@@ -221,31 +219,9 @@ public struct SchemaShape: Sendable {
         }
     }
 
-    /// A local reference: `#`, `#/json/pointer` or `#anchor`.
-    static func resolve(_ ref: String, in document: JSONValue) -> JSONValue? {
-        guard ref.hasPrefix("#") else { return nil }
-        let fragment = String(ref.dropFirst())
-        if fragment.isEmpty { return document }
-        if fragment.hasPrefix("/") {
-            let decoded = fragment.removingPercentEncoding ?? fragment
-            return JSONPointer(decoded)?.resolve(in: document)
-        }
-        return findAnchor(fragment, in: document)
-    }
-
-    static func findAnchor(_ name: String, in value: JSONValue) -> JSONValue? {
-        switch value {
-        case .object(let object):
-            if object["$anchor"]?.stringValue == name { return value }
-            for (_, child) in object { if let found = findAnchor(name, in: child) { return found } }
-        case .array(let items):
-            for item in items { if let found = findAnchor(name, in: item) { return found } }
-        default: break
-        }
-        return nil
-    }
-
-    /// Whether `name` matches a `patternProperties` pattern (ECMA-262, within its step limit).
+    /// Whether a `patternProperties` pattern matches a property name, with ECMA-262 semantics,
+    /// as the validator matches it at run time. An invalid pattern matches nothing (the
+    /// schema is reported by `invalid-schema`).
     static func matches(_ pattern: String, _ name: String) -> Bool {
         (try? ECMARegex(pattern))?.matches(name) ?? false
     }
