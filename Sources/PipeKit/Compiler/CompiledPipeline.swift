@@ -95,10 +95,11 @@ public struct CompiledStage: Sendable {
     /// The mock provider's replies for this stage (`mock:`), used in turn.
     public var mockReplies: [JSONValue] = []
 
+    /// Every template of the stage: `system`, then `prompt`.
+    public var templates: [Template] { ResolvedStage.templates(system: system, prompt: prompt) }
+
     /// Every template reference of the stage (system and prompt).
-    public var references: [TemplateReference] {
-        (system?.references ?? []) + prompt.references
-    }
+    public var references: [TemplateReference] { templates.flatMap(\.references) }
 
     /// Calls the stage may make at most: every model, each with its retries.
     public var maxAttempts: Int { (1 + retries) * (1 + fallbacks.count) }

@@ -147,7 +147,12 @@ final class ResolvedStage {
     let maxRuns: Int
 
     /// Every template of the stage: `system`, then `prompt`.
-    var templates: [Template] { [system, spec.prompt].compactMap { $0 } }
+    var templates: [Template] { Self.templates(system: system, prompt: spec.prompt) }
+
+    /// A stage's templates, in the order they are checked, rendered and counted.
+    static func templates(system: Template?, prompt: Template?) -> [Template] {
+        [system, prompt].compactMap { $0 }
+    }
 
     var maxTokensValue: Int { maxTokens?.value ?? BuiltinDefaults.maxTokens }
     var retriesValue: Int { retries?.value ?? BuiltinDefaults.retries }

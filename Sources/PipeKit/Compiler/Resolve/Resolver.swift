@@ -135,7 +135,7 @@ struct Resolver {
 
     /// Every template of a stage: its `system` (by precedence), then its `prompt`.
     private func templates(of stage: StageSpec) -> [Template] {
-        [setting(stage, \.system), stage.prompt].compactMap { $0 }
+        ResolvedStage.templates(system: setting(stage, \.system), prompt: stage.prompt)
     }
 
     private func lookup(_ name: Located<String>) -> ModelLookup {
