@@ -16,7 +16,7 @@ public enum DryRunPlan {
         let maxTokens = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.maxTokens) })
         for stage in pipeline.stages {
             let prompt = WorstCase.promptTokens(
-                [stage.system, stage.prompt].compactMap { $0 }, outputSchema: stage.outputSchema, inputCharacters: inputCharacters
+                stage.templates, outputSchema: stage.outputSchema, inputCharacters: inputCharacters
             ) { maxTokens[$0] }
             let models = [stage.model] + stage.fallbacks
             var worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
