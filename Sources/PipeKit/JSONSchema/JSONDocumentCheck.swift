@@ -111,7 +111,7 @@ public enum JSONDocumentCheck {
     /// `ReadLimits.schemaFile` for a schema).
     public static func read(_ path: String, limit: Int = ReadLimits.document) throws(Failure) -> [UInt8] {
         do {
-            return path == "-" ? try BoundedRead.standardInput(limit: limit) : try BoundedRead.file(path, limit: limit)
+            return try BoundedRead.fileOrStandardInput(path, limit: limit)
         } catch {
             throw .unreadable(file: path == "-" ? "<stdin>" : path, reason: error.description)
         }

@@ -48,6 +48,11 @@ public enum BoundedRead {
         return try contents(of: descriptor, limit: limit)
     }
 
+    /// The bytes of the file at `path`, or of standard input when `path` is `-`.
+    public static func fileOrStandardInput(_ path: String, limit: Int) throws(Problem) -> [UInt8] {
+        path == "-" ? try standardInput(limit: limit) : try file(path, limit: limit)
+    }
+
     /// The bytes of standard input, up to its end.
     public static func standardInput(limit: Int) throws(Problem) -> [UInt8] {
         try contents(of: STDIN_FILENO, limit: limit)
@@ -95,10 +100,10 @@ public enum ByteSize {
     /// A count of bytes with an optional unit (`K`, `KB`, `KiB`, and the same for M and G;
     /// any case); nil when it is not one.
     public static func parse(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingSpaces
         let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, let count = Int(digits) else { return nil }
-        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let unit = trimmed.dropFirst(digits.count).trimmingSpaces.lowercased()
         let multipliers: [String: Int] = [
             "": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
             "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,

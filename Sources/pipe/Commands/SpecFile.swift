@@ -15,8 +15,7 @@ enum SpecFile {
         let name = path == "-" ? "<stdin>" : path
         let bytes: [UInt8]
         do {
-            bytes = path == "-"
-                ? try BoundedRead.standardInput(limit: ReadLimits.spec) : try BoundedRead.file(path, limit: ReadLimits.spec)
+            bytes = try BoundedRead.fileOrStandardInput(path, limit: ReadLimits.spec)
         } catch {
             let hint = switch error {
             case .isDirectory: "; name the spec files"
