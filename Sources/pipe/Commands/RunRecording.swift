@@ -49,15 +49,16 @@ struct RunRecording {
 
     func resolve(_ text: String, spec: String) throws -> Resumed {
         guard let store else { throw ExitCodeError(code: 2) }
+        let notFound = "pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n"
         do {
             guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path) else {
-                try Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
+                try Terminal.writeError(notFound)
                 throw ExitCodeError(code: 2)
             }
             // Held until this run ends: a run still going in another process is not run twice.
             try store.leases.acquire(id)
             guard let detail = try store.run(id) else {
-                try Terminal.writeError("pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n")
+                try Terminal.writeError(notFound)
                 throw ExitCodeError(code: 2)
             }
             return Resumed(id: id, input: detail.input, approved: try store.approvedStages(runID: id))
