@@ -1,0 +1,207 @@
+import Foundation
+
+/// The port through which a batch's items are queued, claimed and finished: the embedded
+/// SQLite store implements it for one machine, PostgreSQL for workers on many. `pipe batch`
+/// and `pipe worker` only ever talk to this protocol.
+///
+/// Items are claimed under a lease: a worker renews the leases of the items it runs while
+/// their calls are in flight; an item whose lease lapsed (its worker was killed) is claimed
+/// again by the next worker, which resumes it from the run the last holder recorded.
+public protocol WorkQueue: Sendable {
+    /// Records a new batch (its spec travels with it) with no items yet.
+    func create(_ batch: NewBatch) async throws(StoreError)
+    /// Adds items to a batch, in input order; called in chunks for large inputs. An item
+    /// already present (same batch and index) is left as it is.
+    func enqueue(batch: String, items: [QueuedItem]) async throws(StoreError)
+    /// Says every item is enqueued: workers stop waiting for more once the queue is empty.
+    func sealBatch(_ batch: String) async throws(StoreError)
+
+    /// Takes up to `limit` pending items (or items whose lease lapsed) of the batch, in input
+    /// order, for `worker`, until `now + lease`. No two workers ever hold the same item.
+    func claim(batch: String, worker: String, limit: Int, lease: Duration) async throws(StoreError) -> [Claim]
+    /// Extends the leases of items `worker` holds; returns the indexes it still holds (an
+    /// item missing from the answer was reclaimed by another worker: stop working on it).
+    func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int]
+    /// Says which run works on a claimed item, so that whoever claims it next resumes that run.
+    func attachRun(_ claim: Claim, runID: String) async throws(StoreError)
+    /// Ends an item. Returns false, and changes nothing, when the worker no longer holds it.
+    func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool
+    /// Gives claimed items back unfinished (a worker stopping on Ctrl-C or a budget stop).
+    func release(batch: String, worker: String, items: [Int]) async throws(StoreError)
+
+    /// A batch by id, id prefix or `last`; nil when there is none.
+    func batch(_ reference: String) async throws(StoreError) -> BatchInfo?
+    /// Recent batches, newest first.
+    func batches(limit: Int) async throws(StoreError) -> [BatchInfo]
+    /// How many items are in each state.
+    func counts(batch: String) async throws(StoreError) -> BatchCounts
+    /// Ended items with `index > after` (all from the start when nil), in input order.
+    func results(batch: String, after: Int?, limit: Int) async throws(StoreError) -> [ItemResult]
+}
+
+/// A batch as `pipe batch` submits it: the spec and its schema files travel with it, so a
+/// worker runs exactly what was submitted and never reads the spec file.
+public struct NewBatch: Sendable {
+    public var id: String
+    /// The spec file as given (for `pipe logs`).
+    public var specPath: String
+    public var specText: String
+    /// Schema files the spec references, by the path written in the spec.
+    public var schemaFiles: [String: String]
+    /// SHA-256 over the spec's text and its schema files.
+    public var specHash: String
+    public var pipelineName: String
+    public var createdAt: Date
+
+    public init(
+        id: String, specPath: String, specText: String, schemaFiles: [String: String], specHash: String,
+        pipelineName: String, createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.specPath = specPath
+        self.specText = specText
+        self.schemaFiles = schemaFiles
+        self.specHash = specHash
+        self.pipelineName = pipelineName
+        self.createdAt = createdAt
+    }
+}
+
+/// One input of a batch: valid (queued to run) or not (ended at once as `invalid_input`).
+public struct QueuedItem: Sendable {
+    /// 0-based position among the input's items (lines of a `.jsonl`, rows of a `.csv`).
+    public var index: Int
+    /// 1-based line of the input file where the item starts.
+    public var line: Int
+    public var input: Result<JSONValue, InvalidInput>
+
+    public init(index: Int, line: Int, input: Result<JSONValue, InvalidInput>) {
+        self.index = index
+        self.line = line
+        self.input = input
+    }
+}
+
+/// Why an input line is not run: not JSON, or not what the spec's input schema accepts.
+public struct InvalidInput: Error, Sendable, Hashable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// An item a worker holds until its lease ends.
+public struct Claim: Sendable, Hashable {
+    public var batch: String
+    public var index: Int
+    public var line: Int
+    public var input: JSONValue
+    public var worker: String
+    /// The run a previous holder recorded for this item: resume it (its finished stages are reused).
+    public var previousRunID: String?
+    /// How many times the item was claimed, this claim included.
+    public var claims: Int
+
+    public init(
+        batch: String, index: Int, line: Int, input: JSONValue, worker: String, previousRunID: String?, claims: Int
+    ) {
+        self.batch = batch
+        self.index = index
+        self.line = line
+        self.input = input
+        self.worker = worker
+        self.previousRunID = previousRunID
+        self.claims = claims
+    }
+}
+
+/// Where an item stands.
+public enum ItemStatus: String, Sendable, CaseIterable {
+    case pending
+    case running
+    case succeeded
+    case failed
+    case invalidInput = "invalid_input"
+
+    public var hasEnded: Bool {
+        switch self {
+        case .pending, .running: false
+        case .succeeded, .failed, .invalidInput: true
+        }
+    }
+}
+
+/// How an item ended: one line of `pipe batch`'s results.
+public struct ItemResult: Sendable {
+    public var index: Int
+    public var status: ItemStatus
+    /// The pipeline's output, when it succeeded.
+    public var output: JSONValue?
+    public var runID: String?
+    /// The stage that failed.
+    public var stage: String?
+    public var error: String?
+    public var usage: TokenUsage
+    public var costUSD: Double?
+
+    public init(
+        index: Int, status: ItemStatus, output: JSONValue? = nil, runID: String? = nil, stage: String? = nil,
+        error: String? = nil, usage: TokenUsage = .zero, costUSD: Double? = nil
+    ) {
+        self.index = index
+        self.status = status
+        self.output = output
+        self.runID = runID
+        self.stage = stage
+        self.error = error
+        self.usage = usage
+        self.costUSD = costUSD
+    }
+}
+
+/// A batch as the queue knows it.
+public struct BatchInfo: Sendable {
+    public var id: String
+    public var specPath: String
+    public var specText: String
+    public var schemaFiles: [String: String]
+    public var specHash: String
+    public var pipelineName: String
+    public var createdAt: Date
+    /// Every item is enqueued.
+    public var sealed: Bool
+    public var counts: BatchCounts
+
+    public init(
+        id: String, specPath: String, specText: String, schemaFiles: [String: String], specHash: String,
+        pipelineName: String, createdAt: Date, sealed: Bool, counts: BatchCounts
+    ) {
+        self.id = id
+        self.specPath = specPath
+        self.specText = specText
+        self.schemaFiles = schemaFiles
+        self.specHash = specHash
+        self.pipelineName = pipelineName
+        self.createdAt = createdAt
+        self.sealed = sealed
+        self.counts = counts
+    }
+}
+
+/// How many of a batch's items are in each state.
+public struct BatchCounts: Sendable, Hashable {
+    public var pending = 0
+    public var running = 0
+    public var succeeded = 0
+    public var failed = 0
+    public var invalidInput = 0
+
+    public init(pending: Int = 0, running: Int = 0, succeeded: Int = 0, failed: Int = 0, invalidInput: Int = 0) {
+        self.pending = pending
+        self.running = running
+        self.succeeded = succeeded
+        self.failed = failed
+        self.invalidInput = invalidInput
+    }
+
+    public var total: Int { pending + running + succeeded + failed + invalidInput }
+    public var ended: Int { succeeded + failed + invalidInput }
+}
