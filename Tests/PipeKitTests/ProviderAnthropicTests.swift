@@ -17,8 +17,8 @@ struct ProviderAnthropicTests {
             let (result, progress) = await call(
                 testProvider(.anthropic, server), testRequest(.anthropic, maxTokens: 300, temperature: 0.2))
             let reply = try result.get()
-            #expect(reply.text == text)
-            #expect(reply.stopReason == "end_turn")
+            #expect(reply.answerText == text)
+            #expect(reply.stopReason == .endTurn)
             #expect(reply.usage.input > 0)
             #expect(reply.usage.output == TokenEstimate.tokens(for: text))  // the fake's count, from message_delta
             #expect(progress.count >= 5)
@@ -61,8 +61,8 @@ struct ProviderAnthropicTests {
             let request = testRequest(.anthropic, schema: Self.schema, stageName: "make title!")
             let (result, progress) = await call(testProvider(.anthropic, server), request)
             let reply = try result.get()
-            #expect(parsed(reply.text) == parsed(value))
-            #expect(reply.stopReason == "tool_use")
+            #expect(parsed(reply.answerText) == parsed(value))
+            #expect(reply.stopReason == .toolUse)
             #expect(progress.last == value.count)
 
             let seen = try #require(server.log.first?.request)
@@ -83,7 +83,7 @@ struct ProviderAnthropicTests {
         try await withFakeServer({ _ in .text(#"{"value": ["a", "b"]}"#) }) { server in
             let (result, _) = await call(testProvider(.anthropic, server), testRequest(.anthropic, schema: schema))
             let reply = try result.get()
-            #expect(parsed(reply.text) == ["a", "b"])
+            #expect(parsed(reply.answerText) == ["a", "b"])
             let sent = try #require(sentSchema(server))
             #expect(sent["type"] == "object")
             #expect(sent["required"] == ["value"])
@@ -96,15 +96,15 @@ struct ProviderAnthropicTests {
         try await withFakeServer({ _ in .text(#"{"value": "just a string"}"#) }) { server in
             let (result, _) = await call(testProvider(.anthropic, server), testRequest(.anthropic, schema: ["type": "string"]))
             let reply = try result.get()
-            #expect(reply.text == #""just a string""#)
+            #expect(reply.answerText == #""just a string""#)
         }
     }
 
     @Test func maxTokensStopReasonIsReported() async throws {
         try await withFakeServer({ _ in .truncated("cut off mid") }) { server in
             let reply = try await call(testProvider(.anthropic, server), testRequest(.anthropic)).0.get()
-            #expect(reply.text == "cut off mid")
-            #expect(reply.stopReason == "max_tokens")
+            #expect(reply.answerText == "cut off mid")
+            #expect(reply.stopReason == .maxTokens)
         }
     }
 
@@ -115,9 +115,9 @@ struct ProviderAnthropicTests {
             """
         try await withFakeServer({ _ in .raw(status: 200, body: message) }) { server in
             let reply = try await call(testProvider(.anthropic, server), testRequest(.anthropic, schema: Self.schema)).0.get()
-            #expect(parsed(reply.text) == ["title": "T", "tags": []])
+            #expect(parsed(reply.answerText) == ["title": "T", "tags": []])
             #expect(reply.usage == TokenUsage(input: 15, output: 7))
-            #expect(reply.stopReason == "tool_use")
+            #expect(reply.stopReason == .toolUse)
         }
     }
 

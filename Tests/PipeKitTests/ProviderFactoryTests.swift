@@ -118,7 +118,7 @@ struct ProviderFactoryTests {
             for api in [Provider.anthropic, .openai] {
                 let provider = try factory.provider(for: testModel(api))
                 let reply = try await call(provider, testRequest(api)).0.get()
-                #expect(reply.text == "from env")
+                #expect(reply.answerText == "from env")
             }
             #expect(server.log.map(\.path) == ["/v1/messages", "/v1/chat/completions"])
             #expect(server.log.allSatisfy { $0.request.header("x-api-key") == nil && $0.request.header("authorization") == nil })

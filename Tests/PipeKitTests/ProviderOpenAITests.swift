@@ -25,8 +25,8 @@ struct ProviderOpenAITests {
             let (result, progress) = await call(
                 testProvider(.openai, server), testRequest(.openai, maxTokens: 300, temperature: 0.7))
             let reply = try result.get()
-            #expect(reply.text == text)
-            #expect(reply.stopReason == "stop")
+            #expect(reply.answerText == text)
+            #expect(reply.stopReason == .endTurn)
             #expect(reply.usage.input > 0)
             #expect(reply.usage.output == TokenEstimate.tokens(for: text))  // the fake's count, from the usage chunk
             #expect(progress.count >= 5)
@@ -74,7 +74,7 @@ struct ProviderOpenAITests {
         try await withFakeServer({ _ in .text(value).streamed(every: .zero, deltaSize: 4) }) { server in
             let request = testRequest(.openai, schema: Self.strictSchema, stageName: "score it")
             let reply = try await call(testProvider(.openai, server), request).0.get()
-            #expect(parsed(reply.text) == parsed(value))
+            #expect(parsed(reply.answerText) == parsed(value))
             let json = try #require(server.log.first?.request.json)
             let format = try #require(json["response_format"] as? [String: Any])
             #expect(format["type"] as? String == "json_schema")
@@ -90,7 +90,7 @@ struct ProviderOpenAITests {
     @Test func looseSchemaUsesJSONModeWithTheSchemaInTheSystemMessage() async throws {
         try await withFakeServer({ _ in .text(#"{"score": 1}"#) }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai, schema: Self.looseSchema)).0.get()
-            #expect(parsed(reply.text) == ["score": 1])
+            #expect(parsed(reply.answerText) == ["score": 1])
             let seen = try #require(server.log.first?.request)
             let format = try #require(seen.json?["response_format"] as? [String: Any])
             #expect(format["type"] as? String == "json_object")
@@ -106,7 +106,7 @@ struct ProviderOpenAITests {
         let schema: JSONValue = ["type": "array", "items": ["type": "string"]]
         try await withFakeServer({ _ in .text(#"{"value": ["a", "b"]}"#) }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai, schema: schema)).0.get()
-            #expect(parsed(reply.text) == ["a", "b"])
+            #expect(parsed(reply.answerText) == ["a", "b"])
             let format = try #require(server.log.first?.request.json?["response_format"] as? [String: Any])
             #expect(format["type"] as? String == "json_schema")
             #expect(
@@ -120,7 +120,7 @@ struct ProviderOpenAITests {
         let schema: JSONValue = ["type": "array", "items": ["type": "string", "minLength": 1]]
         try await withFakeServer({ _ in .text(#"{"value": ["a"]}"#) }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai, schema: schema, system: nil)).0.get()
-            #expect(parsed(reply.text) == ["a"])
+            #expect(parsed(reply.answerText) == ["a"])
             let seen = try #require(server.log.first?.request)
             #expect((seen.json?["response_format"] as? [String: Any])?["type"] as? String == "json_object")
             let system = try #require(seen.system)
@@ -140,8 +140,8 @@ struct ProviderOpenAITests {
     @Test func lengthFinishReason() async throws {
         try await withFakeServer({ _ in .truncated("partial") }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai)).0.get()
-            #expect(reply.text == "partial")
-            #expect(reply.stopReason == "length")
+            #expect(reply.answerText == "partial")
+            #expect(reply.stopReason == .maxTokens)
         }
     }
 
@@ -159,9 +159,9 @@ struct ProviderOpenAITests {
             """
         try await withFakeServer({ _ in .raw(status: 200, body: completion) }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai)).0.get()
-            #expect(reply.text == "hi")
+            #expect(reply.answerText == "hi")
             #expect(reply.usage == TokenUsage(input: 9, output: 1))
-            #expect(reply.stopReason == "stop")
+            #expect(reply.stopReason == .endTurn)
         }
     }
 
@@ -177,7 +177,7 @@ struct ProviderOpenAITests {
             """
         try await withFakeServer({ _ in .raw(status: 200, contentType: "text/event-stream", body: stream) }) { server in
             let reply = try await call(testProvider(.openai, server), testRequest(.openai)).0.get()
-            #expect(reply.text == "Hello world")
+            #expect(reply.answerText == "Hello world")
             #expect(reply.usage.input > 0)
             #expect(reply.usage.output == TokenEstimate.tokens(for: "Hello world"))
         }

@@ -63,9 +63,9 @@ import Testing
         guard case .succeeded(let output) = result.outcome else { Issue.record("\(result.outcome)"); return }
         #expect(output == "out-d")
         let d = provider.calls.first { $0.stage == "d" }!
-        #expect(d.messages.first?.content == #"after out-c, the topic was tides and all of it {"topic":"tides"}"#)
+        #expect(d.messages.first?.text == #"after out-c, the topic was tides and all of it {"topic":"tides"}"#)
         // Context isolation: a stage sees only what its template references.
-        #expect(provider.calls.first { $0.stage == "b" }?.messages.first?.content == "after out-a")
+        #expect(provider.calls.first { $0.stage == "b" }?.messages.first?.text == "after out-a")
     }
 
     @Test func anInvalidReplyIsReaskedWithTheValidationErrors() async throws {
@@ -85,7 +85,7 @@ import Testing
         let reask = provider.calls[1].messages
         #expect(reask.count == 3)
         #expect(reask[1] == ChatMessage(.assistant, #"{"sauce": "x"}"#))
-        #expect(reask[2].content.contains(#"missing required property "source""#))
+        #expect(reask[2].text.contains(#"missing required property "source""#))
         #expect(result.stages.first?.attempts == 2)
     }
 

@@ -39,7 +39,7 @@ import Testing
             if request.stageName == stage {
                 throw .status(code: 400, provider: .mock, message: "bad request", retryAfter: nil)
             }
-            return "\(request.stageName)(\(request.messages[0].content))"
+            return "\(request.stageName)(\(request.messages[0].text))"
         }
     }
 

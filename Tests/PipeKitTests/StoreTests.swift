@@ -238,7 +238,7 @@ import Testing
 
         let reader = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
         let hit = await reader.cachedReply(key: "k-ok")
-        #expect(hit?.text == "newer")
+        #expect(hit?.answerText == "newer")
         #expect(hit?.usage == TokenUsage(input: 12, output: 7))
         #expect(await reader.cachedReply(key: "k-invalid") == nil)
         #expect(await reader.cachedReply(key: "k-failed") == nil)

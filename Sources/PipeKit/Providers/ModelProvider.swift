@@ -10,6 +10,8 @@ public struct ModelRequest: Sendable {
     public var messages: [ChatMessage]
     /// The stage's output schema; nil when the stage produces text.
     public var outputSchema: JSONValue?
+    /// Tools the model may call, besides the output tool a provider derives from `outputSchema`.
+    public var tools: [ToolDefinition]
     /// The stage's name, used to name the forced tool or the `json_schema` (`[a-zA-Z0-9_-]`).
     public var stageName: String
     public var maxTokens: Int
@@ -22,31 +24,18 @@ public struct ModelRequest: Sendable {
 
     public init(
         model: ResolvedModel, system: String?, messages: [ChatMessage], outputSchema: JSONValue?, stageName: String,
-        maxTokens: Int, temperature: Double?, timeout: Duration, label: String? = nil
+        maxTokens: Int, temperature: Double?, timeout: Duration, label: String? = nil, tools: [ToolDefinition] = []
     ) {
         self.label = label ?? stageName
         self.model = model
         self.system = system
         self.messages = messages
         self.outputSchema = outputSchema
+        self.tools = tools
         self.stageName = stageName
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.timeout = timeout
-    }
-}
-
-public struct ChatMessage: Sendable, Hashable {
-    public enum Role: String, Sendable, Hashable {
-        case user, assistant
-    }
-
-    public var role: Role
-    public var content: String
-
-    public init(_ role: Role, _ content: String) {
-        self.role = role
-        self.content = content
     }
 }
 
@@ -68,18 +57,35 @@ public struct TokenUsage: Sendable, Hashable {
     }
 }
 
-/// What a model answered: the text (for a structured stage, the JSON text of the value:
-/// the forced tool's input or the JSON reply) and the usage.
+/// What a model answered: its content blocks, why it stopped, and the usage.
 public struct ModelReply: Sendable {
-    public var text: String
+    public var content: [ContentBlock]
+    public var stopReason: StopReason
     public var usage: TokenUsage
-    /// Why the model stopped (`end_turn`, `max_tokens`, `stop`, `length`...), when known.
-    public var stopReason: String?
+    /// The stage's answer as text, as the provider recognised it: for a structured stage the
+    /// JSON text of the value (the input of the output tool, found by its name, or the JSON
+    /// reply), else the text blocks. Empty when the reply only calls tools the request
+    /// offered (`ModelRequest.tools`): a turn, not an answer.
+    public var answerText: String
 
-    public init(text: String, usage: TokenUsage, stopReason: String? = nil) {
-        self.text = text
-        self.usage = usage
+    public init(content: [ContentBlock], stopReason: StopReason, usage: TokenUsage, answerText: String) {
+        self.content = content
         self.stopReason = stopReason
+        self.usage = usage
+        self.answerText = answerText
+    }
+
+    /// A reply of one text block that is the answer.
+    public init(text: String, usage: TokenUsage, stopReason: StopReason = .endTurn) {
+        self.init(content: [.text(text)], stopReason: stopReason, usage: usage, answerText: text)
+    }
+
+    /// The tool calls of the reply, in order.
+    public var toolUses: [(id: String, name: String, input: JSONValue)] {
+        content.compactMap { block in
+            if case .toolUse(let id, let name, let input) = block { return (id, name, input) }
+            return nil
+        }
     }
 }
 

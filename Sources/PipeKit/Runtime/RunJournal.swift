@@ -62,14 +62,20 @@ public enum Fingerprint {
         return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }
 
-    /// A call: the cache reuses a reply only for exactly the same request.
+    /// A call: the cache reuses a reply only for exactly the same request. A message of one
+    /// text block counts as its text, and tools only when there are some, so that keys made
+    /// before messages had blocks still match.
     public static func call(_ request: ModelRequest) -> String {
-        let messages = request.messages.map { "\($0.role.rawValue):\($0.content)" }.joined(separator: "\u{1E}")
-        return SHA256.hex([
+        let messages = request.messages.map { message in
+            "\(message.role.rawValue):" + (message.plainText ?? "\u{1D}" + message.contentJSON.serialized())
+        }.joined(separator: "\u{1E}")
+        var parts = [
             "call", request.model.provider.name, request.model.model, request.model.baseURL ?? "-",
             String(request.maxTokens), request.temperature.map { String($0) } ?? "-", request.system ?? "-", messages,
             request.outputSchema?.serialized() ?? "text",
-        ].joined(separator: "\u{1F}"))
+        ]
+        if !request.tools.isEmpty { parts.append(JSONValue.array(request.tools.map(\.json)).serialized()) }
+        return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }
 
     static func models(_ models: [ResolvedModel]) -> String {

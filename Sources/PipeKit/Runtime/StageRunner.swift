@@ -120,8 +120,8 @@ struct StageRunner: Sendable {
                 let cacheKey = journal == nil ? "" : Fingerprint.call(request)
                 let callStart = ContinuousClock.now
                 if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
-                    if case .value(let value) = await check(cached.text) {
-                        await record(request, model: model, attempt: tally.attempts, reply: cached.text, status: .cached,
+                    if case .value(let value) = await check(cached.answerText) {
+                        await record(request, model: model, attempt: tally.attempts, reply: cached.answerText, status: .cached,
                             problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
                         return .value(value)
                     }
@@ -162,8 +162,8 @@ struct StageRunner: Sendable {
                 let cost = model.price.map { BudgetLedger.cost(reply.usage, $0) }
                 if let cost { tally.cost = (tally.cost ?? 0) + cost }
 
-                let checked = await check(reply.text)
-                await record(request, model: model, attempt: tally.attempts, reply: reply.text,
+                let checked = await check(reply.answerText)
+                await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
                     since: callStart, key: cacheKey)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
@@ -174,12 +174,12 @@ struct StageRunner: Sendable {
                     return .value(value)
                 case .notJSON(let message):
                     problem = message
-                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.notJSON(message))]
+                    messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.notJSON(message))]
                 case .invalid(let errors):
                     problem = "the reply does not match the output schema: "
                         + errors.prefix(3).map(\.description).joined(separator: "; ")
                         + (errors.count > 3 ? "; and \(errors.count - 3) more" : "")
-                    messages += [ChatMessage(.assistant, reply.text), ChatMessage(.user, Reask.invalid(errors))]
+                    messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.invalid(errors))]
                 }
                 lastError = "\(model.name) (\(model.model)): \(problem)"
                 if retry < stage.retries {
@@ -244,7 +244,7 @@ struct StageRunner: Sendable {
     /// (providers send it as a tool or a response format).
     private func inputEstimate(_ request: ModelRequest, schemaCharacters: Int) -> Int {
         var characters = request.system?.utf8.count ?? 0
-        for message in request.messages { characters += message.content.utf8.count }
+        for message in request.messages { characters += message.characters }
         return WorstCase.inputTokens(characters: characters, schemaCharacters: schemaCharacters)
     }
 }

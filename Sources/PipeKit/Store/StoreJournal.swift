@@ -140,9 +140,10 @@ enum RequestRecord {
         ]
         if let system = request.system { members.append(("system", .string(system))) }
         let messages = request.messages.map { message in
-            JSONValue.object(JSONObject([("role", .string(message.role.rawValue)), ("content", .string(message.content))]))
+            JSONValue.object(JSONObject([("role", .string(message.role.rawValue)), ("content", message.contentJSON)]))
         }
         members.append(("messages", .array(messages)))
+        if !request.tools.isEmpty { members.append(("tools", .array(request.tools.map(\.json)))) }
         if let schema = request.outputSchema { members.append(("schema", schema)) }
         members.append(("max_tokens", .number(JSONNumber(request.maxTokens))))
         if let temperature = request.temperature { members.append(("temperature", .number(JSONNumber(temperature)))) }

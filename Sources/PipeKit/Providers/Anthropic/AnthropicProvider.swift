@@ -1,8 +1,8 @@
 /// Anthropic's Messages API (`POST {base}/v1/messages`), streamed.
 ///
 /// A text stage gets the text blocks of the reply. A structured stage forces a tool
-/// whose input schema is the output schema, and gets the tool's input as JSON text
-/// (unwrapped from `{"value": ...}` when the schema's root is not an object).
+/// whose input schema is the output schema, and gets that tool's input, found by its name,
+/// as JSON text (unwrapped from `{"value": ...}` when the schema's root is not an object).
 public struct AnthropicProvider: ModelProvider {
     public static let apiVersion = "2023-06-01"
     public static let defaultBaseURL = "https://api.anthropic.com"
@@ -49,30 +49,22 @@ public struct AnthropicProvider: ModelProvider {
             if let malformed = reader.malformed { throw mapper.invalidResponse("an event is not JSON: \(malformed)") }
             throw StreamingCall.incomplete
         }
-        return try reply(from: reader, schema: schema, mapper: mapper)
+        return try await reply(from: reader, request: request, schema: schema, mapper: mapper)
     }
 
-    private func reply(from reader: AnthropicReplyReader, schema: ObjectRootSchema?, mapper: ProviderErrorMapper)
-        throws(ProviderError) -> ModelReply
+    private func reply(from reader: AnthropicReplyReader, request: ModelRequest, schema: ObjectRootSchema?, mapper: ProviderErrorMapper)
+        async throws(ProviderError) -> ModelReply
     {
-        let text: String
-        if let schema {
-            if reader.sawToolUse {
-                text = schema.unwrap(reader.toolInput.isEmpty ? "{}" : reader.toolInput)
-            } else if !reader.text.isEmpty {
-                // The model answered in text despite the forced tool: let validation judge it.
-                text = schema.unwrap(reader.text)
-            } else {
-                throw mapper.invalidResponse("the reply has no tool input and no text (stop reason: \(reader.stopReason ?? "none"))")
-            }
-        } else {
-            guard !reader.text.isEmpty else {
-                throw mapper.invalidResponse("the reply has no text (stop reason: \(reader.stopReason ?? "none"))")
-            }
-            text = reader.text
+        let answerTool = ProviderNames.sanitized(request.stageName)
+        guard let answer = try reader.content.answer(answerTool: answerTool, schema: schema, offered: request.tools, mapper: mapper)
+        else {
+            let missing = schema == nil ? "no text" : "no tool input and no text"
+            throw mapper.invalidResponse("the reply has \(missing) (stop reason: \(reader.stopReason ?? "none"))")
         }
         // A model or a server may echo the key: it is printed, stored and passed on nowhere.
-        return ModelReply(text: mapper.redact(text), usage: reader.usage, stopReason: reader.stopReason)
+        return ModelReply(
+            content: await reader.content.content(mapper), stopReason: StopReason(anthropic: reader.stopReason), usage: reader.usage,
+            answerText: mapper.redact(answer))
     }
 }
 

@@ -1,14 +1,13 @@
 /// Reassembles a Messages API reply from its server-sent events, or reads it from a
 /// whole JSON message when the server did not stream.
 ///
-/// Events: `message_start` (input tokens), `content_block_start` (a `tool_use` block),
-/// `content_block_delta` (`text_delta` text or `input_json_delta` partial JSON),
+/// Events: `message_start` (input tokens), `content_block_start` (a `text` or `tool_use`
+/// block at its `index`), `content_block_delta` (`text_delta` text or `input_json_delta`
+/// partial JSON, for the block at `index`),
 /// `message_delta` (stop reason and the cumulative output tokens), `message_stop`,
 /// and `error` (an error part-way through, such as `overloaded_error`).
 struct AnthropicReplyReader: Sendable {
-    private(set) var text = ""
-    private(set) var toolInput = ""
-    private(set) var sawToolUse = false
+    private(set) var content = ReplyBlocks()
     private(set) var usage = TokenUsage.zero
     private(set) var stopReason: String?
     /// `message_stop` arrived.
@@ -16,7 +15,7 @@ struct AnthropicReplyReader: Sendable {
     /// The body of an `error` event.
     private(set) var error: JSONValue?
     /// Characters of text and tool input received so far.
-    private(set) var characters = 0
+    var characters: Int { content.characters }
     /// A data line that was not JSON, kept for the error message.
     private(set) var malformed: String?
 
@@ -30,15 +29,12 @@ struct AnthropicReplyReader: Sendable {
         case "message_start":
             if let usage = data["message"]?["usage"] { readUsage(usage) }
         case "content_block_start":
-            if let block = data["content_block"] {
-                if block["type"]?.stringValue == "tool_use" { sawToolUse = true }
-                if let start = block["text"]?.stringValue, !start.isEmpty { return append(text: start) }
-            }
+            if let block = data["content_block"] { return start(block, at: index(of: data)) }
         case "content_block_delta":
             let delta = data["delta"]
             switch delta?["type"]?.stringValue {
-            case "text_delta": return append(text: delta?["text"]?.stringValue ?? "")
-            case "input_json_delta": return append(toolInput: delta?["partial_json"]?.stringValue ?? "")
+            case "text_delta": return content.append(delta?["text"]?.stringValue ?? "", at: index(of: data))
+            case "input_json_delta": return content.append(delta?["partial_json"]?.stringValue ?? "", at: index(of: data))
             default: break
             }
         case "message_delta":
@@ -56,13 +52,12 @@ struct AnthropicReplyReader: Sendable {
 
     /// Reads a whole (non-streamed) message.
     mutating func read(message: JSONValue) {
-        for block in message["content"]?.arrayValue ?? [] {
-            switch block["type"]?.stringValue {
-            case "text": _ = append(text: block["text"]?.stringValue ?? "")
-            case "tool_use":
-                sawToolUse = true
-                _ = append(toolInput: (block["input"] ?? [:]).serialized())
-            default: break
+        for (index, block) in (message["content"]?.arrayValue ?? []).enumerated() {
+            if block["type"]?.stringValue == "tool_use" {
+                _ = content.startToolUse(at: index, id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "",
+                    input: (block["input"] ?? [:]).serialized())
+            } else {
+                _ = start(block, at: index)
             }
         }
         if let usage = message["usage"] { readUsage(usage) }
@@ -82,15 +77,16 @@ struct AnthropicReplyReader: Sendable {
         if let output = usage["output_tokens"]?.numberValue?.intValue { self.usage.output = output }
     }
 
-    private mutating func append(text piece: String) -> Bool {
-        text += piece
-        characters += piece.unicodeScalars.count
-        return !piece.isEmpty
+    /// Starts a block: text with its first text, a tool call whose input follows as deltas
+    /// (it starts as `{}`). Other blocks (thinking...) are not part of the reply.
+    private mutating func start(_ block: JSONValue, at index: Int) -> Bool {
+        switch block["type"]?.stringValue {
+        case "text": return content.startText(at: index, block["text"]?.stringValue ?? "")
+        case "tool_use":
+            return content.startToolUse(at: index, id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "")
+        default: return false
+        }
     }
 
-    private mutating func append(toolInput piece: String) -> Bool {
-        toolInput += piece
-        characters += piece.unicodeScalars.count
-        return !piece.isEmpty
-    }
+    private func index(of event: JSONValue) -> Int { event["index"]?.numberValue?.intValue ?? 0 }
 }

@@ -28,15 +28,15 @@ public final class MockProvider: ModelProvider {
         } else if let schema = request.outputSchema {
             text = MockValueGenerator(schema: schema).value().serialized()
         } else {
-            let prompt = request.messages.first?.content ?? ""
+            let prompt = request.messages.first?.text ?? ""
             let excerpt = prompt.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
             text = "Mock output of stage \(request.stageName) (\(request.model.name)), for: \(excerpt.prefix(80))"
         }
         progress(StreamProgress(characters: text.count))
-        let sent = (request.system ?? "") + request.messages.map(\.content).joined()
+        let sent = (request.system ?? "") + request.messages.map(\.text).joined()
         return ModelReply(
             text: text,
             usage: TokenUsage(input: TokenEstimate.tokens(for: sent), output: min(TokenEstimate.tokens(for: text), request.maxTokens)),
-            stopReason: "end_turn")
+            stopReason: .endTurn)
     }
 }

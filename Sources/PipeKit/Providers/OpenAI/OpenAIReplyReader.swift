@@ -1,19 +1,20 @@
 /// Reassembles a Chat Completions reply from its streamed chunks, or reads it from a
 /// whole completion when the server did not stream.
 ///
-/// Each chunk is `data: {...}` with `choices[0].delta.content` (or `refusal`) and, at the
-/// end, `finish_reason`; with `include_usage` a last chunk has empty `choices` and the
+/// Each chunk is `data: {...}` with `choices[0].delta.content` (or `refusal`), or
+/// `choices[0].delta.tool_calls` (a call's `index`; its `id` and `function.name` first, then
+/// pieces of `function.arguments`), and, at the end, `finish_reason`; with `include_usage` a last chunk has empty `choices` and the
 /// `usage`; `data: [DONE]` ends the stream. A chunk with an `error` member is an error
 /// part-way through.
 struct OpenAIReplyReader: Sendable, StreamedReplyReader {
-    private(set) var text = ""
+    private(set) var content = ReplyBlocks()
     private(set) var refusal = ""
     private(set) var usage: TokenUsage?
     private(set) var stopReason: String?
     /// `[DONE]` arrived.
     private(set) var done = false
     private(set) var error: JSONValue?
-    private(set) var characters = 0
+    var characters: Int { content.characters }
     private(set) var malformed: String?
 
     /// The stream is complete: `[DONE]`, or a finish reason from a server that sends no `[DONE]`.
@@ -36,11 +37,8 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
         readUsage(chunk["usage"])
         var grew = false
         for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.numberValue?.intValue ?? 0) == 0 {
-            if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
-                text += piece
-                characters += piece.unicodeScalars.count
-                grew = true
-            }
+            if let piece = choice["delta"]?["content"]?.stringValue, content.append(piece, at: Self.textIndex) { grew = true }
+            for call in choice["delta"]?["tool_calls"]?.arrayValue ?? [] where read(call: call) { grew = true }
             if let piece = choice["delta"]?["refusal"]?.stringValue { refusal += piece }
             if let reason = choice["finish_reason"]?.stringValue { stopReason = reason }
         }
@@ -50,13 +48,28 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
     /// Reads a whole (non-streamed) completion.
     mutating func read(completion: JSONValue) {
         let choice = completion["choices"]?[0]
-        let content = choice?["message"]?["content"]?.stringValue ?? ""
-        text += content
-        characters += content.unicodeScalars.count
+        _ = content.append(choice?["message"]?["content"]?.stringValue ?? "", at: Self.textIndex)
+        for (index, call) in (choice?["message"]?["tool_calls"]?.arrayValue ?? []).enumerated() {
+            _ = content.startToolUse(at: index, id: call["id"]?.stringValue ?? "", name: call["function"]?["name"]?.stringValue ?? "",
+                input: call["function"]?["arguments"]?.stringValue ?? "")
+        }
         refusal += choice?["message"]?["refusal"]?.stringValue ?? ""
         stopReason = choice?["finish_reason"]?.stringValue
         readUsage(completion["usage"])
         done = true
+    }
+
+    /// The text comes before the tool calls (indexed from 0).
+    private static let textIndex = -1
+
+    /// A piece of a streamed tool call: the first one names the call.
+    private mutating func read(call: JSONValue) -> Bool {
+        let index = call["index"]?.numberValue?.intValue ?? 0
+        let arguments = call["function"]?["arguments"]?.stringValue ?? ""
+        if let name = call["function"]?["name"]?.stringValue {
+            return content.startToolUse(at: index, id: call["id"]?.stringValue ?? "", name: name, input: arguments)
+        }
+        return content.append(arguments, at: index)
     }
 
     private mutating func readUsage(_ usage: JSONValue?) {
