@@ -2,44 +2,47 @@ import Foundation
 
 /// Bodies and events in the shape of Anthropic's Messages API (`POST /v1/messages`).
 enum AnthropicShape {
-    static func message(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason) -> [String: Any] {
+    static func message(for request: FakeRequest, blocks: [FakeReply.Block], stopReason: FakeReply.StopReason) -> [String: Any] {
         [
             "id": "msg_fake_\(request.callNumber)",
             "type": "message",
             "role": "assistant",
             "model": request.model ?? "fake-model",
-            "content": [contentBlock(for: request, text: text, complete: true)],
-            "stop_reason": stopReasonName(request, stopReason),
+            "content": blocks.enumerated().map { contentBlock(for: request, $1, number: $0, complete: true) },
+            "stop_reason": stopReasonName(blocks, stopReason),
             "stop_sequence": NSNull(),
-            "usage": ["input_tokens": Tokens.estimate(request.prompt), "output_tokens": Tokens.estimate(text)],
+            "usage": ["input_tokens": Tokens.estimate(request.prompt), "output_tokens": Tokens.estimate(blocks.written)],
         ]
     }
 
     /// The SSE events of a streamed message, each one `event: ...\ndata: ...\n\n`.
-    static func events(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
+    static func events(for request: FakeRequest, blocks: [FakeReply.Block], stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
         var events: [String] = []
         func add(_ name: String, _ data: [String: Any]) {
             events.append("event: \(name)\ndata: \(JSON.text(data))\n\n")
         }
-        var start = message(for: request, text: "", stopReason: stopReason)
+        var start = message(for: request, blocks: [], stopReason: stopReason)
         start["content"] = [Any]()
         start["stop_reason"] = NSNull()
         start["usage"] = ["input_tokens": Tokens.estimate(request.prompt), "output_tokens": 1]
         add("message_start", ["type": "message_start", "message": start])
-        add("content_block_start", ["type": "content_block_start", "index": 0, "content_block": contentBlock(for: request, text: "", complete: false)])
-        add("ping", ["type": "ping"])
-        for piece in Tokens.pieces(of: text, size: deltaSize) {
-            let delta: [String: Any] =
-                request.forcedTool == nil
-                ? ["type": "text_delta", "text": piece]
-                : ["type": "input_json_delta", "partial_json": piece]
-            add("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": delta])
+        for (index, block) in blocks.enumerated() {
+            add("content_block_start", ["type": "content_block_start", "index": index, "content_block": contentBlock(for: request, block, number: index, complete: false)])
+            if index == 0 { add("ping", ["type": "ping"]) }
+            let (written, deltaType, key) =
+                switch block {
+                case .text(let text): (text, "text_delta", "text")
+                case .toolUse(_, let input): (input, "input_json_delta", "partial_json")
+                }
+            for piece in Tokens.pieces(of: written, size: deltaSize) {
+                add("content_block_delta", ["type": "content_block_delta", "index": index, "delta": ["type": deltaType, key: piece]])
+            }
+            add("content_block_stop", ["type": "content_block_stop", "index": index])
         }
-        add("content_block_stop", ["type": "content_block_stop", "index": 0])
         add("message_delta", [
             "type": "message_delta",
-            "delta": ["stop_reason": stopReasonName(request, stopReason), "stop_sequence": NSNull()],
-            "usage": ["output_tokens": Tokens.estimate(text)],
+            "delta": ["stop_reason": stopReasonName(blocks, stopReason), "stop_sequence": NSNull()],
+            "usage": ["output_tokens": Tokens.estimate(blocks.written)],
         ])
         add("message_stop", ["type": "message_stop"])
         return events
@@ -49,17 +52,20 @@ enum AnthropicShape {
         ["type": "error", "error": ["type": type ?? errorType(status), "message": message]]
     }
 
-    private static func contentBlock(for request: FakeRequest, text: String, complete: Bool) -> [String: Any] {
-        guard let tool = request.forcedTool else { return ["type": "text", "text": text] }
-        // A streamed tool_use block starts with an empty input; the JSON follows as deltas.
-        let input: Any = complete ? JSON.value(text) : [String: Any]()
-        return ["type": "tool_use", "id": "toolu_fake_\(request.callNumber)", "name": tool, "input": input]
+    private static func contentBlock(for request: FakeRequest, _ block: FakeReply.Block, number: Int, complete: Bool) -> [String: Any] {
+        switch block {
+        case .text(let text): return ["type": "text", "text": complete ? text : ""]
+        case .toolUse(let name, let input):
+            // A streamed tool_use block starts with an empty input; the JSON follows as deltas.
+            let id = number == 0 ? "toolu_fake_\(request.callNumber)" : "toolu_fake_\(request.callNumber)_\(number)"
+            return ["type": "tool_use", "id": id, "name": name, "input": complete ? JSON.value(input) : [String: Any]()]
+        }
     }
 
-    private static func stopReasonName(_ request: FakeRequest, _ reason: FakeReply.StopReason) -> String {
+    private static func stopReasonName(_ blocks: [FakeReply.Block], _ reason: FakeReply.StopReason) -> String {
         switch reason {
         case .maxTokens: "max_tokens"
-        case .endTurn: request.forcedTool == nil ? "end_turn" : "tool_use"
+        case .endTurn: blocks.callsATool ? "tool_use" : "end_turn"
         }
     }
 

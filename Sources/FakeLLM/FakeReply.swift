@@ -9,6 +9,8 @@ public struct FakeReply: Sendable {
         /// The model answers `text`: shaped as the request's API expects (a text block, or a
         /// `tool_use` block when a tool is forced), streamed when the request asks to stream.
         case answer(text: String, stopReason: StopReason)
+        /// The model answers these blocks, in order, in the request's API shape.
+        case content(blocks: [Block], stopReason: StopReason)
         /// An error status with a body in the request's API error shape.
         case error(status: Int, type: String?, message: String)
         /// Exactly these bytes after the head.
@@ -33,10 +35,17 @@ public struct FakeReply: Sendable {
 
     /// Why the model stopped, mapped to each API's vocabulary.
     public enum StopReason: Sendable {
-        /// Anthropic `end_turn` (or `tool_use`), OpenAI `stop`.
+        /// Anthropic `end_turn`, OpenAI `stop`; `tool_use`/`tool_calls` when the reply calls a tool.
         case endTurn
         /// Anthropic `max_tokens`, OpenAI `length`.
         case maxTokens
+    }
+
+    /// A part of a reply: Anthropic's content block, OpenAI's content or tool call.
+    public enum Block: Sendable {
+        case text(String)
+        /// A call of the tool `name` with `input`, JSON text (streamed in pieces as written).
+        case toolUse(name: String, input: String)
     }
 
     public var action: Action
@@ -48,6 +57,8 @@ public struct FakeReply: Sendable {
     public var eventDelay: Duration = .zero
     /// Characters of text per streamed delta event.
     public var deltaSize: Int = 8
+    /// Answers with one JSON body even when the request asks to stream.
+    public var ignoresStreaming = false
     /// Extra response headers.
     public var headers: [(name: String, value: String)] = []
 
@@ -60,6 +71,11 @@ public struct FakeReply: Sendable {
     /// The model answers `text` (plain text, or the JSON a structured stage expects).
     public static func text(_ text: String) -> FakeReply {
         FakeReply(.answer(text: text, stopReason: .endTurn))
+    }
+
+    /// The model answers with these blocks (text and tool calls, in order).
+    public static func blocks(_ blocks: [Block]) -> FakeReply {
+        FakeReply(.content(blocks: blocks, stopReason: .endTurn))
     }
 
     /// The model answers `text` and stops because it reached `max_tokens`.
@@ -152,10 +168,40 @@ public struct FakeReply: Sendable {
         return copy
     }
 
+    /// The same reply as one JSON body, as a server that ignores `stream: true` sends it.
+    public func unstreamed() -> FakeReply {
+        var copy = self
+        copy.ignoresStreaming = true
+        return copy
+    }
+
     /// The same reply with one more response header.
     public func header(_ name: String, _ value: String) -> FakeReply {
         var copy = self
         copy.headers.append((name, value))
         return copy
+    }
+}
+
+extension FakeRequest {
+    /// The blocks of an answer `text`: a call of the forced tool, if any, else text.
+    func blocks(answering text: String) -> [FakeReply.Block] {
+        forcedTool.map { [.toolUse(name: $0, input: text)] } ?? [.text(text)]
+    }
+}
+
+extension [FakeReply.Block] {
+    /// The text and tool inputs, for token counts.
+    var written: String {
+        map { block in
+            switch block {
+            case .text(let text): text
+            case .toolUse(_, let input): input
+            }
+        }.joined()
+    }
+
+    var callsATool: Bool {
+        contains { if case .toolUse = $0 { true } else { false } }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Bodies and events in the shape of OpenAI's Chat Completions API (`POST /v1/chat/completions`).
 enum OpenAIShape {
-    static func completion(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason) -> [String: Any] {
+    static func completion(for request: FakeRequest, blocks: [FakeReply.Block], stopReason: FakeReply.StopReason) -> [String: Any] {
         [
             "id": "chatcmpl-fake\(request.callNumber)",
             "object": "chat.completion",
@@ -10,16 +10,16 @@ enum OpenAIShape {
             "model": request.model ?? "fake-model",
             "choices": [[
                 "index": 0,
-                "message": message(for: request, text: text),
+                "message": message(for: request, blocks: blocks),
                 "logprobs": NSNull(),
-                "finish_reason": finishReason(request, stopReason),
+                "finish_reason": finishReason(blocks, stopReason),
             ]],
-            "usage": usage(for: request, text: text),
+            "usage": usage(for: request, text: blocks.written),
         ]
     }
 
     /// The SSE events of a streamed completion, each one `data: ...\n\n`, ending with `data: [DONE]`.
-    static func events(for request: FakeRequest, text: String, stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
+    static func events(for request: FakeRequest, blocks: [FakeReply.Block], stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
         var events: [String] = []
         func chunk(choices: [Any], usage: Any?) {
             var body: [String: Any] = [
@@ -36,22 +36,30 @@ enum OpenAIShape {
         func delta(_ delta: [String: Any], finish: String? = nil) {
             chunk(choices: [["index": 0, "delta": delta, "logprobs": NSNull(), "finish_reason": finish ?? NSNull()] as [String: Any]], usage: nil)
         }
-        if let tool = request.forcedTool {
-            delta(["role": "assistant", "content": NSNull(), "tool_calls": [[
-                "index": 0, "id": "call_fake_\(request.callNumber)", "type": "function",
-                "function": ["name": tool, "arguments": ""],
-            ]]])
-            for piece in Tokens.pieces(of: text, size: deltaSize) {
-                delta(["tool_calls": [["index": 0, "function": ["arguments": piece]]]])
+        var role: [String: Any] = ["role": "assistant"]
+        var calls = 0
+        for block in blocks {
+            switch block {
+            case .text(let text):
+                delta(role.merging(["content": ""]) { $1 })
+                for piece in Tokens.pieces(of: text, size: deltaSize) {
+                    delta(["content": piece])
+                }
+            case .toolUse(let name, let input):
+                let call = calls
+                calls += 1
+                delta(role.merging(["content": NSNull(), "tool_calls": [[
+                    "index": call, "id": callID(request, call), "type": "function",
+                    "function": ["name": name, "arguments": ""],
+                ]]]) { $1 })
+                for piece in Tokens.pieces(of: input, size: deltaSize) {
+                    delta(["tool_calls": [["index": call, "function": ["arguments": piece]]]])
+                }
             }
-        } else {
-            delta(["role": "assistant", "content": ""])
-            for piece in Tokens.pieces(of: text, size: deltaSize) {
-                delta(["content": piece])
-            }
+            role = [:]
         }
-        delta([:], finish: finishReason(request, stopReason))
-        if request.includeUsage { chunk(choices: [], usage: usage(for: request, text: text)) }
+        delta([:], finish: finishReason(blocks, stopReason))
+        if request.includeUsage { chunk(choices: [], usage: usage(for: request, text: blocks.written)) }
         events.append("data: [DONE]\n\n")
         return events
     }
@@ -73,25 +81,31 @@ enum OpenAIShape {
         ]
     }
 
-    private static func message(for request: FakeRequest, text: String) -> [String: Any] {
-        guard let tool = request.forcedTool else {
-            return ["role": "assistant", "content": text, "refusal": NSNull()]
+    private static func message(for request: FakeRequest, blocks: [FakeReply.Block]) -> [String: Any] {
+        var texts: [String] = []
+        var calls: [[String: Any]] = []
+        for block in blocks {
+            switch block {
+            case .text(let text): texts.append(text)
+            case .toolUse(let name, let input):
+                calls.append(["id": callID(request, calls.count), "type": "function", "function": ["name": name, "arguments": input]])
+            }
         }
-        return [
-            "role": "assistant", "content": NSNull(), "refusal": NSNull(),
-            "tool_calls": [[
-                "id": "call_fake_\(request.callNumber)", "type": "function",
-                "function": ["name": tool, "arguments": text],
-            ]],
-        ]
+        var message: [String: Any] = ["role": "assistant", "content": texts.isEmpty ? NSNull() : texts.joined(), "refusal": NSNull()]
+        if !calls.isEmpty { message["tool_calls"] = calls }
+        return message
+    }
+
+    private static func callID(_ request: FakeRequest, _ number: Int) -> String {
+        number == 0 ? "call_fake_\(request.callNumber)" : "call_fake_\(request.callNumber)_\(number)"
     }
 
     private static var created: Int { Int(Date().timeIntervalSince1970) }
 
-    private static func finishReason(_ request: FakeRequest, _ reason: FakeReply.StopReason) -> String {
+    private static func finishReason(_ blocks: [FakeReply.Block], _ reason: FakeReply.StopReason) -> String {
         switch reason {
         case .maxTokens: "length"
-        case .endTurn: request.forcedTool == nil ? "stop" : "tool_calls"
+        case .endTurn: blocks.callsATool ? "tool_calls" : "stop"
         }
     }
 

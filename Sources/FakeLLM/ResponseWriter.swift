@@ -22,10 +22,9 @@ struct ResponseWriter {
     func send(_ reply: FakeReply, isStopped: () -> Bool) -> Bool {
         switch reply.action {
         case .answer(let text, let stopReason):
-            if request.isStreaming {
-                return sendEvents(events(text: text, stopReason: stopReason, reply: reply), reply: reply)
-            }
-            return sendWhole(status: 200, contentType: "application/json", body: Array(JSON.text(body(text: text, stopReason: stopReason)).utf8), reply: reply)
+            return sendAnswer(request.blocks(answering: text), stopReason: stopReason, reply: reply)
+        case .content(let blocks, let stopReason):
+            return sendAnswer(blocks, stopReason: stopReason, reply: reply)
         case .error(let status, let type, let message):
             return sendWhole(status: status, contentType: "application/json", body: errorBody(status: status, type: type, message: message), reply: reply)
         case .streamError(let text, let afterEvents, let type, let message):
@@ -33,7 +32,7 @@ struct ResponseWriter {
                 let status = type == "overloaded_error" ? 529 : 500
                 return sendWhole(status: status, contentType: "application/json", body: errorBody(status: status, type: type, message: message), reply: reply)
             }
-            var events = Array(events(text: text, stopReason: .endTurn, reply: reply).prefix(afterEvents))
+            var events = Array(events(request.blocks(answering: text), stopReason: .endTurn, reply: reply).prefix(afterEvents))
             let error = String(decoding: errorBody(status: 500, type: type, message: message), as: UTF8.self)
             events.append(request.api == .openAI ? "data: \(error)\n\n" : "event: error\ndata: \(error)\n\n")
             return sendEvents(events, reply: reply)
@@ -53,6 +52,13 @@ struct ResponseWriter {
         case .flood(let bytes, let eventStream):
             return sendFlood(bytes: bytes, eventStream: eventStream, reply: reply)
         }
+    }
+
+    private func sendAnswer(_ blocks: [FakeReply.Block], stopReason: FakeReply.StopReason, reply: FakeReply) -> Bool {
+        if request.isStreaming, !reply.ignoresStreaming {
+            return sendEvents(events(blocks, stopReason: stopReason, reply: reply), reply: reply)
+        }
+        return sendWhole(status: 200, contentType: "application/json", body: Array(JSON.text(body(blocks, stopReason: stopReason)).utf8), reply: reply)
     }
 
     /// `bytes` bytes of a value (or an event-stream line) that never ends, in 64 KiB writes.
@@ -82,12 +88,12 @@ struct ResponseWriter {
     private func sendPart(text: String, afterEvents: Int, reply: FakeReply) {
         if request.isStreaming {
             sendEventStreamHead(reply: reply)
-            for event in events(text: text, stopReason: .endTurn, reply: reply).prefix(afterEvents) {
+            for event in events(request.blocks(answering: text), stopReason: .endTurn, reply: reply).prefix(afterEvents) {
                 guard sendEvent(event, reply: reply) else { return }
             }
             return
         }
-        let body = Array(JSON.text(body(text: text, stopReason: .endTurn)).utf8)
+        let body = Array(JSON.text(body(request.blocks(answering: text), stopReason: .endTurn)).utf8)
         waitToAnswer()
         if Socket.write(fd, head(status: 200, reply: reply, fields: [("Content-Type", "application/json"), ("Content-Length", "\(body.count)")])) {
             onStatus(200)
@@ -118,16 +124,16 @@ struct ResponseWriter {
         return Array(JSON.text(body).utf8)
     }
 
-    private func body(text: String, stopReason: FakeReply.StopReason) -> [String: Any] {
+    private func body(_ blocks: [FakeReply.Block], stopReason: FakeReply.StopReason) -> [String: Any] {
         request.api == .openAI
-            ? OpenAIShape.completion(for: request, text: text, stopReason: stopReason)
-            : AnthropicShape.message(for: request, text: text, stopReason: stopReason)
+            ? OpenAIShape.completion(for: request, blocks: blocks, stopReason: stopReason)
+            : AnthropicShape.message(for: request, blocks: blocks, stopReason: stopReason)
     }
 
-    private func events(text: String, stopReason: FakeReply.StopReason, reply: FakeReply) -> [String] {
+    private func events(_ blocks: [FakeReply.Block], stopReason: FakeReply.StopReason, reply: FakeReply) -> [String] {
         request.api == .openAI
-            ? OpenAIShape.events(for: request, text: text, stopReason: stopReason, deltaSize: reply.deltaSize)
-            : AnthropicShape.events(for: request, text: text, stopReason: stopReason, deltaSize: reply.deltaSize)
+            ? OpenAIShape.events(for: request, blocks: blocks, stopReason: stopReason, deltaSize: reply.deltaSize)
+            : AnthropicShape.events(for: request, blocks: blocks, stopReason: stopReason, deltaSize: reply.deltaSize)
     }
 
     private func sendWhole(status: Int, contentType: String, body: [UInt8], reply: FakeReply) -> Bool {
