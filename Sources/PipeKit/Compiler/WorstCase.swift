@@ -1,5 +1,5 @@
-/// The most a pipeline can spend: every call at its stage's `max_tokens`, every retry and
-/// every fallback used. One computation for the run's reservations (`BudgetLedger`), the
+/// The most a pipeline can spend: every call at its stage's `max_tokens`, every turn, every
+/// retry and every fallback used. One computation for the run's reservations (`BudgetLedger`), the
 /// `worst-case-budget` lint rule and `pipe run --dry-run`, so the three agree.
 public enum WorstCase {
     /// The input tokens a call is counted for before it is made: the characters sent (system
@@ -41,20 +41,29 @@ public enum WorstCase {
     }
 
     /// One stage's worst case over all its models: tokens, and cost when every model is priced.
+    /// Each model may be called `calls(maxTurns:retries:)` times, each call at `promptTokens`
+    /// in and `maxTokens` out. `maxTurns`: the calls one attempt makes (a model stage makes
+    /// one; an agent, one a turn).
     public static func stage(
-        promptTokens: Int, maxTokens: Int, retries: Int, models: [ResolvedModel]
+        promptTokens: Int, maxTokens: Int, retries: Int, maxTurns: Int = 1, models: [ResolvedModel]
     ) -> (tokens: Int, costUSD: Double?) {
+        let calls = calls(maxTurns: maxTurns, retries: retries)
         var tokens = 0
         var cost: Double? = 0
         for model in models {
-            tokens += (1 + retries) * (promptTokens + maxTokens)
+            tokens += calls * (promptTokens + maxTokens)
             if let price = model.price, let sum = cost {
-                cost = sum + Double(1 + retries) * (Double(promptTokens) * price.input + Double(maxTokens) * price.output) / 1_000_000
+                cost = sum + Double(calls) * (Double(promptTokens) * price.input + Double(maxTokens) * price.output) / 1_000_000
             } else {
                 cost = nil
             }
         }
         return (tokens, cost)
+    }
+
+    /// The calls one model of a stage may make: every turn of every attempt.
+    public static func calls(maxTurns: Int, retries: Int) -> Int {
+        max(1, maxTurns) * (1 + retries)
     }
 }
 
