@@ -27,7 +27,8 @@ enum AnthropicShape {
         start["usage"] = ["input_tokens": Tokens.estimate(request.prompt), "output_tokens": 1]
         add("message_start", ["type": "message_start", "message": start])
         for (index, block) in blocks.enumerated() {
-            add("content_block_start", ["type": "content_block_start", "index": index, "content_block": contentBlock(for: request, block, number: index, complete: false)])
+            let opening = contentBlock(for: request, block, number: index, complete: false)
+            add("content_block_start", ["type": "content_block_start", "index": index, "content_block": opening])
             if index == 0 { add("ping", ["type": "ping"]) }
             let (written, deltaType, key) =
                 switch block {

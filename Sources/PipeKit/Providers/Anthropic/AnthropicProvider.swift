@@ -55,16 +55,12 @@ public struct AnthropicProvider: ModelProvider {
     private func reply(from reader: AnthropicReplyReader, request: ModelRequest, schema: ObjectRootSchema?, mapper: ProviderErrorMapper)
         async throws(ProviderError) -> ModelReply
     {
-        let answerTool = ProviderNames.sanitized(request.stageName)
-        guard let answer = try reader.content.answer(answerTool: answerTool, schema: schema, offered: request.tools, mapper: mapper)
-        else {
+        guard let answer = try reader.content.answer(to: request, schema: schema, mapper: mapper) else {
             let missing = schema == nil ? "no text" : "no tool input and no text"
             throw mapper.invalidResponse("the reply has \(missing) (stop reason: \(reader.stopReason ?? "none"))")
         }
-        // A model or a server may echo the key: it is printed, stored and passed on nowhere.
-        return ModelReply(
-            content: await reader.content.content(mapper), stopReason: StopReason(anthropic: reader.stopReason), usage: reader.usage,
-            answerText: mapper.redact(answer))
+        return await reader.content.reply(
+            answering: answer, stopReason: StopReason(anthropic: reader.stopReason), usage: reader.usage, mapper: mapper)
     }
 }
 

@@ -4,8 +4,9 @@
 ///
 /// A structured stage uses strict Structured Outputs when its schema allows, JSON mode
 /// otherwise (see `OpenAIRequestBody`): its answer is the text, or a call of the function
-/// named after the stage when a server answers that way. A server that reports no usage gets its usage
-/// estimated from the characters sent and received, so budgets still count something.
+/// named after the stage when a server answers that way. A server that reports no usage
+/// gets its usage estimated from the characters sent and received, so budgets still count
+/// something.
 public struct OpenAIProvider: ModelProvider {
     public static let defaultBaseURL = "https://api.openai.com/v1"
 
@@ -48,17 +49,14 @@ public struct OpenAIProvider: ModelProvider {
             throw StreamingCall.incomplete
         }
 
-        let answerTool = ProviderNames.sanitized(request.stageName)
-        guard let answer = try reader.content.answer(answerTool: answerTool, schema: schema, offered: request.tools, mapper: mapper)
-        else {
+        guard let answer = try reader.content.answer(to: request, schema: schema, mapper: mapper) else {
             if !reader.refusal.isEmpty { throw mapper.invalidResponse("the model refused: \(ProviderErrorMapper.clipped(reader.refusal))") }
             throw mapper.invalidResponse("the reply has no content (finish reason: \(reader.stopReason ?? "none"))")
         }
         let usage = reader.usage ?? TokenUsage(
             input: TokenEstimate.tokens(for: body["messages"]?.serialized() ?? ""),
             output: TokenEstimate.tokens(forCharacters: reader.content.utf8Count))
-        return ModelReply(
-            content: await reader.content.content(mapper), stopReason: StopReason(openAI: reader.stopReason), usage: usage,
-            answerText: mapper.redact(answer))
+        return await reader.content.reply(
+            answering: answer, stopReason: StopReason(openAI: reader.stopReason), usage: usage, mapper: mapper)
     }
 }

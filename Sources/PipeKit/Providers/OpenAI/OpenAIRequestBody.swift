@@ -82,7 +82,9 @@ enum OpenAIRequestBody {
             switch block {
             case .text: break
             case .toolUse(let id, let name, let input):
-                calls.append(["id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": .string(input.stringValue ?? input.serialized())]])
+                // `arguments` is JSON text; an input kept as the broken text the model wrote goes back as written.
+                let arguments = input.stringValue ?? input.serialized()
+                calls.append(["id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": .string(arguments)]])
             case .toolResult(let id, let content, let isError):
                 messages.append(["role": "tool", "tool_call_id": .string(id), "content": .string(isError ? "Error: " + content : content)])
             }

@@ -80,9 +80,10 @@ struct ReplyBlocks: Sendable {
     /// when the reply calls only tools the request offered (a turn). Nil when the reply has
     /// neither (the provider says why). A call of a tool the request did not offer, without
     /// the output tool, is no answer: an invalid response, so the attempt is made again.
-    func answer(answerTool: String, schema: ObjectRootSchema?, offered: [ToolDefinition], mapper: ProviderErrorMapper)
-        throws(ProviderError) -> String?
-    {
+    /// The output tool is named after the stage (`ProviderNames.sanitized`).
+    func answer(to request: ModelRequest, schema: ObjectRootSchema?, mapper: ProviderErrorMapper) throws(ProviderError) -> String? {
+        let answerTool = ProviderNames.sanitized(request.stageName)
+        let offered = request.tools
         if let schema, let input = input(ofTool: answerTool) {
             return schema.unwrap(input.isEmpty ? "{}" : input)
         }
@@ -94,6 +95,12 @@ struct ReplyBlocks: Sendable {
         if !called.isEmpty { return text }
         if text.isEmpty { return nil }
         return schema?.unwrap(text) ?? text
+    }
+
+    /// The reply with `answer` (from `answer(to:schema:mapper:)`). A model or a server may echo
+    /// the key: it is printed, stored and passed on nowhere.
+    func reply(answering answer: String, stopReason: StopReason, usage: TokenUsage, mapper: ProviderErrorMapper) async -> ModelReply {
+        ModelReply(content: await content(mapper), stopReason: stopReason, usage: usage, answerText: mapper.redact(answer))
     }
 
     /// The blocks as the reply carries them, with the key redacted. A tool input that is not
