@@ -1,7 +1,7 @@
 /// Runs a loop: its stages again and again, each iteration reading the previous one's
 /// values (absent in the first), until `until` holds after an iteration or `max_iterations`
 /// have run. The stages after the loop see the last iteration's values. Every iteration's
-/// calls are recorded and traced, its stages labelled `writer@2`.
+/// calls are recorded and traced, its stages as the units `writer@2`, `critic@2`.
 struct LoopRunner: Sendable {
     let loop: CompiledLoop
     /// Runs one iteration: the loop's stages, wired to each other.
