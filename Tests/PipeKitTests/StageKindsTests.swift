@@ -133,6 +133,46 @@ import Testing
         #expect(rejected.stages.last?.error == "rejected: not today")
     }
 
+    @Test func insideALoopEachIterationsUnitsAreSkippedOrFannedOutByTheirOwnValues() async throws {
+        let pipeline = try compileSpec("""
+            version: 1
+            models: { m: { provider: mock } }
+            defaults: { model: m, retries: 0 }
+            stages:
+              writer:
+                prompt: "write"
+                output: { schema: { type: object, required: [parts, long], properties: { parts: { type: array, items: { type: string } }, long: { type: boolean } } } }
+              polish:
+                when: writer.long
+                for_each: writer.parts
+                prompt: "polish {{ item }}"
+              critic:
+                prompt: "judge {{ polish ?? 'nothing' }}"
+                output: { schema: { type: object, required: [score], properties: { score: { type: integer } } } }
+                loop: { from: writer, until: critic.score >= 8, max_iterations: 2 }
+            """)
+        let provider = ScriptedProvider { request, call in
+            switch request.stageName {
+            case "writer": #"{"parts": ["a", "b"], "long": \#(call == 2)}"#
+            case "critic": #"{"score": \#(call == 1 ? 3 : 9)}"#
+            default: "polished \(request.unit)"
+            }
+        }
+        let finished = Locked<[String]>([])
+        let runner = try PipelineRunner(pipeline: pipeline) { _ throws(ProviderError) in provider }
+        let result = await runner.run(input: "x") { event in
+            if case .stageFinished(let report) = event { finished.withLock { $0.append("\(report.unit) \(report.status)") } }
+        }
+        guard case .succeeded(let output) = result.outcome else { Issue.record("\(result.outcome)"); return }
+        #expect(output["critic"] == ["score": 9])
+        #expect(result.values["polish"] == ["polished polish@2[0]", "polished polish@2[1]"])
+        let ended = finished.withLock { $0 }
+        #expect(ended.contains("polish@1 skipped"))
+        #expect(ended.contains("polish@2[0] succeeded") && ended.contains("polish@2[1] succeeded"))
+        #expect(!ended.contains { $0.hasPrefix("polish@1[") })
+        #expect(ended.contains("critic@2 succeeded"))
+    }
+
     // MARK: - Failures at the edge
 
     static let structured = """
