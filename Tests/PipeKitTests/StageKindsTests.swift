@@ -66,11 +66,11 @@ import Testing
 
     // MARK: - Wrappers around a kind
 
+    /// Every model is the mock, with no retries.
+    static let mockModels = "version: 1\nmodels: { m: { provider: mock } }\ndefaults: { model: m, retries: 0 }\n"
+
     static let fanOut = """
-        version: 1
-        models: { m: { provider: mock } }
-        defaults: { model: m, retries: 0 }
-        stages:
+        \(mockModels)stages:
           plan:
             prompt: "plan"
             output: { schema: { type: object, required: [go, items], properties: { go: { type: boolean }, items: { type: array, items: { type: string } } } } }
@@ -135,10 +135,7 @@ import Testing
 
     @Test func insideALoopEachIterationsUnitsAreSkippedOrFannedOutByTheirOwnValues() async throws {
         let pipeline = try compileSpec("""
-            version: 1
-            models: { m: { provider: mock } }
-            defaults: { model: m, retries: 0 }
-            stages:
+            \(Self.mockModels)stages:
               writer:
                 prompt: "write"
                 output: { schema: { type: object, required: [parts, long], properties: { parts: { type: array, items: { type: string } }, long: { type: boolean } } } }
