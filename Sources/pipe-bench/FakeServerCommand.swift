@@ -93,8 +93,10 @@ struct SpecReplies: Sendable {
         let result = Compiler.compile(SourceFile(path: path, bytes: [UInt8](data)), directory: directory.isEmpty ? "." : directory)
         guard let pipeline = result.pipeline else { return nil }
         replies = pipeline.stages.map { stage in
-            let prefix: String
-            if case .text(let text) = stage.prompt.parts.first { prefix = text } else { prefix = "" }
+            var prefix = ""
+            switch stage.kind {
+            case .model(let model): if case .text(let text) = model.prompt.parts.first { prefix = text }
+            }
             let reply = stage.outputSchema.map { MockValueGenerator(schema: $0).value().serialized() } ?? "Text of stage \(stage.name)."
             return (prefix, reply)
         }.sorted { $0.prefix.count > $1.prefix.count }

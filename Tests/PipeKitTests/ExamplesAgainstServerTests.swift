@@ -18,7 +18,9 @@ import Testing
     static func replies(for pipeline: CompiledPipeline) -> [(stage: String, marker: String, reply: String)] {
         pipeline.stages.map { stage in
             var marker = ""
-            if case .text(let text) = stage.prompt.parts.first { marker = text }
+            switch stage.kind {
+            case .model(let model): if case .text(let text) = model.prompt.parts.first { marker = text }
+            }
             let value = stage.mockReplies.first ?? stage.outputSchema.map { MockValueGenerator(schema: $0).value() }
             return (stage.name, marker, value.map(TemplateRenderer.text(of:)) ?? "A reply for \(stage.name).")
         }.sorted { $0.marker.count > $1.marker.count }

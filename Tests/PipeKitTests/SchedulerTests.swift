@@ -119,9 +119,11 @@ import Testing
         let provider = ScriptedProvider { request, _ in request.stageName == "bad" ? "\"seven\"" : "fine" }
         let result = try await run(pipeline, input: "x", provider: provider)
         guard case .stageFailed(let stage, let attempts, let error) = result.outcome else { Issue.record("\(result.outcome)"); return }
-        #expect(stage == "bad")
+        #expect(stage == RunUnitID(stage: "bad"))
         #expect(attempts == 3)
-        #expect(error.contains("expected integer"))
+        guard case .schemaMismatch(let model, let errors) = error else { Issue.record("\(error)"); return }
+        #expect(model.name == "m")
+        #expect(error.description.contains("expected integer") && errors.count == 1)
         #expect(!provider.calls.contains { $0.stage == "after" })
     }
 
@@ -141,7 +143,8 @@ import Testing
         let failed = try await run(try compileSpec(spec), input: "x", provider: unauthorized)
         guard case .stageFailed(_, let attempts, let error) = failed.outcome else { Issue.record("\(failed.outcome)"); return }
         #expect(attempts == 1)
-        #expect(error.contains("401 from anthropic: check ANTHROPIC_API_KEY"))
+        guard case .provider(_, .status(code: 401, _, _, _)) = error else { Issue.record("\(error)"); return }
+        #expect(error.description.contains("401 from anthropic: check ANTHROPIC_API_KEY"))
     }
 
     @Test func theTokenBudgetStopsARunBeforeTheCallThatWouldPassIt() async throws {
@@ -155,8 +158,10 @@ import Testing
         let provider = ScriptedProvider { _, _ in "ok" }
         let result = try await run(pipeline, input: "x", provider: provider)
         guard case .budgetExceeded(let stage, let reason) = result.outcome else { Issue.record("\(result.outcome)"); return }
-        #expect(stage == "b")
-        #expect(reason.contains("budget.max_tokens (1010)"))
+        #expect(stage == RunUnitID(stage: "b"))
+        guard case .budget(let exceeded) = reason else { Issue.record("\(reason)"); return }
+        #expect(exceeded.stage == RunUnitID(stage: "b"))
+        #expect(reason.description.contains("budget.max_tokens (1010)"))
         #expect(provider.calls.map(\.stage) == ["a"])
     }
 
@@ -166,7 +171,12 @@ import Testing
         let result = try await run(pipeline, input: "x", provider: provider)
         // The deadline strikes during the call, or (on a loaded machine) before it starts.
         guard case .budgetExceeded(_, let reason) = result.outcome else { Issue.record("\(result.outcome)"); return }
-        #expect(reason.contains("max_duration"))
+        switch reason {
+        case .runTimeBudget(let duration): #expect(duration == .milliseconds(300))
+        case .timeBudget(let unit): #expect(unit == RunUnitID(stage: "s"))
+        default: Issue.record("\(reason)")
+        }
+        #expect(reason.description.contains("max_duration"))
         #expect(result.wall < .seconds(30))
     }
 

@@ -50,7 +50,7 @@ import Testing
 
         let failing = ScriptedProvider(answer: Self.answer(failing: "c"))
         let first = try await run(pipeline, store: store, provider: failing)
-        guard case .stageFailed(stage: "c", _, _) = first.result.outcome else {
+        guard case .stageFailed(stage: RunUnitID(stage: "c"), _, _) = first.result.outcome else {
             Issue.record("\(first.result.outcome)")
             return
         }

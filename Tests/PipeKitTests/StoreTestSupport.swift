@@ -37,7 +37,7 @@ enum StoreSamples {
     ) -> StageRecord {
         StageRecord(
             report: StageReport(
-                stage: name, status: status, model: model, attempts: 2, usage: TokenUsage(input: 24, output: 14),
+                unit: RunUnitID(stage: name), status: status, model: model, attempts: 2, usage: TokenUsage(input: 24, output: 14),
                 costUSD: 0.0042, latency: .milliseconds(900), error: error),
             output: output, fingerprint: fingerprint)
     }

@@ -81,13 +81,13 @@ import Testing
 
     @Test func aRunEndIsTakenFromTheRunnersResult() {
         let report = StageReport(
-            stage: "a", status: .failed, model: StoreSamples.model, attempts: 3, usage: .zero, costUSD: nil,
+            unit: RunUnitID(stage: "a"), status: .failed, model: StoreSamples.model, attempts: 3, usage: .zero, costUSD: nil,
             latency: .zero, error: "boom")
         let failed = RunEnd(PipelineRunner.Result(
-            outcome: .stageFailed(stage: "a", attempts: 3, error: "boom"), stages: [report], wall: .seconds(1),
+            outcome: .stageFailed(stage: RunUnitID(stage: "a"), attempts: 3, failure: .rejected(reason: "boom")), stages: [report], wall: .seconds(1),
             usage: TokenUsage(input: 5, output: 1), costUSD: 0, values: [:]))
         #expect(failed.status == .failed)
-        #expect(failed.error == "stage `a` failed after 3 attempts: boom")
+        #expect(failed.error == "stage `a` failed after 3 attempts: rejected by a person: boom")
         #expect(failed.costUSD == nil)  // no model had a price
         let interrupted = RunEnd(PipelineRunner.Result(
             outcome: .interrupted, stages: [], wall: .seconds(1), usage: .zero, costUSD: 0, values: [:]))

@@ -80,7 +80,7 @@ import Testing
     @Test func theLiveDisplayRedrawsInPlace() {
         let output = Locked<String>("")
         let progress = ProgressReporter(stages: ["a", "b"], mode: .live) { text in output.withLock { $0 += text } }
-        progress.record(.stageStarted(stage: "a"))
+        progress.record(.stageStarted(unit: RunUnitID(stage: "a")))
         progress.finish()
         let text = output.withLock { $0 }
         #expect(text.contains("running"))

@@ -62,47 +62,42 @@ public struct ResolvedModel: Sendable, Hashable {
     public var price: ModelSpec.Price?
 }
 
-/// A stage ready to run: its settings resolved (stage, then model, then defaults).
+/// A stage ready to run: what every stage has (its place in the DAG, its output, the
+/// wrappers the scheduler applies around it: `when`, `approve`, `for_each`, a loop) and its
+/// `kind`, what it does when it runs.
 public struct CompiledStage: Sendable {
     public var name: String
     public var span: Span
-    public var model: ResolvedModel
-    /// Tried in order after the retries on `model` are spent.
-    public var fallbacks: [ResolvedModel]
-    public var system: Template?
-    public var prompt: Template
+    /// What the stage does: today a model completion (`StageKind`).
+    public var kind: StageKind
     /// Nil: the stage produces a string.
     public var outputSchema: JSONValue?
-    public var maxTokens: Int
-    public var temperature: Double?
-    /// Re-asks after a failed call or an invalid reply, per model.
-    public var retries: Int
-    /// Per attempt.
-    public var timeout: Duration
     /// Direct dependencies, in declaration order.
     public var dependencies: [String]
-    /// Reuse the replies of identical earlier calls (`cache: true`).
-    public var cache: Bool = false
     /// `for_each`: the stage runs once per item; its value is the list of the items' outputs.
     public var forEach: ForEachSpec?
     /// `when:`: the stage runs only if this holds; otherwise it is skipped and has no value.
     public var when: Expression?
     /// `approve: true`: the run stops before this stage until a person approves it.
     public var approve: Bool = false
+    /// The loop the stage belongs to (the name of the loop's stage with `loop:`), if any.
+    public var loop: String?
     /// How many times the stage may run, at most: a loop's `max_iterations` times the
     /// `maxItems` of a fan-out's list (1 when the list is not bounded).
     public var maxRuns: Int = 1
-    /// The mock provider's replies for this stage (`mock:`), used in turn.
-    public var mockReplies: [JSONValue] = []
 
-    /// Every template of the stage: `system`, then `prompt`.
-    public var templates: [Template] { ResolvedStage.templates(system: system, prompt: prompt) }
+    /// Every template of the stage, in the order its kind reads them.
+    public var templates: [Template] { kind.templates }
 
-    /// Every template reference of the stage (system and prompt).
+    /// Every template reference of the stage.
     public var references: [TemplateReference] { templates.flatMap(\.references) }
 
-    /// Calls the stage may make at most: every model, each with its retries.
-    public var maxAttempts: Int { (1 + retries) * (1 + fallbacks.count) }
+    /// Every model the stage may call, in the order it tries them (none for a kind that
+    /// calls no model).
+    public var models: [ResolvedModel] { kind.models }
+
+    /// The mock provider's replies for this stage (`mock:`), used in turn.
+    public var mockReplies: [JSONValue] { kind.mockReplies }
 }
 
 /// Built-in settings used when neither a stage, its model nor `defaults` sets one.

@@ -42,19 +42,23 @@ public enum Compiler {
     /// The pipeline the runner needs, from a resolved spec without errors.
     static func pipeline(from resolved: ResolvedPipeline) -> CompiledPipeline? {
         guard let dag = resolved.dag else { return nil }
+        let loopOf = Dictionary(
+            resolved.loops.flatMap { loop in loop.members.map { ($0, loop.end) } }, uniquingKeysWith: { first, _ in first })
         var compiled: [CompiledStage] = []
         for name in dag.order {
             guard let stage = resolved.stage(named: name), let prompt = stage.spec.prompt, let model = stage.model?.model
             else { return nil }
+            let kind = StageKind.model(
+                ModelStage(
+                    model: model, fallbacks: stage.fallbacks.compactMap(\.model), system: stage.system, prompt: prompt,
+                    maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
+                    timeout: stage.timeout?.value ?? BuiltinDefaults.timeout, cache: stage.cache?.value ?? false,
+                    mockReplies: stage.spec.mock.map(\.value)))
             compiled.append(
                 CompiledStage(
-                    name: name, span: stage.spec.name.span, model: model, fallbacks: stage.fallbacks.compactMap(\.model),
-                    system: stage.system, prompt: prompt, outputSchema: stage.output.schema,
-                    maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
-                    timeout: stage.timeout?.value ?? BuiltinDefaults.timeout,
-                    dependencies: dag.dependencies[name] ?? [], cache: stage.cache?.value ?? false,
-                    forEach: stage.spec.forEach, when: stage.spec.when, approve: stage.spec.approve?.value ?? false,
-                    maxRuns: stage.maxRuns, mockReplies: stage.spec.mock.map(\.value)))
+                    name: name, span: stage.spec.name.span, kind: kind, outputSchema: stage.output.schema,
+                    dependencies: dag.dependencies[name] ?? [], forEach: stage.spec.forEach, when: stage.spec.when,
+                    approve: stage.spec.approve?.value ?? false, loop: loopOf[name], maxRuns: stage.maxRuns))
         }
         let spec = resolved.spec
         let output: PipelineOutput

@@ -38,7 +38,7 @@ public struct GraphRenderer: Sendable {
         var lines = ["flowchart TD", "    input([input])"]
         for stage in pipeline.stages {
             let notes = self.notes(stage).map { "<br/><small>\($0.replacingOccurrences(of: "\"", with: "#quot;"))</small>" }.joined()
-            lines.append("    \(id(stage.name))[\"\(stage.name)<br/><small>\(stage.model.name): \(stage.model.model)</small>\(notes)\"]")
+            lines.append("    \(id(stage.name))[\"\(stage.name)<br/><small>\(what(stage))</small>\(notes)\"]")
         }
         lines.append("    output([output])")
         for reader in inputReaders { lines.append("    input --> \(id(reader))") }
@@ -58,7 +58,7 @@ public struct GraphRenderer: Sendable {
             "    \"input\" [shape=ellipse];", "    \"output\" [shape=ellipse];",
         ]
         for stage in pipeline.stages {
-            let label = ([stage.name, "\(stage.model.name): \(stage.model.model)"] + notes(stage)).joined(separator: "\n")
+            let label = ([stage.name, what(stage)] + notes(stage)).joined(separator: "\n")
             lines.append("    \(quoted(stage.name)) [label=\(quoted(label))];")
         }
         for reader in inputReaders { lines.append("    \"input\" -> \(quoted(reader));") }
@@ -71,6 +71,13 @@ public struct GraphRenderer: Sendable {
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What a stage does, under its name: `fast: claude-haiku-4-5`.
+    private func what(_ stage: CompiledStage) -> String {
+        switch stage.kind {
+        case .model(let model): "\(model.model.name): \(model.model.model)"
+        }
     }
 
     /// What else a stage does: `for each planner.questions`, `when ...`, `approval`.

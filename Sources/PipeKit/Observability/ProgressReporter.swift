@@ -77,11 +77,11 @@ public final class ProgressReporter: Sendable {
         state.withLock { $0.finished = true }
     }
 
-    /// The line of a label: a loop's iteration (`writer@2`) is shown on its stage's line.
+    /// The line of a unit: a loop's iteration (`writer@2`) is shown on its stage's line.
     /// (The items of a `for_each` keep lines of their own, which the table does not show.)
-    private func line(of label: String) -> (name: String, iteration: String?) {
-        guard StageLabel.itemIndex(of: label) == nil else { return (label, nil) }
-        return (StageLabel.stage(of: label), StageLabel.iteration(of: label))
+    private func line(of unit: RunUnitID) -> (name: String, iteration: Int?) {
+        guard unit.item == nil else { return (unit.description, nil) }
+        return (unit.stage, unit.iteration)
     }
 
     public func record(_ event: RunEvent) {
@@ -89,28 +89,31 @@ public final class ProgressReporter: Sendable {
         var plain: String?
         state.withLock { state in
             switch event {
-            case .stageStarted(let label):
-                let (stage, iteration) = line(of: label)
+            case .stageStarted(let unit):
+                let (stage, iteration) = line(of: unit)
                 state.lines[stage, default: Line()].status = "running"
-                if iteration == nil || iteration == "1" { state.lines[stage]?.started = now }
+                if iteration == nil || iteration == 1 { state.lines[stage]?.started = now }
                 state.lines[stage]?.note = iteration.map { "iteration \($0)" } ?? ""
-                plain = "\(label): started"
-            case .attemptStarted(let stage, let attempt, let model):
+                plain = "\(unit): started"
+            case .attemptStarted(let unit, let attempt, let model):
+                let stage = unit.description
                 state.lines[stage]?.attempts = attempt
                 state.lines[stage]?.characters = 0
                 state.lines[stage]?.note = attempt > 1 ? "attempt \(attempt), \(model.name)" : ""
-            case .streaming(let stage, let characters):
-                state.lines[stage]?.characters = characters
-            case .retrying(let stage, let attempt, let reason, let delay):
+            case .streaming(let unit, let characters):
+                state.lines[unit.description]?.characters = characters
+            case .retrying(let unit, let attempt, let reason, let delay):
+                let stage = unit.description
                 let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""
                 state.lines[stage]?.note = "retrying\(wait): \(reason)"
                 plain = "\(stage): attempt \(attempt) failed (\(reason)); retrying\(wait)"
-            case .fallingBack(let stage, _, let to, _):
+            case .fallingBack(let unit, _, let to, _):
+                let stage = unit.description
                 state.lines[stage]?.note = "falling back to \(to.name)"
                 plain = "\(stage): falling back to model `\(to.name)` (\(to.model))"
             case .callFinished:
                 break
-            case .stageFinished(let report) where line(of: report.stage).iteration != nil:
+            case .stageFinished(let report) where line(of: report.unit).iteration != nil:
                 plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.rawValue) (\(report.usage.total) tokens)"
             case .stageFinished(let report):
                 var line = state.lines[report.stage] ?? Line()

@@ -6,7 +6,7 @@ import Foundation
 /// cannot be written (a full disk) ends the trace, and `runEnded` throws why.
 public final class TraceWriter: Sendable {
     private struct State {
-        var stageSpans: [String: String] = [:]
+        var stageSpans: [RunUnitID: String] = [:]
         var attemptSpans: [String: String] = [:]
     }
 
@@ -44,24 +44,24 @@ public final class TraceWriter: Sendable {
     /// Writes the events a run produces; call from the runner's event callback.
     public func record(_ event: RunEvent) {
         switch event {
-        case .stageStarted(let stage):
+        case .stageStarted(let unit):
             let span = state.withLock { state in
                 let span = TraceIDs.spanID()
-                state.stageSpans[stage] = span
+                state.stageSpans[unit] = span
                 return span
             }
-            write("stage_start", span: span, parent: runSpan, ["stage": .string(stage)])
-        case .attemptStarted(let stage, let attempt, let model):
+            write("stage_start", span: span, parent: runSpan, ["stage": .string(unit.description)])
+        case .attemptStarted(let unit, let attempt, let model):
             let (span, parent) = state.withLock { state in
                 let span = TraceIDs.spanID()
-                state.attemptSpans["\(stage)#\(attempt)"] = span
-                return (span, state.stageSpans[stage])
+                state.attemptSpans["\(unit)#\(attempt)"] = span
+                return (span, state.stageSpans[unit])
             }
             write("request", span: span, parent: parent, [
-                "stage": .string(stage), "attempt": .number(JSONNumber(attempt)), "model": describe(model),
+                "stage": .string(unit.description), "attempt": .number(JSONNumber(attempt)), "model": describe(model),
             ])
         case .callFinished(let call):
-            let (known, parent) = state.withLock { ($0.attemptSpans["\(call.stage)#\(call.attempt)"], $0.stageSpans[call.stage]) }
+            let (known, parent) = state.withLock { ($0.attemptSpans["\(call.stage)#\(call.attempt)"], $0.stageSpans[call.request.unit]) }
             let span = known ?? TraceIDs.spanID()
             var fields: JSONObject = [
                 "stage": .string(call.stage), "attempt": .number(JSONNumber(call.attempt)), "model": describe(call.model),
@@ -76,14 +76,14 @@ public final class TraceWriter: Sendable {
                     "errors": .array(call.problems.map(JSONValue.string)),
                 ])
             }
-        case .retrying(let stage, let attempt, let reason, let delay):
-            write("retry", span: stageSpan(stage), parent: runSpan, [
-                "stage": .string(stage), "attempt": .number(JSONNumber(attempt)), "reason": .string(reason),
+        case .retrying(let unit, let attempt, let reason, let delay):
+            write("retry", span: stageSpan(unit), parent: runSpan, [
+                "stage": .string(unit.description), "attempt": .number(JSONNumber(attempt)), "reason": .string(reason.description),
                 "delay_ms": milliseconds(delay),
             ])
-        case .fallingBack(let stage, let from, let to, let reason):
-            write("fallback", span: stageSpan(stage), parent: runSpan, [
-                "stage": .string(stage), "from": describe(from), "model": describe(to), "reason": .string(reason),
+        case .fallingBack(let unit, let from, let to, let reason):
+            write("fallback", span: stageSpan(unit), parent: runSpan, [
+                "stage": .string(unit.description), "from": describe(from), "model": describe(to), "reason": .string(reason.description),
             ])
         case .stageFinished(let report):
             var fields: JSONObject = [
@@ -93,14 +93,14 @@ public final class TraceWriter: Sendable {
             ]
             if let cost = report.costUSD { fields["cost_usd"] = usd(cost) }
             if let error = report.error { fields["error"] = .string(error) }
-            write("stage_end", span: stageSpan(report.stage), parent: runSpan, fields)
+            write("stage_end", span: stageSpan(report.unit), parent: runSpan, fields)
         case .streaming:
             break
         }
     }
 
-    private func stageSpan(_ stage: String) -> String {
-        state.withLock { $0.stageSpans[stage] } ?? runSpan
+    private func stageSpan(_ unit: RunUnitID) -> String {
+        state.withLock { $0.stageSpans[unit] } ?? runSpan
     }
 
     private func write(_ event: String, span: String, parent: String?, _ fields: JSONObject) {

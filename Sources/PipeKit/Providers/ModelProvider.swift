@@ -18,15 +18,15 @@ public struct ModelRequest: Sendable {
     public var temperature: Double?
     /// For this attempt.
     public var timeout: Duration
-    /// How the run names this call's stage: `investigate[2]` for an item of a `for_each`,
-    /// `writer@2` for a loop's iteration (the mock provider answers items by their index).
-    public var label: String
+    /// The run of the stage this call is for: an item of a `for_each`, a loop's iteration
+    /// (the mock provider answers items by their index).
+    public var unit: RunUnitID
 
     public init(
         model: ResolvedModel, system: String?, messages: [ChatMessage], outputSchema: JSONValue?, stageName: String,
-        maxTokens: Int, temperature: Double?, timeout: Duration, label: String? = nil, tools: [ToolDefinition] = []
+        maxTokens: Int, temperature: Double?, timeout: Duration, unit: RunUnitID? = nil, tools: [ToolDefinition] = []
     ) {
-        self.label = label ?? stageName
+        self.unit = unit ?? RunUnitID(stage: stageName)
         self.model = model
         self.system = system
         self.messages = messages

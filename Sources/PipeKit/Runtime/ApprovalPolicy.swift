@@ -27,20 +27,19 @@ public struct ApprovalPolicy: Sendable {
     }
 
     /// nil when the stage may run; otherwise the outcome that holds it (waiting or rejected).
-    func hold(_ runner: StageRunner) async -> (StageRunner.Outcome, StageReport)? {
-        let stage = runner.stage
+    func hold(_ context: StageContext, _ executor: any StageExecutor) async -> (StageOutcome, StageReport)? {
+        let stage = context.stage
         if approveAll || approved.contains(stage.name) { return nil }
-        let pending = PendingApproval(
-            stage: stage.name, system: stage.system.map(runner.renderer.render), prompt: runner.renderer.render(stage.prompt))
+        let pending = executor.pending(context)
         let decision = await ask?(pending) ?? .wait
-        var report = StageReport.empty(stage.name, .cancelled, model: stage.model)
+        var report = StageReport.empty(RunUnitID(stage: stage.name), .cancelled, stage: stage)
         switch decision {
         case .approve:
             return nil
         case .reject(let reason):
             report.status = .failed
             report.error = "rejected: \(reason)"
-            return (.failed("rejected by a person: \(reason)"), report)
+            return (.failed(.rejected(reason: reason)), report)
         case .wait:
             report.status = .waiting
             report.error = "waiting for approval"

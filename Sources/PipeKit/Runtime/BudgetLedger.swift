@@ -6,7 +6,7 @@
 /// while the calls already in flight finish and are settled, since the provider bills them.
 public actor BudgetLedger {
     public struct Exceeded: Error, Sendable, CustomStringConvertible {
-        public var stage: String
+        public var stage: RunUnitID
         public var description: String
     }
 
@@ -32,7 +32,7 @@ public actor BudgetLedger {
 
     /// Reserves a call's worst case, or throws when it would pass a limit or the run has
     /// stopped at one.
-    public func reserve(stage: String, inputTokens: Int, maxOutputTokens: Int, price: ModelSpec.Price?) throws(Exceeded)
+    public func reserve(stage: RunUnitID, inputTokens: Int, maxOutputTokens: Int, price: ModelSpec.Price?) throws(Exceeded)
         -> Reservation
     {
         if let stop {
@@ -58,7 +58,7 @@ public actor BudgetLedger {
     }
 
     /// The refusal of a call that does not fit, which stops the run.
-    private func refuse(stage: String, _ description: String) -> Exceeded {
+    private func refuse(stage: RunUnitID, _ description: String) -> Exceeded {
         let refusal = Exceeded(stage: stage, description: description)
         if stop == nil { stop = refusal }
         return refusal

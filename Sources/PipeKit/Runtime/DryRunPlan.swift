@@ -13,22 +13,25 @@ public enum DryRunPlan {
         var rows: [[String]] = [["stage", "model", "max_tokens", "attempts", "worst tokens", "worst cost"]]
         var totalTokens = 0
         var totalCost: Double? = 0
-        let maxTokens = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.maxTokens) })
+        let maxTokens = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, maxOutputTokens($0)) })
         for stage in pipeline.stages {
             let prompt = WorstCase.promptTokens(
                 stage.templates, outputSchema: stage.outputSchema, inputCharacters: inputCharacters
             ) { maxTokens[$0] }
-            let models = [stage.model] + stage.fallbacks
-            var worst = WorstCase.stage(promptTokens: prompt, maxTokens: stage.maxTokens, retries: stage.retries, models: models)
+            var worst: (tokens: Int, costUSD: Double?)
+            let row: [String]
+            switch stage.kind {
+            case .model(let model):
+                worst = WorstCase.stage(
+                    promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, models: stage.models)
+                let modelText = stage.models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
+                row = [stage.name, modelText, String(model.maxTokens), String(model.maxAttempts)]
+            }
             worst.tokens *= stage.maxRuns
             worst.costUSD = worst.costUSD.map { $0 * Double(stage.maxRuns) }
             totalTokens += worst.tokens
             totalCost = worst.costUSD.flatMap { cost in totalCost.map { $0 + cost } }
-            let modelText = models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
-            rows.append([
-                stage.name, modelText, String(stage.maxTokens), String(stage.maxAttempts), String(worst.tokens),
-                worst.costUSD.map(RunSummary.usd) ?? "-",
-            ])
+            rows.append(row + [String(worst.tokens), worst.costUSD.map(RunSummary.usd) ?? "-"])
         }
         rows.append(["total", "", "", "", String(totalTokens), totalCost.map(RunSummary.usd) ?? "-"])
         out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
@@ -50,5 +53,12 @@ public enum DryRunPlan {
             out += "for_each: \(unbounded.joined(separator: ", ")) counted once: their lists have no maxItems\n"
         }
         return out
+    }
+
+    /// The most a stage's value can hold, in tokens, for the stages that read it.
+    private static func maxOutputTokens(_ stage: CompiledStage) -> Int {
+        switch stage.kind {
+        case .model(let model): model.maxTokens
+        }
     }
 }

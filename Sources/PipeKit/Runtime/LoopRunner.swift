@@ -1,7 +1,7 @@
 /// Runs a loop: its stages again and again, each iteration reading the previous one's
 /// values (absent in the first), until `until` holds after an iteration or `max_iterations`
 /// have run. The stages after the loop see the last iteration's values. Every iteration's
-/// calls are recorded and traced, its stages labelled `writer@2`.
+/// calls are recorded and traced, its stages as the units `writer@2`, `critic@2`.
 struct LoopRunner: Sendable {
     let loop: CompiledLoop
     /// Runs one iteration: the loop's stages, wired to each other.
@@ -19,7 +19,7 @@ struct LoopRunner: Sendable {
                 seed: values, ledger: ledger, calls: calls, deadline: deadline, iteration: number, watchdog: false,
                 events: events)
             for report in result.reports {
-                let name = StageLabel.stage(of: report.stage)
+                let name = report.unit.stage
                 totals[name] = Self.add(report, to: totals[name], name: name)
             }
             values.merge(result.values) { _, new in new }
@@ -37,7 +37,7 @@ struct LoopRunner: Sendable {
             }
         }
         return loop.members.map { name in
-            let report = totals[name] ?? .empty(name, .cancelled, model: iteration.pipeline.stage(named: name)!.model)
+            let report = totals[name] ?? .empty(RunUnitID(stage: name), .cancelled, stage: iteration.pipeline.stage(named: name)!)
             return (name, outcome(of: name, report: report, stop: stop, value: values[name]), report)
         }
     }
@@ -45,14 +45,14 @@ struct LoopRunner: Sendable {
     /// What the loop's stop means for one of its stages.
     private func outcome(
         of name: String, report: StageReport, stop: PipelineRunner.Result.Outcome?, value: JSONValue?
-    ) -> StageRunner.Outcome {
+    ) -> StageOutcome {
         switch stop {
         case nil:
-            return value.map(StageRunner.Outcome.value) ?? .skipped
-        case .stageFailed(let stage, _, let error) where StageLabel.stage(of: stage) == name:
-            return .failed(error)
-        case .budgetExceeded(let stage, let reason) where stage.map { StageLabel.stage(of: $0) == name } ?? (name == loop.members.first):
-            return .budgetExceeded(reason)
+            return value.map(StageOutcome.value) ?? .skipped
+        case .stageFailed(let unit, _, let failure) where unit.stage == name:
+            return .failed(failure)
+        case .budgetExceeded(let unit, let failure) where unit.map { $0.stage == name } ?? (name == loop.members.first):
+            return .failed(failure)
         case .waitingForApproval(let pending):
             if let mine = pending.first(where: { $0.stage == name }) { return .waiting(mine) }
             return .cancelled
@@ -65,7 +65,7 @@ struct LoopRunner: Sendable {
     static func add(_ report: StageReport, to total: StageReport?, name: String) -> StageReport {
         guard var total else {
             var first = report
-            first.stage = name
+            first.unit = RunUnitID(stage: name)
             return first
         }
         total.status = report.status

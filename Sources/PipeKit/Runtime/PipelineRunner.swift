@@ -36,9 +36,10 @@ public struct PipelineRunner: Sendable {
         public enum Outcome: Sendable {
             case succeeded(JSONValue)
             /// A stage failed after its retries and fallbacks (exit 1).
-            case stageFailed(stage: String, attempts: Int, error: String)
-            /// A budget would be exceeded (exit 4).
-            case budgetExceeded(stage: String?, reason: String)
+            case stageFailed(stage: RunUnitID, attempts: Int, failure: StageFailure)
+            /// A budget would be exceeded (exit 4): before a unit called its model, or (no
+            /// unit) when the run reached its time budget.
+            case budgetExceeded(stage: RunUnitID?, failure: StageFailure)
             /// The run was cancelled (Ctrl-C, exit 130).
             case interrupted
             /// Stages with `approve: true` wait for a person (exit 5); the finished work is kept.
@@ -103,6 +104,8 @@ public struct PipelineRunner: Sendable {
         let stages = loop.members.compactMap(pipeline.stage(named:)).map { stage -> CompiledStage in
             var inner = stage
             inner.dependencies = stage.dependencies.filter(members.contains)
+            // Inside its iteration, a member is scheduled like any stage.
+            inner.loop = nil
             return inner
         }
         let edges = stages.flatMap { stage in
@@ -127,13 +130,13 @@ public struct PipelineRunner: Sendable {
     }
 
     /// What the scheduler starts as one: a stage, or a loop's group of stages.
-    private enum Unit: Sendable {
+    enum Unit: Sendable {
         case stage(CompiledStage)
         case loop(CompiledLoop)
     }
 
     /// A unit's stages as they ended: their names, outcomes and reports.
-    typealias Ended = [(name: String, outcome: StageRunner.Outcome, report: StageReport)]
+    typealias Ended = [(name: String, outcome: StageOutcome, report: StageReport)]
 
     private enum Completion: Sendable {
         case finished(Ended)
@@ -184,12 +187,10 @@ public struct PipelineRunner: Sendable {
         seed: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?,
         iteration: Int?, watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> Scheduled {
-        func label(_ name: String) -> String { iteration.map { StageLabel.iteration(name, $0) } ?? name }
         var values = seed
         var reports: [StageReport] = []
         var outcome: Result.Outcome?
-        let inLoop = Set(pipeline.loops.flatMap(\.members))
-        let units = pipeline.stages.filter { !inLoop.contains($0.name) }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
+        let units = pipeline.stages.filter { $0.loop == nil }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
         // What each unit still waits for (stages outside it that have not ended), and which
         // units wait for each stage: a stage's end touches only the units that read it.
         var waitingFor: [Set<String>] = units.map { unit in
@@ -232,47 +233,20 @@ public struct PipelineRunner: Sendable {
                 while outcome == nil, running < options.concurrency, nextReady < ready.count, !Task.isCancelled {
                     let unit = units[ready[nextReady]]
                     nextReady += 1
-                    guard case .stage(let stage) = unit else {
-                        guard case .loop(let loop) = unit, let runner = loopRunners[loop.end] else { continue }
+                    switch start(
+                        unit, values: values, ledger: ledger, calls: calls, deadline: deadline, iteration: iteration,
+                        events: events)
+                    {
+                    case .skipped(let report):
+                        // No value, no call; the stages after it go on without it.
+                        reports.append(report)
+                        events(.stageFinished(report))
+                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
+                        unfinished -= 1
+                        release(report.unit.stage)
+                    case .run(let work):
                         running += 1
-                        let start = values
-                        let journal = options.journal
-                        group.addTask {
-                            .finished(
-                                await LoopRunner(loop: loop, iteration: runner.with(journal: journal)).run(
-                                    values: start, ledger: ledger, calls: calls, deadline: deadline, events: events))
-                        }
-                        continue
-                    }
-                    if let condition = stage.when {
-                        let renderer = TemplateRenderer(values: values)
-                        if !ExpressionEvaluator.holds(condition, value: { renderer.value(of: $0) }) {
-                            // Skipped: no value, no call; the stages after it go on without it.
-                            let report = StageReport.empty(label(stage.name), .skipped, model: stage.model)
-                            reports.append(report)
-                            events(.stageFinished(report))
-                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
-                            unfinished -= 1
-                            release(stage.name)
-                            continue
-                        }
-                    }
-                    let runner = StageRunner(
-                        stage: stage, label: label(stage.name), validator: validators[stage.name],
-                        renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
-                        retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
-                        cache: stage.cache || options.cacheEverything, events: events)
-                    running += 1
-                    let itemConcurrency = options.concurrency
-                    let approval = options.approval
-                    group.addTask {
-                        if stage.approve, let held = await approval.hold(runner) {
-                            return .finished([(stage.name, held.0, held.1)])
-                        }
-                        let (result, report) = stage.forEach == nil
-                            ? await calls.withPermit { await runner.run() }
-                            : await ForEachRunner(template: runner, concurrency: itemConcurrency, calls: calls).run()
-                        return .finished([(stage.name, result, report)])
+                        group.addTask { .finished(await work()) }
                     }
                 }
                 if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || nextReady == ready.count)) {
@@ -285,7 +259,7 @@ public struct PipelineRunner: Sendable {
                     if unfinished > 0 {
                         if outcome == nil {
                             outcome = .budgetExceeded(
-                                stage: nil, reason: "time budget: the run reached budget.max_duration (\(DurationFormat.short(pipeline.budget.maxDuration ?? .zero)))")
+                                stage: nil, failure: .runTimeBudget(maxDuration: pipeline.budget.maxDuration ?? .zero))
                         }
                         group.cancelAll()
                     }
@@ -303,15 +277,15 @@ public struct PipelineRunner: Sendable {
                             release(name)
                         case .skipped:
                             release(name)
-                        case .failed(let error):
-                            if outcome == nil {
-                                outcome = .stageFailed(stage: report.stage, attempts: report.attempts, error: error)
-                                group.cancelAll()
-                            }
-                        case .budgetExceeded(let reason):
+                        case .failed(let failure) where failure.isBudget:
                             // No cancelling: the calls in flight fit their reservations and are billed.
                             if outcome == nil {
-                                outcome = .budgetExceeded(stage: report.stage, reason: reason)
+                                outcome = .budgetExceeded(stage: report.unit, failure: failure)
+                            }
+                        case .failed(let failure):
+                            if outcome == nil {
+                                outcome = .stageFailed(stage: report.unit, attempts: report.attempts, failure: failure)
+                                group.cancelAll()
                             }
                         case .waiting(let pending):
                             await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))

@@ -1,15 +1,15 @@
 /// What happens during a run, as it happens: for the progress display, the summary and
 /// the trace (the run store gets its records through `RunJournal`).
 public enum RunEvent: Sendable {
-    case stageStarted(stage: String)
+    case stageStarted(unit: RunUnitID)
     /// An attempt is about to call a model.
-    case attemptStarted(stage: String, attempt: Int, model: ResolvedModel)
+    case attemptStarted(unit: RunUnitID, attempt: Int, model: ResolvedModel)
     /// Characters of the reply streamed so far.
-    case streaming(stage: String, characters: Int)
+    case streaming(unit: RunUnitID, characters: Int)
     /// An attempt ended without a usable value; another follows after `delay`.
-    case retrying(stage: String, attempt: Int, reason: String, delay: Duration)
+    case retrying(unit: RunUnitID, attempt: Int, reason: StageFailure, delay: Duration)
     /// The stage's retries on one model are spent; the next model is tried.
-    case fallingBack(stage: String, from: ResolvedModel, to: ResolvedModel, reason: String)
+    case fallingBack(unit: RunUnitID, from: ResolvedModel, to: ResolvedModel, reason: StageFailure)
     /// A call completed (or was answered from the cache).
     case callFinished(CallRecord)
     case stageFinished(StageReport)
@@ -27,7 +27,8 @@ public struct StageReport: Sendable {
         case skipped
     }
 
-    public var stage: String
+    /// Which run of the stage: the stage, a loop's iteration, an item of a `for_each`.
+    public var unit: RunUnitID
     public var status: Status
     /// The model of the last attempt.
     public var model: ResolvedModel
@@ -39,8 +40,6 @@ public struct StageReport: Sendable {
     /// For a failed stage: the last error, in words.
     public var error: String?
 
-    /// The report of a stage that made no call: skipped, held for approval, or not reached.
-    static func empty(_ stage: String, _ status: Status, model: ResolvedModel) -> StageReport {
-        StageReport(stage: stage, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
-    }
+    /// The unit's text, as the run store, the trace and the summary show it (`writer@2`).
+    public var stage: String { unit.description }
 }

@@ -53,12 +53,16 @@ public enum Fingerprint {
     /// A stage: its definition (models and settings, templates, schema) and its rendered
     /// inputs. A resumed run reuses a stage's recorded value only when this matches.
     public static func stage(_ stage: CompiledStage, system: String?, prompt: String) -> String {
-        var parts = [
-            "stage", stage.name, models([stage.model] + stage.fallbacks), String(stage.maxTokens),
-            stage.temperature.map { String($0) } ?? "-", String(stage.retries), stage.outputSchema?.serialized() ?? "text",
-            system ?? "-", prompt,
-        ]
-        parts.append(TemplateText.source(of: stage.prompt))
+        var parts: [String]
+        switch stage.kind {
+        case .model(let model):
+            parts = [
+                "stage", stage.name, models(stage.models), String(model.maxTokens),
+                model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
+                system ?? "-", prompt,
+            ]
+            parts.append(TemplateText.source(of: model.prompt))
+        }
         return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }
 

@@ -57,7 +57,7 @@ public struct RunEnd: Sendable {
         case .stageFailed(let stage, let attempts, let error):
             self.error = "stage `\(stage)` failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)"
         case .budgetExceeded(let stage, let reason):
-            self.error = stage.map { "stage `\($0)`: \(reason)" } ?? reason
+            self.error = stage.map { "stage `\($0)`: \(reason)" } ?? reason.description
         case .interrupted:
             self.error = "interrupted"
         case .waitingForApproval(let pending):

@@ -43,7 +43,7 @@ struct RunSession {
             // Stages run on the HTTP client's thread, unless nothing calls a real API (a
             // `--mock` run never starts libcurl).
             let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-                ([stage.model] + stage.fallbacks).contains { $0.provider.api != nil }
+                stage.models.contains { $0.provider.api != nil }
             }
             let options = PipelineRunner.Options(
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
@@ -144,10 +144,11 @@ struct RunSession {
     private func checkProviders(_ pipeline: CompiledPipeline, _ factory: ProviderFactory) throws {
         var problems: [String] = []
         for stage in pipeline.stages {
+            guard let model = stage.models.first else { continue }
             do {
-                _ = try factory.provider(for: stage.model)
+                _ = try factory.provider(for: model)
             } catch {
-                let line = "stage `\(stage.name)`, model `\(stage.model.name)`: \(error)"
+                let line = "stage `\(stage.name)`, model `\(model.name)`: \(error)"
                 if !problems.contains(line) { problems.append(line) }
             }
         }

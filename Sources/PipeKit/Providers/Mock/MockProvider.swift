@@ -23,7 +23,7 @@ public final class MockProvider: ModelProvider {
         if let fixed = replies[request.stageName], !fixed.isEmpty {
             // The items of a `for_each` run at once: each takes the value of its index, so the
             // output does not depend on which call is made first.
-            let position = StageLabel.itemIndex(of: request.label).map { $0 + 1 } ?? call
+            let position = request.unit.item.map { $0 + 1 } ?? call
             text = TemplateRenderer.text(of: fixed[min(position, fixed.count) - 1])
         } else if let schema = request.outputSchema {
             text = MockValueGenerator(schema: schema).value().serialized()

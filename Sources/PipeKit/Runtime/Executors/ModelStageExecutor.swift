@@ -1,51 +1,35 @@
-/// Runs one stage: renders its prompt, calls its model, validates the reply, re-asks with
-/// the validation errors, retries transient failures with backoff, then tries each fallback
-/// model. Downstream stages only ever receive a schema-valid value.
-struct StageRunner: Sendable {
-    enum Outcome: Sendable {
-        case value(JSONValue)
-        case failed(String)
-        case budgetExceeded(String)
-        case cancelled
-        /// `approve: true` and nobody has approved it yet.
-        case waiting(PendingApproval)
-        /// `when:` did not hold, or a loop ended before the stage ran: no value.
-        case skipped
+/// Runs a model stage: renders its prompt, calls its model, validates the reply, re-asks
+/// with the validation errors, retries transient failures with backoff, then tries each
+/// fallback model. Downstream stages only ever receive a schema-valid value.
+struct ModelStageExecutor: StageExecutor {
+    let stage: ModelStage
 
-        /// The status of the stage's report; `reused` for a value taken from the run being resumed.
-        func status(reused: Bool) -> StageReport.Status {
-            switch self {
-            case .value: reused ? .reused : .succeeded
-            case .cancelled: .cancelled
-            case .failed, .budgetExceeded: .failed
-            case .waiting: .waiting
-            case .skipped: .skipped
-            }
-        }
-
-        /// Why the stage has no value, when it failed.
-        var failure: String? {
-            switch self {
-            case .failed(let message), .budgetExceeded(let message): message
-            default: nil
-            }
-        }
+    func run(_ context: StageContext) async -> (StageOutcome, StageReport) {
+        await Run(stage: stage, context: context).run()
     }
 
-    let stage: CompiledStage
-    /// How events and records name this run of the stage: the stage's name, or
-    /// `stage[2]` for an item of a `for_each`.
-    let label: String
-    let validator: JSONSchema?
-    let renderer: TemplateRenderer
-    let ledger: BudgetLedger
-    let resolveProvider: PipelineRunner.ProviderResolver
-    let retryPolicy: RetryPolicy
-    let deadline: ContinuousClock.Instant?
-    let journal: (any RunJournal)?
+    func pending(_ context: StageContext) -> PendingApproval {
+        PendingApproval(
+            stage: context.stage.name, system: stage.system.map(context.renderer.render),
+            prompt: context.renderer.render(stage.prompt))
+    }
+}
+
+/// One unit's run of a model stage.
+private struct Run: Sendable {
+    let stage: ModelStage
+    let context: StageContext
+
+    var unit: RunUnitID { context.unit }
+    var validator: JSONSchema? { context.validator }
+    var renderer: TemplateRenderer { context.renderer }
+    var ledger: BudgetLedger { context.ledger }
+    var retryPolicy: RetryPolicy { context.retryPolicy }
+    var deadline: ContinuousClock.Instant? { context.deadline }
+    var journal: (any RunJournal)? { context.journal }
+    var events: @Sendable (RunEvent) -> Void { context.events }
     /// Reuse replies of identical earlier calls.
-    let cache: Bool
-    let events: @Sendable (RunEvent) -> Void
+    var cache: Bool { stage.cache || context.cacheEverything }
 
     /// The state of the stage's attempts, for its report.
     private struct Tally {
@@ -55,17 +39,17 @@ struct StageRunner: Sendable {
         var model: ResolvedModel
     }
 
-    func run() async -> (Outcome, StageReport) {
+    func run() async -> (StageOutcome, StageReport) {
         let start = ContinuousClock.now
-        events(.stageStarted(stage: label))
+        events(.stageStarted(unit: unit))
         var tally = Tally(model: stage.model)
         let system = stage.system.map(renderer.render)
         let prompt = renderer.render(stage.prompt)
         // Fingerprints and cache keys only matter to a journal.
-        let fingerprint = journal == nil ? "" : Fingerprint.stage(stage, system: system, prompt: prompt)
+        let fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, system: system, prompt: prompt)
         var reused = false
-        let outcome: Outcome
-        if let earlier = await journal?.reusableOutput(stage: label, fingerprint: fingerprint),
+        let outcome: StageOutcome
+        if let earlier = await journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
             await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
         {
             reused = true
@@ -76,10 +60,11 @@ struct StageRunner: Sendable {
         let error: String? = switch outcome {
         case .cancelled: "cancelled"
         case .waiting: "waiting for approval"
-        default: outcome.failure
+        case .value, .skipped: nil
+        case .failed(let failure): failure.description
         }
         let report = StageReport(
-            stage: label, status: outcome.status(reused: reused), model: tally.model, attempts: tally.attempts, usage: tally.usage,
+            unit: unit, status: outcome.status(reused: reused), model: tally.model, attempts: tally.attempts, usage: tally.usage,
             costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
         if let journal {
             var output: JSONValue?
@@ -89,34 +74,34 @@ struct StageRunner: Sendable {
         return (outcome, report)
     }
 
-    private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> Outcome {
+    private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> StageOutcome {
         let models = [stage.model] + stage.fallbacks
-        var lastError = "no attempt was made"
+        var lastError = StageFailure.noAttempt
         // Providers send the schema as a tool or a response format: it counts as input.
-        let schemaCharacters = WorstCase.schemaCharacters(stage.outputSchema)
+        let schemaCharacters = WorstCase.schemaCharacters(context.stage.outputSchema)
         for (index, model) in models.enumerated() {
             if index > 0 {
-                events(.fallingBack(stage: label, from: models[index - 1], to: model, reason: lastError))
+                events(.fallingBack(unit: unit, from: models[index - 1], to: model, reason: lastError))
             }
             tally.model = model
             let provider: any ModelProvider
             do {
-                provider = try resolveProvider(model)
+                provider = try context.resolveProvider(model)
             } catch {
-                return .failed(error.description)
+                return .failed(.noProvider(error))
             }
             var messages = [ChatMessage(.user, prompt)]
             for retry in 0...stage.retries {
                 if Task.isCancelled { return .cancelled }
                 if let deadline, ContinuousClock.now >= deadline {
-                    return .budgetExceeded("time budget: budget.max_duration was reached before stage `\(label)` could call its model")
+                    return .failed(.timeBudget(unit: unit))
                 }
                 tally.attempts += 1
-                events(.attemptStarted(stage: label, attempt: tally.attempts, model: model))
+                events(.attemptStarted(unit: unit, attempt: tally.attempts, model: model))
                 let request = ModelRequest(
-                    model: model, system: system, messages: messages, outputSchema: stage.outputSchema,
-                    stageName: stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
-                    label: label)
+                    model: model, system: system, messages: messages, outputSchema: context.stage.outputSchema,
+                    stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
+                    unit: unit)
                 let cacheKey = journal == nil ? "" : Fingerprint.call(request)
                 let callStart = ContinuousClock.now
                 if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
@@ -129,16 +114,16 @@ struct StageRunner: Sendable {
                 let reservation: BudgetLedger.Reservation
                 do {
                     reservation = try await ledger.reserve(
-                        stage: label, inputTokens: inputEstimate(request, schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
+                        stage: unit, inputTokens: inputEstimate(request, schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
                 } catch {
-                    return .budgetExceeded(error.description)
+                    return .failed(.budget(error))
                 }
                 let reply: ModelReply
                 do {
-                    let name = label
+                    let name = unit
                     let events = self.events
                     reply = try await provider.complete(request) { progress in
-                        events(.streaming(stage: name, characters: progress.characters))
+                        events(.streaming(unit: name, characters: progress.characters))
                     }
                 } catch {
                     await ledger.settle(reservation, usage: .zero, price: model.price)
@@ -146,13 +131,13 @@ struct StageRunner: Sendable {
                     if Task.isCancelled { return .cancelled }
                     await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
                         problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
-                    lastError = "\(model.name) (\(model.model)): \(error.description)"
+                    lastError = .provider(model: model, error)
                     // A request the API rejects (400, 401, 403, 404) will not work on retry.
                     guard error.isTransient else { return .failed(lastError) }
                     // After a budget stop, no pause: the next attempt is refused at once.
                     if retry < stage.retries, await ledger.stop == nil {
                         let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
-                        events(.retrying(stage: label, attempt: tally.attempts, reason: lastError, delay: delay))
+                        events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: delay))
                         do { try await Task.sleep(for: delay) } catch { return .cancelled }
                     }
                     continue
@@ -168,22 +153,18 @@ struct StageRunner: Sendable {
                     since: callStart, key: cacheKey)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
-                let problem: String
                 switch checked {
                 case .value(let value):
                     return .value(value)
                 case .notJSON(let message):
-                    problem = message
+                    lastError = .notJSON(model: model, problem: message)
                     messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.notJSON(message))]
                 case .invalid(let errors):
-                    problem = "the reply does not match the output schema: "
-                        + errors.prefix(3).map(\.description).joined(separator: "; ")
-                        + (errors.count > 3 ? "; and \(errors.count - 3) more" : "")
+                    lastError = .schemaMismatch(model: model, errors: errors)
                     messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.invalid(errors))]
                 }
-                lastError = "\(model.name) (\(model.model)): \(problem)"
                 if retry < stage.retries {
-                    events(.retrying(stage: label, attempt: tally.attempts, reason: lastError, delay: .zero))
+                    events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: .zero))
                 }
             }
         }
@@ -212,7 +193,7 @@ struct StageRunner: Sendable {
 
     private func check(_ text: String) async -> Checked {
         await offHTTPThread {
-            switch ReplyParser.value(of: text, structured: stage.outputSchema != nil) {
+            switch ReplyParser.value(of: text, structured: context.stage.outputSchema != nil) {
             case .failure(let error): return .notJSON(error.message)
             case .success(let value):
                 let errors = validator?.validate(value, maxErrors: 20) ?? []
@@ -234,7 +215,7 @@ struct StageRunner: Sendable {
         problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String
     ) async {
         let call = CallRecord(
-            stage: label, attempt: attempt, model: model, request: request, reply: reply, status: status,
+            stage: unit.description, attempt: attempt, model: model, request: request, reply: reply, status: status,
             problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
         events(.callFinished(call))
         await journal?.record(call)
