@@ -66,19 +66,19 @@ import Testing
         }
     }
 
-    /// One item's call gets a 429 asking for 1 s: no item calls during that second, and the
-    /// calls after it come at half the pace.
+    /// One item's call (the second to arrive) gets a 429 asking for 1 s: no item calls during
+    /// that second, and the calls after it come at half the pace.
     @Test func a429ForOneItemPausesAndSlowsEveryItem() async throws {
         let folder = try TemporaryFolder("pipe-rate-limit-429")
         let spec = try spec(items: 6, limit: "{ requests_per_minute: 240 }", in: folder)
-        let limited = Locked(false)
+        let itemCalls = Locked(0)
         let server = FakeLLMServer { request in
             if request.prompt.contains("STAGE plan") { return Self.plan(6) }
-            let first = request.prompt.contains("STAGE each: 1") && limited.withLock { done in
-                defer { done = true }
-                return !done
+            let call = itemCalls.withLock { count in
+                count += 1
+                return count
             }
-            return first ? .rateLimited(retryAfter: "1") : .text("done")
+            return call == 2 ? .rateLimited(retryAfter: "1") : .text("done")
         }
         try server.start()
         defer { server.stop() }
