@@ -26,17 +26,41 @@ import Testing
                     grants.record(call, at: clock.now)
                     if grants.count == calls { clock.stopDriving() }
                 }
-                await until { grants.count + limiter.waiting == call + 1 }
+                try #require(await until { grants.count + limiter.waiting == call + 1 })
             }
-            group.addTask { await clock.drive() }
+            await clock.drive()
+            // Callers still waiting once nothing sleeps any more would wait for ever.
+            group.cancelAll()
             try await group.waitForAll()
         }
         return grants.all
     }
 
-    /// Waits (yielding) until `condition` holds.
-    func until(_ condition: () -> Bool) async {
-        while !condition() { await Task.yield() }
+    /// Waits (yielding) until `condition` holds; false if it does not within the clock's
+    /// patience (the test then fails instead of hanging).
+    func until(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + ManualClock.patience
+        while !condition() {
+            if ContinuousClock.now > deadline { return false }
+            await Task.yield()
+        }
+        return true
+    }
+
+    /// The task's value; the task is cancelled if it has not ended within the clock's
+    /// patience (a limiter that never lets it go then fails the test instead of hanging it).
+    func value<T: Sendable>(_ task: Task<T, any Error>) async throws -> T {
+        let watchdog = Task {
+            try await Task.sleep(for: ManualClock.patience)
+            task.cancel()
+        }
+        defer { watchdog.cancel() }
+        return try await task.value
+    }
+
+    /// `body`'s value, within the clock's patience.
+    func within<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await value(Task { try await body() })
     }
 
     static func near(_ a: Duration, _ b: Duration) -> Bool { abs((a - b) / .seconds(1)) < 1e-6 }
@@ -69,32 +93,32 @@ import Testing
     @Test func tokensFitTheLastMinuteAndAreCorrectedByTheUsage() async throws {
         let clock = ManualClock()
         let limiter = Limiter(limit: .init(tokensPerMinute: 1000), clock: clock)
-        let first = try await limiter.acquire(tokens: 600)
+        let first = try await within { try await limiter.acquire(tokens: 600) }
         // 600 + 600 > 1000: the second call waits for the first to leave the window...
         let second = Task { try await limiter.acquire(tokens: 600) }
         #expect(await clock.nextDeadline()?.offset == .seconds(60))
         // ...until the first reports that it used 300: then it goes at once.
         limiter.finish(first, tokens: 300)
-        _ = try await second.value
+        _ = try await value(second)
         #expect(clock.now.offset == .zero)
         // 300 + 600 + 200 > 1000: the next waits until the first call's minute has passed.
         let third = Task { try await limiter.acquire(tokens: 200) }
         let deadline = try #require(await clock.nextDeadline())
         #expect(deadline.offset == .seconds(60))
         clock.advance(to: deadline)
-        _ = try await third.value
+        _ = try await value(third)
         #expect(clock.now.offset == .seconds(60))
         // A call larger than the whole limit goes alone, once the minute is empty (at 120 s).
         let huge = Task { try await limiter.acquire(tokens: 5000) }
         clock.advance(to: try #require(await clock.nextDeadline()))
-        _ = try await huge.value
+        _ = try await value(huge)
         #expect(clock.now.offset == .seconds(120))
     }
 
     @Test func a429PausesEveryWaiterAndSlowsThePace() async throws {
         let clock = ManualClock()
         let limiter = Limiter(limit: .init(requestsPerMinute: 60), clock: clock)
-        let first = try await limiter.acquire(tokens: 1)
+        let first = try await within { try await limiter.acquire(tokens: 1) }
         let grants = Grants()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 1...4 {
@@ -103,12 +127,13 @@ import Testing
                     grants.record(call, at: clock.now)
                     if grants.count == 4 { clock.stopDriving() }
                 }
-                await until { limiter.waiting == call }
+                try #require(await until { limiter.waiting == call })
             }
             // Half a second in, the first call gets a 429 asking for 5 s.
             clock.advance(by: .milliseconds(500))
             limiter.rateLimited(first, retryAfter: .seconds(5))
-            group.addTask { await clock.drive() }
+            await clock.drive()
+            group.cancelAll()
             try await group.waitForAll()
         }
         // Nobody went during the pause; then the pace is halved: one call every 2 s, not 1 s.
@@ -120,16 +145,16 @@ import Testing
         let clock = ManualClock()
         let limiter = Limiter(limit: .init(requestsPerMinute: 60), clock: clock)
         // No Retry-After: a pause of 1 s, and half the pace (one call every 2 s) from there.
-        limiter.rateLimited(try await limiter.acquire(tokens: 1), retryAfter: nil)
+        limiter.rateLimited(try await within { try await limiter.acquire(tokens: 1) }, retryAfter: nil)
         let second = Task { try await limiter.acquire(tokens: 1) }
         clock.advance(to: try #require(await clock.nextDeadline()))
-        let ticket = try await second.value
+        let ticket = try await value(second)
         #expect(Self.near(clock.now.offset, .seconds(2)))
         // A second 429 in a row: a pause of 2 s (until 4 s), and a quarter of the pace.
         limiter.rateLimited(ticket, retryAfter: nil)
         let third = Task { try await limiter.acquire(tokens: 1) }
         clock.advance(to: try #require(await clock.nextDeadline()))
-        limiter.finish(try await third.value, tokens: 1)
+        limiter.finish(try await value(third), tokens: 1)
         #expect(Self.near(clock.now.offset, .seconds(6)))
         // 50 s after the pause: a quarter plus five tenths, one call every 60 / 45 s.
         clock.advance(to: ManualClock.Instant(offset: .seconds(54)))
@@ -143,18 +168,18 @@ import Testing
     @Test func aCancelledWaiterLeavesTheLineAndTheNextTakesItsTurn() async throws {
         let clock = ManualClock()
         let limiter = Limiter(limit: .init(requestsPerMinute: 60), clock: clock)
-        _ = try await limiter.acquire(tokens: 1)
+        _ = try await within { try await limiter.acquire(tokens: 1) }
         let cancelled = Task { try await limiter.acquire(tokens: 1) }
-        await until { limiter.waiting == 1 }
+        try #require(await until { limiter.waiting == 1 })
         let next = Task { try await limiter.acquire(tokens: 1) }
-        await until { limiter.waiting == 2 }
+        try #require(await until { limiter.waiting == 2 })
         cancelled.cancel()
-        await #expect(throws: CancellationError.self) { _ = try await cancelled.value }
+        await #expect(throws: CancellationError.self) { _ = try await value(cancelled) }
         #expect(limiter.waiting == 1)
         let deadline = try #require(await clock.nextDeadline())
         #expect(Self.near(deadline.offset, .seconds(1)))
         clock.advance(to: deadline)
-        _ = try await next.value
+        _ = try await value(next)
         #expect(Self.near(clock.now.offset, .seconds(1)))
         #expect(limiter.waiting == 0)
     }
@@ -169,16 +194,16 @@ import Testing
         let provider = RateLimitedProvider(provider: scripted, limiter: limiter)
         // About 6 input tokens and 256 max_tokens: 262 reserved, then 15 used (the reply's usage).
         let large = testRequest(.anthropic, maxTokens: 256)
-        _ = try await provider.complete(large) { _ in }
+        _ = try await within { try await provider.complete(large) { _ in } }
         // 262 + 262 would not fit 400; 15 + 262 does: the second call goes at once, and gets a 429.
-        await #expect(throws: ProviderError.self) { _ = try await provider.complete(large) { _ in } }
+        await #expect(throws: ProviderError.self) { _ = try await within { try await provider.complete(large) { _ in } } }
         #expect(clock.now.offset == .zero)
         // The next call waits out the 429's 5 s (and fits half the limit: 15 + 56).
         let third = Task { try await provider.complete(testRequest(.anthropic, maxTokens: 50)) { _ in } }
         let deadline = try #require(await clock.nextDeadline())
         #expect(deadline.offset == .seconds(5))
         clock.advance(to: deadline)
-        #expect(try await third.value.text == "ok")
+        #expect(try await value(third).text == "ok")
         #expect(scripted.calls.count == 3)
     }
 

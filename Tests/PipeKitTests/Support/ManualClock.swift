@@ -13,6 +13,10 @@ final class ManualClock: Clock, Sendable {
         static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
     }
 
+    /// How long (real time) `nextDeadline` waits for a task to sleep before it gives up: only
+    /// a broken test waits that long, and it then fails instead of hanging.
+    static let patience: Duration = .seconds(10)
+
     private struct Sleeper {
         let id: Int
         let deadline: Instant
@@ -24,7 +28,7 @@ final class ManualClock: Clock, Sendable {
         var sleepers: [Sleeper] = []
         var nextID = 0
         /// Tests waiting for a task to sleep.
-        var watchers: [CheckedContinuation<Instant?, Never>] = []
+        var watchers: [(id: Int, continuation: CheckedContinuation<Instant?, Never>)] = []
         var stopped = false
     }
 
@@ -34,18 +38,15 @@ final class ManualClock: Clock, Sendable {
     var minimumResolution: Duration { .zero }
 
     func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
-        let id = state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
+        let id = newID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let (outcome, watchers): (Result<Void, any Error>?, [CheckedContinuation<Instant?, Never>]) = state.withLock { state in
+                let (outcome, watchers) = state.withLock { state -> (Result<Void, any Error>?, [CheckedContinuation<Instant?, Never>]) in
                     if Task.isCancelled { return (.failure(CancellationError()), []) }
                     if deadline <= state.now { return (.success(()), []) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
                     defer { state.watchers = [] }
-                    return (nil, state.watchers)
+                    return (nil, state.watchers.map(\.continuation))
                 }
                 if let outcome { continuation.resume(with: outcome) }
                 for watcher in watchers { watcher.resume(returning: deadline) }
@@ -59,19 +60,41 @@ final class ManualClock: Clock, Sendable {
     }
 
     /// The earliest deadline of the tasks sleeping now, once one sleeps; nil once after
-    /// `stopDriving`.
+    /// `stopDriving`, or when no task sleeps within `patience`.
     func nextDeadline() async -> Instant? {
-        await withCheckedContinuation { continuation in
-            let now: Instant?? = state.withLock { state in
-                if state.stopped {
-                    state.stopped = false
-                    return .some(nil)
-                }
-                if let deadline = state.sleepers.map(\.deadline).min() { return deadline }
-                state.watchers.append(continuation)
+        await withTaskGroup(of: Instant?.self) { group in
+            group.addTask { await self.firstSleeper() }
+            group.addTask {
+                try? await Task.sleep(for: Self.patience)
                 return nil
             }
-            if let now { continuation.resume(returning: now) }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func firstSleeper() async -> Instant? {
+        let id = newID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now: Instant?? = state.withLock { state in
+                    if state.stopped {
+                        state.stopped = false
+                        return .some(nil)
+                    }
+                    if Task.isCancelled { return .some(nil) }
+                    if let deadline = state.sleepers.map(\.deadline).min() { return deadline }
+                    state.watchers.append((id, continuation))
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+        } onCancel: {
+            let watcher = state.withLock { state in
+                state.watchers.firstIndex { $0.id == id }.map { state.watchers.remove(at: $0).continuation }
+            }
+            watcher?.resume(returning: nil)
         }
     }
 
@@ -80,12 +103,12 @@ final class ManualClock: Clock, Sendable {
         let watchers = state.withLock { state in
             state.stopped = state.watchers.isEmpty
             defer { state.watchers = [] }
-            return state.watchers
+            return state.watchers.map(\.continuation)
         }
         for watcher in watchers { watcher.resume(returning: nil) }
     }
 
-    /// Advances to each deadline in turn until `stopDriving` is called.
+    /// Advances to each deadline in turn until `stopDriving` is called (or nothing sleeps).
     func drive() async {
         while let deadline = await nextDeadline() { advance(to: deadline) }
     }
@@ -102,4 +125,11 @@ final class ManualClock: Clock, Sendable {
     }
 
     func advance(by duration: Duration) { advance(to: now.advanced(by: duration)) }
+
+    private func newID() -> Int {
+        state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
 }
