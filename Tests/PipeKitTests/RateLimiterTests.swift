@@ -6,10 +6,11 @@ import Testing
 @Suite struct RateLimiterTests {
     typealias Limiter = RateLimiter<ManualClock>
 
-    /// Grants recorded as (call, instant since the clock's start), in the order they happened.
+    /// Grants recorded as (call, instant since the clock's start).
     final class Grants: Sendable {
         private let grants = Locked<[(call: Int, at: Duration)]>([])
-        var all: [(call: Int, at: Duration)] { grants.withLock { $0 } }
+        /// In the order the calls were let go.
+        var all: [(call: Int, at: Duration)] { grants.withLock { $0 }.sorted { ($0.at, $0.call) < ($1.at, $1.call) } }
         var count: Int { grants.withLock { $0.count } }
         func record(_ call: Int, at instant: ManualClock.Instant) { grants.withLock { $0.append((call, instant.offset)) } }
     }
@@ -22,8 +23,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 0..<calls {
                 group.addTask {
-                    _ = try await limiter.acquire(tokens: tokens)
-                    grants.record(call, at: clock.now)
+                    grants.record(call, at: try await limiter.acquire(tokens: tokens).at)
                     if grants.count == calls { clock.stopDriving() }
                 }
                 try #require(await until { grants.count + limiter.waiting == call + 1 })
@@ -123,8 +123,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 1...4 {
                 group.addTask {
-                    _ = try await limiter.acquire(tokens: 1)
-                    grants.record(call, at: clock.now)
+                    grants.record(call, at: try await limiter.acquire(tokens: 1).at)
                     if grants.count == 4 { clock.stopDriving() }
                 }
                 try #require(await until { limiter.waiting == call })

@@ -20,6 +20,8 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
     /// A granted call, to settle with `finish` or `rateLimited` when it ends.
     struct Ticket: Sendable, Hashable {
         fileprivate let id: Int
+        /// When the call was let go.
+        let at: C.Instant
     }
 
     private struct Waiter {
@@ -32,7 +34,7 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     private enum Step {
-        case granted
+        case granted(C.Instant)
         /// Wait for a change, and at most until the instant (nil: until a change).
         case wait(C.Instant?)
     }
@@ -95,7 +97,7 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
             granted.append((id, now, waiters[0].tokens))
             lastGrant = now
             waiters.removeFirst()
-            return .granted
+            return .granted(now)
         }
 
         /// Tells the first waiter to look again: returns its continuation to resume, if it waits.
@@ -133,10 +135,10 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
                 throw CancellationError()
             }
             switch state.withLock({ $0.step(id, now: clock.now) }) {
-            case .granted:
+            case .granted(let instant):
                 // The next waiter is first now.
                 change { _ in }
-                return Ticket(id: id)
+                return Ticket(id: id, at: instant)
             case .wait(nil):
                 await poked(id)
             case .wait(let instant?):
