@@ -60,6 +60,8 @@ public struct ResolvedModel: Sendable, Hashable {
     public var baseURL: String?
     public var apiKeyEnv: String?
     public var price: ModelSpec.Price?
+    /// `rate_limit`: every call of the process to the same API model shares it.
+    public var rateLimit: ModelSpec.RateLimit?
 }
 
 /// A stage ready to run: what every stage has (its place in the DAG, its output, the

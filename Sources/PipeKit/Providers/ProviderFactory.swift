@@ -5,7 +5,8 @@
 /// `OPENAI_BASE_URL`: as the official SDKs read them, the OpenAI one includes `/v1`, the
 /// Anthropic one does not), else the public API. Key: the variable the model's
 /// `api_key_env` names, else the provider's (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`); an
-/// endpoint on a loopback address needs none (a key that is set is still sent).
+/// endpoint on a loopback address needs none (a key that is set is still sent). A model with a
+/// `rate_limit` waits for its turn (`RateLimits`).
 public struct ProviderFactory: Sendable {
     public let environment: [String: String]
     /// Nil: the shared client, started only when a real provider is needed (a `--mock` run
@@ -30,7 +31,7 @@ public struct ProviderFactory: Sendable {
 
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
         guard !forceMock, let api = model.provider.api, let baseURL = baseURL(for: model) else { return mock }
-        return api.make(baseURL, try apiKey(for: model, baseURL: baseURL), client)
+        return RateLimits.shared.pace(api.make(baseURL, try apiKey(for: model, baseURL: baseURL), client), model: model, baseURL: baseURL)
     }
 
     /// Where the model's API is: the spec's `base_url`, the environment, or the default; nil

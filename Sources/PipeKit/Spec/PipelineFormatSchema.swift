@@ -225,6 +225,26 @@ public enum PipelineFormatSchema {
               "examples": [5.0]
             }
           }
+        },
+        "rate_limit": {
+          "description": "The most this API model may be called a minute, as your API tier allows. Calls wait their turn: requests are paced evenly (one every 60/requests_per_minute seconds, no burst), and a call goes only when its tokens (estimated input plus max_tokens, corrected with the reply's usage) fit the last minute's tokens_per_minute. Shared by every call of the process to the same provider, model id and endpoint, for_each items included; a 429 pauses them all and slows the pace for a while.",
+          "type": "object",
+          "additionalProperties": false,
+          "minProperties": 1,
+          "properties": {
+            "requests_per_minute": {
+              "description": "Requests a minute, at most.",
+              "type": "integer",
+              "minimum": 1,
+              "examples": [50]
+            },
+            "tokens_per_minute": {
+              "description": "Tokens (input and output) a minute, at most.",
+              "type": "integer",
+              "minimum": 1,
+              "examples": [40000]
+            }
+          }
         }
       },
       "allOf": [

@@ -39,6 +39,8 @@ public struct ModelSpec: Sendable {
     public var baseURL: Located<String>?
     public var apiKeyEnv: Located<String>?
     public var price: Price?
+    /// `rate_limit:` how fast this process may call the model.
+    public var rateLimit: RateLimit?
     /// Settings a stage inherits from its model (after its own, before `defaults`).
     public var settings = StageSettings()
     public var span: Span
@@ -47,6 +49,17 @@ public struct ModelSpec: Sendable {
     public struct Price: Sendable, Hashable {
         public var input: Double
         public var output: Double
+    }
+
+    /// The most the API allows a minute; at least one of the two is set, each above 0.
+    public struct RateLimit: Sendable, Hashable {
+        public var requestsPerMinute: Int?
+        public var tokensPerMinute: Int?
+
+        public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+            self.requestsPerMinute = requestsPerMinute
+            self.tokensPerMinute = tokensPerMinute
+        }
     }
 }
 

@@ -103,6 +103,7 @@ public struct SpecDecoder {
                             hint: "for example `OPENROUTER_API_KEY`; the key itself never belongs in the spec")
                     }
                 case "price": model.price = price(field.value)
+                case "rate_limit": model.rateLimit = rateLimit(field.value)
                 default: break
                 }
             }
@@ -136,6 +137,21 @@ public struct SpecDecoder {
         }
         guard let input, let output else { return nil }
         return ModelSpec.Price(input: input.value, output: output.value)
+    }
+
+    mutating func rateLimit(_ node: YAMLNode) -> ModelSpec.RateLimit? {
+        guard let pairs = mapping(node, what: "`rate_limit`") else { return nil }
+        checkKeys(pairs, allowed: SpecKeys.rateLimit, in: "`rate_limit`")
+        let hint = "a whole number above 0, as your API tier allows; remove the key for no limit"
+        let limit = ModelSpec.RateLimit(
+            requestsPerMinute: positiveInteger(node["requests_per_minute"], key: "requests_per_minute", hint: hint)?.value,
+            tokensPerMinute: positiveInteger(node["tokens_per_minute"], key: "tokens_per_minute", hint: hint)?.value)
+        if pairs.isEmpty {
+            report(.missingKey, at: node.span, "`rate_limit` sets no limit",
+                hint: "add `requests_per_minute: 50`, `tokens_per_minute: 40000` or both, or remove `rate_limit`")
+        }
+        guard limit.requestsPerMinute != nil || limit.tokensPerMinute != nil else { return nil }
+        return limit
     }
 
     mutating func budget(_ node: YAMLNode) -> BudgetSpec {
@@ -446,19 +462,19 @@ public struct SpecDecoder {
         return names
     }
 
-    mutating func integer(_ node: YAMLNode?, key: String) -> Located<Int>? {
+    mutating func integer(_ node: YAMLNode?, key: String, hint: String? = nil) -> Located<Int>? {
         guard let node else { return nil }
         guard case .int(let value) = YAMLScalarValue(node), node.scalar != nil else {
-            typeMismatch(node, key: key, expected: "an integer")
+            typeMismatch(node, key: key, expected: "an integer", hint: hint)
             return nil
         }
         return Located(value, at: node.span)
     }
 
-    mutating func positiveInteger(_ node: YAMLNode?, key: String) -> Located<Int>? {
-        guard let value = integer(node, key: key) else { return nil }
+    mutating func positiveInteger(_ node: YAMLNode?, key: String, hint: String? = nil) -> Located<Int>? {
+        guard let value = integer(node, key: key, hint: hint) else { return nil }
         if value.value <= 0 {
-            report(.invalidValue, at: value.span, "`\(key)` must be a positive integer, found \(value.value)")
+            report(.invalidValue, at: value.span, "`\(key)` must be a positive integer, found \(value.value)", hint: hint)
             return nil
         }
         return value
@@ -523,8 +539,8 @@ public struct SpecDecoder {
         return Located(duration, at: node.span)
     }
 
-    mutating func typeMismatch(_ node: YAMLNode, key: String, expected: String) {
-        report(.typeMismatch, at: node.span, "`\(key)` must be \(expected), found \(node.kindDescription)")
+    mutating func typeMismatch(_ node: YAMLNode, key: String, expected: String, hint: String? = nil) {
+        report(.typeMismatch, at: node.span, "`\(key)` must be \(expected), found \(node.kindDescription)", hint: hint)
     }
 
     mutating func report(_ rule: RuleID, at span: Span, _ message: String, hint: String? = nil) {

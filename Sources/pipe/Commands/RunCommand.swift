@@ -23,7 +23,10 @@ struct RunCommand: AsyncParsableCommand {
             worst case (input at about 4 characters a token, output schema included, plus \
             max_tokens) is reserved against the budget, as --dry-run counts it; when a call does \
             not fit, nothing more is called, the calls in flight finish and are counted, and \
-            the run exits 4.
+            the run exits 4. A model's rate_limit (requests_per_minute, tokens_per_minute) paces \
+            every call of the process to that API model, for_each items included: a call waits \
+            its turn after its budget reservation and before its timeout starts, and a 429 \
+            pauses every call to the model and slows its pace for a while.
 
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.

@@ -28,7 +28,8 @@ struct Resolver {
             guard let providerName = model.provider?.value, let provider = ProviderRegistry.named(providerName) else { continue }
             usable[model.name.value] = ResolvedModel(
                 name: model.name.value, provider: provider, model: model.model?.value ?? model.name.value,
-                baseURL: model.baseURL?.value, apiKeyEnv: model.apiKeyEnv?.value, price: model.price)
+                baseURL: model.baseURL?.value, apiKeyEnv: model.apiKeyEnv?.value, price: model.price,
+                rateLimit: model.rateLimit)
         }
         usableModels = usable
     }
