@@ -202,7 +202,7 @@ import Testing
         let deadline = try #require(await clock.nextDeadline())
         #expect(deadline.offset == .seconds(5))
         clock.advance(to: deadline)
-        #expect(try await value(third).text == "ok")
+        #expect(try await value(third).answerText == "ok")
         #expect(scripted.calls.count == 3)
     }
 

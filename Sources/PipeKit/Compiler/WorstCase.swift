@@ -73,3 +73,12 @@ public enum TokenEstimate {
     public static func tokens(forCharacters characters: Int) -> Int { (characters + 3) / 4 }
     public static func tokens(for text: String) -> Int { tokens(forCharacters: text.utf8.count) }
 }
+
+extension ModelRequest {
+    /// Input tokens of the request, estimated before the call (by the budget and the rate
+    /// limiter): the text sent, and the schema (providers send it as a tool or a response format).
+    func inputTokenEstimate(schemaCharacters: Int) -> Int {
+        let characters = messages.reduce(system?.utf8.count ?? 0) { $0 + $1.characters }
+        return WorstCase.inputTokens(characters: characters, schemaCharacters: schemaCharacters)
+    }
+}

@@ -61,8 +61,7 @@ struct RateLimitedProvider<C: Clock>: ModelProvider where C.Duration == Duration
         async throws(ProviderError) -> ModelReply
     {
         // Counted as the budget counts a call before it is made: the input estimate and max_tokens.
-        let characters = request.messages.reduce(request.system?.utf8.count ?? 0) { $0 + $1.content.utf8.count }
-        let input = WorstCase.inputTokens(characters: characters, schemaCharacters: WorstCase.schemaCharacters(request.outputSchema))
+        let input = request.inputTokenEstimate(schemaCharacters: WorstCase.schemaCharacters(request.outputSchema))
         let ticket: RateLimiter<C>.Ticket
         do {
             ticket = try await limiter.acquire(tokens: input + request.maxTokens)

@@ -114,7 +114,7 @@ private struct Run: Sendable {
                 let reservation: BudgetLedger.Reservation
                 do {
                     reservation = try await ledger.reserve(
-                        stage: unit, inputTokens: inputEstimate(request, schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
+                        stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
                 } catch {
                     return .failed(.budget(error))
                 }
@@ -219,14 +219,6 @@ private struct Run: Sendable {
             problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
         events(.callFinished(call))
         await journal?.record(call)
-    }
-
-    /// Input tokens of a request, estimated before the call: the text sent, and the schema
-    /// (providers send it as a tool or a response format).
-    private func inputEstimate(_ request: ModelRequest, schemaCharacters: Int) -> Int {
-        var characters = request.system?.utf8.count ?? 0
-        for message in request.messages { characters += message.characters }
-        return WorstCase.inputTokens(characters: characters, schemaCharacters: schemaCharacters)
     }
 }
 
