@@ -86,7 +86,7 @@ import Testing
         let units = Locked<[RunUnitID]>([])
         let provider = ScriptedProvider { request, _ in
             units.withLock { $0.append(request.unit) }
-            return request.stageName == "plan" ? #"{"go": \#(go), "items": ["a", "b"]}"# : "done \(request.messages[0].content)"
+            return request.stageName == "plan" ? #"{"go": \#(go), "items": ["a", "b"]}"# : "done \(request.messages[0].text)"
         }
         let pipeline = try compileSpec(Self.fanOut)
         let runner = try PipelineRunner(pipeline: pipeline, options: .init(approval: approval)) { _ throws(ProviderError) in provider }
