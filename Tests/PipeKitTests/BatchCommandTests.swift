@@ -212,6 +212,7 @@ import Testing
 
             let resumed = try await runPipe(["batch", "--resume", "last"], environment: environment(server))
             #expect(resumed.status == 1, "\(resumed.stderr)")  // the items with a fault
+            #expect(resumed.stderr.contains("items were in flight when it stopped; they resume their runs"))
             let stored = try await runPipe(["batch", "results", "last"], environment: environment(server))
             let lines = try results(stored.stdout)
             #expect(lines.keys.sorted() == Array(0..<count))

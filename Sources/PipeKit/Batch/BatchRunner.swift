@@ -68,7 +68,13 @@ public struct BatchRunner: Sendable {
         let ahead = max(1, options.concurrency / 4)
         let (queue, batch, options) = (queue, batch, options)
 
-        await withTaskGroup(of: (Claim, ItemRun)?.self) { group in
+        /// An item's task ends it in the queue itself, so that items end side by side.
+        enum Ended: Sendable {
+            case finished(ItemResult, kept: Bool)
+            case released
+            case failed(StoreError)
+        }
+        await withTaskGroup(of: (Claim, Ended)?.self) { group in
             group.addTask {
                 // Leases renewed at a third of their length while items run.
                 while (try? await Task.sleep(for: options.lease / 3)) != nil {
@@ -109,26 +115,37 @@ public struct BatchRunner: Sendable {
                     let claim = buffer.removeFirst()
                     running += 1
                     started(claim)
-                    group.addTask { (claim, await runItem(claim)) }
+                    group.addTask {
+                        let run = await runItem(claim)
+                        do throws(StoreError) {
+                            switch run {
+                            case .ended(let result):
+                                return (claim, .finished(result, kept: try await queue.finish(claim, result: result)))
+                            case .unfinished:
+                                try await queue.release(batch: batch, worker: options.worker, items: [claim.index])
+                                return (claim, .released)
+                            }
+                        } catch {
+                            return (claim, .failed(error))
+                        }
+                    }
                 }
                 if running == 0, buffer.isEmpty, drained || outcome != nil || failure != nil {
                     group.cancelAll()
                     break
                 }
                 guard let next = await group.next() else { break }
-                guard let (claim, run) = next else { continue }
+                guard let (claim, next) = next else { continue }
                 running -= 1
                 held.withLock { _ = $0.remove(claim.index) }
-                do throws(StoreError) {
-                    switch run {
-                    case .ended(let result):
-                        if try await queue.finish(claim, result: result) { ended(claim, result) }
-                        spent += result.costUSD ?? 0
-                        if let limit = options.maxCostUSD, spent >= limit, outcome == nil { outcome = .costLimit(spentUSD: spent) }
-                    case .unfinished:
-                        try await queue.release(batch: batch, worker: options.worker, items: [claim.index])
-                    }
-                } catch {
+                switch next {
+                case .finished(let result, let kept):
+                    if kept { ended(claim, result) }
+                    spent += result.costUSD ?? 0
+                    if let limit = options.maxCostUSD, spent >= limit, outcome == nil { outcome = .costLimit(spentUSD: spent) }
+                case .released:
+                    break
+                case .failed(let error):
                     failure = failure ?? error
                 }
                 // A claim that found nothing may find items again once others' leases lapse.

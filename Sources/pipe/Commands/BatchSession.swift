@@ -84,17 +84,20 @@ struct BatchSession {
     static func resuming(_ reference: String, queue: SQLiteWorkQueue, recording: RunRecording, quiet: Bool, output: String?)
         async throws -> BatchSession
     {
-        let info = try await find(reference, in: queue)
+        var info = try await find(reference, in: queue)
         let pipeline = try SpecFile.compileOrExit(info.specPath, quiet: quiet)
         guard SHA256.hex(String(decoding: pipeline.source.bytes, as: UTF8.self)) == info.specHash else {
             try Terminal.writeError("pipe: \(info.specPath) changed since batch \(info.id) started; its items must run the same spec\n")
             throw ExitCodeError(code: 2)
         }
+        let id = info.id
         let released = try await orExit { () async throws(StoreError) in
             // Held by one process at a time: whatever is still marked running was abandoned.
-            try recording.store?.leases.acquire(info.id)
-            return try await queue.releaseAbandoned(batch: info.id)
+            try recording.store?.leases.acquire(id)
+            return try await queue.releaseAbandoned(batch: id)
         }
+        info.counts.pending += info.counts.running
+        info.counts.running = 0
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
         return try BatchSession(
             id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, recording: recording,
@@ -126,7 +129,7 @@ struct BatchSession {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let worker = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        let worker = "pid \(getpid()) #\(UInt32.random(in: 0...UInt32.max))"
         let batchRunner = BatchRunner(
             queue: queue, batch: id,
             options: .init(concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, worker: worker))
