@@ -4,7 +4,7 @@ import Testing
 
 /// `pipe help COMMAND` teaches each command: what it does, an example, every option.
 @Suite struct HelpTests {
-    static let commands = ["run", "approve", "reject", "logs", "lint", "graph", "check-json", "schema"]
+    static let commands = ["run", "batch", "approve", "reject", "logs", "lint", "graph", "check-json", "schema"]
 
     /// Every command and its arguments as ArgumentParser declares them (asked once).
     static let declared = Task {
@@ -26,9 +26,22 @@ import Testing
         for command in Self.commands { #expect(overview.stdout.contains("  \(command)"), "`pipe help` does not list \(command)") }
     }
 
+    /// `pipe batch`'s subcommands, `run` (the default) with its options.
+    static let subcommands = [["batch", "run"], ["batch", "status"], ["batch", "results"]]
+
     @Test(arguments: commands)
     func helpHasAnAbstractAnExampleAndEveryOption(_ name: String) async throws {
-        let help = try await runPipe(["help", name])
+        try await checkHelp([name])
+    }
+
+    @Test(arguments: subcommands)
+    func subcommandHelpHasAnAbstractAnExampleAndEveryOption(_ path: [String]) async throws {
+        try await checkHelp(path)
+    }
+
+    func checkHelp(_ path: [String]) async throws {
+        let name = path.joined(separator: " ")
+        let help = try await runPipe(["help"] + path)
         #expect(help.status == 0, "\(help.stderr)")
         let text = help.stdout
         let abstract = text.split(separator: "\n").first.map(String.init) ?? ""
@@ -36,7 +49,10 @@ import Testing
         // The discussion, between the abstract and the usage, shows the command at work.
         let discussion = text.components(separatedBy: "\nUSAGE:").first?.split(separator: "\n").dropFirst() ?? []
         #expect(discussion.contains { $0.trimmingSpaces.hasPrefix("pipe \(name)") }, "no example line `pipe \(name) ...`")
-        let command = try #require(try await Self.declared.value.first { $0["commandName"]?.stringValue == name })
+        var command = try #require(try await Self.declared.value.first { $0["commandName"]?.stringValue == path[0] })
+        for sub in path.dropFirst() {
+            command = try #require(command["subcommands"]?.arrayValue?.first { $0["commandName"]?.stringValue == sub })
+        }
         for argument in command["arguments"]?.arrayValue ?? [] {
             let names = (argument["names"]?.arrayValue ?? []).compactMap { name in
                 name["name"]?.stringValue.map { (name["kind"]?.stringValue == "short" ? "-" : "--") + $0 }

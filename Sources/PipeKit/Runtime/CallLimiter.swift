@@ -4,7 +4,7 @@
 /// Only the runs of single stages and items hold a permit (a `for_each` stage or a loop
 /// holds none while its items or iterations wait for theirs), so no holder ever waits
 /// for another permit.
-final class CallLimiter: Sendable {
+public final class CallLimiter: Sendable {
     private struct State {
         var available: Int
         var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
@@ -13,7 +13,7 @@ final class CallLimiter: Sendable {
 
     private let state: Locked<State>
 
-    init(limit: Int) {
+    public init(limit: Int) {
         state = Locked(State(available: max(1, limit)))
     }
 

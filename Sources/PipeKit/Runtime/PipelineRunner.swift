@@ -18,6 +18,8 @@ public struct PipelineRunner: Sendable {
         /// reply and sends the next request without waking another thread; nil, Swift's
         /// global executor.
         public var executor: (any TaskExecutor)?
+        /// The `--concurrency` bound shared with other runs (a batch's items); nil: the run's own.
+        public var calls: CallLimiter?
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
@@ -159,7 +161,7 @@ public struct PipelineRunner: Sendable {
         let start = clock.now
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
-        let calls = CallLimiter(limit: options.concurrency)
+        let calls = options.calls ?? CallLimiter(limit: options.concurrency)
         let scheduled = await withTaskExecutorPreference(options.executor) {
             await schedule(
                 seed: ["input": input], ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,

@@ -85,6 +85,7 @@ enum StoreSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v3: batches") { db in try SQLiteWorkQueue.createTables(db) }
         return migrator
     }()
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PipeKit
 
-struct LogsCommand: ParsableCommand {
+struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "List recorded runs, or show one run's stages, calls and outputs.",
@@ -14,6 +14,10 @@ struct LogsCommand: ParsableCommand {
             (status, model, attempts, tokens, latency, cost), its calls and each stage's output. \
             A run whose process was killed before it could record its end shows as \
             `interrupted`.
+
+            Batches (`pipe batch`) are listed after the runs: id, spec, start time and how many \
+            items succeeded, failed, were invalid or are pending; each item's run is in the list \
+            of runs.
 
             The store is, in order: --store PATH; else the PIPE_STORE environment variable; \
             else `.pipe/pipe.db` beside the spec given with --spec (the one `pipe run SPEC` \
@@ -61,7 +65,7 @@ struct LogsCommand: ParsableCommand {
         if limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let path = storePath
         guard FileManager.default.fileExists(atPath: path) else {
             throw try failure(
@@ -85,6 +89,7 @@ struct LogsCommand: ParsableCommand {
                 } else {
                     try Terminal.write(format.list(rows))
                 }
+                try await listBatches(in: runStore)
             }
         } catch let error as StoreError {
             throw try failure(error.description)
@@ -112,6 +117,14 @@ struct LogsCommand: ParsableCommand {
             throw ExitCodeError(code: 1)
         }
         try Terminal.write(json ? output.serialized(pretty: true) + "\n" : RunLogText.show(output))
+    }
+
+    /// The recent batches (`pipe batch`), after the runs, when there are any.
+    private func listBatches(in runStore: RunStore) async throws {
+        guard !json, spec == nil else { return }
+        let batches = try await SQLiteWorkQueue(store: runStore).batches(limit: limit)
+        guard !batches.isEmpty else { return }
+        try Terminal.write("\n" + format.batches(batches))
     }
 
     /// --store, else PIPE_STORE, else beside --spec, else in the current folder.

@@ -1,0 +1,147 @@
+extension ItemResult {
+    /// One line of `pipe batch`'s results: `{"item", "status", "output", "run", "tokens",
+    /// "cost_usd"}`, or `stage` and `error` for a failed item, `error` for an invalid input.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [("item", .number(JSONNumber(index))), ("status", .string(status.rawValue))]
+        switch status {
+        case .succeeded:
+            members.append(("output", output ?? .null))
+        case .failed:
+            members.append(("stage", stage.map(JSONValue.string) ?? .null))
+            members.append(("error", .string(error ?? "")))
+        case .invalidInput:
+            members.append(("error", .string(error ?? "")))
+            return .object(JSONObject(members))
+        case .pending, .running:
+            return .object(JSONObject(members))
+        }
+        if let runID { members.append(("run", .string(runID))) }
+        members.append((
+            "tokens", .object(JSONObject([("input", .number(JSONNumber(usage.input))), ("output", .number(JSONNumber(usage.output)))]))
+        ))
+        members.append(("cost_usd", costUSD.map { .number(JSONNumber($0)) } ?? .null))
+        return .object(JSONObject(members))
+    }
+}
+
+/// A batch's progress on stderr: on a terminal one line redrawn in place (items done,
+/// failed, running, pending; calls per second, tokens, cost, ETA), elsewhere one plain line
+/// per ended item. After a write fails, nothing more is written and `failure` says why.
+public final class BatchProgress: Sendable {
+    private struct State {
+        var counts: BatchCounts
+        var calls = 0
+        var tokens = 0
+        var costUSD = 0.0
+        /// Items ended since this process started, for the ETA.
+        var endedHere = 0
+        var finished = false
+        var drawn = false
+        var failure: WriteError?
+    }
+
+    let mode: ProgressReporter.Mode
+    private let start = ContinuousClock.now
+    private let state: Locked<State>
+    private let output: @Sendable (String) throws(WriteError) -> Void
+
+    public init(counts: BatchCounts, mode: ProgressReporter.Mode, output: @escaping @Sendable (String) throws(WriteError) -> Void) {
+        self.mode = mode
+        self.output = output
+        state = Locked(State(counts: counts))
+    }
+
+    public var failure: WriteError? { state.withLock { $0.failure } }
+
+    /// Redraws the live line until `finish()`; returns at once in plain mode.
+    public func run() async {
+        guard mode == .live else { return }
+        while !Task.isCancelled, !state.withLock({ $0.finished }) {
+            write(state.withLock { $0.failure == nil ? Self.erase + line($0) : "" })
+            state.withLock { $0.drawn = true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Stops redrawing and clears the live line.
+    public func finish() {
+        let drawn = state.withLock { state in
+            state.finished = true
+            return state.drawn
+        }
+        if mode == .live, drawn { write(Self.erase) }
+    }
+
+    /// Valid items added to the batch (they wait to be claimed).
+    public func enqueued(_ count: Int) {
+        state.withLock { $0.counts.pending += count }
+    }
+
+    public func started(_ claim: Claim) {
+        state.withLock { state in
+            state.counts.pending = max(0, state.counts.pending - 1)
+            state.counts.running += 1
+        }
+    }
+
+    /// A model call of some item ended.
+    public func callFinished(_ call: CallRecord) {
+        state.withLock { state in
+            state.calls += 1
+            state.tokens += call.usage.total
+            state.costUSD += call.costUSD ?? 0
+        }
+    }
+
+    /// An item ended: run (it was started), or found invalid as it was read.
+    public func ended(_ result: ItemResult, line: Int) {
+        state.withLock { state in
+            switch result.status {
+            case .succeeded: state.counts.succeeded += 1
+            case .failed: state.counts.failed += 1
+            case .invalidInput: state.counts.invalidInput += 1
+            case .pending, .running: break
+            }
+            if result.status != .invalidInput {
+                state.counts.running = max(0, state.counts.running - 1)
+                state.endedHere += 1
+            }
+        }
+        guard mode == .plain else { return }
+        let what = switch result.status {
+        case .succeeded: "succeeded"
+        case .failed: "failed" + (result.stage.map { " at stage `\($0)`" } ?? "") + (result.error.map { ": \(Self.firstLine($0))" } ?? "")
+        case .invalidInput, .pending, .running: result.status.rawValue
+        }
+        write("item \(result.index) (line \(line)): \(what)" + (result.runID.map { ", run \($0)" } ?? "") + "\n")
+    }
+
+    private func line(_ state: State) -> String {
+        let seconds = max(0.001, (ContinuousClock.now - start).seconds)
+        let counts = state.counts
+        let rate = Double(state.endedHere) / seconds
+        let eta = rate > 0 && counts.pending + counts.running > 0
+            ? ", ETA " + DurationFormat.short(.seconds(Double(counts.pending + counts.running) / rate)) : ""
+        return "\(counts.succeeded) done, \(counts.failed + counts.invalidInput) failed, \(counts.running) running, "
+            + "\(counts.pending) pending · \(Int((Double(state.calls) / seconds).rounded())) calls/s · "
+            + "\(state.tokens) tokens · \(RunSummary.usd(state.costUSD))\(eta)"
+    }
+
+    private static let erase = "\r\u{1B}[2K"
+
+    static func firstLine(_ text: String) -> String {
+        String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+    }
+
+    private func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        state.withLock { state in
+            guard state.failure == nil else { return }
+            do throws(WriteError) {
+                try output(text)
+            } catch {
+                state.failure = error
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+/// How one item's run went: ended (succeeded, failed), or stopped before it could end
+/// (Ctrl-C), in which case its claim is given back and a later claim resumes its run.
+public enum ItemRun: Sendable {
+    case ended(ItemResult)
+    case unfinished
+}
+
+/// Works on a batch through a `WorkQueue`: claims items in input order, runs up to
+/// `concurrency` at once, renews their leases while they run and finishes each with its
+/// result. The run of one item (a pipeline run, recorded and resumable) is the caller's
+/// `runItem`; every item's calls share the caller's one `CallLimiter` and HTTP client.
+public struct BatchRunner: Sendable {
+    public struct Options: Sendable {
+        /// Items in flight at once.
+        public var concurrency: Int
+        /// `--max-cost-usd`: no item starts once the ended items cost this much.
+        public var maxCostUSD: Double?
+        /// How long a claim holds an item without being renewed.
+        public var lease: Duration
+        /// Who claims (host, process and a nonce).
+        public var worker: String
+
+        public init(concurrency: Int, maxCostUSD: Double? = nil, lease: Duration = .seconds(60), worker: String) {
+            self.concurrency = max(1, concurrency)
+            self.maxCostUSD = maxCostUSD
+            self.lease = lease
+            self.worker = worker
+        }
+    }
+
+    /// Why the runner stopped.
+    public enum Outcome: Sendable, Equatable {
+        /// No item is left to claim.
+        case drained
+        /// `--max-cost-usd` was reached: the items not started stay pending.
+        case costLimit(spentUSD: Double)
+        /// Cancelled (Ctrl-C): the items in flight were given back.
+        case interrupted
+    }
+
+    public typealias RunItem = @Sendable (Claim) async -> ItemRun
+
+    let queue: any WorkQueue
+    let batch: String
+    let options: Options
+
+    public init(queue: any WorkQueue, batch: String, options: Options) {
+        self.queue = queue
+        self.batch = batch
+        self.options = options
+    }
+
+    /// Runs items until none is left, the cost limit is reached, or the task is cancelled.
+    /// `started` and `ended` are told of each item as it starts and once it is finished in
+    /// the queue (an item another worker took over meanwhile is not).
+    public func run(
+        started: @escaping @Sendable (Claim) -> Void = { _ in }, ended: @escaping @Sendable (Claim, ItemResult) -> Void,
+        runItem: @escaping RunItem
+    ) async throws(StoreError) -> Outcome {
+        let held = Locked(Set<Int>())
+        var buffer: [Claim] = []
+        var running = 0
+        var drained = false
+        var spent = 0.0
+        var outcome: Outcome?
+        var failure: StoreError?
+        // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the next.
+        let ahead = max(1, options.concurrency / 4)
+        let (queue, batch, options) = (queue, batch, options)
+
+        /// An item's task ends it in the queue itself, so that items end side by side.
+        enum Ended: Sendable {
+            case finished(ItemResult, kept: Bool)
+            case released
+            case failed(StoreError)
+        }
+        await withTaskGroup(of: (Claim, Ended)?.self) { group in
+            group.addTask {
+                // Leases renewed at a third of their length while items run.
+                while (try? await Task.sleep(for: options.lease / 3)) != nil {
+                    let items = held.withLock { Array($0) }
+                    guard let kept = try? await queue.renew(batch: batch, worker: options.worker, items: items, lease: options.lease)
+                    else { continue }
+                    // An item another worker took over: its result is not finished here.
+                    let lost = Set(items).subtracting(kept)
+                    held.withLock { $0.subtract(lost) }
+                }
+                return nil
+            }
+            while true {
+                if Task.isCancelled, outcome == nil { outcome = .interrupted }
+                if outcome == nil, failure == nil, !drained, buffer.count + running <= options.concurrency {
+                    do throws(StoreError) {
+                        let claims = try await queue.claim(
+                            batch: batch, worker: options.worker, limit: options.concurrency + ahead - buffer.count - running,
+                            lease: options.lease)
+                        held.withLock { $0.formUnion(claims.map(\.index)) }
+                        buffer += claims
+                        if claims.isEmpty { drained = true }
+                    } catch {
+                        failure = error
+                    }
+                }
+                if outcome != nil || failure != nil, !buffer.isEmpty {
+                    let unstarted = buffer.map(\.index)
+                    buffer = []
+                    held.withLock { $0.subtract(unstarted) }
+                    do throws(StoreError) {
+                        try await queue.release(batch: batch, worker: options.worker, items: unstarted)
+                    } catch {
+                        failure = failure ?? error
+                    }
+                }
+                while running < options.concurrency, !buffer.isEmpty {
+                    let claim = buffer.removeFirst()
+                    running += 1
+                    started(claim)
+                    group.addTask {
+                        let run = await runItem(claim)
+                        do throws(StoreError) {
+                            switch run {
+                            case .ended(let result):
+                                return (claim, .finished(result, kept: try await queue.finish(claim, result: result)))
+                            case .unfinished:
+                                try await queue.release(batch: batch, worker: options.worker, items: [claim.index])
+                                return (claim, .released)
+                            }
+                        } catch {
+                            return (claim, .failed(error))
+                        }
+                    }
+                }
+                if running == 0, buffer.isEmpty, drained || outcome != nil || failure != nil {
+                    group.cancelAll()
+                    break
+                }
+                guard let next = await group.next() else { break }
+                guard let (claim, next) = next else { continue }
+                running -= 1
+                held.withLock { _ = $0.remove(claim.index) }
+                switch next {
+                case .finished(let result, let kept):
+                    if kept { ended(claim, result) }
+                    spent += result.costUSD ?? 0
+                    if let limit = options.maxCostUSD, spent >= limit, outcome == nil { outcome = .costLimit(spentUSD: spent) }
+                case .released:
+                    break
+                case .failed(let error):
+                    failure = failure ?? error
+                }
+                // A claim that found nothing may find items again once others' leases lapse.
+                if drained, running > 0 { drained = false }
+            }
+        }
+        if let failure { throw failure }
+        return outcome ?? .drained
+    }
+}
+
+extension ItemResult {
+    /// How an item whose pipeline run ended is reported: succeeded with the output, or
+    /// failed naming the stage (a stage that failed, or stopped by the spec's per-item budget).
+    public init(index: Int, runID: String?, _ result: PipelineRunner.Result) {
+        let priced = result.stages.contains { $0.costUSD != nil }
+        self.init(index: index, status: .failed, runID: runID, usage: result.usage, costUSD: priced ? result.costUSD : nil)
+        switch result.outcome {
+        case .succeeded(let output):
+            status = .succeeded
+            self.output = output
+        case .stageFailed(let stage, let attempts, let error):
+            self.stage = stage
+            self.error = "failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)"
+        case .budgetExceeded(let stage, let reason):
+            self.stage = stage
+            self.error = reason
+        case .interrupted:
+            error = "interrupted"
+        case .waitingForApproval(let pending):
+            stage = pending.first?.stage
+            error = "waits for approval" + (runID.map { " (pipe approve \($0))" } ?? "")
+        }
+    }
+}

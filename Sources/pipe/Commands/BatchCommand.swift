@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Run a pipeline over many inputs (JSON Lines or CSV), resumable, results as JSON Lines.",
+        discussion: """
+            Each line of a .jsonl file is one input (blank lines are skipped), each row of a .csv \
+            file one object keyed by the header row (RFC 4180 quoting; every value a string); - \
+            reads stdin (--format says which, JSON Lines by default). Every input is validated \
+            against the spec's input schema as `pipe run` validates its input; for a text input, \
+            a line that is a JSON string is that string and any other line is taken as it stands. \
+            An input that is not JSON or does not match ends at once as invalid_input, its error \
+            naming its line; the others run. An input may be at most 64 MiB, a batch at most \
+            10,000,000 inputs.
+
+            Results are JSON Lines, written as items end, to stdout or --output: \
+            {"item": N, "status": "succeeded", "output": ..., "run": RUN_ID, "tokens": {...}, \
+            "cost_usd": X}, or "status": "failed" with "stage" and "error", or \
+            "status": "invalid_input" with "error". `item` is the input's 0-based position. \
+            Each item is an ordinary run in the run store (`pipe logs RUN_ID` shows it); the \
+            batch id is printed on stderr when it starts, a summary with the counts at the end. \
+            Up to --concurrency items run at once, and all their model calls share that bound.
+
+            --max-cost-usd stops starting items once the ended items cost that much (the items in \
+            flight finish); the rest stay pending and --resume continues them. The spec's own \
+            budget still holds per item: an item it stops is failed. Ctrl-C gives the items in \
+            flight back (exit 130). --resume runs what is left: ended items are not run again, an \
+            item stopped half-way reuses its finished stages, as `pipe run --resume` does.
+
+            Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
+            --max-cost-usd, --resume, --mock, --quiet, --store); `pipe batch status` and \
+            `pipe batch results` take a batch id, a unique prefix of one, or `last`.
+
+            Exit status: 0 every item succeeded, 1 some failed or were invalid, 2 invalid spec, \
+            usage or store, 4 --max-cost-usd reached (items left pending), 130 interrupted \
+            (Ctrl-C), 143 SIGTERM, 129 SIGHUP; 74 a result or stderr could not be written.
+
+            Examples:
+              pipe batch pipelines/support-triage.yaml --input emails.jsonl --output results.jsonl
+              pipe batch --mock pipelines/support-triage.yaml --input emails.csv --concurrency 50
+              cat items.jsonl | pipe batch triage.yaml --input - --max-cost-usd 5
+              pipe batch --resume last
+              pipe batch status last
+              pipe batch results last --output results.jsonl
+            """,
+        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self],
+        defaultSubcommand: BatchRunCommand.self
+    )
+}
+
+/// `pipe batch SPEC --input FILE` and `pipe batch --resume ID`: the default subcommand.
+struct BatchRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Submit a batch and work on it, or continue one (--resume).",
+        discussion: """
+            Examples:
+              pipe batch run pipelines/support-triage.yaml --input emails.csv   # `run` may be left out
+              pipe batch pipelines/support-triage.yaml --input emails.jsonl --output results.jsonl
+              pipe batch --resume last
+            """)
+
+    @Argument(help: "The spec file (with --resume: only to find the run store beside it).")
+    var spec: String?
+
+    @Option(name: .long, help: ArgumentHelp("The inputs: a .jsonl or .csv file, or - for stdin.", valueName: "file"))
+    var input: String?
+
+    @Option(name: .long, help: "How to read the inputs: jsonl or csv (default: from the file's extension; jsonl for stdin).")
+    var format: BatchInput.Format?
+
+    @Option(name: .long, help: ArgumentHelp("Write the results here instead of stdout.", valueName: "file"))
+    var output: String?
+
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound.")
+    var concurrency = 8
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Start no item once the ended items cost this much (USD); the rest stay pending (exit 4).", valueName: "usd"))
+    var maxCostUSD: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Continue a batch (an id, a unique prefix, or `last`).", valueName: "batch-id"))
+    var resume: String?
+
+    @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
+    var mock = false
+
+    @Flag(name: .long, help: "Print nothing on stderr but the batch id, errors and the summary.")
+    var quiet = false
+
+    @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
+    var store: String?
+
+    func validate() throws {
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
+        if resume != nil {
+            if input != nil || format != nil { throw ValidationError("--resume continues the batch's own inputs; drop --input") }
+        } else {
+            if spec == nil { throw ValidationError("give the spec: pipe batch SPEC --input FILE (or --resume BATCH_ID)") }
+            if input == nil { throw ValidationError("give the inputs: --input FILE (.jsonl or .csv, or - for stdin)") }
+        }
+    }
+
+    func run() async throws {
+        let recording = try RunRecording.open(store: RunRecording.path(store: store, spec: spec))
+        guard let runStore = recording.store else { return }
+        let queue = SQLiteWorkQueue(store: runStore)
+        let session: BatchSession
+        if let resume {
+            session = try await BatchSession.resuming(resume, queue: queue, recording: recording, quiet: quiet, output: output)
+        } else if let spec, let input {
+            let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+            session = try await BatchSession.submitting(
+                spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
+                queue: queue, recording: recording, quiet: quiet, output: output)
+        } else {
+            return
+        }
+        try await session.work(
+            settings: .init(mock: mock, quiet: quiet, concurrency: concurrency, maxCostUSD: maxCostUSD, output: output))
+    }
+}
+
+extension BatchInput.Format: ExpressibleByArgument {}
+
+/// `pipe batch status`: where a batch stands.
+struct BatchStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show how many of a batch's items are pending, running, succeeded, failed or invalid.",
+        discussion: """
+            Examples:
+              pipe batch status last
+              pipe batch status b20261202-1515 --store runs.db
+            """)
+
+    @Argument(help: "A batch id, a unique prefix of one, or `last`.")
+    var batch: String
+
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
+    var store: String?
+
+    func run() async throws {
+        let (_, info) = try await BatchSession.find(batch, store: store)
+        try Terminal.write(RunLogText(directory: FileManager.default.currentDirectoryPath).status(info))
+    }
+}
+
+/// `pipe batch results`: a batch's result lines, in input order.
+struct BatchResultsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Print a batch's results as JSON Lines, in input order: one line per item that has ended.",
+        discussion: """
+            Examples:
+              pipe batch results last
+              pipe batch results last --output results.jsonl
+            """)
+
+    @Argument(help: "A batch id, a unique prefix of one, or `last`.")
+    var batch: String
+
+    @Option(name: .long, help: ArgumentHelp("Write the results here instead of stdout.", valueName: "file"))
+    var output: String?
+
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
+    var store: String?
+
+    func run() async throws {
+        let (queue, info) = try await BatchSession.find(batch, store: store)
+        let file = try BatchSession.resultFile(output)
+        var after: Int?
+        while true {
+            let page = try await BatchSession.orExit { () async throws(StoreError) in
+                try await queue.results(batch: info.id, after: after, limit: 1000)
+            }
+            guard let last = page.last else { break }
+            try file.write(page.map { $0.json.serialized() + "\n" }.joined())
+            after = last.index
+        }
+        try file.close()
+    }
+}

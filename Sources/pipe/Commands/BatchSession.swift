@@ -1,0 +1,251 @@
+import Foundation
+import PipeKit
+
+/// One invocation of `pipe batch` on the embedded queue: the batch submitted (or found for
+/// `--resume`), held by this process, then worked on by a `BatchRunner` whose items are
+/// ordinary recorded runs (`RunRecording`), with results, progress and the summary.
+struct BatchSession {
+    struct Settings {
+        var mock: Bool
+        var quiet: Bool
+        var concurrency: Int
+        var maxCostUSD: Double?
+        var output: String?
+    }
+
+    let id: String
+    let spec: String
+    let pipeline: CompiledPipeline
+    let queue: SQLiteWorkQueue
+    let recording: RunRecording
+    let results: OutputFile
+    let progress: BatchProgress?
+
+    /// Items read and queued at a time.
+    static let chunk = 1000
+
+    // MARK: - Starting
+
+    static func submitting(
+        spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, queue: SQLiteWorkQueue,
+        recording: RunRecording, quiet: Bool, output: String?
+    ) async throws -> BatchSession {
+        let validator: JSONSchema?
+        do {
+            validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
+        } catch {
+            try Terminal.writeError("pipe: the input schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        let descriptor = input == "-" ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            try Terminal.writeError("pipe: cannot read the input file \(input): \(String(cString: strerror(errno)))\n")
+            throw ExitCodeError(code: 2)
+        }
+        defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+        let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
+        let id = BatchID.make()
+        try await orExit { () async throws(StoreError) in
+            try await queue.create(
+                NewBatch(
+                    id: id, specPath: spec, specText: text, schemaFiles: [:], specHash: SHA256.hex(text),
+                    pipelineName: pipeline.name))
+            try recording.store?.leases.acquire(id)
+        }
+        try Terminal.writeError("pipe: batch \(id)\n")
+        let session = try BatchSession(
+            id: id, spec: spec, pipeline: pipeline, queue: queue, recording: recording, results: resultFile(output),
+            progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
+        var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
+        while true {
+            var items: [QueuedItem] = []
+            do {
+                while items.count < chunk, let item = try reader.next() { items.append(item) }
+            } catch {
+                try Terminal.writeError("pipe: cannot read \(input == "-" ? "the input on stdin" : "the input file \(input)"): \(error); no item was run; the batch \(id) stays unfinished\n")
+                throw ExitCodeError(code: 2)
+            }
+            try await orExit { () async throws(StoreError) in try await queue.enqueue(batch: id, items: items) }
+            var valid = 0
+            for item in items {
+                switch item.input {
+                case .success: valid += 1
+                case .failure(let invalid):
+                    try session.report(ItemResult(index: item.index, status: .invalidInput, error: invalid.message), line: item.line)
+                }
+            }
+            session.progress?.enqueued(valid)
+            if items.count < chunk { break }
+        }
+        try await orExit { () async throws(StoreError) in try await queue.sealBatch(id) }
+        return session
+    }
+
+    static func resuming(_ reference: String, queue: SQLiteWorkQueue, recording: RunRecording, quiet: Bool, output: String?)
+        async throws -> BatchSession
+    {
+        var info = try await find(reference, in: queue)
+        let pipeline = try SpecFile.compileOrExit(info.specPath, quiet: quiet)
+        guard SHA256.hex(String(decoding: pipeline.source.bytes, as: UTF8.self)) == info.specHash else {
+            try Terminal.writeError("pipe: \(info.specPath) changed since batch \(info.id) started; its items must run the same spec\n")
+            throw ExitCodeError(code: 2)
+        }
+        let id = info.id
+        let released = try await orExit { () async throws(StoreError) in
+            // Held by one process at a time: whatever is still marked running was abandoned.
+            try recording.store?.leases.acquire(id)
+            return try await queue.releaseAbandoned(batch: id)
+        }
+        info.counts.pending += info.counts.running
+        info.counts.running = 0
+        try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
+        return try BatchSession(
+            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, recording: recording,
+            results: resultFile(output),
+            progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
+    }
+
+    private static var mode: ProgressReporter.Mode { Terminal.isTerminal(2) ? .live : .plain }
+
+    // MARK: - Working
+
+    func work(settings: Settings) async throws {
+        let factory = ProviderFactory(
+            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
+            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+        let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
+            ([stage.model] + stage.fallbacks).contains { $0.provider.api != nil }
+        }
+        var options = PipelineRunner.Options(
+            concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
+            executor: callsAPIs ? factory.client.executor : nil)
+        options.calls = CallLimiter(limit: settings.concurrency)
+        let runner: PipelineRunner
+        do {
+            runner = try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
+                try factory.provider(for: model)
+            }
+        } catch {
+            try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        let worker = "pid \(getpid()) #\(UInt32.random(in: 0...UInt32.max))"
+        let batchRunner = BatchRunner(
+            queue: queue, batch: id,
+            options: .init(concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, worker: worker))
+        let clock = ContinuousClock.now
+        let (outcome, signal) = await Interrupt.run { [self] in
+            async let display: Void = progress?.run() ?? ()
+            let outcome: Result<BatchRunner.Outcome, StoreError>
+            do throws(StoreError) {
+                outcome = .success(
+                    try await batchRunner.run(
+                        started: { progress?.started($0) },
+                        ended: { claim, result in try? report(result, line: claim.line) },
+                        runItem: { claim in await runItem(claim, runner: runner) }))
+            } catch {
+                outcome = .failure(error)
+            }
+            progress?.finish()
+            await display
+            return outcome
+        }
+        recording.store?.leases.release(id)
+        let stopped: BatchRunner.Outcome
+        switch outcome {
+        case .success(let value): stopped = value
+        case .failure(let error):
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+        try results.close()
+        if let failure = progress?.failure { throw failure }
+        let counts = try await Self.orExit { () async throws(StoreError) in try await queue.counts(batch: id) }
+        try Terminal.writeError("pipe: batch \(id): \(RunLogText.counts(counts)) (\(DurationFormat.short(ContinuousClock.now - clock)))\n")
+        let hint = "pipe: continue it with: pipe batch --resume \(id)" + (recording.store.map { " --store \($0.path)" } ?? "") + "\n"
+        switch stopped {
+        case .interrupted:
+            try Terminal.writeError(hint)
+            throw ExitCodeError(code: 128 + (signal ?? SIGINT))
+        case .costLimit(let spent):
+            try Terminal.writeError("pipe: stopped: the ended items cost \(RunLogText.usd(spent)), --max-cost-usd \(settings.maxCostUSD ?? 0)\n" + hint)
+            throw ExitCodeError(code: 4)
+        case .drained:
+            if counts.failed + counts.invalidInput > 0 { throw ExitCodeError(code: 1) }
+        }
+    }
+
+    /// One item: a recorded run of the pipeline, resuming the item's earlier run if it has one.
+    private func runItem(_ claim: Claim, runner: PipelineRunner) async -> ItemRun {
+        var resumedFrom = claim.previousRunID
+        if let previous = resumedFrom {
+            do {
+                try recording.store?.leases.acquire(previous)
+            } catch {
+                resumedFrom = nil
+            }
+        }
+        let run: RunRecording.Run
+        do {
+            run = try recording.start(spec: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resumedFrom: resumedFrom)
+        } catch {
+            return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded"))
+        }
+        try? await queue.attachRun(claim, runID: run.id)
+        let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
+            if case .callFinished(let call) = event { progress?.callFinished(call) }
+        }
+        try? recording.finish(run, result)
+        if case .interrupted = result.outcome { return .unfinished }
+        return .ended(ItemResult(index: claim.index, runID: run.id, result))
+    }
+
+    /// Writes an ended item's result line and tells the progress.
+    func report(_ result: ItemResult, line: Int) throws(WriteError) {
+        progress?.ended(result, line: line)
+        try results.write(result.json.serialized() + "\n")
+    }
+
+    // MARK: - Pieces
+
+    /// The store and the batch a reference names (exit 2 when there is none).
+    static func find(_ reference: String, store: String?) async throws -> (SQLiteWorkQueue, BatchInfo) {
+        let path = RunRecording.path(store: store, spec: nil)
+        guard FileManager.default.fileExists(atPath: path) else {
+            try Terminal.writeError("pipe: no run store at \(path): `pipe batch` creates it beside the spec; name another with --store or PIPE_STORE\n")
+            throw ExitCodeError(code: 2)
+        }
+        guard let runStore = try RunRecording.open(store: path).store else { throw ExitCodeError(code: 2) }
+        let queue = SQLiteWorkQueue(store: runStore)
+        return (queue, try await find(reference, in: queue))
+    }
+
+    static func find(_ reference: String, in queue: SQLiteWorkQueue) async throws -> BatchInfo {
+        guard let info = try await orExit({ () async throws(StoreError) in try await queue.batch(reference) }) else {
+            try Terminal.writeError("pipe: no batch `\(reference)` in \(queue.store.path); `pipe logs` lists the batches\n")
+            throw ExitCodeError(code: 2)
+        }
+        return info
+    }
+
+    /// `--output FILE`, else stdout.
+    static func resultFile(_ path: String?) throws -> OutputFile {
+        guard let path else { return .standardOutput }
+        do {
+            return try OutputFile(creating: path, name: "the results file \(path)")
+        } catch {
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
+    /// Runs a store operation; a store that fails ends the command with exit 2.
+    static func orExit<T>(_ body: () async throws(StoreError) -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `pipe batch` on the embedded queue (issue 12). Release build, fake server on 127.0.0.1.
+#   bench/batch.sh [ITEMS] [CONCURRENCY] [RUNS]
+# 10,000 one-stage items, every call answered after 100 ms, --concurrency 200: ideally
+# 10,000 / 200 x 0.1 s = 5.0 s. Each run starts from a new store; prints wall time, CPU
+# time and peak memory (max RSS) of each run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+items=${1:-10000}
+concurrency=${2:-200}
+runs=${3:-3}
+[ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
+pipe=$PWD/.build/release/pipe
+work=$(mktemp -d)
+.build/release/pipe-bench fake-server --port 0 --latency-ms 100 > "$work/server.txt" &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -s "$work/server.txt" ] && break; sleep 0.1; done
+export ANTHROPIC_BASE_URL=$(head -n 1 "$work/server.txt") ANTHROPIC_API_KEY=bench-key-0123456789
+cat > "$work/one.yaml" <<'SPEC'
+version: 1
+name: one
+input:
+  schema: { type: object, required: [id], properties: { id: { type: integer } } }
+models:
+  m: { provider: anthropic, model: claude-bench }
+defaults: { model: m, max_tokens: 100, timeout: 60s }
+stages:
+  answer:
+    prompt: "Answer item {{ input.id }}."
+    output: { schema: { type: object, required: [label], properties: { label: { type: string } } } }
+output: "{{ answer.label }}"
+SPEC
+seq 0 $((items - 1)) | sed 's/.*/{"id": &}/' > "$work/items.jsonl"
+ideal=$(echo "scale=2; $items / $concurrency * 0.1" | bc)
+echo "== $items one-stage items, 100 ms a call, --concurrency $concurrency (ideal $ideal s)"
+for run in $(seq "$runs"); do
+  rm -rf "$work/store"
+  /usr/bin/time -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
+    "$pipe" batch --quiet "$work/one.yaml" --input "$work/items.jsonl" --concurrency "$concurrency" \
+    --store "$work/store/pipe.db" --output "$work/results.jsonl" 2>&1 | grep -v '^pipe: batch b[0-9a-f-]*$'
+  echo "results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded"
+done
