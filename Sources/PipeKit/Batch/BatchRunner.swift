@@ -167,12 +167,12 @@ extension ItemResult {
         case .succeeded(let output):
             status = .succeeded
             self.output = output
-        case .stageFailed(let stage, let attempts, let error):
-            self.stage = stage
-            self.error = "failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(error)"
-        case .budgetExceeded(let stage, let reason):
-            self.stage = stage
-            self.error = reason
+        case .stageFailed(let stage, let attempts, let failure):
+            self.stage = stage.description
+            self.error = "failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(failure)"
+        case .budgetExceeded(let stage, let failure):
+            self.stage = stage?.description
+            self.error = failure.description
         case .interrupted:
             error = "interrupted"
         case .waitingForApproval(let pending):

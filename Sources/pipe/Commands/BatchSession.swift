@@ -114,7 +114,7 @@ struct BatchSession {
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-            ([stage.model] + stage.fallbacks).contains { $0.provider.api != nil }
+            stage.models.contains { $0.provider.api != nil }
         }
         var options = PipelineRunner.Options(
             concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
