@@ -50,9 +50,15 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // libpq, the PostgreSQL client: the work queue and run store of `--queue postgres://...`.
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CYAML", "CCurl", "CPostgres", .product(name: "GRDB", package: "GRDB.swift")],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),

@@ -205,3 +205,27 @@ public struct BatchCounts: Sendable, Hashable {
     public var total: Int { pending + running + succeeded + failed + invalidInput }
     public var ended: Int { succeeded + failed + invalidInput }
 }
+
+extension BatchCounts {
+    /// How many items are in `status`.
+    public subscript(status: ItemStatus) -> Int {
+        get {
+            switch status {
+            case .pending: pending
+            case .running: running
+            case .succeeded: succeeded
+            case .failed: failed
+            case .invalidInput: invalidInput
+            }
+        }
+        set {
+            switch status {
+            case .pending: pending = newValue
+            case .running: running = newValue
+            case .succeeded: succeeded = newValue
+            case .failed: failed = newValue
+            case .invalidInput: invalidInput = newValue
+            }
+        }
+    }
+}

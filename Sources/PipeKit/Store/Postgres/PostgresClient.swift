@@ -1,0 +1,128 @@
+import Foundation
+
+/// PostgreSQL for `--queue postgres://...`: a few libpq connections, each on a thread of its
+/// own. libpq blocks on every call, so no call runs on Swift concurrency's threads (as many
+/// as cores) or on the HTTP thread: `withConnection` hands its work to the next idle
+/// connection's thread and awaits it. A connection is made when its thread first has work,
+/// and made again when the server dropped it.
+public final class PostgresClient: Sendable {
+    /// The database, as messages name it (never with a password).
+    public let location: String
+    private let url: PostgresURL
+    private let jobs = JobQueue()
+
+    /// Connects (`connections` at most at once), and creates or upgrades pipe's tables.
+    public static func open(url: String, connections: Int = 1) async throws(StoreError) -> PostgresClient {
+        let client = try PostgresClient(url: url, connections: connections)
+        try await client.withConnection { connection throws(PostgresError) in try PostgresSchema.migrate(connection) }
+        return client
+    }
+
+    init(url: String, connections: Int) throws(StoreError) {
+        self.url = try PostgresURL(url)
+        location = self.url.location
+        for number in 0..<max(1, connections) {
+            let thread = Thread { [jobs, conninfo = self.url.conninfo] in Self.serve(jobs, conninfo: conninfo) }
+            thread.name = "pipe.postgres.\(number)"
+            thread.start()
+        }
+    }
+
+    /// Stops the threads once the work already asked for is done; their connections close.
+    deinit { jobs.close() }
+
+    /// Runs `body` on an idle connection's thread. A failure to connect is `.cannotOpen`, a
+    /// failed statement `.database`; neither says the password.
+    @discardableResult
+    func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
+    ) async throws(StoreError) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
+            jobs.add { connection in
+                switch connection {
+                case .failure(let error):
+                    continuation.resume(returning: .failure(.connect(error)))
+                case .success(let connection):
+                    do throws(PostgresError) {
+                        continuation.resume(returning: .success(try body(connection)))
+                    } catch {
+                        continuation.resume(returning: .failure(.statement(error)))
+                    }
+                }
+            }
+        }
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(.connect(let error)):
+            throw .cannotOpen(path: location, reason: url.redacted(error.message))
+        case .failure(.statement(let error)):
+            throw .database(path: location, reason: url.redacted(error.message))
+        }
+    }
+
+    private enum Failure: Error {
+        case connect(PostgresError)
+        case statement(PostgresError)
+    }
+
+    /// One connection's thread: takes work until the client is gone.
+    private static func serve(_ jobs: JobQueue, conninfo: String) {
+        var connection: PostgresConnection?
+        while let job = jobs.next() {
+            if connection?.isBroken ?? true {
+                connection = nil
+                do throws(PostgresError) {
+                    connection = try PostgresConnection(conninfo)
+                } catch {
+                    job(.failure(error))
+                    continue
+                }
+            }
+            if let connection { job(.success(connection)) }
+        }
+    }
+}
+
+/// Work waiting for a connection's thread, first come first served.
+private final class JobQueue: Sendable {
+    typealias Job = @Sendable (Result<PostgresConnection, PostgresError>) -> Void
+
+    private struct State {
+        var jobs: [Job] = []
+        var head = 0
+        var closed = false
+    }
+
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var state = State()
+
+    func add(_ job: @escaping Job) {
+        condition.withLock {
+            state.jobs.append(job)
+            condition.signal()
+        }
+    }
+
+    /// The next job, waiting for one; nil once closed and drained.
+    func next() -> Job? {
+        condition.withLock {
+            while state.head == state.jobs.count, !state.closed { condition.wait() }
+            guard state.head < state.jobs.count else { return nil }
+            let job = state.jobs[state.head]
+            state.head += 1
+            if state.head == state.jobs.count {
+                state.jobs.removeAll(keepingCapacity: true)
+                state.head = 0
+            }
+            return job
+        }
+    }
+
+    func close() {
+        condition.withLock {
+            state.closed = true
+            condition.broadcast()
+        }
+    }
+}

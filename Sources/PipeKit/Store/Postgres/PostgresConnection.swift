@@ -1,0 +1,153 @@
+import CPostgres
+import Foundation
+
+/// A failure PostgreSQL or libpq reported, with the server's SQLSTATE code when it sent one.
+/// It stays inside the PostgreSQL layer: `PostgresClient` turns it into a `StoreError`.
+struct PostgresError: Error, Sendable {
+    var sqlState: String?
+    var message: String
+
+    init(sqlState: String? = nil, _ message: String) {
+        self.sqlState = sqlState
+        self.message = message
+    }
+}
+
+/// A value sent as a query parameter, in PostgreSQL's text format; nil is SQL NULL.
+protocol PostgresParameter: Sendable {
+    var postgresText: String? { get }
+}
+
+extension String: PostgresParameter {
+    var postgresText: String? { self }
+}
+
+extension Int: PostgresParameter {
+    var postgresText: String? { String(self) }
+}
+
+extension Double: PostgresParameter {
+    /// Swift's shortest round-tripping form, which PostgreSQL's float8 reads back exactly.
+    var postgresText: String? { "\(self)" }
+}
+
+extension Bool: PostgresParameter {
+    var postgresText: String? { self ? "true" : "false" }
+}
+
+extension Optional: PostgresParameter where Wrapped: PostgresParameter {
+    var postgresText: String? { self?.postgresText ?? nil }
+}
+
+/// An `int[]` parameter (`item = ANY($1::int[])`).
+struct PostgresIntArray: PostgresParameter {
+    var values: [Int]
+    var postgresText: String? { "{" + values.map(String.init).joined(separator: ",") + "}" }
+}
+
+/// One row of a result, its values in text format (nil for NULL), read by column name.
+struct PostgresRow {
+    let columns: [String: Int]
+    let values: [String?]
+
+    subscript(_ column: String) -> String? {
+        columns[column].flatMap { values[$0] }
+    }
+
+    func int(_ column: String) -> Int? { self[column].flatMap { Int($0) } }
+    func double(_ column: String) -> Double? { self[column].flatMap { Double($0) } }
+    func bool(_ column: String) -> Bool? { self[column].map { $0 == "t" } }
+}
+
+/// One libpq connection. It blocks on every call, so it lives on one thread of a
+/// `PostgresClient` and is only ever used there.
+final class PostgresConnection {
+    private let handle: OpaquePointer
+
+    /// Connects with a URL or a libpq connection string.
+    init(_ conninfo: String) throws(PostgresError) {
+        guard let handle = PQconnectdb(conninfo) else { throw PostgresError("libpq could not allocate a connection") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.text(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw PostgresError(message)
+        }
+        // libpq prints the server's notices ("table already exists, skipping") on stderr by default.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        self.handle = handle
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// The server went away (restarted, or the network dropped): the connection must be made again.
+    var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    /// Runs one statement with `$1, $2, ...` parameters and returns its rows.
+    @discardableResult
+    func query(_ sql: String, _ parameters: [any PostgresParameter] = []) throws(PostgresError) -> [PostgresRow] {
+        try run(sql, parameters).rows
+    }
+
+    /// Runs one statement and returns how many rows it inserted, updated or deleted.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [any PostgresParameter] = []) throws(PostgresError) -> Int {
+        try run(sql, parameters).affected
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws(PostgresError) -> T) throws(PostgresError) -> T {
+        try execute("BEGIN")
+        do throws(PostgresError) {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func run(_ sql: String, _ parameters: [any PostgresParameter]) throws(PostgresError)
+        -> (rows: [PostgresRow], affected: Int)
+    {
+        let values: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.postgresText.map { strdup($0) } ?? nil }
+        defer { values.forEach { free($0) } }
+        let result = values.map { UnsafePointer($0) }.withUnsafeBufferPointer { buffer in
+            PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+        }
+        guard let result else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK:
+            return ([], Int(Self.text(PQcmdTuples(result))) ?? 0)
+        case PGRES_TUPLES_OK:
+            return (Self.rows(result), Int(Self.text(PQcmdTuples(result))) ?? 0)
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PostgresError(sqlState: state, primary ?? Self.text(PQresultErrorMessage(result)))
+        }
+    }
+
+    private static func rows(_ result: OpaquePointer) -> [PostgresRow] {
+        let fieldCount = PQnfields(result)
+        var columns: [String: Int] = [:]
+        for field in 0..<fieldCount {
+            columns[String(cString: PQfname(result, field))] = Int(field)
+        }
+        return (0..<PQntuples(result)).map { row in
+            PostgresRow(
+                columns: columns,
+                values: (0..<fieldCount).map { field in
+                    PQgetisnull(result, row, field) == 1 ? nil : String(cString: PQgetvalue(result, row, field))
+                })
+        }
+    }
+
+    /// libpq's messages end with a newline and may span lines: one line, trimmed.
+    private static func text(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "" }
+        return String(cString: message).split(whereSeparator: \.isNewline)
+            .map(\.trimmingSpaces).filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+}

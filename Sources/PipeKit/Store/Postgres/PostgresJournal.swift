@@ -1,0 +1,143 @@
+import Foundation
+
+/// A run's journal on PostgreSQL: its row in `runs`, and each call and stage written to
+/// `calls` and `stages` when the runner reports it, in the same columns as the SQLite
+/// store's. A run that resumes another (`NewRun.resumedFrom`: the run a reclaimed batch
+/// item's last holder recorded) reuses the stages that run finished, so they are not paid
+/// twice. A write that fails does not stop the run: the first error is kept in `firstError`.
+public final class PostgresJournal: RunJournal {
+    public let runID: String
+    let client: PostgresClient
+    let reusingFrom: String?
+    private let error = Locked<StoreError?>(nil)
+
+    private init(client: PostgresClient, runID: String, reusingFrom: String?) {
+        self.client = client
+        self.runID = runID
+        self.reusingFrom = reusingFrom
+    }
+
+    /// Records a run as `running` (for a batch item: with its batch and index) and returns its journal.
+    public static func start(_ run: NewRun, batchItem: (batch: String, index: Int)? = nil, client: PostgresClient)
+        async throws(StoreError) -> PostgresJournal
+    {
+        let process = RunHolder.current
+        let startedAt = Date()
+        // The 4 random hex digits make a clash within one second unlikely, not impossible.
+        for _ in 0..<8 {
+            let id = RunID.make(at: startedAt)
+            let parameters: [any PostgresParameter] = [
+                id, run.specPath, run.specHash, run.pipelineName, RunStatus.running.rawValue, StoreTime.text(startedAt),
+                run.input.serialized(), run.traceID, run.resumedFrom, process.pid.map { Int($0) }, process.host,
+                batchItem?.batch, batchItem?.index,
+            ]
+            let inserted = try await client.withConnection { connection throws(PostgresError) in
+                try connection.execute(
+                    """
+                    INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                        pid, host, batch_id, item)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    ON CONFLICT (id) DO NOTHING
+                    """, parameters) == 1
+            }
+            if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
+        }
+        throw .database(path: client.location, reason: "could not find a free run id")
+    }
+
+    /// Records how the run ended.
+    public func finish(_ end: RunEnd) async throws(StoreError) {
+        let parameters: [any PostgresParameter] = [
+            end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
+            end.usage.input, end.usage.output, end.costUSD, end.error, runID,
+        ]
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
+                    tokens_out = $6, cost_usd = $7, error = $8
+                WHERE id = $9
+                """, parameters)
+        }
+    }
+
+    /// The first write or read that failed, if any.
+    public var firstError: StoreError? { error.withLock { $0 } }
+
+    public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
+        guard let reusingFrom else { return nil }
+        let rows = await keepingError { connection throws(PostgresError) in
+            try connection.query(
+                """
+                SELECT output FROM stages
+                WHERE run_id = $1 AND stage = $2 AND fingerprint = $3 AND status IN ('succeeded', 'reused')
+                    AND output IS NOT NULL
+                ORDER BY id DESC LIMIT 1
+                """, [reusingFrom, stage, fingerprint])
+        }
+        return rows?.first?["output"].flatMap { try? JSONParser.parse($0) }
+    }
+
+    public func cachedReply(key: String) async -> ModelReply? {
+        let rows = await keepingError { connection throws(PostgresError) in
+            try connection.query(
+                """
+                SELECT reply, tokens_in, tokens_out FROM calls
+                WHERE cache_key = $1 AND status = 'ok' AND reply IS NOT NULL
+                ORDER BY id DESC LIMIT 1
+                """, [key])
+        }
+        return rows?.first.flatMap { row in
+            row["reply"].map {
+                ModelReply(text: $0, usage: TokenUsage(input: row.int("tokens_in") ?? 0, output: row.int("tokens_out") ?? 0))
+            }
+        }
+    }
+
+    public func record(_ call: CallRecord) async {
+        let parameters: [any PostgresParameter] = [
+            runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
+            RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
+            JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
+            call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
+        ]
+        _ = await keepingError { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
+                    problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                """, parameters)
+        }
+    }
+
+    public func record(_ stage: StageRecord) async {
+        let report = stage.report
+        let parameters: [any PostgresParameter] = [
+            runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
+            report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
+            StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
+            report.status == .reused, report.error, StoreTime.text(Date()),
+        ]
+        _ = await keepingError { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                    tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                """, parameters)
+        }
+    }
+
+    /// Runs `body` on a connection; a failure is kept (the first one) and answered with nil.
+    private func keepingError<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T) async -> T? {
+        do {
+            return try await client.withConnection(body)
+        } catch {
+            self.error.withLock { first in
+                if first == nil { first = error }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// pipe's tables on PostgreSQL, created and upgraded by pipe: the run store's (the same
+/// tables and columns as the SQLite store's, `Store/StoreSchema.swift`) and the batch
+/// queue's. `pipe_schema` holds the versions applied. A migration is never edited once
+/// released: a change is a new one, appended.
+enum PostgresSchema {
+    /// Each migration's statements; version N is the Nth.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE runs (
+                id TEXT NOT NULL PRIMARY KEY,
+                spec_path TEXT NOT NULL,
+                spec_hash TEXT NOT NULL,
+                name TEXT NOT NULL,
+                status TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                duration_ms BIGINT,
+                input TEXT NOT NULL,
+                output TEXT,
+                tokens_in BIGINT NOT NULL DEFAULT 0,
+                tokens_out BIGINT NOT NULL DEFAULT 0,
+                cost_usd DOUBLE PRECISION,
+                error TEXT,
+                trace_id TEXT NOT NULL,
+                resumed_from TEXT,
+                pid INTEGER,
+                host TEXT,
+                batch_id TEXT,
+                item INTEGER
+            )
+            """,
+            "CREATE INDEX runs_started_at ON runs (started_at)",
+            "CREATE INDEX runs_batch ON runs (batch_id, item)",
+            """
+            CREATE TABLE calls (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                stage TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                provider TEXT NOT NULL,
+                model_name TEXT NOT NULL,
+                model TEXT NOT NULL,
+                request TEXT NOT NULL,
+                reply TEXT,
+                status TEXT NOT NULL,
+                problems TEXT NOT NULL,
+                tokens_in BIGINT NOT NULL,
+                tokens_out BIGINT NOT NULL,
+                cost_usd DOUBLE PRECISION,
+                latency_ms BIGINT NOT NULL,
+                cache_key TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX calls_run_id ON calls (run_id)",
+            "CREATE INDEX calls_cache_key ON calls (cache_key)",
+            """
+            CREATE TABLE stages (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                stage TEXT NOT NULL,
+                status TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model_name TEXT NOT NULL,
+                model TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                tokens_in BIGINT NOT NULL,
+                tokens_out BIGINT NOT NULL,
+                cost_usd DOUBLE PRECISION,
+                latency_ms BIGINT NOT NULL,
+                output TEXT,
+                fingerprint TEXT,
+                reused BOOLEAN NOT NULL,
+                error TEXT,
+                finished_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX stages_run_id ON stages (run_id)",
+            """
+            CREATE TABLE approvals (
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                stage TEXT NOT NULL,
+                decision TEXT NOT NULL,
+                reason TEXT,
+                decided_at TEXT NOT NULL,
+                PRIMARY KEY (run_id, stage)
+            )
+            """,
+            """
+            CREATE TABLE batches (
+                id TEXT NOT NULL PRIMARY KEY,
+                spec_path TEXT NOT NULL,
+                spec_text TEXT NOT NULL,
+                schema_files TEXT NOT NULL,
+                spec_hash TEXT NOT NULL,
+                name TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                sealed BOOLEAN NOT NULL DEFAULT false
+            )
+            """,
+            "CREATE INDEX batches_created_at ON batches (created_at)",
+            // `lease_until` is the database's clock (`now()`), so workers' clocks need not agree.
+            """
+            CREATE TABLE items (
+                batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+                item INTEGER NOT NULL,
+                line INTEGER NOT NULL,
+                input TEXT,
+                status TEXT NOT NULL,
+                worker TEXT,
+                lease_until TIMESTAMPTZ,
+                run_id TEXT,
+                claims INTEGER NOT NULL DEFAULT 0,
+                output TEXT,
+                stage TEXT,
+                error TEXT,
+                tokens_in BIGINT NOT NULL DEFAULT 0,
+                tokens_out BIGINT NOT NULL DEFAULT 0,
+                cost_usd DOUBLE PRECISION,
+                finished_at TEXT,
+                PRIMARY KEY (batch_id, item)
+            )
+            """,
+            // What a claim scans: the items not ended yet, in input order.
+            "CREATE INDEX items_open ON items (batch_id, item) WHERE status IN ('pending', 'running')",
+        ]
+    ]
+
+    static var version: Int { migrations.count }
+
+    /// Any number for the advisory lock that makes one session at a time migrate.
+    private static let lockKey = 0x7069_7065  // "pipe"
+
+    /// Brings the database to `version`, in one transaction. Sessions migrating at once take
+    /// turns on an advisory lock, so the second finds the work done.
+    static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
+        try connection.transaction { () throws(PostgresError) in
+            try connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
+            try connection.execute(
+                "CREATE TABLE IF NOT EXISTS pipe_schema (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)")
+            let current = try connection.query("SELECT max(version) AS version FROM pipe_schema").first?.int("version") ?? 0
+            guard current <= version else {
+                throw PostgresError(
+                    "the database's tables are version \(current), newer than this pipe knows (\(version)): upgrade pipe")
+            }
+            for number in current..<version {
+                for statement in migrations[number] { try connection.execute(statement) }
+                try connection.execute(
+                    "INSERT INTO pipe_schema (version, applied_at) VALUES ($1, $2)", [number + 1, StoreTime.text(Date())])
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+
+/// The batch queue on PostgreSQL, shared by the workers of any number of machines. A claim
+/// is one statement, so one transaction: it locks the first open items with
+/// `FOR UPDATE SKIP LOCKED` (an item another worker is claiming at that moment is skipped,
+/// not waited for), so no two workers take one item. Leases are kept on the database's clock.
+public final class PostgresWorkQueue: WorkQueue {
+    public let client: PostgresClient
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    public func create(_ batch: NewBatch) async throws(StoreError) {
+        let files = JSONValue.object(JSONObject(batch.schemaFiles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
+        let parameters: [any PostgresParameter] = [
+            batch.id, batch.specPath, batch.specText, files.serialized(), batch.specHash, batch.pipelineName,
+            StoreTime.text(batch.createdAt),
+        ]
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                INSERT INTO batches (id, spec_path, spec_text, schema_files, spec_hash, name, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """, parameters)
+        }
+    }
+
+    /// Rows per statement: 7 parameters each, well under PostgreSQL's 65,535.
+    static let enqueueChunk = 1000
+
+    public func enqueue(batch: String, items: [QueuedItem]) async throws(StoreError) {
+        let ended = StoreTime.text(Date())
+        for chunk in items.chunks(of: Self.enqueueChunk) {
+            var parameters: [any PostgresParameter] = []
+            var rows: [String] = []
+            for item in chunk {
+                let first = parameters.count
+                switch item.input {
+                case .success(let input):
+                    parameters += [batch, item.index, item.line, input.serialized(), ItemStatus.pending.rawValue, String?.none, String?.none]
+                case .failure(let invalid):
+                    parameters += [batch, item.index, item.line, String?.none, ItemStatus.invalidInput.rawValue, invalid.message, ended]
+                }
+                rows.append("(" + (first + 1...first + 7).map { "$\($0)" }.joined(separator: ", ") + ")")
+            }
+            let sql = "INSERT INTO items (batch_id, item, line, input, status, error, finished_at) VALUES "
+                + rows.joined(separator: ", ") + " ON CONFLICT (batch_id, item) DO NOTHING"
+            try await client.withConnection { [parameters] connection throws(PostgresError) in
+                try connection.execute(sql, parameters)
+            }
+        }
+    }
+
+    public func sealBatch(_ batch: String) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute("UPDATE batches SET sealed = true WHERE id = $1", [batch])
+        }
+    }
+
+    public func claim(batch: String, worker: String, limit: Int, lease: Duration) async throws(StoreError) -> [Claim] {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                """
+                WITH picked AS (
+                    SELECT item FROM items
+                    WHERE batch_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
+                    ORDER BY item
+                    LIMIT $3
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE items SET status = 'running', worker = $2, claims = items.claims + 1,
+                    lease_until = now() + $4::float8 * interval '1 millisecond'
+                FROM picked
+                WHERE items.batch_id = $1 AND items.item = picked.item
+                RETURNING items.item, items.line, items.input, items.run_id, items.claims
+                """, [batch, worker, limit, StoreTime.milliseconds(lease)])
+        }
+        return rows.map { row in
+            Claim(
+                batch: batch, index: row.int("item") ?? 0, line: row.int("line") ?? 0,
+                input: row["input"].flatMap { try? JSONParser.parse($0) } ?? .null, worker: worker,
+                previousRunID: row["run_id"], claims: row.int("claims") ?? 0)
+        }.sorted { $0.index < $1.index }
+    }
+
+    public func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int] {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                """
+                UPDATE items SET lease_until = now() + $4::float8 * interval '1 millisecond'
+                WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
+                RETURNING item
+                """, [batch, worker, PostgresIntArray(values: items), StoreTime.milliseconds(lease)])
+        }
+        return rows.compactMap { $0.int("item") }.sorted()
+    }
+
+    public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
+        }
+    }
+
+    public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
+        precondition(result.status.hasEnded, "an item ends succeeded, failed or invalid_input")
+        let parameters: [any PostgresParameter] = [
+            claim.batch, claim.index, claim.worker, claim.claims, result.status.rawValue, result.output?.serialized(),
+            result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
+            StoreTime.text(Date()),
+        ]
+        return try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
+                    tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
+                WHERE
+                """ + " " + Self.held, parameters) == 1
+        }
+    }
+
+    public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                UPDATE items SET status = 'pending', worker = NULL, lease_until = NULL
+                WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
+                """, [batch, worker, PostgresIntArray(values: items)])
+        }
+    }
+
+    /// Removes a batch and its items (its runs stay in `runs`).
+    public func deleteBatch(_ batch: String) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute("DELETE FROM batches WHERE id = $1", [batch])
+        }
+    }
+
+    /// The claim's item, still held by its worker under this very claim (the worker's lease
+    /// may have lapsed, but no one claimed the item since): parameters $1 to $4.
+    private static let held = "batch_id = $1 AND item = $2 AND worker = $3 AND claims = $4 AND status = 'running'"
+
+    // MARK: - Reading
+
+    public func batch(_ reference: String) async throws(StoreError) -> BatchInfo? {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            reference == "last"
+                ? try connection.query(Self.batchQuery("") + " LIMIT 1")
+                : try connection.query(Self.batchQuery("WHERE starts_with(b.id, $1)") + " LIMIT 6", [reference])
+        }
+        if let exact = rows.first(where: { $0["id"] == reference }) { return Self.batchInfo(exact) }
+        guard rows.count <= 1 else {
+            let candidates = rows.compactMap { $0["id"] }
+            throw .database(
+                path: client.location,
+                reason: "batch id `\(reference)` matches \(rows.count == 6 ? "more than 5" : String(rows.count)) batches ("
+                    + candidates.prefix(5).joined(separator: ", ") + "); give more of it")
+        }
+        return rows.first.map(Self.batchInfo)
+    }
+
+    public func batches(limit: Int) async throws(StoreError) -> [BatchInfo] {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(Self.batchQuery("") + " LIMIT $1", [limit])
+        }.map(Self.batchInfo)
+    }
+
+    public func counts(batch: String) async throws(StoreError) -> BatchCounts {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT status, count(*) AS count FROM items WHERE batch_id = $1 GROUP BY status", [batch])
+        }
+        var counts = BatchCounts()
+        for row in rows {
+            guard let status = row["status"].flatMap(ItemStatus.init(rawValue:)) else { continue }
+            counts[status] = row.int("count") ?? 0
+        }
+        return counts
+    }
+
+    public func results(batch: String, after: Int?, limit: Int) async throws(StoreError) -> [ItemResult] {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                """
+                SELECT item, status, output, run_id, stage, error, tokens_in, tokens_out, cost_usd FROM items
+                WHERE batch_id = $1 AND item > $2 AND status IN ('succeeded', 'failed', 'invalid_input')
+                ORDER BY item LIMIT $3
+                """, [batch, after ?? -1, limit])
+        }
+        return rows.map { row in
+            ItemResult(
+                index: row.int("item") ?? 0, status: row["status"].flatMap(ItemStatus.init(rawValue:)) ?? .failed,
+                output: row["output"].flatMap { try? JSONParser.parse($0) }, runID: row["run_id"], stage: row["stage"],
+                error: row["error"], usage: TokenUsage(input: row.int("tokens_in") ?? 0, output: row.int("tokens_out") ?? 0),
+                costUSD: row.double("cost_usd"))
+        }
+    }
+
+    /// Batches with their counts, newest first.
+    private static func batchQuery(_ filter: String) -> String {
+        """
+        SELECT b.id, b.spec_path, b.spec_text, b.schema_files, b.spec_hash, b.name, b.created_at, b.sealed,
+            count(i.item) FILTER (WHERE i.status = 'pending') AS pending,
+            count(i.item) FILTER (WHERE i.status = 'running') AS running,
+            count(i.item) FILTER (WHERE i.status = 'succeeded') AS succeeded,
+            count(i.item) FILTER (WHERE i.status = 'failed') AS failed,
+            count(i.item) FILTER (WHERE i.status = 'invalid_input') AS invalid_input
+        FROM batches b LEFT JOIN items i ON i.batch_id = b.id
+        \(filter)
+        GROUP BY b.id ORDER BY b.created_at DESC, b.id DESC
+        """
+    }
+
+    private static func batchInfo(_ row: PostgresRow) -> BatchInfo {
+        var files: [String: String] = [:]
+        if case .object(let object) = row["schema_files"].flatMap({ try? JSONParser.parse($0) }) {
+            for (path, content) in object {
+                if case .string(let text) = content { files[path] = text }
+            }
+        }
+        var counts = BatchCounts()
+        for status in ItemStatus.allCases { counts[status] = row.int(status.rawValue) ?? 0 }
+        return BatchInfo(
+            id: row["id"] ?? "", specPath: row["spec_path"] ?? "", specText: row["spec_text"] ?? "", schemaFiles: files,
+            specHash: row["spec_hash"] ?? "", pipelineName: row["name"] ?? "",
+            createdAt: row["created_at"].flatMap(StoreTime.date) ?? Date(timeIntervalSince1970: 0),
+            sealed: row.bool("sealed") ?? false, counts: counts)
+    }
+}
+
+private extension Array {
+    /// The array cut into consecutive slices of `size` (the last may be shorter).
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

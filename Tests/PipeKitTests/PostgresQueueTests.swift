@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// The batch queue on a real PostgreSQL server (`PostgresServer`), a database per test: no
+/// two claimers take one item, leases lapse and are renewed, a worker that lost its item
+/// cannot finish it, results come in input order, and pipe creates its tables itself.
+@Suite struct PostgresQueueTests {
+    static let hour = Duration.seconds(3600)
+
+    /// A queue on a new database, with `connections` connections.
+    func queue(connections: Int = 2) async throws -> PostgresWorkQueue {
+        let url = try await PostgresServer.shared().database()
+        return PostgresWorkQueue(client: try await PostgresClient.open(url: url, connections: connections))
+    }
+
+    /// A batch of `count` items whose input is `{"n": index}`, except the `invalid` indexes.
+    func batch(_ queue: PostgresWorkQueue, id: String = "b1", count: Int, invalid: Set<Int> = []) async throws {
+        try await queue.create(NewBatch(
+            id: id, specPath: "/specs/s.yaml", specText: "version: 1", schemaFiles: ["schemas/a.json": "{}"],
+            specHash: "h", pipelineName: "s"))
+        let items = (0..<count).map { index in
+            QueuedItem(
+                index: index, line: index + 1,
+                input: invalid.contains(index) ? .failure(InvalidInput("line \(index + 1): not JSON")) : .success(["n": .number(JSONNumber(index))]))
+        }
+        try await queue.enqueue(batch: id, items: items)
+        try await queue.sealBatch(id)
+    }
+
+    func succeeded(_ claim: Claim, by worker: String) -> ItemResult {
+        ItemResult(index: claim.index, status: .succeeded, output: .string(worker), runID: "run-\(worker)",
+            usage: TokenUsage(input: 3, output: 2), costUSD: 0.25)
+    }
+
+    @Test func fiftyConcurrentClaimersTakeEachItemExactlyOnce() async throws {
+        let queue = try await queue(connections: 10)
+        try await batch(queue, count: 20)
+        let claims = try await withThrowingTaskGroup(of: [Claim].self) { group in
+            for claimer in 0..<50 {
+                group.addTask { try await queue.claim(batch: "b1", worker: "w\(claimer)", limit: 1, lease: Self.hour) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(claims.map(\.index).sorted() == Array(0..<20))
+        #expect(Set(claims.map(\.worker)).count == 20)
+        #expect(claims.allSatisfy { $0.claims == 1 && $0.previousRunID == nil && $0.input == ["n": .number(JSONNumber($0.index))] })
+        // The table says the same: each item held by the claimer that got it.
+        let holders = try await queue.client.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT item, worker FROM items WHERE batch_id = 'b1' AND status = 'running'")
+        }
+        #expect(Dictionary(uniqueKeysWithValues: holders.map { ($0.int("item") ?? -1, $0["worker"] ?? "") })
+            == Dictionary(uniqueKeysWithValues: claims.map { ($0.index, $0.worker) }))
+        #expect(try await queue.claim(batch: "b1", worker: "late", limit: 5, lease: Self.hour).isEmpty)
+        #expect(try await queue.counts(batch: "b1") == BatchCounts(running: 20))
+    }
+
+    @Test func anItemWhoseLeaseLapsedIsReclaimedAndResumesTheRunOfItsLastHolder() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 2)
+        let first = try await queue.claim(batch: "b1", worker: "a", limit: 1, lease: .zero)
+        #expect(first.map(\.index) == [0])
+        try await queue.attachRun(first[0], runID: "run-a")
+
+        // The lease of `a` has lapsed (it was 0 s long): `b` takes item 0 again, then item 1.
+        let second = try await queue.claim(batch: "b1", worker: "b", limit: 2, lease: Self.hour)
+        #expect(second.map(\.index) == [0, 1])
+        #expect(second[0].previousRunID == "run-a" && second[0].claims == 2)
+        #expect(second[1].previousRunID == nil && second[1].claims == 1)
+    }
+
+    @Test func finishingAfterLosingTheLeaseReturnsFalseAndChangesNothing() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 1)
+        let lost = try #require(try await queue.claim(batch: "b1", worker: "a", limit: 1, lease: .zero).first)
+        let taken = try #require(try await queue.claim(batch: "b1", worker: "b", limit: 1, lease: Self.hour).first)
+
+        #expect(try await queue.finish(lost, result: succeeded(lost, by: "a")) == false)
+        try await queue.attachRun(lost, runID: "run-of-a-too-late")
+        #expect(try await queue.renew(batch: "b1", worker: "a", items: [0], lease: Self.hour).isEmpty)
+        #expect(try await queue.counts(batch: "b1") == BatchCounts(running: 1))
+        #expect(try await queue.results(batch: "b1", after: nil, limit: 10).isEmpty)
+
+        #expect(try await queue.finish(taken, result: succeeded(taken, by: "b")))
+        let results = try await queue.results(batch: "b1", after: nil, limit: 10)
+        #expect(results.map(\.output) == [.string("b")] && results.map(\.runID) == ["run-b"])
+        #expect(try await queue.finish(taken, result: succeeded(taken, by: "b")) == false)
+    }
+
+    @Test func renewingALeaseKeepsTheItem() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 1)
+        _ = try await queue.claim(batch: "b1", worker: "a", limit: 1, lease: .zero)
+        #expect(try await queue.renew(batch: "b1", worker: "a", items: [0], lease: Self.hour) == [0])
+        #expect(try await queue.claim(batch: "b1", worker: "b", limit: 1, lease: Self.hour).isEmpty)
+        #expect(try await queue.renew(batch: "b1", worker: "b", items: [0], lease: Self.hour).isEmpty)
+    }
+
+    @Test func releasedItemsAreClaimedAgain() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 3)
+        _ = try await queue.claim(batch: "b1", worker: "a", limit: 3, lease: Self.hour)
+        try await queue.release(batch: "b1", worker: "a", items: [0, 2])
+        #expect(try await queue.counts(batch: "b1") == BatchCounts(pending: 2, running: 1))
+        let again = try await queue.claim(batch: "b1", worker: "b", limit: 3, lease: Self.hour)
+        #expect(again.map(\.index) == [0, 2] && again.map(\.claims) == [2, 2])
+    }
+
+    @Test func resultsComeInInputOrderWhateverOrderItemsEnd() async throws {
+        let queue = try await queue(connections: 3)
+        try await batch(queue, count: 30, invalid: [3, 17])
+        // Enqueuing the same items again (a resumed submit) adds nothing.
+        try await queue.enqueue(batch: "b1", items: [QueuedItem(index: 0, line: 1, input: .success("again"))])
+        var claims = try await queue.claim(batch: "b1", worker: "a", limit: 15, lease: Self.hour)
+        claims += try await queue.claim(batch: "b1", worker: "b", limit: 15, lease: Self.hour)
+        #expect(claims.count == 28 && !claims.contains { [3, 17].contains($0.index) })
+        var random = SplitMix64(state: 12)
+        for claim in claims.shuffled(using: &random) {
+            let result = claim.index % 5 == 0
+                ? ItemResult(index: claim.index, status: .failed, runID: "r", stage: "writer", error: "HTTP 500")
+                : succeeded(claim, by: claim.worker)
+            #expect(try await queue.finish(claim, result: result))
+        }
+        let results = try await queue.results(batch: "b1", after: nil, limit: 100)
+        #expect(results.map(\.index) == Array(0..<30))
+        #expect(results[0].status == .failed && results[0].stage == "writer" && results[0].error == "HTTP 500")
+        #expect(results[3].status == .invalidInput && results[3].error == "line 4: not JSON")
+        #expect(results[1].status == .succeeded && results[1].usage == TokenUsage(input: 3, output: 2) && results[1].costUSD == 0.25)
+        #expect(try await queue.results(batch: "b1", after: 9, limit: 5).map(\.index) == [10, 11, 12, 13, 14])
+        #expect(try await queue.counts(batch: "b1") == BatchCounts(succeeded: 22, failed: 6, invalidInput: 2))
+    }
+
+    @Test func aBatchIsFoundByIDPrefixOrLastWithItsSpec() async throws {
+        let queue = try await queue()
+        try await batch(queue, id: "20261202-150000-aaaa", count: 2)
+        try await queue.create(NewBatch(
+            id: "20261202-150000-aaab", specPath: "/specs/t.yaml", specText: "t", schemaFiles: [:], specHash: "h2",
+            pipelineName: "t", createdAt: Date().addingTimeInterval(1)))
+
+        let first = try #require(try await queue.batch("20261202-150000-aaaa"))
+        #expect(first.specText == "version: 1" && first.schemaFiles == ["schemas/a.json": "{}"] && first.sealed)
+        #expect(first.counts == BatchCounts(pending: 2))
+        #expect(try await queue.batch("last")?.id == "20261202-150000-aaab")
+        #expect(try await queue.batch("20261202-150000-aaab")?.sealed == false)
+        #expect(try await queue.batch("nothing") == nil)
+        #expect(try await queue.batches(limit: 10).map(\.id) == ["20261202-150000-aaab", "20261202-150000-aaaa"])
+        do {
+            _ = try await queue.batch("20261202-15")
+            Issue.record("an ambiguous prefix was accepted")
+        } catch {
+            #expect(error.description.contains("matches 2 batches (20261202-150000-aaab, 20261202-150000-aaaa)"))
+        }
+    }
+}
+
+/// pipe's own tables on PostgreSQL, the client's connection and its errors.
+@Suite struct PostgresClientTests {
+    @Test func sessionsMigratingAtOnceCreateTheTablesOnce() async throws {
+        let url = try await PostgresServer.shared().database()
+        async let first = PostgresClient.open(url: url)
+        async let second = PostgresClient.open(url: url)
+        let (client, _) = try await (first, second)
+        _ = try await PostgresClient.open(url: url)
+        let versions = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT version FROM pipe_schema ORDER BY version").compactMap { $0.int("version") }
+        }
+        #expect(versions == Array(1...PostgresSchema.version))
+        let tables = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+            ).compactMap { $0["table_name"] }
+        }
+        #expect(tables == ["approvals", "batches", "calls", "items", "pipe_schema", "runs", "stages"])
+    }
+
+    @Test func aDatabaseNewerThanPipeIsRefused() async throws {
+        let url = try await PostgresServer.shared().database()
+        let client = try await PostgresClient.open(url: url)
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.execute("INSERT INTO pipe_schema (version, applied_at) VALUES (999, 'later')")
+        }
+        await #expect { _ = try await PostgresClient.open(url: url) } throws: { error in
+            "\(error)".contains("version 999, newer than this pipe knows")
+        }
+    }
+
+    @Test func connectsOverTCPAsWellAsTheUnixSocket() async throws {
+        let server = try await PostgresServer.shared()
+        let name = try await server.createDatabase()
+        let client = try await PostgresClient.open(url: server.tcpURL(database: name))
+        #expect(client.location == "postgres://postgres@127.0.0.1:\(server.port)/\(name)")
+        let answer = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT $1::int + $2::int AS sum, $3::text AS text", [40, 2, "é \"quoted\""])
+        }
+        #expect(answer.first?.int("sum") == 42 && answer.first?["text"] == "é \"quoted\"")
+    }
+
+    @Test func aFailedStatementIsATypedErrorAndTheConnectionGoesOn() async throws {
+        let client = try await PostgresClient.open(url: try await PostgresServer.shared().database())
+        await #expect { _ = try await client.withConnection { connection throws(PostgresError) in try connection.execute("SELECT * FROM nowhere") } } throws: { error in
+            guard case StoreError.database(let path, let reason) = error else { return false }
+            return path == client.location && reason.contains("\"nowhere\" does not exist")
+        }
+        #expect(try await client.withConnection { connection throws(PostgresError) in try connection.query("SELECT 1 AS one") }.first?.int("one") == 1)
+    }
+
+    @Test func thePasswordOfAURLNeverShowsInAnError() async throws {
+        let secret = "hunter2-PG-SECRET"
+        await #expect { _ = try await PostgresClient.open(url: "postgres://pipe:\(secret)@127.0.0.1:1/jobs") } throws: { error in
+            guard case StoreError.cannotOpen(let path, let reason) = error else { return false }
+            return path == "postgres://pipe@127.0.0.1:1/jobs" && !"\(error)".contains(secret) && !reason.isEmpty
+        }
+        for url in ["pipe:\(secret)@localhost/jobs", "postgres://pipe:\(secret)@[::1/jobs"] {
+            await #expect { _ = try await PostgresClient.open(url: url) } throws: { error in
+                "\(error)".contains("not a PostgreSQL URL (postgres://USER@HOST:PORT/DB") && !"\(error)".contains(secret)
+            }
+        }
+    }
+}

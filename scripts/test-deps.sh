@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building pipe and running its tests need on Debian or Ubuntu: libyaml,
+# libcurl, SQLite and libpq to build; the PostgreSQL server for the tests of
+# `--queue postgres://...` (they start their own server, as an unprivileged user).
+# Idempotent and quiet: nothing is downloaded when everything is installed already.
+# Runs as root, or through sudo when it is available.
+set -euo pipefail
+packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+else
+    echo "test-deps.sh: installing ${missing[*]} needs root; run it as root or install sudo" >&2
+    exit 1
+fi
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
