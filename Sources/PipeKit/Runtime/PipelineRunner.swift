@@ -251,7 +251,7 @@ public struct PipelineRunner: Sendable {
                             let report = StageReport.empty(label(stage.name), .skipped, model: stage.model)
                             reports.append(report)
                             events(.stageFinished(report))
-                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
+                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
                             unfinished -= 1
                             release(stage.name)
                             continue
@@ -314,7 +314,7 @@ public struct PipelineRunner: Sendable {
                                 outcome = .budgetExceeded(stage: report.stage, reason: reason)
                             }
                         case .waiting(let pending):
-                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))
+                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
                             // Stop starting stages, but let the ones in flight finish: their work is kept.
                             if case .waitingForApproval(let others) = outcome {
                                 outcome = .waitingForApproval(others + [pending])
