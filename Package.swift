@@ -50,9 +50,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // The one SQLite setting Swift cannot make (a variadic C function), for the run store.
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CYAML", "CCurl", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift")],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),

@@ -6,31 +6,11 @@ import Testing
 /// `pipe batch` use it: records written behind the run and all there once it has finished,
 /// runs to resume held by one process at a time.
 @Suite struct RunLifecycleTests {
-    /// a -> b -> c
-    static let chain = """
-        version: 1
-        models: { m: { provider: mock } }
-        defaults: { model: m, retries: 0 }
-        stages:
-          a: { prompt: "A {{ input }}" }
-          b: { prompt: "B {{ a }}" }
-          c: { prompt: "C {{ b }}" }
-        output: "{{ c }}"
-        """
-
     static let traceID = String(repeating: "0", count: 32)
 
+    /// a -> b -> d, a -> c -> d (`StoreJournalRunTests.spec`), answered by `provider`.
     static func runner(_ provider: ScriptedProvider) throws -> PipelineRunner {
-        try PipelineRunner(pipeline: try compileSpec(chain)) { _ throws(ProviderError) in provider }
-    }
-
-    static func answer(failing stage: String? = nil) -> ScriptedProvider.Answer {
-        { request, _ throws(ProviderError) in
-            if request.stageName == stage {
-                throw .status(code: 400, provider: .mock, message: "bad request", retryAfter: nil)
-            }
-            return "\(request.stageName)(\(request.messages[0].content))"
-        }
+        try PipelineRunner(pipeline: try compileSpec(StoreJournalRunTests.spec)) { _ throws(ProviderError) in provider }
     }
 
     /// While another connection holds the store's write lock, no record can be written: the
@@ -41,9 +21,9 @@ import Testing
         let store = try RunStore(path: folder.storePath)
         let blocker = try RunStore(path: folder.storePath), reader = try RunStore(path: folder.storePath)
         let lifecycle = RunLifecycle(store: store)
-        let provider = ScriptedProvider(answer: Self.answer())
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
         let run = try await lifecycle.start(
-            specPath: "/specs/chain.yaml", pipeline: try compileSpec(Self.chain), input: "x", traceID: Self.traceID)
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
 
         let locked = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
         Thread {
@@ -58,7 +38,7 @@ import Testing
 
         let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
         #expect(result.outcome.status == .succeeded)
-        #expect(provider.calls.map(\.stage) == ["a", "b", "c"])
+        #expect(provider.calls.map(\.stage).sorted() == ["a", "b", "c", "d"])
         #expect(try await reader.run(run.id)?.stages.isEmpty == true)
 
         letGo.signal()
@@ -66,9 +46,10 @@ import Testing
         #expect(gaps.records == nil && gaps.end == nil)
         let detail = try #require(try await reader.run(run.id))
         #expect(detail.row.status == .succeeded)
-        #expect(detail.stages.map(\.stage) == ["a", "b", "c"] && detail.stages.allSatisfy { $0.status == .succeeded })
-        #expect(detail.calls.map(\.stage) == ["a", "b", "c"] && detail.calls.allSatisfy { $0.status == .ok })
-        #expect(detail.output == "c(C b(B a(A x)))")
+        // In the order they ended, which is the order they were handed over.
+        #expect(detail.stages.map(\.stage) == provider.calls.map(\.stage) && detail.stages.allSatisfy { $0.status == .succeeded })
+        #expect(detail.calls.map(\.stage) == provider.calls.map(\.stage) && detail.calls.allSatisfy { $0.status == .ok })
+        #expect(detail.output == "d(D b(B a(A x)) c(C a(A x)))")
     }
 
     /// The run to resume is held from the moment it is found until the run that continues it
@@ -77,7 +58,7 @@ import Testing
         let folder = try TemporaryFolder()
         let lifecycle = RunLifecycle(store: try RunStore(path: folder.storePath))
         let elsewhere = RunLifecycle(store: try RunStore(path: folder.storePath))
-        let failing = ScriptedProvider(answer: Self.answer(failing: "b"))
+        let failing = ScriptedProvider(answer: StoreJournalRunTests.answer(failing: "c"))
         let first = try await lifecycle.perform(
             try Self.runner(failing), specPath: "/specs/chain.yaml", input: "x", traceID: Self.traceID)
         #expect(first.result.outcome.status == .failed)
@@ -92,15 +73,16 @@ import Testing
             #expect(id == first.run.id)
         }
 
-        let working = ScriptedProvider(answer: Self.answer())
+        let working = ScriptedProvider(answer: StoreJournalRunTests.answer())
         let second = try await lifecycle.perform(
             try Self.runner(working), specPath: "/specs/chain.yaml", input: resumption.input, traceID: Self.traceID,
             resuming: resumption)
         #expect(second.result.outcome.status == .succeeded)
-        #expect(working.calls.map(\.stage) == ["b", "c"])
+        #expect(working.calls.map(\.stage) == ["c", "d"])
         let detail = try #require(try await lifecycle.store?.run(second.run.id))
         #expect(detail.row.resumedFrom == first.run.id)
-        #expect(detail.stages.map(\.status) == [.reused, .succeeded, .succeeded])
+        #expect(detail.stages.filter { $0.status == .reused }.map(\.stage).sorted() == ["a", "b"])
+        #expect(detail.stages.filter { $0.status == .succeeded }.map(\.stage).sorted() == ["c", "d"])
 
         // Let go: another process may resume it now.
         let again = try await elsewhere.resume(first.run.id, specPath: nil)
@@ -111,7 +93,7 @@ import Testing
     @Test func withoutAStoreNothingIsRecorded() async throws {
         let lifecycle = RunLifecycle(store: nil)
         let done = try await lifecycle.perform(
-            try Self.runner(ScriptedProvider(answer: Self.answer())), specPath: "/specs/chain.yaml", input: "x",
+            try Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())), specPath: "/specs/chain.yaml", input: "x",
             traceID: Self.traceID)
         #expect(!done.run.isRecorded && done.result.outcome.status == .succeeded)
         await #expect(throws: RunLookupError.self) { try await lifecycle.resume("last", specPath: nil) }

@@ -104,14 +104,14 @@ import Testing
         let pipeline = try compileSpec("""
             version: 1
             models: { m: { provider: mock } }
-            defaults: { model: m }
             stages:
               plan:
+                model: m
                 prompt: "Plan {{ input }}"
-                output: { schema: { type: object, required: [items, go], properties: { items: { type: array, items: { type: string } }, go: { type: boolean } } } }
                 mock: [{ items: [a, b], go: false }]
-              each: { for_each: plan.items, prompt: "Do {{ item }}" }
-              maybe: { when: plan.go, prompt: "Maybe {{ input }}" }
+                output: { schema: { type: object, required: [items, go], properties: { items: { type: array, items: { type: string } }, go: { type: boolean } } } }
+              each: { model: m, for_each: plan.items, prompt: "Do {{ item }}" }
+              maybe: { model: m, when: plan.go, prompt: "Maybe {{ input }}" }
             output: { each: "{{ each }}", maybe: "{{ maybe ?? 'none' }}" }
             """)
         let lifecycle = RunLifecycle(store: store)

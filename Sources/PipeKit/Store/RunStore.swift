@@ -1,3 +1,4 @@
+import CSQLiteOptions
 import Foundation
 import GRDB
 
@@ -6,8 +7,9 @@ import GRDB
 /// `DurableJournal`). Every access goes through one connection's serial queue, off Swift
 /// concurrency's threads: a run's records are queued there in order and a read waits for the
 /// writes queued before it. WAL mode with `synchronous=NORMAL`: a commit is not synced to
-/// disk, yet survives a killed process (only a power loss can lose the last commits), and a
-/// busy timeout lets several `pipe` processes write one store at once. The file is private
+/// disk, yet survives a killed process (only a power loss can lose the last commits); the
+/// WAL is checkpointed as it grows, not when a process closes the store. A busy timeout lets
+/// several `pipe` processes write one store at once. The file is private
 /// (0600); it holds prompts, inputs and replies, never an API key.
 public final class RunStore: RunStorage {
     public let path: String
@@ -55,6 +57,11 @@ public final class RunStore: RunStorage {
         configuration.prepareDatabase { db in
             // A small page cache keeps the store's memory low (SQLite's default is 2 MB).
             try db.execute(sql: "PRAGMA cache_size = -256; PRAGMA synchronous = NORMAL")
+            // A `pipe` process that ends leaves its commits in the WAL for the next one: the
+            // checkpoint SQLite does on the last close would cost each run four fsyncs
+            // (checkpoint, then a new WAL and its folder at the next open).
+            let code = pipe_sqlite_no_checkpoint_on_close(db.sqliteConnection)
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
         }
         var tries = 0
         while true {
