@@ -9,6 +9,7 @@ let commands: [BenchCommand] = [
     ValidatorBenchmark.command,
     StoreBenchmark.command,
     RunnerBenchmark.command,
+    StoreOverheadBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
