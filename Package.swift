@@ -50,6 +50,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // The one SQLite setting Swift cannot make (a variadic C function), for the run store.
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         // libpq, the PostgreSQL client: the work queue and run store of `--queue postgres://...`.
         .systemLibrary(
             name: "CPostgres",
@@ -58,7 +60,7 @@ let package = Package(
         ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", "CPostgres", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CYAML", "CCurl", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift")],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),

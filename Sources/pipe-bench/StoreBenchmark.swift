@@ -1,8 +1,9 @@
 import Foundation
 import PipeKit
 
-/// `pipe-bench store`: how long the runner waits for the run store to record a call or a
-/// stage, and how many records a second one store file takes. Two of these at once on one
+/// `pipe-bench store`: how long a run waits for the run store (to record its start, and at its
+/// finish for its queued records and its end), and how many records a second one store file
+/// takes. Two of these at once on one
 /// file is how the tests check that concurrent `pipe` processes share a store.
 enum StoreBenchmark {
     static let command = BenchCommand(
@@ -83,13 +84,14 @@ enum StoreBenchmark {
         print("store: \(runs) runs of \(stages) mock stages, \(concurrency) at a time, \(store.path)")
         print(String(format: "  wall %.3f s, %.0f records/s (runs started and finished, calls, stages)",
             wall.seconds, Double(records) / wall.seconds))
-        print("  journal record latency p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))")
+        print("  a run's start, and its finish (records flushed, end written): p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))")
         for failure in failures.prefix(5) { print("  failed: \(failure)") }
         return failures.isEmpty ? 0 : 1
     }
 
-    /// One run of a pipeline of `stages` mock stages, recorded through the store's journal
-    /// as `pipe run` records it: started, each call and stage, finished.
+    /// One run of a pipeline of `stages` mock stages, recorded as `pipe run` records it (through
+    /// `RunLifecycle`): started, each call and stage queued as it ends, finished. Returns how
+    /// long its start and its finish (every record flushed, the end written) took.
     private static func record(run number: Int, stages: Int, in store: RunStore) async
         -> (latencies: [Duration], failure: String?)
     {
@@ -99,67 +101,31 @@ enum StoreBenchmark {
         guard let pipeline = Compiler.compile(SourceFile(path: "bench.yaml", text: spec), directory: "/tmp").pipeline else {
             return ([], "the benchmark's spec does not compile")
         }
-        let id: String
-        do {
-            id = try store.startRun(NewRun(
-                specPath: "/bench/bench.yaml", specHash: SHA256.hex(spec), pipelineName: "bench",
-                input: .number(JSONNumber(number)), traceID: String(repeating: "0", count: 32)))
-        } catch {
-            return ([], error.description)
-        }
-        let journal = TimedJournal(store.journal(runID: id, reusingFrom: nil))
         let factory = ProviderFactory(environment: [:], forceMock: true)
         let runner: PipelineRunner
         do {
-            runner = try PipelineRunner(pipeline: pipeline, options: .init(journal: journal)) {
+            runner = try PipelineRunner(pipeline: pipeline, options: .init()) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
         } catch {
             return ([], "\(error)")
         }
-        let result = await runner.run(input: .number(JSONNumber(number)))
+        let lifecycle = RunLifecycle(store: store)
+        let input = JSONValue.number(JSONNumber(number))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let run: RunLifecycle.Run
         do {
-            try store.finishRun(id, RunEnd(result))
+            run = try await lifecycle.start(
+                specPath: "/bench/bench.yaml", pipeline: pipeline, input: input, traceID: String(repeating: "0", count: 32))
         } catch {
-            return (journal.latencies, error.description)
+            return ([], error.description)
         }
-        return (journal.latencies, journal.journal.firstError?.description)
-    }
-}
-
-/// The store's journal, timing each record.
-private final class TimedJournal: RunJournal {
-    let journal: StoreJournal
-    private let lock = NSLock()
-    private nonisolated(unsafe) var recorded: [Duration] = []
-
-    init(_ journal: StoreJournal) {
-        self.journal = journal
-    }
-
-    var latencies: [Duration] { lock.withLock { recorded } }
-
-    func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
-        await journal.reusableOutput(stage: stage, fingerprint: fingerprint)
-    }
-
-    func cachedReply(key: String) async -> ModelReply? {
-        await journal.cachedReply(key: key)
-    }
-
-    func record(_ call: CallRecord) async {
-        let start = ContinuousClock.now
-        await journal.record(call)
-        add(ContinuousClock.now - start)
-    }
-
-    func record(_ stage: StageRecord) async {
-        let start = ContinuousClock.now
-        await journal.record(stage)
-        add(ContinuousClock.now - start)
-    }
-
-    private func add(_ latency: Duration) {
-        lock.withLock { recorded.append(latency) }
+        let started = clock.now
+        let result = await runner.with(journal: run.journal).run(input: input)
+        let finishing = clock.now
+        let gaps = await lifecycle.finish(run, result)
+        let latencies = [started - start, clock.now - finishing]
+        return (latencies, (gaps.records ?? gaps.end)?.description)
     }
 }

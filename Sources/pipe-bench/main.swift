@@ -10,6 +10,7 @@ let commands: [BenchCommand] = [
     StoreBenchmark.command,
     RunnerBenchmark.command,
     QueueBenchmark.command,
+    StoreOverheadBenchmark.command,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -60,7 +60,7 @@ import Testing
         #expect(stopped.status == 128 + signal)
         #expect(stopped.stderr.contains("pipe: \(name) received; cancelling the calls in flight"))
         #expect(stopped.stderr.contains("pipe: interrupted by \(name); finished stages: plan, draft, right\n"))
-        let id = try #require(try RunStore(path: store).runs(limit: 1).first?.id)
+        let id = try #require(try await RunStore(path: store).runs(limit: 1).first?.id)
         #expect(stopped.stderr.contains("pipe: run \(id); continue it with: pipe run \(spec) --resume \(id)\n"))
 
         hangLeft.withLock { $0 = false }
@@ -78,12 +78,12 @@ import Testing
 
         let refused = try await runPipe(["run", spec, "--resume", "last"], environment: environment)
         #expect(refused.status == 2)
-        let id = try #require(try RunStore(path: store).runs(limit: 1).first?.id)
+        let id = try #require(try await RunStore(path: store).runs(limit: 1).first?.id)
         #expect(refused.stderr.contains(
             "pipe: run \(id) is still running in process \(run.pid) on \(RunHolder.hostName()) since 20"))
         #expect(refused.stderr.contains("or stop it (kill \(run.pid)) and try again"))
         #expect(server.requestCount == before)
-        #expect(try RunStore(path: store).runs(limit: 10).count == 1)
+        #expect(try await RunStore(path: store).runs(limit: 10).count == 1)
 
         run.send(SIGKILL)
         #expect(await run.finish().status == SIGKILL)

@@ -153,7 +153,7 @@ import Testing
         let (first, second) = try await (a, b)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(second.status == 0, "\(second.stderr)")
-        let runs = try RunStore(path: store).runs(limit: 10)
+        let runs = try await RunStore(path: store).runs(limit: 10)
         #expect(runs.count == 2)
         #expect(runs.allSatisfy { $0.status == .succeeded })
         let mode = try FileManager.default.attributesOfItem(atPath: store)[.posixPermissions] as? Int

@@ -211,8 +211,8 @@ import Testing
             let message = "stage `plan` failed after 2 attempts: \(failure)"
             #expect(result.stderr.hasPrefix("pipe: \(message)\n"), "\(result.stderr)")
             let store = try RunStore(path: folder.storePath)
-            let run = try #require(try store.runs(limit: 1).first)
-            let detail = try #require(try store.run(run.id))
+            let run = try #require(try await store.runs(limit: 1, specPath: nil).first)
+            let detail = try #require(try await store.run(run.id))
             #expect(detail.row.error == message)
             #expect(detail.stages.map(\.error) == [failure.description])
             #expect(server.requestCount == 2)

@@ -21,7 +21,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
             guard FileManager.default.fileExists(atPath: folder.storePath) else { continue }
             if store == nil { store = try? RunStore(path: folder.storePath) }
-            if let store, (try? store.runs(limit: 10).filter { $0.status == .succeeded }.count) ?? 0 >= 5 { break }
+            if let store, (try? await store.runs(limit: 10).filter { $0.status == .succeeded }.count) ?? 0 >= 5 { break }
         }
         kill(process.processIdentifier, SIGKILL)
         await onOwnThread { process.waitUntilExit() }
@@ -30,11 +30,11 @@ import Testing
         let reopened = try RunStore(path: folder.storePath)
         let integrity = try await reopened.database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         #expect(integrity == ["ok"])
-        let rows = try reopened.runs(limit: 1_000_000)
+        let rows = try await reopened.runs(limit: 1_000_000)
         #expect(rows.count >= 5)
         #expect(rows.allSatisfy { $0.status == .succeeded || $0.status == .running })
         for row in rows {
-            let detail = try #require(try reopened.run(row.id))
+            let detail = try #require(try await reopened.run(row.id))
             if row.status == .succeeded {
                 #expect(detail.calls.count == 3 && detail.stages.count == 3)
             } else {
@@ -44,7 +44,7 @@ import Testing
             }
         }
         // The store goes on being used.
-        let id = try reopened.startRun(StoreSamples.newRun())
-        #expect(try reopened.run(id)?.row.status == .running)
+        let id = try await reopened.startRun(StoreSamples.newRun())
+        #expect(try await reopened.run(id)?.row.status == .running)
     }
 }

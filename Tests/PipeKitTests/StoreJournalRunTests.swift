@@ -22,15 +22,15 @@ import Testing
     func run(
         _ pipeline: CompiledPipeline, store: RunStore, provider: ScriptedProvider, resuming: String? = nil,
         cache: Bool = false
-    ) async throws -> (id: String, result: PipelineRunner.Result, journal: StoreJournal) {
-        let id = try store.startRun(StoreSamples.newRun(input: "x", resumedFrom: resuming))
+    ) async throws -> (id: String, result: PipelineRunner.Result, journal: any DurableJournal) {
+        let id = try await store.startRun(StoreSamples.newRun(input: "x", resumedFrom: resuming))
         let journal = store.journal(runID: id, reusingFrom: resuming)
         let runner = try PipelineRunner(
             pipeline: pipeline,
             options: .init(retryPolicy: RetryPolicy(baseDelay: .milliseconds(1)), journal: journal, cacheEverything: cache)
         ) { _ throws(ProviderError) in provider }
         let result = await runner.run(input: "x")
-        try store.finishRun(id, RunEnd(result))
+        try await store.finishRun(id, RunEnd(result))
         return (id, result, journal)
     }
 
@@ -54,7 +54,7 @@ import Testing
             Issue.record("\(first.result.outcome)")
             return
         }
-        let failed = try #require(try store.run(first.id))
+        let failed = try #require(try await store.run(first.id))
         #expect(failed.row.status == .failed)
         #expect(failed.row.error?.contains("stage `c` failed") == true)
         #expect(failed.calls.first { $0.stage == "c" }?.status == .failed)
@@ -74,7 +74,7 @@ import Testing
             return
         }
         #expect(output == expected)
-        let detail = try #require(try store.run(resumed.id))
+        let detail = try #require(try await store.run(resumed.id))
         #expect(detail.row.status == .succeeded)
         #expect(detail.row.resumedFrom == first.id)
         #expect(Set(detail.stages.filter(\.reused).map(\.stage)) == finishedBefore)
@@ -101,7 +101,7 @@ import Testing
         let provider = ScriptedProvider(answer: Self.answer())
         let cached = try await run(pipeline, store: store, provider: provider, cache: true)
         #expect(provider.calls.isEmpty)
-        let detail = try #require(try store.run(cached.id))
+        let detail = try #require(try await store.run(cached.id))
         #expect(detail.calls.count == 4 && detail.calls.allSatisfy { $0.status == .cached })
 
         // Editing one stage calls it and what depends on it, and nothing else.
@@ -127,7 +127,7 @@ import Testing
         let provider = ScriptedProvider { _, _ in #"{"n": 1}"# }
         let second = try await run(pipeline, store: store, provider: provider, cache: true)
         #expect(provider.calls.count == 1)
-        #expect(try store.run(second.id)?.calls.map(\.status) == [.ok])
+        #expect(try await store.run(second.id)?.calls.map(\.status) == [.ok])
     }
 
     /// The real providers over HTTP, with a key in the environment: the fake server sees the
@@ -148,7 +148,7 @@ import Testing
             try String(contentsOf: Paths.testdata.appendingPathComponent("run/chain.yaml"), encoding: .utf8))
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         let journal = store.journal(runID: id, reusingFrom: nil)
         let runner = try PipelineRunner(pipeline: pipeline, options: .init(journal: journal)) {
             model throws(ProviderError) in try factory.provider(for: model)
@@ -158,9 +158,9 @@ import Testing
             Issue.record("\(result.outcome)")
             return
         }
-        try store.finishRun(id, RunEnd(result))
+        try await store.finishRun(id, RunEnd(result))
         #expect(server.log.contains { entry in entry.request.headers.contains { $0.value.contains(secret) } })
-        #expect(try store.run(id)?.calls.count == 5)
+        #expect(try await store.run(id)?.calls.count == 5)
 
         var bytes = Data()
         for suffix in ["", "-wal", "-shm"] {

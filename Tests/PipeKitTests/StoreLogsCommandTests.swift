@@ -17,21 +17,21 @@ import Testing
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
         let spec = folder.url.appendingPathComponent("report.yaml").path
-        let succeeded = try store.startRun(StoreSamples.newRun(spec: spec))
+        let succeeded = try await store.startRun(StoreSamples.newRun(spec: spec))
         var journal = store.journal(runID: succeeded, reusingFrom: nil)
         await journal.record(StoreSamples.call(stage: "facts", reply: #"{"text": "moon"}"#))
         await journal.record(StoreSamples.stage("facts", output: ["text": "moon"]))
         await journal.record(StoreSamples.call(stage: "summary", reply: "The moon pulls the sea."))
         await journal.record(StoreSamples.stage("summary", output: "The moon pulls the sea.\nTwice a day."))
-        try store.finishRun(succeeded, RunEnd(
+        try await store.finishRun(succeeded, RunEnd(
             status: .succeeded, usage: TokenUsage(input: 1200, output: 340), costUSD: 0.0123, wall: .milliseconds(12300),
             output: ["summary": "The moon pulls the sea."]))
 
-        let failed = try store.startRun(StoreSamples.newRun(spec: folder.url.appendingPathComponent("other.yaml").path))
+        let failed = try await store.startRun(StoreSamples.newRun(spec: folder.url.appendingPathComponent("other.yaml").path))
         journal = store.journal(runID: failed, reusingFrom: nil)
         await journal.record(StoreSamples.call(stage: "facts", status: .failed, reply: nil, problems: ["HTTP 400: bad request"]))
         await journal.record(StoreSamples.stage("facts", status: .failed, output: nil, error: "HTTP 400: bad request"))
-        try store.finishRun(failed, RunEnd(
+        try await store.finishRun(failed, RunEnd(
             status: .failed, usage: .zero, costUSD: nil, wall: .milliseconds(800),
             error: "stage `facts` failed after 1 attempt: HTTP 400: bad request"))
         return Filled(folder: folder, succeeded: succeeded, failed: failed)

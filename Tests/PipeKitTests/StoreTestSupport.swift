@@ -33,7 +33,7 @@ enum StoreSamples {
 
     static func stage(
         _ name: String = "summary", status: StageReport.Status = .succeeded, output: JSONValue? = ["text": "moon"],
-        fingerprint: String = "fp-1", error: String? = nil
+        fingerprint: String? = "fp-1", error: String? = nil
     ) -> StageRecord {
         StageRecord(
             report: StageReport(

@@ -7,22 +7,22 @@ import Testing
     @Test func anUnfinishedRunShowsWhatItsCallsHaveSpent() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         let journal = store.journal(runID: id, reusingFrom: nil)
         await journal.record(StoreSamples.call())
         await journal.record(StoreSamples.call(status: .invalid))
-        let row = try #require(try store.runs(limit: 1).first)
+        let row = try #require(try await store.runs(limit: 1).first)
         #expect(row.usage == TokenUsage(input: 24, output: 14))
         #expect(row.costUSD == 0.0042)
-        try store.finishRun(id, RunEnd(status: .interrupted, usage: TokenUsage(input: 30, output: 20), costUSD: 0.005, wall: .seconds(2)))
-        #expect(try store.run(id)?.row.usage == TokenUsage(input: 30, output: 20))
+        try await store.finishRun(id, RunEnd(status: .interrupted, usage: TokenUsage(input: 30, output: 20), costUSD: 0.005, wall: .seconds(2)))
+        #expect(try await store.run(id)?.row.usage == TokenUsage(input: 30, output: 20))
     }
 
-    @Test func aRunIsRunningUntilItIsFinished() throws {
+    @Test func aRunIsRunningUntilItIsFinished() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
-        let started = try #require(try store.run(id))
+        let id = try await store.startRun(StoreSamples.newRun())
+        let started = try #require(try await store.run(id))
         #expect(started.row.status == .running)
         #expect(started.row.duration == nil)
         #expect(started.row.displayStatus == .running)  // this process is alive
@@ -31,26 +31,26 @@ import Testing
         #expect(started.row.specPath == "/specs/report.yaml")
         #expect(started.row.pipelineName == "report")
 
-        try store.finishRun(id, RunEnd(
+        try await store.finishRun(id, RunEnd(
             status: .succeeded, usage: TokenUsage(input: 100, output: 40), costUSD: 0.0125, wall: .milliseconds(2500),
             output: ["final": "words"]))
-        let finished = try #require(try store.run(id))
+        let finished = try #require(try await store.run(id))
         #expect(finished.row.status == .succeeded)
         #expect(finished.row.duration == .milliseconds(2500))
         #expect(finished.row.usage == TokenUsage(input: 100, output: 40))
         #expect(finished.row.costUSD == 0.0125)
         #expect(finished.output == ["final": "words"])
-        #expect(try store.run("20990101-000000-0000") == nil)
+        #expect(try await store.run("20990101-000000-0000") == nil)
     }
 
-    @Test func aRunningRunThatNoProcessHoldsShowsAsInterrupted() throws {
+    @Test func aRunningRunThatNoProcessHoldsShowsAsInterrupted() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let killed = try store.startRun(StoreSamples.newRun())
-        let alive = try store.startRun(StoreSamples.newRun())
+        let killed = try await store.startRun(StoreSamples.newRun())
+        let alive = try await store.startRun(StoreSamples.newRun())
         // What the kernel does for a process that dies without recording its end.
         store.leases.release(killed)
-        let rows = Dictionary(uniqueKeysWithValues: try store.runs(limit: 10).map { ($0.id, $0) })
+        let rows = Dictionary(uniqueKeysWithValues: try await store.runs(limit: 10).map { ($0.id, $0) })
         #expect(rows[killed]?.status == .running)
         #expect(rows[killed]?.displayStatus == .interrupted)
         #expect(rows[alive]?.displayStatus == .running)
@@ -58,10 +58,10 @@ import Testing
         #expect(RunLogJSON.list([rows[killed]!])[0]?["status"] == "interrupted")
     }
 
-    @Test func aRunIsHeldByOneProcessAtATime() throws {
+    @Test func aRunIsHeldByOneProcessAtATime() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         let holder = try #require(store.leases.holder(of: id))
         #expect(holder.pid == getpid() && holder.host == RunHolder.hostName() && holder.since != nil)
         // Another opener of the store (another process, or this one) cannot take it.
@@ -72,7 +72,7 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix("run \(id) is still running in process \(getpid()) on "))
         }
-        try store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
+        try await store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .seconds(1)))
         #expect(store.leases.holder(of: id) == nil)
         #expect(!FileManager.default.fileExists(atPath: folder.storePath + ".locks/\(id).lock"))
         try other.leases.acquire(id)
@@ -97,51 +97,52 @@ import Testing
         #expect(succeeded.status == .succeeded && succeeded.output == "out")
     }
 
-    @Test func runIDsAreShortSortableAndUnique() throws {
+    @Test func runIDsAreShortSortableAndUnique() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let ids = try (0..<40).map { _ in try store.startRun(StoreSamples.newRun()) }
+        var ids: [String] = []
+        for _ in 0..<40 { ids.append(try await store.startRun(StoreSamples.newRun())) }
         #expect(Set(ids).count == ids.count)
         for id in ids {
             #expect(id.wholeMatch(of: /\d{8}-\d{6}-[0-9a-f]{4}/) != nil, "\(id)")
         }
         // Newest first, whatever the random suffixes.
-        #expect(try store.runs(limit: 100).map(\.id) == ids.reversed())
-        #expect(try store.runs(limit: 3).count == 3)
+        #expect(try await store.runs(limit: 100).map(\.id) == ids.reversed())
+        #expect(try await store.runs(limit: 3).count == 3)
     }
 
-    @Test func runIDsResolveFromLastAnExactIDOrAUniquePrefix() throws {
+    @Test func runIDsResolveFromLastAnExactIDOrAUniquePrefix() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let a = try store.startRun(StoreSamples.newRun(spec: "/specs/a.yaml"))
-        let b = try store.startRun(StoreSamples.newRun(spec: "/specs/b.yaml"))
-        #expect(try store.resolveRunID("last") == b)
-        #expect(try store.resolveRunID("last", specPath: "/specs/a.yaml") == a)
-        #expect(try store.resolveRunID("last", specPath: "/specs/../specs/a.yaml") == a)
-        #expect(try store.resolveRunID("last", specPath: "/specs/c.yaml") == nil)
-        #expect(try store.resolveRunID(a) == a)
-        #expect(try store.resolveRunID("nope") == nil)
-        #expect(try store.resolveRunID("%") == nil)  // not a LIKE pattern
+        let a = try await store.startRun(StoreSamples.newRun(spec: "/specs/a.yaml"))
+        let b = try await store.startRun(StoreSamples.newRun(spec: "/specs/b.yaml"))
+        #expect(try await store.resolveRunID("last") == b)
+        #expect(try await store.resolveRunID("last", specPath: "/specs/a.yaml") == a)
+        #expect(try await store.resolveRunID("last", specPath: "/specs/../specs/a.yaml") == a)
+        #expect(try await store.resolveRunID("last", specPath: "/specs/c.yaml") == nil)
+        #expect(try await store.resolveRunID(a) == a)
+        #expect(try await store.resolveRunID("nope") == nil)
+        #expect(try await store.resolveRunID("%") == nil)  // not a LIKE pattern
         // Both started this second: the date and time are a prefix of both, the whole id of one.
         let shared = String(a.prefix(15))
         if b.hasPrefix(shared) {
-            #expect(throws: StoreError.self) { try store.resolveRunID(shared) }
+            await #expect(throws: StoreError.self) { try await store.resolveRunID(shared) }
         }
-        #expect(try store.resolveRunID(String(a.prefix(18))) == a || a.prefix(18) == b.prefix(18))
+        #expect(try await store.resolveRunID(String(a.prefix(18))) == a || a.prefix(18) == b.prefix(18))
     }
 
     @Test func theJournalRecordsCallsAndStagesAsTheyHappen() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         let journal = store.journal(runID: id, reusingFrom: nil)
         await journal.record(StoreSamples.call(status: .invalid, reply: "not json", problems: ["expected a JSON value"]))
         await journal.record(StoreSamples.call())
         await journal.record(StoreSamples.stage())
-        #expect(journal.firstError == nil)
+        #expect(await journal.flush() == nil)
 
         // Read back through a second store on the same file, as `pipe logs` does.
-        let detail = try #require(try RunStore(path: folder.storePath).run(id))
+        let detail = try #require(try await RunStore(path: folder.storePath).run(id))
         #expect(detail.calls.count == 2)
         let invalid = detail.calls[0], ok = detail.calls[1]
         #expect(invalid.status == .invalid)
@@ -171,7 +172,7 @@ import Testing
     @Test func aCancelledTaskStillRecords() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         let journal = store.journal(runID: id, reusingFrom: nil)
         let task = Task {
             try? await Task.sleep(for: .seconds(30))
@@ -181,9 +182,9 @@ import Testing
         }
         task.cancel()
         await task.value
-        #expect(journal.firstError == nil)
-        #expect(try store.run(id)?.calls.count == 1)
-        #expect(try store.run(id)?.stages.first?.status == .cancelled)
+        #expect(await journal.flush() == nil)
+        #expect(try await store.run(id)?.calls.count == 1)
+        #expect(try await store.run(id)?.stages.first?.status == .cancelled)
     }
 
     @Test func aJournalForAnUnknownRunKeepsTheErrorAndDoesNotThrow() async throws {
@@ -191,21 +192,21 @@ import Testing
         let store = try RunStore(path: folder.storePath)
         let journal = store.journal(runID: "no-such-run", reusingFrom: nil)
         await journal.record(StoreSamples.call())
-        #expect(journal.firstError != nil)
+        #expect(await journal.flush() != nil)
     }
 
     @Test func reusableOutputComesOnlyFromTheNamedRunsFinishedStagesWithTheSameFingerprint() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let earlier = try store.startRun(StoreSamples.newRun())
-        let other = try store.startRun(StoreSamples.newRun())
+        let earlier = try await store.startRun(StoreSamples.newRun())
+        let other = try await store.startRun(StoreSamples.newRun())
         let write = store.journal(runID: earlier, reusingFrom: nil)
         await write.record(StoreSamples.stage("a", output: "from earlier", fingerprint: "fp-a"))
         await write.record(StoreSamples.stage("b", status: .failed, output: nil, fingerprint: "fp-b", error: "boom"))
         await write.record(StoreSamples.stage("c", status: .cancelled, output: nil, fingerprint: "fp-c"))
         await store.journal(runID: other, reusingFrom: nil).record(StoreSamples.stage("d", output: "other", fingerprint: "fp-d"))
 
-        let resumed = try store.startRun(StoreSamples.newRun(resumedFrom: earlier))
+        let resumed = try await store.startRun(StoreSamples.newRun(resumedFrom: earlier))
         let journal = store.journal(runID: resumed, reusingFrom: earlier)
         #expect(await journal.reusableOutput(stage: "a", fingerprint: "fp-a") == "from earlier")
         #expect(await journal.reusableOutput(stage: "a", fingerprint: "fp-changed") == nil)
@@ -219,24 +220,24 @@ import Testing
         await journal.record(StoreSamples.stage("a", status: .reused, output: "from earlier", fingerprint: "fp-a"))
         let again = store.journal(runID: "unused", reusingFrom: resumed)
         #expect(await again.reusableOutput(stage: "a", fingerprint: "fp-a") == "from earlier")
-        let reused = try #require(try store.run(resumed)?.stages.first)
+        let reused = try #require(try await store.run(resumed)?.stages.first)
         #expect(reused.reused && reused.status == .reused)
-        #expect(try store.run(resumed)?.row.resumedFrom == earlier)
+        #expect(try await store.run(resumed)?.row.resumedFrom == earlier)
     }
 
     @Test func cachedRepliesComeOnlyFromOKCallsOfAnyRun() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let first = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        let first = store.journal(runID: try await store.startRun(StoreSamples.newRun()), reusingFrom: nil)
         await first.record(StoreSamples.call(status: .invalid, reply: "nope", key: "k-invalid"))
         await first.record(StoreSamples.call(status: .failed, reply: nil, key: "k-failed", problems: ["HTTP 500"]))
         await first.record(StoreSamples.call(status: .cached, reply: "cached", key: "k-cached"))
         await first.record(StoreSamples.call(status: .ok, reply: "older", key: "k-ok"))
-        let second = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        let second = store.journal(runID: try await store.startRun(StoreSamples.newRun()), reusingFrom: nil)
         await second.record(StoreSamples.call(status: .ok, reply: "newer", key: "k-ok"))
         await second.record(StoreSamples.call(status: .invalid, reply: "newest but invalid", key: "k-ok"))
 
-        let reader = store.journal(runID: try store.startRun(StoreSamples.newRun()), reusingFrom: nil)
+        let reader = store.journal(runID: try await store.startRun(StoreSamples.newRun()), reusingFrom: nil)
         let hit = await reader.cachedReply(key: "k-ok")
         #expect(hit?.answerText == "newer")
         #expect(hit?.usage == TokenUsage(input: 12, output: 7))
@@ -249,7 +250,7 @@ import Testing
     @Test func theStoreIsPrivateToItsOwner() async throws {
         let folder = try TemporaryFolder()
         let store = try RunStore(path: folder.storePath)
-        let id = try store.startRun(StoreSamples.newRun())
+        let id = try await store.startRun(StoreSamples.newRun())
         await store.journal(runID: id, reusingFrom: nil).record(StoreSamples.call())
         func mode(_ path: String) throws -> Int {
             try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1

@@ -91,7 +91,7 @@ struct ForEachRunner: Sendable {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }
             // The whole stage, for `pipe logs`; a resumed run reuses the items one by one.
-            await journal.record(StageRecord(report: report, output: output, fingerprint: "for_each"))
+            await journal.record(StageRecord(report: report, output: output, fingerprint: nil))
         }
         return (outcome, report)
     }

@@ -243,7 +243,7 @@ public struct PipelineRunner: Sendable {
                         // No value, no call; the stages after it go on without it.
                         reports.append(report)
                         events(.stageFinished(report))
-                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "skipped"))
+                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
                         unfinished -= 1
                         release(report.unit.stage)
                     case .run(let work):
@@ -290,7 +290,7 @@ public struct PipelineRunner: Sendable {
                                 group.cancelAll()
                             }
                         case .waiting(let pending):
-                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: "approval"))
+                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
                             // Stop starting stages, but let the ones in flight finish: their work is kept.
                             if case .waitingForApproval(let others) = outcome {
                                 outcome = .waitingForApproval(others + [pending])

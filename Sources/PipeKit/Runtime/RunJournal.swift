@@ -45,7 +45,9 @@ public struct CallRecord: Sendable {
 public struct StageRecord: Sendable {
     public var report: StageReport
     public var output: JSONValue?
-    public var fingerprint: String
+    /// Nil for a stage that called nothing of its own: skipped, waiting for approval, or a
+    /// `for_each` as a whole (its items are recorded, and reused, one by one).
+    public var fingerprint: String?
 }
 
 /// Fingerprints: equal when the thing they identify is the same.

@@ -49,7 +49,7 @@ public enum RunLogJSON {
             ("output", stage.output ?? .null),
             ("reused", .bool(stage.reused)),
             ("error", stage.error.map(JSONValue.string) ?? .null),
-            ("fingerprint", .string(stage.fingerprint)),
+            ("fingerprint", stage.fingerprint.map(JSONValue.string) ?? .null),
         ]))
     }
 

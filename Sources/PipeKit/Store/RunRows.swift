@@ -14,7 +14,7 @@ public struct RunRow: Sendable {
     public var costUSD: Double?
     public var error: String?
     public var resumedFrom: String?
-    /// The process holding it now (see `RunStore.leases`); looked up for a `running` run only.
+    /// The process holding it now (its lease); looked up for a `running` run only.
     public var holder: RunHolder?
 
     /// `interrupted` for a run still marked `running` that no process holds (it was killed
@@ -51,7 +51,9 @@ public struct StageRow: Sendable {
     public var costUSD: Double?
     public var latency: Duration
     public var output: JSONValue?
-    public var fingerprint: String
+    /// What a resumed run compares to reuse the stage's output; nil for a stage that called
+    /// nothing of its own (skipped, waiting for approval, a `for_each` as a whole).
+    public var fingerprint: String?
     /// Taken from the resumed run, without a call.
     public var reused: Bool
     public var error: String?

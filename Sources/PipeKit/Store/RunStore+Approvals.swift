@@ -1,49 +1,48 @@
 import Foundation
 import GRDB
 
-/// Approvals of the stages with `approve: true`: given with `pipe approve` (or at the
-/// terminal), carried over to the runs that resume a run, so nobody is asked twice.
+/// Approvals of the stages with `approve: true` (`RunApprovals`), in the `approvals` table.
 extension RunStore {
-    public enum Decision: String, Sendable {
-        case approved, rejected
+    public func recordApproval(runID: String, stage: String, decision: ApprovalDecision, reason: String? = nil)
+        async throws(StoreError)
+    {
+        let arguments: StatementArguments = [runID, stage, decision.rawValue, reason, StoreTime.text(Date())]
+        try await write { db in try db.execute(sql: Self.decide, arguments: arguments) }
     }
 
-    public func recordApproval(runID: String, stage: String, decision: Decision, reason: String? = nil) throws(StoreError) {
-        try write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO approvals (run_id, stage, decision, reason, decided_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [runID, stage, decision.rawValue, reason, StoreTime.text(Date())])
-        }
-    }
-
-    /// The stages approved for a run.
-    public func approvedStages(runID: String) throws(StoreError) -> Set<String> {
-        try read { db in
+    public func approvedStages(runID: String) async throws(StoreError) -> Set<String> {
+        try await read { db in
             Set(try String.fetchAll(
-                db, sql: "SELECT stage FROM approvals WHERE run_id = ? AND decision = 'approved'", arguments: [runID]))
+                db, sql: "SELECT stage FROM approvals WHERE run_id = ? AND decision = ?",
+                arguments: [runID, ApprovalDecision.approved.rawValue]))
         }
     }
 
-    /// The stages a run stopped at, waiting for approval.
-    public func waitingStages(runID: String) throws(StoreError) -> [String] {
-        try read { db in
+    public func waitingStages(runID: String) async throws(StoreError) -> [String] {
+        try await read { db in
             try String.fetchAll(
-                db, sql: "SELECT stage FROM stages WHERE run_id = ? AND status = 'waiting' ORDER BY id", arguments: [runID])
+                db, sql: "SELECT stage FROM stages WHERE run_id = ? AND status = ? ORDER BY id",
+                arguments: [runID, StageReport.Status.waiting.rawValue])
         }
     }
 
-    /// Marks a waiting run as rejected, with the reason, so that it is not continued.
-    public func reject(runID: String, stages: [String], reason: String) throws(StoreError) {
-        try write { db in
+    public func reject(runID: String, stages: [String], reason: String) async throws(StoreError) {
+        let decidedAt = StoreTime.text(Date())
+        try await write { db in
             for stage in stages {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO approvals (run_id, stage, decision, reason, decided_at) VALUES (?, ?, 'rejected', ?, ?)",
-                    arguments: [runID, stage, reason, StoreTime.text(Date())])
+                    sql: Self.decide, arguments: [runID, stage, ApprovalDecision.rejected.rawValue, reason, decidedAt])
             }
             try db.execute(
                 sql: "UPDATE runs SET status = ?, error = ? WHERE id = ?",
                 arguments: [RunStatus.rejected.rawValue, "rejected: \(reason)", runID])
         }
     }
+
+    /// A decision on a stage, replacing an earlier one.
+    private static let decide = """
+        INSERT INTO approvals (run_id, stage, decision, reason, decided_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (run_id, stage) DO UPDATE
+            SET decision = excluded.decision, reason = excluded.reason, decided_at = excluded.decided_at
+        """
 }

@@ -1,51 +1,41 @@
 import Foundation
 import GRDB
 
-/// Reading runs back, for `pipe logs` and `--resume`.
+/// The catalog's reads: runs read back, for `pipe logs`, `--resume` and `pipe approve`.
 extension RunStore {
-    /// `last`: the newest run (of `specPath`, if given). Otherwise an exact id, or a prefix
-    /// of exactly one id. Nil when nothing matches.
-    public func resolveRunID(_ text: String, specPath: String? = nil) throws(StoreError) -> String? {
-        let spec = specPath.map(StoreFile.canonical)
-        if text == "last" {
-            return try read { db in
+    public func resolveRunID(_ reference: String, specPath: String? = nil) async throws(StoreError) -> String? {
+        if reference == "last" {
+            let (filter, arguments) = Self.specFilter(specPath)
+            return try await read { db in
                 try String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT id FROM runs WHERE ?1 IS NULL OR spec_path = ?1
-                        ORDER BY started_at DESC, rowid DESC LIMIT 1
-                        """, arguments: [spec])
+                    db, sql: "SELECT id FROM runs \(filter) ORDER BY started_at DESC, seq DESC LIMIT 1", arguments: arguments)
             }
         }
-        let matches = try read { db in
-            if try String.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [text]) != nil {
-                return [text]
+        let matches = try await read { db in
+            if try String.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [reference]) != nil {
+                return [reference]
             }
             return try String.fetchAll(
-                db, sql: "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 20",
-                arguments: [text])
+                db, sql: "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 20",
+                arguments: [reference.unicodeScalars.count, reference])
         }
-        guard matches.count <= 1 else { throw .ambiguousRunID(text, candidates: matches) }
+        guard matches.count <= 1 else { throw .ambiguousRunID(reference, candidates: matches) }
         return matches.first
     }
 
-    /// The newest runs first (of `specPath`, if given).
-    public func runs(limit: Int, specPath: String? = nil) throws(StoreError) -> [RunRow] {
-        let spec = specPath.map(StoreFile.canonical)
-        return try read { db in
+    public func runs(limit: Int, specPath: String? = nil) async throws(StoreError) -> [RunRow] {
+        let (filter, arguments) = Self.specFilter(specPath)
+        return try await read { db in
             try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT \(Self.runColumns) FROM runs WHERE ?1 IS NULL OR spec_path = ?1
-                    ORDER BY started_at DESC, rowid DESC LIMIT ?2
-                    """, arguments: [spec, max(0, limit)]
-            ).map(runRow)
+                sql: "SELECT \(Self.runColumns) FROM runs \(filter) ORDER BY started_at DESC, seq DESC LIMIT ?",
+                arguments: arguments + [max(0, limit)]
+            ).map(self.runRow)
         }
     }
 
-    /// A run with its stages and calls; nil for an unknown id.
-    public func run(_ id: String) throws(StoreError) -> RunDetail? {
-        try read { db in
+    public func run(_ id: String) async throws(StoreError) -> RunDetail? {
+        try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE id = ?", arguments: [id])
             else {
                 return nil
@@ -53,10 +43,16 @@ extension RunStore {
             let stages = try Row.fetchAll(db, sql: "SELECT * FROM stages WHERE run_id = ? ORDER BY id", arguments: [id])
             let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE run_id = ? ORDER BY id", arguments: [id])
             return RunDetail(
-                row: runRow(row), specHash: row["spec_hash"], traceID: row["trace_id"],
+                row: self.runRow(row), specHash: row["spec_hash"], traceID: row["trace_id"],
                 input: Self.json(row["input"]) ?? .null, output: Self.json(row["output"]),
                 stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow))
         }
+    }
+
+    /// `WHERE spec_path = ?` for the runs of one spec, nothing for all runs.
+    private static func specFilter(_ specPath: String?) -> (String, StatementArguments) {
+        guard let specPath else { return ("", []) }
+        return ("WHERE spec_path = ?", [StoreFile.canonical(specPath)])
     }
 
     // MARK: - Rows

@@ -1,12 +1,17 @@
+import CSQLiteOptions
 import Foundation
 import GRDB
 
-/// Every run, stage and model call, in one SQLite file (`.pipe/pipe.db` beside the spec).
-/// Each record is written in its own transaction the moment it happens, so a crash or
-/// `kill -9` loses at most the calls in flight. WAL mode and a busy timeout let several
-/// `pipe` processes write one store at once. The file is private (0600); it holds prompts,
-/// inputs and replies, never an API key.
-public final class RunStore: Sendable {
+/// Every run, stage and model call, in one SQLite file (`.pipe/pipe.db` beside the spec): the
+/// embedded implementation of the storage ports (`RunCatalog`, `RunApprovals`, and each run's
+/// `DurableJournal`). Every access goes through one connection's serial queue, off Swift
+/// concurrency's threads: a run's records are queued there in order and a read waits for the
+/// writes queued before it. WAL mode with `synchronous=NORMAL`: a commit is not synced to
+/// disk, yet survives a killed process (only a power loss can lose the last commits); the
+/// WAL is checkpointed as it grows, not when a process closes the store. A busy timeout lets
+/// several `pipe` processes write one store at once. The file is private
+/// (0600); it holds prompts, inputs and replies, never an API key.
+public final class RunStore: RunStorage {
     public let path: String
     /// One connection: a run writes a record at a time and reads a few rows, and a
     /// `DatabasePool`'s extra reader, threads and code cost a run megabytes for nothing.
@@ -19,10 +24,17 @@ public final class RunStore: Sendable {
     /// How long a write waits for another process's transaction before it fails.
     static let busyTimeout: TimeInterval = 10
 
+    public var location: String { path }
+
     /// `.pipe/pipe.db` in the spec's folder (the current folder for a spec read from stdin).
     public static func defaultPath(forSpec specPath: String) -> String {
         let directory = specPath == "-" ? "" : (specPath as NSString).deletingLastPathComponent
         return ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".pipe/pipe.db")
+    }
+
+    /// Whether a store file is at `path`.
+    static func exists(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path)
     }
 
     /// Opens the store, creating the file (and its folder) if needed and bringing its tables
@@ -42,8 +54,15 @@ public final class RunStore: Sendable {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
         configuration.journalMode = .wal
-        // A small page cache keeps the store's memory low (SQLite's default is 2 MB).
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
+        configuration.prepareDatabase { db in
+            // A small page cache keeps the store's memory low (SQLite's default is 2 MB).
+            try db.execute(sql: "PRAGMA cache_size = -256; PRAGMA synchronous = NORMAL")
+            // A `pipe` process that ends leaves its commits in the WAL for the next one: the
+            // checkpoint SQLite does on the last close would cost each run four fsyncs
+            // (checkpoint, then a new WAL and its folder at the next open).
+            let code = pipe_sqlite_no_checkpoint_on_close(db.sqliteConnection)
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+        }
         var tries = 0
         while true {
             do {
@@ -59,16 +78,12 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Records a run as `running` and returns its new id; this process holds the run (see
-    /// `leases`) until `finishRun`.
-    public func startRun(_ run: NewRun) throws(StoreError) -> String {
-        let process = RunHolder.current
+    public func startRun(_ run: NewRun) async throws(StoreError) -> String {
         let startedAt = Date()
         let arguments: (String) -> StatementArguments = { id in
             [
                 id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
                 StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom,
-                process.pid.map { Int($0) }, process.host,
             ]
         }
         // The 4 random hex digits make a clash within one second unlikely, not impossible.
@@ -82,13 +97,13 @@ public final class RunStore: Sendable {
             }
             let inserted: Bool
             do {
-                inserted = try write { db in
+                inserted = try await write { [arguments = arguments(id)] db in
                     try db.execute(
                         sql: """
-                            INSERT OR IGNORE INTO runs
-                                (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from, pid, host)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """, arguments: arguments(id))
+                            INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            ON CONFLICT (id) DO NOTHING
+                            """, arguments: arguments)
                     return db.changesCount == 1
                 }
             } catch {
@@ -101,45 +116,67 @@ public final class RunStore: Sendable {
         throw .database(path: path, reason: "could not find a free run id")
     }
 
-    /// Records how a run ended, and lets go of it.
-    public func finishRun(_ id: String, _ end: RunEnd) throws(StoreError) {
+    public func finishRun(_ id: String, _ end: RunEnd) async throws(StoreError) {
         defer { leases.release(id) }
-        try write { db in
+        let arguments: StatementArguments = [
+            end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall),
+            end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
+        ]
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
                         tokens_out = ?, cost_usd = ?, error = ?
                     WHERE id = ?
-                    """,
-                arguments: [
-                    end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall),
-                    end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
-                ])
+                    """, arguments: arguments)
         }
     }
 
-    /// The journal a run writes its calls and stages through. It reuses stage outputs of the
-    /// run `reusingFrom` (`--resume`; nil: none) and successful replies of any run (`--cache`).
-    public func journal(runID: String, reusingFrom: String?) -> StoreJournal {
+    public func journal(runID: String, reusingFrom: String?) -> any DurableJournal {
         StoreJournal(store: self, runID: runID, reusingFrom: reusingFrom)
+    }
+
+    public func hold(_ id: String) async throws(StoreError) {
+        try leases.acquire(id)
+    }
+
+    public func release(_ id: String) async {
+        leases.release(id)
     }
 
     // MARK: - Access
 
-    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do {
-            return try database.write(body)
-        } catch {
-            throw .database(path: path, reason: Self.reason(error))
+    /// Queues `updates` as one transaction behind every access queued before it, and
+    /// returns at once; `done` is told how it went (on the store's queue).
+    func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void, done: @escaping @Sendable (StoreError?) -> Void) {
+        database.asyncWrite(updates) { [path] _, result in
+            switch result {
+            case .success: done(nil)
+            case .failure(let error): done(.database(path: path, reason: Self.reason(error)))
+            }
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do {
-            return try database.read(body)
-        } catch {
-            throw .database(path: path, reason: Self.reason(error))
+    /// Waits for the write without blocking a Swift concurrency thread, and without being
+    /// cancelled with the calling task (what a run records while it stops is kept).
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            database.asyncWrite(updates) { [path] _, result in
+                continuation.resume(returning: result.mapError { .database(path: path, reason: Self.reason($0)) })
+            }
         }
+        return try result.get()
+    }
+
+    /// Reads after every access queued before it, without blocking a Swift concurrency thread.
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            database.asyncRead { [path] database in
+                continuation.resume(returning: Result { try value(database.get()) }
+                    .mapError { .database(path: path, reason: Self.reason($0)) })
+            }
+        }
+        return try result.get()
     }
 
     static func reason(_ error: any Error) -> String {

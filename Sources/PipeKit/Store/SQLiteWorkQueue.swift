@@ -18,7 +18,7 @@ public final class SQLiteWorkQueue: WorkQueue {
         try? store.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     }
 
-    /// The tables of migration "v3: batches"; each item's run is an ordinary run that knows
+    /// The tables of migration "v4: batches"; each item's run is an ordinary run that knows
     /// its batch and item.
     static func createTables(_ db: Database) throws {
         try db.execute(sql: """

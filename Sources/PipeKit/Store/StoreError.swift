@@ -1,5 +1,7 @@
 /// Why the run store could not do what was asked, in words a user can act on.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// There is no store at this location (and none was to be created).
+    case missing(String)
     /// The store's folder or file could not be created.
     case cannotCreate(path: String, reason: String)
     /// SQLite refused to open the file (not a database, locked for too long, no permission).
@@ -15,6 +17,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .missing(let path): "no run store at \(path)"
         case .cannotCreate(let path, let reason): "cannot create the run store \(path): \(reason)"
         case .cannotOpen(let path, let reason): "cannot open the run store \(path): \(reason)"
         case .database(let path, let reason): "run store \(path): \(reason)"

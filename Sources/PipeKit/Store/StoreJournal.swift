@@ -1,13 +1,16 @@
 import Foundation
 import GRDB
 
-/// The run store as a run's journal: each call and stage is written in its own transaction
-/// when the runner reports it. Writes go through GRDB's writer queue, off Swift
-/// concurrency's threads, and are not abandoned when the run is cancelled (Ctrl-C), so the
-/// calls and stages that end while a run stops are recorded too. A write that fails does not
-/// stop the run: the first error is kept in `firstError` for the command to report.
-public final class StoreJournal: RunJournal {
-    public let runID: String
+/// The run store as a run's journal (`DurableJournal`): each call and stage is queued as its
+/// own transaction on the store's connection the moment the runner reports it, and `record`
+/// returns at once, so a stage's dependents start without waiting for the disk. The queue
+/// is the connection's serial queue: records are written in order, and a read
+/// (`reusableOutput`, `cachedReply`) runs after the writes queued before it. Writes are
+/// not abandoned when the run is cancelled (Ctrl-C), so the calls and stages that end while
+/// a run stops are recorded too. A write that fails does not stop the run: the first error
+/// is kept, and `flush` returns it.
+final class StoreJournal: DurableJournal {
+    let runID: String
     let store: RunStore
     let reusingFrom: String?
     private let error = Locked<StoreError?>(nil)
@@ -18,33 +21,39 @@ public final class StoreJournal: RunJournal {
         self.reusingFrom = reusingFrom
     }
 
-    /// The first write or read that failed, if any.
-    public var firstError: StoreError? { error.withLock { $0 } }
+    func flush() async -> StoreError? {
+        await withCheckedContinuation { continuation in
+            store.database.asyncWriteWithoutTransaction { _ in continuation.resume() }
+        }
+        return error.withLock { $0 }
+    }
 
-    public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
+    func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
         let text: String? = await read { db in
             try String.fetchOne(
                 db,
                 sql: """
                     SELECT output FROM stages
-                    WHERE run_id = ? AND stage = ? AND fingerprint = ? AND status IN ('succeeded', 'reused')
-                        AND output IS NOT NULL
+                    WHERE run_id = ? AND stage = ? AND fingerprint = ? AND status IN (?, ?) AND output IS NOT NULL
                     ORDER BY id DESC LIMIT 1
-                    """, arguments: [reusingFrom, stage, fingerprint])
+                    """,
+                arguments: [
+                    reusingFrom, stage, fingerprint, StageReport.Status.succeeded.rawValue, StageReport.Status.reused.rawValue,
+                ])
         }
         return text.flatMap { try? JSONParser.parse($0) }
     }
 
-    public func cachedReply(key: String) async -> ModelReply? {
+    func cachedReply(key: String) async -> ModelReply? {
         await read { db in
             try Row.fetchOne(
                 db,
                 sql: """
                     SELECT reply, tokens_in, tokens_out FROM calls
-                    WHERE cache_key = ? AND status = 'ok' AND reply IS NOT NULL
+                    WHERE cache_key = ? AND status = ? AND reply IS NOT NULL
                     ORDER BY id DESC LIMIT 1
-                    """, arguments: [key]
+                    """, arguments: [key, CallRecord.Status.ok.rawValue]
             ).flatMap { row in
                 let text: String? = row["reply"]
                 let usage = TokenUsage(input: row["tokens_in"], output: row["tokens_out"])
@@ -53,56 +62,50 @@ public final class StoreJournal: RunJournal {
         }
     }
 
-    public func record(_ call: CallRecord) async {
-        let arguments: StatementArguments = [
-            runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
-            RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
-            JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
-            call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
-        ]
-        await write { db in
+    func record(_ call: CallRecord) async {
+        // Serialized on the store's queue, not on the thread that runs the stages (HTTP's).
+        let (runID, createdAt) = (runID, StoreTime.text(Date()))
+        enqueue { db in
             try db.execute(
                 sql: """
                     INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
                         problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: arguments)
+                    """,
+                arguments: [
+                    runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
+                    RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
+                    JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
+                    call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, createdAt,
+                ])
         }
     }
 
-    public func record(_ stage: StageRecord) async {
-        let report = stage.report
-        let arguments: StatementArguments = [
-            runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
-            report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
-            StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
-            report.status == .reused, report.error, StoreTime.text(Date()),
-        ]
-        await write { db in
+    func record(_ stage: StageRecord) async {
+        let (runID, finishedAt) = (runID, StoreTime.text(Date()))
+        enqueue { db in
+            let report = stage.report
             try db.execute(
                 sql: """
                     INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
                         tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: arguments)
+                    """,
+                arguments: [
+                    runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
+                    report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
+                    StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
+                    report.status == .reused, report.error, finishedAt,
+                ])
         }
     }
 
     // MARK: - Access
 
-    /// Waits for the write without blocking a Swift concurrency thread, and without being
-    /// cancelled with the calling task.
-    private func write(_ updates: @escaping @Sendable (Database) throws -> Void) async {
-        let failure: StoreError? = await withCheckedContinuation { continuation in
-            store.database.asyncWrite(updates) { [path = store.path] _, result in
-                switch result {
-                case .success: continuation.resume(returning: nil)
-                case .failure(let error):
-                    continuation.resume(returning: .database(path: path, reason: RunStore.reason(error)))
-                }
-            }
+    private func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void) {
+        store.enqueue(updates) { failure in
+            if let failure { self.keep(failure) }
         }
-        if let failure { keep(failure) }
     }
 
     private func keep(_ failure: StoreError) {
@@ -111,19 +114,11 @@ public final class StoreJournal: RunJournal {
         }
     }
 
+    /// A read that fails is kept as the journal's error, and answers nil (nothing to reuse).
     private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T?) async -> T? {
-        let result: Result<T?, StoreError> = await withCheckedContinuation { continuation in
-            store.database.asyncRead { [path = store.path] database in
-                do {
-                    continuation.resume(returning: .success(try value(database.get())))
-                } catch {
-                    continuation.resume(returning: .failure(.database(path: path, reason: RunStore.reason(error))))
-                }
-            }
-        }
-        switch result {
-        case .success(let value): return value
-        case .failure(let error):
+        do {
+            return try await store.read(value)
+        } catch {
             keep(error)
             return nil
         }

@@ -2,6 +2,10 @@ import GRDB
 
 /// The store's tables, created and upgraded by GRDB's migrator. A migration is never edited
 /// once released: a change is a new migration.
+///
+/// The tables and columns are the ones a store on PostgreSQL creates (there `seq` and `id` are
+/// identity columns, times `TEXT` as here), and every statement that reads or writes them is
+/// SQL both engines accept: `INSERT ... ON CONFLICT`, no `rowid`, explicit ordering columns.
 enum StoreSchema {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -85,7 +89,71 @@ enum StoreSchema {
                 );
                 """)
         }
-        migrator.registerMigration("v3: batches") { db in try SQLiteWorkQueue.createTables(db) }
+        // Runs get an explicit order (`seq`, which `rowid` gave before) and lose `pid` and `host`
+        // (who holds a run is its lease's business); a stage that called nothing of its own has
+        // no fingerprint instead of a word standing for its status.
+        migrator.registerMigration("v3: portable ids and statuses") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs_v3 (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    spec_path TEXT NOT NULL,
+                    spec_hash TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    duration_ms INTEGER,
+                    input TEXT NOT NULL,
+                    output TEXT,
+                    tokens_in INTEGER NOT NULL DEFAULT 0,
+                    tokens_out INTEGER NOT NULL DEFAULT 0,
+                    cost_usd REAL,
+                    error TEXT,
+                    trace_id TEXT NOT NULL,
+                    resumed_from TEXT
+                );
+                INSERT INTO runs_v3 (seq, id, spec_path, spec_hash, name, status, started_at, finished_at, duration_ms,
+                        input, output, tokens_in, tokens_out, cost_usd, error, trace_id, resumed_from)
+                    SELECT rowid, id, spec_path, spec_hash, name, status, started_at, finished_at, duration_ms,
+                        input, output, tokens_in, tokens_out, cost_usd, error, trace_id, resumed_from
+                    FROM runs ORDER BY rowid;
+                DROP TABLE runs;
+                ALTER TABLE runs_v3 RENAME TO runs;
+                CREATE INDEX runs_started_at ON runs(started_at, seq);
+
+                CREATE TABLE stages_v3 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    stage TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    model_name TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    tokens_in INTEGER NOT NULL,
+                    tokens_out INTEGER NOT NULL,
+                    cost_usd REAL,
+                    latency_ms INTEGER NOT NULL,
+                    output TEXT,
+                    fingerprint TEXT,
+                    reused INTEGER NOT NULL,
+                    error TEXT,
+                    finished_at TEXT NOT NULL
+                );
+                INSERT INTO stages_v3 (id, run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                        tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
+                    SELECT id, run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                        tokens_out, cost_usd, latency_ms, output,
+                        CASE WHEN fingerprint IN ('skipped', 'approval', 'for_each') THEN NULL ELSE fingerprint END,
+                        reused, error, finished_at
+                    FROM stages ORDER BY id;
+                DROP TABLE stages;
+                ALTER TABLE stages_v3 RENAME TO stages;
+                CREATE INDEX stages_run_id ON stages(run_id, stage);
+                """)
+        }
+        migrator.registerMigration("v4: batches") { db in try SQLiteWorkQueue.createTables(db) }
         return migrator
     }()
 

@@ -37,27 +37,27 @@ struct ApproveCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let waiting = try WaitingRun.find(runID, store: location.store, spec: location.spec)
-        let stages = try waiting.select(stage)
+        let found = try await WaitingRun.find(runID, store: location.store, spec: location.spec)
+        let stages = try found.select(stage)
+        let resumption: RunLifecycle.Resumption
         do {
-            for name in stages { try waiting.store.recordApproval(runID: waiting.id, stage: name, decision: .approved) }
+            resumption = try await found.lifecycle.approve(found.run, stages: stages)
         } catch {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let pipeline = try SpecFile.compileOrExit(waiting.detail.row.specPath, quiet: quiet)
-        let approved = (try? waiting.store.approvedStages(runID: waiting.id)) ?? Set(stages)
-        if !quiet { try Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(waiting.id)\n") }
+        let pipeline = try SpecFile.compileOrExit(found.run.detail.row.specPath, quiet: quiet)
+        if !quiet { try Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(found.run.id)\n") }
         let session = RunSession(
-            spec: waiting.detail.row.specPath, pipeline: pipeline, recording: RunRecording(store: waiting.store),
+            spec: found.run.detail.row.specPath, pipeline: pipeline, recording: RunRecording(lifecycle: found.lifecycle),
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: 8, cache: false, trace: nil))
         try await session.execute(
-            input: waiting.detail.input, resumedFrom: waiting.id,
-            approval: ApprovalPolicy(approved: approved, ask: Approver.askOnTerminal()))
+            input: resumption.input, resuming: resumption,
+            approval: ApprovalPolicy(approved: resumption.approved, ask: Approver.askOnTerminal()))
     }
 }
 
-struct RejectCommand: ParsableCommand {
+struct RejectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reject",
         abstract: "Reject the stages a run waits for: the run ends, and nothing more is called.",
@@ -80,58 +80,54 @@ struct RejectCommand: ParsableCommand {
 
     @OptionGroup var location: StoreLocation
 
-    func run() throws {
-        let waiting = try WaitingRun.find(runID, store: location.store, spec: location.spec)
-        let stages = try waiting.select(stage)
+    func run() async throws {
+        let found = try await WaitingRun.find(runID, store: location.store, spec: location.spec)
+        let stages = try found.select(stage)
         do {
-            try waiting.store.reject(runID: waiting.id, stages: stages, reason: reason)
-            waiting.store.leases.release(waiting.id)
+            try await found.lifecycle.reject(found.run, stages: stages, reason: reason)
         } catch {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        try Terminal.writeError("pipe: run \(waiting.id) rejected (\(stages.map { "`\($0)`" }.joined(separator: ", "))): \(reason)\n")
+        try Terminal.writeError("pipe: run \(found.run.id) rejected (\(stages.map { "`\($0)`" }.joined(separator: ", "))): \(reason)\n")
     }
 }
 
-/// A run that waits for approval, found in the store.
+/// A run that waits for approval, found in the store and held by this process.
 struct WaitingRun {
-    var store: RunStore
-    var id: String
-    var detail: RunDetail
-    var stages: [String]
+    var lifecycle: RunLifecycle
+    var run: RunLifecycle.WaitingRun
 
-    static func find(_ text: String, store path: String?, spec: String?) throws -> WaitingRun {
+    static func find(_ text: String, store path: String?, spec: String?) async throws -> WaitingRun {
         let location = RunRecording.path(store: path, spec: spec)
         func fail(_ message: String) throws(WriteError) -> ExitCodeError {
             try Terminal.writeError("pipe: \(message)\n")
             return ExitCodeError(code: 2)
         }
-        guard FileManager.default.fileExists(atPath: location) else { throw try fail("no run store at \(location); name it with --store or --spec") }
+        let lifecycle: RunLifecycle
         do {
-            let store = try RunStore(path: location)
-            guard let id = try store.resolveRunID(text) else {
-                throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
-            }
-            // Held until this command ends: a run is continued (or rejected) by one process at a time.
-            try store.leases.acquire(id)
-            guard let detail = try store.run(id) else {
-                throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
-            }
-            guard detail.row.status == .waitingForApproval else {
-                throw try fail("run \(id) is not waiting for approval (it is \(detail.row.status.rawValue))")
-            }
-            return WaitingRun(store: store, id: id, detail: detail, stages: try store.waitingStages(runID: id))
-        } catch let error as StoreError {
+            lifecycle = RunLifecycle(store: try await RunStores.open(location, create: false))
+        } catch .missing {
+            throw try fail("no run store at \(location); name it with --store or --spec")
+        } catch {
             throw try fail(error.description)
+        }
+        do {
+            return WaitingRun(lifecycle: lifecycle, run: try await lifecycle.waiting(text))
+        } catch {
+            switch error {
+            case .notFound: throw try fail("no run `\(text)` in \(location); `pipe logs` lists the runs")
+            case .notWaiting(let id, let status): throw try fail("run \(id) is not waiting for approval (it is \(status.rawValue))")
+            case .store(let error): throw try fail(error.description)
+            }
         }
     }
 
     /// The stages to decide on: one named stage, or all that wait.
     func select(_ stage: String?) throws -> [String] {
-        guard let stage else { return stages }
-        guard stages.contains(stage) else {
-            try Terminal.writeError("pipe: run \(id) does not wait for stage `\(stage)`; it waits for \(stages.joined(separator: ", "))\n")
+        guard let stage else { return run.stages }
+        guard run.stages.contains(stage) else {
+            try Terminal.writeError("pipe: run \(run.id) does not wait for stage `\(stage)`; it waits for \(run.stages.joined(separator: ", "))\n")
             throw ExitCodeError(code: 2)
         }
         return [stage]

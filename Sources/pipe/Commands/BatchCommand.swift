@@ -106,17 +106,15 @@ struct BatchRunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let recording = try RunRecording.open(store: RunRecording.path(store: store, spec: spec))
-        guard let runStore = recording.store else { return }
-        let queue = SQLiteWorkQueue(store: runStore)
+        let queue = try await BatchSession.openQueue(RunRecording.path(store: store, spec: spec))
         let session: BatchSession
         if let resume {
-            session = try await BatchSession.resuming(resume, queue: queue, recording: recording, quiet: quiet, output: output)
+            session = try await BatchSession.resuming(resume, queue: queue, quiet: quiet, output: output)
         } else if let spec, let input {
             let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
-                queue: queue, recording: recording, quiet: quiet, output: output)
+                queue: queue, quiet: quiet, output: output)
         } else {
             return
         }

@@ -17,7 +17,8 @@ struct BatchSession {
     let spec: String
     let pipeline: CompiledPipeline
     let queue: SQLiteWorkQueue
-    let recording: RunRecording
+    /// The items' runs, in the queue's store.
+    let lifecycle: RunLifecycle
     let results: OutputFile
     let progress: BatchProgress?
 
@@ -28,7 +29,7 @@ struct BatchSession {
 
     static func submitting(
         spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, queue: SQLiteWorkQueue,
-        recording: RunRecording, quiet: Bool, output: String?
+        quiet: Bool, output: String?
     ) async throws -> BatchSession {
         let validator: JSONSchema?
         do {
@@ -50,11 +51,12 @@ struct BatchSession {
                 NewBatch(
                     id: id, specPath: spec, specText: text, schemaFiles: [:], specHash: SHA256.hex(text),
                     pipelineName: pipeline.name))
-            try recording.store?.leases.acquire(id)
+            try queue.store.leases.acquire(id)
         }
         try Terminal.writeError("pipe: batch \(id)\n")
         let session = try BatchSession(
-            id: id, spec: spec, pipeline: pipeline, queue: queue, recording: recording, results: resultFile(output),
+            id: id, spec: spec, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
+            results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
         var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
         while true {
@@ -81,7 +83,7 @@ struct BatchSession {
         return session
     }
 
-    static func resuming(_ reference: String, queue: SQLiteWorkQueue, recording: RunRecording, quiet: Bool, output: String?)
+    static func resuming(_ reference: String, queue: SQLiteWorkQueue, quiet: Bool, output: String?)
         async throws -> BatchSession
     {
         var info = try await find(reference, in: queue)
@@ -93,14 +95,14 @@ struct BatchSession {
         let id = info.id
         let released = try await orExit { () async throws(StoreError) in
             // Held by one process at a time: whatever is still marked running was abandoned.
-            try recording.store?.leases.acquire(id)
+            try queue.store.leases.acquire(id)
             return try await queue.releaseAbandoned(batch: id)
         }
         info.counts.pending += info.counts.running
         info.counts.running = 0
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
         return try BatchSession(
-            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, recording: recording,
+            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
     }
@@ -150,7 +152,7 @@ struct BatchSession {
             await display
             return outcome
         }
-        recording.store?.leases.release(id)
+        queue.store.leases.release(id)
         let stopped: BatchRunner.Outcome
         switch outcome {
         case .success(let value): stopped = value
@@ -162,7 +164,7 @@ struct BatchSession {
         if let failure = progress?.failure { throw failure }
         let counts = try await Self.orExit { () async throws(StoreError) in try await queue.counts(batch: id) }
         try Terminal.writeError("pipe: batch \(id): \(RunLogText.counts(counts)) (\(DurationFormat.short(ContinuousClock.now - clock)))\n")
-        let hint = "pipe: continue it with: pipe batch --resume \(id)" + (recording.store.map { " --store \($0.path)" } ?? "") + "\n"
+        let hint = "pipe: continue it with: pipe batch --resume \(id)" + " --store \(queue.store.path)" + "\n"
         switch stopped {
         case .interrupted:
             try Terminal.writeError(hint)
@@ -177,25 +179,25 @@ struct BatchSession {
 
     /// One item: a recorded run of the pipeline, resuming the item's earlier run if it has one.
     private func runItem(_ claim: Claim, runner: PipelineRunner) async -> ItemRun {
-        var resumedFrom = claim.previousRunID
-        if let previous = resumedFrom {
-            do {
-                try recording.store?.leases.acquire(previous)
-            } catch {
-                resumedFrom = nil
-            }
+        // A run an earlier claim left half done is continued (its finished stages reused), if
+        // nobody holds it still.
+        var resuming: RunLifecycle.Resumption?
+        if let previous = claim.previousRunID {
+            resuming = try? await lifecycle.resume(previous, specPath: nil)
         }
-        let run: RunRecording.Run
+        let run: RunLifecycle.Run
         do {
-            run = try recording.start(spec: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resumedFrom: resumedFrom)
+            run = try await lifecycle.start(
+                specPath: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resuming: resuming)
         } catch {
-            return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded"))
+            if let resuming { await lifecycle.letGo(resuming.id) }
+            return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
         try? await queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
             if case .callFinished(let call) = event { progress?.callFinished(call) }
         }
-        try? recording.finish(run, result)
+        _ = await lifecycle.finish(run, result)
         if case .interrupted = result.outcome { return .unfinished }
         return .ended(ItemResult(index: claim.index, runID: run.id, result))
     }
@@ -215,8 +217,7 @@ struct BatchSession {
             try Terminal.writeError("pipe: no run store at \(path): `pipe batch` creates it beside the spec; name another with --store or PIPE_STORE\n")
             throw ExitCodeError(code: 2)
         }
-        guard let runStore = try RunRecording.open(store: path).store else { throw ExitCodeError(code: 2) }
-        let queue = SQLiteWorkQueue(store: runStore)
+        let queue = try await openQueue(path)
         return (queue, try await find(reference, in: queue))
     }
 
@@ -226,6 +227,11 @@ struct BatchSession {
             throw ExitCodeError(code: 2)
         }
         return info
+    }
+
+    /// The embedded queue in the run store at `path`, created if missing (exit 2 when unusable).
+    static func openQueue(_ path: String) async throws -> SQLiteWorkQueue {
+        try await orExit { () async throws(StoreError) in SQLiteWorkQueue(store: try RunStore(path: path)) }
     }
 
     /// `--output FILE`, else stdout.

@@ -67,21 +67,20 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = storePath
-        guard FileManager.default.fileExists(atPath: path) else {
+        let runStore: any RunCatalog
+        do {
+            runStore = try await RunStores.open(path, create: false)
+        } catch .missing {
             throw try failure(
                 "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
-        }
-        let runStore: RunStore
-        do {
-            runStore = try RunStore(path: path)
         } catch {
             throw try failure(error.description)
         }
         do {
             if let runID {
-                try show(runID, in: runStore)
+                try await show(runID, in: runStore)
             } else {
-                let rows = try runStore.runs(limit: limit, specPath: spec)
+                let rows = try await runStore.runs(limit: limit, specPath: spec)
                 if json {
                     try Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
                 } else if rows.isEmpty {
@@ -96,8 +95,8 @@ struct LogsCommand: AsyncParsableCommand {
         }
     }
 
-    private func show(_ text: String, in runStore: RunStore) throws {
-        guard let id = try runStore.resolveRunID(text, specPath: spec), let detail = try runStore.run(id) else {
+    private func show(_ text: String, in runStore: any RunCatalog) async throws {
+        guard let id = try await runStore.resolveRunID(text, specPath: spec), let detail = try await runStore.run(id) else {
             let what = text == "last" ? "no runs recorded" + (spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
             throw try failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
         }
@@ -120,8 +119,8 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     /// The recent batches (`pipe batch`), after the runs, when there are any.
-    private func listBatches(in runStore: RunStore) async throws {
-        guard !json, spec == nil else { return }
+    private func listBatches(in runStore: any RunCatalog) async throws {
+        guard !json, spec == nil, let runStore = runStore as? RunStore else { return }
         let batches = try await SQLiteWorkQueue(store: runStore).batches(limit: limit)
         guard !batches.isEmpty else { return }
         try Terminal.write("\n" + format.batches(batches))

@@ -137,14 +137,15 @@ struct RunCommand: AsyncParsableCommand {
             try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
-        let recording = try RunRecording.open(store: noStore ? nil : RunRecording.path(store: store, spec: spec))
-        let resumed = try resume.map { try recording.resolve($0, spec: spec) }
+        let recording = try await RunRecording.open(store: noStore ? nil : RunRecording.path(store: store, spec: spec))
+        var resumed: RunLifecycle.Resumption?
+        if let resume { resumed = try await recording.resume(resume, spec: spec) }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
         let session = RunSession(
             spec: spec, pipeline: pipeline, recording: recording,
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
         try await session.execute(
-            input: value, resumedFrom: resumed?.id,
+            input: value, resuming: resumed,
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
     }
 

@@ -1,28 +1,13 @@
 import Foundation
 import PipeKit
 
-/// `pipe run`'s use of the run store: every run and call recorded as it happens, earlier
-/// runs found for `--resume`, earlier replies for `--cache`. A store that cannot be opened,
-/// or cannot record the run's start, stops the command before anything is called (exit 2)
-/// unless `--no-store` is given; one that fails later costs only the record, with a warning.
+/// The run store as `pipe run` and `pipe approve` speak of it: the run's lifecycle
+/// (`RunLifecycle`, in PipeKit) with its failures turned into messages and exit codes. A store
+/// that cannot be opened, or cannot record the run's start, stops the command before anything
+/// is called (exit 2) unless `--no-store` is given; one that fails later costs only the
+/// record, with a warning.
 struct RunRecording {
-    let store: RunStore?
-
-    /// A run as recorded: its id, and the journal the runner writes to.
-    struct Run {
-        var id: String
-        var journal: StoreJournal?
-        /// The run it resumes, which this process holds until the run ends.
-        var resumedFrom: String?
-        var recorded: Bool { journal != nil }
-    }
-
-    /// A run to resume: its id, its input, and the stages a person approved for it.
-    struct Resumed {
-        var id: String
-        var input: JSONValue
-        var approved: Set<String>
-    }
+    let lifecycle: RunLifecycle
 
     /// Where the store is for commands that name a run: --store, else PIPE_STORE, else
     /// beside --spec, else in the current folder.
@@ -32,10 +17,11 @@ struct RunRecording {
         return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
-    static func open(store path: String?) throws -> RunRecording {
-        guard let path else { return RunRecording(store: nil) }
+    /// The store at `path`, created if missing; none for `--no-store` (nil).
+    static func open(store path: String?) async throws -> RunRecording {
+        guard let path else { return RunRecording(lifecycle: RunLifecycle(store: nil)) }
         do {
-            return RunRecording(store: try RunStore(path: path))
+            return RunRecording(lifecycle: RunLifecycle(store: try await RunStores.open(path, create: true)))
         } catch {
             throw try unusable(error)
         }
@@ -47,41 +33,28 @@ struct RunRecording {
         return ExitCodeError(code: 2)
     }
 
-    func resolve(_ text: String, spec: String) throws -> Resumed {
-        guard let store else { throw ExitCodeError(code: 2) }
-        let notFound = "pipe: no run `\(text)` in \(store.path) for \(spec); `pipe logs` lists the runs\n"
+    /// The run `--resume` names, held by this process; exit 2 when there is none, or another
+    /// process holds it.
+    func resume(_ text: String, spec: String) async throws -> RunLifecycle.Resumption {
         do {
-            guard let id = try store.resolveRunID(text, specPath: URL(fileURLWithPath: spec).path) else {
-                try Terminal.writeError(notFound)
-                throw ExitCodeError(code: 2)
+            return try await lifecycle.resume(text, specPath: URL(fileURLWithPath: spec).path)
+        } catch {
+            switch error {
+            case .notFound, .notWaiting:
+                try Terminal.writeError(
+                    "pipe: no run `\(text)` in \(lifecycle.store?.location ?? "") for \(spec); `pipe logs` lists the runs\n")
+            case .store(let error):
+                try Terminal.writeError("pipe: \(error)\n")
             }
-            // Held until this run ends: a run still going in another process is not run twice.
-            try store.leases.acquire(id)
-            guard let detail = try store.run(id) else {
-                try Terminal.writeError(notFound)
-                throw ExitCodeError(code: 2)
-            }
-            return Resumed(id: id, input: detail.input, approved: try store.approvedStages(runID: id))
-        } catch let error as StoreError {
-            try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
     }
 
-    func start(
-        spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resumedFrom: String?,
-        approved: Set<String> = []
-    ) throws -> Run {
-        guard let store else { return Run(id: RunID.make(), journal: nil) }
-        let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
+    func start(spec: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: RunLifecycle.Resumption?)
+        async throws -> RunLifecycle.Run
+    {
         do {
-            let id = try store.startRun(
-                NewRun(
-                    specPath: URL(fileURLWithPath: spec).path, specHash: SHA256.hex(text), pipelineName: pipeline.name,
-                    input: input, traceID: traceID, resumedFrom: resumedFrom))
-            // Approvals carry over, so a resumed run does not ask again.
-            for stage in approved.sorted() { try store.recordApproval(runID: id, stage: stage, decision: .approved) }
-            return Run(id: id, journal: store.journal(runID: id, reusingFrom: resumedFrom), resumedFrom: resumedFrom)
+            return try await lifecycle.start(specPath: spec, pipeline: pipeline, input: input, traceID: traceID, resuming: resuming)
         } catch {
             throw try Self.unusable(error)
         }
@@ -89,17 +62,13 @@ struct RunRecording {
 
     /// Records the run's end, then says what could not be recorded. A store that failed
     /// during the run is reported whatever `--quiet` says; the exit code stays the run's.
-    func finish(_ run: Run, _ result: PipelineRunner.Result) throws(WriteError) {
-        var warnings: [String] = []
-        if let error = run.journal?.firstError {
-            warnings.append("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")
+    func finish(_ run: RunLifecycle.Run, _ result: PipelineRunner.Result) async throws(WriteError) {
+        let gaps = await lifecycle.finish(run, result)
+        if let error = gaps.records {
+            try Terminal.writeError("pipe: warning: some calls of run \(run.id) are not recorded: \(error)\n")
         }
-        do {
-            try store?.finishRun(run.id, RunEnd(result))
-        } catch {
-            warnings.append("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
+        if let error = gaps.end {
+            try Terminal.writeError("pipe: warning: the end of run \(run.id) is not recorded: \(error)\n")
         }
-        if let resumed = run.resumedFrom { store?.leases.release(resumed) }
-        for warning in warnings { try Terminal.writeError(warning) }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import PipeKit
 
 /// One execution of a compiled pipeline, as `pipe run` and `pipe approve` do it: providers,
-/// the run store, the trace, progress, the summary, the output and the exit code.
+/// the trace, progress, the summary, the output and the exit code around the run's
+/// lifecycle in the store (`RunRecording`, `RunLifecycle`).
 struct RunSession {
     struct Settings {
         var mock: Bool
@@ -22,7 +23,7 @@ struct RunSession {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { "    | " + $0 }.joined(separator: "\n") + "\n"
     }
 
-    func execute(input value: JSONValue, resumedFrom: String?, approval: ApprovalPolicy) async throws {
+    func execute(input value: JSONValue, resuming: RunLifecycle.Resumption?, approval: ApprovalPolicy) async throws {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -64,8 +65,7 @@ struct RunSession {
             throw ExitCodeError(code: 2)
         }
         let traceID = TraceIDs.traceID()
-        let run = try recording.start(
-            spec: spec, pipeline: pipeline, input: value, traceID: traceID, resumedFrom: resumedFrom, approved: approval.approved)
+        let run = try await recording.start(spec: spec, pipeline: pipeline, input: value, traceID: traceID, resuming: resuming)
         let tracer = traceFile.map { TraceWriter(output: $0, runID: run.id, traceID: traceID) }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
         let (result, signal) = await Interrupt.run {
@@ -81,21 +81,21 @@ struct RunSession {
         // The run is recorded whatever is written after it; a write that fails says so.
         let status: Int32
         do throws(WriteError) {
-            try recording.finish(run, result)
+            try await recording.finish(run, result)
             try tracer?.runEnded(status: result.outcome.status, wall: result.wall, usage: result.usage, costUSD: result.costUSD)
             if let failure = progress?.failure { throw failure }
             status = try report(result, run: run, signal: signal)
         } catch {
             throw RunOutputFailure(
-                failure: error, note: run.recorded ? "pipe: run \(run.id) is recorded; `pipe logs \(run.id)` shows its stages and output" : nil)
+                failure: error, note: run.isRecorded ? "pipe: run \(run.id) is recorded; `pipe logs \(run.id)` shows its stages and output" : nil)
         }
         if status != 0 { throw ExitCodeError(code: status) }
     }
 
     /// The summary, the output, and what the outcome needs said; returns the exit status.
-    private func report(_ result: PipelineRunner.Result, run: RunRecording.Run, signal: Int32?) throws(WriteError) -> Int32 {
+    private func report(_ result: PipelineRunner.Result, run: RunLifecycle.Run, signal: Int32?) throws(WriteError) -> Int32 {
         if !settings.quiet { try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
-        let resumeHint = run.recorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
+        let resumeHint = run.isRecorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
             if case .string(let text) = output, !settings.json {
@@ -126,7 +126,7 @@ struct RunSession {
                 if let system = stage.system { try Terminal.writeError(Self.indent("system: " + system)) }
                 try Terminal.writeError(Self.indent(stage.prompt))
             }
-            if run.recorded {
+            if run.isRecorded {
                 try Terminal.writeError("""
                     pipe: run \(run.id) is waiting; the finished stages are kept.
                       approve: pipe approve \(run.id)

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// A run's life in the store through `RunLifecycle`, as `pipe run`, `pipe approve` and
+/// `pipe batch` use it: records written behind the run and all there once it has finished,
+/// runs to resume held by one process at a time.
+@Suite struct RunLifecycleTests {
+    static let traceID = String(repeating: "0", count: 32)
+
+    /// a -> b -> d, a -> c -> d (`StoreJournalRunTests.spec`), answered by `provider`.
+    static func runner(_ provider: ScriptedProvider) throws -> PipelineRunner {
+        try PipelineRunner(pipeline: try compileSpec(StoreJournalRunTests.spec)) { _ throws(ProviderError) in provider }
+    }
+
+    /// While another connection holds the store's write lock, no record can be written: the
+    /// whole chain still runs (each stage starts without waiting for its dependency's record),
+    /// and once the lock is let go, `finish` leaves every call and stage in the store.
+    @Test func stagesDoNotWaitForTheirRecords() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let blocker = try RunStore(path: folder.storePath), reader = try RunStore(path: folder.storePath)
+        let lifecycle = RunLifecycle(store: store)
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+
+        let locked = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
+        Thread {
+            try? blocker.database.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                _ = letGo.wait(timeout: .now() + 60)
+                try db.execute(sql: "COMMIT")
+            }
+        }.start()
+        await onOwnThread { locked.wait() }
+
+        let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
+        #expect(result.outcome.status == .succeeded)
+        #expect(provider.calls.map(\.stage).sorted() == ["a", "b", "c", "d"])
+        #expect(try await reader.run(run.id)?.stages.isEmpty == true)
+
+        letGo.signal()
+        let gaps = await lifecycle.finish(run, result)
+        #expect(gaps.records == nil && gaps.end == nil)
+        let detail = try #require(try await reader.run(run.id))
+        #expect(detail.row.status == .succeeded)
+        // In the order they ended, which is the order they were handed over.
+        #expect(detail.stages.map(\.stage) == provider.calls.map(\.stage) && detail.stages.allSatisfy { $0.status == .succeeded })
+        #expect(detail.calls.map(\.stage) == provider.calls.map(\.stage) && detail.calls.allSatisfy { $0.status == .ok })
+        #expect(detail.output == "d(D b(B a(A x)) c(C a(A x)))")
+    }
+
+    /// The run to resume is held from the moment it is found until the run that continues it
+    /// has finished; that run calls only what did not finish.
+    @Test func aResumedRunIsHeldUntilItsContinuationFinishes() async throws {
+        let folder = try TemporaryFolder()
+        let lifecycle = RunLifecycle(store: try RunStore(path: folder.storePath))
+        let elsewhere = RunLifecycle(store: try RunStore(path: folder.storePath))
+        let failing = ScriptedProvider(answer: StoreJournalRunTests.answer(failing: "c"))
+        let first = try await lifecycle.perform(
+            try Self.runner(failing), specPath: "/specs/chain.yaml", input: "x", traceID: Self.traceID)
+        #expect(first.result.outcome.status == .failed)
+
+        let resumption = try await lifecycle.resume("last", specPath: "/specs/chain.yaml")
+        #expect(resumption.id == first.run.id && resumption.input == "x")
+        do {
+            _ = try await elsewhere.resume(first.run.id, specPath: nil)
+            Issue.record("resumed a run another process holds")
+        } catch {
+            guard case .store(.runInUse(let id, _)) = error else { throw error }
+            #expect(id == first.run.id)
+        }
+
+        let working = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let second = try await lifecycle.perform(
+            try Self.runner(working), specPath: "/specs/chain.yaml", input: resumption.input, traceID: Self.traceID,
+            resuming: resumption)
+        #expect(second.result.outcome.status == .succeeded)
+        #expect(working.calls.map(\.stage) == ["c", "d"])
+        let detail = try #require(try await lifecycle.store?.run(second.run.id))
+        #expect(detail.row.resumedFrom == first.run.id)
+        #expect(detail.stages.filter { $0.status == .reused }.map(\.stage).sorted() == ["a", "b"])
+        #expect(detail.stages.filter { $0.status == .succeeded }.map(\.stage).sorted() == ["c", "d"])
+
+        // Let go: another process may resume it now.
+        let again = try await elsewhere.resume(first.run.id, specPath: nil)
+        await elsewhere.letGo(again.id)
+    }
+
+    /// Without a store (`--no-store`) a run is not recorded, and nothing can be resumed.
+    @Test func withoutAStoreNothingIsRecorded() async throws {
+        let lifecycle = RunLifecycle(store: nil)
+        let done = try await lifecycle.perform(
+            try Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())), specPath: "/specs/chain.yaml", input: "x",
+            traceID: Self.traceID)
+        #expect(!done.run.isRecorded && done.result.outcome.status == .succeeded)
+        await #expect(throws: RunLookupError.self) { try await lifecycle.resume("last", specPath: nil) }
+    }
+}
