@@ -8,53 +8,30 @@ enum FakeServerCommand {
     static let command = BenchCommand(
         name: "fake-server",
         summary: "run the fake Anthropic/OpenAI server: --port N --latency-ms N [--event-delay-ms N] [--reply TEXT | --spec FILE]",
-        run: run)
+        usage: """
+            usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--reply TEXT | --spec FILE]
 
-    static let usage = """
-        usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--reply TEXT | --spec FILE]
+            Serves POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI) on
+            127.0.0.1 until killed. Every reply waits --latency-ms first (default 0); streamed
+            replies wait --event-delay-ms between events (default 0). The reply is --reply, or
+            by default a minimal JSON value matching the schema the request asks for. With
+            --spec, each request is matched to the spec's stage whose prompt it starts with, and
+            answered with the mock provider's schema-valid value for that stage.
+            Prints the base URL on the first line of stdout. --port 0 (the default) picks a free port.
+            """,
+        valued: ["--port", "--latency-ms", "--event-delay-ms", "--reply", "--spec"], run: run)
 
-        Serves POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI) on
-        127.0.0.1 until killed. Every reply waits --latency-ms first (default 0); streamed
-        replies wait --event-delay-ms between events (default 0). The reply is --reply, or
-        by default a minimal JSON value matching the schema the request asks for. With
-        --spec, each request is matched to the spec's stage whose prompt it starts with, and
-        answered with the mock provider's schema-valid value for that stage.
-        Prints the base URL on the first line of stdout. --port 0 (the default) picks a free port.
-        """
-
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var port = 0
-        var latency = 0
-        var eventDelay = 0
-        var fixedReply: String?
-        var specReplies: SpecReplies?
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            if flag == "--help" || flag == "-h" {
-                print(usage)
-                return 0
-            }
-            guard let value = rest.popFirst() else {
-                printError("\(flag) needs a value\n\(usage)")
-                return 2
-            }
-            switch flag {
-            case "--port": guard let n = Int(value), (0...65535).contains(n) else { return badValue(flag, value) }; port = n
-            case "--latency-ms": guard let n = Int(value), n >= 0 else { return badValue(flag, value) }; latency = n
-            case "--event-delay-ms": guard let n = Int(value), n >= 0 else { return badValue(flag, value) }; eventDelay = n
-            case "--reply": fixedReply = value
-            case "--spec":
-                guard let stages = SpecReplies(path: value) else { return badValue(flag, value) }
-                specReplies = stages
-            default:
-                printError("unknown option \(flag)\n\(usage)")
-                return 2
-            }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let port = try options.number("--port", default: 0, in: 0...65535)
+        let latency = try options.number("--latency-ms", default: 0, in: 0...Int.max)
+        let eventDelay = try options.number("--event-delay-ms", default: 0, in: 0...Int.max)
+        let stages = try options.text("--spec").map { path throws(BenchOptions.Exit) in
+            guard let stages = SpecReplies(path: path) else { throw options.invalid("--spec", path) }
+            return stages
         }
         let delay = Duration.milliseconds(latency)
         let between = Duration.milliseconds(eventDelay)
-        let fixed = fixedReply
-        let stages = specReplies
+        let fixed = options.text("--reply")
         let server = FakeLLMServer { request in
             let reply = fixed.map { FakeReply.text($0) } ?? stages?.reply(to: request.prompt).map { FakeReply.text($0) }
                 ?? FakeLLMServer.defaultReply(request)
@@ -64,20 +41,11 @@ enum FakeServerCommand {
             let actual = try server.start(port: port)
             FileHandle.standardOutput.write(Data("http://127.0.0.1:\(actual)\n".utf8))
         } catch {
-            printError("fake-server: cannot listen on port \(port): \(error)")
+            FileHandle.standardError.write(Data("fake-server: cannot listen on port \(port): \(error)\n".utf8))
             return 1
         }
         // Serve until the process is killed.
         while true { sleep(3600) }
-    }
-
-    private static func badValue(_ flag: String, _ value: String) -> Int32 {
-        printError("\(flag): \(value.debugDescription) is not a valid value")
-        return 2
-    }
-
-    private static func printError(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 }
 

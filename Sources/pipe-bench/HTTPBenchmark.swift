@@ -8,42 +8,22 @@ enum HTTPBenchmark {
     static let command = BenchCommand(
         name: "http",
         summary: "HTTPClient throughput against the fake server: --requests N --concurrency N --latency-ms N [--stream]",
-        run: run)
+        usage: """
+            usage: pipe-bench http [--requests N] [--concurrency N] [--latency-ms N] [--stream]
 
-    static let usage = """
-        usage: pipe-bench http [--requests N] [--concurrency N] [--latency-ms N] [--stream]
+            Sends --requests Anthropic-shaped requests (default 2000), at most --concurrency
+            in flight (default 100), to an in-process fake server that waits --latency-ms
+            before each reply (default 0). --stream asks for streamed replies and parses
+            their events. Prints wall time, requests per second, latency percentiles and the
+            number of TCP connections the client opened.
+            """,
+        valued: ["--requests", "--concurrency", "--latency-ms"], switches: ["--stream"], run: run)
 
-        Sends --requests Anthropic-shaped requests (default 2000), at most --concurrency
-        in flight (default 100), to an in-process fake server that waits --latency-ms
-        before each reply (default 0). --stream asks for streamed replies and parses
-        their events. Prints wall time, requests per second, latency percentiles and the
-        number of TCP connections the client opened.
-        """
-
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var requests = 2000
-        var concurrency = 100
-        var latency = 0
-        var streaming = false
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--help", "-h":
-                print(usage)
-                return 0
-            case "--stream":
-                streaming = true
-            case "--requests", "--concurrency", "--latency-ms":
-                guard let value = rest.popFirst().flatMap({ Int($0) }), value >= (flag == "--latency-ms" ? 0 : 1) else {
-                    print("\(flag) needs a positive number\n\(usage)")
-                    return 2
-                }
-                if flag == "--requests" { requests = value } else if flag == "--concurrency" { concurrency = value } else { latency = value }
-            default:
-                print("unknown option \(flag)\n\(usage)")
-                return 2
-            }
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let requests = try options.number("--requests", default: 2000)
+        let concurrency = try options.number("--concurrency", default: 100)
+        let latency = try options.number("--latency-ms", default: 0, in: 0...Int.max)
+        let streaming = options.isSet("--stream")
 
         let server = FakeLLMServer(reply: FakeReply.text("The quick brown fox jumps over the lazy dog.").delayed(by: .milliseconds(latency)))
         do { try server.start() } catch {

@@ -7,45 +7,23 @@ enum QueueBenchmark {
     static let command = BenchCommand(
         name: "queue",
         summary: "PostgreSQL work queue: --url URL --items N --workers N --claim N",
-        run: run)
+        usage: """
+            usage: pipe-bench queue --url postgres://USER@HOST:PORT/DB [--items N] [--workers N] [--claim N]
 
-    static let usage = """
-        usage: pipe-bench queue --url postgres://USER@HOST:PORT/DB [--items N] [--workers N] [--claim N]
+            Creates pipe's tables in the database if needed, enqueues a batch of --items items
+            (default 10000), then --workers workers (default 4, a connection each) claim up to
+            --claim items at a time (default 1) and finish each as `pipe worker` does, until none
+            is left. The batch is deleted afterwards. Prints items claimed and finished per
+            second, the latency of a claim and of a finish, and the process's peak memory.
+            Exits 1 if an item was not finished exactly once.
+            """,
+        valued: ["--url", "--items", "--workers", "--claim"], run: run)
 
-        Creates pipe's tables in the database if needed, enqueues a batch of --items items
-        (default 10000), then --workers workers (default 4, a connection each) claim up to
-        --claim items at a time (default 1) and finish each as `pipe worker` does, until none
-        is left. The batch is deleted afterwards. Prints items claimed and finished per
-        second, the latency of a claim and of a finish, and the process's peak memory.
-        Exits 1 if an item was not finished exactly once.
-        """
-
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var url: String?
-        var items = 10_000, workers = 4, claimSize = 1
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--help", "-h":
-                print(usage)
-                return 0
-            case "--url":
-                url = rest.popFirst()
-            case "--items", "--workers", "--claim":
-                guard let value = rest.popFirst().flatMap({ Int($0) }), value >= 1 else {
-                    print("\(flag) needs a positive number\n\(usage)")
-                    return 2
-                }
-                if flag == "--items" { items = value } else if flag == "--workers" { workers = value } else { claimSize = value }
-            default:
-                print("unknown option \(flag)\n\(usage)")
-                return 2
-            }
-        }
-        guard let url else {
-            print("--url is required\n\(usage)")
-            return 2
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let url = try options.required("--url")
+        let items = try options.number("--items", default: 10_000)
+        let workers = try options.number("--workers", default: 4)
+        let claimSize = try options.number("--claim", default: 1)
         do {
             return try await measure(url: url, items: items, workers: workers, claimSize: claimSize)
         } catch {

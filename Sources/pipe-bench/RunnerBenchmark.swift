@@ -11,21 +11,13 @@ enum RunnerBenchmark {
     static let command = BenchCommand(
         name: "runner",
         summary: "the runner's overhead in-process: research-report, fake server at 100 ms a call [--runs N] [--delta-size CHARS] [--latency-ms N]",
-        run: run)
+        usage: "usage: pipe-bench runner [--runs N] [--delta-size CHARS] [--latency-ms N]",
+        valued: ["--runs", "--delta-size", "--latency-ms"], run: run)
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var runs = 20
-        var deltaSize = 8
-        var latencyMS = 100
-        var rest = arguments[...]
-        while let flag = rest.popFirst(), let value = rest.popFirst().flatMap({ Int($0) }) {
-            switch flag {
-            case "--runs": runs = value
-            case "--delta-size": deltaSize = value
-            case "--latency-ms": latencyMS = value
-            default: break
-            }
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let runs = try options.number("--runs", default: 20)
+        let deltaSize = try options.number("--delta-size", default: 8)
+        let latencyMS = try options.number("--latency-ms", default: 100, in: 0...Int.max)
         let path = "pipelines/research-report.yaml"
         guard let data = FileManager.default.contents(atPath: path),
             let pipeline = Compiler.compile(SourceFile(path: path, bytes: [UInt8](data)), directory: "pipelines").pipeline,
@@ -34,10 +26,8 @@ enum RunnerBenchmark {
             FileHandle.standardError.write(Data("run from the repository's root: \(path) must compile\n".utf8))
             return 2
         }
-        let size = deltaSize
-        let latency = latencyMS
         let server = FakeLLMServer { request in
-            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(latency)).punctual().streamed(every: .zero, deltaSize: size)
+            FakeReply.text(replies.reply(to: request.prompt) ?? "reply").delayed(by: .milliseconds(latencyMS)).punctual().streamed(every: .zero, deltaSize: deltaSize)
         }
         do {
             try server.start()

@@ -9,44 +9,22 @@ enum StoreBenchmark {
     static let command = BenchCommand(
         name: "store",
         summary: "run store writes: --runs N --stages N --concurrency N [--store PATH]",
-        run: run)
+        usage: """
+            usage: pipe-bench store [--runs N] [--stages N] [--concurrency N] [--store PATH]
 
-    static let usage = """
-        usage: pipe-bench store [--runs N] [--stages N] [--concurrency N] [--store PATH]
+            Runs a pipeline of --stages mock stages (default 5) --runs times (default 200),
+            --concurrency at a time (default 4), recording each run, call and stage through the
+            journal `pipe run` uses into --store (default: a new file in a temporary folder,
+            removed afterwards).
+            Prints records per second and the latency of one record; exits 1 if a write failed.
+            """,
+        valued: ["--runs", "--stages", "--concurrency", "--store"], run: run)
 
-        Runs a pipeline of --stages mock stages (default 5) --runs times (default 200),
-        --concurrency at a time (default 4), recording each run, call and stage through the
-        journal `pipe run` uses into --store (default: a new file in a temporary folder,
-        removed afterwards).
-        Prints records per second and the latency of one record; exits 1 if a write failed.
-        """
-
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var runs = 200, stages = 5, concurrency = 4
-        var path: String?
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--help", "-h":
-                print(usage)
-                return 0
-            case "--store":
-                guard let value = rest.popFirst() else {
-                    print("--store needs a path\n\(usage)")
-                    return 2
-                }
-                path = value
-            case "--runs", "--stages", "--concurrency":
-                guard let value = rest.popFirst().flatMap({ Int($0) }), value >= 1 else {
-                    print("\(flag) needs a positive number\n\(usage)")
-                    return 2
-                }
-                if flag == "--runs" { runs = value } else if flag == "--stages" { stages = value } else { concurrency = value }
-            default:
-                print("unknown option \(flag)\n\(usage)")
-                return 2
-            }
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let runs = try options.number("--runs", default: 200)
+        let stages = try options.number("--stages", default: 5)
+        let concurrency = try options.number("--concurrency", default: 4)
+        let path = options.text("--store")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-bench-store-\(getpid())")
         defer { if path == nil { try? FileManager.default.removeItem(at: folder) } }
         let store: RunStore

@@ -11,7 +11,7 @@ enum StoreOverheadBenchmark {
     static let command = BenchCommand(
         name: "store-overhead",
         summary: "`pipe run` of a 5-stage chain, fake server at 100 ms a call, with the run store vs --no-store [--runs N] [--latency-ms N]",
-        run: run)
+        usage: "usage: pipe-bench store-overhead [--runs N] [--latency-ms N]", valued: ["--runs", "--latency-ms"], run: run)
 
     static let stages = 5
 
@@ -25,17 +25,9 @@ enum StoreOverheadBenchmark {
             + "output: \"{{ s\(stages - 1) }}\"\n"
     }
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var runs = 20
-        var latencyMS = 100
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst().flatMap({ Int($0) }), value >= 1, ["--runs", "--latency-ms"].contains(flag) else {
-                print("usage: pipe-bench store-overhead [--runs N] [--latency-ms N]")
-                return 2
-            }
-            if flag == "--runs" { runs = value } else { latencyMS = value }
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let runs = try options.number("--runs", default: 20)
+        let latencyMS = try options.number("--latency-ms", default: 100)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-bench-store-overhead-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let specPath = folder.appendingPathComponent("chain.yaml").path

@@ -9,30 +9,20 @@ enum ValidatorBenchmark {
     static let command = BenchCommand(
         name: "validate",
         summary: "JSON Schema validation of a ~100 KB document against a 50-keyword schema: [--iterations N] [--out DIR]",
-        run: run)
+        usage: "usage: pipe-bench validate [--iterations N] [--out DIR]", valued: ["--iterations", "--out"], run: run)
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let iterations = try options.number("--iterations", default: 2000)
+        let directory = options.text("--out") ?? "/tmp/pipe-bench-validate"
         do {
-            return try measure(arguments)
+            return try measure(iterations: iterations, directory: directory)
         } catch {
             print("pipe-bench validate: \(error)")
             return 1
         }
     }
 
-    static func measure(_ arguments: [String]) throws -> Int32 {
-        var iterations = 2000
-        var directory = "/tmp/pipe-bench-validate"
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--iterations": iterations = Int(rest.popFirst() ?? "") ?? iterations
-            case "--out": directory = rest.popFirst() ?? directory
-            default:
-                print("unknown option \(flag)\nusage: pipe-bench validate [--iterations N] [--out DIR]")
-                return 2
-            }
-        }
+    static func measure(iterations: Int, directory: String) throws -> Int32 {
         let schemaValue = schema()
         let documentValue = document(records: 260)
         let documentText = documentValue.serialized()

@@ -19,4 +19,4 @@ guard let name = arguments.first, let command = commands.first(where: { $0.name 
     for command in commands { print("  \(command.name)  \(command.summary)") }
     exit(arguments.isEmpty || arguments.first == "--help" ? 0 : 2)
 }
-exit(await command.run(Array(arguments.dropFirst())))
+exit(await command(Array(arguments.dropFirst())))
