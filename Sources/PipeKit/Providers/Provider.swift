@@ -18,8 +18,15 @@ public struct Provider: Sendable, Hashable, CustomStringConvertible {
         public let baseURLVariable: String
         /// The environment variable that holds the key, unless the model sets `api_key_env`.
         public let apiKeyVariable: String
-        /// The provider for an endpoint and a key (nil for a loopback endpoint without one).
-        let make: @Sendable (_ baseURL: String, _ apiKey: APIKey?, _ client: HTTPClient) -> any ModelProvider
+        /// The provider for an endpoint.
+        let make: @Sendable (ProviderEndpoint) -> any ModelProvider
+
+        init<Calls: HTTPModelProvider>(_ provider: Calls.Type, baseURLVariable: String, apiKeyVariable: String) {
+            defaultBaseURL = provider.defaultBaseURL
+            self.baseURLVariable = baseURLVariable
+            self.apiKeyVariable = apiKeyVariable
+            make = { provider.init(endpoint: $0) }
+        }
     }
 
     public var description: String { name }

@@ -31,7 +31,8 @@ public struct ProviderFactory: Sendable {
 
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
         guard !forceMock, let api = model.provider.api, let baseURL = baseURL(for: model) else { return mock }
-        return RateLimits.shared.pace(api.make(baseURL, try apiKey(for: model, baseURL: baseURL), client), model: model, baseURL: baseURL)
+        let endpoint = ProviderEndpoint(baseURL: baseURL, apiKey: try apiKey(for: model, baseURL: baseURL), client: client)
+        return RateLimits.shared.pace(api.make(endpoint), model: model, baseURL: baseURL)
     }
 
     /// Where the model's API is: the spec's `base_url`, the environment, or the default; nil

@@ -50,8 +50,10 @@ struct AnthropicReplyReader: Sendable {
         return false
     }
 
+    static let wholeReply = (member: "content", name: "a message")
+
     /// Reads a whole (non-streamed) message.
-    mutating func read(message: JSONValue) {
+    mutating func read(whole message: JSONValue) {
         for (index, block) in (message["content"]?.arrayValue ?? []).enumerated() {
             if block["type"]?.stringValue == "tool_use" {
                 _ = content.startToolUse(at: index, id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "",

@@ -7,47 +7,24 @@
 /// named after the stage when a server answers that way. A server that reports no usage
 /// gets its usage estimated from the characters sent and received, so budgets still count
 /// something.
-public struct OpenAIProvider: ModelProvider {
+public struct OpenAIProvider: HTTPModelProvider {
     public static let defaultBaseURL = "https://api.openai.com/v1"
 
-    /// Including `/v1`, as `OPENAI_BASE_URL`.
-    public let baseURL: String
-    /// Nil for a local server that needs none: no `Authorization` header is sent.
-    public let apiKey: APIKey?
-    public let client: HTTPClient
+    static var provider: Provider { .openai }
+    /// Its base URL includes `/v1`, as `OPENAI_BASE_URL`; a local server may need no key: then
+    /// no `Authorization` header is sent.
+    let endpoint: ProviderEndpoint
 
-    public init(baseURL: String = OpenAIProvider.defaultBaseURL, apiKey: APIKey?, client: HTTPClient = .shared) {
-        self.baseURL = baseURL
-        self.apiKey = apiKey
-        self.client = client
-    }
+    static func keyHeader(_ key: APIKey) -> (name: String, value: String) { ("authorization", "Bearer \(key.value)") }
 
-    public var completionsURL: String { ProviderURL.join(baseURL, "/chat/completions") }
+    var completionsURL: String { ProviderURL.join(baseURL, "/chat/completions") }
 
     public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
         async throws(ProviderError) -> ModelReply
     {
-        if Task.isCancelled { throw .cancelled }
-        let mapper = ProviderErrorMapper(provider: .openai, apiKey: apiKey)
         let schema = request.outputSchema.map(ObjectRootSchema.init)
         let body = OpenAIRequestBody.make(request, schema: schema, baseURL: baseURL)
-        var headers: HTTPHeaders = ["content-type": "application/json", "accept": "text/event-stream"]
-        if let apiKey { headers.set(name: "authorization", value: "Bearer \(apiKey.value)") }
-        let httpRequest = HTTPRequest(url: completionsURL, headers: headers, body: body.serialized(), timeout: request.timeout,
-            maxResponseBytes: ReplyLimit.bodyBytes(maxTokens: request.maxTokens))
-
-        var (reader, response) = try await StreamingCall.run(
-            httpRequest, client: client, mapper: mapper, reader: OpenAIReplyReader.self, progress: progress)
-        if !response.body.isEmpty {
-            guard let completion = try? JSONParser.parse(response.body), completion["choices"] != nil else {
-                throw mapper.invalidResponse("expected a completion or an event stream, got: \(ProviderErrorMapper.clipped(response.text))")
-            }
-            reader.read(completion: completion)
-            progress(StreamProgress(characters: reader.characters))
-        } else if !reader.finished {
-            if let malformed = reader.malformed { throw mapper.invalidResponse("an event is not JSON: \(malformed)") }
-            throw StreamingCall.incomplete
-        }
+        let reader: OpenAIReplyReader = try await stream(body, to: completionsURL, for: request, progress: progress)
 
         guard let answer = try reader.content.answer(to: request, schema: schema, mapper: mapper) else {
             if !reader.refusal.isEmpty { throw mapper.invalidResponse("the model refused: \(ProviderErrorMapper.clipped(reader.refusal))") }

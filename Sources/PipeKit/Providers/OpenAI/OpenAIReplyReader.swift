@@ -45,8 +45,10 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
         return grew
     }
 
+    static let wholeReply = (member: "choices", name: "a completion")
+
     /// Reads a whole (non-streamed) completion.
-    mutating func read(completion: JSONValue) {
+    mutating func read(whole completion: JSONValue) {
         let choice = completion["choices"]?[0]
         _ = content.append(choice?["message"]?["content"]?.stringValue ?? "", at: Self.textIndex)
         for (index, call) in (choice?["message"]?["tool_calls"]?.arrayValue ?? []).enumerated() {

@@ -7,20 +7,28 @@ protocol StreamedReplyReader: Sendable {
     var characters: Int { get }
     /// The body of an error the server reported inside the stream.
     var error: JSONValue? { get }
+    /// The stream has said it is complete.
+    var finished: Bool { get }
+    /// A data line that was not JSON, kept for the error message.
+    var malformed: String? { get }
+    /// The member a whole (not streamed) reply has at its root, and what such a reply is called.
+    static var wholeReply: (member: String, name: String) { get }
+    /// Reads a whole reply, from a server that did not stream.
+    mutating func read(whole reply: JSONValue)
 }
 
 /// One streamed HTTP exchange with a model API: sends the request, feeds the events to a
 /// reader, reports progress, and turns every failure into a `ProviderError`.
 enum StreamingCall {
-    /// The reader after the last event and the response. A 2xx response that was not an
-    /// event stream (a server that ignored `stream: true`) has its whole body in `body`.
+    /// The reader after the last event, or after the whole reply of a server that ignored
+    /// `stream: true`; a stream that ended before the reply was complete fails.
     static func run<Reader: StreamedReplyReader>(
         _ httpRequest: HTTPRequest,
         client: HTTPClient,
         mapper: ProviderErrorMapper,
         reader: Reader.Type,
         progress: @escaping @Sendable (StreamProgress) -> Void
-    ) async throws(ProviderError) -> (reader: Reader, response: HTTPResponse) {
+    ) async throws(ProviderError) -> Reader {
         let state = Locked(Reader())
         let response: HTTPResponse
         do {
@@ -35,9 +43,20 @@ enum StreamingCall {
             throw mapper.map(error)
         }
         guard response.isSuccess else { throw mapper.map(response) }
-        let reader = state.withLock { $0 }
+        var reader = state.withLock { $0 }
         if let event = reader.error { throw mapper.streamError(event) }
-        return (reader, response)
+        if !response.body.isEmpty {
+            guard let reply = try? JSONParser.parse(response.body), reply[Reader.wholeReply.member] != nil else {
+                throw mapper.invalidResponse(
+                    "expected \(Reader.wholeReply.name) or an event stream, got: \(ProviderErrorMapper.clipped(response.text))")
+            }
+            reader.read(whole: reply)
+            progress(StreamProgress(characters: reader.characters))
+        } else if !reader.finished {
+            if let malformed = reader.malformed { throw mapper.invalidResponse("an event is not JSON: \(malformed)") }
+            throw incomplete
+        }
+        return reader
     }
 
     /// The error for a stream that ended cleanly but before the reply was complete.
