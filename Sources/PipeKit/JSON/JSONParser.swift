@@ -4,12 +4,6 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var column: Int
     public var message: String
 
-    public init(line: Int, column: Int, message: String) {
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
     /// `line:column: message`.
     public var description: String { "\(line):\(column): \(message)" }
 }

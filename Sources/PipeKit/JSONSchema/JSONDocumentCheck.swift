@@ -29,11 +29,6 @@ public enum JSONDocumentCheck {
         public var file: String
         public var error: ValidationError
 
-        public init(file: String, error: ValidationError) {
-            self.file = file
-            self.error = error
-        }
-
         /// `{"file", "instanceLocation", "keywordLocation", "message"}`.
         public var json: JSONValue {
             [

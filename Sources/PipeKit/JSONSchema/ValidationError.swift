@@ -12,12 +12,6 @@ public struct ValidationError: Sendable, Hashable, CustomStringConvertible {
     /// One line saying what was expected and what was found.
     public let message: String
 
-    public init(instanceLocation: String, keywordLocation: String, message: String) {
-        self.instanceLocation = instanceLocation
-        self.keywordLocation = keywordLocation
-        self.message = message
-    }
-
     /// How the root instance location is shown in `description`.
     public static let rootLabel = "(root)"
 

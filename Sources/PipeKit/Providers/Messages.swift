@@ -80,12 +80,6 @@ public struct ToolDefinition: Sendable, Hashable {
     /// A JSON Schema whose root is an object.
     public var inputSchema: JSONValue
 
-    public init(name: String, description: String, inputSchema: JSONValue) {
-        self.name = name
-        self.description = description
-        self.inputSchema = inputSchema
-    }
-
     /// The tool as the Anthropic Messages API writes it, which is also how the store records
     /// it and the cache key counts it.
     var json: JSONValue {

@@ -44,11 +44,6 @@ public struct TokenUsage: Sendable, Hashable {
     public var input: Int
     public var output: Int
 
-    public init(input: Int, output: Int) {
-        self.input = input
-        self.output = output
-    }
-
     public static let zero = TokenUsage(input: 0, output: 0)
     public var total: Int { input + output }
 

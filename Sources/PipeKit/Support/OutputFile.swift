@@ -7,11 +7,6 @@ public struct WriteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `errno` of the failed call (`ENOSPC`, `EPIPE`, `EIO`...).
     public var code: Int32
 
-    public init(output: String, code: Int32) {
-        self.output = output
-        self.code = code
-    }
-
     /// The reader of a pipe has gone (`pipe lint | head -1`): not a fault to report.
     public var isBrokenPipe: Bool { code == EPIPE }
 
