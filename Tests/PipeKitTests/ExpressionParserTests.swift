@@ -14,7 +14,7 @@ func parseCondition(_ text: String) -> (Expression?, [Diagnostic]) {
 func tree(_ e: Expression) -> String {
     switch e {
     case .literal(let value, _):
-        if case .string(let s) = value { return Expression.quote(s) }
+        if case .string(let s) = value { return s.jsonQuoted }
         return value.description
     case .reference(let reference): return reference.description
     case .not(let operand, _): return "(not \(tree(operand)))"

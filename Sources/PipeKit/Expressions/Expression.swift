@@ -95,7 +95,7 @@ extension Expression: CustomStringConvertible {
         switch self {
         case .literal(let value, _):
             if case .string(let string) = value {
-                text = Expression.quote(string)
+                text = string.jsonQuoted
             } else {
                 text = value.description
             }
@@ -112,27 +112,5 @@ extension Expression: CustomStringConvertible {
             text = "\(lhs.render(context: 6)) ?? \(rhs.render(context: 5))"
         }
         return precedence < context ? "(\(text))" : text
-    }
-
-    /// A string literal as the parser reads it back: double quotes, with escapes.
-    static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -216,7 +216,7 @@ public struct ExpressionChecker {
 
     /// A literal as it would be written in a condition.
     static func show(_ value: JSONValue) -> String {
-        if case .string(let string) = value { return Expression.quote(string) }
+        if case .string(let string) = value { return string.jsonQuoted }
         return value.description
     }
 

@@ -138,25 +138,24 @@ private struct Parser {
     }
 
     mutating func or() throws(ExpressionSyntaxError) -> Node {
-        var lhs = try and()
-        while current.kind == .or {
-            let op = advance()
-            let rhs = try and()
-            let span = joined(lhs.extent, rhs.extent)
-            lhs = Node(
-                expression: .binary(.or, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
-        }
-        return lhs
+        try chain(.or, of: .or) { parser throws(ExpressionSyntaxError) in try parser.and() }
     }
 
     mutating func and() throws(ExpressionSyntaxError) -> Node {
-        var lhs = try not()
-        while current.kind == .and {
-            let op = advance()
-            let rhs = try not()
+        try chain(.and, of: .and) { parser throws(ExpressionSyntaxError) in try parser.not() }
+    }
+
+    /// Operands that `operand` reads, joined left to right by the operator `token` writes.
+    private mutating func chain(
+        _ op: BinaryOperator, of token: ExpressionToken.Kind, operand: (inout Self) throws(ExpressionSyntaxError) -> Node
+    ) throws(ExpressionSyntaxError) -> Node {
+        var lhs = try operand(&self)
+        while current.kind == token {
+            let written = advance()
+            let rhs = try operand(&self)
             let span = joined(lhs.extent, rhs.extent)
             lhs = Node(
-                expression: .binary(.and, lhs.expression, rhs.expression, operatorSpan: op.span, span: span), extent: span)
+                expression: .binary(op, lhs.expression, rhs.expression, operatorSpan: written.span, span: span), extent: span)
         }
         return lhs
     }
