@@ -3,33 +3,33 @@ extension JSONValue {
     /// its own line with a two-space indent. Object keys keep their stored order; strings
     /// escape `"`, `\` and control characters (C0, DEL, C1), and keep other characters as they are.
     public func serialized(pretty: Bool = false) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        JSONWriter(pretty: pretty).write(self, into: &out, indent: 0)
-        return String(decoding: out, as: UTF8.self)
+        JSONWriter.text { JSONWriter(pretty: pretty).write(self, into: &$0, indent: 0) }
     }
 
     /// Pretty JSON text of this value as it stands `depth` levels deep in a document (its
     /// inner lines indented to match), for documents written a piece at a time.
     func serialized(prettyAtDepth depth: Int) -> String {
-        var out: [UInt8] = []
-        JSONWriter(pretty: true).write(self, into: &out, indent: depth)
-        return String(decoding: out, as: UTF8.self)
+        JSONWriter.text { JSONWriter(pretty: true).write(self, into: &$0, indent: depth) }
     }
 }
 
 extension String {
     /// This string as a JSON string literal, quotes included.
     public var jsonQuoted: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count + 2)
-        JSONWriter.writeString(self, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        JSONWriter.text(capacity: utf8.count + 2) { JSONWriter.writeString(self, into: &$0) }
     }
 }
 
 struct JSONWriter {
     let pretty: Bool
+
+    /// The text that `write` puts into a buffer of UTF-8.
+    static func text(capacity: Int = 256, _ write: (inout [UInt8]) -> Void) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(capacity)
+        write(&out)
+        return String(decoding: out, as: UTF8.self)
+    }
 
     func write(_ value: JSONValue, into out: inout [UInt8], indent: Int) {
         switch value {
@@ -38,29 +38,35 @@ struct JSONWriter {
         case .number(let n): out.append(contentsOf: n.description.utf8)
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let array):
-            if array.isEmpty { out.append(contentsOf: "[]".utf8); return }
-            out.append(UInt8(ascii: "["))
-            for (i, element) in array.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, indent + 1)
+            writeContainer(array, open: "[", close: "]", into: &out, indent: indent) { element, out in
                 write(element, into: &out, indent: indent + 1)
             }
-            newline(&out, indent)
-            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
-            out.append(UInt8(ascii: "{"))
-            for (i, member) in object.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, indent + 1)
+            writeContainer(object, open: "{", close: "}", into: &out, indent: indent) { member, out in
                 Self.writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(UInt8(ascii: " ")) }
                 write(member.value, into: &out, indent: indent + 1)
             }
-            newline(&out, indent)
-            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// `open`, the elements (`element` writes one) separated by commas, each on its own line
+    /// when pretty, then `close`; `[]` or `{}` when there are none.
+    private func writeContainer<Elements: Sequence>(
+        _ elements: Elements, open: Unicode.Scalar, close: Unicode.Scalar, into out: inout [UInt8], indent: Int,
+        element: (Elements.Element, inout [UInt8]) -> Void
+    ) {
+        out.append(UInt8(ascii: open))
+        var empty = true
+        for item in elements {
+            if !empty { out.append(UInt8(ascii: ",")) }
+            empty = false
+            newline(&out, indent + 1)
+            element(item, &out)
+        }
+        if !empty { newline(&out, indent) }
+        out.append(UInt8(ascii: close))
     }
 
     private func newline(_ out: inout [UInt8], _ indent: Int) {
