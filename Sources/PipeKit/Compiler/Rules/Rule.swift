@@ -8,6 +8,20 @@ protocol Rule: Sendable {
     func check(_ resolved: ResolvedPipeline, into diagnostics: inout DiagnosticSink)
 }
 
+/// A rule that reports the problems the resolver recorded (`ResolvedPipeline.schemaProblems`,
+/// `loopProblems`): one diagnostic each, in the order found.
+protocol ProblemRule: Rule {
+    associatedtype Problem
+    static func problems(in resolved: ResolvedPipeline) -> [Problem]
+    func diagnostic(for problem: Problem, in resolved: ResolvedPipeline) -> Diagnostic
+}
+
+extension ProblemRule {
+    func check(_ resolved: ResolvedPipeline, into diagnostics: inout DiagnosticSink) {
+        for problem in Self.problems(in: resolved) { diagnostics.report(diagnostic(for: problem, in: resolved)) }
+    }
+}
+
 /// Every rule the compiler runs, in this order. Diagnostics are sorted by place afterwards;
 /// the order decides between two at the same place.
 enum RuleRegistry {
