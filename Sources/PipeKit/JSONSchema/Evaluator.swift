@@ -60,6 +60,20 @@ struct Evaluator {
         instancePath.removeLast()
     }
 
+    /// `maxItems`, `maxProperties` (`atMost`) and the `min` ones (`atLeast`): how many there
+    /// are (`count` in words), against the limit.
+    mutating func checkCount(_ count: Int, atMost: Int? = nil, atLeast: Int? = nil, _ words: (Int) -> String, _ name: String) -> Bool {
+        if let atMost, count > atMost {
+            report(name, "\(words(count)), at most \(atMost) allowed")
+            return false
+        }
+        if let atLeast, count < atLeast {
+            report(name, "\(words(count)), at least \(atLeast) required")
+            return false
+        }
+        return true
+    }
+
     func pointer(_ tokens: [PathToken]) -> String {
         var out = ""
         for token in tokens { out += "/" + JSONPointer.escape(token.text) }

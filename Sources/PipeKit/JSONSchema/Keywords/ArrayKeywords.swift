@@ -4,13 +4,9 @@ extension Evaluator {
         guard case .array(let items) = instance else { return true }
         switch keyword {
         case .maxItems(let limit):
-            if items.count <= limit { return true }
-            report(name, "\(itemCount(items.count)), at most \(limit) allowed")
-            return false
+            return checkCount(items.count, atMost: limit, Self.itemCount, name)
         case .minItems(let limit):
-            if items.count >= limit { return true }
-            report(name, "\(itemCount(items.count)), at least \(limit) required")
-            return false
+            return checkCount(items.count, atLeast: limit, Self.itemCount, name)
         case .uniqueItems:
             return checkUnique(items, name)
         case .contains(let node, let minimum, let maximum):
@@ -29,7 +25,7 @@ extension Evaluator {
             guard items.count > start else { return true }
             if isFalse {
                 let what = start == 0 ? "no items are allowed" : "at most \(start) allowed (\(name) is false)"
-                report(name, "\(itemCount(items.count)), \(what)")
+                report(name, "\(Self.itemCount(items.count)), \(what)")
                 return false
             }
             var valid = true
@@ -46,7 +42,7 @@ extension Evaluator {
         }
     }
 
-    private func itemCount(_ n: Int) -> String { n == 1 ? "1 item" : "\(n) items" }
+    private static func itemCount(_ n: Int) -> String { n == 1 ? "1 item" : "\(n) items" }
 
     private mutating func checkUnique(_ items: [JSONValue], _ name: String) -> Bool {
         guard items.count > 1 else { return true }

@@ -5,13 +5,9 @@ extension Evaluator {
         guard case .object(let object) = instance else { return true }
         switch keyword {
         case .maxProperties(let limit):
-            if object.count <= limit { return true }
-            report(name, "\(propertyCount(object.count)), at most \(limit) allowed")
-            return false
+            return checkCount(object.count, atMost: limit, Self.propertyCount, name)
         case .minProperties(let limit):
-            if object.count >= limit { return true }
-            report(name, "\(propertyCount(object.count)), at least \(limit) required")
-            return false
+            return checkCount(object.count, atLeast: limit, Self.propertyCount, name)
         case .required(let names):
             var valid = true
             for required in names where object.position(of: required) == nil {
@@ -53,14 +49,9 @@ extension Evaluator {
                 if halted != nil { return false }
                 let value = object.values[position]
                 if tracksAnnotations { annotations.properties.insert(key) }
-                if isFalse {
-                    valid = false
-                    if !collecting { return false }
-                    report(name, "property \(key.jsonQuoted) is not allowed\(allowedList(known, patterns))")
-                } else if !validateChild(node, value, instanceToken: .key(key), path: .key(name)) {
-                    valid = false
-                    if !collecting || isFull { return false }
-                }
+                guard checkLeftOver(value, at: .key(key), node, isFalse, name, valid: &valid, notAllowed: { evaluator in
+                    "property \(key.jsonQuoted) is not allowed\(evaluator.allowedList(known, patterns))"
+                }) else { return false }
             }
             return valid
         case .propertyNames(let node):
@@ -87,7 +78,7 @@ extension Evaluator {
         }
     }
 
-    private func propertyCount(_ n: Int) -> String { n == 1 ? "1 property" : "\(n) properties" }
+    private static func propertyCount(_ n: Int) -> String { n == 1 ? "1 property" : "\(n) properties" }
 
     private mutating func checkProperties(_ object: JSONObject, _ names: [String], _ nodes: [Int], _ lookup: [String: Int], _ name: String, _ annotations: inout Annotations) -> Bool {
         var valid = true

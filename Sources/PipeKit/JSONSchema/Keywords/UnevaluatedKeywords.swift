@@ -5,14 +5,9 @@ extension Evaluator {
         guard case .object(let object) = instance else { return true }
         var valid = true
         for (key, value) in object where !annotations.isEvaluated(property: key) {
-            if isFalse {
-                valid = false
-                if !collecting { return false }
-                report(name, "property \(key.jsonQuoted) is not allowed (not declared by the schema)")
-            } else if !validateChild(node, value, instanceToken: .key(key), path: .key(name)) {
-                valid = false
-                if !collecting || isFull { return false }
-            }
+            guard checkLeftOver(value, at: .key(key), node, isFalse, name, valid: &valid, notAllowed: { _ in
+                "property \(key.jsonQuoted) is not allowed (not declared by the schema)"
+            }) else { return false }
         }
         if valid { annotations.allProperties = true }
         return valid
@@ -22,16 +17,29 @@ extension Evaluator {
         guard case .array(let items) = instance else { return true }
         var valid = true
         for (i, item) in items.enumerated() where !annotations.isEvaluated(item: i) {
-            if isFalse {
-                valid = false
-                if !collecting { return false }
-                report(name, "item \(i) is not allowed (not declared by the schema), got \(describe(item))")
-            } else if !validateChild(node, item, instanceToken: .index(i), path: .key(name)) {
-                valid = false
-                if !collecting || isFull { return false }
-            }
+            guard checkLeftOver(item, at: .index(i), node, isFalse, name, valid: &valid, notAllowed: { _ in
+                "item \(i) is not allowed (not declared by the schema), got \(describe(item))"
+            }) else { return false }
         }
         if valid { annotations.allItems = true }
         return valid
+    }
+
+    /// A value that only a catch-all subschema applies to (an additional or unevaluated
+    /// property or item): `false` does not allow it (`notAllowed` says so), another subschema
+    /// must hold for it. A failure clears `valid`; returns false when the check should stop.
+    mutating func checkLeftOver(
+        _ value: JSONValue, at token: PathToken, _ node: Int, _ isFalse: Bool, _ name: String, valid: inout Bool,
+        notAllowed: (Self) -> String
+    ) -> Bool {
+        if isFalse {
+            valid = false
+            if !collecting { return false }
+            report(name, notAllowed(self))
+        } else if !validateChild(node, value, instanceToken: token, path: .key(name)) {
+            valid = false
+            if !collecting || isFull { return false }
+        }
+        return true
     }
 }
