@@ -27,17 +27,7 @@ import Testing
         ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "k"]
     }
 
-    /// Result lines by item; an item twice is a failure.
-    func results(_ text: String) throws -> [Int: JSONValue] {
-        var byItem: [Int: JSONValue] = [:]
-        for line in text.split(separator: "\n") {
-            let value = try JSONParser.parse(String(line))
-            let item = try #require(value["item"]?.numberValue?.intValue)
-            #expect(byItem[item] == nil, "item \(item) reported twice")
-            byItem[item] = value
-        }
-        return byItem
-    }
+    func results(_ text: String) throws -> [Int: JSONValue] { try BatchCommandTests.results(text) }
 
     @Test func threeWorkersShareABatchAndOneKilledLosesOnlyItsCallsInFlight() async throws {
         let url = try await PostgresServer.shared().database()

@@ -72,7 +72,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard case .postgres(let database, _) = backend else { return }
         var chosen: String?
         if let batch { chosen = try await BatchSession.find(batch, in: backend).id }
-        let name = Self.hostName() + " " + BatchSession.workerName()
+        let name = RunHolder.hostName() + " " + BatchSession.workerName()
         try Terminal.writeError("pipe: worker \(name) on \(backend.location)\n")
         let settings = BatchSession.Settings(
             mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
@@ -160,11 +160,5 @@ struct WorkerCommand: AsyncParsableCommand {
             batches = try await queue.batches(limit: 1000).reversed()
         }
         return batches.filter { !$0.sealed || $0.counts.pending + $0.counts.running > 0 }
-    }
-
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
