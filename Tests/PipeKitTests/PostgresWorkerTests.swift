@@ -96,6 +96,28 @@ import Testing
         #expect(shown.stdout.contains("classify"))
     }
 
+    @Test func aBatchOnAQueueIsWorkedOnBySubmitterAndResumeFindsNothingLeft() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(BatchCommandTests.specText, to: "classify.yaml")
+        let input = try write((1...30).map { #"{"id": "\#($0)", "text": "t"}"# }.joined(separator: "\n"), to: "items.jsonl")
+        let server = FakeLLMServer(handler: BatchCommandTests.reply)
+        try server.start()
+        defer { server.stop() }
+        let batch = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--concurrency", "5"], environment: environment(server))
+        #expect(batch.status == 1, "\(batch.stderr)")  // item 23 has a fault
+        let lines = try results(batch.stdout)
+        #expect(lines.keys.sorted() == Array(0..<30))
+        #expect(lines[22]?["status"] == "failed" && lines[0]?["output"] == "L1")
+        #expect(server.requestCount == 30)
+        let resumed = try await runPipe(["batch", "--resume", "last", "--queue", url], environment: environment(server))
+        #expect(resumed.status == 1, "\(resumed.stderr)")
+        #expect(resumed.stdout.isEmpty)
+        #expect(server.requestCount == 30)
+        // Nothing in the embedded store: no run store was made beside the spec.
+        #expect(!FileManager.default.fileExists(atPath: folder.url.appendingPathComponent(".pipe").path))
+    }
+
     @Test func aBatchOnlyEnqueuedIsFinishedByAWorkerWithoutTheSpecFile() async throws {
         let url = try await PostgresServer.shared().database()
         let spec = try write(
