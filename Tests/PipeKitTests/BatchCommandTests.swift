@@ -68,7 +68,10 @@ import Testing
     }
 
     /// Result lines by item.
-    func results(_ text: String) throws -> [Int: JSONValue] {
+    func results(_ text: String) throws -> [Int: JSONValue] { try Self.results(text) }
+
+    /// Result lines by item; an item twice is a failure.
+    static func results(_ text: String) throws -> [Int: JSONValue] {
         var byItem: [Int: JSONValue] = [:]
         for line in text.split(separator: "\n") {
             let value = try JSONParser.parse(String(line))

@@ -12,6 +12,9 @@ public struct CompiledPipeline: Sendable {
     public var budget: Budget
     /// Groups of stages that repeat; the scheduler runs each as one unit.
     public let loops: [CompiledLoop]
+    /// The text of each schema file the spec references, by the path written in it: what
+    /// `pipe batch` stores with the spec so that workers compile exactly what was submitted.
+    public var schemaFiles: [String: String] = [:]
     /// Positions in `stages` by name.
     private let index: [String: Int]
 

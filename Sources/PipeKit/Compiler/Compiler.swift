@@ -15,6 +15,11 @@ public enum Compiler {
     /// - Parameter directory: where relative schema paths start; the spec's directory
     ///   (the current directory for a spec read from stdin).
     public static func compile(_ source: SourceFile, directory: String) -> Result {
+        compile(source, schemaFiles: .directory(directory))
+    }
+
+    /// Compiles a spec whose schema files come from `schemaFiles` (a batch's stored texts).
+    public static func compile(_ source: SourceFile, schemaFiles: SchemaFiles) -> Result {
         var diagnostics = DiagnosticSink()
         guard let root = YAMLLoader().load(source, diagnostics: &diagnostics) else {
             if !diagnostics.hasErrors {
@@ -33,7 +38,7 @@ public enum Compiler {
         var decoder = SpecDecoder(source: source, diagnostics: diagnostics)
         let spec = decoder.decode(root)
         diagnostics = decoder.diagnostics
-        let resolved = Resolver.resolve(spec, directory: directory)
+        let resolved = Resolver.resolve(spec, files: schemaFiles)
         RuleRegistry.check(resolved, into: &diagnostics)
         let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved)
         return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
@@ -67,11 +72,13 @@ public enum Compiler {
         case .fields(let fields): output = .fields(fields.map { ($0.name.value, $0.template) })
         case nil: output = .sinks(dag.sinks)
         }
-        return CompiledPipeline(
+        var pipeline = CompiledPipeline(
             name: spec.name?.value ?? "pipeline", source: spec.source, inputSchema: resolved.input.schema, stages: compiled,
             dag: dag, output: output, loops: resolved.loops,
             budget: .init(
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))
+        pipeline.schemaFiles = resolved.schemaFiles
+        return pipeline
     }
 }

@@ -31,7 +31,7 @@ public struct RunHolder: Sendable, Equatable, CustomStringConvertible {
         return "process \(pid)" + (host.map { " on \($0)" } ?? "") + (since.map { " since \(StoreTime.text($0))" } ?? "")
     }
 
-    static func hostName() -> String {
+    public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

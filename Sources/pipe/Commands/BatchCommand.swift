@@ -31,8 +31,13 @@ struct BatchCommand: AsyncParsableCommand {
             item stopped half-way reuses its finished stages, as `pipe run --resume` does.
 
             Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
-            --max-cost-usd, --resume, --mock, --quiet, --store); `pipe batch status` and \
-            `pipe batch results` take a batch id, a unique prefix of one, or `last`.
+            --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work); `pipe batch \
+            status` and `pipe batch results` take a batch id, a unique prefix of one, or `last`.
+
+            With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
+            their runs go into PostgreSQL, with the spec and its schema files (no key): this \
+            command works on it too, unless --no-work, and any number of `pipe worker` processes \
+            can share it. --resume, status, results and `pipe logs` take --queue as well.
 
             Exit status: 0 every item succeeded, 1 some failed or were invalid, 2 invalid spec, \
             usage or store, 4 --max-cost-usd reached (items left pending), 130 interrupted \
@@ -45,6 +50,7 @@ struct BatchCommand: AsyncParsableCommand {
               pipe batch --resume last
               pipe batch status last
               pipe batch results last --output results.jsonl
+              pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work
             """,
         subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self],
         defaultSubcommand: BatchRunCommand.self
@@ -94,9 +100,21 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
     var store: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Queue the batch in PostgreSQL (default: PIPE_QUEUE); its items' runs are recorded there.",
+        valueName: "postgres://USER@HOST:PORT/DB"))
+    var queue: String?
+
+    @Flag(name: .long, help: "Only enqueue the batch (with --queue): `pipe worker` processes work on it.")
+    var noWork = false
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
+        if noWork, BatchQueue.url(queue) == nil {
+            throw ValidationError("--no-work leaves the batch to `pipe worker`: give --queue URL (or PIPE_QUEUE)")
+        }
+        if noWork, resume != nil { throw ValidationError("--no-work only submits; drop --resume") }
         if resume != nil {
             if input != nil || format != nil { throw ValidationError("--resume continues the batch's own inputs; drop --input") }
         } else {
@@ -106,15 +124,21 @@ struct BatchRunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let queue = try await BatchSession.openQueue(RunRecording.path(store: store, spec: spec))
+        let backend = try await BatchQueue.open(
+            url: BatchQueue.url(queue), storePath: RunRecording.path(store: store, spec: spec), connections: 2)
         let session: BatchSession
         if let resume {
-            session = try await BatchSession.resuming(resume, queue: queue, quiet: quiet, output: output)
+            session = try await BatchSession.resuming(resume, backend: backend, quiet: quiet, output: output)
         } else if let spec, let input {
             let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
-                queue: queue, quiet: quiet, output: output)
+                backend: backend, quiet: quiet, output: output)
+            if noWork {
+                try session.results?.close()
+                try Terminal.writeError("pipe: batch \(session.id) is queued; work on it with: pipe worker \(backend.option)\n")
+                return
+            }
         } else {
             return
         }
@@ -142,8 +166,11 @@ struct BatchStatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
     var store: String?
 
+    @Option(name: .long, help: ArgumentHelp("Read the batch from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
+    var queue: String?
+
     func run() async throws {
-        let (_, info) = try await BatchSession.find(batch, store: store)
+        let (_, info) = try await BatchSession.find(batch, store: store, queue: queue)
         try Terminal.write(RunLogText(directory: FileManager.default.currentDirectoryPath).status(info))
     }
 }
@@ -168,13 +195,16 @@ struct BatchResultsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
     var store: String?
 
+    @Option(name: .long, help: ArgumentHelp("Read the batch from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
+    var queue: String?
+
     func run() async throws {
-        let (queue, info) = try await BatchSession.find(batch, store: store)
+        let (backend, info) = try await BatchSession.find(batch, store: store, queue: queue)
         let file = try BatchSession.resultFile(output)
         var after: Int?
         while true {
             let page = try await BatchSession.orExit { () async throws(StoreError) in
-                try await queue.results(batch: info.id, after: after, limit: 1000)
+                try await backend.queue.results(batch: info.id, after: after, limit: 1000)
             }
             guard let last = page.last else { break }
             try file.write(page.map { $0.json.serialized() + "\n" }.joined())

@@ -1,9 +1,10 @@
 import Foundation
 import PipeKit
 
-/// One invocation of `pipe batch` on the embedded queue: the batch submitted (or found for
-/// `--resume`), held by this process, then worked on by a `BatchRunner` whose items are
-/// ordinary recorded runs (`RunRecording`), with results, progress and the summary.
+/// One invocation of `pipe batch` (or one batch a `pipe worker` works on): the batch submitted
+/// (or found for `--resume`) in the embedded store, held by this process, or in PostgreSQL,
+/// then worked on by a `BatchRunner` whose items are ordinary recorded runs (`RunLifecycle`),
+/// with results, progress and the summary.
 struct BatchSession {
     struct Settings {
         var mock: Bool
@@ -16,10 +17,11 @@ struct BatchSession {
     let id: String
     let spec: String
     let pipeline: CompiledPipeline
-    let queue: SQLiteWorkQueue
+    let backend: BatchQueue
     /// The items' runs, in the queue's store.
     let lifecycle: RunLifecycle
-    let results: OutputFile
+    /// Nil: the results are only in the queue (`pipe worker`).
+    let results: OutputFile?
     let progress: BatchProgress?
 
     /// Items read and queued at a time.
@@ -28,9 +30,10 @@ struct BatchSession {
     // MARK: - Starting
 
     static func submitting(
-        spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, queue: SQLiteWorkQueue,
+        spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, backend: BatchQueue,
         quiet: Bool, output: String?
     ) async throws -> BatchSession {
+        let queue = backend.queue
         let validator: JSONSchema?
         do {
             validator = try pipeline.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
@@ -49,13 +52,13 @@ struct BatchSession {
         try await orExit { () async throws(StoreError) in
             try await queue.create(
                 NewBatch(
-                    id: id, specPath: spec, specText: text, schemaFiles: [:], specHash: SHA256.hex(text),
-                    pipelineName: pipeline.name))
-            try queue.store.leases.acquire(id)
+                    id: id, specPath: spec, specText: text, schemaFiles: pipeline.schemaFiles,
+                    specHash: BatchSpec.hash(text, files: pipeline.schemaFiles), pipelineName: pipeline.name))
+            try backend.hold(id)
         }
         try Terminal.writeError("pipe: batch \(id)\n")
         let session = try BatchSession(
-            id: id, spec: spec, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
+            id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
         var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
@@ -83,26 +86,35 @@ struct BatchSession {
         return session
     }
 
-    static func resuming(_ reference: String, queue: SQLiteWorkQueue, quiet: Bool, output: String?)
+    static func resuming(_ reference: String, backend: BatchQueue, quiet: Bool, output: String?)
         async throws -> BatchSession
     {
-        var info = try await find(reference, in: queue)
-        let pipeline = try SpecFile.compileOrExit(info.specPath, quiet: quiet)
-        guard SHA256.hex(String(decoding: pipeline.source.bytes, as: UTF8.self)) == info.specHash else {
-            try Terminal.writeError("pipe: \(info.specPath) changed since batch \(info.id) started; its items must run the same spec\n")
-            throw ExitCodeError(code: 2)
+        var info = try await find(reference, in: backend)
+        let pipeline: CompiledPipeline
+        switch backend {
+        case .embedded:
+            pipeline = try SpecFile.compileOrExit(info.specPath, quiet: quiet)
+            let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
+            guard BatchSpec.hash(text, files: pipeline.schemaFiles) == info.specHash else {
+                try Terminal.writeError("pipe: \(info.specPath) changed since batch \(info.id) started; its items must run the same spec\n")
+                throw ExitCodeError(code: 2)
+            }
+        case .postgres:
+            // The workers' way: the spec and schema files the batch carries.
+            pipeline = try BatchSpec.compile(info)
         }
         let id = info.id
         let released = try await orExit { () async throws(StoreError) in
-            // Held by one process at a time: whatever is still marked running was abandoned.
-            try queue.store.leases.acquire(id)
-            return try await queue.releaseAbandoned(batch: id)
+            try backend.hold(id)
+            return try await backend.releaseAbandoned(id)
         }
-        info.counts.pending += info.counts.running
-        info.counts.running = 0
+        if case .embedded = backend {
+            info.counts.pending += info.counts.running
+            info.counts.running = 0
+        }
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
         return try BatchSession(
-            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
+            id: info.id, spec: info.specPath, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
     }
@@ -112,47 +124,12 @@ struct BatchSession {
     // MARK: - Working
 
     func work(settings: Settings) async throws {
-        let factory = ProviderFactory(
-            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
-            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
-        let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-            stage.models.contains { $0.provider.api != nil }
-        }
-        var options = PipelineRunner.Options(
-            concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
-            executor: callsAPIs ? factory.client.executor : nil)
-        options.calls = CallLimiter(limit: settings.concurrency)
-        let runner: PipelineRunner
-        do {
-            runner = try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                try factory.provider(for: model)
-            }
-        } catch {
-            try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
-            throw ExitCodeError(code: 2)
-        }
-        let worker = "pid \(getpid()) #\(UInt32.random(in: 0...UInt32.max))"
-        let batchRunner = BatchRunner(
-            queue: queue, batch: id,
-            options: .init(concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, worker: worker))
+        let runner = try makeRunner(settings)
         let clock = ContinuousClock.now
         let (outcome, signal) = await Interrupt.run { [self] in
-            async let display: Void = progress?.run() ?? ()
-            let outcome: Result<BatchRunner.Outcome, StoreError>
-            do throws(StoreError) {
-                outcome = .success(
-                    try await batchRunner.run(
-                        started: { progress?.started($0) },
-                        ended: { claim, result in try? report(result, line: claim.line) },
-                        runItem: { claim in await runItem(claim, runner: runner) }))
-            } catch {
-                outcome = .failure(error)
-            }
-            progress?.finish()
-            await display
-            return outcome
+            await drain(runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD)
         }
-        queue.store.leases.release(id)
+        backend.letGo(id)
         let stopped: BatchRunner.Outcome
         switch outcome {
         case .success(let value): stopped = value
@@ -160,11 +137,11 @@ struct BatchSession {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        try results.close()
+        try results?.close()
         if let failure = progress?.failure { throw failure }
-        let counts = try await Self.orExit { () async throws(StoreError) in try await queue.counts(batch: id) }
+        let counts = try await Self.orExit { () async throws(StoreError) in try await backend.queue.counts(batch: id) }
         try Terminal.writeError("pipe: batch \(id): \(RunLogText.counts(counts)) (\(DurationFormat.short(ContinuousClock.now - clock)))\n")
-        let hint = "pipe: continue it with: pipe batch --resume \(id)" + " --store \(queue.store.path)" + "\n"
+        let hint = "pipe: continue it with: pipe batch --resume \(id)" + " \(backend.option)" + "\n"
         switch stopped {
         case .interrupted:
             try Terminal.writeError(hint)
@@ -175,6 +152,63 @@ struct BatchSession {
         case .drained:
             if counts.failed + counts.invalidInput > 0 { throw ExitCodeError(code: 1) }
         }
+    }
+
+    /// The runner of the batch's pipeline, its calls bounded by `settings.concurrency` (exit 2
+    /// when an output schema does not compile).
+    func makeRunner(_ settings: Settings) throws -> PipelineRunner {
+        let factory = ProviderFactory(
+            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
+            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+        let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
+            stage.models.contains { $0.provider.api != nil }
+        }
+        var options = PipelineRunner.Options(
+            concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
+            executor: callsAPIs ? factory.client.executor : nil)
+        options.calls = CallLimiter(limit: settings.concurrency)
+        do {
+            return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
+                try factory.provider(for: model)
+            }
+        } catch {
+            try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
+    /// Works on the batch's items until none is left to claim, the cost limit is reached, or
+    /// the task is cancelled (the items in flight are given back), with the progress shown.
+    func drain(
+        runner: PipelineRunner, concurrency: Int, maxCostUSD: Double?, lease: Duration = BatchSession.lease,
+        worker: String = BatchSession.workerName()
+    ) async -> Result<BatchRunner.Outcome, StoreError> {
+        let batchRunner = BatchRunner(
+            queue: backend.queue, batch: id,
+            options: .init(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker))
+        async let display: Void = progress?.run() ?? ()
+        let outcome: Result<BatchRunner.Outcome, StoreError>
+        do throws(StoreError) {
+            outcome = .success(
+                try await batchRunner.run(
+                    started: { progress?.started($0) },
+                    ended: { claim, result in try? report(result, line: claim.line) },
+                    runItem: { claim in await runItem(claim, runner: runner) }))
+        } catch {
+            outcome = .failure(error)
+        }
+        progress?.finish()
+        await display
+        return outcome
+    }
+
+    /// How long a claim holds an item unrenewed: renewed every third of it while the item's
+    /// calls are in flight (however long a call takes), it lapses only under a dead worker.
+    static let lease = Duration.seconds(60)
+
+    /// Who claims: the process and a nonce.
+    static func workerName() -> String {
+        "pid \(getpid()) #\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// One item: a recorded run of the pipeline, resuming the item's earlier run if it has one.
@@ -193,7 +227,7 @@ struct BatchSession {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
-        try? await queue.attachRun(claim, runID: run.id)
+        try? await backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
             if case .callFinished(let call) = event { progress?.callFinished(call) }
         }
@@ -205,33 +239,30 @@ struct BatchSession {
     /// Writes an ended item's result line and tells the progress.
     func report(_ result: ItemResult, line: Int) throws(WriteError) {
         progress?.ended(result, line: line)
-        try results.write(result.json.serialized() + "\n")
+        try results?.write(result.json.serialized() + "\n")
     }
 
     // MARK: - Pieces
 
-    /// The store and the batch a reference names (exit 2 when there is none).
-    static func find(_ reference: String, store: String?) async throws -> (SQLiteWorkQueue, BatchInfo) {
+    /// The queue (`--queue`, PIPE_QUEUE, else the run store) and the batch a reference names
+    /// (exit 2 when there is none).
+    static func find(_ reference: String, store: String?, queue url: String?) async throws -> (BatchQueue, BatchInfo) {
         let path = RunRecording.path(store: store, spec: nil)
-        guard FileManager.default.fileExists(atPath: path) else {
+        let url = BatchQueue.url(url)
+        guard url != nil || FileManager.default.fileExists(atPath: path) else {
             try Terminal.writeError("pipe: no run store at \(path): `pipe batch` creates it beside the spec; name another with --store or PIPE_STORE\n")
             throw ExitCodeError(code: 2)
         }
-        let queue = try await openQueue(path)
-        return (queue, try await find(reference, in: queue))
+        let backend = try await BatchQueue.open(url: url, storePath: path)
+        return (backend, try await find(reference, in: backend))
     }
 
-    static func find(_ reference: String, in queue: SQLiteWorkQueue) async throws -> BatchInfo {
-        guard let info = try await orExit({ () async throws(StoreError) in try await queue.batch(reference) }) else {
-            try Terminal.writeError("pipe: no batch `\(reference)` in \(queue.store.path); `pipe logs` lists the batches\n")
+    static func find(_ reference: String, in backend: BatchQueue) async throws -> BatchInfo {
+        guard let info = try await orExit({ () async throws(StoreError) in try await backend.queue.batch(reference) }) else {
+            try Terminal.writeError("pipe: no batch `\(reference)` in \(backend.location); `pipe logs` lists the batches\n")
             throw ExitCodeError(code: 2)
         }
         return info
-    }
-
-    /// The embedded queue in the run store at `path`, created if missing (exit 2 when unusable).
-    static func openQueue(_ path: String) async throws -> SQLiteWorkQueue {
-        try await orExit { () async throws(StoreError) in SQLiteWorkQueue(store: try RunStore(path: path)) }
     }
 
     /// `--output FILE`, else stdout.

@@ -21,7 +21,9 @@ struct LogsCommand: AsyncParsableCommand {
 
             The store is, in order: --store PATH; else the PIPE_STORE environment variable; \
             else `.pipe/pipe.db` beside the spec given with --spec (the one `pipe run SPEC` \
-            uses); else `.pipe/pipe.db` in the current folder.
+            uses); else `.pipe/pipe.db` in the current folder. With --queue URL (or \
+            PIPE_QUEUE), the runs and batches are read from PostgreSQL, where `pipe worker` \
+            and `pipe batch --queue` record them.
 
             Examples:
               pipe logs                              # recent runs in ./.pipe/pipe.db
@@ -30,6 +32,7 @@ struct LogsCommand: AsyncParsableCommand {
               pipe logs 20261121-0615                # a run, by a unique id prefix
               pipe logs last --stage summary         # one stage's output
               pipe logs last --json | jq '.calls[] | select(.status != "ok")'
+              pipe logs --queue postgres://pipe@127.0.0.1:5432/pipe   # batches and runs in PostgreSQL
 
             Exit status: 0; 1 when the stage asked for with --stage has no output (it failed \
             or did not finish); 2 when the store does not exist, the run id is unknown or \
@@ -43,6 +46,10 @@ struct LogsCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The run store file.", valueName: "path"))
     var store: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Read runs and batches from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
+    var queue: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "Use the store beside this spec, and only its runs (for the list and `last`).", valueName: "spec"))
@@ -120,14 +127,23 @@ struct LogsCommand: AsyncParsableCommand {
 
     /// The recent batches (`pipe batch`), after the runs, when there are any.
     private func listBatches(in runStore: any RunCatalog) async throws {
-        guard !json, spec == nil, let runStore = runStore as? RunStore else { return }
-        let batches = try await SQLiteWorkQueue(store: runStore).batches(limit: limit)
+        guard !json, spec == nil else { return }
+        let queue: any WorkQueue
+        if let runStore = runStore as? RunStore {
+            queue = SQLiteWorkQueue(store: runStore)
+        } else if let runStore = runStore as? PostgresRunStore {
+            queue = PostgresWorkQueue(client: runStore.client)
+        } else {
+            return
+        }
+        let batches = try await queue.batches(limit: limit)
         guard !batches.isEmpty else { return }
         try Terminal.write("\n" + format.batches(batches))
     }
 
-    /// --store, else PIPE_STORE, else beside --spec, else in the current folder.
-    private var storePath: String { RunRecording.path(store: store, spec: spec) }
+    /// --queue or PIPE_QUEUE (PostgreSQL), else --store, else PIPE_STORE, else beside --spec,
+    /// else in the current folder.
+    private var storePath: String { BatchQueue.url(queue) ?? RunRecording.path(store: store, spec: spec) }
 
     private var format: RunLogText {
         RunLogText(directory: FileManager.default.currentDirectoryPath)

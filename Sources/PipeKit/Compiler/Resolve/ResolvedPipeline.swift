@@ -30,6 +30,8 @@ struct ResolvedPipeline {
     /// The graph of `edges`, and its cycles.
     let graph: DAG
     let cycles: [DAG.Cycle]
+    /// The text of each schema file loaded, by the path written in the spec.
+    let schemaFiles: [String: String]
 
     /// Positions in `stages` by name (the first of duplicates).
     private let index: [String: Int]
@@ -38,7 +40,7 @@ struct ResolvedPipeline {
         spec: PipelineSpec, input: ResolvedSchema, inputShape: SchemaShape?, stages: [ResolvedStage],
         schemaProblems: [SchemaProblem], outputReferences: [ResolvedReference], conditions: [ResolvedCondition],
         loops: [CompiledLoop], loopProblems: [LoopProblem], unknownNeeds: [(stage: String, need: Located<String>)],
-        edges: [DAG.Edge], graph: DAG, cycles: [DAG.Cycle]
+        edges: [DAG.Edge], graph: DAG, cycles: [DAG.Cycle], schemaFiles: [String: String] = [:]
     ) {
         self.spec = spec
         self.input = input
@@ -53,6 +55,7 @@ struct ResolvedPipeline {
         self.edges = edges
         self.graph = graph
         self.cycles = cycles
+        self.schemaFiles = schemaFiles
         self.index = Dictionary(stages.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

@@ -14,9 +14,9 @@ struct Resolver {
     private var valueShapes: [String: SchemaShape?] = [:]
     private var edges: [DAG.Edge] = []
 
-    static func resolve(_ spec: PipelineSpec, directory: String) -> ResolvedPipeline {
+    static func resolve(_ spec: PipelineSpec, files: SchemaFiles) -> ResolvedPipeline {
         var resolver = Resolver(spec: spec)
-        return resolver.run(directory: directory)
+        return resolver.run(files: files)
     }
 
     private init(spec: PipelineSpec) {
@@ -34,9 +34,9 @@ struct Resolver {
         usableModels = usable
     }
 
-    private mutating func run(directory: String) -> ResolvedPipeline {
+    private mutating func run(files: SchemaFiles) -> ResolvedPipeline {
         // Schemas: the input's, then each stage's (a stage name written twice shares the last that loads).
-        var loader = SchemaLoader(directory: directory)
+        var loader = SchemaLoader(files: files)
         let input = loader.load(spec.input.schema, for: .input)
         let ownOutputs = spec.stages.map { loader.load($0.outputSchema, for: .stage($0.name.value)) }
         var loadedByName: [String: JSONValue] = [:]
@@ -116,7 +116,7 @@ struct Resolver {
         return ResolvedPipeline(
             spec: spec, input: input, inputShape: inputShape, stages: stages, schemaProblems: loader.problems,
             outputReferences: outputReferences, conditions: conditions, loops: loops, loopProblems: loopProblems,
-            unknownNeeds: unknownNeeds, edges: edges, graph: graph, cycles: cycles)
+            unknownNeeds: unknownNeeds, edges: edges, graph: graph, cycles: cycles, schemaFiles: loader.texts)
     }
 
     // MARK: Settings and models

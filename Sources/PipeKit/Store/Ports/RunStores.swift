@@ -2,12 +2,13 @@
 public typealias RunStorage = RunCatalog & RunApprovals
 
 /// Where run stores are opened: the one place that knows which implementation a location
-/// names. Today every location is a file path, an embedded SQLite store (`RunStore`); a
-/// server's URL will open its own implementation of the same ports here.
+/// names: a file path is an embedded SQLite store (`RunStore`); a `postgres://` or
+/// `postgresql://` URL is PostgreSQL (`PostgresRunStore`, its tables created if missing).
 public enum RunStores {
     /// Opens the store at `location`. With `create`, a missing store is created (its folder
     /// too); without, a missing one is `StoreError.missing`.
     public static func open(_ location: String, create: Bool) async throws(StoreError) -> any RunStorage {
+        if PostgresURL.isURL(location) { return PostgresRunStore(client: try await PostgresClient.open(url: location)) }
         if !create, !RunStore.exists(location) { throw .missing(location) }
         return try RunStore(path: location)
     }

@@ -5,13 +5,13 @@ import Foundation
 /// store's. A run that resumes another (`NewRun.resumedFrom`: the run a reclaimed batch
 /// item's last holder recorded) reuses the stages that run finished, so they are not paid
 /// twice. A write that fails does not stop the run: the first error is kept in `firstError`.
-public final class PostgresJournal: RunJournal {
+public final class PostgresJournal: DurableJournal {
     public let runID: String
     let client: PostgresClient
     let reusingFrom: String?
     private let error = Locked<StoreError?>(nil)
 
-    private init(client: PostgresClient, runID: String, reusingFrom: String?) {
+    init(client: PostgresClient, runID: String, reusingFrom: String?) {
         self.client = client
         self.runID = runID
         self.reusingFrom = reusingFrom
@@ -63,6 +63,9 @@ public final class PostgresJournal: RunJournal {
 
     /// The first write or read that failed, if any.
     public var firstError: StoreError? { error.withLock { $0 } }
+
+    /// Every record is written before `record` returns, so there is nothing to wait for.
+    public func flush() async -> StoreError? { firstError }
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }

@@ -15,11 +15,16 @@ struct PostgresURL: Sendable {
 
     static let form = "postgres://USER@HOST:PORT/DB, or postgres://USER@/DB?host=/socket/dir"
 
+    /// Whether `location` names PostgreSQL (rather than a file).
+    static func isURL(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
     init(_ url: String) throws(StoreError) {
         // libpq's parser also takes `key=value` strings; pipe takes URLs only. Its message
         // on a malformed URL may quote the URL, password included: it is not passed on.
         let invalid = StoreError.cannotOpen(path: "the queue URL", reason: "not a PostgreSQL URL (\(Self.form))")
-        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw invalid }
+        guard Self.isURL(url) else { throw invalid }
         var error: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &error) else {
             PQfreemem(error)

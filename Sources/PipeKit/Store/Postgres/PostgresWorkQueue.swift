@@ -130,6 +130,14 @@ public final class PostgresWorkQueue: WorkQueue {
         }
     }
 
+    /// How many workers hold a live lease on an item: among them a model's rate limit is divided.
+    public func liveWorkers() async throws(StoreError) -> Int {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                "SELECT count(DISTINCT worker) AS count FROM items WHERE status = 'running' AND lease_until > now()")
+        }.first?.int("count") ?? 0
+    }
+
     /// Removes a batch and its items (its runs stay in `runs`).
     public func deleteBatch(_ batch: String) async throws(StoreError) {
         try await client.withConnection { connection throws(PostgresError) in

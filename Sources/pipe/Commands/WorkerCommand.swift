@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+/// `pipe worker --queue URL`: claims the items of the open batches in PostgreSQL and runs
+/// them, until stopped (or, with --exit-when-idle, until no item is left).
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Work on the batches queued in PostgreSQL: claim items, run them, record their runs.",
+        discussion: """
+            Start any number of workers, on any number of machines, against the database that \
+            `pipe batch --queue URL` (or `--no-work`) submitted batches to. Each worker claims \
+            items of the open batches, oldest batch first (only --batch's with --batch), runs \
+            up to --concurrency at once and records every run, stage and call in the database. \
+            A worker compiles the spec and schema files the batch row carries: it never reads \
+            the spec file. API keys come from the worker's own environment; none is stored.
+
+            A claimed item has a lease (--lease-seconds, 60 by default) that the worker renews \
+            every third of it while the item's calls are in flight, however long a call takes. \
+            An item whose worker was killed (kill -9, a machine lost) is claimed again once its \
+            lease lapses, and its run resumes: stages that finished are reused, not paid again. \
+            A model's rate_limit is divided by the live workers (those holding leases), counted \
+            again every few seconds.
+
+            Ctrl-C or SIGTERM gives the items in flight back (exit 130, 143). Without \
+            --exit-when-idle a worker waits for new batches; with it, it exits 0 once no item of \
+            the batches (or of --batch) is pending or running and every batch is fully queued.
+
+            Exit status: 0 idle with --exit-when-idle, 2 usage or database error, 130 \
+            interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
+
+            Examples:
+              pipe worker --queue postgres://pipe@db.internal:5432/pipe --concurrency 50
+              PIPE_QUEUE=postgres://pipe@/pipe?host=/run/postgresql pipe worker --exit-when-idle
+              pipe worker --queue postgres://pipe@127.0.0.1:5432/pipe --batch b20261202-1515
+            """)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The PostgreSQL database (default: PIPE_QUEUE).", valueName: "postgres://USER@HOST:PORT/DB"))
+    var queue: String?
+
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound.")
+    var concurrency = 8
+
+    @Flag(name: .long, help: "Exit (0) once no item is pending or running, instead of waiting for more.")
+    var exitWhenIdle = false
+
+    @Option(name: .long, help: ArgumentHelp("Work on this batch only (an id, a unique prefix, or `last`).", valueName: "batch-id"))
+    var batch: String?
+
+    @Option(name: .long, help: "How long a claim holds an item unrenewed, in seconds (renewed every third of it).")
+    var leaseSeconds = 60
+
+    @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
+    var mock = false
+
+    func validate() throws {
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if leaseSeconds < 3 { throw ValidationError("--lease-seconds must be at least 3") }
+        if BatchQueue.url(queue) == nil {
+            throw ValidationError("give the database: --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE)")
+        }
+    }
+
+    /// How often an idle worker looks for items again.
+    static let poll = Duration.seconds(1)
+
+    func run() async throws {
+        let backend = try await BatchQueue.open(
+            url: BatchQueue.url(queue), storePath: "", connections: min(8, 2 + concurrency / 8))
+        guard case .postgres(let database, _) = backend else { return }
+        var chosen: String?
+        if let batch { chosen = try await BatchSession.find(batch, in: backend).id }
+        let name = RunHolder.hostName() + " " + BatchSession.workerName()
+        try Terminal.writeError("pipe: worker \(name) on \(backend.location)\n")
+        let settings = BatchSession.Settings(
+            mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
+        let lease = Duration.seconds(leaseSeconds)
+        let (exitWhenIdle, only) = (exitWhenIdle, chosen)
+        let (outcome, signal) = await Interrupt.run { () async -> Result<Void, WorkerFailure> in
+            await withTaskGroup(of: Void.self) { group in
+                // The rate limits divided by the workers holding leases, counted again and again.
+                group.addTask {
+                    repeat {
+                        if let live = try? await database.liveWorkers() { RateLimits.shared.share(among: max(1, live)) }
+                    } while (try? await Task.sleep(for: min(lease / 3, .seconds(5)))) != nil
+                }
+                let result = await Self.work(
+                    backend: backend, only: only, settings: settings, lease: lease, worker: name,
+                    exitWhenIdle: exitWhenIdle)
+                group.cancelAll()
+                return result
+            }
+        }
+        switch outcome {
+        case .success:
+            if let signal { throw ExitCodeError(code: 128 + signal) }
+        case .failure(.store(let error)):
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        case .failure(.exit(let code)):
+            throw ExitCodeError(code: code)
+        }
+    }
+
+    enum WorkerFailure: Error {
+        case store(StoreError)
+        /// The batch's spec did not compile (said on stderr).
+        case exit(Int32)
+    }
+
+    /// Claims and runs items until cancelled, or idle with `exitWhenIdle`.
+    static func work(
+        backend: BatchQueue, only: String?, settings: BatchSession.Settings, lease: Duration, worker: String,
+        exitWhenIdle: Bool
+    ) async -> Result<Void, WorkerFailure> {
+        var sessions: [String: (session: BatchSession, runner: PipelineRunner)] = [:]
+        while !Task.isCancelled {
+            let batches: [BatchInfo]
+            do throws(StoreError) {
+                batches = try await open(backend.queue, only: only)
+            } catch {
+                return .failure(.store(error))
+            }
+            for info in batches where info.counts.pending + info.counts.running > 0 {
+                if sessions[info.id] == nil {
+                    do {
+                        let session = BatchSession(
+                            id: info.id, spec: info.specPath, pipeline: try BatchSpec.compile(info), backend: backend,
+                            lifecycle: backend.lifecycle, results: nil, progress: nil)
+                        sessions[info.id] = (session, try session.makeRunner(settings))
+                    } catch {
+                        return .failure(.exit((error as? ExitCodeError)?.code ?? 2))
+                    }
+                }
+                guard let (session, runner) = sessions[info.id] else { continue }
+                switch await session.drain(
+                    runner: runner, concurrency: settings.concurrency, maxCostUSD: nil, lease: lease, worker: worker)
+                {
+                case .success(.interrupted): return .success(())
+                case .success(.drained), .success(.costLimit): break
+                case .failure(let error): return .failure(.store(error))
+                }
+                if Task.isCancelled { return .success(()) }
+            }
+            if exitWhenIdle, batches.isEmpty { return .success(()) }
+            // Items other workers hold come back when their leases lapse: look again.
+            if (try? await Task.sleep(for: poll)) == nil { break }
+        }
+        return .success(())
+    }
+
+    /// The batches with an item left (or more to come), oldest first; only `only` if given.
+    static func open(_ queue: any WorkQueue, only: String?) async throws(StoreError) -> [BatchInfo] {
+        let batches: [BatchInfo]
+        if let only {
+            batches = try await queue.batch(only).map { [$0] } ?? []
+        } else {
+            batches = try await queue.batches(limit: 1000).reversed()
+        }
+        return batches.filter { !$0.sealed || $0.counts.pending + $0.counts.running > 0 }
+    }
+}
