@@ -127,7 +127,15 @@ struct BatchSession {
         let runner = try makeRunner(settings)
         let clock = ContinuousClock.now
         let (outcome, signal) = await Interrupt.run { [self] in
-            await drain(runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD)
+            while true {
+                let outcome = await drain(runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD)
+                // On a shared queue, other workers may still hold items: wait for them to end
+                // there, or for their leases to lapse and the items to come back here.
+                guard case .success(.drained) = outcome,
+                    let counts = try? await backend.queue.counts(batch: id), counts.pending + counts.running > 0
+                else { return outcome }
+                if (try? await Task.sleep(for: WorkerCommand.poll)) == nil { return .success(.interrupted) }
+            }
         }
         backend.letGo(id)
         let stopped: BatchRunner.Outcome
