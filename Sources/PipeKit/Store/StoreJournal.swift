@@ -66,12 +66,13 @@ final class StoreJournal: DurableJournal {
         // Serialized on the store's queue, not on the thread that runs the stages (HTTP's).
         let (runID, createdAt) = (runID, StoreTime.text(Date()))
         enqueue { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
                         problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
                     RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
@@ -85,12 +86,13 @@ final class StoreJournal: DurableJournal {
         let (runID, finishedAt) = (runID, StoreTime.text(Date()))
         enqueue { db in
             let report = stage.report
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
                         tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
                     report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,

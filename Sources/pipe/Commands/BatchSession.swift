@@ -55,7 +55,7 @@ struct BatchSession {
         }
         try Terminal.writeError("pipe: batch \(id)\n")
         let session = try BatchSession(
-            id: id, spec: spec, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
+            id: id, spec: spec, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store, holdsRuns: false),
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
         var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
@@ -102,7 +102,7 @@ struct BatchSession {
         info.counts.running = 0
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
         return try BatchSession(
-            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store),
+            id: info.id, spec: info.specPath, pipeline: pipeline, queue: queue, lifecycle: RunLifecycle(store: queue.store, holdsRuns: false),
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
     }
