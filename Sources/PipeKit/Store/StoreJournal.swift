@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// The run store as a run's journal (`DurableJournal`): each call and stage is queued as its
-/// own transaction on the store's connection the moment the runner reports it, and `record`
+/// The run store as a run's journal (`DurableJournal`): each call and stage is queued as a
+/// write on the store's connection the moment the runner reports it (committed with the
+/// store's other writes queued meanwhile, `RunStore.enqueue`), and `record`
 /// returns at once, so a stage's dependents start without waiting for the disk. The queue
 /// is the connection's serial queue: records are written in order, and a read
 /// (`reusableOutput`, `cachedReply`) runs after the writes queued before it. Writes are
