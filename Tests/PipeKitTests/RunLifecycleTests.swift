@@ -98,4 +98,74 @@ import Testing
         #expect(!done.run.isRecorded && done.result.outcome.status == .succeeded)
         await #expect(throws: RunLookupError.self) { try await lifecycle.resume("last", specPath: nil) }
     }
+
+    /// A batch item's run (`holdsRuns: false`) takes no lock file of its own: the batch's lease
+    /// and the item's claim hold it. While it runs, `pipe logs` still shows it held, by the
+    /// batch's process, not as interrupted.
+    @Test func aBatchItemsRunIsHeldByItsBatch() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let queue = SQLiteWorkQueue(store: store)
+        try await queue.create(NewBatch(
+            id: "b1", specPath: "/specs/chain.yaml", specText: StoreJournalRunTests.spec, schemaFiles: [:], specHash: "h",
+            pipelineName: "chain"))
+        try await queue.enqueue(batch: "b1", items: [QueuedItem(index: 0, line: 1, input: .success("x"))])
+        try await queue.sealBatch("b1")
+        try store.leases.acquire("b1")
+        let claim = try #require(try await queue.claim(batch: "b1", worker: "w", limit: 1, lease: .seconds(3600)).first)
+
+        let lifecycle = RunLifecycle(store: store, holdsRuns: false)
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        try await queue.attachRun(claim, runID: run.id)
+        let leases = try #require(store.leases as? FileRunLeases)
+        #expect(!FileManager.default.fileExists(atPath: leases.path(run.id)))
+        let reader = try RunStore(path: folder.storePath)
+        let running = try #require(try await reader.run(run.id))
+        #expect(running.row.status == .running && running.row.holder?.pid == getpid())
+
+        let result = try await Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())).with(journal: run.journal)
+            .run(input: "x")
+        let gaps = await lifecycle.finish(run, result)
+        #expect(gaps.records == nil && gaps.end == nil)
+        let detail = try #require(try await reader.run(run.id))
+        #expect(detail.row.status == .succeeded && detail.stages.count == 4 && detail.calls.count == 4)
+        store.leases.release("b1")
+    }
+
+    /// Runs recorded at once share their commits, in order, and a write that fails takes
+    /// nothing else with it: 40 runs started and finished together are all there, whole,
+    /// around a write that fails.
+    @Test func runsRecordedTogetherAreEachWhole() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let lifecycle = RunLifecycle(store: store)
+        let failed = Locked<StoreError?>(nil)
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    if index == 20 {
+                        store.enqueue({ db in
+                            try db.execute(
+                                sql: "INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input) VALUES ('half', '', '', '', 'running', '', '')")
+                            try db.execute(sql: "INSERT INTO no_such_table VALUES (1)")
+                        }, done: { error in failed.withLock { $0 = error } })
+                    }
+                    let done = try await lifecycle.perform(
+                        try Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())), specPath: "/specs/chain.yaml",
+                        input: .string("x\(index)"), traceID: Self.traceID)
+                    #expect(done.gaps.records == nil && done.gaps.end == nil)
+                    return done.run.id
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(failed.withLock { $0 } != nil)
+        #expect(try await store.run("half") == nil)
+        for id in ids {
+            let detail = try #require(try await store.run(id))
+            #expect(detail.row.status == .succeeded && detail.stages.count == 4 && detail.calls.count == 4)
+        }
+        #expect(Set(ids).count == 40)
+    }
 }

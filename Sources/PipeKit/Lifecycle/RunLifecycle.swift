@@ -9,9 +9,14 @@ import Foundation
 public struct RunLifecycle: Sendable {
     /// Nil: nothing is recorded (`--no-store`), nothing can be resumed.
     public let store: (any RunStorage)?
+    /// Whether each run started is held for this process until it finishes (`RunLeases`).
+    /// False when something else holds the runs already: `pipe batch`'s items, under the
+    /// batch's lease and each item's claim.
+    public let holdsRuns: Bool
 
-    public init(store: (any RunStorage)?) {
+    public init(store: (any RunStorage)?, holdsRuns: Bool = true) {
         self.store = store
+        self.holdsRuns = holdsRuns
     }
 
     /// A recorded run to continue. This process holds it until the run that continues it
@@ -144,7 +149,8 @@ public struct RunLifecycle: Sendable {
         let id = try await store.startRun(
             NewRun(
                 specPath: URL(fileURLWithPath: specPath).path, specHash: SHA256.hex(String(decoding: pipeline.source.bytes, as: UTF8.self)),
-                pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id))
+                pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id,
+                held: holdsRuns))
         do {
             for stage in (resuming?.approved ?? []).sorted() {
                 try await store.recordApproval(runID: id, stage: stage, decision: .approved, reason: nil)

@@ -10,10 +10,14 @@ public struct NewRun: Sendable {
     public var traceID: String
     /// The run this one resumes (`--resume`), if any.
     public var resumedFrom: String?
+    /// Whether the store holds the run for this process (`RunLeases`) until its end; false
+    /// for a run something else holds already (a batch item's, under the batch's lease and
+    /// the item's claim), which then costs no lock file.
+    public var held: Bool
 
     public init(
         specPath: String, specHash: String, pipelineName: String, input: JSONValue, traceID: String,
-        resumedFrom: String? = nil
+        resumedFrom: String? = nil, held: Bool = true
     ) {
         self.specPath = specPath
         self.specHash = specHash
@@ -21,6 +25,7 @@ public struct NewRun: Sendable {
         self.input = input
         self.traceID = traceID
         self.resumedFrom = resumedFrom
+        self.held = held
     }
 }
 

@@ -80,7 +80,13 @@ extension RunStore {
             duration: milliseconds.map(StoreTime.duration(milliseconds:)),
             usage: usage, costUSD: finished ? row["cost_usd"] : row["calls_cost_usd"],
             error: row["error"], resumedFrom: row["resumed_from"],
-            holder: status == .running ? leases.holder(of: id) : nil)
+            holder: status == .running ? holder(of: id, batch: row["batch_id"]) : nil)
+    }
+
+    /// Who holds a running run: its own lease, else (a batch item's run, which has none of its
+    /// own) the batch's.
+    private func holder(of id: String, batch: String?) -> RunHolder? {
+        leases.holder(of: id) ?? batch.flatMap(leases.holder(of:))
     }
 
     private static func stageRow(_ row: Row) -> StageRow {

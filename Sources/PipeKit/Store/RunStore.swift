@@ -90,20 +90,23 @@ public final class RunStore: RunStorage {
         for _ in 0..<8 {
             let id = RunID.make(at: startedAt)
             // Held before it is recorded, so that it never shows as a run whose process is gone.
-            do {
-                try leases.acquire(id)
-            } catch .runInUse {
-                continue
+            if run.held {
+                do {
+                    try leases.acquire(id)
+                } catch .runInUse {
+                    continue
+                }
             }
             let inserted: Bool
             do {
                 inserted = try await write { [arguments = arguments(id)] db in
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                             ON CONFLICT (id) DO NOTHING
-                            """, arguments: arguments)
+                            """
+                    ).execute(arguments: arguments)
                     return db.changesCount == 1
                 }
             } catch {
@@ -123,12 +126,13 @@ public final class RunStore: RunStorage {
             end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
         ]
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
                         tokens_out = ?, cost_usd = ?, error = ?
                     WHERE id = ?
-                    """, arguments: arguments)
+                    """
+            ).execute(arguments: arguments)
         }
     }
 
@@ -146,26 +150,72 @@ public final class RunStore: RunStorage {
 
     // MARK: - Access
 
-    /// Queues `updates` as one transaction behind every access queued before it, and
-    /// returns at once; `done` is told how it went (on the store's queue).
-    func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void, done: @escaping @Sendable (StoreError?) -> Void) {
-        database.asyncWrite(updates) { [path] _, result in
-            switch result {
-            case .success: done(nil)
-            case .failure(let error): done(.database(path: path, reason: Self.reason(error)))
-            }
-        }
+    /// A write queued and not yet begun.
+    private struct QueuedWrite {
+        let updates: @Sendable (Database) throws -> Void
+        let done: @Sendable (StoreError?) -> Void
     }
 
-    /// Waits for the write without blocking a Swift concurrency thread, and without being
-    /// cancelled with the calling task (what a run records while it stops is kept).
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            database.asyncWrite(updates) { [path] _, result in
-                continuation.resume(returning: result.mapError { .database(path: path, reason: Self.reason($0)) })
-            }
+    /// The writes handed over since the last group began; nonempty means a group is queued
+    /// on the connection's queue that will take them.
+    private let queued = Locked<[QueuedWrite]>([])
+
+    /// Queues `updates` behind every access queued before it, and returns at once; `done` is
+    /// told how it went (on the store's queue), once it is committed. The writes queued while
+    /// the connection is busy are committed together, in one transaction (each in its own
+    /// savepoint, so that one that fails takes nothing else with it): the runs of a batch,
+    /// whose starts, records and ends would each be a transaction, share their commits.
+    func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void, done: @escaping @Sendable (StoreError?) -> Void) {
+        let first = queued.withLock { writes in
+            writes.append(QueuedWrite(updates: updates, done: done))
+            return writes.count == 1
         }
-        return try result.get()
+        guard first else { return }
+        database.asyncWriteWithoutTransaction { [self] db in writeQueued(db) }
+    }
+
+    /// Writes every queued write in one transaction, in the order they were queued.
+    private func writeQueued(_ db: Database) {
+        let writes = queued.withLock { writes in
+            defer { writes = [] }
+            return writes
+        }
+        var failures = [StoreError?](repeating: nil, count: writes.count)
+        do {
+            try db.inTransaction(.immediate) {
+                for (index, write) in writes.enumerated() {
+                    do {
+                        try db.inSavepoint {
+                            try write.updates(db)
+                            return .commit
+                        }
+                    } catch {
+                        failures[index] = .database(path: path, reason: Self.reason(error))
+                    }
+                }
+                return .commit
+            }
+        } catch {
+            let failure = StoreError.database(path: path, reason: Self.reason(error))
+            failures = failures.map { $0 ?? failure }
+        }
+        for (write, failure) in zip(writes, failures) { write.done(failure) }
+    }
+
+    /// Waits for the write (queued as `enqueue` does) without blocking a Swift concurrency
+    /// thread, and without being cancelled with the calling task (what a run records while
+    /// it stops is kept).
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        let value = Locked<T?>(nil)
+        let failure: StoreError? = await withCheckedContinuation { continuation in
+            enqueue({ db in
+                let result = try updates(db)
+                value.withLock { $0 = result }
+            }, done: { continuation.resume(returning: $0) })
+        }
+        if let failure { throw failure }
+        guard let result = value.withLock({ $0 }) else { throw .database(path: path, reason: "the write returned nothing") }
+        return result
     }
 
     /// Reads after every access queued before it, without blocking a Swift concurrency thread.

@@ -161,11 +161,10 @@ public final class SQLiteWorkQueue: WorkQueue {
 
     public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
         try await write { db in
-            try db.execute(
-                sql: "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?",
-                arguments: [runID, claim.batch, claim.index, claim.worker])
-            try db.execute(
-                sql: "UPDATE runs SET batch_id = ?, item = ? WHERE id = ?", arguments: [claim.batch, claim.index, runID])
+            try db.cachedStatement(sql: "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?")
+                .execute(arguments: [runID, claim.batch, claim.index, claim.worker])
+            try db.cachedStatement(sql: "UPDATE runs SET batch_id = ?, item = ? WHERE id = ?")
+                .execute(arguments: [claim.batch, claim.index, runID])
         }
     }
 
@@ -176,12 +175,13 @@ public final class SQLiteWorkQueue: WorkQueue {
             claim.batch, claim.index, claim.worker,
         ]
         return try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE batch_items SET status = ?, run_id = ?, output = ?, stage = ?, error = ?, tokens_in = ?,
                         tokens_out = ?, cost_usd = ?, finished_at = ?, worker = NULL, lease_until = NULL
                     WHERE batch_id = ? AND item = ? AND worker = ? AND status = 'running'
-                    """, arguments: arguments)
+                    """
+            ).execute(arguments: arguments)
             return db.changesCount == 1
         }
     }
@@ -298,15 +298,11 @@ public final class SQLiteWorkQueue: WorkQueue {
         Int((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    /// Suspends, without blocking a thread of Swift concurrency, while GRDB's writer queue
-    /// works; not abandoned when the calling task is cancelled (Ctrl-C releases items so).
+    /// Suspends, without blocking a thread of Swift concurrency, while the store writes; not
+    /// abandoned when the calling task is cancelled (Ctrl-C releases items so). Committed
+    /// with the store's other writes queued meanwhile (`RunStore.enqueue`).
     private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            store.database.asyncWrite(updates) { [path = store.path] _, result in
-                continuation.resume(returning: result.mapError { .database(path: path, reason: RunStore.reason($0)) })
-            }
-        }
-        return try result.get()
+        try await store.write(updates)
     }
 
     private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// The run store as a run's journal (`DurableJournal`): each call and stage is queued as its
-/// own transaction on the store's connection the moment the runner reports it, and `record`
+/// The run store as a run's journal (`DurableJournal`): each call and stage is queued as a
+/// write on the store's connection the moment the runner reports it (committed with the
+/// store's other writes queued meanwhile, `RunStore.enqueue`), and `record`
 /// returns at once, so a stage's dependents start without waiting for the disk. The queue
 /// is the connection's serial queue: records are written in order, and a read
 /// (`reusableOutput`, `cachedReply`) runs after the writes queued before it. Writes are
@@ -66,12 +67,13 @@ final class StoreJournal: DurableJournal {
         // Serialized on the store's queue, not on the thread that runs the stages (HTTP's).
         let (runID, createdAt) = (runID, StoreTime.text(Date()))
         enqueue { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
                         problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
                     RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
@@ -85,12 +87,13 @@ final class StoreJournal: DurableJournal {
         let (runID, finishedAt) = (runID, StoreTime.text(Date()))
         enqueue { db in
             let report = stage.report
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
                         tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
                     report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,

@@ -35,8 +35,8 @@ enum BatchQueue {
     /// The items' runs.
     var lifecycle: RunLifecycle {
         switch self {
-        case .embedded(let queue): RunLifecycle(store: queue.store)
-        case .postgres(_, let runs): RunLifecycle(store: runs)
+        case .embedded(let queue): RunLifecycle(store: queue.store, holdsRuns: false)
+        case .postgres(_, let runs): RunLifecycle(store: runs, holdsRuns: false)
         }
     }
 
