@@ -192,7 +192,7 @@ private struct Run: Sendable {
     }
 
     private func check(_ text: String) async -> Checked {
-        func read() -> Checked {
+        await offHTTPThread {
             switch ReplyParser.value(of: text, structured: context.stage.outputSchema != nil) {
             case .failure(let error): return .notJSON(error.message)
             case .success(let value):
@@ -200,10 +200,6 @@ private struct Run: Sendable {
                 return errors.isEmpty ? .value(value) : .invalid(errors)
             }
         }
-        // A text stage's value is its reply with the trailing spaces trimmed: nothing worth
-        // two thread hops (off the HTTP thread and back), which a wide fan-out pays per call.
-        guard context.stage.outputSchema != nil || validator != nil else { return read() }
-        return await offHTTPThread(read)
     }
 
     /// Runs `work` (parsing, validation: CPU that a large or hostile reply can make long) on the
