@@ -11,6 +11,8 @@ let commands: [BenchCommand] = [
     RunnerBenchmark.command,
     QueueBenchmark.command,
     StoreOverheadBenchmark.command,
+    FanOutBenchmark.command,
+    FanOutBenchmark.client,
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
