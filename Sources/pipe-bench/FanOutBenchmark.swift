@@ -18,14 +18,16 @@ enum FanOutBenchmark {
     static let command = BenchCommand(
         name: "fanout",
         summary: "N calls at C in flight: `pipe run` (N stages, a for_each of N items; --no-store and stored) vs a bare HTTP client [--calls N] [--concurrency C] [--latency-ms N] [--runs N]",
+        usage: "usage: pipe-bench fanout [--calls N] [--concurrency C] [--latency-ms N] [--runs N]",
+        valued: ["--calls", "--concurrency", "--latency-ms", "--runs"],
         run: run)
 
     static let client = BenchCommand(
         name: "fanout-client",
-        summary: "the bare HTTP client of `fanout`: BASE_URL CALLS CONCURRENCY",
+        summary: "the bare HTTP client of `fanout`: --url BASE_URL --calls N --concurrency C",
+        usage: "usage: pipe-bench fanout-client --url BASE_URL --calls N --concurrency C",
+        valued: ["--url", "--calls", "--concurrency"],
         run: runClient)
-
-    static let usage = "usage: pipe-bench fanout [--calls N] [--concurrency C] [--latency-ms N] [--runs N]"
 
     /// N independent stages.
     static func stagesSpec(_ calls: Int) -> String {
@@ -47,24 +49,11 @@ enum FanOutBenchmark {
     /// The prompt of call `index` (from 1), as both specs and the bare client send it.
     static func prompt(_ index: Int) -> String { "item \(index): The history of tide prediction" }
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        var calls = 500, concurrency = 50, latencyMS = 100, runs = 5
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst().flatMap({ Int($0) }), value >= 1 else {
-                print(usage)
-                return 2
-            }
-            switch flag {
-            case "--calls": calls = value
-            case "--concurrency": concurrency = value
-            case "--latency-ms": latencyMS = value
-            case "--runs": runs = value
-            default:
-                print(usage)
-                return 2
-            }
-        }
+    @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let calls = try options.number("--calls", default: 500)
+        let concurrency = try options.number("--concurrency", default: 50)
+        let latencyMS = try options.number("--latency-ms", default: 100)
+        let runs = try options.number("--runs", default: 5)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-bench-fanout-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
@@ -92,7 +81,7 @@ enum FanOutBenchmark {
         let environment = ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "bench"]
         let common = ["run", "--quiet", "--concurrency", "\(concurrency)"]
         let scenarios: [(name: String, executable: URL, arguments: [String])] = [
-            ("bare HTTP client", bench, ["fanout-client", server.baseURL, "\(calls)", "\(concurrency)"]),
+            ("bare HTTP client", bench, ["fanout-client", "--url", server.baseURL, "--calls", "\(calls)", "--concurrency", "\(concurrency)"]),
             ("\(calls) stages, --no-store", pipe, common + [path("stages.yaml"), "--input", path("input.txt"), "--no-store"]),
             ("\(calls) stages, stored", pipe, common + [path("stages.yaml"), "--input", path("input.txt"), "--store", path("pipe.db")]),
             ("for_each of \(calls), --no-store", pipe, common + [path("for-each.yaml"), "--input", path("items.json"), "--no-store"]),
@@ -131,13 +120,11 @@ enum FanOutBenchmark {
     }
 
     /// BASE_URL CALLS CONCURRENCY: the calls' requests over CONCURRENCY keep-alive connections.
-    @Sendable static func runClient(_ arguments: [String]) async -> Int32 {
-        guard arguments.count == 3, let url = URL(string: arguments[0]), let port = url.port,
-            let calls = Int(arguments[1]), let concurrency = Int(arguments[2])
-        else {
-            print("usage: pipe-bench fanout-client BASE_URL CALLS CONCURRENCY")
-            return 2
-        }
+    @Sendable static func runClient(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
+        let text = try options.required("--url")
+        guard let url = URL(string: text), let port = url.port else { throw options.invalid("--url", text) }
+        let calls = try options.number("--calls", default: 500)
+        let concurrency = try options.number("--concurrency", default: 50)
         let next = Counter()
         let failures = Counter()
         // Each connection on a thread of its own, all at once.
