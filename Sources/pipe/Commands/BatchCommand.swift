@@ -160,17 +160,10 @@ struct BatchStatusCommand: AsyncParsableCommand {
               pipe batch status b20261202-1515 --store runs.db
             """)
 
-    @Argument(help: "A batch id, a unique prefix of one, or `last`.")
-    var batch: String
-
-    @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
-    var store: String?
-
-    @Option(name: .long, help: ArgumentHelp("Read the batch from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
-    var queue: String?
+    @OptionGroup var location: BatchLocation
 
     func run() async throws {
-        let (_, info) = try await BatchSession.find(batch, store: store, queue: queue)
+        let (_, info) = try await location.find()
         try Terminal.write(RunLogText(directory: FileManager.default.currentDirectoryPath).status(info))
     }
 }
@@ -186,20 +179,13 @@ struct BatchResultsCommand: AsyncParsableCommand {
               pipe batch results last --output results.jsonl
             """)
 
-    @Argument(help: "A batch id, a unique prefix of one, or `last`.")
-    var batch: String
+    @OptionGroup var location: BatchLocation
 
     @Option(name: .long, help: ArgumentHelp("Write the results here instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
-    var store: String?
-
-    @Option(name: .long, help: ArgumentHelp("Read the batch from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
-    var queue: String?
-
     func run() async throws {
-        let (backend, info) = try await BatchSession.find(batch, store: store, queue: queue)
+        let (backend, info) = try await location.find()
         let file = try BatchSession.resultFile(output)
         var after: Int?
         while true {
@@ -211,5 +197,21 @@ struct BatchResultsCommand: AsyncParsableCommand {
             after = last.index
         }
         try file.close()
+    }
+}
+
+/// The batch `pipe batch status` and `results` read: its id, and the store or queue it is in.
+struct BatchLocation: ParsableArguments {
+    @Argument(help: "A batch id, a unique prefix of one, or `last`.")
+    var batch: String
+
+    @Option(name: .long, help: "The run store (default: PIPE_STORE, else .pipe/pipe.db in the current folder).")
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the batch from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
+    var queue: String?
+
+    func find() async throws -> (BatchQueue, BatchInfo) {
+        try await BatchSession.find(batch, store: store, queue: queue)
     }
 }
