@@ -118,6 +118,35 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.url.appendingPathComponent(".pipe").path))
     }
 
+    /// The submitter that finds every item held by another worker waits for them to end
+    /// before its summary and exit code: `pipe batch` ends when its batch has.
+    @Test func aSubmitterWaitsForTheItemsAnotherWorkerHolds() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(BatchCommandTests.specText, to: "classify.yaml")
+        let input = try write((1...6).map { #"{"id": "\#($0)", "text": "t"}"# }.joined(separator: "\n"), to: "items.jsonl")
+        let server = FakeLLMServer { BatchCommandTests.reply($0).delayed(by: .seconds(3)) }
+        try server.start()
+        defer { server.stop() }
+        let submitted = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--no-work"], environment: environment(server))
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let worker = try LivePipe(
+            ["worker", "--queue", url, "--concurrency", "6", "--exit-when-idle"], environment: environment(server))
+        // Ordered by the server's log: every item's call is in flight in the worker.
+        let start = ContinuousClock.now
+        while server.requestCount < 6, ContinuousClock.now - start < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(server.requestCount == 6)
+        let resumed = try await runPipe(["batch", "--resume", "last", "--queue", url], environment: environment(server))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let status = try await runPipe(["batch", "status", "last", "--queue", url], environment: environment(server))
+        #expect(status.stdout.contains("6 succeeded, 0 failed, 0 invalid input, 0 running, 0 pending"), "\(status.stdout)")
+        #expect(server.requestCount == 6)
+        let ended = await worker.finish()
+        #expect(ended.status == 0, "\(ended.stderr)")
+    }
+
     @Test func aBatchOnlyEnqueuedIsFinishedByAWorkerWithoutTheSpecFile() async throws {
         let url = try await PostgresServer.shared().database()
         let spec = try write(
