@@ -157,32 +157,39 @@ public struct ItemResult: Sendable {
     }
 }
 
-/// A batch as the queue knows it.
+/// A batch as the queue knows it: as it was submitted (its fields read through: `info.id`,
+/// `info.specText`...), whether every item is enqueued, and its counts.
+@dynamicMemberLookup
 public struct BatchInfo: Sendable {
-    public var id: String
-    public var specPath: String
-    public var specText: String
-    public var schemaFiles: [String: String]
-    public var specHash: String
-    public var pipelineName: String
-    public var createdAt: Date
+    public var submitted: NewBatch
     /// Every item is enqueued.
     public var sealed: Bool
     public var counts: BatchCounts
 
-    public init(
-        id: String, specPath: String, specText: String, schemaFiles: [String: String], specHash: String,
-        pipelineName: String, createdAt: Date, sealed: Bool, counts: BatchCounts
-    ) {
-        self.id = id
-        self.specPath = specPath
-        self.specText = specText
-        self.schemaFiles = schemaFiles
-        self.specHash = specHash
-        self.pipelineName = pipelineName
-        self.createdAt = createdAt
+    public init(submitted: NewBatch, sealed: Bool, counts: BatchCounts) {
+        self.submitted = submitted
         self.sealed = sealed
         self.counts = counts
+    }
+
+    public subscript<T>(dynamicMember field: KeyPath<NewBatch, T>) -> T { submitted[keyPath: field] }
+}
+
+extension NewBatch {
+    /// The schema files as the queues store them: one JSON object, path to text, in path order.
+    var schemaFilesJSON: String {
+        JSONValue.object(JSONObject(schemaFiles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })).serialized()
+    }
+
+    /// The schema files read back from `schemaFilesJSON` (none from text that is not such an object).
+    static func schemaFiles(fromJSON text: String?) -> [String: String] {
+        var files: [String: String] = [:]
+        if case .object(let object) = text.flatMap({ try? JSONParser.parse($0) }) {
+            for (path, content) in object {
+                if case .string(let text) = content { files[path] = text }
+            }
+        }
+        return files
     }
 }
 

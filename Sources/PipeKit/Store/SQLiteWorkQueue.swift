@@ -63,9 +63,8 @@ public final class SQLiteWorkQueue: WorkQueue {
     // MARK: - Submitting
 
     public func create(_ batch: NewBatch) async throws(StoreError) {
-        let files = JSONValue.object(JSONObject(batch.schemaFiles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
         let arguments: StatementArguments = [
-            batch.id, StoreFile.canonical(batch.specPath), batch.specText, files.serialized(), batch.specHash,
+            batch.id, StoreFile.canonical(batch.specPath), batch.specText, batch.schemaFilesJSON, batch.specHash,
             batch.pipelineName, StoreTime.text(batch.createdAt),
         ]
         try await write { db in
@@ -282,14 +281,12 @@ public final class SQLiteWorkQueue: WorkQueue {
 
     /// A batch's row, its counts still to be read.
     private static func info(_ row: Row) -> BatchInfo {
-        let files = (try? JSONParser.parse(row["schema_files"] as String))?.objectValue
-        var schemaFiles: [String: String] = [:]
-        for (path, text) in files ?? JSONObject() { schemaFiles[path] = text.stringValue }
-        return BatchInfo(
-            id: row["id"], specPath: row["spec_path"], specText: row["spec_text"], schemaFiles: schemaFiles,
-            specHash: row["spec_hash"], pipelineName: row["name"],
-            createdAt: StoreTime.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0), sealed: row["sealed"],
-            counts: BatchCounts())
+        BatchInfo(
+            submitted: NewBatch(
+                id: row["id"], specPath: row["spec_path"], specText: row["spec_text"],
+                schemaFiles: NewBatch.schemaFiles(fromJSON: row["schema_files"]), specHash: row["spec_hash"],
+                pipelineName: row["name"], createdAt: StoreTime.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0)),
+            sealed: row["sealed"], counts: BatchCounts())
     }
 
     // MARK: - Access

@@ -12,9 +12,8 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     public func create(_ batch: NewBatch) async throws(StoreError) {
-        let files = JSONValue.object(JSONObject(batch.schemaFiles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
         let parameters: [any PostgresParameter] = [
-            batch.id, batch.specPath, batch.specText, files.serialized(), batch.specHash, batch.pipelineName,
+            batch.id, batch.specPath, batch.specText, batch.schemaFilesJSON, batch.specHash, batch.pipelineName,
             StoreTime.text(batch.createdAt),
         ]
         try await client.withConnection { connection throws(PostgresError) in
@@ -220,18 +219,14 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     private static func batchInfo(_ row: PostgresRow) -> BatchInfo {
-        var files: [String: String] = [:]
-        if case .object(let object) = row["schema_files"].flatMap({ try? JSONParser.parse($0) }) {
-            for (path, content) in object {
-                if case .string(let text) = content { files[path] = text }
-            }
-        }
         var counts = BatchCounts()
         for status in ItemStatus.allCases { counts[status] = row.int(status.rawValue) ?? 0 }
         return BatchInfo(
-            id: row["id"] ?? "", specPath: row["spec_path"] ?? "", specText: row["spec_text"] ?? "", schemaFiles: files,
-            specHash: row["spec_hash"] ?? "", pipelineName: row["name"] ?? "",
-            createdAt: row["created_at"].flatMap(StoreTime.date) ?? Date(timeIntervalSince1970: 0),
+            submitted: NewBatch(
+                id: row["id"] ?? "", specPath: row["spec_path"] ?? "", specText: row["spec_text"] ?? "",
+                schemaFiles: NewBatch.schemaFiles(fromJSON: row["schema_files"]), specHash: row["spec_hash"] ?? "",
+                pipelineName: row["name"] ?? "",
+                createdAt: row["created_at"].flatMap(StoreTime.date) ?? Date(timeIntervalSince1970: 0)),
             sealed: row.bool("sealed") ?? false, counts: counts)
     }
 }
