@@ -1,4 +1,5 @@
 #include "CSQLiteOptions.h"
+#include <string.h>
 
 int pipe_sqlite_no_checkpoint_on_close(sqlite3 *db) {
 #ifdef SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
@@ -7,4 +8,23 @@ int pipe_sqlite_no_checkpoint_on_close(sqlite3 *db) {
     (void)db;
     return SQLITE_OK;
 #endif
+}
+
+int pipe_sqlite_set_up_store(sqlite3 *db, int *wal) {
+    *wal = 0;
+    int code = pipe_sqlite_no_checkpoint_on_close(db);
+    if (code != SQLITE_OK) return code;
+    code = sqlite3_exec(db, "PRAGMA cache_size = -256; PRAGMA synchronous = NORMAL", 0, 0, 0);
+    if (code != SQLITE_OK) return code;
+    sqlite3_stmt *statement = 0;
+    code = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &statement, 0);
+    if (code != SQLITE_OK) return code;
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(statement, 0);
+        *wal = mode != 0 && strcmp((const char *)mode, "wal") == 0;
+        code = SQLITE_OK;
+    }
+    int finalized = sqlite3_finalize(statement);
+    return code == SQLITE_OK ? finalized : code;
 }

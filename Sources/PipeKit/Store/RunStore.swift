@@ -53,15 +53,19 @@ public final class RunStore: RunStorage {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
-        configuration.journalMode = .wal
+        // WAL mode, `synchronous=NORMAL`, a small page cache (SQLite's default is 2 MB) and no
+        // checkpoint on close: a `pipe` process that ends leaves its commits in the WAL for the
+        // next one, where the checkpoint SQLite does on the last close would cost each run four
+        // fsyncs (checkpoint, then a new WAL and its folder at the next open). Set in C, not
+        // with GRDB's `journalMode = .wal`, whose check of the WAL file through Foundation cost
+        // a new process more than the rest of the settings (BENCHMARKS.md, "Run store").
         configuration.prepareDatabase { db in
-            // A small page cache keeps the store's memory low (SQLite's default is 2 MB).
-            try db.execute(sql: "PRAGMA cache_size = -256; PRAGMA synchronous = NORMAL")
-            // A `pipe` process that ends leaves its commits in the WAL for the next one: the
-            // checkpoint SQLite does on the last close would cost each run four fsyncs
-            // (checkpoint, then a new WAL and its folder at the next open).
-            let code = pipe_sqlite_no_checkpoint_on_close(db.sqliteConnection)
-            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+            var wal: Int32 = 0
+            let code = pipe_sqlite_set_up_store(db.sqliteConnection, &wal)
+            guard code == SQLITE_OK else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            guard wal != 0 else { throw DatabaseError(message: "could not switch the store to WAL mode") }
         }
         var tries = 0
         while true {
