@@ -49,11 +49,12 @@ struct ApproveCommand: AsyncParsableCommand {
         let pipeline = try SpecFile.compileOrExit(found.run.detail.row.specPath, quiet: quiet)
         if !quiet { try Terminal.writeError("pipe: approved \(stages.map { "`\($0)`" }.joined(separator: ", ")); continuing run \(found.run.id)\n") }
         let session = RunSession(
-            spec: found.run.detail.row.specPath, pipeline: pipeline, recording: RunRecording(lifecycle: found.lifecycle),
+            spec: found.run.detail.row.specPath, pipeline: pipeline,
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: 8, cache: false, trace: nil))
         try await session.execute(
             input: resumption.input, resuming: resumption,
-            approval: ApprovalPolicy(approved: resumption.approved, ask: Approver.askOnTerminal()))
+            approval: ApprovalPolicy(approved: resumption.approved, ask: Approver.askOnTerminal()),
+            recording: RunRecording(lifecycle: found.lifecycle))
     }
 }
 

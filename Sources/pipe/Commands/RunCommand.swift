@@ -125,6 +125,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The run store opens on a thread of its own while the spec compiles, the input is read
+        // and the providers are prepared; the run waits for it only to record its start, before
+        // its first call. A store that is not there yet is created once the spec compiled.
+        let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
+        let early = location.map(RunStores.exists) ?? false
+        async let openedEarly = RunRecording.opening(early ? location : nil)
         let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         if dryRun {
             // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
@@ -137,16 +143,19 @@ struct RunCommand: AsyncParsableCommand {
             try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
-        let recording = try await RunRecording.open(store: noStore ? nil : RunRecording.path(store: store, spec: spec))
+        async let openedLate = RunRecording.opening(early ? nil : location)
         var resumed: RunLifecycle.Resumption?
-        if let resume { resumed = try await recording.resume(resume, spec: spec) }
+        if let resume {
+            resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)
+        }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
         let session = RunSession(
-            spec: spec, pipeline: pipeline, recording: recording,
+            spec: spec, pipeline: pipeline,
             settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
-        try await session.execute(
-            input: value, resuming: resumed,
+        let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
+        let recording = try RunRecording.opened(early ? await openedEarly : await openedLate)
+        try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
     }
 
     /// The input's bytes, from --input (a file, a FIFO such as `<(cmd)`, a device) or stdin:

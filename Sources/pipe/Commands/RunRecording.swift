@@ -17,11 +17,21 @@ struct RunRecording {
         return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
-    /// The store at `path`, created if missing; none for `--no-store` (nil).
-    static func open(store path: String?) async throws -> RunRecording {
-        guard let path else { return RunRecording(lifecycle: RunLifecycle(store: nil)) }
+    /// The store at `path` opened (created if missing), or why it cannot be; none for
+    /// `--no-store` (nil). Nothing is printed: `opened` says it, when the command needs the store.
+    static func opening(_ path: String?) async -> Result<RunRecording, StoreError> {
+        guard let path else { return .success(RunRecording(lifecycle: RunLifecycle(store: nil))) }
         do {
-            return RunRecording(lifecycle: RunLifecycle(store: try await RunStores.open(path, create: true)))
+            return .success(RunRecording(lifecycle: RunLifecycle(store: try await RunStores.open(path, create: true))))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The store `opening` opened; exit 2, saying why, when it cannot be used.
+    static func opened(_ opening: Result<RunRecording, StoreError>) throws -> RunRecording {
+        do {
+            return try opening.get()
         } catch {
             throw try unusable(error)
         }

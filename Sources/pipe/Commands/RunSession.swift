@@ -16,14 +16,27 @@ struct RunSession {
 
     let spec: String
     let pipeline: CompiledPipeline
-    let recording: RunRecording
     let settings: Settings
+
+    /// What a run needs before its first call, made and checked (keys, output schemas) before
+    /// the run store is needed: `pipe run` opens the store meanwhile.
+    struct Prepared {
+        let runner: PipelineRunner
+        let progress: ProgressReporter?
+    }
 
     static func indent(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { "    | " + $0 }.joined(separator: "\n") + "\n"
     }
 
-    func execute(input value: JSONValue, resuming: RunLifecycle.Resumption?, approval: ApprovalPolicy) async throws {
+    func execute(
+        input value: JSONValue, resuming: RunLifecycle.Resumption?, approval: ApprovalPolicy, recording: RunRecording
+    ) async throws {
+        try await execute(prepare(approval: approval), recording: recording, input: value, resuming: resuming)
+    }
+
+    /// The providers (a missing key exits 2), progress and the runner.
+    func prepare(approval: ApprovalPolicy) throws -> Prepared {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -56,6 +69,14 @@ struct RunSession {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+        return Prepared(runner: runner, progress: progress)
+    }
+
+    /// Creates the trace file, records the run's start, runs it, records its end and reports it.
+    func execute(
+        _ prepared: Prepared, recording: RunRecording, input value: JSONValue, resuming: RunLifecycle.Resumption?
+    ) async throws {
+        let (runner, progress) = (prepared.runner, prepared.progress)
         // A trace file that cannot be created is found before the run starts.
         let traceFile: OutputFile?
         do {

@@ -10,6 +10,14 @@ public enum RunStores {
     public static func open(_ location: String, create: Bool) async throws(StoreError) -> any RunStorage {
         if PostgresURL.isURL(location) { return PostgresRunStore(client: try await PostgresClient.open(url: location)) }
         if !create, !RunStore.exists(location) { throw .missing(location) }
-        return try RunStore(path: location)
+        // Opening a file is blocking work (the file system, SQLite): on a thread of its own, so
+        // that a command can compile its spec and read its input meanwhile.
+        return try await onOwnThread { Result { () throws(StoreError) in try RunStore(path: location) } }.get()
+    }
+
+    /// Whether a store file is at `location` (false for a server's URL): opening it creates
+    /// nothing.
+    public static func exists(_ location: String) -> Bool {
+        !PostgresURL.isURL(location) && RunStore.exists(location)
     }
 }
