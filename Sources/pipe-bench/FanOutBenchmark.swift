@@ -13,13 +13,15 @@ import PipeKit
 ///   connection of blocking POSIX sockets, sending the same requests and reading each reply
 ///   to its last byte, parsing nothing.
 ///
-/// The ratio of each `pipe run` median to the bare client's is what the runner adds.
+/// The ratio of each `pipe run` median to the bare client's is what the runner adds. With
+/// `--compare PIPE`, every `pipe run` is also timed with that other binary (say, main's build),
+/// in the same rounds against the same server: an A/B comparison in one sitting.
 enum FanOutBenchmark {
     static let command = BenchCommand(
         name: "fanout",
-        summary: "N calls at C in flight: `pipe run` (N stages, a for_each of N items; --no-store and stored) vs a bare HTTP client [--calls N] [--concurrency C] [--latency-ms N] [--runs N]",
-        usage: "usage: pipe-bench fanout [--calls N] [--concurrency C] [--latency-ms N] [--runs N]",
-        valued: ["--calls", "--concurrency", "--latency-ms", "--runs"],
+        summary: "N calls at C in flight: `pipe run` (N stages, a for_each of N items; --no-store and stored) vs a bare HTTP client [--calls N] [--concurrency C] [--latency-ms N] [--runs N] [--compare PIPE]",
+        usage: "usage: pipe-bench fanout [--calls N] [--concurrency C] [--latency-ms N] [--runs N] [--compare PIPE]",
+        valued: ["--calls", "--concurrency", "--latency-ms", "--runs", "--compare"],
         run: run)
 
     static let client = BenchCommand(
@@ -80,13 +82,19 @@ enum FanOutBenchmark {
         let bench = folderOfBinaries.appendingPathComponent("pipe-bench")
         let environment = ["PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "bench"]
         let common = ["run", "--quiet", "--concurrency", "\(concurrency)"]
-        let scenarios: [(name: String, executable: URL, arguments: [String])] = [
-            ("bare HTTP client", bench, ["fanout-client", "--url", server.baseURL, "--calls", "\(calls)", "--concurrency", "\(concurrency)"]),
-            ("\(calls) stages, --no-store", pipe, common + [path("stages.yaml"), "--input", path("input.txt"), "--no-store"]),
-            ("\(calls) stages, stored", pipe, common + [path("stages.yaml"), "--input", path("input.txt"), "--store", path("pipe.db")]),
-            ("for_each of \(calls), --no-store", pipe, common + [path("for-each.yaml"), "--input", path("items.json"), "--no-store"]),
-            ("for_each of \(calls), stored", pipe, common + [path("for-each.yaml"), "--input", path("items.json"), "--store", path("pipe.db")]),
+        let pipeRuns: [(name: String, arguments: [String])] = [
+            ("\(calls) stages, --no-store", common + [path("stages.yaml"), "--input", path("input.txt"), "--no-store"]),
+            ("\(calls) stages, stored", common + [path("stages.yaml"), "--input", path("input.txt"), "--store", path("pipe.db")]),
+            ("for_each of \(calls), --no-store", common + [path("for-each.yaml"), "--input", path("items.json"), "--no-store"]),
+            ("for_each of \(calls), stored", common + [path("for-each.yaml"), "--input", path("items.json"), "--store", path("pipe.db")]),
         ]
+        // Each `pipe run`, then the same with the --compare binary ("B: ").
+        let compared = options.text("--compare").map { URL(fileURLWithPath: $0) }
+        let scenarios: [(name: String, executable: URL, arguments: [String])] =
+            [("bare HTTP client", bench, ["fanout-client", "--url", server.baseURL, "--calls", "\(calls)", "--concurrency", "\(concurrency)"])]
+            + pipeRuns.flatMap { run in
+                [(run.name, pipe, run.arguments)] + (compared.map { [("B: " + run.name, $0, run.arguments)] } ?? [])
+            }
         var walls = Array(repeating: [Double](), count: scenarios.count)
         // TCP connections the server accepted, and the most requests it answered at once, in the last round.
         var connections = Array(repeating: 0, count: scenarios.count), inFlight = connections
@@ -113,7 +121,7 @@ enum FanOutBenchmark {
         print("fanout: \(calls) calls, \(concurrency) in flight, server latency \(latencyMS) ms (ideal \(Int(ideal)) ms), \(runs) runs each, process start to exit")
         for (index, scenario) in scenarios.enumerated() {
             let values = walls[index], median = RunnerBenchmark.median(values)
-            print("  " + scenario.name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(
+            print("  " + scenario.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(
                 format: " median %7.1f ms (min %.1f, max %.1f)  %.3f× the bare client; %d connections, %d in flight at most", median, values.min()!, values.max()!, median / bare, connections[index], inFlight[index]))
         }
         return 0

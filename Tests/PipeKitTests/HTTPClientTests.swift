@@ -106,6 +106,32 @@ struct HTTPClientTests {
         }
     }
 
+    /// The client keeps the easy handles of finished transfers for the next ones: nothing of a
+    /// request (its headers, body, method, timeout) may reach the request after it.
+    @Test func aRequestCarriesNothingOfTheOneBefore() async throws {
+        try await withFakeServer({ request in
+            request.callNumber == 2 ? FakeReply.text("slow").delayed(by: .milliseconds(2500)) : .text("ok")
+        }) { server in
+            let client = HTTPClient()
+            let first = try await client.send(jsonRequest(
+                server, headers: ["content-type": "application/json", "x-custom": "one"], timeout: .seconds(2)))
+            #expect(first.status == 200)
+            // Longer than the first request's timeout.
+            let second = try await client.send(HTTPRequest(url: server.baseURL + "/v1/messages", timeout: nil))
+            #expect(second.status == 200)
+            let third = try await client.send(HTTPRequest(url: server.baseURL + "/nowhere", method: "GET", timeout: .seconds(5)))
+            #expect(third.status == 404)
+            let fourth = try await client.send(jsonRequest(server))
+            #expect(fourth.status == 200)
+            let log = server.log
+            #expect(log.map(\.request.method) == ["POST", "POST", "GET", "POST"])
+            #expect(log.map { $0.request.header("x-custom") } == ["one", nil, nil, nil])
+            #expect(log.map(\.body.isEmpty) == [false, true, true, false])
+            #expect(log[3].request.prompt == "hello")
+            #expect(server.connectionsAccepted == 1)
+        }
+    }
+
     @Test func timeoutAgainstAHangIsPrompt() async throws {
         try await withFakeServer({ _ in .hang }) { server in
             let start = ContinuousClock.now

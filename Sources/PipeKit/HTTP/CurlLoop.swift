@@ -9,8 +9,14 @@ private let curlGlobalSetup: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
 /// multi handle: any number of requests in flight on one thread, and one
 /// connection cache so keep-alive connections are reused.
 ///
+/// libcurl is driven by its sockets (`curl_multi_socket_action`): it says which sockets to
+/// watch (`CURLMOPT_SOCKETFUNCTION`) and when its next timeout is due
+/// (`CURLMOPT_TIMERFUNCTION`), the thread waits on them (`SocketWatch`: epoll), and each
+/// wake-up hands libcurl only the sockets that are ready, so a wake-up costs what happened,
+/// not the number of transfers in flight.
+///
 /// Other threads talk to it only through `submit`, `cancel` and `shutdown`, which
-/// queue a command under a lock and wake the thread with `curl_multi_wakeup`.
+/// queue a command under a lock and wake the thread (`SocketWatch.wake`).
 ///
 /// It is also a `TaskExecutor`: tasks that prefer it (`HTTPClient.executor`) run on the
 /// loop's thread between transfers, so a finished transfer resumes its task, and the task's
@@ -26,27 +32,75 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         /// Jobs of tasks that prefer this thread as their executor.
         var jobs: [UnownedJob] = []
         var shuttingDown = false
+        /// A wake-up is on its way since the loop last emptied the inbox.
+        var woken = false
+    }
+
+    /// Easy handles of finished transfers, for the next ones: configuring a used handle
+    /// (`curl_easy_reset`) costs less than making one.
+    private struct SpareHandles: @unchecked Sendable {
+        var handles: [UnsafeMutableRawPointer] = []
     }
 
     private let multi: UnsafeMutableRawPointer
     private let inbox = Locked(Inbox())
+    private let spares = Locked(SpareHandles())
+    private static let maxSpareHandles = 256
     /// The loop's thread, once it runs.
     private let loopThread = Atomic<pthread_t>(0)
-    /// The transfers in the multi handle. Loop thread only; keeps them alive while
-    /// libcurl holds their unretained pointers.
+
+    // Loop thread only.
+    private let sockets = SocketWatch()
+    /// The transfers in the multi handle; keeps them alive while libcurl holds their
+    /// unretained pointers.
     private var active: [ObjectIdentifier: CurlTransfer] = [:]
+    /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, in
+    /// `DispatchTime` nanoseconds; nil: no timeout pending.
+    private var timerDue: UInt64?
+    /// libcurl acted since the finished transfers were last read.
+    private var acted = false
 
     init() {
         precondition(curlGlobalSetup == CURLE_OK, "curl_global_init failed")
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
         self.multi = multi
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = pipe_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, context)
+        _ = pipe_curl_multi_setopt_socket_callback(multi) { _, socket, what, context, _ in
+            guard let context else { return -1 }
+            let loop = Unmanaged<CurlLoop>.fromOpaque(context).takeUnretainedValue()
+            if what == Int32(CURL_POLL_REMOVE) { loop.sockets.unwatch(socket) } else { loop.sockets.watch(socket, for: what) }
+            return 0
+        }
+        _ = pipe_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
+        _ = pipe_curl_multi_setopt_timer_callback(multi) { _, milliseconds, context in
+            guard let context else { return -1 }
+            let loop = Unmanaged<CurlLoop>.fromOpaque(context).takeUnretainedValue()
+            loop.timerDue = milliseconds < 0 ? nil : DispatchTime.now().uptimeNanoseconds + UInt64(milliseconds) * 1_000_000
+            return 0
+        }
         let thread = Thread { [self] in run() }
         thread.name = "pipe-http"
         thread.start()
     }
 
     deinit {
+        // No callback into a loop that is going away.
+        _ = pipe_curl_multi_setopt_socket_callback(multi, nil)
+        _ = pipe_curl_multi_setopt_timer_callback(multi, nil)
         curl_multi_cleanup(multi)
+        spares.withLock { spares in
+            for easy in spares.handles { curl_easy_cleanup(easy) }
+        }
+    }
+
+    /// An easy handle with default options, for a new transfer (any thread).
+    func makeHandle() -> UnsafeMutableRawPointer? {
+        if let easy = spares.withLock({ $0.handles.popLast() }) {
+            curl_easy_reset(easy)
+            return easy
+        }
+        return curl_easy_init()
     }
 
     /// Starts `transfer`; its outcome resumes `continuation`.
@@ -62,34 +116,44 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
 
     /// Cancels whatever is in flight and ends the thread.
     func shutdown() {
-        inbox.withLock { $0.shuttingDown = true }
-        curl_multi_wakeup(multi)
+        let wake = inbox.withLock { inbox in
+            inbox.shuttingDown = true
+            return wakeNeeded(&inbox)
+        }
+        if wake { sockets.wake() }
     }
 
     /// Runs `job` on the loop's thread, between transfers (`TaskExecutor`). After a
     /// shutdown, jobs go to the global executor instead.
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let accepted = inbox.withLock { inbox in
-            if !inbox.shuttingDown { inbox.jobs.append(job) }
-            return !inbox.shuttingDown
+        let (accepted, wake) = inbox.withLock { inbox in
+            guard !inbox.shuttingDown else { return (false, false) }
+            inbox.jobs.append(job)
+            return (true, wakeNeeded(&inbox))
         }
         guard accepted else {
             globalConcurrentExecutor.enqueue(job)
             return
         }
-        wake()
+        if wake { sockets.wake() }
     }
 
     private func send(_ command: Command) {
-        inbox.withLock { $0.commands.append(command) }
-        wake()
+        if inbox.withLock({ inbox in
+            inbox.commands.append(command)
+            return wakeNeeded(&inbox)
+        }) {
+            sockets.wake()
+        }
     }
 
-    /// Interrupts `curl_multi_poll`, unless this is the loop's thread, which reads its
-    /// inbox before it polls again.
-    private func wake() {
-        if pthread_self() != loopThread.load(ordering: .relaxed) { curl_multi_wakeup(multi) }
+    /// Whether what was just queued needs a wake-up: not on the loop's thread, which reads its
+    /// inbox before it waits again, and not when one is already on its way.
+    private func wakeNeeded(_ inbox: inout Inbox) -> Bool {
+        guard pthread_self() != loopThread.load(ordering: .relaxed), !inbox.woken else { return false }
+        inbox.woken = true
+        return true
     }
 
     // MARK: - Loop thread
@@ -101,6 +165,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
                 defer {
                     inbox.commands = []
                     inbox.jobs = []
+                    inbox.woken = false
                 }
                 return (inbox.commands, inbox.jobs, inbox.shuttingDown)
             }
@@ -123,14 +188,35 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
                 for transfer in Array(active.values) { finish(transfer, .failure(.cancelled)) }
                 return
             }
-            var running: Int32 = 0
-            _ = curl_multi_perform(multi, &running)
+            runDueTimer()
             collectFinished()
             // Jobs that the transfers just finished resumed run before the loop waits.
             if inbox.withLock({ !$0.jobs.isEmpty || !$0.commands.isEmpty }) { continue }
-            // Returns early on socket activity, libcurl's own timers, or a wakeup.
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+            // Returns on a ready socket, libcurl's next timeout, or a wake-up.
+            var running: Int32 = 0
+            sockets.wait(timeout: timerWait()) { socket, flags in
+                _ = curl_multi_socket_action(multi, socket, flags, &running)
+                acted = true
+            }
+            runDueTimer()
+            collectFinished()
         }
+    }
+
+    /// Milliseconds until libcurl's timeout is due, rounded up; -1 when none is pending.
+    private func timerWait() -> Int32 {
+        guard let timerDue else { return -1 }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard timerDue > now else { return 0 }
+        return Int32(clamping: (timerDue - now + 999_999) / 1_000_000)
+    }
+
+    private func runDueTimer() {
+        guard let due = timerDue, due <= DispatchTime.now().uptimeNanoseconds else { return }
+        timerDue = nil  // the timer callback sets the next one
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(multi, pipe_curl_socket_timeout, 0, &running)
+        acted = true
     }
 
     private func start(_ transfer: CurlTransfer, continuation: CheckedContinuation<CurlTransfer.Outcome, Never>) {
@@ -143,6 +229,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
             finish(transfer, .failure(.client("the transfer has no handle")))
             return
         }
+        // Sets libcurl's timer to "now": the next `runDueTimer` starts the transfer.
         let code = curl_multi_add_handle(multi, easy)
         guard code == CURLM_OK else {
             finish(transfer, .failure(.client("curl_multi_add_handle: \(String(cString: curl_multi_strerror(code)))")))
@@ -155,7 +242,10 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         active[ObjectIdentifier(transfer)] != nil
     }
 
+    /// Ends the transfers libcurl reports done; only after it acted, when there can be any.
     private func collectFinished() {
+        guard acted else { return }
+        acted = false
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
@@ -172,8 +262,16 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         if isActive(transfer), let easy = transfer.easy {
             curl_multi_remove_handle(multi, easy)
             active[ObjectIdentifier(transfer)] = nil
+            // The connection stays in the multi's cache; the handle serves a later transfer.
+            if let easy = transfer.detachHandle() {
+                let kept = spares.withLock { spares in
+                    guard spares.handles.count < Self.maxSpareHandles else { return false }
+                    spares.handles.append(easy)
+                    return true
+                }
+                if !kept { curl_easy_cleanup(easy) }
+            }
         }
-        // The connection stays in the multi's cache; the handle itself is done.
         transfer.releaseHandle()
         transfer.complete(outcome)
     }

@@ -33,8 +33,11 @@ final class CurlTransfer: @unchecked Sendable {
     /// Why the transfer was abandoned from a callback (a body over its limit, or `onChunk`'s error).
     private var abandoned: HTTPError?
 
+    /// A transfer of `request` on `easy`, a handle with default options (`CurlLoop.makeHandle`),
+    /// which it owns from now on.
     init(
         _ request: HTTPRequest,
+        easy: UnsafeMutableRawPointer?,
         onHead: (@Sendable (Int, HTTPHeaders) -> Void)?,
         onChunk: (@Sendable ([UInt8]) throws(HTTPError) -> Void)?
     ) throws(HTTPError) {
@@ -43,6 +46,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.onChunk = onChunk
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        self.easy = easy
         try configure()
     }
 
@@ -53,18 +57,23 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Frees the easy handle and header list. The handle must not be in the multi.
     func releaseHandle() {
-        if let easy { curl_easy_cleanup(easy) }
-        easy = nil
+        if let easy = detachHandle() { curl_easy_cleanup(easy) }
+    }
+
+    /// Hands over the easy handle, for another transfer, and frees the header list. The handle
+    /// must not be in the multi.
+    func detachHandle() -> UnsafeMutableRawPointer? {
+        defer { easy = nil }
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
+        return easy
     }
 
     // MARK: - Configuration
 
     private func configure() throws(HTTPError) {
         try HTTPRequestValidation.check(request)
-        guard let easy = curl_easy_init() else { throw .client("curl_easy_init failed") }
-        self.easy = easy
+        guard let easy else { throw .client("curl_easy_init failed") }
         let context = Unmanaged.passUnretained(self).toOpaque()
         var failed: CURLcode? = nil
         func check(_ code: CURLcode) {

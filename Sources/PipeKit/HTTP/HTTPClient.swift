@@ -50,8 +50,8 @@ public final class HTTPClient: Sendable {
         onChunk: (@Sendable ([UInt8]) throws(HTTPError) -> Void)?
     ) async throws(HTTPError) -> HTTPResponse {
         if Task.isCancelled { throw .cancelled }
-        let transfer = try CurlTransfer(request, onHead: onHead, onChunk: onChunk)
         let loop = self.loop
+        let transfer = try CurlTransfer(request, easy: loop.makeHandle(), onHead: onHead, onChunk: onChunk)
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 loop.submit(transfer, continuation: continuation)
