@@ -61,7 +61,9 @@ struct BatchSession {
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
             progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
-        var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
+        var reader = BatchInput(
+            descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
+            maxItems: BatchInput.maxItems(environment: ProcessInfo.processInfo.environment))
         while true {
             var items: [QueuedItem] = []
             do {
