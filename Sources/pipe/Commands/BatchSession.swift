@@ -60,7 +60,7 @@ struct BatchSession {
         let session = try BatchSession(
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
-            progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
+            progress: quiet ? nil : progress(BatchCounts()))
         var reader = BatchInput(
             descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
             maxItems: BatchInput.maxItems(environment: ProcessInfo.processInfo.environment))
@@ -118,10 +118,16 @@ struct BatchSession {
         return try BatchSession(
             id: info.id, spec: info.specPath, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
-            progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
+            progress: quiet ? nil : progress(info.counts))
     }
 
-    private static var mode: ProgressReporter.Mode { Terminal.isTerminal(2) ? .live : .plain }
+    /// The progress on stderr: live, as wide as the terminal, on a terminal; plain lines elsewhere.
+    private static func progress(_ counts: BatchCounts) -> BatchProgress {
+        let live = Terminal.isTerminal(2)
+        return BatchProgress(
+            counts: counts, mode: live ? .live : .plain, width: live ? Terminal.columns(2) : nil,
+            output: OutputFile.standardError.write)
+    }
 
     // MARK: - Working
 
@@ -239,7 +245,7 @@ struct BatchSession {
         }
         try? await backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
-            if case .callFinished(let call) = event { progress?.callFinished(call) }
+            progress?.record(event, item: claim.index)
         }
         _ = await lifecycle.finish(run, result)
         if case .interrupted = result.outcome { return .unfinished }
