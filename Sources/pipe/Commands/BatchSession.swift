@@ -176,12 +176,10 @@ struct BatchSession {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
-        let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-            stage.models.contains { $0.provider.api != nil }
-        }
-        var options = PipelineRunner.Options(
-            concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
-            executor: callsAPIs ? factory.client.executor : nil)
+        // The items' stages run on the shared pool, not on the HTTP client's thread as `pipe run`'s
+        // do: rendering, validation and records of hundreds of items at once would queue on
+        // that one thread and hold up every call (BENCHMARKS.md, `pipe batch`).
+        var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         do {
             return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
