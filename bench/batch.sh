@@ -3,7 +3,7 @@
 #   bench/batch.sh [ITEMS] [CONCURRENCY] [RUNS]
 # 10,000 one-stage items, every call answered after 100 ms, --concurrency 200: ideally
 # 10,000 / 200 x 0.1 s = 5.0 s. Each run starts from a new store; prints wall time, CPU
-# time and peak memory (max RSS) of each run.
+# time and peak memory (max RSS) of each run, the fake server's CPU time during it, and the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 items=${1:-10000}
@@ -34,10 +34,13 @@ SPEC
 seq 0 $((items - 1)) | sed 's/.*/{"id": &}/' > "$work/items.jsonl"
 ideal=$(echo "scale=2; $items / $concurrency * 0.1" | bc)
 echo "== $items one-stage items, 100 ms a call, --concurrency $concurrency (ideal $ideal s)"
+# CPU seconds (user + system) the fake server has used so far: it shares the 2 cores with pipe.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server/stat"; }
 for run in $(seq "$runs"); do
   rm -rf "$work/store"
+  before=$(server_cpu)
   /usr/bin/time -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
     "$pipe" batch --quiet "$work/one.yaml" --input "$work/items.jsonl" --concurrency "$concurrency" \
     --store "$work/store/pipe.db" --output "$work/results.jsonl" 2>&1 | grep -v '^pipe: batch b[0-9a-f-]*$'
-  echo "results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded"
+  echo "results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded; fake server CPU $(echo "$(server_cpu) - $before" | bc) s; $(uptime | sed 's/.*load/load/')"
 done

@@ -12,6 +12,15 @@ enum JSON {
     }
 
     private static func write(_ value: Any, into out: inout String) {
+        // The types the shapes build, by exact type first: a conditional cast of a Swift
+        // dictionary to `String` bridges the whole dictionary to Objective-C on the way, which
+        // was most of the benchmark server's CPU (BENCHMARKS.md, `pipe batch`).
+        let exact = type(of: value)
+        if exact == [String: Any].self { return writeObject(value as! [String: Any], into: &out) }
+        if exact == [Any].self { return writeArray(value as! [Any], into: &out) }
+        if exact == [[String: Any]].self { return writeArray(value as! [[String: Any]], into: &out) }
+        if exact == String.self { return quote(value as! String, into: &out) }
+        if exact == Int.self { return out += String(value as! Int) }
         switch value {
         case let string as String:
             quote(string, into: &out)
@@ -29,24 +38,32 @@ enum JSON {
                 out += double == double.rounded() && abs(double) < 1e15 ? String(number.int64Value) : String(double)
             }
         case let array as [Any]:
-            out += "["
-            for (index, item) in array.enumerated() {
-                if index > 0 { out += "," }
-                write(item, into: &out)
-            }
-            out += "]"
+            writeArray(array, into: &out)
         case let object as [String: Any]:
-            out += "{"
-            for (index, key) in object.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
-                quote(key, into: &out)
-                out += ":"
-                write(object[key]!, into: &out)
-            }
-            out += "}"
+            writeObject(object, into: &out)
         default:
             out += "null"
         }
+    }
+
+    private static func writeArray<Element>(_ array: [Element], into out: inout String) {
+        out += "["
+        for (index, item) in array.enumerated() {
+            if index > 0 { out += "," }
+            write(item, into: &out)
+        }
+        out += "]"
+    }
+
+    private static func writeObject(_ object: [String: Any], into out: inout String) {
+        out += "{"
+        for (index, (key, value)) in object.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out += "," }
+            quote(key, into: &out)
+            out += ":"
+            write(value, into: &out)
+        }
+        out += "}"
     }
 
     private static func quote(_ string: String, into out: inout String) {

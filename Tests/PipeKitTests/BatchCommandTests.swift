@@ -196,17 +196,28 @@ import Testing
         }
     }
 
+    /// `count` valid items, ids 1 to `count`.
+    func items(_ count: Int) throws -> String {
+        try write((0..<count).map { #"{"id": "\#($0 + 1)", "text": "t"}"# }.joined(separator: "\n") + "\n", to: "items.jsonl")
+    }
+
+    /// `pipe batch` on `input` at `--concurrency 4`, returned once the server has seen `calls`
+    /// requests: ordered by the server's log, not by time.
+    func liveBatch(_ input: String, server: FakeLLMServer, after calls: Int) async throws -> LivePipe {
+        let live = try LivePipe(["batch", spec, "--input", input, "--concurrency", "4"], environment: environment(server))
+        let start = ContinuousClock.now
+        while server.requestCount < calls, ContinuousClock.now - start < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return live
+    }
+
     @Test func aBatchKilledMidWayResumesWithoutRepeatingFinishedItems() async throws {
         let count = 120
-        let text = (0..<count).map { #"{"id": "\#($0 + 1)", "text": "t"}"# }.joined(separator: "\n")
-        let input = try write(text, to: "items.jsonl")
+        let input = try items(count)
         try await withServer({ Self.reply($0).delayed(by: .milliseconds(30)) }) { server in
-            let live = try LivePipe(["batch", spec, "--input", input, "--concurrency", "4"], environment: environment(server))
-            // Ordered by the server's log, not by time: kill once it has seen 40 calls.
-            let start = ContinuousClock.now
-            while server.requestCount < 40, ContinuousClock.now - start < .seconds(60) {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            // Killed once the server has seen 40 calls.
+            let live = try await liveBatch(input, server: server, after: 40)
             live.send(SIGKILL)
             let killed = await live.finish()
             #expect(killed.status == SIGKILL)

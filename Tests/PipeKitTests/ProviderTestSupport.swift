@@ -38,7 +38,9 @@ func testProvider(_ api: Provider, _ server: FakeLLMServer, key: String? = provi
 func call(_ provider: any ModelProvider, _ request: ModelRequest) async -> (Result<ModelReply, ProviderError>, [Int]) {
     let progress = Collector<Int>()
     do {
-        let reply = try await provider.complete(request) { progress.append($0.characters) }
+        let reply = try await provider.complete(request) { event in
+            if case .received(let characters) = event { progress.append(characters) }
+        }
         return (.success(reply), progress.all)
     } catch {
         return (.failure(error), progress.all)

@@ -38,6 +38,12 @@ public struct BatchInput {
     /// The most items one batch takes.
     public static let maxItems = 10_000_000
 
+    /// The most items one batch takes here: `maxItems`, or less where `PIPE_BATCH_MAX_ITEMS`
+    /// says (so that the limit can be reached by a test, or lowered on a small machine).
+    public static func maxItems(environment: [String: String]) -> Int {
+        min(maxItems, environment["PIPE_BATCH_MAX_ITEMS"].flatMap { Int($0) }.map { max(0, $0) } ?? maxItems)
+    }
+
     let format: Format
     let isText: Bool
     let validator: JSONSchema?

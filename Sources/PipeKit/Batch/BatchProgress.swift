@@ -25,9 +25,19 @@ extension ItemResult {
 }
 
 /// A batch's progress on stderr: on a terminal one line redrawn in place (items done,
-/// failed, running, pending; calls per second, tokens, cost, ETA), elsewhere one plain line
-/// per ended item. After a write fails, nothing more is written and `failure` says why.
+/// failed, running, pending; calls per second, tokens, cost, ETA; the calls waiting for a
+/// model's rate limit), cut to the terminal's width; elsewhere one plain line per ended item,
+/// and one when a 429 pauses a model. After a write fails, nothing more is written and
+/// `failure` says why.
 public final class BatchProgress: Sendable {
+    /// A call waiting for its model's rate limit: since when, what it waits for.
+    private struct Waiting {
+        var model: String
+        var since: ContinuousClock.Instant
+        var expected: Duration?
+        var after429: Bool
+    }
+
     private struct State {
         var counts: BatchCounts
         var calls = 0
@@ -35,18 +45,28 @@ public final class BatchProgress: Sendable {
         var costUSD = 0.0
         /// Items ended since this process started, for the ETA.
         var endedHere = 0
+        /// Calls waiting for a rate limit, by item and unit.
+        var waiting: [String: Waiting] = [:]
         var finished = false
         var drawn = false
         var failure: WriteError?
     }
 
     let mode: ProgressReporter.Mode
-    private let start = ContinuousClock.now
+    /// The terminal's columns: the live line is cut to fit (a line that wraps cannot be redrawn
+    /// in place). Nil: unknown, not cut.
+    let width: Int?
+    private let start: ContinuousClock.Instant
     private let state: Locked<State>
     private let output: @Sendable (String) throws(WriteError) -> Void
 
-    public init(counts: BatchCounts, mode: ProgressReporter.Mode, output: @escaping @Sendable (String) throws(WriteError) -> Void) {
+    public init(
+        counts: BatchCounts, mode: ProgressReporter.Mode, width: Int? = nil, start: ContinuousClock.Instant = .now,
+        output: @escaping @Sendable (String) throws(WriteError) -> Void
+    ) {
         self.mode = mode
+        self.width = width.flatMap { $0 > 0 ? $0 : nil }
+        self.start = start
         self.output = output
         state = Locked(State(counts: counts))
     }
@@ -57,7 +77,7 @@ public final class BatchProgress: Sendable {
     public func run() async {
         guard mode == .live else { return }
         while !Task.isCancelled, !state.withLock({ $0.finished }) {
-            write(state.withLock { $0.failure == nil ? Self.erase + line($0) : "" })
+            write(state.withLock { $0.failure == nil ? Self.erase + line($0, at: .now) : "" })
             state.withLock { $0.drawn = true }
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -84,13 +104,26 @@ public final class BatchProgress: Sendable {
         }
     }
 
-    /// A model call of some item ended.
-    public func callFinished(_ call: CallRecord) {
-        state.withLock { state in
-            state.calls += 1
-            state.tokens += call.usage.total
-            state.costUSD += call.costUSD ?? 0
+    /// What the run of item `item` reports: its calls ending, its waits for a rate limit.
+    public func record(_ event: RunEvent, item: Int, at now: ContinuousClock.Instant = .now) {
+        let paused: String? = state.withLock { state in
+            switch event {
+            case .callFinished(let call):
+                state.calls += 1
+                state.tokens += call.usage.total
+                state.costUSD += call.costUSD ?? 0
+            case .rateLimit(let unit, let model, .waiting(let expected, let after429)):
+                let pausedBefore = state.waiting.values.contains { $0.model == model.name && $0.after429 }
+                state.waiting["\(item) \(unit)"] = Waiting(model: model.name, since: now, expected: expected, after429: after429)
+                if after429, !pausedBefore { return RateLimitWait.text(model: model.name, after429: true, remaining: expected) }
+            case .rateLimit(let unit, _, .granted):
+                state.waiting["\(item) \(unit)"] = nil
+            case .stageStarted, .attemptStarted, .streaming, .retrying, .fallingBack, .stageFinished:
+                break
+            }
+            return nil
         }
+        if mode == .plain, let paused { write("pipe: \(paused)\n") }
     }
 
     /// An item ended: run (it was started), or found invalid as it was read.
@@ -105,6 +138,7 @@ public final class BatchProgress: Sendable {
             if result.status != .invalidInput {
                 state.counts.running = max(0, state.counts.running - 1)
                 state.endedHere += 1
+                state.waiting = state.waiting.filter { !$0.key.hasPrefix("\(result.index) ") }
             }
         }
         guard mode == .plain else { return }
@@ -116,15 +150,29 @@ public final class BatchProgress: Sendable {
         write("item \(result.index) (line \(line)): \(what)" + (result.runID.map { ", run \($0)" } ?? "") + "\n")
     }
 
-    private func line(_ state: State) -> String {
-        let seconds = max(0.001, (ContinuousClock.now - start).seconds)
+    /// The live line as it would be drawn at `now`.
+    func line(at now: ContinuousClock.Instant) -> String {
+        line(state.withLock { $0 }, at: now)
+    }
+
+    private func line(_ state: State, at now: ContinuousClock.Instant) -> String {
+        let seconds = max(0.001, (now - start).seconds)
         let counts = state.counts
         let rate = Double(state.endedHere) / seconds
         let eta = rate > 0 && counts.pending + counts.running > 0
             ? ", ETA " + DurationFormat.short(.seconds(Double(counts.pending + counts.running) / rate)) : ""
-        return "\(counts.succeeded) done, \(counts.failed + counts.invalidInput) failed, \(counts.running) running, "
+        var line = "\(counts.succeeded) done, \(counts.failed + counts.invalidInput) failed, \(counts.running) running, "
             + "\(counts.pending) pending · \(Int((Double(state.calls) / seconds).rounded())) calls/s · "
             + "\(state.tokens) tokens · \(RunSummary.usd(state.costUSD))\(eta)"
+        // The model most calls wait for: how many, whether a 429 paused it, how long the next still waits.
+        let byModel = Dictionary(grouping: state.waiting.values, by: \.model)
+        if let (model, calls) = byModel.max(by: { ($0.value.count, $1.key) < ($1.value.count, $0.key) }) {
+            let remaining = calls.compactMap { call in call.expected.map { $0 - (now - call.since) } }.min()
+            line += " · " + RateLimitWait.text(
+                model: model, calls: calls.count, after429: calls.contains(where: \.after429), remaining: remaining)
+        }
+        guard let width, line.count >= width else { return line }
+        return String(line.prefix(max(0, width - 2))) + "…"
     }
 
     private static let erase = "\r\u{1B}[2K"

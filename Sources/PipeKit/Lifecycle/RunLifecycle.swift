@@ -19,6 +19,19 @@ public struct RunLifecycle: Sendable {
         self.holdsRuns = holdsRuns
     }
 
+    /// The spec's hash and path as the last run recorded them: a batch starts thousands of
+    /// runs of one spec, and hashes it once.
+    private let lastSpec = Locked<(bytes: [UInt8], path: String, hash: String, absolute: String)?>(nil)
+
+    private func specHashAndPath(_ pipeline: CompiledPipeline, _ specPath: String) -> (hash: String, path: String) {
+        let bytes = pipeline.source.bytes
+        if let last = lastSpec.withLock({ $0 }), last.path == specPath, last.bytes == bytes { return (last.hash, last.absolute) }
+        let hash = SHA256.hex(String(decoding: bytes, as: UTF8.self))
+        let absolute = StoreFile.isCanonical(specPath) ? specPath : URL(fileURLWithPath: specPath).path
+        lastSpec.withLock { $0 = (bytes, specPath, hash, absolute) }
+        return (hash, absolute)
+    }
+
     /// A recorded run to continue. This process holds it until the run that continues it
     /// finishes, or `letGo`.
     public struct Resumption: Sendable {
@@ -146,9 +159,10 @@ public struct RunLifecycle: Sendable {
         specPath: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: Resumption? = nil
     ) async throws(StoreError) -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
+        let spec = specHashAndPath(pipeline, specPath)
         let id = try await store.startRun(
             NewRun(
-                specPath: URL(fileURLWithPath: specPath).path, specHash: SHA256.hex(String(decoding: pipeline.source.bytes, as: UTF8.self)),
+                specPath: spec.path, specHash: spec.hash,
                 pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id,
                 held: holdsRuns))
         do {

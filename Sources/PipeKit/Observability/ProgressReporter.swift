@@ -102,6 +102,13 @@ public final class ProgressReporter: Sendable {
                 state.lines[stage]?.note = attempt > 1 ? "attempt \(attempt), \(model.name)" : ""
             case .streaming(let unit, let characters):
                 state.lines[unit.description]?.characters = characters
+            case .rateLimit(let unit, let model, .waiting(let expected, let after429)):
+                let note = RateLimitWait.text(model: model.name, after429: after429, remaining: expected)
+                state.lines[unit.description]?.note = note
+                // A wait worth a line of its own: a 429's pause, or a second or more.
+                if after429 || expected.map({ $0 >= .seconds(1) }) == true { plain = "\(unit): \(note)" }
+            case .rateLimit(let unit, _, .granted):
+                state.lines[unit.description]?.note = ""
             case .retrying(let unit, let attempt, let reason, let delay):
                 let stage = unit.description
                 let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""

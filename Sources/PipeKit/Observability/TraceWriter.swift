@@ -94,6 +94,15 @@ public final class TraceWriter: Sendable {
             if let cost = report.costUSD { fields["cost_usd"] = usd(cost) }
             if let error = report.error { fields["error"] = .string(error) }
             write("stage_end", span: stageSpan(report.unit), parent: runSpan, fields)
+        case .rateLimit(let unit, let model, .waiting(let expected, let after429)):
+            write("rate_limit_wait", span: stageSpan(unit), parent: runSpan, [
+                "stage": .string(unit.description), "model": describe(model), "expected_ms": expected.map(milliseconds) ?? .null,
+                "after_429": .bool(after429),
+            ])
+        case .rateLimit(let unit, let model, .granted(let waited)):
+            write("rate_limit_granted", span: stageSpan(unit), parent: runSpan, [
+                "stage": .string(unit.description), "model": describe(model), "waited_ms": milliseconds(waited),
+            ])
         case .streaming:
             break
         }

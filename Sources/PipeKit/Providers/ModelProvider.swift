@@ -84,11 +84,14 @@ public struct ModelReply: Sendable {
     }
 }
 
-/// Progress of a streaming call, for the live display.
-public struct StreamProgress: Sendable {
+/// Progress of a call, for the live display and the trace.
+public enum StreamProgress: Sendable {
     /// Characters of the reply received so far.
-    public var characters: Int
-    public init(characters: Int) { self.characters = characters }
+    case received(characters: Int)
+    /// The call waits for its model's `rate_limit`, or goes after waiting.
+    case rateLimit(RateLimitWait)
+
+    public init(characters: Int) { self = .received(characters: characters) }
 }
 
 /// Why a call failed. Messages never contain an API key.

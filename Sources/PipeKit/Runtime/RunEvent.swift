@@ -6,6 +6,8 @@ public enum RunEvent: Sendable {
     case attemptStarted(unit: RunUnitID, attempt: Int, model: ResolvedModel)
     /// Characters of the reply streamed so far.
     case streaming(unit: RunUnitID, characters: Int)
+    /// A call waits for its model's `rate_limit` (paced, or paused after a 429), or goes after waiting.
+    case rateLimit(unit: RunUnitID, model: ResolvedModel, RateLimitWait)
     /// An attempt ended without a usable value; another follows after `delay`.
     case retrying(unit: RunUnitID, attempt: Int, reason: StageFailure, delay: Duration)
     /// The stage's retries on one model are spent; the next model is tried.

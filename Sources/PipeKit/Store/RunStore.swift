@@ -178,11 +178,21 @@ public final class RunStore: RunStorage {
         database.asyncWriteWithoutTransaction { [self] db in writeQueued(db) }
     }
 
-    /// Writes every queued write in one transaction, in the order they were queued.
+    /// Writes every queued write in one transaction, in the order they were queued: all of
+    /// them at once, and only when one fails (the transaction rolled back) again each in a
+    /// savepoint of its own, so that the others are kept. (A savepoint for every write cost
+    /// more than the write itself: BENCHMARKS.md, `pipe batch`.)
     private func writeQueued(_ db: Database) {
         let writes = queued.withLock { writes in
             defer { writes = [] }
             return writes
+        }
+        if (try? db.inTransaction(.immediate, {
+            for write in writes { try write.updates(db) }
+            return .commit
+        })) != nil {
+            for write in writes { write.done(nil) }
+            return
         }
         var failures = [StoreError?](repeating: nil, count: writes.count)
         do {

@@ -26,6 +26,16 @@ enum StoreFile {
     /// runs of one spec from any working directory.
     static func canonical(_ specPath: String) -> String {
         guard specPath != "-", !specPath.hasPrefix("<") else { return specPath }
+        // Already so (a batch's items all name one): kept without a URL made per run.
+        if isCanonical(specPath) { return specPath }
         return URL(fileURLWithPath: specPath).standardizedFileURL.path
+    }
+
+    /// Absolute, with no empty, `.` or `..` component and no `/` at the end.
+    static func isCanonical(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else { return false }
+        return !path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst().contains { part in
+            part.isEmpty || part.elementsEqual(".".utf8) || part.elementsEqual("..".utf8)
+        }
     }
 }

@@ -13,15 +13,18 @@ struct BatchCommand: AsyncParsableCommand {
             against the spec's input schema as `pipe run` validates its input; for a text input, \
             a line that is a JSON string is that string and any other line is taken as it stands. \
             An input that is not JSON or does not match ends at once as invalid_input, its error \
-            naming its line; the others run. An input may be at most 64 MiB, a batch at most \
-            10,000,000 inputs.
+            naming its line; the others run. An input may be at most 64 MiB (a longer one ends as \
+            invalid_input), a batch at most 10,000,000 inputs (PIPE_BATCH_MAX_ITEMS may lower it; \
+            past it, exit 2 before any item runs).
 
             Results are JSON Lines, written as items end, to stdout or --output: \
             {"item": N, "status": "succeeded", "output": ..., "run": RUN_ID, "tokens": {...}, \
             "cost_usd": X}, or "status": "failed" with "stage" and "error", or \
             "status": "invalid_input" with "error". `item` is the input's 0-based position. \
             Each item is an ordinary run in the run store (`pipe logs RUN_ID` shows it); the \
-            batch id is printed on stderr when it starts, a summary with the counts at the end. \
+            batch id is printed on stderr when it starts, a summary with the counts at the end; \
+            on a terminal a live line shows the counts, calls per second, tokens, cost, ETA and \
+            calls waiting for a model's rate limit, elsewhere one line per ended item. \
             Up to --concurrency items run at once, and all their model calls share that bound.
 
             --max-cost-usd stops starting items once the ended items cost that much (the items in \

@@ -60,8 +60,10 @@ struct BatchSession {
         let session = try BatchSession(
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
-            progress: quiet ? nil : BatchProgress(counts: BatchCounts(), mode: mode, output: OutputFile.standardError.write))
-        var reader = BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator)
+            progress: quiet ? nil : progress(BatchCounts()))
+        var reader = BatchInput(
+            descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
+            maxItems: BatchInput.maxItems(environment: ProcessInfo.processInfo.environment))
         while true {
             var items: [QueuedItem] = []
             do {
@@ -116,10 +118,16 @@ struct BatchSession {
         return try BatchSession(
             id: info.id, spec: info.specPath, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: resultFile(output),
-            progress: quiet ? nil : BatchProgress(counts: info.counts, mode: mode, output: OutputFile.standardError.write))
+            progress: quiet ? nil : progress(info.counts))
     }
 
-    private static var mode: ProgressReporter.Mode { Terminal.isTerminal(2) ? .live : .plain }
+    /// The progress on stderr: live, as wide as the terminal, on a terminal; plain lines elsewhere.
+    private static func progress(_ counts: BatchCounts) -> BatchProgress {
+        let live = Terminal.isTerminal(2)
+        return BatchProgress(
+            counts: counts, mode: live ? .live : .plain, width: live ? Terminal.columns(2) : nil,
+            output: OutputFile.standardError.write)
+    }
 
     // MARK: - Working
 
@@ -168,12 +176,10 @@ struct BatchSession {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
-        let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
-            stage.models.contains { $0.provider.api != nil }
-        }
-        var options = PipelineRunner.Options(
-            concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
-            executor: callsAPIs ? factory.client.executor : nil)
+        // The items' stages run on the shared pool, not on the HTTP client's thread as `pipe run`'s
+        // do: rendering, validation and records of hundreds of items at once would queue on
+        // that one thread and hold up every call (BENCHMARKS.md, `pipe batch`).
+        var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         do {
             return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
@@ -237,7 +243,7 @@ struct BatchSession {
         }
         try? await backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
-            if case .callFinished(let call) = event { progress?.callFinished(call) }
+            progress?.record(event, item: claim.index)
         }
         _ = await lifecycle.finish(run, result)
         if case .interrupted = result.outcome { return .unfinished }

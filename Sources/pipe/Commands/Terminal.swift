@@ -16,6 +16,13 @@ enum Terminal {
         isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
+    /// The columns of the terminal `fileDescriptor` is, if it says.
+    static func columns(_ fileDescriptor: Int32) -> Int? {
+        var size = winsize()
+        guard ioctl(fileDescriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     /// Colors only on a terminal, and never when `NO_COLOR` is set (no-color.org).
     static func isColorEnabled(fileDescriptor: Int32) -> Bool {
         isTerminal(fileDescriptor) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil

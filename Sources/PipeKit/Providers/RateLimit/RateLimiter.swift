@@ -35,8 +35,9 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
 
     private enum Step {
         case granted(C.Instant)
-        /// Wait for a change, and at most until the instant (nil: until a change).
-        case wait(C.Instant?)
+        /// Wait for a change, and at most until the instant (nil: until a change); `paused`:
+        /// every call waits for the end of a pause after a 429.
+        case wait(C.Instant?, paused: Bool)
     }
 
     static var window: Duration { .seconds(60) }
@@ -91,9 +92,10 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
                 preconditionFailure("a waiter leaves the queue only when it goes or gives up")
             }
             waiters[index].poked = false
-            guard index == 0 else { return .wait(nil) }
+            let paused = pausedUntil.map { $0 > now } ?? false
+            guard index == 0 else { return .wait(nil, paused: paused) }
             let instant = earliest(tokens: waiters[0].tokens, now: now)
-            guard instant <= now else { return .wait(instant) }
+            guard instant <= now else { return .wait(instant, paused: paused) }
             granted.append((id, now, waiters[0].tokens))
             lastGrant = now
             waiters.removeFirst()
@@ -122,26 +124,36 @@ final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Waits until a call of `tokens` may go, in order of arrival; throws if the task is
-    /// cancelled first.
-    func acquire(tokens: Int) async throws(CancellationError) -> Ticket {
+    /// cancelled first. `waiting` is told when the call starts to wait, when what it waits
+    /// for changes (its turn comes, a 429 pauses the model), and when it goes after a wait.
+    func acquire(tokens: Int, waiting: (RateLimitWait) -> Void = { _ in }) async throws(CancellationError) -> Ticket {
+        let start = clock.now
         let id = state.withLock { state in
             state.nextID += 1
             state.waiters.append(Waiter(id: state.nextID, tokens: tokens))
             return state.nextID
         }
+        var told: (until: C.Instant?, paused: Bool)?
         while true {
             if Task.isCancelled {
                 change { state in state.waiters.removeAll { $0.id == id } }
                 throw CancellationError()
             }
-            switch state.withLock({ $0.step(id, now: clock.now) }) {
+            let now = clock.now
+            let step = state.withLock { $0.step(id, now: now) }
+            if case .wait(let until, let paused) = step, told.map({ $0.until != until || $0.paused != paused }) ?? true {
+                told = (until, paused)
+                waiting(.waiting(expected: until.map { now.duration(to: $0) }, after429: paused))
+            }
+            switch step {
             case .granted(let instant):
                 // The next waiter is first now.
                 change { _ in }
+                if told != nil { waiting(.granted(waited: start.duration(to: instant))) }
                 return Ticket(id: id, at: instant)
-            case .wait(nil):
+            case .wait(nil, _):
                 await poked(id)
-            case .wait(let instant?):
+            case .wait(let instant?, _):
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { [clock] in try? await clock.sleep(until: instant, tolerance: nil) }
                     group.addTask { await self.poked(id) }

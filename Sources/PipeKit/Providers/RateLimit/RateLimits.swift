@@ -64,7 +64,7 @@ struct RateLimitedProvider<C: Clock>: ModelProvider where C.Duration == Duration
         let input = request.inputTokenEstimate(schemaCharacters: WorstCase.schemaCharacters(request.outputSchema))
         let ticket: RateLimiter<C>.Ticket
         do {
-            ticket = try await limiter.acquire(tokens: input + request.maxTokens)
+            ticket = try await limiter.acquire(tokens: input + request.maxTokens) { progress(.rateLimit($0)) }
         } catch {
             throw .cancelled
         }

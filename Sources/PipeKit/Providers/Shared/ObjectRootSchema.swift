@@ -68,8 +68,18 @@ enum ProviderNames {
     /// `stageName` as a tool or `json_schema` name: `^[a-zA-Z0-9_-]{1,64}$`, other
     /// characters replaced by `_`.
     static func sanitized(_ stageName: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-        let name = String(stageName.map { allowed.contains($0) ? $0 : "_" }.prefix(64))
+        // Made for every call: ASCII tests, no set of characters built each time.
+        func allowed(_ character: Character) -> Bool {
+            guard let ascii = character.asciiValue else { return false }
+            switch ascii {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+        let name = String(stageName.prefix(64).map { allowed($0) ? $0 : "_" })
         return name.isEmpty ? "output" : name
     }
 }

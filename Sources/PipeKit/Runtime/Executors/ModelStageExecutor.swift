@@ -123,7 +123,10 @@ private struct Run: Sendable {
                     let name = unit
                     let events = self.events
                     reply = try await provider.complete(request) { progress in
-                        events(.streaming(unit: name, characters: progress.characters))
+                        switch progress {
+                        case .received(let characters): events(.streaming(unit: name, characters: characters))
+                        case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
+                        }
                     }
                 } catch {
                     await ledger.settle(reservation, usage: .zero, price: model.price)
