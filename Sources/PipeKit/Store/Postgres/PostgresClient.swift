@@ -51,13 +51,98 @@ public final class PostgresClient: Sendable {
                 }
             }
         }
-        switch result {
-        case .success(let value):
-            return value
-        case .failure(.connect(let error)):
-            throw .cannotOpen(path: location, reason: url.redacted(error.message))
-        case .failure(.statement(let error)):
-            throw .database(path: location, reason: url.redacted(error.message))
+        return try result.mapError(storeError).get()
+    }
+
+    /// Runs `body`, statements that change the database and open no transaction of their own,
+    /// as a write: the writes asked for while a group of them is being written are written
+    /// together, one transaction and one commit (which waits for the disk) for all. One group
+    /// is written at a time, each by the next idle connection. When one of them fails, the
+    /// group is rolled back and each write made again in a transaction of its own, so that it
+    /// takes nothing else with it.
+    @discardableResult
+    func write<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
+    ) async throws(StoreError) -> T {
+        let value = Locked<T?>(nil)
+        let failure: Failure? = await withCheckedContinuation { continuation in
+            let write = QueuedWrite(
+                attempt: { connection throws(PostgresError) in
+                    let result = try body(connection)
+                    value.withLock { $0 = result }
+                },
+                done: { continuation.resume(returning: $0) })
+            let first = writes.withLock { state in
+                state.queued.append(write)
+                defer { state.writing = true }
+                return !state.writing
+            }
+            if first { jobs.add { [self] connection in writeQueued(connection) } }
+        }
+        if let failure { throw storeError(failure) }
+        guard let result = value.withLock({ $0 }) else { throw .database(path: location, reason: "the write returned nothing") }
+        return result
+    }
+
+    /// A write asked for and not yet begun.
+    private struct QueuedWrite: Sendable {
+        let attempt: @Sendable (PostgresConnection) throws(PostgresError) -> Void
+        let done: @Sendable (Failure?) -> Void
+    }
+
+    /// The writes asked for since the last group began, and whether a group is being written
+    /// (or waits for a connection): the next group begins when it ends.
+    private let writes = Locked<(queued: [QueuedWrite], writing: Bool)>(([], false))
+
+    /// Writes the queued writes as one group, then hands the next group (if any were asked
+    /// for meanwhile) to the next idle connection, behind the reads that wait.
+    private func writeQueued(_ connection: Result<PostgresConnection, PostgresError>) {
+        let group = writes.withLock { state in
+            defer { state.queued = [] }
+            return state.queued
+        }
+        switch connection {
+        case .failure(let error):
+            for write in group { write.done(.connect(error)) }
+        case .success(let connection):
+            Self.write(group, on: connection)
+        }
+        let more = writes.withLock { state in
+            state.writing = !state.queued.isEmpty
+            return state.writing
+        }
+        if more { jobs.add { [self] connection in writeQueued(connection) } }
+    }
+
+    /// One transaction for the group (a write alone needs none); when a write fails, each
+    /// again in a transaction of its own.
+    private static func write(_ group: [QueuedWrite], on connection: PostgresConnection) {
+        do throws(PostgresError) {
+            if group.count == 1 {
+                try group[0].attempt(connection)
+            } else {
+                try connection.transaction { () throws(PostgresError) in
+                    for write in group { try write.attempt(connection) }
+                }
+            }
+            for write in group { write.done(nil) }
+        } catch {
+            guard group.count > 1 else { return group[0].done(.statement(error)) }
+            for write in group {
+                do throws(PostgresError) {
+                    try connection.transaction { () throws(PostgresError) in try write.attempt(connection) }
+                    write.done(nil)
+                } catch {
+                    write.done(.statement(error))
+                }
+            }
+        }
+    }
+
+    private func storeError(_ failure: Failure) -> StoreError {
+        switch failure {
+        case .connect(let error): .cannotOpen(path: location, reason: url.redacted(error.message))
+        case .statement(let error): .database(path: location, reason: url.redacted(error.message))
         }
     }
 

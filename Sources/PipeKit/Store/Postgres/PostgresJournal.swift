@@ -31,7 +31,7 @@ public final class PostgresJournal: DurableJournal {
                 run.input.serialized(), run.traceID, run.resumedFrom, process.pid.map { Int($0) }, process.host,
                 batchItem?.batch, batchItem?.index,
             ]
-            let inserted = try await client.withConnection { connection throws(PostgresError) in
+            let inserted = try await client.write { connection throws(PostgresError) in
                 try connection.execute(
                     """
                     INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
@@ -51,7 +51,7 @@ public final class PostgresJournal: DurableJournal {
             end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
             end.usage.input, end.usage.output, end.costUSD, end.error, runID,
         ]
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute(
                 """
                 UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
@@ -104,7 +104,7 @@ public final class PostgresJournal: DurableJournal {
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
         ]
-        _ = await keepingError { connection throws(PostgresError) in
+        _ = await keepingError(writing: true) { connection throws(PostgresError) in
             try connection.execute(
                 """
                 INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
@@ -122,7 +122,7 @@ public final class PostgresJournal: DurableJournal {
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
-        _ = await keepingError { connection throws(PostgresError) in
+        _ = await keepingError(writing: true) { connection throws(PostgresError) in
             try connection.execute(
                 """
                 INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
@@ -132,10 +132,13 @@ public final class PostgresJournal: DurableJournal {
         }
     }
 
-    /// Runs `body` on a connection; a failure is kept (the first one) and answered with nil.
-    private func keepingError<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T) async -> T? {
+    /// Runs `body` on a connection (as one of the client's grouped writes when `writing`); a
+    /// failure is kept (the first one) and answered with nil.
+    private func keepingError<T: Sendable>(
+        writing: Bool = false, _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
+    ) async -> T? {
         do {
-            return try await client.withConnection(body)
+            return try await writing ? client.write(body) : client.withConnection(body)
         } catch {
             self.error.withLock { first in
                 if first == nil { first = error }

@@ -16,7 +16,7 @@ public final class PostgresWorkQueue: WorkQueue {
             batch.id, batch.specPath, batch.specText, batch.schemaFilesJSON, batch.specHash, batch.pipelineName,
             StoreTime.text(batch.createdAt),
         ]
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute(
                 """
                 INSERT INTO batches (id, spec_path, spec_text, schema_files, spec_hash, name, created_at)
@@ -45,20 +45,20 @@ public final class PostgresWorkQueue: WorkQueue {
             }
             let sql = "INSERT INTO items (batch_id, item, line, input, status, error, finished_at) VALUES "
                 + rows.joined(separator: ", ") + " ON CONFLICT (batch_id, item) DO NOTHING"
-            try await client.withConnection { [parameters] connection throws(PostgresError) in
+            try await client.write { [parameters] connection throws(PostgresError) in
                 try connection.execute(sql, parameters)
             }
         }
     }
 
     public func sealBatch(_ batch: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute("UPDATE batches SET sealed = true WHERE id = $1", [batch])
         }
     }
 
     public func claim(batch: String, worker: String, limit: Int, lease: Duration) async throws(StoreError) -> [Claim] {
-        let rows = try await client.withConnection { connection throws(PostgresError) in
+        let rows = try await client.write { connection throws(PostgresError) in
             try connection.query(
                 """
                 WITH picked AS (
@@ -84,7 +84,7 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     public func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int] {
-        let rows = try await client.withConnection { connection throws(PostgresError) in
+        let rows = try await client.write { connection throws(PostgresError) in
             try connection.query(
                 """
                 UPDATE items SET lease_until = now() + $4::float8 * interval '1 millisecond'
@@ -96,7 +96,7 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute(
                 "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
         }
@@ -109,7 +109,7 @@ public final class PostgresWorkQueue: WorkQueue {
             result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
             StoreTime.text(Date()),
         ]
-        return try await client.withConnection { connection throws(PostgresError) in
+        return try await client.write { connection throws(PostgresError) in
             try connection.execute(
                 """
                 UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
@@ -120,7 +120,7 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute(
                 """
                 UPDATE items SET status = 'pending', worker = NULL, lease_until = NULL
@@ -139,7 +139,7 @@ public final class PostgresWorkQueue: WorkQueue {
 
     /// Removes a batch and its items (its runs stay in `runs`).
     public func deleteBatch(_ batch: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
+        try await client.write { connection throws(PostgresError) in
             try connection.execute("DELETE FROM batches WHERE id = $1", [batch])
         }
     }
