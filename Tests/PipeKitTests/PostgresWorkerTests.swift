@@ -94,6 +94,16 @@ import Testing
         let shown = try await runPipe(["logs", run, "--queue", url], environment: environment(server))
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("classify"))
+        // The killed worker's runs, left `running` in the table, show as interrupted: their
+        // items were taken over (no live lease names them).
+        let abandoned = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT id FROM runs WHERE status = 'running'").compactMap { $0["id"] }
+        }
+        #expect(!abandoned.isEmpty)
+        for id in abandoned {
+            let log = try await runPipe(["logs", id, "--queue", url], environment: environment(server))
+            #expect(log.stdout.contains("interrupted"), "\(log.stdout)")
+        }
     }
 
     @Test func aBatchOnAQueueIsWorkedOnBySubmitterAndResumeFindsNothingLeft() async throws {
