@@ -106,6 +106,36 @@ import Testing
         }
     }
 
+    /// The submitter's results carry one line per item, also for the items another worker ran
+    /// (read back from the queue), as the embedded batch's do.
+    @Test func aSubmittersResultsHaveALineForEveryItemWhicheverWorkerRanIt() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(BatchCommandTests.specText, to: "classify.yaml")
+        let count = 8
+        let input = try write((1...count).map { #"{"id": "\#($0)", "text": "t"}"# }.joined(separator: "\n"), to: "items.jsonl")
+        // Slow calls: the submitter, one item at a time, holds at most two items while the
+        // worker (which looks for batches every second) claims the others.
+        let server = FakeLLMServer { BatchCommandTests.reply($0).delayed(by: .seconds(1)) }
+        try server.start()
+        defer { server.stop() }
+        let worker = try LivePipe(["worker", "--queue", url, "--concurrency", "3"], environment: environment(server))
+        #expect(try await worker.waitForStderr("pipe: worker"))
+        let batch = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--concurrency", "1"], environment: environment(server))
+        worker.send(SIGTERM)
+        _ = await worker.finish()
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let database = try await PostgresClient.open(url: url)
+        let workers = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT count(DISTINCT worker) AS count FROM items").first?.int("count")
+        }
+        try #require(workers == 2, "both the submitter and the worker ran items")
+        let lines = try results(batch.stdout)
+        #expect(lines.keys.sorted() == Array(0..<count))
+        #expect(batch.stdout.split(separator: "\n").count == count)
+        #expect(lines.values.allSatisfy { $0["status"] == "succeeded" })
+    }
+
     @Test func aBatchOnAQueueIsWorkedOnBySubmitterAndResumeFindsNothingLeft() async throws {
         let url = try await PostgresServer.shared().database()
         let spec = try write(BatchCommandTests.specText, to: "classify.yaml")

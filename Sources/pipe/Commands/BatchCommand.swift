@@ -187,14 +187,8 @@ struct BatchResultsCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, info) = try await location.find()
         let file = try BatchSession.resultFile(output)
-        var after: Int?
-        while true {
-            let page = try await BatchSession.orExit { () async throws(StoreError) in
-                try await backend.queue.results(batch: info.id, after: after, limit: 1000)
-            }
-            guard let last = page.last else { break }
+        try await BatchSession.eachResult(of: info.id, in: backend) { page in
             try file.write(page.map { $0.json.serialized() + "\n" }.joined())
-            after = last.index
         }
         try file.close()
     }

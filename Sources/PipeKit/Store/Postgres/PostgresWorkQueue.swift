@@ -189,7 +189,7 @@ public final class PostgresWorkQueue: WorkQueue {
         let rows = try await client.withConnection { connection throws(PostgresError) in
             try connection.query(
                 """
-                SELECT item, status, output, run_id, stage, error, tokens_in, tokens_out, cost_usd FROM items
+                SELECT item, line, status, output, run_id, stage, error, tokens_in, tokens_out, cost_usd FROM items
                 WHERE batch_id = $1 AND item > $2 AND status IN ('succeeded', 'failed', 'invalid_input')
                 ORDER BY item LIMIT $3
                 """, [batch, after ?? -1, limit])
@@ -199,7 +199,7 @@ public final class PostgresWorkQueue: WorkQueue {
                 index: row.int("item") ?? 0, status: row["status"].flatMap(ItemStatus.init(rawValue:)) ?? .failed,
                 output: row["output"].flatMap { try? JSONParser.parse($0) }, runID: row["run_id"], stage: row["stage"],
                 error: row["error"], usage: TokenUsage(input: row.int("tokens_in") ?? 0, output: row.int("tokens_out") ?? 0),
-                costUSD: row.double("cost_usd"))
+                costUSD: row.double("cost_usd"), line: row.int("line"))
         }
     }
 
