@@ -37,7 +37,8 @@ struct BatchCommand: AsyncParsableCommand {
             With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
             their runs go into PostgreSQL, with the spec and its schema files (no key): this \
             command works on it too, unless --no-work, and any number of `pipe worker` processes \
-            can share it. --resume, status, results and `pipe logs` take --queue as well.
+            can share it; its results still have a line for every item, whichever worker ran \
+            it. --resume, status, results and `pipe logs` take --queue as well.
 
             Exit status: 0 every item succeeded, 1 some failed or were invalid, 2 invalid spec, \
             usage or store, 4 --max-cost-usd reached (items left pending), 130 interrupted \
