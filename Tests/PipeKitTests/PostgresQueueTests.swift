@@ -132,6 +132,29 @@ import Testing
         #expect(try await queue.renew(batch: "b1", worker: "b", items: [0], lease: Self.hour) == [0])
     }
 
+    /// Writes asked for together are sent and committed as one group; one that fails takes
+    /// none of the others with it.
+    @Test func aWriteThatFailsInAGroupTakesNoOtherWithIt() async throws {
+        let client = try await queue(connections: 1).client
+        try await client.write("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+        let written = await withTaskGroup(of: (Int, Bool).self) { group in
+            // 5 twice: one of the two breaks the key.
+            for n in Array(0..<40) + [5] {
+                group.addTask {
+                    do throws(StoreError) {
+                        return (n, try await client.write("INSERT INTO numbers VALUES ($1)", [n]).affected == 1)
+                    } catch {
+                        return (n, false)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(written.filter { !$0.1 }.map(\.0) == [5])
+        let rows = try await client.query("SELECT n FROM numbers ORDER BY n").compactMap { $0.int("n") }
+        #expect(rows == Array(0..<40))
+    }
+
     @Test func releasedItemsAreClaimedAgain() async throws {
         let queue = try await queue()
         try await batch(queue, count: 3)

@@ -54,56 +54,54 @@ public final class PostgresClient: Sendable {
         return try result.mapError(storeError).get()
     }
 
-    /// Runs `body`, statements that change the database and open no transaction of their own,
-    /// as a write: the writes asked for while a group of them is being written are written
-    /// together, one transaction and one commit (which waits for the disk) for all. One group
-    /// is written at a time, each by the next idle connection. When one of them fails, the
-    /// group is rolled back and each write made again in a transaction of its own, so that it
-    /// takes nothing else with it.
+    /// Runs one statement that only reads, on an idle connection: its rows.
+    func query(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> [PostgresRow] {
+        try await withConnection { connection throws(PostgresError) in try connection.query(sql, parameters) }
+    }
+
+    /// Runs a statement that changes the database as a write: the writes asked for while a
+    /// group of them is being written are written together, sent at once (one round trip) in
+    /// one transaction, with one commit (which waits for the disk) for all. One group is
+    /// written at a time, each by the next idle connection. When one of them fails, the group
+    /// is rolled back and each write made again on its own, so that it takes nothing else with it.
     @discardableResult
-    func write<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
-    ) async throws(StoreError) -> T {
-        let value = Locked<T?>(nil)
-        let failure: Failure? = await withCheckedContinuation { continuation in
-            let write = QueuedWrite(
-                attempt: { connection throws(PostgresError) in
-                    let result = try body(connection)
-                    value.withLock { $0 = result }
-                },
-                done: { continuation.resume(returning: $0) })
+    func write(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> PostgresResult {
+        let statement = PostgresStatement(sql, parameters)
+        let result: Result<PostgresResult, Failure> = await withCheckedContinuation { continuation in
             let first = writes.withLock { state in
-                state.queued.append(write)
+                state.queued.append(QueuedWrite(statement: statement, done: { continuation.resume(returning: $0) }))
                 defer { state.writing = true }
                 return !state.writing
             }
             if first { jobs.add { [self] connection in writeQueued(connection) } }
         }
-        if let failure { throw storeError(failure) }
-        guard let result = value.withLock({ $0 }) else { throw .database(path: location, reason: "the write returned nothing") }
-        return result
+        return try result.mapError(storeError).get()
     }
 
     /// A write asked for and not yet begun.
     private struct QueuedWrite: Sendable {
-        let attempt: @Sendable (PostgresConnection) throws(PostgresError) -> Void
-        let done: @Sendable (Failure?) -> Void
+        let statement: PostgresStatement
+        let done: @Sendable (Result<PostgresResult, Failure>) -> Void
     }
 
     /// The writes asked for since the last group began, and whether a group is being written
     /// (or waits for a connection): the next group begins when it ends.
     private let writes = Locked<(queued: [QueuedWrite], writing: Bool)>(([], false))
 
-    /// Writes the queued writes as one group, then hands the next group (if any were asked
-    /// for meanwhile) to the next idle connection, behind the reads that wait.
+    /// Writes in a group at most: what a round trip sends stays well within the socket's buffers.
+    static let groupLimit = 100
+
+    /// Writes the queued writes (up to `groupLimit`) as one group, then hands the next group
+    /// (if any were asked for meanwhile) to the next idle connection, behind the reads that wait.
     private func writeQueued(_ connection: Result<PostgresConnection, PostgresError>) {
         let group = writes.withLock { state in
-            defer { state.queued = [] }
-            return state.queued
+            let taken = Array(state.queued.prefix(Self.groupLimit))
+            state.queued.removeFirst(taken.count)
+            return taken
         }
         switch connection {
         case .failure(let error):
-            for write in group { write.done(.connect(error)) }
+            for write in group { write.done(.failure(.connect(error))) }
         case .success(let connection):
             Self.write(group, on: connection)
         }
@@ -115,25 +113,23 @@ public final class PostgresClient: Sendable {
     }
 
     /// One transaction for the group (a write alone needs none); when a write fails, each
-    /// again in a transaction of its own.
+    /// again on its own.
     private static func write(_ group: [QueuedWrite], on connection: PostgresConnection) {
         do throws(PostgresError) {
             if group.count == 1 {
-                try group[0].attempt(connection)
+                let statement = group[0].statement
+                group[0].done(.success(try connection.result(statement.sql, statement.parameters)))
             } else {
-                try connection.transaction { () throws(PostgresError) in
-                    for write in group { try write.attempt(connection) }
-                }
+                let results = try connection.transaction(sendingTogether: group.map(\.statement))
+                for (write, result) in zip(group, results) { write.done(.success(result)) }
             }
-            for write in group { write.done(nil) }
         } catch {
-            guard group.count > 1 else { return group[0].done(.statement(error)) }
+            guard group.count > 1 else { return group[0].done(.failure(.statement(error))) }
             for write in group {
                 do throws(PostgresError) {
-                    try connection.transaction { () throws(PostgresError) in try write.attempt(connection) }
-                    write.done(nil)
+                    write.done(.success(try connection.result(write.statement.sql, write.statement.parameters)))
                 } catch {
-                    write.done(.statement(error))
+                    write.done(.failure(.statement(error)))
                 }
             }
         }

@@ -31,15 +31,13 @@ public final class PostgresJournal: DurableJournal {
                 run.input.serialized(), run.traceID, run.resumedFrom, process.pid.map { Int($0) }, process.host,
                 batchItem?.batch, batchItem?.index,
             ]
-            let inserted = try await client.write { connection throws(PostgresError) in
-                try connection.execute(
-                    """
-                    INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
-                        pid, host, batch_id, item)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                    ON CONFLICT (id) DO NOTHING
-                    """, parameters) == 1
-            }
+            let inserted = try await client.write(
+                """
+                INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                    pid, host, batch_id, item)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                ON CONFLICT (id) DO NOTHING
+                """, parameters).affected == 1
             if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
         }
         throw .database(path: client.location, reason: "could not find a free run id")
@@ -51,14 +49,12 @@ public final class PostgresJournal: DurableJournal {
             end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
             end.usage.input, end.usage.output, end.costUSD, end.error, runID,
         ]
-        try await client.write { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
-                    tokens_out = $6, cost_usd = $7, error = $8
-                WHERE id = $9
-                """, parameters)
-        }
+        try await client.write(
+            """
+            UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
+                tokens_out = $6, cost_usd = $7, error = $8
+            WHERE id = $9
+            """, parameters)
     }
 
     /// The first write or read that failed, if any.
@@ -69,8 +65,8 @@ public final class PostgresJournal: DurableJournal {
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
-        let rows = await keepingError { connection throws(PostgresError) in
-            try connection.query(
+        let rows = await keepingError { [client] () async throws(StoreError) in
+            try await client.query(
                 """
                 SELECT output FROM stages
                 WHERE run_id = $1 AND stage = $2 AND fingerprint = $3 AND status IN ('succeeded', 'reused')
@@ -82,8 +78,8 @@ public final class PostgresJournal: DurableJournal {
     }
 
     public func cachedReply(key: String) async -> ModelReply? {
-        let rows = await keepingError { connection throws(PostgresError) in
-            try connection.query(
+        let rows = await keepingError { [client] () async throws(StoreError) in
+            try await client.query(
                 """
                 SELECT reply, tokens_in, tokens_out FROM calls
                 WHERE cache_key = $1 AND status = 'ok' AND reply IS NOT NULL
@@ -104,8 +100,8 @@ public final class PostgresJournal: DurableJournal {
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
         ]
-        _ = await keepingError(writing: true) { connection throws(PostgresError) in
-            try connection.execute(
+        await keepingError { [client] () async throws(StoreError) in
+            try await client.write(
                 """
                 INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
                     problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
@@ -122,8 +118,8 @@ public final class PostgresJournal: DurableJournal {
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
-        _ = await keepingError(writing: true) { connection throws(PostgresError) in
-            try connection.execute(
+        await keepingError { [client] () async throws(StoreError) in
+            try await client.write(
                 """
                 INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
                     tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
@@ -132,13 +128,11 @@ public final class PostgresJournal: DurableJournal {
         }
     }
 
-    /// Runs `body` on a connection (as one of the client's grouped writes when `writing`); a
-    /// failure is kept (the first one) and answered with nil.
-    private func keepingError<T: Sendable>(
-        writing: Bool = false, _ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T
-    ) async -> T? {
+    /// Runs `body`; a failure is kept (the first one) and answered with nil.
+    @discardableResult
+    private func keepingError<T: Sendable>(_ body: @escaping @Sendable () async throws(StoreError) -> T) async -> T? {
         do {
-            return try await writing ? client.write(body) : client.withConnection(body)
+            return try await body()
         } catch {
             self.error.withLock { first in
                 if first == nil { first = error }
