@@ -66,16 +66,22 @@ public final class PostgresClient: Sendable {
     /// is rolled back and each write made again on its own, so that it takes nothing else with it.
     @discardableResult
     func write(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> PostgresResult {
-        let statement = PostgresStatement(sql, parameters)
-        let result: Result<PostgresResult, Failure> = await withCheckedContinuation { continuation in
-            let first = writes.withLock { state in
-                state.queued.append(QueuedWrite(statement: statement, done: { continuation.resume(returning: $0) }))
-                defer { state.writing = true }
-                return !state.writing
-            }
-            if first { jobs.add { [self] connection in writeQueued(connection) } }
+        let result = await withCheckedContinuation { continuation in
+            enqueue(PostgresStatement(sql, parameters)) { continuation.resume(returning: $0) }
         }
-        return try result.mapError(storeError).get()
+        return try result.get()
+    }
+
+    /// Queues a write (as `write` does) and returns at once; `done` is told how it went, on a
+    /// connection's thread, once it is committed. Writes are committed in the order queued.
+    func enqueue(_ statement: PostgresStatement, done: @escaping @Sendable (Result<PostgresResult, StoreError>) -> Void) {
+        let write = QueuedWrite(statement: statement) { [self] result in done(result.mapError(storeError)) }
+        let first = writes.withLock { state in
+            state.queued.append(write)
+            defer { state.writing = true }
+            return !state.writing
+        }
+        if first { jobs.add { [self] connection in writeQueued(connection) } }
     }
 
     /// A write asked for and not yet begun.

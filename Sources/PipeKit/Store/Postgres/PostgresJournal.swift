@@ -4,12 +4,16 @@ import Foundation
 /// `calls` and `stages` when the runner reports it, in the same columns as the SQLite
 /// store's. A run that resumes another (`NewRun.resumedFrom`: the run a reclaimed batch
 /// item's last holder recorded) reuses the stages that run finished, so they are not paid
-/// twice. A write that fails does not stop the run: the first error is kept in `firstError`.
+/// twice. Calls and stages are queued to the client's grouped writes and `record` returns at
+/// once (the run does not wait for a commit); `flush` waits until every record queued is
+/// committed. A write that fails does not stop the run: the first error is kept in `firstError`.
 public final class PostgresJournal: DurableJournal {
     public let runID: String
     let client: PostgresClient
     let reusingFrom: String?
     private let error = Locked<StoreError?>(nil)
+    /// Records queued and not yet committed, and who waits for them all (`flush`).
+    private let unwritten = Locked<(count: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
 
     init(client: PostgresClient, runID: String, reusingFrom: String?) {
         self.client = client
@@ -60,8 +64,33 @@ public final class PostgresJournal: DurableJournal {
     /// The first write or read that failed, if any.
     public var firstError: StoreError? { error.withLock { $0 } }
 
-    /// Every record is written before `record` returns, so there is nothing to wait for.
-    public func flush() async -> StoreError? { firstError }
+    /// Waits until every record queued is committed; the first write that failed, if any.
+    public func flush() async -> StoreError? {
+        await withCheckedContinuation { continuation in
+            let written = unwritten.withLock { state in
+                if state.count == 0 { return true }
+                state.waiting.append(continuation)
+                return false
+            }
+            if written { continuation.resume() }
+        }
+        return firstError
+    }
+
+    /// Queues a record's write; `flush` waits for it.
+    private func enqueue(_ sql: String, _ parameters: [any PostgresParameter]) {
+        unwritten.withLock { $0.count += 1 }
+        client.enqueue(PostgresStatement(sql, parameters)) { [self] result in
+            if case .failure(let failure) = result { error.withLock { $0 = $0 ?? failure } }
+            let waiting = unwritten.withLock { state in
+                state.count -= 1
+                guard state.count == 0 else { return [CheckedContinuation<Void, Never>]() }
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+    }
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
@@ -100,14 +129,12 @@ public final class PostgresJournal: DurableJournal {
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
         ]
-        await keepingError { [client] () async throws(StoreError) in
-            try await client.write(
-                """
-                INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
-                    problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                """, parameters)
-        }
+        enqueue(
+            """
+            INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
+                problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, parameters)
     }
 
     public func record(_ stage: StageRecord) async {
@@ -118,14 +145,12 @@ public final class PostgresJournal: DurableJournal {
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
-        await keepingError { [client] () async throws(StoreError) in
-            try await client.write(
-                """
-                INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
-                    tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                """, parameters)
-        }
+        enqueue(
+            """
+            INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, parameters)
     }
 
     /// Runs `body`; a failure is kept (the first one) and answered with nil.
