@@ -63,11 +63,14 @@ public struct BatchRunner: Sendable {
         var buffer: [Claim] = []
         var running = 0
         var drained = false
+        var foundNone = ContinuousClock.now
         var spent = 0.0
         var outcome: Outcome?
         var failure: StoreError?
-        // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the next.
-        let ahead = max(1, options.concurrency / 4)
+        // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the
+        // next; claimed again once half of it is started: one claim (a round trip and a commit)
+        // for several items, not one an item.
+        let ahead = max(1, options.concurrency / 2)
         let (queue, batch, options) = (queue, batch, options)
 
         /// An item's task ends it in the queue itself, so that items end side by side.
@@ -94,7 +97,7 @@ public struct BatchRunner: Sendable {
             }
             while true {
                 if Task.isCancelled, outcome == nil { outcome = .interrupted }
-                if outcome == nil, failure == nil, !drained, buffer.count + running <= options.concurrency {
+                if outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2 {
                     do throws(StoreError) {
                         let claims = try await queue.claim(
                             batch: batch, worker: options.worker, limit: options.concurrency + ahead - buffer.count - running,
@@ -102,7 +105,10 @@ public struct BatchRunner: Sendable {
                         held.withLock { $0.formUnion(claims.map(\.index)) }
                         lost.forget(claims.map(\.index))
                         buffer += claims
-                        if claims.isEmpty { drained = true }
+                        if claims.isEmpty {
+                            drained = true
+                            foundNone = .now
+                        }
                     } catch {
                         failure = error
                     }
@@ -156,8 +162,9 @@ public struct BatchRunner: Sendable {
                 case .failed(let error):
                     failure = failure ?? error
                 }
-                // A claim that found nothing may find items again once others' leases lapse.
-                if drained, running > 0 { drained = false }
+                // A claim that found nothing may find items again once others' leases lapse: look
+                // again every third of a lease while items run (not at each item's end).
+                if drained, running > 0, ContinuousClock.now - foundNone > options.lease / 3 { drained = false }
             }
         }
         if let failure { throw failure }
