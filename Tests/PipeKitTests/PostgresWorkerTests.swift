@@ -46,9 +46,10 @@ import Testing
         let doomed = try LivePipe(worker, environment: environment(server))
         let others = try (0..<2).map { _ in try LivePipe(worker, environment: environment(server)) }
         // Ordered by the database and the server's log: kill once the doomed worker holds items
-        // and the server has seen calls.
+        // and has a run under way, and the server has seen calls.
         let database = try await PostgresClient.open(url: url)
         let held = "SELECT count(*) AS count FROM items WHERE status = 'running' AND worker LIKE '% pid \(doomed.pid) %'"
+            + " AND EXISTS (SELECT 1 FROM runs WHERE status = 'running' AND pid = \(doomed.pid))"
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(60) {
             let holding = try await database.withConnection { connection throws(PostgresError) in
@@ -97,7 +98,7 @@ import Testing
         // The killed worker's runs, left `running` in the table, show as interrupted: their
         // items were taken over (no live lease names them).
         let abandoned = try await database.withConnection { connection throws(PostgresError) in
-            try connection.query("SELECT id FROM runs WHERE status = 'running'").compactMap { $0["id"] }
+            try connection.query("SELECT id FROM runs WHERE status = 'running' AND pid = \(doomed.pid)").compactMap { $0["id"] }
         }
         #expect(!abandoned.isEmpty)
         for id in abandoned {
