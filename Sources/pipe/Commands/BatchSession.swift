@@ -242,10 +242,13 @@ struct BatchSession {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
-        try? await backend.queue.attachRun(claim, runID: run.id)
+        // Told to the queue while the item runs (whoever claims the item next resumes this run),
+        // not waited for before its first call.
+        async let attached = try? backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
             if case .callFinished(let call) = event { progress?.callFinished(call) }
         }
+        _ = await attached
         _ = await lifecycle.finish(run, result)
         if case .interrupted = result.outcome { return .unfinished }
         return .ended(ItemResult(index: claim.index, runID: run.id, result))
