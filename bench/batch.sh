@@ -12,26 +12,9 @@ runs=${3:-3}
 [ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
 pipe=$PWD/.build/release/pipe
 work=$(mktemp -d)
-.build/release/pipe-bench fake-server --port 0 --latency-ms 100 > "$work/server.txt" &
-server=$!
+. bench/one-stage.sh
+one_stage "$work" "$items"
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -s "$work/server.txt" ] && break; sleep 0.1; done
-export ANTHROPIC_BASE_URL=$(head -n 1 "$work/server.txt") ANTHROPIC_API_KEY=bench-key-0123456789
-cat > "$work/one.yaml" <<'SPEC'
-version: 1
-name: one
-input:
-  schema: { type: object, required: [id], properties: { id: { type: integer } } }
-models:
-  m: { provider: anthropic, model: claude-bench }
-defaults: { model: m, max_tokens: 100, timeout: 60s }
-stages:
-  answer:
-    prompt: "Answer item {{ input.id }}."
-    output: { schema: { type: object, required: [label], properties: { label: { type: string } } } }
-output: "{{ answer.label }}"
-SPEC
-seq 0 $((items - 1)) | sed 's/.*/{"id": &}/' > "$work/items.jsonl"
 ideal=$(echo "scale=2; $items / $concurrency * 0.1" | bc)
 echo "== $items one-stage items, 100 ms a call, --concurrency $concurrency (ideal $ideal s)"
 # CPU seconds (user + system) the fake server has used so far: it shares the 2 cores with pipe.

@@ -96,6 +96,65 @@ import Testing
         #expect(try await queue.renew(batch: "b1", worker: "b", items: [0], lease: Self.hour).isEmpty)
     }
 
+    /// A worker that lost an item (its lease lapsed and another worker claimed it) stops
+    /// running it at its next renewal, rather than running it to the end, and does not finish it.
+    @Test func anItemAnotherWorkerTookOverIsCancelledWhereItRuns() async throws {
+        let queue = try await queue(connections: 3)
+        try await batch(queue, count: 1)
+        let runner = BatchRunner(queue: queue, batch: "b1", options: .init(concurrency: 1, lease: .seconds(3), worker: "a"))
+        let (started, running) = AsyncStream<Void>.makeStream()
+        let cancelled = Locked(false)
+        let ended = Locked(0)
+        async let outcome = runner.run(ended: { _, _ in ended.withLock { $0 += 1 } }) { claim in
+            running.yield()
+            do {
+                try await Task.sleep(for: .seconds(60))
+            } catch {
+                cancelled.withLock { $0 = true }
+                return .unfinished
+            }
+            return .ended(ItemResult(index: claim.index, status: .succeeded, output: "a"))
+        }
+        var events = started.makeAsyncIterator()
+        _ = await events.next()
+        // Worker `b` takes the item over: its lease made to lapse, then claimed.
+        try await queue.client.withConnection { connection throws(PostgresError) in
+            try connection.execute("UPDATE items SET lease_until = now() - interval '1 second' WHERE batch_id = 'b1'")
+        }
+        let taken = try await queue.claim(batch: "b1", worker: "b", limit: 1, lease: Self.hour)
+        #expect(taken.map(\.index) == [0])
+
+        let stopped = try await outcome
+        #expect(stopped == .drained)
+        #expect(cancelled.withLock { $0 })
+        #expect(ended.withLock { $0 } == 0)
+        #expect(try await queue.counts(batch: "b1") == BatchCounts(running: 1))
+        #expect(try await queue.renew(batch: "b1", worker: "b", items: [0], lease: Self.hour) == [0])
+    }
+
+    /// Writes asked for together are sent and committed as one group; one that fails takes
+    /// none of the others with it.
+    @Test func aWriteThatFailsInAGroupTakesNoOtherWithIt() async throws {
+        let client = try await queue(connections: 1).client
+        try await client.write("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+        let written = await withTaskGroup(of: (Int, Bool).self) { group in
+            // 5 twice: one of the two breaks the key.
+            for n in Array(0..<40) + [5] {
+                group.addTask {
+                    do throws(StoreError) {
+                        return (n, try await client.write("INSERT INTO numbers VALUES ($1)", [n]).affected == 1)
+                    } catch {
+                        return (n, false)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(written.filter { !$0.1 }.map(\.0) == [5])
+        let rows = try await client.query("SELECT n FROM numbers ORDER BY n").compactMap { $0.int("n") }
+        #expect(rows == Array(0..<40))
+    }
+
     @Test func releasedItemsAreClaimedAgain() async throws {
         let queue = try await queue()
         try await batch(queue, count: 3)

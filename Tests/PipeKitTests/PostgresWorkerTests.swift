@@ -46,9 +46,10 @@ import Testing
         let doomed = try LivePipe(worker, environment: environment(server))
         let others = try (0..<2).map { _ in try LivePipe(worker, environment: environment(server)) }
         // Ordered by the database and the server's log: kill once the doomed worker holds items
-        // and the server has seen calls.
+        // and has a run under way, and the server has seen calls.
         let database = try await PostgresClient.open(url: url)
         let held = "SELECT count(*) AS count FROM items WHERE status = 'running' AND worker LIKE '% pid \(doomed.pid) %'"
+            + " AND EXISTS (SELECT 1 FROM runs WHERE status = 'running' AND pid = \(doomed.pid))"
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(60) {
             let holding = try await database.withConnection { connection throws(PostgresError) in
@@ -94,6 +95,46 @@ import Testing
         let shown = try await runPipe(["logs", run, "--queue", url], environment: environment(server))
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("classify"))
+        // The killed worker's runs, left `running` in the table, show as interrupted: their
+        // items were taken over (no live lease names them).
+        let abandoned = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT id FROM runs WHERE status = 'running' AND pid = \(doomed.pid)").compactMap { $0["id"] }
+        }
+        #expect(!abandoned.isEmpty)
+        for id in abandoned {
+            let log = try await runPipe(["logs", id, "--queue", url], environment: environment(server))
+            #expect(log.stdout.contains("interrupted"), "\(log.stdout)")
+        }
+    }
+
+    /// The submitter's results carry one line per item, also for the items another worker ran
+    /// (read back from the queue), as the embedded batch's do.
+    @Test func aSubmittersResultsHaveALineForEveryItemWhicheverWorkerRanIt() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(BatchCommandTests.specText, to: "classify.yaml")
+        let count = 8
+        let input = try write((1...count).map { #"{"id": "\#($0)", "text": "t"}"# }.joined(separator: "\n"), to: "items.jsonl")
+        // Slow calls: the submitter, one item at a time, holds at most two items while the
+        // worker (which looks for batches every second) claims the others.
+        let server = FakeLLMServer { BatchCommandTests.reply($0).delayed(by: .seconds(1)) }
+        try server.start()
+        defer { server.stop() }
+        let worker = try LivePipe(["worker", "--queue", url, "--concurrency", "3"], environment: environment(server))
+        #expect(try await worker.waitForStderr("pipe: worker"))
+        let batch = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--concurrency", "1"], environment: environment(server))
+        worker.send(SIGTERM)
+        _ = await worker.finish()
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let database = try await PostgresClient.open(url: url)
+        let workers = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT count(DISTINCT worker) AS count FROM items").first?.int("count")
+        }
+        try #require(workers == 2, "both the submitter and the worker ran items")
+        let lines = try results(batch.stdout)
+        #expect(lines.keys.sorted() == Array(0..<count))
+        #expect(batch.stdout.split(separator: "\n").count == count)
+        #expect(lines.values.allSatisfy { $0["status"] == "succeeded" })
     }
 
     @Test func aBatchOnAQueueIsWorkedOnBySubmitterAndResumeFindsNothingLeft() async throws {

@@ -7,7 +7,8 @@ public enum ItemRun: Sendable {
 
 /// Works on a batch through a `WorkQueue`: claims items in input order, runs up to
 /// `concurrency` at once, renews their leases while they run and finishes each with its
-/// result. The run of one item (a pipeline run, recorded and resumable) is the caller's
+/// result. An item whose lease another worker took over (this worker was too slow to renew
+/// it) is cancelled where it runs, its calls in flight with it, and not finished here. The run of one item (a pipeline run, recorded and resumable) is the caller's
 /// `runItem`; every item's calls share the caller's one `CallLimiter` and HTTP client.
 public struct BatchRunner: Sendable {
     public struct Options: Sendable {
@@ -58,20 +59,26 @@ public struct BatchRunner: Sendable {
         runItem: @escaping RunItem
     ) async throws(StoreError) -> Outcome {
         let held = Locked(Set<Int>())
+        let lost = LostClaims()
         var buffer: [Claim] = []
         var running = 0
         var drained = false
+        var foundNone = ContinuousClock.now
         var spent = 0.0
         var outcome: Outcome?
         var failure: StoreError?
-        // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the next.
-        let ahead = max(1, options.concurrency / 4)
+        // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the
+        // next; claimed again once half of it is started: one claim (a round trip and a commit)
+        // for several items, not one an item.
+        let ahead = max(1, options.concurrency / 2)
         let (queue, batch, options) = (queue, batch, options)
 
         /// An item's task ends it in the queue itself, so that items end side by side.
         enum Ended: Sendable {
             case finished(ItemResult, kept: Bool)
             case released
+            /// Another worker took the item over: its run was cancelled.
+            case lost
             case failed(StoreError)
         }
         await withTaskGroup(of: (Claim, Ended)?.self) { group in
@@ -81,22 +88,27 @@ public struct BatchRunner: Sendable {
                     let items = held.withLock { Array($0) }
                     guard let kept = try? await queue.renew(batch: batch, worker: options.worker, items: items, lease: options.lease)
                     else { continue }
-                    // An item another worker took over: its result is not finished here.
-                    let lost = Set(items).subtracting(kept)
-                    held.withLock { $0.subtract(lost) }
+                    // An item another worker took over: its run stops, its result is not finished here.
+                    let taken = Set(items).subtracting(kept)
+                    held.withLock { $0.subtract(taken) }
+                    lost.lose(taken)
                 }
                 return nil
             }
             while true {
                 if Task.isCancelled, outcome == nil { outcome = .interrupted }
-                if outcome == nil, failure == nil, !drained, buffer.count + running <= options.concurrency {
+                if outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2 {
                     do throws(StoreError) {
                         let claims = try await queue.claim(
                             batch: batch, worker: options.worker, limit: options.concurrency + ahead - buffer.count - running,
                             lease: options.lease)
                         held.withLock { $0.formUnion(claims.map(\.index)) }
+                        lost.forget(claims.map(\.index))
                         buffer += claims
-                        if claims.isEmpty { drained = true }
+                        if claims.isEmpty {
+                            drained = true
+                            foundNone = .now
+                        }
                     } catch {
                         failure = error
                     }
@@ -116,7 +128,9 @@ public struct BatchRunner: Sendable {
                     running += 1
                     started(claim)
                     group.addTask {
-                        let run = await runItem(claim)
+                        guard let run = await lost.cancelling(claim.index, { await runItem(claim) }) else {
+                            return (claim, .lost)
+                        }
                         do throws(StoreError) {
                             switch run {
                             case .ended(let result):
@@ -143,17 +157,85 @@ public struct BatchRunner: Sendable {
                     if kept { ended(claim, result) }
                     spent += result.costUSD ?? 0
                     if let limit = options.maxCostUSD, spent >= limit, outcome == nil { outcome = .costLimit(spentUSD: spent) }
-                case .released:
+                case .released, .lost:
                     break
                 case .failed(let error):
                     failure = failure ?? error
                 }
-                // A claim that found nothing may find items again once others' leases lapse.
-                if drained, running > 0 { drained = false }
+                // A claim that found nothing may find items again once others' leases lapse: look
+                // again every third of a lease while items run (not at each item's end).
+                if drained, running > 0, ContinuousClock.now - foundNone > options.lease / 3 { drained = false }
             }
         }
         if let failure { throw failure }
         return outcome ?? .drained
+    }
+}
+
+/// The claims this worker lost (their leases lapsed and another worker claimed the items):
+/// each item's run is cancelled where it runs.
+final class LostClaims: Sendable {
+    private struct State {
+        var lost: Set<Int> = []
+        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Locked(State())
+
+    /// Runs `run`, cancelled if item `index` is lost meanwhile; nil when it was.
+    func cancelling(_ index: Int, _ run: @escaping @Sendable () async -> ItemRun) async -> ItemRun? {
+        enum Step {
+            case ran(ItemRun)
+            case lost
+            case notLost
+        }
+        return await withTaskGroup(of: Step.self) { group in
+            group.addTask { .ran(await run()) }
+            group.addTask { await self.waitUntilLost(index) ? .lost : .notLost }
+            var result: ItemRun?
+            var wasLost = false
+            // The first to end cancels the other: a run that ended stops the wait; a lost item its run.
+            for await step in group {
+                switch step {
+                case .ran(let run): result = run
+                case .lost: wasLost = true
+                case .notLost: break
+                }
+                group.cancelAll()
+            }
+            return wasLost ? nil : result
+        }
+    }
+
+    /// Says these items are lost: their runs are cancelled.
+    func lose(_ indexes: Set<Int>) {
+        let waiting = state.withLock { state in
+            state.lost.formUnion(indexes)
+            return indexes.compactMap { state.waiting.removeValue(forKey: $0) }
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Items claimed again by this worker are not lost any more.
+    func forget(_ indexes: [Int]) {
+        state.withLock { $0.lost.subtract(indexes) }
+    }
+
+    /// Waits until item `index` is lost (true), or the calling task is cancelled.
+    private func waitUntilLost(_ index: Int) async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state in
+                    guard !state.lost.contains(index), !Task.isCancelled else { return true }
+                    state.waiting[index] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiting.removeValue(forKey: index) }?.resume()
+        }
+        return state.withLock { $0.lost.contains(index) }
     }
 }
 

@@ -141,10 +141,12 @@ public struct ItemResult: Sendable {
     public var error: String?
     public var usage: TokenUsage
     public var costUSD: Double?
+    /// The input's line, where the queue read it back (not part of the result line).
+    public var line: Int?
 
     public init(
         index: Int, status: ItemStatus, output: JSONValue? = nil, runID: String? = nil, stage: String? = nil,
-        error: String? = nil, usage: TokenUsage = .zero, costUSD: Double? = nil
+        error: String? = nil, usage: TokenUsage = .zero, costUSD: Double? = nil, line: Int? = nil
     ) {
         self.index = index
         self.status = status
@@ -154,6 +156,7 @@ public struct ItemResult: Sendable {
         self.error = error
         self.usage = usage
         self.costUSD = costUSD
+        self.line = line
     }
 }
 

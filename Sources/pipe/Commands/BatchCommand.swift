@@ -40,7 +40,8 @@ struct BatchCommand: AsyncParsableCommand {
             With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
             their runs go into PostgreSQL, with the spec and its schema files (no key): this \
             command works on it too, unless --no-work, and any number of `pipe worker` processes \
-            can share it. --resume, status, results and `pipe logs` take --queue as well.
+            can share it; its results still have a line for every item, whichever worker ran \
+            it. --resume, status, results and `pipe logs` take --queue as well.
 
             Exit status: 0 every item succeeded, 1 some failed or were invalid, 2 invalid spec, \
             usage or store, 4 --max-cost-usd reached (items left pending), 130 interrupted \
@@ -190,14 +191,8 @@ struct BatchResultsCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, info) = try await location.find()
         let file = try BatchSession.resultFile(output)
-        var after: Int?
-        while true {
-            let page = try await BatchSession.orExit { () async throws(StoreError) in
-                try await backend.queue.results(batch: info.id, after: after, limit: 1000)
-            }
-            guard let last = page.last else { break }
+        try await BatchSession.eachResult(of: info.id, in: backend) { page in
             try file.write(page.map { $0.json.serialized() + "\n" }.joined())
-            after = last.index
         }
         try file.close()
     }

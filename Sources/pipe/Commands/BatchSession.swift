@@ -21,7 +21,7 @@ struct BatchSession {
     /// The items' runs, in the queue's store.
     let lifecycle: RunLifecycle
     /// Nil: the results are only in the queue (`pipe worker`).
-    let results: OutputFile?
+    let results: ResultLines?
     let progress: BatchProgress?
 
     /// Items read and queued at a time.
@@ -59,7 +59,7 @@ struct BatchSession {
         try Terminal.writeError("pipe: batch \(id)\n")
         let session = try BatchSession(
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
-            results: resultFile(output),
+            results: ResultLines(file: resultFile(output)),
             progress: quiet ? nil : progress(BatchCounts()))
         var reader = BatchInput(
             descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
@@ -115,9 +115,14 @@ struct BatchSession {
             info.counts.running = 0
         }
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
-        return try BatchSession(
+        let results = try ResultLines(file: resultFile(output))
+        if case .postgres = backend {
+            // The items that ended before: their lines are not written again.
+            try await eachResult(of: id, in: backend) { page in results.skip(page.map(\.index)) }
+        }
+        return BatchSession(
             id: info.id, spec: info.specPath, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
-            results: resultFile(output),
+            results: results,
             progress: quiet ? nil : progress(info.counts))
     }
 
@@ -142,6 +147,7 @@ struct BatchSession {
                 guard case .success(.drained) = outcome,
                     let counts = try? await backend.queue.counts(batch: id), counts.pending + counts.running > 0
                 else { return outcome }
+                try? await reportOthers()
                 if (try? await Task.sleep(for: WorkerCommand.poll)) == nil { return .success(.interrupted) }
             }
         }
@@ -153,6 +159,7 @@ struct BatchSession {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+        try await reportOthers()
         try results?.close()
         if let failure = progress?.failure { throw failure }
         let counts = try await Self.orExit { () async throws(StoreError) in try await backend.queue.counts(batch: id) }
@@ -241,22 +248,71 @@ struct BatchSession {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
-        try? await backend.queue.attachRun(claim, runID: run.id)
+        // Told to the queue while the item runs (whoever claims the item next resumes this run),
+        // not waited for before its first call.
+        async let attached = try? backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
             progress?.record(event, item: claim.index)
         }
+        _ = await attached
         _ = await lifecycle.finish(run, result)
         if case .interrupted = result.outcome { return .unfinished }
         return .ended(ItemResult(index: claim.index, runID: run.id, result))
     }
 
-    /// Writes an ended item's result line and tells the progress.
+    /// Writes an ended item's result line and tells the progress, once an item.
     func report(_ result: ItemResult, line: Int) throws(WriteError) {
+        if let results, !results.claim(result.index) { return }
         progress?.ended(result, line: line)
-        try results?.write(result.json.serialized() + "\n")
+        try results?.file.write(result.json.serialized() + "\n")
+    }
+
+    /// On a shared queue, the lines of the items other workers ended (read back from the
+    /// queue), so that the results carry one line per item, as on the embedded queue.
+    func reportOthers() async throws {
+        guard case .postgres = backend, results != nil else { return }
+        try await Self.eachResult(of: id, in: backend) { page in
+            for result in page { try report(result, line: result.line ?? result.index + 1) }
+        }
+    }
+
+    /// Every ended item of a batch, in input order, a page at a time (exit 2 when the store fails).
+    static func eachResult(of id: String, in backend: BatchQueue, _ body: ([ItemResult]) throws -> Void) async throws {
+        var after: Int?
+        while true {
+            let page = try await orExit { () async throws(StoreError) in
+                try await backend.queue.results(batch: id, after: after, limit: 1000)
+            }
+            guard let last = page.last else { return }
+            try body(page)
+            after = last.index
+        }
     }
 
     // MARK: - Pieces
+
+    /// The result lines `pipe batch` writes: one per item, whichever worker ran it.
+    final class ResultLines: @unchecked Sendable {
+        let file: OutputFile
+        private let lock = NSLock()
+        private var written = Set<Int>()
+
+        init(file: OutputFile) {
+            self.file = file
+        }
+
+        /// True the first time an item's line is asked for: this caller writes it.
+        func claim(_ index: Int) -> Bool {
+            lock.withLock { written.insert(index).inserted }
+        }
+
+        /// Items whose lines are not to be written (they ended before this command).
+        func skip(_ indexes: [Int]) {
+            lock.withLock { written.formUnion(indexes) }
+        }
+
+        func close() throws(WriteError) { try file.close() }
+    }
 
     /// The queue (`--queue`, PIPE_QUEUE, else the run store) and the batch a reference names
     /// (exit 2 when there is none).

@@ -20,6 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
             every third of it while the item's calls are in flight, however long a call takes. \
             An item whose worker was killed (kill -9, a machine lost) is claimed again once its \
             lease lapses, and its run resumes: stages that finished are reused, not paid again. \
+            A worker that finds an item of its own taken over (it could not renew in time) \
+            cancels that item's run and calls, and does not finish it. \
             A model's rate_limit is divided by the live workers (those holding leases), counted \
             again every few seconds.
 

@@ -51,13 +51,100 @@ public final class PostgresClient: Sendable {
                 }
             }
         }
-        switch result {
-        case .success(let value):
-            return value
-        case .failure(.connect(let error)):
-            throw .cannotOpen(path: location, reason: url.redacted(error.message))
-        case .failure(.statement(let error)):
-            throw .database(path: location, reason: url.redacted(error.message))
+        return try result.mapError(storeError).get()
+    }
+
+    /// Runs one statement that only reads, on an idle connection: its rows.
+    func query(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> [PostgresRow] {
+        try await withConnection { connection throws(PostgresError) in try connection.query(sql, parameters) }
+    }
+
+    /// Runs a statement that changes the database as a write: the writes asked for while a
+    /// group of them is being written are written together, sent at once (one round trip) in
+    /// one transaction, with one commit (which waits for the disk) for all. One group is
+    /// written at a time, each by the next idle connection. When one of them fails, the group
+    /// is rolled back and each write made again on its own, so that it takes nothing else with it.
+    @discardableResult
+    func write(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> PostgresResult {
+        let result = await withCheckedContinuation { continuation in
+            enqueue(PostgresStatement(sql, parameters)) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Queues a write (as `write` does) and returns at once; `done` is told how it went, on a
+    /// connection's thread, once it is committed. Writes are committed in the order queued.
+    func enqueue(_ statement: PostgresStatement, done: @escaping @Sendable (Result<PostgresResult, StoreError>) -> Void) {
+        let write = QueuedWrite(statement: statement) { [self] result in done(result.mapError(storeError)) }
+        let first = writes.withLock { state in
+            state.queued.append(write)
+            defer { state.writing = true }
+            return !state.writing
+        }
+        if first { jobs.add { [self] connection in writeQueued(connection) } }
+    }
+
+    /// A write asked for and not yet begun.
+    private struct QueuedWrite: Sendable {
+        let statement: PostgresStatement
+        let done: @Sendable (Result<PostgresResult, Failure>) -> Void
+    }
+
+    /// The writes asked for since the last group began, and whether a group is being written
+    /// (or waits for a connection): the next group begins when it ends.
+    private let writes = Locked<(queued: [QueuedWrite], writing: Bool)>(([], false))
+
+    /// Writes in a group at most: what a round trip sends stays well within the socket's buffers.
+    static let groupLimit = 100
+
+    /// Writes the queued writes (up to `groupLimit`) as one group, then hands the next group
+    /// (if any were asked for meanwhile) to the next idle connection, behind the reads that wait.
+    private func writeQueued(_ connection: Result<PostgresConnection, PostgresError>) {
+        let group = writes.withLock { state in
+            let taken = Array(state.queued.prefix(Self.groupLimit))
+            state.queued.removeFirst(taken.count)
+            return taken
+        }
+        switch connection {
+        case .failure(let error):
+            for write in group { write.done(.failure(.connect(error))) }
+        case .success(let connection):
+            Self.write(group, on: connection)
+        }
+        let more = writes.withLock { state in
+            state.writing = !state.queued.isEmpty
+            return state.writing
+        }
+        if more { jobs.add { [self] connection in writeQueued(connection) } }
+    }
+
+    /// One transaction for the group (a write alone needs none); when a write fails, each
+    /// again on its own.
+    private static func write(_ group: [QueuedWrite], on connection: PostgresConnection) {
+        do throws(PostgresError) {
+            if group.count == 1 {
+                let statement = group[0].statement
+                group[0].done(.success(try connection.result(statement.sql, statement.parameters)))
+            } else {
+                let results = try connection.transaction(sendingTogether: group.map(\.statement))
+                for (write, result) in zip(group, results) { write.done(.success(result)) }
+            }
+        } catch {
+            guard group.count > 1 else { return group[0].done(.failure(.statement(error))) }
+            for write in group {
+                do throws(PostgresError) {
+                    write.done(.success(try connection.result(write.statement.sql, write.statement.parameters)))
+                } catch {
+                    write.done(.failure(.statement(error)))
+                }
+            }
+        }
+    }
+
+    private func storeError(_ failure: Failure) -> StoreError {
+        switch failure {
+        case .connect(let error): .cannotOpen(path: location, reason: url.redacted(error.message))
+        case .statement(let error): .database(path: location, reason: url.redacted(error.message))
         }
     }
 

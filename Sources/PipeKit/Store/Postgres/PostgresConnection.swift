@@ -59,6 +59,23 @@ struct PostgresRow {
     func bool(_ column: String) -> Bool? { self[column].map { $0 == "t" } }
 }
 
+/// A statement and its parameters, one of a group sent together.
+struct PostgresStatement: Sendable {
+    var sql: String
+    var parameters: [any PostgresParameter]
+
+    init(_ sql: String, _ parameters: [any PostgresParameter] = []) {
+        self.sql = sql
+        self.parameters = parameters
+    }
+}
+
+/// What a statement returned: its rows, and how many it inserted, updated or deleted.
+struct PostgresResult: Sendable {
+    var rows: [PostgresRow]
+    var affected: Int
+}
+
 /// One libpq connection. It blocks on every call, so it lives on one thread of a
 /// `PostgresClient` and is only ever used there.
 final class PostgresConnection {
@@ -85,13 +102,13 @@ final class PostgresConnection {
     /// Runs one statement with `$1, $2, ...` parameters and returns its rows.
     @discardableResult
     func query(_ sql: String, _ parameters: [any PostgresParameter] = []) throws(PostgresError) -> [PostgresRow] {
-        try run(sql, parameters).rows
+        try result(sql, parameters).rows
     }
 
     /// Runs one statement and returns how many rows it inserted, updated or deleted.
     @discardableResult
     func execute(_ sql: String, _ parameters: [any PostgresParameter] = []) throws(PostgresError) -> Int {
-        try run(sql, parameters).affected
+        try result(sql, parameters).affected
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -107,25 +124,81 @@ final class PostgresConnection {
         }
     }
 
-    private func run(_ sql: String, _ parameters: [any PostgresParameter]) throws(PostgresError)
-        -> (rows: [PostgresRow], affected: Int)
-    {
-        let values: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.postgresText.map { strdup($0) } ?? nil }
-        defer { values.forEach { free($0) } }
-        let result = values.map { UnsafePointer($0) }.withUnsafeBufferPointer { buffer in
-            PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+    /// Runs the statements in one transaction, sent together in libpq's pipeline mode: one
+    /// round trip for all of them (and one commit). The first failure is thrown, and the
+    /// transaction rolled back.
+    func transaction(sendingTogether statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
+        guard PQenterPipelineMode(handle) == 1 else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
+        let sent = [PostgresStatement("BEGIN")] + statements + [PostgresStatement("COMMIT")]
+        var results: [PostgresResult] = []
+        var failure: PostgresError?
+        for statement in sent {
+            let queued = Self.withValues(statement.parameters) { count, values in
+                PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1
+            }
+            if !queued {
+                failure = PostgresError(Self.text(PQerrorMessage(handle)))
+                break
+            }
         }
+        if failure == nil, PQpipelineSync(handle) != 1 { failure = PostgresError(Self.text(PQerrorMessage(handle))) }
+        if failure == nil {
+            // Each statement's result, then the nil that ends it; the sync's result last.
+            for _ in sent {
+                guard let result = PQgetResult(handle) else {
+                    failure = failure ?? PostgresError(Self.text(PQerrorMessage(handle)))
+                    break
+                }
+                do throws(PostgresError) {
+                    if PQresultStatus(result) != PGRES_PIPELINE_ABORTED { results.append(try Self.read(result)) }
+                } catch {
+                    failure = failure ?? error
+                }
+                PQclear(result)
+                while let extra = PQgetResult(handle) { PQclear(extra) }
+            }
+            if let sync = PQgetResult(handle) { PQclear(sync) }
+        }
+        while PQexitPipelineMode(handle) != 1 {
+            guard let extra = PQgetResult(handle) else { break }
+            PQclear(extra)
+        }
+        if let failure {
+            if PQtransactionStatus(handle) != PQTRANS_IDLE { _ = try? execute("ROLLBACK") }
+            throw failure
+        }
+        // Those of BEGIN and COMMIT are not the caller's.
+        return Array(results.dropFirst().dropLast())
+    }
+
+    /// Runs one statement: its rows and count.
+    func result(_ sql: String, _ parameters: [any PostgresParameter]) throws(PostgresError) -> PostgresResult {
+        let result = Self.withValues(parameters) { count, values in PQexecParams(handle, sql, count, nil, values, nil, nil, 0) }
         guard let result else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
         defer { PQclear(result) }
+        return try Self.read(result)
+    }
+
+    /// The parameters as libpq takes them (C strings, NULL for SQL NULL), for the time of `body`.
+    private static func withValues<T>(
+        _ parameters: [any PostgresParameter], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> T
+    ) -> T {
+        let values: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.postgresText.map { strdup($0) } ?? nil }
+        defer { values.forEach { free($0) } }
+        return values.map { UnsafePointer($0) }.withUnsafeBufferPointer { body(Int32($0.count), $0.baseAddress) }
+    }
+
+    /// A statement's result: its rows and count, or its error.
+    private static func read(_ result: OpaquePointer) throws(PostgresError) -> PostgresResult {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK:
-            return ([], Int(Self.text(PQcmdTuples(result))) ?? 0)
+            return PostgresResult(rows: [], affected: Int(text(PQcmdTuples(result))) ?? 0)
         case PGRES_TUPLES_OK:
-            return (Self.rows(result), Int(Self.text(PQcmdTuples(result))) ?? 0)
+            return PostgresResult(rows: rows(result), affected: Int(text(PQcmdTuples(result))) ?? 0)
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            throw PostgresError(sqlState: state, primary ?? Self.text(PQresultErrorMessage(result)))
+            throw PostgresError(sqlState: state, primary ?? text(PQresultErrorMessage(result)))
         }
     }
 

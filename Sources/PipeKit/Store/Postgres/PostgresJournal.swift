@@ -4,12 +4,16 @@ import Foundation
 /// `calls` and `stages` when the runner reports it, in the same columns as the SQLite
 /// store's. A run that resumes another (`NewRun.resumedFrom`: the run a reclaimed batch
 /// item's last holder recorded) reuses the stages that run finished, so they are not paid
-/// twice. A write that fails does not stop the run: the first error is kept in `firstError`.
+/// twice. Calls and stages are queued to the client's grouped writes and `record` returns at
+/// once (the run does not wait for a commit); `flush` waits until every record queued is
+/// committed. A write that fails does not stop the run: the first error is kept in `firstError`.
 public final class PostgresJournal: DurableJournal {
     public let runID: String
     let client: PostgresClient
     let reusingFrom: String?
     private let error = Locked<StoreError?>(nil)
+    /// Records queued and not yet committed, and who waits for them all (`flush`).
+    private let unwritten = Locked<(count: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
 
     init(client: PostgresClient, runID: String, reusingFrom: String?) {
         self.client = client
@@ -31,15 +35,13 @@ public final class PostgresJournal: DurableJournal {
                 run.input.serialized(), run.traceID, run.resumedFrom, process.pid.map { Int($0) }, process.host,
                 batchItem?.batch, batchItem?.index,
             ]
-            let inserted = try await client.withConnection { connection throws(PostgresError) in
-                try connection.execute(
-                    """
-                    INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
-                        pid, host, batch_id, item)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                    ON CONFLICT (id) DO NOTHING
-                    """, parameters) == 1
-            }
+            let inserted = try await client.write(
+                """
+                INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                    pid, host, batch_id, item)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                ON CONFLICT (id) DO NOTHING
+                """, parameters).affected == 1
             if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
         }
         throw .database(path: client.location, reason: "could not find a free run id")
@@ -51,26 +53,49 @@ public final class PostgresJournal: DurableJournal {
             end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
             end.usage.input, end.usage.output, end.costUSD, end.error, runID,
         ]
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
-                    tokens_out = $6, cost_usd = $7, error = $8
-                WHERE id = $9
-                """, parameters)
-        }
+        try await client.write(
+            """
+            UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
+                tokens_out = $6, cost_usd = $7, error = $8
+            WHERE id = $9
+            """, parameters)
     }
 
     /// The first write or read that failed, if any.
     public var firstError: StoreError? { error.withLock { $0 } }
 
-    /// Every record is written before `record` returns, so there is nothing to wait for.
-    public func flush() async -> StoreError? { firstError }
+    /// Waits until every record queued is committed; the first write that failed, if any.
+    public func flush() async -> StoreError? {
+        await withCheckedContinuation { continuation in
+            let written = unwritten.withLock { state in
+                if state.count == 0 { return true }
+                state.waiting.append(continuation)
+                return false
+            }
+            if written { continuation.resume() }
+        }
+        return firstError
+    }
+
+    /// Queues a record's write; `flush` waits for it.
+    private func enqueue(_ sql: String, _ parameters: [any PostgresParameter]) {
+        unwritten.withLock { $0.count += 1 }
+        client.enqueue(PostgresStatement(sql, parameters)) { [self] result in
+            if case .failure(let failure) = result { error.withLock { $0 = $0 ?? failure } }
+            let waiting = unwritten.withLock { state in
+                state.count -= 1
+                guard state.count == 0 else { return [CheckedContinuation<Void, Never>]() }
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+    }
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
-        let rows = await keepingError { connection throws(PostgresError) in
-            try connection.query(
+        let rows = await keepingError { [client] () async throws(StoreError) in
+            try await client.query(
                 """
                 SELECT output FROM stages
                 WHERE run_id = $1 AND stage = $2 AND fingerprint = $3 AND status IN ('succeeded', 'reused')
@@ -82,8 +107,8 @@ public final class PostgresJournal: DurableJournal {
     }
 
     public func cachedReply(key: String) async -> ModelReply? {
-        let rows = await keepingError { connection throws(PostgresError) in
-            try connection.query(
+        let rows = await keepingError { [client] () async throws(StoreError) in
+            try await client.query(
                 """
                 SELECT reply, tokens_in, tokens_out FROM calls
                 WHERE cache_key = $1 AND status = 'ok' AND reply IS NOT NULL
@@ -104,14 +129,12 @@ public final class PostgresJournal: DurableJournal {
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
         ]
-        _ = await keepingError { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
-                    problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                """, parameters)
-        }
+        enqueue(
+            """
+            INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
+                problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, parameters)
     }
 
     public func record(_ stage: StageRecord) async {
@@ -122,20 +145,19 @@ public final class PostgresJournal: DurableJournal {
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
-        _ = await keepingError { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
-                    tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                """, parameters)
-        }
+        enqueue(
+            """
+            INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, parameters)
     }
 
-    /// Runs `body` on a connection; a failure is kept (the first one) and answered with nil.
-    private func keepingError<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T) async -> T? {
+    /// Runs `body`; a failure is kept (the first one) and answered with nil.
+    @discardableResult
+    private func keepingError<T: Sendable>(_ body: @escaping @Sendable () async throws(StoreError) -> T) async -> T? {
         do {
-            return try await client.withConnection(body)
+            return try await body()
         } catch {
             self.error.withLock { first in
                 if first == nil { first = error }

@@ -4,8 +4,9 @@ import Foundation
 /// columns as the SQLite store's: the runs of batch items worked from a `--queue`, read
 /// back by `pipe logs --queue`. Runs are held by this process only (a set in memory): across
 /// workers, an item's lease in `items` says who works on it, so a run needs no lock of its own.
-/// A `running` run shows its recorded process as holder (the item's lease, not the run,
-/// tells whether that process is alive).
+/// A `running` run shows its recorded process as holder while its item is running under a
+/// live lease and names it; otherwise (its worker was killed and the lease lapsed, or another
+/// worker took the item over) nothing works on it any more and it shows as `interrupted`.
 public final class PostgresRunStore: RunStorage {
     public let client: PostgresClient
     private let held = Locked<Set<String>>([])
@@ -137,14 +138,19 @@ public final class PostgresRunStore: RunStorage {
 
     // MARK: - Rows
 
-    /// A run's columns, and the tokens and cost of its calls (what an unfinished run spent so far).
+    /// A run's columns, the tokens and cost of its calls (what an unfinished run spent so far),
+    /// and whether a worker still works on it (`held`: its item is running under a live lease).
     private static func runQuery(_ filter: String) -> String {
         """
         SELECT runs.*,
             (SELECT SUM(tokens_in) FROM calls WHERE run_id = runs.id) AS calls_tokens_in,
             (SELECT SUM(tokens_out) FROM calls WHERE run_id = runs.id) AS calls_tokens_out,
-            (SELECT SUM(cost_usd) FROM calls WHERE run_id = runs.id) AS calls_cost_usd
-        FROM runs \(filter)
+            (SELECT SUM(cost_usd) FROM calls WHERE run_id = runs.id) AS calls_cost_usd,
+            live.run_id IS NOT NULL AS held
+        FROM runs LEFT JOIN (
+            SELECT DISTINCT run_id FROM items WHERE status = 'running' AND lease_until > now()
+        ) live ON live.run_id = runs.id
+        \(filter)
         """
     }
 
@@ -161,7 +167,7 @@ public final class PostgresRunStore: RunStorage {
             startedAt: startedAt, duration: milliseconds.map(StoreTime.duration(milliseconds:)), usage: usage,
             costUSD: finished ? row.double("cost_usd") : row.double("calls_cost_usd"), error: row["error"],
             resumedFrom: row["resumed_from"],
-            holder: status == .running
+            holder: status == .running && row.bool("held") == true
                 ? RunHolder(pid: row.int("pid").map { Int32(truncatingIfNeeded: $0) }, host: row["host"], since: startedAt)
                 : nil)
     }

@@ -16,13 +16,11 @@ public final class PostgresWorkQueue: WorkQueue {
             batch.id, batch.specPath, batch.specText, batch.schemaFilesJSON, batch.specHash, batch.pipelineName,
             StoreTime.text(batch.createdAt),
         ]
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                INSERT INTO batches (id, spec_path, spec_text, schema_files, spec_hash, name, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                """, parameters)
-        }
+        try await client.write(
+            """
+            INSERT INTO batches (id, spec_path, spec_text, schema_files, spec_hash, name, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """, parameters)
     }
 
     /// Rows per statement: 7 parameters each, well under PostgreSQL's 65,535.
@@ -45,36 +43,30 @@ public final class PostgresWorkQueue: WorkQueue {
             }
             let sql = "INSERT INTO items (batch_id, item, line, input, status, error, finished_at) VALUES "
                 + rows.joined(separator: ", ") + " ON CONFLICT (batch_id, item) DO NOTHING"
-            try await client.withConnection { [parameters] connection throws(PostgresError) in
-                try connection.execute(sql, parameters)
-            }
+            try await client.write(sql, parameters)
         }
     }
 
     public func sealBatch(_ batch: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute("UPDATE batches SET sealed = true WHERE id = $1", [batch])
-        }
+        try await client.write("UPDATE batches SET sealed = true WHERE id = $1", [batch])
     }
 
     public func claim(batch: String, worker: String, limit: Int, lease: Duration) async throws(StoreError) -> [Claim] {
-        let rows = try await client.withConnection { connection throws(PostgresError) in
-            try connection.query(
-                """
-                WITH picked AS (
-                    SELECT item FROM items
-                    WHERE batch_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
-                    ORDER BY item
-                    LIMIT $3
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE items SET status = 'running', worker = $2, claims = items.claims + 1,
-                    lease_until = now() + $4::float8 * interval '1 millisecond'
-                FROM picked
-                WHERE items.batch_id = $1 AND items.item = picked.item
-                RETURNING items.item, items.line, items.input, items.run_id, items.claims
-                """, [batch, worker, limit, StoreTime.milliseconds(lease)])
-        }
+        let rows = try await client.write(
+            """
+            WITH picked AS (
+                SELECT item FROM items
+                WHERE batch_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
+                ORDER BY item
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE items SET status = 'running', worker = $2, claims = items.claims + 1,
+                lease_until = now() + $4::float8 * interval '1 millisecond'
+            FROM picked
+            WHERE items.batch_id = $1 AND items.item = picked.item
+            RETURNING items.item, items.line, items.input, items.run_id, items.claims
+            """, [batch, worker, limit, StoreTime.milliseconds(lease)]).rows
         return rows.map { row in
             Claim(
                 batch: batch, index: row.int("item") ?? 0, line: row.int("line") ?? 0,
@@ -84,22 +76,18 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 
     public func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int] {
-        let rows = try await client.withConnection { connection throws(PostgresError) in
-            try connection.query(
-                """
-                UPDATE items SET lease_until = now() + $4::float8 * interval '1 millisecond'
-                WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
-                RETURNING item
-                """, [batch, worker, PostgresIntArray(values: items), StoreTime.milliseconds(lease)])
-        }
+        let rows = try await client.write(
+            """
+            UPDATE items SET lease_until = now() + $4::float8 * interval '1 millisecond'
+            WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
+            RETURNING item
+            """, [batch, worker, PostgresIntArray(values: items), StoreTime.milliseconds(lease)]).rows
         return rows.compactMap { $0.int("item") }.sorted()
     }
 
     public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(
-                "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
-        }
+        try await client.write(
+            "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
     }
 
     public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
@@ -109,24 +97,20 @@ public final class PostgresWorkQueue: WorkQueue {
             result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
             StoreTime.text(Date()),
         ]
-        return try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
-                    tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
-                WHERE
-                """ + " " + Self.held, parameters) == 1
-        }
+        return try await client.write(
+            """
+            UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
+                tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
+            WHERE
+            """ + " " + Self.held, parameters).affected == 1
     }
 
     public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(
-                """
-                UPDATE items SET status = 'pending', worker = NULL, lease_until = NULL
-                WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
-                """, [batch, worker, PostgresIntArray(values: items)])
-        }
+        try await client.write(
+            """
+            UPDATE items SET status = 'pending', worker = NULL, lease_until = NULL
+            WHERE batch_id = $1 AND worker = $2 AND status = 'running' AND item = ANY($3::int[])
+            """, [batch, worker, PostgresIntArray(values: items)])
     }
 
     /// How many workers hold a live lease on an item: among them a model's rate limit is divided.
@@ -139,9 +123,7 @@ public final class PostgresWorkQueue: WorkQueue {
 
     /// Removes a batch and its items (its runs stay in `runs`).
     public func deleteBatch(_ batch: String) async throws(StoreError) {
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute("DELETE FROM batches WHERE id = $1", [batch])
-        }
+        try await client.write("DELETE FROM batches WHERE id = $1", [batch])
     }
 
     /// The claim's item, still held by its worker under this very claim (the worker's lease
@@ -189,7 +171,7 @@ public final class PostgresWorkQueue: WorkQueue {
         let rows = try await client.withConnection { connection throws(PostgresError) in
             try connection.query(
                 """
-                SELECT item, status, output, run_id, stage, error, tokens_in, tokens_out, cost_usd FROM items
+                SELECT item, line, status, output, run_id, stage, error, tokens_in, tokens_out, cost_usd FROM items
                 WHERE batch_id = $1 AND item > $2 AND status IN ('succeeded', 'failed', 'invalid_input')
                 ORDER BY item LIMIT $3
                 """, [batch, after ?? -1, limit])
@@ -199,7 +181,7 @@ public final class PostgresWorkQueue: WorkQueue {
                 index: row.int("item") ?? 0, status: row["status"].flatMap(ItemStatus.init(rawValue:)) ?? .failed,
                 output: row["output"].flatMap { try? JSONParser.parse($0) }, runID: row["run_id"], stage: row["stage"],
                 error: row["error"], usage: TokenUsage(input: row.int("tokens_in") ?? 0, output: row.int("tokens_out") ?? 0),
-                costUSD: row.double("cost_usd"))
+                costUSD: row.double("cost_usd"), line: row.int("line"))
         }
     }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `pipe batch` on PostgreSQL with local `pipe worker` processes (issue 12). Release build, a
+# temporary PostgreSQL server (its default settings: durable commits) on a unix socket, the
+# fake server on 127.0.0.1.
+#   bench/batch-pg.sh [ITEMS] [WORKERS] [CONCURRENCY] [RUNS]
+# 10,000 one-stage items, every call answered after 100 ms, 4 workers at --concurrency 50:
+# ideally 10,000 / 200 x 0.1 s = 5.0 s. Each run submits the batch to a new database
+# (`pipe batch --no-work`, timed apart), then starts the workers (`--exit-when-idle`) at once
+# and times them until the batch is done (the first worker exits: none exits before every
+# item has ended) and until the last exits; prints each worker's wall time, CPU time and
+# peak memory (max RSS). PG_OPTIONS adds server settings (e.g. "-c synchronous_commit=off").
+# As root the server runs as the user pipe-test (PostgreSQL refuses root; created if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+items=${1:-10000}
+workers=${2:-4}
+concurrency=${3:-50}
+runs=${4:-3}
+[ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
+pipe=$PWD/.build/release/pipe
+bin=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -n 1)/bin
+work=$(mktemp -d)
+as_user=()
+if [ "$(id -u)" = 0 ]; then
+  id pipe-test >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin pipe-test
+  chown pipe-test "$work"
+  as_user=(runuser -u pipe-test --)
+fi
+"${as_user[@]}" "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
+"${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+  -o "-k $work -c listen_addresses='' -c max_connections=200 ${PG_OPTIONS:-}" start >/dev/null
+. bench/one-stage.sh
+one_stage "$work" "$items"
+trap 'kill $server 2>/dev/null; "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+ideal=$(echo "scale=2; $items / ($workers * $concurrency) * 0.1" | bc)
+echo "== $items one-stage items, 100 ms a call, $workers workers at --concurrency $concurrency (ideal $ideal s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $(seq "$runs"); do
+  "${as_user[@]}" "$bin/createdb" -h "$work" -U postgres "run$run"
+  url="postgres://postgres@/run$run?host=$work"
+  start=$(date +%s.%N)
+  "$pipe" batch --quiet "$work/one.yaml" --input "$work/items.jsonl" --queue "$url" --no-work 2>/dev/null
+  submitted=$(date +%s.%N)
+  pids=()
+  for number in $(seq "$workers"); do
+    /usr/bin/time -o "$work/worker$number.time" -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
+      "$pipe" worker --queue "$url" --concurrency "$concurrency" --exit-when-idle 2>/dev/null &
+    pids+=($!)
+  done
+  # A worker exits once no item is pending or running: the first to exit saw the batch end;
+  # the others notice at their next look (every second).
+  wait -n "${pids[@]}" || echo "  a worker failed (exit $?)"
+  done_at=$(date +%s.%N)
+  wait "${pids[@]}" 2>/dev/null || true
+  ended=$(date +%s.%N)
+  printf "run %d: submit %.2f s; batch done %.2f s after the workers started (last worker exited at %.2f s)\n" "$run" \
+    "$(echo "$submitted - $start" | bc)" "$(echo "$done_at - $submitted" | bc)" "$(echo "$ended - $submitted" | bc)"
+  for number in $(seq "$workers"); do echo "  worker $number: $(cat "$work/worker$number.time")"; done
+  "$pipe" batch results last --queue "$url" > "$work/results.jsonl"
+  echo "  results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded, $(wc -l < "$work/results.jsonl") lines; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
