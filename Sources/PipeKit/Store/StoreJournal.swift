@@ -95,8 +95,8 @@ final class StoreJournal: DurableJournal {
                     """
             ).execute(
                 arguments: [
-                    runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
-                    report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
+                    runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
+                    report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
                     StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
                     report.status == .reused, report.error, finishedAt,
                 ])

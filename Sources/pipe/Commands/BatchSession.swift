@@ -175,6 +175,7 @@ struct BatchSession {
             concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy(),
             executor: callsAPIs ? factory.client.executor : nil)
         options.calls = CallLimiter(limit: settings.concurrency)
+        options.mockCommands = settings.mock
         do {
             return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
                 try factory.provider(for: model)
