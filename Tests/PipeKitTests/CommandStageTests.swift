@@ -61,6 +61,17 @@ import Testing
         #expect(output["shout"] == "12 HIGH ST")
     }
 
+    @Test func aProgramThatLeavesItsStdinUnreadEndsAsUsual() async throws {
+        let setup = try Setup(spec: """
+            stages:
+              ignore: { run: [/bin/echo, done], stdin: "{{ input }}" }
+            output: "{{ ignore }}"
+            """)
+        let result = try await setup.run(["--quiet"], stdin: String(repeating: "a", count: 3_000_000))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "done\n")
+    }
+
     @Test func theEnvironmentHoldsOnlyTheDeclaredVariables() async throws {
         let setup = try Setup(spec: """
             stages:
@@ -116,22 +127,18 @@ import Testing
         #expect(failed.stderr.contains("stdout does not match the output schema"), "\(failed.stderr)")
     }
 
-    @Test func aNonZeroExitOrASignalFailsTheAttemptWithStderrsEnd() async throws {
+    @Test(arguments: [
+        ("echo 'no such listing' >&2; exit 3", "command: exit 3; stderr: no such listing"),
+        ("kill -SEGV $$", "command: killed by SIGSEGV"),
+    ])
+    func aNonZeroExitOrASignalFailsTheAttemptWithStderrsEnd(_ line: String, _ message: String) async throws {
         let setup = try Setup(spec: """
             stages:
-              broken: { run: "echo 'no such listing' >&2; exit 3", shell: true, retries: 0 }
+              broken: { run: "\(line)", shell: true, retries: 0 }
             """)
         let result = try await setup.run(stdin: "x")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("command: exit 3; stderr: no such listing"), "\(result.stderr)")
-
-        let killed = try Setup(spec: """
-            stages:
-              crash: { run: "kill -SEGV $$", shell: true, retries: 0 }
-            """)
-        let crashed = try await killed.run(stdin: "x")
-        #expect(crashed.status == 1)
-        #expect(crashed.stderr.contains("command: killed by SIGSEGV"), "\(crashed.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 
     @Test func stdoutPastItsLimitEndsTheAttempt() async throws {
@@ -214,6 +221,23 @@ import Testing
         #expect(try String(contentsOfFile: setup.path("first.log"), encoding: .utf8) == "run\n")
         let logs = try await runPipe(["logs", "last", "--store", setup.folder.storePath])
         #expect(logs.stdout.contains("first   reused     command"), "\(logs.stdout)")
+    }
+
+    @Test func cacheReusesTheValueOfAnEarlierRunWithTheSameArguments() async throws {
+        let setup = try Setup(spec: """
+            stages:
+              fetch: { run: "echo run >> fetch.log; echo 'listings for {{ input }}'", shell: true }
+            output: "{{ fetch }}"
+            """)
+        let first = try await setup.run(["--cache"], stdin: "Old Town")
+        let second = try await setup.run(["--cache"], stdin: "Old Town")
+        #expect(first.status == 0 && second.status == 0, "\(second.stderr)")
+        #expect(second.stdout == "listings for Old Town\n")
+        #expect(second.stderr.contains("fetch: reused"), "\(second.stderr)")
+        // Other arguments, or no --cache: the program runs.
+        _ = try await setup.run(["--cache"], stdin: "Harbourside")
+        _ = try await setup.run(stdin: "Old Town")
+        #expect(try String(contentsOfFile: setup.path("fetch.log"), encoding: .utf8) == "run\nrun\nrun\n")
     }
 
     @Test func underMockMockValuesAnswerInsteadOfTheProgram() async throws {

@@ -6,6 +6,9 @@ public protocol RunJournal: Sendable {
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue?
     /// The reply to an earlier successful call with the same key (`--cache`), if any.
     func cachedReply(key: String) async -> ModelReply?
+    /// The value of a stage that finished with this fingerprint in any earlier run, if any:
+    /// `--cache` for a stage that calls no model (a command).
+    func cachedOutput(fingerprint: String) async -> JSONValue?
     /// Called when a model call completes, successful or not.
     func record(_ call: CallRecord) async
     /// Called when a stage ends.

@@ -68,3 +68,28 @@ extension StageReport {
 func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
     await withTaskExecutorPreference(globalConcurrentExecutor) { work() }
 }
+
+extension StageContext {
+    /// Ends the unit: its report (the error in words for an outcome without a value), recorded
+    /// in the journal with the value and the fingerprint a resumed run reuses it by.
+    func end(
+        _ outcome: StageOutcome, reused: Bool, model: ResolvedModel?, attempts: Int, usage: TokenUsage = .zero,
+        costUSD: Double? = nil, since start: ContinuousClock.Instant, fingerprint: String
+    ) async -> (StageOutcome, StageReport) {
+        let error: String? = switch outcome {
+        case .cancelled: "cancelled"
+        case .waiting: "waiting for approval"
+        case .value, .skipped: nil
+        case .failed(let failure): failure.description
+        }
+        let report = StageReport(
+            unit: unit, status: outcome.status(reused: reused), model: model, attempts: attempts, usage: usage,
+            costUSD: costUSD, latency: ContinuousClock.now - start, error: error)
+        if let journal {
+            var output: JSONValue?
+            if case .value(let value) = outcome { output = value }
+            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
+        }
+        return (outcome, report)
+    }
+}

@@ -86,10 +86,14 @@ struct ChildProcess: Sendable {
             executable: executable, arguments: Arguments(arguments), environment: .custom(keys),
             workingDirectory: .init(workingDirectory), platformOptions: options)
         let limits = (stdout: stdoutLimit, stderr: stderrTail, timeout: timeout, grace: grace)
+        let input = try stdinFile()
         let record = try await Subprocess.run(
-            configuration, input: .string(stdin ?? ""), output: .sequence, error: .sequence
+            configuration, input: .fileDescriptor(.init(rawValue: input), closeAfterSpawningProcess: true),
+            output: .sequence, error: .sequence
         ) { execution in
             let group = -execution.processIdentifier.value
+            RunningPrograms.groups.withLock { _ = $0.insert(group) }
+            defer { RunningPrograms.groups.withLock { _ = $0.remove(group) } }
             return await withTaskCancellationHandler {
                 await Self.collect(execution, group: group, limits: limits)
             } onCancel: {
@@ -106,11 +110,41 @@ struct ChildProcess: Sendable {
         return ended
     }
 
+    /// What the program reads on stdin: a file holding `stdin`, already unlinked (or
+    /// /dev/null). A file, not a pipe: a program that exits without reading all of it leaves
+    /// no write pending (swift-subprocess 1.0.2 traps on the pipe a child closed early).
+    private func stdinFile() throws(SpawnError) -> Int32 {
+        guard let stdin, !stdin.isEmpty else {
+            let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SpawnError(program: program, reason: "cannot open /dev/null for stdin") }
+            return fd
+        }
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory + "/pipe-stdin-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0, fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
+            throw SpawnError(program: program, reason: "cannot write its stdin to \(directory): \(String(cString: strerror(errno)))")
+        }
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        var bytes = Array(stdin.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else {
+                close(fd)
+                throw SpawnError(program: program, reason: "cannot write its stdin to \(directory): \(String(cString: strerror(errno)))")
+            }
+            bytes = bytes.dropFirst(written)
+        }
+        lseek(fd, 0, SEEK_SET)
+        return fd
+    }
+
     /// Reads stdout (up to its limit) and stderr (its tail) to their end, and ends the group
     /// when the time is over or stdout too long: SIGTERM, then SIGKILL once stdout and stderr
     /// are closed or `grace` has passed, whichever comes first.
     private static func collect(
-        _ execution: Execution<StringInput<String, UTF8>, SequenceOutput, SequenceOutput>, group: pid_t,
+        _ execution: Execution<FileDescriptorInput, SequenceOutput, SequenceOutput>, group: pid_t,
         limits: (stdout: Int, stderr: Int, timeout: Duration, grace: Duration)
     ) async -> Ended {
         enum Part: Sendable {
@@ -188,5 +222,16 @@ struct ChildProcess: Sendable {
             }
         }
         return String(describing: error)
+    }
+}
+
+/// The process groups of the programs pipe is running (negative pids, as `kill` takes them).
+public enum RunningPrograms {
+    static let groups = Locked<Set<pid_t>>([])
+
+    /// Kills every program running, with its process group: for a process about to exit
+    /// without waiting for its tasks (a second Ctrl-C).
+    public static func killAll() {
+        for group in groups.withLock({ $0 }) { kill(group, SIGKILL) }
     }
 }

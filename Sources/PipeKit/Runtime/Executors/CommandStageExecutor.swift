@@ -25,7 +25,7 @@ struct CommandStageExecutor: StageExecutor {
         var attempts = 0
         var reused = false
         let outcome: StageOutcome
-        if let earlier = await context.journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
+        if let earlier = await earlierOutput(fingerprint: fingerprint, context: context),
             await offHTTPThread({ context.validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
         {
             reused = true
@@ -37,21 +37,17 @@ struct CommandStageExecutor: StageExecutor {
         } else {
             outcome = await attempt(arguments: arguments, stdin: stdin, context: context, attempts: &attempts)
         }
-        let error: String? = switch outcome {
-        case .cancelled: "cancelled"
-        case .waiting: "waiting for approval"
-        case .value, .skipped: nil
-        case .failed(let failure): failure.description
-        }
-        let report = StageReport(
-            unit: unit, status: outcome.status(reused: reused), model: nil, attempts: attempts, usage: .zero, costUSD: nil,
-            latency: ContinuousClock.now - start, error: error)
-        if let journal = context.journal {
-            var output: JSONValue?
-            if case .value(let value) = outcome { output = value }
-            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
-        }
-        return (outcome, report)
+        return await context.end(
+            outcome, reused: reused, model: nil, attempts: attempts, since: start, fingerprint: fingerprint)
+    }
+
+    /// The value of the run being resumed, else with `cache`, of any earlier run, for the same
+    /// fingerprint.
+    private func earlierOutput(fingerprint: String, context: StageContext) async -> JSONValue? {
+        guard let journal = context.journal else { return nil }
+        if let resumed = await journal.reusableOutput(stage: context.unit.description, fingerprint: fingerprint) { return resumed }
+        guard stage.cache || context.cacheEverything else { return nil }
+        return await journal.cachedOutput(fingerprint: fingerprint)
     }
 
     func pending(_ context: StageContext) -> PendingApproval {

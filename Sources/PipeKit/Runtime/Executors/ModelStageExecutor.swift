@@ -57,21 +57,9 @@ private struct Run: Sendable {
         } else {
             outcome = await attempt(&tally, system: system, prompt: prompt)
         }
-        let error: String? = switch outcome {
-        case .cancelled: "cancelled"
-        case .waiting: "waiting for approval"
-        case .value, .skipped: nil
-        case .failed(let failure): failure.description
-        }
-        let report = StageReport(
-            unit: unit, status: outcome.status(reused: reused), model: tally.model, attempts: tally.attempts, usage: tally.usage,
-            costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
-        if let journal {
-            var output: JSONValue?
-            if case .value(let value) = outcome { output = value }
-            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
-        }
-        return (outcome, report)
+        return await context.end(
+            outcome, reused: reused, model: tally.model, attempts: tally.attempts, usage: tally.usage, costUSD: tally.cost,
+            since: start, fingerprint: fingerprint)
     }
 
     private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> StageOutcome {

@@ -69,14 +69,23 @@ public final class PostgresJournal: DurableJournal {
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
+        return await finishedOutput(fingerprint: fingerprint, of: (reusingFrom, stage))
+    }
+
+    public func cachedOutput(fingerprint: String) async -> JSONValue? {
+        await finishedOutput(fingerprint: fingerprint, of: nil)
+    }
+
+    /// The value of the last stage that finished with `fingerprint`: of that run's stage, or of any.
+    private func finishedOutput(fingerprint: String, of unit: (run: String, stage: String)?) async -> JSONValue? {
         let rows = await keepingError { connection throws(PostgresError) in
             try connection.query(
                 """
                 SELECT output FROM stages
-                WHERE run_id = $1 AND stage = $2 AND fingerprint = $3 AND status IN ('succeeded', 'reused')
-                    AND output IS NOT NULL
+                WHERE \(unit == nil ? "" : "run_id = $2 AND stage = $3 AND ")fingerprint = $1
+                    AND status IN ('succeeded', 'reused') AND output IS NOT NULL
                 ORDER BY id DESC LIMIT 1
-                """, [reusingFrom, stage, fingerprint])
+                """, [fingerprint] + (unit.map { [$0.run, $0.stage] } ?? []))
         }
         return rows?.first?["output"].flatMap { try? JSONParser.parse($0) }
     }
