@@ -20,6 +20,7 @@ import Testing
             var marker = ""
             switch stage.kind {
             case .model(let model): if case .text(let text) = model.prompt.parts.first { marker = text }
+            case .command: break
             }
             let value = stage.mockReplies.first ?? stage.outputSchema.map { MockValueGenerator(schema: $0).value() }
             return (stage.name, marker, value.map(TemplateRenderer.text(of:)) ?? "A reply for \(stage.name).")
@@ -34,7 +35,9 @@ import Testing
     ) throws -> [(name: String, value: JSONValue)] {
         var values = ["input": input]
         for (name, _, reply) in replies {
-            guard let stage = pipeline.stage(named: name), stage.forEach == nil, stage.when == nil else { continue }
+            // A command stage's value is its program's stdout, not a reply.
+            guard let stage = pipeline.stage(named: name), stage.forEach == nil, stage.when == nil, !stage.models.isEmpty
+            else { continue }
             values[name] = stage.outputSchema == nil ? .string(reply) : try JSONParser.parse(reply)
         }
         let fields: [(name: String, template: Template)] =
@@ -66,7 +69,7 @@ import Testing
             ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stderr.contains("retrying"), "\(result.stderr)")
-        #expect(server.log.count >= pipeline.stages.filter { $0.when == nil && $0.forEach == nil }.count)
+        #expect(server.log.count >= pipeline.stages.filter { $0.when == nil && $0.forEach == nil && !$0.models.isEmpty }.count)
         #expect(server.log.allSatisfy { $0.status == 200 })
         // The output has the declared keys and types, and holds what the server answered.
         let output = try JSONParser.parse(result.stdout)

@@ -103,7 +103,7 @@ import Testing
         let result = try await run(pipeline, input: "x", provider: provider)
         guard case .succeeded = result.outcome else { Issue.record("\(result.outcome)"); return }
         #expect(provider.calls.map(\.model) == ["m", "m", "backup"])
-        #expect(result.stages.first?.model.name == "backup")
+        #expect(result.stages.first?.model?.name == "backup")
     }
 
     @Test func aStageThatNeverGetsAValidReplyFailsTheRunNamingIt() async throws {

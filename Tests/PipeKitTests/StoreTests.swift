@@ -215,6 +215,11 @@ import Testing
         #expect(await journal.reusableOutput(stage: "c", fingerprint: "fp-c") == nil)
         #expect(await journal.reusableOutput(stage: "d", fingerprint: "fp-d") == nil)  // another run's
         #expect(await store.journal(runID: resumed, reusingFrom: nil).reusableOutput(stage: "a", fingerprint: "fp-a") == nil)
+        // `--cache` of a command stage: a finished stage of any run, by its fingerprint alone.
+        let cache = store.journal(runID: resumed, reusingFrom: nil)
+        #expect(await cache.cachedOutput(fingerprint: "fp-a") == "from earlier")
+        #expect(await cache.cachedOutput(fingerprint: "fp-b") == nil)
+        #expect(await cache.cachedOutput(fingerprint: "fp-changed") == nil)
 
         // A reused stage can be reused again by a run that resumes the resumed run.
         await journal.record(StoreSamples.stage("a", status: .reused, output: "from earlier", fingerprint: "fp-a"))

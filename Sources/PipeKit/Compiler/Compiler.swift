@@ -40,25 +40,41 @@ public enum Compiler {
         diagnostics = decoder.diagnostics
         let resolved = Resolver.resolve(spec, files: schemaFiles)
         RuleRegistry.check(resolved, into: &diagnostics)
-        let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved)
+        let directory: String
+        switch schemaFiles {
+        case .directory(let path): directory = path
+        case .stored: directory = source.path.lastIndex(of: "/").map { String(source.path[..<$0]) } ?? "."
+        }
+        let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved, directory: directory)
         return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
     }
 
-    /// The pipeline the runner needs, from a resolved spec without errors.
-    static func pipeline(from resolved: ResolvedPipeline) -> CompiledPipeline? {
+    /// The pipeline the runner needs, from a resolved spec without errors; `directory` is
+    /// where command stages run.
+    static func pipeline(from resolved: ResolvedPipeline, directory: String) -> CompiledPipeline? {
         guard let dag = resolved.dag else { return nil }
         let loopOf = Dictionary(
             resolved.loops.flatMap { loop in loop.members.map { ($0, loop.end) } }, uniquingKeysWith: { first, _ in first })
         var compiled: [CompiledStage] = []
         for name in dag.order {
-            guard let stage = resolved.stage(named: name), let prompt = stage.spec.prompt, let model = stage.model?.model
-            else { return nil }
-            let kind = StageKind.model(
-                ModelStage(
-                    model: model, fallbacks: stage.fallbacks.compactMap(\.model), system: stage.system, prompt: prompt,
-                    maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
-                    timeout: stage.timeout?.value ?? BuiltinDefaults.timeout, cache: stage.cache?.value ?? false,
-                    mockReplies: stage.spec.mock.map(\.value)))
+            guard let stage = resolved.stage(named: name) else { return nil }
+            let kind: StageKind
+            if let command = stage.spec.command {
+                kind = .command(
+                    CommandStage(
+                        arguments: command.arguments, shell: command.shell?.value ?? false, stdin: command.stdin,
+                        environment: command.environment.map { ($0.name.value, $0.value) }, workingDirectory: directory,
+                        retries: stage.retriesValue, timeout: stage.timeout?.value ?? BuiltinDefaults.timeout,
+                        cache: stage.cache?.value ?? false, mockReplies: stage.spec.mock.map(\.value)))
+            } else {
+                guard let prompt = stage.spec.prompt, let model = stage.model?.model else { return nil }
+                kind = .model(
+                    ModelStage(
+                        model: model, fallbacks: stage.fallbacks.compactMap(\.model), system: stage.system, prompt: prompt,
+                        maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
+                        timeout: stage.timeout?.value ?? BuiltinDefaults.timeout, cache: stage.cache?.value ?? false,
+                        mockReplies: stage.spec.mock.map(\.value)))
+            }
             compiled.append(
                 CompiledStage(
                     name: name, span: stage.spec.name.span, kind: kind, outputSchema: stage.output.schema,

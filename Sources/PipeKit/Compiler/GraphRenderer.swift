@@ -77,6 +77,7 @@ public struct GraphRenderer: Sendable {
     private func what(_ stage: CompiledStage) -> String {
         switch stage.kind {
         case .model(let model): "\(model.model.name): \(model.model.model)"
+        case .command(let command): "command: \(command.program)"
         }
     }
 

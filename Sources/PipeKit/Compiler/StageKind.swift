@@ -4,11 +4,14 @@
 public enum StageKind: Sendable {
     /// A model completion: render the prompt, call the model, validate the reply.
     case model(ModelStage)
+    /// A program run with its arguments and `stdin` rendered: its stdout is the value.
+    case command(CommandStage)
 
     /// Every template of the stage, in the order it reads them.
     public var templates: [Template] {
         switch self {
         case .model(let stage): ResolvedStage.templates(system: stage.system, prompt: stage.prompt)
+        case .command(let stage): stage.arguments + (stage.stdin.map { [$0] } ?? [])
         }
     }
 
@@ -16,6 +19,7 @@ public enum StageKind: Sendable {
     public var models: [ResolvedModel] {
         switch self {
         case .model(let stage): [stage.model] + stage.fallbacks
+        case .command: []
         }
     }
 
@@ -23,6 +27,7 @@ public enum StageKind: Sendable {
     public var mockReplies: [JSONValue] {
         switch self {
         case .model(let stage): stage.mockReplies
+        case .command(let stage): stage.mockReplies
         }
     }
 }
@@ -48,4 +53,36 @@ public struct ModelStage: Sendable {
 
     /// Calls the stage may make at most: every model, each with its retries.
     public var maxAttempts: Int { (1 + retries) * (1 + fallbacks.count) }
+}
+
+/// A stage that runs a program (`run:`): no model, no tokens. Its stdout, parsed as JSON and
+/// validated against the output schema (or its text, without a schema), is its value.
+public struct CommandStage: Sendable {
+    /// The argv, each argument rendered like a prompt; with `shell`, one command line.
+    public var arguments: [Template]
+    /// `shell: true`: `arguments[0]` is run by `/bin/sh -c`.
+    public var shell: Bool
+    public var stdin: Template?
+    /// The program's whole environment (`env:`), in written order.
+    public var environment: [(name: String, value: EnvironmentValue)]
+    /// Where the program runs: the spec's directory.
+    public var workingDirectory: String
+    /// Runs again after a failed attempt (a non-zero exit, a timeout, invalid output).
+    public var retries: Int
+    /// Per attempt; the program's process group is killed when it is over.
+    public var timeout: Duration
+    /// `cache: true`: reuse the value of an identical earlier run of the stage.
+    public var cache: Bool = false
+    /// `mock:` values, which answer instead of the program under `--mock`.
+    public var mockReplies: [JSONValue] = []
+
+    /// Runs of the program at most, per unit.
+    public var maxAttempts: Int { 1 + retries }
+
+    /// The program as written (`python3`, or `sh` for a shell line), for the graph and the plan.
+    public var program: String {
+        if shell { return "sh -c" }
+        guard let first = arguments.first else { return "" }
+        return TemplateText.source(of: first)
+    }
 }

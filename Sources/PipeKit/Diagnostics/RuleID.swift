@@ -35,6 +35,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case mockValue = "mock-value"
     case maybeAbsent = "maybe-absent"
     case invalidLoop = "invalid-loop"
+    // Command stages (`run:`).
+    case commandStage = "command-stage"
 
     public var defaultSeverity: Severity {
         switch self {
@@ -72,6 +74,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .unusedStage: "Every stage contributes to the pipeline's output."
         case .mockValue: "A stage's `mock:` values match its output schema."
         case .invalidLoop: "A `loop:` starts at a stage upstream of it; loops do not overlap."
+        case .commandStage: "A command stage's `run` is a non-empty argv (or one line with `shell: true`), with no model keys."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -87,10 +87,12 @@ public final class TraceWriter: Sendable {
             ])
         case .stageFinished(let report):
             var fields: JSONObject = [
-                "stage": .string(report.stage), "status": .string(report.status.rawValue), "model": describe(report.model),
+                "stage": .string(report.stage), "status": .string(report.status.rawValue),
                 "attempts": .number(JSONNumber(report.attempts)), "latency_ms": milliseconds(report.latency),
                 "tokens": tokens(report.usage),
             ]
+            // A command stage has no model.
+            if let model = report.model { fields["model"] = describe(model) }
             if let cost = report.costUSD { fields["cost_usd"] = usd(cost) }
             if let error = report.error { fields["error"] = .string(error) }
             write("stage_end", span: stageSpan(report.unit), parent: runSpan, fields)

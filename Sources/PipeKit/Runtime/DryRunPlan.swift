@@ -26,6 +26,10 @@ public enum DryRunPlan {
                     promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, models: stage.models)
                 let modelText = stage.models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
                 row = [stage.name, modelText, String(model.maxTokens), String(model.maxAttempts)]
+            case .command(let command):
+                // A program: no tokens, no cost.
+                worst = (0, 0)
+                row = [stage.name, "command: \(command.program)", "-", String(command.maxAttempts)]
             }
             worst.tokens *= stage.maxRuns
             worst.costUSD = worst.costUSD.map { $0 * Double(stage.maxRuns) }
@@ -59,6 +63,8 @@ public enum DryRunPlan {
     private static func maxOutputTokens(_ stage: CompiledStage) -> Int {
         switch stage.kind {
         case .model(let model): model.maxTokens
+        // What a command writes is not counted where it is read (it is not tokens).
+        case .command: 0
         }
     }
 }

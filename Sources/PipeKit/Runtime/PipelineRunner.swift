@@ -20,6 +20,9 @@ public struct PipelineRunner: Sendable {
         public var executor: (any TaskExecutor)?
         /// The `--concurrency` bound shared with other runs (a batch's items); nil: the run's own.
         public var calls: CallLimiter?
+        /// `--mock`: a command stage with `mock:` values answers with them instead of running
+        /// its program (one without runs it: commands are offline).
+        public var mockCommands = false
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,

@@ -32,8 +32,8 @@ public struct StageReport: Sendable {
     /// Which run of the stage: the stage, a loop's iteration, an item of a `for_each`.
     public var unit: RunUnitID
     public var status: Status
-    /// The model of the last attempt.
-    public var model: ResolvedModel
+    /// The model of the last attempt; nil for a stage that calls no model (a command).
+    public var model: ResolvedModel?
     public var attempts: Int
     public var usage: TokenUsage
     /// Cost in USD, when the models used have prices.
@@ -41,6 +41,10 @@ public struct StageReport: Sendable {
     public var latency: Duration
     /// For a failed stage: the last error, in words.
     public var error: String?
+
+    /// What the summary, the store and `pipe logs` show in place of a model for a stage that
+    /// calls none: a command stage (`run:`).
+    public static let command = "command"
 
     /// The unit's text, as the run store, the trace and the summary show it (`writer@2`).
     public var stage: String { unit.description }

@@ -6,6 +6,9 @@ public protocol RunJournal: Sendable {
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue?
     /// The reply to an earlier successful call with the same key (`--cache`), if any.
     func cachedReply(key: String) async -> ModelReply?
+    /// The value of a stage that finished with this fingerprint in any earlier run, if any:
+    /// `--cache` for a stage that calls no model (a command).
+    func cachedOutput(fingerprint: String) async -> JSONValue?
     /// Called when a model call completes, successful or not.
     func record(_ call: CallRecord) async
     /// Called when a stage ends.
@@ -53,17 +56,21 @@ public struct StageRecord: Sendable {
 /// Fingerprints: equal when the thing they identify is the same.
 public enum Fingerprint {
     /// A stage: its definition (models and settings, templates, schema) and its rendered
-    /// inputs. A resumed run reuses a stage's recorded value only when this matches.
-    public static func stage(_ stage: CompiledStage, system: String?, prompt: String) -> String {
+    /// inputs (a model stage's system prompt, or `-`, and prompt; a command stage's arguments,
+    /// stdin, or `-`, and the names of its `env:`). A resumed run reuses a stage's recorded
+    /// value only when this matches.
+    public static func stage(_ stage: CompiledStage, rendered: [String]) -> String {
         var parts: [String]
         switch stage.kind {
         case .model(let model):
             parts = [
                 "stage", stage.name, models(stage.models), String(model.maxTokens),
                 model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
-                system ?? "-", prompt,
-            ]
+            ] + rendered
             parts.append(TemplateText.source(of: model.prompt))
+        case .command(let command):
+            parts = ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"]
+                + rendered + command.arguments.map(TemplateText.source(of:))
         }
         return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }

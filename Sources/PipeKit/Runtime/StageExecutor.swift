@@ -14,6 +14,7 @@ extension StageKind {
     var executor: any StageExecutor {
         switch self {
         case .model(let stage): ModelStageExecutor(stage: stage)
+        case .command(let stage): CommandStageExecutor(stage: stage)
         }
     }
 }
@@ -22,10 +23,10 @@ extension StageKind {
 struct StageContext: Sendable {
     let stage: CompiledStage
     /// Which run of the stage this is; events and records name it so.
-    let unit: RunUnitID
+    private(set) var unit: RunUnitID
     let validator: JSONSchema?
     /// The values the unit reads (with a `for_each`'s item).
-    let renderer: TemplateRenderer
+    private(set) var renderer: TemplateRenderer
     let ledger: BudgetLedger
     let resolveProvider: PipelineRunner.ProviderResolver
     let retryPolicy: RetryPolicy
@@ -33,27 +34,62 @@ struct StageContext: Sendable {
     let journal: (any RunJournal)?
     /// `--cache`: every stage reuses the replies of identical earlier calls.
     let cacheEverything: Bool
+    /// `--mock`: a command stage with `mock:` values answers with them instead of running.
+    var mockCommands = false
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
     func item(_ index: Int, _ value: JSONValue, named name: String) -> StageContext {
         var values = renderer.values
         values[name] = value
-        return StageContext(
-            stage: stage, unit: unit.item(index), validator: validator, renderer: TemplateRenderer(values: values),
-            ledger: ledger, resolveProvider: resolveProvider, retryPolicy: retryPolicy, deadline: deadline, journal: journal,
-            cacheEverything: cacheEverything, events: events)
+        var context = self
+        context.unit = unit.item(index)
+        context.renderer = TemplateRenderer(values: values)
+        return context
     }
 }
 
 extension StageReport {
     /// The report of a unit that made no call: skipped, held for approval, or not reached.
     static func empty(_ unit: RunUnitID, _ status: Status, stage: CompiledStage) -> StageReport {
-        let model: ResolvedModel
+        let model: ResolvedModel?
         switch stage.kind {
         case .model(let settings): model = settings.model
+        case .command: model = nil
         }
         return StageReport(
             unit: unit, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
+    }
+}
+
+/// Runs `work` (parsing, validation: CPU that a large or hostile reply can make long) on the
+/// global concurrent executor. A stage's task prefers the HTTP thread, which must stay free
+/// for the other stages' transfers; the task, and so its cancellation, stays the same.
+func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
+    await withTaskExecutorPreference(globalConcurrentExecutor) { work() }
+}
+
+extension StageContext {
+    /// Ends the unit: its report (the error in words for an outcome without a value), recorded
+    /// in the journal with the value and the fingerprint a resumed run reuses it by.
+    func end(
+        _ outcome: StageOutcome, reused: Bool, model: ResolvedModel?, attempts: Int, usage: TokenUsage = .zero,
+        costUSD: Double? = nil, since start: ContinuousClock.Instant, fingerprint: String
+    ) async -> (StageOutcome, StageReport) {
+        let error: String? = switch outcome {
+        case .cancelled: "cancelled"
+        case .waiting: "waiting for approval"
+        case .value, .skipped: nil
+        case .failed(let failure): failure.description
+        }
+        let report = StageReport(
+            unit: unit, status: outcome.status(reused: reused), model: model, attempts: attempts, usage: usage,
+            costUSD: costUSD, latency: ContinuousClock.now - start, error: error)
+        if let journal {
+            var output: JSONValue?
+            if case .value(let value) = outcome { output = value }
+            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
+        }
+        return (outcome, report)
     }
 }

@@ -24,12 +24,14 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
     case rejected(reason: String)
     /// The stage had no model to try.
     case noAttempt
+    /// A command stage's program failed, or its output is not the stage's value.
+    case command(CommandFailure)
 
     /// A budget stopped the stage: the run stops starting calls, but lets those in flight end.
     public var isBudget: Bool {
         switch self {
         case .budget, .timeBudget, .runTimeBudget: true
-        case .noProvider, .provider, .notJSON, .schemaMismatch, .notAList, .itemFailed, .rejected, .noAttempt: false
+        case .noProvider, .provider, .notJSON, .schemaMismatch, .notAList, .itemFailed, .rejected, .noAttempt, .command: false
         }
     }
 
@@ -50,11 +52,49 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
         case .itemFailed(let failure): "an item failed: \(failure)"
         case .rejected(let reason): "rejected by a person: \(reason)"
         case .noAttempt: "no attempt was made"
+        case .command(let failure): failure.description
         }
     }
 
     /// `fast (claude-haiku-4-5): ...`
     private static func on(_ model: ResolvedModel, _ problem: String) -> String { "\(model.name) (\(model.model)): \(problem)" }
+}
+
+/// Why a command stage's attempt failed; `stderr` is the end of what the program wrote there.
+public enum CommandFailure: Error, Sendable, CustomStringConvertible {
+    /// It could not be started (not found, not executable).
+    case spawn(String)
+    /// `env:` names a variable that is not set in pipe's environment.
+    case unsetVariable(name: String, stage: String)
+    case exited(code: Int32, stderr: String)
+    case signalled(name: String, stderr: String)
+    case timedOut(after: Duration, stderr: String)
+    /// stdout was longer than the limit.
+    case stdoutTooLong(limit: Int)
+    case notJSON(problem: String)
+    case schemaMismatch(errors: [ValidationError])
+
+    public var description: String {
+        switch self {
+        case .spawn(let problem): "command: \(problem)"
+        case .unsetVariable(let name, let stage):
+            "command: `env` of stage `\(stage)` passes `${\(name)}`, which is not set in pipe's environment"
+        case .exited(let code, let stderr): "command: exit \(code)" + Self.tail(stderr)
+        case .signalled(let name, let stderr): "command: killed by \(name)" + Self.tail(stderr)
+        case .timedOut(let after, let stderr):
+            "command: timed out after \(DurationFormat.short(after)); its process group was killed" + Self.tail(stderr)
+        case .stdoutTooLong(let limit): "command: stdout is longer than \(limit / (1 << 20)) MiB; the command was killed"
+        case .notJSON(let problem): "command: stdout is not JSON: \(problem)"
+        case .schemaMismatch(let errors):
+            "command: stdout does not match the output schema: " + errors.prefix(3).map(\.description).joined(separator: "; ")
+                + (errors.count > 3 ? "; and \(errors.count - 3) more" : "")
+        }
+    }
+
+    private static func tail(_ stderr: String) -> String {
+        let trimmed = stderr.trimmingSpaces
+        return trimmed.isEmpty ? "" : "; stderr: " + trimmed
+    }
 }
 
 /// How one run of a stage (a unit) ended.

@@ -26,7 +26,7 @@ extension PipelineRunner {
                 stage: stage, unit: RunUnitID(stage: stage.name, iteration: iteration), validator: validators[stage.name],
                 renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
-                cacheEverything: options.cacheEverything, events: events)
+                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, events: events)
             if let condition = stage.when,
                 !ExpressionEvaluator.holds(condition, value: { context.renderer.value(of: $0) })
             {

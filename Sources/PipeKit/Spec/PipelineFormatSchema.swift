@@ -260,10 +260,13 @@ public enum PipelineFormatSchema {
       ]
     },
     "stage": {
-      "description": "One stage: a prompt sent to a model, whose reply must match `output.schema`.",
+      "description": "One stage: a prompt sent to a model, whose reply must match `output.schema`; or, with `run`, a command stage: a program whose stdout must match it.",
       "type": "object",
       "additionalProperties": false,
-      "required": ["prompt"],
+      "anyOf": [{"required": ["prompt"]}, {"required": ["run"]}],
+      "if": {"required": ["run"]},
+      "then": {"not": {"anyOf": [{"required": ["prompt"]}, {"required": ["model"]}, {"required": ["fallback"]}, {"required": ["system"]}, {"required": ["max_tokens"]}, {"required": ["temperature"]}]}},
+      "else": {"not": {"anyOf": [{"required": ["shell"]}, {"required": ["stdin"]}, {"required": ["env"]}]}},
       "properties": {
         "model": {"$ref": "#/$defs/modelName"},
         "fallback": {"$ref": "#/$defs/fallback"},
@@ -324,8 +327,21 @@ public enum PipelineFormatSchema {
         },
         "approve": {"description": "A person approves this stage before it runs: `pipe run` stops (exit 5) with what the stage would receive, and `pipe approve RUN_ID` continues (or asks in place on a terminal; `--approve-all` for scripts).", "type": "boolean", "default": false},
         "mock": {
-          "description": "Replies of the offline mock provider for this stage (`pipe run --mock`, or a model with `provider: mock`), given in turn; the last repeats. Each must match the output schema. A single value may be written alone.",
+          "description": "Replies of the offline mock provider for this stage (`pipe run --mock`, or a model with `provider: mock`), given in turn; the last repeats. Each must match the output schema. A single value may be written alone. On a command stage, what `pipe run --mock` answers instead of running the program (without `mock`, the program runs).",
           "examples": [[{"score": 4}, {"score": 9}]]
+        },
+        "run": {
+          "description": "A command stage: the program to run instead of a model, as an argv (no shell), each argument a template rendered like a prompt (a string verbatim, any other value as JSON); with `shell: true`, one command line run by `/bin/sh -c`. Its stdout is the stage's value: JSON validated against `output.schema`, or its text (one trailing newline removed) without one. A non-zero exit, a signal, `timeout` or invalid output is a failed attempt (`retries` apply). It runs in the spec's directory, in a process group of its own, with only the variables of `env`.",
+          "oneOf": [{"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/template"}}, {"type": "string", "minLength": 1}],
+          "examples": [["python3", "scripts/fetch_listings.py", "{{ input.address }}"]]
+        },
+        "shell": {"description": "`true`: `run` is one command line, run by `/bin/sh -c`.", "type": "boolean"},
+        "stdin": {"description": "What a command stage's program reads on stdin: a template, rendered like a prompt (nothing when absent).", "$ref": "#/$defs/template"},
+        "env": {
+          "description": "A command stage's whole environment: each variable a value of pipe's environment by name (`\"${GIT_DIR}\"`, an error at run time when it is not set) or a literal. Nothing else is passed (no API key); a program named without a `/` is found on pipe's `PATH` unless `env` sets one.",
+          "type": "object",
+          "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+          "additionalProperties": {"type": "string", "anyOf": [{"pattern": "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$"}, {"not": {"pattern": "\\$\\{"}}]}
         }
       }
     },

@@ -95,14 +95,44 @@ public struct StageSpec: Sendable {
     public var when: Expression?
     /// `approve: true`: a person approves the stage before it runs.
     public var approve: Located<Bool>?
-    /// `mock:`: the replies the mock provider gives this stage, in turn.
+    /// `mock:`: the replies the mock provider gives this stage, in turn (for a command
+    /// stage, what `--mock` answers instead of running it).
     public var mock: [(value: JSONValue, node: YAMLNode)] = []
+    /// `run:` (with `shell`, `stdin`, `env`): a command stage, which runs a program instead
+    /// of calling a model.
+    public var command: CommandSpec?
     public var span: Span
 
     public init(name: Located<String>, span: Span) {
         self.name = name
         self.span = span
     }
+}
+
+/// `run:` and its companions on a stage: the program to run, its input and its environment.
+public struct CommandSpec: Sendable {
+    /// The argv, each argument a template; with `shell`, one command line for `/bin/sh -c`.
+    public var arguments: [Template]
+    /// Where `run:` is written (its key), for problems with it as a whole.
+    public var span: Span
+    /// `shell: true`: `run:` is one string run by `/bin/sh -c`.
+    public var shell: Located<Bool>?
+    /// `run:` was written as a list (an argv), not as one string.
+    public var isList: Bool
+    /// `stdin:`: what the program reads, rendered like a prompt.
+    public var stdin: Template?
+    /// `env:`: the program's whole environment, in written order.
+    public var environment: [(name: Located<String>, value: EnvironmentValue)] = []
+
+    /// Every template of the command, in the order it renders them: the arguments, then `stdin`.
+    public var templates: [Template] { arguments + (stdin.map { [$0] } ?? []) }
+}
+
+/// A value of `env:`: a variable of pipe's own environment (`"${NAME}"`, read when the stage
+/// runs), or a literal.
+public enum EnvironmentValue: Sendable, Hashable {
+    case variable(String)
+    case literal(String)
 }
 
 /// `budget:`: hard limits for the whole run.

@@ -252,13 +252,58 @@ public struct SpecDecoder {
                     }
                 }
             }
-            if pair.value["prompt"] == nil {
+            stage.command = command(fields, stage: name.value)
+            if pair.value["prompt"] == nil, pair.value["run"] == nil {
                 report(.missingKey, at: name.span, "stage `\(name.value)` has no `prompt`",
-                    hint: "add `prompt:` with what the model should do")
+                    hint: "add `prompt:` with what the model should do, or `run:` with a command to run")
             }
             stages.append(stage)
         }
         return stages
+    }
+
+    /// `run:` with `shell`, `stdin` and `env`: a command stage; nil without `run:` (its
+    /// companions alone are reported).
+    mutating func command(_ fields: [YAMLPair], stage: String) -> CommandSpec? {
+        let field = { (key: String) in fields.first { $0.key.scalar == key } }
+        guard let run = field("run") else {
+            for key in ["shell", "stdin", "env"] {
+                if let companion = field(key) {
+                    report(.invalidValue, at: companion.key.span, "`\(key)` only applies to a command stage (`run:`)",
+                        hint: "add `run: [program, arguments...]`, or remove `\(key)`")
+                }
+            }
+            return nil
+        }
+        var command = CommandSpec(arguments: [], span: run.key.span, isList: run.value.sequence != nil)
+        if let items = run.value.sequence {
+            command.arguments = items.compactMap { template($0, key: "run") }
+        } else if let line = template(run.value, key: "run") {
+            command.arguments = [line]
+        }
+        command.shell = field("shell").flatMap { boolean($0.value, key: "shell") }
+        command.stdin = field("stdin").flatMap { template($0.value, key: "stdin") }
+        if let env = field("env"), let pairs = mapping(env.value, what: "`env` of stage `\(stage)`") {
+            for pair in pairs {
+                guard let name = key(pair) else { continue }
+                if !Self.isEnvironmentName(name.value) {
+                    report(.invalidValue, at: name.span,
+                        "`env` names environment variables ([A-Za-z_][A-Za-z0-9_]*), found `\(name.value)`")
+                    continue
+                }
+                guard let text = string(pair.value, key: name.value) else { continue }
+                if text.value.hasPrefix("${"), text.value.hasSuffix("}"), Self.isEnvironmentName(String(text.value.dropFirst(2).dropLast())) {
+                    command.environment.append((name, .variable(String(text.value.dropFirst(2).dropLast()))))
+                } else if text.value.contains("${") {
+                    report(.invalidValue, at: text.span,
+                        "an `env` value is a variable of pipe's environment, `\"${NAME}\"`, alone, or a literal without `${`",
+                        hint: "pass the variable by name: `\(name.value): \"${\(name.value)}\"`")
+                } else {
+                    command.environment.append((name, .literal(text.value)))
+                }
+            }
+        }
+        return command
     }
 
     mutating func loop(_ node: YAMLNode, at key: Span) -> LoopSpec? {

@@ -8,7 +8,10 @@ enum SpecKeys {
     static let price = ["input", "output"]
     static let rateLimit = ["requests_per_minute", "tokens_per_minute"]
     static let budget = ["max_tokens", "max_cost_usd", "max_duration"]
-    static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when", "loop"]
+    static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when", "loop",
+        "run", "shell", "stdin", "env"]
+    /// The keys only a stage that calls a model reads: an error on a command stage (`run:`).
+    static let modelOnly = ["prompt", "model", "fallback", "system", "max_tokens", "temperature"]
     static let loop = ["from", "until", "max_iterations"]
     static let stageOutput = ["schema"]
 }

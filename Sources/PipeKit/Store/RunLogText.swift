@@ -44,7 +44,9 @@ public struct RunLogText: Sendable {
             var stages: [[String]] = [["stage", "status", "model", "attempts", "in", "out", "latency", "cost"]]
             for stage in run.stages {
                 stages.append([
-                    stage.stage, stage.status.rawValue, "\(stage.modelName) (\(stage.model))", String(stage.attempts),
+                    stage.stage, stage.status.rawValue,
+                    stage.provider == StageReport.command ? StageReport.command : "\(stage.modelName) (\(stage.model))",
+                    String(stage.attempts),
                     String(stage.usage.input), String(stage.usage.output), DurationFormat.short(stage.latency),
                     stage.costUSD.map(RunSummary.usd) ?? "-",
                 ])

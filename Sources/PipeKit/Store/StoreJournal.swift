@@ -31,17 +31,27 @@ final class StoreJournal: DurableJournal {
 
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
+        return await finishedOutput(fingerprint: fingerprint, of: (reusingFrom, stage))
+    }
+
+    func cachedOutput(fingerprint: String) async -> JSONValue? {
+        await finishedOutput(fingerprint: fingerprint, of: nil)
+    }
+
+    /// The value of the last stage that finished with `fingerprint`: of that run's stage, or of any.
+    private func finishedOutput(fingerprint: String, of unit: (run: String, stage: String)?) async -> JSONValue? {
         let text: String? = await read { db in
             try String.fetchOne(
                 db,
                 sql: """
                     SELECT output FROM stages
-                    WHERE run_id = ? AND stage = ? AND fingerprint = ? AND status IN (?, ?) AND output IS NOT NULL
+                    WHERE \(unit == nil ? "" : "run_id = ? AND stage = ? AND ")fingerprint = ? AND status IN (?, ?)
+                        AND output IS NOT NULL
                     ORDER BY id DESC LIMIT 1
                     """,
-                arguments: [
-                    reusingFrom, stage, fingerprint, StageReport.Status.succeeded.rawValue, StageReport.Status.reused.rawValue,
-                ])
+                arguments: StatementArguments(
+                    (unit.map { [$0.run, $0.stage] } ?? [])
+                        + [fingerprint, StageReport.Status.succeeded.rawValue, StageReport.Status.reused.rawValue]))
         }
         return text.flatMap { try? JSONParser.parse($0) }
     }
@@ -95,8 +105,8 @@ final class StoreJournal: DurableJournal {
                     """
             ).execute(
                 arguments: [
-                    runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
-                    report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
+                    runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
+                    report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
                     StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
                     report.status == .reused, report.error, finishedAt,
                 ])

@@ -188,6 +188,7 @@ struct BatchSession {
         // that one thread and hold up every call (BENCHMARKS.md, `pipe batch`).
         var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
+        options.mockCommands = settings.mock
         do {
             return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
                 try factory.provider(for: model)

@@ -1,4 +1,5 @@
 import Foundation
+import PipeKit
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP cancel the run: in-flight calls are cancelled,
 /// finished stages are kept, and the command exits 128 + the signal's number (130, 143, 129).
@@ -21,7 +22,11 @@ enum Interrupt {
             signal(entry.number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: entry.number, queue: queue)
             source.setEventHandler {
-                if received != nil { exit(128 + entry.number) }
+                if received != nil {
+                    // No task is waited for: the programs of command stages go with pipe.
+                    RunningPrograms.killAll()
+                    exit(128 + entry.number)
+                }
                 received = entry.number
                 let again = entry.number == SIGINT ? "Ctrl-C" : entry.name
                 let what = entry.number == SIGINT ? "interrupted" : "\(entry.name) received"

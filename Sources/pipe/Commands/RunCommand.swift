@@ -28,6 +28,14 @@ struct RunCommand: AsyncParsableCommand {
             its turn after its budget reservation and before its timeout starts, and a 429 \
             pauses every call to the model and slows its pace for a while.
 
+            A command stage (`run: [program, args...]`, or one line with `shell: true`; `stdin:`, \
+            `env:`) runs a program instead of a model: each argument and stdin rendered like a \
+            prompt, in the spec's directory, in a process group of its own, with only the \
+            variables `env:` names (never an API key). Its stdout (at most 16 MiB) is its value, \
+            JSON checked against the output schema or text without one; a non-zero exit, a \
+            signal or invalid output is a failed attempt (retries apply), and `timeout` kills \
+            the whole group, as Ctrl-C does. Under --mock it runs, unless it has `mock:` values.
+
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
 

@@ -59,9 +59,10 @@ struct RunSession {
             let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
                 stage.models.contains { $0.provider.api != nil }
             }
-            let options = PipelineRunner.Options(
+            var options = PipelineRunner.Options(
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
+            options.mockCommands = settings.mock
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }

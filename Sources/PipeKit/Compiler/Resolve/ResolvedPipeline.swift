@@ -149,8 +149,9 @@ final class ResolvedStage {
     /// a `for_each` list (when its schema bounds it).
     let maxRuns: Int
 
-    /// Every template of the stage: `system`, then `prompt`.
-    var templates: [Template] { Self.templates(system: system, prompt: spec.prompt) }
+    /// Every template of the stage: `system`, then `prompt`; a command stage's arguments,
+    /// then its `stdin`.
+    var templates: [Template] { spec.command?.templates ?? Self.templates(system: system, prompt: spec.prompt) }
 
     /// A stage's templates, in the order they are checked, rendered and counted.
     static func templates(system: Template?, prompt: Template?) -> [Template] {

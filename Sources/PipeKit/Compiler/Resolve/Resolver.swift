@@ -100,14 +100,15 @@ struct Resolver {
         stages.reserveCapacity(spec.stages.count)
         for (index, stage) in spec.stages.enumerated() {
             let name = stage.name.value
-            let modelName = stage.settings.model ?? spec.defaults.model
+            // A command stage calls no model (a model key on it is reported by `command-stage`).
+            let modelName = stage.command == nil ? stage.settings.model ?? spec.defaults.model : nil
             let model = modelName.map(lookup)
             let fallbackNames = model == nil ? [] : stage.settings.fallback ?? spec.defaults.fallback ?? []
             var maxRuns = loops.first { $0.members.contains(name) }?.maxIterations ?? 1
             if let items = forEaches[index]?.maxItems { maxRuns *= items }
             stages.append(
                 ResolvedStage(
-                    spec: stage, system: setting(stage, \.system), maxTokens: setting(stage, \.maxTokens),
+                    spec: stage, system: stage.command == nil ? setting(stage, \.system) : nil, maxTokens: setting(stage, \.maxTokens),
                     temperature: setting(stage, \.temperature), retries: setting(stage, \.retries),
                     timeout: setting(stage, \.timeout), cache: setting(stage, \.cache), output: outputs[index],
                     valueShape: valueShapes[name] ?? nil, model: model, fallbacks: fallbackNames.map(lookup),
@@ -126,7 +127,7 @@ struct Resolver {
     /// reading through a `KeyPath` value copied the whole `StageSettings` at each step.
     private func setting<T>(_ stage: StageSpec, _ field: (StageSettings) -> T?) -> T? {
         if let own = field(stage.settings) { return own }
-        if let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
+        if stage.command == nil, let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
             let model = declaredModels[modelName], let fromModel = field(model.settings)
         {
             return fromModel
@@ -134,9 +135,11 @@ struct Resolver {
         return field(spec.defaults)
     }
 
-    /// Every template of a stage: its `system` (by precedence), then its `prompt`.
+    /// Every template of a stage: its `system` (by precedence), then its `prompt`; a command
+    /// stage's arguments, then its `stdin`.
     private func templates(of stage: StageSpec) -> [Template] {
-        ResolvedStage.templates(system: setting(stage, \.system), prompt: stage.prompt)
+        if let command = stage.command { return command.templates }
+        return ResolvedStage.templates(system: setting(stage, \.system), prompt: stage.prompt)
     }
 
     private func lookup(_ name: Located<String>) -> ModelLookup {

@@ -9,7 +9,8 @@ struct BudgetRules: Rule {
         var worstTokens = 0
         var worstCost = 0.0
         var everyPriceKnown = true
-        for stage in resolved.stages {
+        // A command stage spends no tokens; what it writes is not counted where it is read.
+        for stage in resolved.stages where stage.spec.command == nil {
             let output = stage.maxTokensValue
             if let limit = budget.maxTokens, output > limit.value {
                 diagnostics.report(
@@ -20,7 +21,7 @@ struct BudgetRules: Rule {
             }
             guard let model = stage.model?.model else { continue }
             let prompt = WorstCase.promptTokens(stage.templates, outputSchema: stage.output.schema) {
-                resolved.stage(named: $0)?.maxTokensValue
+                resolved.stage(named: $0).map { $0.spec.command == nil ? $0.maxTokensValue : 0 }
             }
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: stage.retriesValue,

@@ -46,7 +46,7 @@ private struct Run: Sendable {
         let system = stage.system.map(renderer.render)
         let prompt = renderer.render(stage.prompt)
         // Fingerprints and cache keys only matter to a journal.
-        let fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, system: system, prompt: prompt)
+        let fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [system ?? "-", prompt])
         var reused = false
         let outcome: StageOutcome
         if let earlier = await journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
@@ -57,21 +57,9 @@ private struct Run: Sendable {
         } else {
             outcome = await attempt(&tally, system: system, prompt: prompt)
         }
-        let error: String? = switch outcome {
-        case .cancelled: "cancelled"
-        case .waiting: "waiting for approval"
-        case .value, .skipped: nil
-        case .failed(let failure): failure.description
-        }
-        let report = StageReport(
-            unit: unit, status: outcome.status(reused: reused), model: tally.model, attempts: tally.attempts, usage: tally.usage,
-            costUSD: tally.cost, latency: ContinuousClock.now - start, error: error)
-        if let journal {
-            var output: JSONValue?
-            if case .value(let value) = outcome { output = value }
-            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
-        }
-        return (outcome, report)
+        return await context.end(
+            outcome, reused: reused, model: tally.model, attempts: tally.attempts, usage: tally.usage, costUSD: tally.cost,
+            since: start, fingerprint: fingerprint)
     }
 
     private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> StageOutcome {
@@ -203,13 +191,6 @@ private struct Run: Sendable {
                 return errors.isEmpty ? .value(value) : .invalid(errors)
             }
         }
-    }
-
-    /// Runs `work` (parsing, validation: CPU that a large or hostile reply can make long) on the
-    /// global concurrent executor. The stage's task prefers the HTTP thread, which must stay
-    /// free for the other stages' transfers; the task, and so its cancellation, stays the same.
-    private func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
-        await withTaskExecutorPreference(globalConcurrentExecutor) { work() }
     }
 
     /// Tells the journal and the event stream that a call completed.

@@ -94,14 +94,23 @@ public final class PostgresJournal: DurableJournal {
 
     public func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
+        return await finishedOutput(fingerprint: fingerprint, of: (reusingFrom, stage))
+    }
+
+    public func cachedOutput(fingerprint: String) async -> JSONValue? {
+        await finishedOutput(fingerprint: fingerprint, of: nil)
+    }
+
+    /// The value of the last stage that finished with `fingerprint`: of that run's stage, or of any.
+    private func finishedOutput(fingerprint: String, of unit: (run: String, stage: String)?) async -> JSONValue? {
         let rows = await keepingError { [client] () async throws(StoreError) in
             try await client.query(
                 """
                 SELECT output FROM stages
-                WHERE run_id = $1 AND stage = $2 AND fingerprint = $3 AND status IN ('succeeded', 'reused')
-                    AND output IS NOT NULL
+                WHERE \(unit == nil ? "" : "run_id = $2 AND stage = $3 AND ")fingerprint = $1
+                    AND status IN ('succeeded', 'reused') AND output IS NOT NULL
                 ORDER BY id DESC LIMIT 1
-                """, [reusingFrom, stage, fingerprint])
+                """, [fingerprint] + (unit.map { [$0.run, $0.stage] } ?? []))
         }
         return rows?.first?["output"].flatMap { try? JSONParser.parse($0) }
     }
@@ -140,8 +149,8 @@ public final class PostgresJournal: DurableJournal {
     public func record(_ stage: StageRecord) async {
         let report = stage.report
         let parameters: [any PostgresParameter] = [
-            runID, report.stage, report.status.rawValue, report.model.provider.name, report.model.name,
-            report.model.model, report.attempts, report.usage.input, report.usage.output, report.costUSD,
+            runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
+            report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
