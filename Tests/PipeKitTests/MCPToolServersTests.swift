@@ -252,6 +252,81 @@ struct MCPToolServersTests {
         await servers.shutdown()
     }
 
+    @Test func overStreamableHTTP() async throws {
+        let server = try HTTPTestServer()
+        defer { server.stop() }
+        #expect(await server.waitUntilListening())
+        let servers = MCPToolServers([
+            "web": ToolServerConfig(
+                name: "web", transport: .http(url: server.url, headers: ["X-Test-Token": "t-1"]),
+                workingDirectory: FileManager.default.temporaryDirectory.path, maxResultCharacters: 100)
+        ])
+        let tools = try await servers.tools(of: "web")
+        #expect(tools.contains { $0.name == "echo" && $0.description == "Returns its text." })
+        let replies = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<4 {
+                group.addTask {
+                    try await servers.call(server: "web", tool: "echo", arguments: ["text": .string("web \(index)")], timeout: .seconds(60)).content
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(replies == ["web 0", "web 1", "web 2", "web 3"])
+        let error = try await servers.call(server: "web", tool: "fail", arguments: ["message": "over http"], timeout: .seconds(60))
+        #expect(error.isError && error.content.contains("over http"))
+        let huge = try await servers.call(server: "web", tool: "huge", arguments: ["size": 250], timeout: .seconds(60))
+        #expect(huge.fullLength == 250)
+        #expect(huge.content.hasSuffix("[result cut: the first 100 of its 250 characters are shown]"))
+
+        let folder = try TemporaryFolder("mcp-http-hang")
+        let marker = folder.url.appendingPathComponent("cancelled").path
+        let failure = await Self.failure { try await servers.call(server: "web", tool: "hang", arguments: ["marker": .string(marker)], timeout: .seconds(1)) }
+        #expect(failure == .timedOut(server: "web", tool: "hang", after: .seconds(1)))
+        #expect(await Self.eventually { (try? String(contentsOfFile: marker, encoding: .utf8)) == "cancelled" }, "notifications/cancelled reached the server")
+        await servers.shutdown()
+    }
+
+    @Test func anHTTPServerThatIsNotThereCannotStart() async throws {
+        let port = try PostgresServer.freePort()
+        let servers = MCPToolServers([
+            "web": ToolServerConfig(name: "web", transport: .http(url: "http://127.0.0.1:\(port)/mcp", headers: [:]), workingDirectory: "/")
+        ])
+        let failure = await Self.failure { try await servers.tools(of: "web") }
+        if case .couldNotStart(let server, _) = failure { #expect(server == "web") } else { Issue.record("got \(String(describing: failure))") }
+        await servers.shutdown()
+    }
+
+    /// The test server over Streamable HTTP on a free port of 127.0.0.1.
+    final class HTTPTestServer {
+        let process = Process()
+        let url: String
+
+        init() throws {
+            let port = try PostgresServer.freePort()
+            url = "http://127.0.0.1:\(port)/mcp"
+            process.executableURL = URL(fileURLWithPath: MCPToolServersTests.python)
+            process.arguments = [MCPToolServersTests.script, "--http", "\(port)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// Whether it answers HTTP within the bound (a busy machine starts Python slowly).
+        func waitUntilListening() async -> Bool {
+            for _ in 0..<600 {
+                if (try? await HTTPClient.shared.send(HTTPRequest(url: url, method: "GET", timeout: .seconds(5)))) != nil { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+
+        /// Killed: uvicorn's graceful stop waits for the client's kept-alive connections.
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     // MARK: - Helpers
 
     struct ServerProcess: Equatable {
