@@ -50,7 +50,11 @@ final class MCPStdioTransport: MCPTransport {
         }
         var environment = config.environment
         if environment["PATH"] == nil, let path = ProcessInfo.processInfo.environment["PATH"] { environment["PATH"] = path }
-        let variables = environment.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) }
+        // Keyed, not as raw "NAME=value" bytes: swift-subprocess 1.0.2 strdup()s those, so
+        // they would need a terminating NUL.
+        let variables = Dictionary(uniqueKeysWithValues: environment.compactMap { name, value in
+            Environment.Key(rawValue: name).map { ($0, value) }
+        })
         let executable: Executable =
             !program.contains("/") ? .name(program)
             : program.hasPrefix("/") ? .path(FilePath(program)) : .path(FilePath(config.workingDirectory + "/" + program))
