@@ -62,8 +62,8 @@ let package = Package(
         ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", "CPostgres", "CSQLiteOptions",
-                .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: [
+                "CYAML", "CCurl", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
