@@ -40,8 +40,24 @@ public enum Compiler {
         diagnostics = decoder.diagnostics
         let resolved = Resolver.resolve(spec, files: schemaFiles)
         RuleRegistry.check(resolved, into: &diagnostics)
-        let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved)
+        var pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved)
+        if case .directory(let directory) = schemaFiles { pipeline?.directory = directory }
         return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
+    }
+
+    /// A declared tool server as the run starts it; nil when its `mcp` did not decode.
+    static func declaration(_ server: ToolServerSpec) -> ToolServerDeclaration? {
+        let transport: ToolServerConfig.Transport
+        switch server.transport {
+        case .stdio(let command): transport = .stdio(command: command.map(\.value))
+        case .http(let url, let headers):
+            transport = .http(url: url.value, headers: Dictionary(headers.map { ($0.name, $0.value.value) }, uniquingKeysWith: { _, last in last }))
+        case nil: return nil
+        }
+        return ToolServerDeclaration(
+            name: server.name.value, transport: transport,
+            environment: Dictionary(server.environment.map { ($0.name.value, $0.value.value) }, uniquingKeysWith: { _, last in last }),
+            maxResultCharacters: server.maxResultCharacters?.value ?? ToolServerConfig.defaultMaxResultCharacters)
     }
 
     /// The pipeline the runner needs, from a resolved spec without errors.
@@ -58,7 +74,7 @@ public enum Compiler {
                     model: model, fallbacks: stage.fallbacks.compactMap(\.model), system: stage.system, prompt: prompt,
                     maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
                     timeout: stage.timeout?.value ?? BuiltinDefaults.timeout, cache: stage.cache?.value ?? false,
-                    mockReplies: stage.spec.mock.map(\.value)))
+                    mockReplies: stage.spec.mock.map(\.value), tools: stage.toolReferences, maxTurns: stage.maxTurnsValue))
             compiled.append(
                 CompiledStage(
                     name: name, span: stage.spec.name.span, kind: kind, outputSchema: stage.output.schema,
@@ -79,6 +95,7 @@ public enum Compiler {
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))
         pipeline.schemaFiles = resolved.schemaFiles
+        pipeline.toolServers = spec.tools.compactMap(Self.declaration)
         return pipeline
     }
 }

@@ -35,6 +35,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case mockValue = "mock-value"
     case maybeAbsent = "maybe-absent"
     case invalidLoop = "invalid-loop"
+    // Tools.
+    case unknownToolServer = "unknown-tool-server"
+    case toolReference = "tool-reference"
+    case unknownTool = "unknown-tool"
 
     public var defaultSeverity: Severity {
         switch self {
@@ -72,6 +76,9 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .unusedStage: "Every stage contributes to the pipeline's output."
         case .mockValue: "A stage's `mock:` values match its output schema."
         case .invalidLoop: "A `loop:` starts at a stage upstream of it; loops do not overlap."
+        case .unknownToolServer: "A stage's `tools` name servers declared under `tools:`."
+        case .toolReference: "A stage's `tools` entry is `server.tool` or `server`."
+        case .unknownTool: "A `mock:` script calls only tools the stage offers."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -94,6 +94,15 @@ public final class TraceWriter: Sendable {
             if let cost = report.costUSD { fields["cost_usd"] = usd(cost) }
             if let error = report.error { fields["error"] = .string(error) }
             write("stage_end", span: stageSpan(report.unit), parent: runSpan, fields)
+        case .toolCallFinished(let call):
+            let parent = state.withLock { $0.attemptSpans["\(call.stage)#\(call.attempt)"] }
+            var fields: JSONObject = [
+                "stage": .string(call.stage), "attempt": .number(JSONNumber(call.attempt)), "turn": .number(JSONNumber(call.turn)),
+                "tool": .string(call.tool), "result_chars": .number(JSONNumber(call.resultCharacters)), "is_error": .bool(call.isError),
+                "latency_ms": milliseconds(call.duration),
+            ]
+            if let error = call.error { fields["error"] = .string(error) }
+            write("execute_tool", span: TraceIDs.spanID(), parent: parent ?? stageSpan(RunUnitID(call.stage) ?? RunUnitID(stage: call.stage)), fields)
         case .streaming:
             break
         }

@@ -23,7 +23,8 @@ public enum DryRunPlan {
             switch stage.kind {
             case .model(let model):
                 worst = WorstCase.stage(
-                    promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, models: stage.models)
+                    promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, maxTurns: stage.kind.turns,
+                    resultTokensPerTurn: WorstCase.resultTokensPerTurn(model.tools, servers: pipeline.toolServers), models: stage.models)
                 let modelText = stage.models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
                 row = [stage.name, modelText, String(model.maxTokens), String(model.maxAttempts)]
             }

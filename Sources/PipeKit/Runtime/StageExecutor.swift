@@ -33,6 +33,8 @@ struct StageContext: Sendable {
     let journal: (any RunJournal)?
     /// `--cache`: every stage reuses the replies of identical earlier calls.
     let cacheEverything: Bool
+    /// The run's tool servers, when a stage uses tools.
+    var toolServers: (any ToolServers)? = nil
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
@@ -42,7 +44,7 @@ struct StageContext: Sendable {
         return StageContext(
             stage: stage, unit: unit.item(index), validator: validator, renderer: TemplateRenderer(values: values),
             ledger: ledger, resolveProvider: resolveProvider, retryPolicy: retryPolicy, deadline: deadline, journal: journal,
-            cacheEverything: cacheEverything, events: events)
+            cacheEverything: cacheEverything, toolServers: toolServers, events: events)
     }
 }
 

@@ -19,11 +19,32 @@ struct RunSession {
     let recording: RunRecording
     let settings: Settings
 
+    /// The production tool servers: none until the MCP client (`Tools/MCP/`) is wired in.
+    static let toolServers: PipelineRunner.ToolServersFactory? = nil
+
+    /// A run whose stages use tools needs their servers' `${VAR}`s set and a client to
+    /// start them: else exit 2 before anything is called.
+    static func checkTools(
+        _ pipeline: CompiledPipeline, environment: [String: String], factory: PipelineRunner.ToolServersFactory?
+    ) throws {
+        guard pipeline.usesTools else { return }
+        do throws(ToolSetupError) {
+            _ = try pipeline.toolServerConfigs(environment: environment)
+            if factory == nil { throw .unavailable }
+        } catch {
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
     static func indent(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { "    | " + $0 }.joined(separator: "\n") + "\n"
     }
 
     func execute(input value: JSONValue, resuming: RunLifecycle.Resumption?, approval: ApprovalPolicy) async throws {
+        let pipeline = settings.mock ? self.pipeline.mocked() : self.pipeline
+        let environment = ProcessInfo.processInfo.environment
+        try Self.checkTools(pipeline, environment: environment, factory: Self.toolServers)
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -46,9 +67,11 @@ struct RunSession {
             let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
                 stage.models.contains { $0.provider.api != nil }
             }
-            let options = PipelineRunner.Options(
+            var options = PipelineRunner.Options(
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
+            options.toolServers = Self.toolServers
+            options.environment = environment
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }
