@@ -347,3 +347,79 @@ struct ToolLoopTests {
         #expect(plan.contains(" \(expected) "), "\(plan)")
     }
 }
+
+/// Agent stages in the run store: every tool call is a row `pipe logs` shows, and a finished
+/// agent stage is reused on resume without calling its model or its tools again.
+@Suite struct ToolRecordsTests {
+    static let spec = """
+        version: 1
+        models: { m: { provider: anthropic, model: test-model } }
+        defaults: { model: m, retries: 0 }
+        tools:
+          kb: { mcp: { command: [kb-server] } }
+        stages:
+          research:
+            tools: [kb]
+            prompt: "Research {{ input }}"
+            output: { schema: { type: object, properties: { title: { type: string } }, required: [title] } }
+          write:
+            prompt: "Write about {{ research.title }}"
+        output: "{{ write }}"
+        """
+
+    func run(_ server: FakeLLMServer, store: RunStore, tools: TestToolServers, resuming: String? = nil) async throws
+        -> (id: String, result: PipelineRunner.Result)
+    {
+        let pipeline = try compileSpec(Self.spec)
+        let id = try await store.startRun(StoreSamples.newRun(input: "tides", resumedFrom: resuming))
+        let journal = store.journal(runID: id, reusingFrom: resuming)
+        var options = PipelineRunner.Options(retryPolicy: RetryPolicy(baseDelay: .milliseconds(1)), journal: journal)
+        options.toolServers = tools.factory
+        let provider = testProvider(.anthropic, server)
+        let runner = try PipelineRunner(pipeline: pipeline, options: options) { _ throws(ProviderError) in provider }
+        let result = await runner.run(input: "tides")
+        _ = await journal.flush()
+        try await store.finishRun(id, RunEnd(result))
+        return (id, result)
+    }
+
+    @Test func toolCallsAreRecordedAndAFinishedAgentStageIsReusedOnResume() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let tools = TestToolServers()
+        let writerFails = Locked(true)
+        try await withFakeServer({ request in
+            if request.prompt.contains("Write about") {
+                return writerFails.withLock { $0 } ? FakeReply.error(status: 400) : .text("An article.")
+            }
+            return request.callNumber == 1
+                ? .blocks([.toolUse(name: "kb_lookup", input: #"{"q": "tides"}"#), .toolUse(name: "kb_missing", input: "{}")])
+                : .text(#"{"title": "Moon"}"#)
+        }) { server in
+            let first = try await run(server, store: store, tools: tools)
+            guard case .stageFailed(let unit, _, _) = first.result.outcome else { Issue.record("\(first.result.outcome)"); return }
+            #expect(unit.stage == "write")
+            let detail = try #require(try await store.run(first.id))
+            #expect(detail.toolCalls.map(\.tool) == ["kb.lookup", "kb_missing"])
+            #expect(detail.toolCalls.map(\.turn) == [1, 1])
+            #expect(detail.toolCalls.first?.arguments == ["q": "tides"])
+            #expect(detail.toolCalls.first?.isError == false)
+            #expect(detail.toolCalls.last?.isError == true)
+            #expect(detail.toolCalls.last?.error?.contains("no tool `kb_missing`") == true)
+            #expect(detail.calls.filter { $0.stage == "research" }.map(\.status) == [.turn, .ok])
+            let text = RunLogText(directory: "/tmp").detail(detail)
+            #expect(text.contains("kb.lookup"))
+            #expect(RunLogJSON.detail(detail)["tool_calls"]?.arrayValue?.count == 2)
+
+            writerFails.withLock { $0 = false }
+            let researchCalls = server.log.count - 1
+            let resumed = try await run(server, store: store, tools: tools, resuming: first.id)
+            guard case .succeeded(let output) = resumed.result.outcome else { Issue.record("\(resumed.result.outcome)"); return }
+            #expect(output == "An article.")
+            // Only the writer was called again: the agent stage's value was reused, its tools not run again.
+            #expect(server.log.count == researchCalls + 1 + 1)
+            #expect(tools.calls.withLock { $0.count } == 1)
+            #expect(resumed.result.stages.first { $0.unit.stage == "research" }?.status == .reused)
+        }
+    }
+}

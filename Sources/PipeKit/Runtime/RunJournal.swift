@@ -36,6 +36,13 @@ public struct ToolCallRecord: Sendable {
     /// Why the call failed (the server's failure, a tool not offered), if it did.
     public var error: String?
     public var duration: Duration
+
+    /// The row's insert into `tool_calls`, in both stores' SQL; `placeholder(n)` writes the
+    /// nth parameter (`?`, `$n`).
+    static func insert(_ placeholder: (Int) -> String) -> String {
+        "INSERT INTO tool_calls (run_id, stage, attempt, turn, tool, arguments, result_chars, is_error, error, latency_ms, created_at) VALUES ("
+            + (1...11).map(placeholder).joined(separator: ", ") + ")"
+    }
 }
 
 /// One model call as it happened: what was sent, what came back, what it cost.
@@ -92,6 +99,8 @@ public enum Fingerprint {
                 system ?? "-", prompt,
             ]
             parts.append(TemplateText.source(of: model.prompt))
+            // Tools only when there are some, so that earlier fingerprints still match.
+            if !model.tools.isEmpty { parts += ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)] }
         }
         return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }
