@@ -423,3 +423,51 @@ struct ToolLoopTests {
         }
     }
 }
+
+/// `pipe tools` and `pipe lint --tools`: what the servers list against what the stages name.
+@Suite struct ToolCatalogTests {
+    static let spec = """
+        version: 1
+        models: { m: { provider: mock } }
+        defaults: { model: m }
+        tools:
+          kb: { mcp: { command: [kb-server] } }
+          web: { mcp: { url: "http://127.0.0.1:9/mcp" } }
+        stages:
+          answer:
+            tools: [kb.lookup, kb.lokup, web.search]
+            prompt: "Answer {{ input }}"
+        """
+
+    @Test func aToolTheServerDoesNotListAndAServerThatFailsAreDiagnosticsAtTheirPlaces() async throws {
+        let pipeline = try compileSpec(Self.spec)
+        let listings = await ToolCatalog.list(pipeline, servers: TestToolServers())
+        #expect(listings.map(\.server) == ["kb", "web"])
+        let diagnostics = ToolCatalog.diagnostics(pipeline, listings: listings)
+        #expect(diagnostics.map(\.rule) == [.toolServer, .unknownTool])
+        // `web` is not a server the test implementation knows: it could not list its tools.
+        #expect(diagnostics[0].span.start.line == 6 && diagnostics[0].span.start.column == 3)
+        #expect(diagnostics[0].message.contains("'web'"))
+        #expect(diagnostics[1].span.start.line == 9 && diagnostics[1].span.start.column == 24)
+        #expect(diagnostics[1].message == "stage `answer` names `kb.lokup`, but tool server `kb` has no tool `lokup`")
+        #expect(diagnostics[1].hint == "did you mean `lookup`?")
+        let text = ToolCatalog.text(listings)
+        #expect(text.contains("kb: 2 tools\n  kb.lookup(q: string)  Finds a fact.\n  kb.count()  Counts words.\n"))
+        #expect(text.contains("web: could not list its tools: no tool server named 'web'"))
+        #expect(ToolCatalog.json(listings)[0]?["tools"]?[0]?["input_schema"] == TestToolServers.kbTools[0].inputSchema)
+    }
+
+    /// Until the MCP client is wired in, pipe says it cannot start tool servers (exit 2)
+    /// rather than pretend; `--mock` without scripted tool calls needs none.
+    @Test func withoutAnMCPClientPipeSaysSoAndMockRunsStillWork() async throws {
+        let folder = try TemporaryFolder()
+        let spec = folder.url.appendingPathComponent("agent.yaml").path
+        try Self.spec.replacingOccurrences(of: "kb.lokup, web.search", with: "kb.count").write(toFile: spec, atomically: true, encoding: .utf8)
+        let tools = try await runPipe(["tools", spec])
+        #expect(tools.status == 2)
+        #expect(tools.stderr.contains("cannot start tool servers"))
+        let mocked = try await runPipe(["run", "--mock", "--no-store", "--quiet", spec], stdin: "tides")
+        #expect(mocked.status == 0, "\(mocked.stderr)")
+        #expect(mocked.stdout.contains("Mock output of stage answer"))
+    }
+}

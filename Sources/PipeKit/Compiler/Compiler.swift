@@ -57,7 +57,8 @@ public enum Compiler {
         return ToolServerDeclaration(
             name: server.name.value, transport: transport,
             environment: Dictionary(server.environment.map { ($0.name.value, $0.value.value) }, uniquingKeysWith: { _, last in last }),
-            maxResultCharacters: server.maxResultCharacters?.value ?? ToolServerConfig.defaultMaxResultCharacters)
+            maxResultCharacters: server.maxResultCharacters?.value ?? ToolServerConfig.defaultMaxResultCharacters,
+            span: server.name.span)
     }
 
     /// The pipeline the runner needs, from a resolved spec without errors.

@@ -6,10 +6,13 @@ public struct ToolReference: Sendable, Hashable, CustomStringConvertible {
     public var server: String
     /// Nil: every tool the server lists.
     public var tool: String?
+    /// Where the stage names it (for `pipe tools`' diagnostics).
+    public var span: Span?
 
-    public init(server: String, tool: String? = nil) {
+    public init(server: String, tool: String? = nil, span: Span? = nil) {
         self.server = server
         self.tool = tool
+        self.span = span
     }
 
     /// `server.tool` or `server`, split at the first dot; nil when a part is empty.
@@ -34,6 +37,8 @@ public struct ToolServerDeclaration: Sendable, Hashable {
     public var transport: ToolServerConfig.Transport
     public var environment: [String: String]
     public var maxResultCharacters: Int
+    /// Where the spec declares it.
+    public var span: Span? = nil
 
     /// The server's config, with every `${VAR}` read from `environment` (pipe's own); the
     /// working directory is the spec's. Nothing else of pipe's environment is passed.
@@ -83,11 +88,12 @@ public enum ToolSetupError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension CompiledPipeline {
-    /// The configs of the servers the stages use, `${VAR}`s expanded from `environment`.
-    public func toolServerConfigs(environment: [String: String]) throws(ToolSetupError) -> [String: ToolServerConfig] {
+    /// The configs of the servers the stages use (every declared one with `all`), `${VAR}`s
+    /// expanded from `environment`.
+    public func toolServerConfigs(environment: [String: String], all: Bool = false) throws(ToolSetupError) -> [String: ToolServerConfig] {
         let used = Set(stages.flatMap { $0.kind.tools.map(\.server) })
         var configs: [String: ToolServerConfig] = [:]
-        for server in toolServers where used.contains(server.name) {
+        for server in toolServers where all || used.contains(server.name) {
             configs[server.name] = try server.config(environment: environment, workingDirectory: directory)
         }
         return configs

@@ -19,9 +19,6 @@ struct RunSession {
     let recording: RunRecording
     let settings: Settings
 
-    /// The production tool servers: none until the MCP client (`Tools/MCP/`) is wired in.
-    static let toolServers: PipelineRunner.ToolServersFactory? = nil
-
     /// A run whose stages use tools needs their servers' `${VAR}`s set and a client to
     /// start them: else exit 2 before anything is called.
     static func checkTools(
@@ -44,7 +41,7 @@ struct RunSession {
     func execute(input value: JSONValue, resuming: RunLifecycle.Resumption?, approval: ApprovalPolicy) async throws {
         let pipeline = settings.mock ? self.pipeline.mocked() : self.pipeline
         let environment = ProcessInfo.processInfo.environment
-        try Self.checkTools(pipeline, environment: environment, factory: Self.toolServers)
+        try Self.checkTools(pipeline, environment: environment, factory: ToolServersSetup.factory)
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -70,7 +67,7 @@ struct RunSession {
             var options = PipelineRunner.Options(
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
-            options.toolServers = Self.toolServers
+            options.toolServers = ToolServersSetup.factory
             options.environment = environment
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)

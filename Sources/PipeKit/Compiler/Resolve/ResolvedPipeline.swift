@@ -162,7 +162,11 @@ final class ResolvedStage {
     var retriesValue: Int { retries?.value ?? BuiltinDefaults.retries }
     var maxTurnsValue: Int { maxTurns?.value ?? BuiltinDefaults.maxTurns }
     /// The stage's `tools:` entries that parse, as `ToolReference`s (the rules report the others).
-    var toolReferences: [ToolReference] { (spec.tools ?? []).compactMap { ToolReference(parsing: $0.value) } }
+    var toolReferences: [ToolReference] {
+        (spec.tools ?? []).compactMap { written in
+            ToolReference(parsing: written.value).map { ToolReference(server: $0.server, tool: $0.tool, span: written.span) }
+        }
+    }
     /// Model calls one attempt may make: one, or `max_turns` with tools.
     var turns: Int { toolReferences.isEmpty ? 1 : maxTurnsValue }
 
