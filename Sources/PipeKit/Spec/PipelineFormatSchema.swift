@@ -390,6 +390,7 @@ public enum PipelineFormatSchema {
       "required": ["mcp"],
       "properties": {
         "mcp": {
+          "description": "How to reach the server: `command` (its argv, spawned per run, no shell) or `url` (Streamable HTTP, with optional `headers`).",
           "oneOf": [
             {
               "type": "object",
