@@ -252,6 +252,25 @@ struct ToolLoopTests {
         }
     }
 
+    /// Ctrl-C cancels the run's task: the tool call in flight is cancelled, and the servers
+    /// are stopped all the same.
+    @Test func anInterruptedRunStopsItsToolServers() async throws {
+        let started = AsyncStream<Void>.makeStream()
+        let tools = TestToolServers { _, _ throws(ToolFailure) in
+            started.continuation.yield()
+            try? await Task.sleep(for: .seconds(600))
+            return ToolOutcome(content: "late", isError: false)
+        }
+        try await withFakeServer({ _ in .blocks([.toolUse(name: "kb_lookup", input: "{}")]) }) { server in
+            let run = Task { try await Self.run(Self.spec(.anthropic), api: .anthropic, server: server, tools: tools) }
+            for await _ in started.stream { break }
+            run.cancel()
+            let result = try await run.value
+            guard case .interrupted = result.outcome else { Issue.record("\(result.outcome)"); return }
+            #expect(tools.shutdowns.withLock { $0 } == 1)
+        }
+    }
+
     @Test func everyToolCallIsAnEventAndATraceLine() async throws {
         let tools = TestToolServers()
         let seen = Locked<[ToolCallRecord]>([])
