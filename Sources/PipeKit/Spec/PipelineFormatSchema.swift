@@ -308,11 +308,12 @@ public enum PipelineFormatSchema {
         "cache": {"$ref": "#/$defs/cache"},
         "max_turns": {"$ref": "#/$defs/maxTurns"},
         "tools": {
-          "description": "Tools the model may call, from the servers declared under `tools:`: `server.tool` for one tool, `server` for all of a server's tools. Each turn the model calls tools (several at once run in parallel) and gets their results, until it answers through the stage's output (validated as always) or `max_turns` is reached.",
-          "type": "array",
-          "uniqueItems": true,
-          "items": {"type": "string", "pattern": "^[^.\\s]+(\\.[^\\s]+)?$"},
-          "examples": [["git.git_log", "git.git_diff_unstaged"], ["clock"]]
+          "description": "Tools the model may call, from the servers declared under `tools:`: a list (or one entry alone) of `server.tool` for one tool, `server` for all of a server's tools. Each turn the model calls tools (several at once run in parallel) and gets their results, until it answers through the stage's output (validated as always) or `max_turns` is reached.",
+          "anyOf": [
+            {"type": "array", "uniqueItems": true, "items": {"$ref": "#/$defs/toolReference"}},
+            {"$ref": "#/$defs/toolReference"}
+          ],
+          "examples": [["git.git_log", "git.git_diff_unstaged"], "clock"]
         },
         "for_each": {
           "description": "Fan-out: run this stage once per item of a list, such as `planner.questions` (a reference, with or without `{{ }}`). The stage's value is the list of the items' outputs, in item order.",
@@ -382,6 +383,11 @@ public enum PipelineFormatSchema {
       "type": "integer",
       "minimum": 1,
       "default": 8
+    },
+    "toolReference": {
+      "description": "`server.tool` (one tool of a server declared under `tools:`) or `server` (all of its tools).",
+      "type": "string",
+      "pattern": "^[^.\\s]+(\\.[^\\s]+)?$"
     },
     "toolServer": {
       "description": "One tool server: how to reach it (`mcp`), the environment it sees (`env`) and how long a result may be (`max_result_chars`).",
