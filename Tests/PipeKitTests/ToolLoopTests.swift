@@ -364,6 +364,7 @@ struct ToolLoopTests {
         let prompt = WorstCase.promptTokens(stage.templates, outputSchema: stage.outputSchema) { _ in nil }
         let expected = 3 * prompt + (1024 + 200) * 3 + 3 * 1024
         #expect(plan.contains(" \(expected) "), "\(plan)")
+        #expect(plan.contains("tools: answer offers kb.lookup, kb.count, counted at 3 turns an attempt"))
     }
 }
 

@@ -49,6 +49,10 @@ public enum DryRunPlan {
             out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
                 + (loop.until.map { ", until \($0)" } ?? "") + "\n"
         }
+        for stage in pipeline.stages where !stage.kind.tools.isEmpty {
+            out += "tools: \(stage.name) offers \(stage.kind.tools.map(\.description).joined(separator: ", ")), "
+                + "counted at \(stage.kind.turns) turns an attempt, each adding a result of max_result_chars per tool\n"
+        }
         let unbounded = pipeline.stages.filter { $0.forEach != nil && $0.maxRuns == 1 }.map(\.name)
         if !unbounded.isEmpty {
             out += "for_each: \(unbounded.joined(separator: ", ")) counted once: their lists have no maxItems\n"
