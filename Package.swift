@@ -38,6 +38,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Spawning processes (MCP tool servers over stdio) with their own process group.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         .systemLibrary(
@@ -60,7 +62,10 @@ let package = Package(
         ),
         .target(
             name: "PipeKit",
-            dependencies: ["CYAML", "CCurl", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CYAML", "CCurl", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),

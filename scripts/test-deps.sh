@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building pipe and running its tests need on Debian or Ubuntu: libyaml,
 # libcurl, SQLite and libpq to build; the PostgreSQL server for the tests of
-# `--queue postgres://...` (they start their own server, as an unprivileged user).
+# `--queue postgres://...` (they start their own server, as an unprivileged user); from PyPI,
+# the MCP servers the tool-server tests start (the official Python SDK, with which
+# Tests/testdata/mcp/server.py is written, and two reference servers).
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail
 packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql)
+python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
+
+missing_python=()
+for requirement in "${python_packages[@]}"; do
+    installed=$(python3 -c 'import importlib.metadata, sys; print(importlib.metadata.version(sys.argv[1]))' "${requirement%%==*}" 2>/dev/null || true)
+    [ "$installed" = "${requirement#*==}" ] || missing_python+=("$requirement")
+done
+[ ${#missing_python[@]} -eq 0 ] || python3 -m pip install --quiet --disable-pip-version-check "${missing_python[@]}"
 
 missing=()
 for package in "${packages[@]}"; do
