@@ -6,7 +6,7 @@ enum ToolServersSetup {
     /// The production implementation of `ToolServers`: none until the MCP client
     /// (`Sources/PipeKit/Tools/MCP/`) is wired in, so a spec whose stages use tools stops
     /// with exit 2 instead of pretending.
-    static let factory: PipelineRunner.ToolServersFactory? = nil
+    static let factory: PipelineRunner.ToolServersFactory? = { MCPToolServers($0) }
 
     /// Starts every server the spec declares, asks each for its tools, and stops them.
     static func listings(_ pipeline: CompiledPipeline) async throws(ToolSetupError) -> [ToolCatalog.Listing] {
