@@ -477,15 +477,16 @@ struct ToolLoopTests {
         #expect(ToolCatalog.json(listings)[0]?["tools"]?[0]?["input_schema"] == TestToolServers.kbTools[0].inputSchema)
     }
 
-    /// Until the MCP client is wired in, pipe says it cannot start tool servers (exit 2)
-    /// rather than pretend; `--mock` without scripted tool calls needs none.
-    @Test func withoutAnMCPClientPipeSaysSoAndMockRunsStillWork() async throws {
+    /// A server that cannot start is a `tool-server` error at its declaration (exit 1);
+    /// `--mock` without scripted tool calls starts no server.
+    @Test func aServerThatCannotStartIsADiagnosticAndMockRunsNeedNone() async throws {
         let folder = try TemporaryFolder()
         let spec = folder.url.appendingPathComponent("agent.yaml").path
         try Self.spec.replacingOccurrences(of: "kb.lokup, web.search", with: "kb.count").write(toFile: spec, atomically: true, encoding: .utf8)
         let tools = try await runPipe(["tools", spec])
-        #expect(tools.status == 2)
-        #expect(tools.stderr.contains("cannot start tool servers"))
+        #expect(tools.status == 1)
+        #expect(tools.stderr.contains("agent.yaml:5:3: error: tool server 'kb' could not start"), "\(tools.stderr)")
+        #expect(tools.stderr.contains("[tool-server]"))
         let mocked = try await runPipe(["run", "--mock", "--no-store", "--quiet", spec], stdin: "tides")
         #expect(mocked.status == 0, "\(mocked.stderr)")
         #expect(mocked.stdout.contains("Mock output of stage answer"))
