@@ -37,8 +37,8 @@ public struct FakeRequest: Sendable {
     public let includeUsage: Bool
     /// `max_tokens`, or OpenAI's `max_completion_tokens`.
     public let maxTokens: Int?
-    /// The tool the model must call: Anthropic `tool_choice` of type `tool` (or `any`
-    /// with tools), OpenAI `tool_choice` naming a function. nil when the model may answer in text.
+    /// The tool the model must call: Anthropic `tool_choice` of type `tool` (or the last
+    /// tool, pipe's output tool, for `any`), OpenAI `tool_choice` naming a function. nil when the model may answer in text.
     public let forcedTool: String?
     /// The JSON Schema the reply must match, as JSON text: the forced tool's input
     /// schema, or OpenAI's `response_format.json_schema.schema`.
@@ -111,7 +111,8 @@ public struct FakeRequest: Sendable {
         let choice = json["tool_choice"] as? [String: Any]
         switch choice?["type"] as? String {
         case "tool": parts.forcedTool = choice?["name"] as? String
-        case "any": parts.forcedTool = tools.first?["name"] as? String
+        // pipe offers the output tool after the stage's own tools.
+        case "any": parts.forcedTool = tools.last?["name"] as? String
         default: break
         }
         if let name = parts.forcedTool {

@@ -73,4 +73,20 @@ import Testing
         let calls = try await rows(client, "SELECT status FROM calls WHERE run_id = $1", cached.journal.runID)
         #expect(calls.count == 4 && calls.allSatisfy { $0["status"] == "cached" })
     }
+
+    /// A tool call goes to `tool_calls` as in SQLite, and `pipe logs` reads it back.
+    @Test func toolCallsAreRecordedAndReadBack() async throws {
+        let client = try await PostgresClient.open(url: try await PostgresServer.shared().database())
+        let journal = try await PostgresJournal.start(StoreSamples.newRun(input: "x"), batchItem: nil, client: client)
+        await journal.record(
+            ToolCallRecord(
+                stage: "research", attempt: 1, turn: 2, tool: "kb.lookup", arguments: ["q": "tides"], resultCharacters: 42,
+                isError: true, error: "tool server 'kb' stopped: exit 1", duration: .milliseconds(12)))
+        let detail = try #require(try await PostgresRunStore(client: client).run(journal.runID))
+        let call = try #require(detail.toolCalls.first)
+        #expect(call.stage == "research" && call.attempt == 1 && call.turn == 2 && call.tool == "kb.lookup")
+        #expect(call.arguments == ["q": "tides"])
+        #expect(call.resultCharacters == 42 && call.isError && call.error == "tool server 'kb' stopped: exit 1")
+        #expect(call.duration == .milliseconds(12))
+    }
 }

@@ -209,10 +209,14 @@ struct ProviderContentBlockTests {
         let one = WorstCase.stage(promptTokens: 100, maxTokens: 50, retries: 1, models: [model])
         #expect(one.tokens == 2 * 150)
         let agent = WorstCase.stage(promptTokens: 100, maxTokens: 50, retries: 1, maxTurns: 5, models: [model, model])
-        let calls = 2 * 5 * 2
-        #expect(agent.tokens == calls * 150)
-        let cost: Double = Double(calls) * 200 / 1_000_000
+        // Per model, 2 attempts of 5 turns; turn k (from 0) sends the prompt and k earlier replies.
+        let input = 2 * (5 * 100 + 50 * (0 + 1 + 2 + 3 + 4)), output = 2 * 5 * 50
+        #expect(agent.tokens == 2 * (input + output))
+        let cost: Double = 2 * Double(input * 1 + output * 2) / 1_000_000
         #expect(agent.costUSD == cost)
+        // Tool results add to every later turn's input.
+        let tools = WorstCase.stage(promptTokens: 100, maxTokens: 50, retries: 0, maxTurns: 3, resultTokensPerTurn: 10, models: [model])
+        #expect(tools.tokens == 3 * 100 + (50 + 10) * (0 + 1 + 2) + 3 * 50)
         #expect(WorstCase.calls(maxTurns: 5, retries: 2) == 15)
     }
 }

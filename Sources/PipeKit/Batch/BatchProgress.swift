@@ -118,7 +118,7 @@ public final class BatchProgress: Sendable {
                 if after429, !pausedBefore { return RateLimitWait.text(model: model.name, after429: true, remaining: expected) }
             case .rateLimit(let unit, _, .granted):
                 state.waiting["\(item) \(unit)"] = nil
-            case .stageStarted, .attemptStarted, .streaming, .retrying, .fallingBack, .stageFinished:
+            case .stageStarted, .attemptStarted, .streaming, .retrying, .fallingBack, .stageFinished, .toolCallFinished:
                 break
             }
             return nil

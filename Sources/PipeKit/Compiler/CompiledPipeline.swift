@@ -6,7 +6,7 @@ public struct CompiledPipeline: Sendable {
     /// Nil: the input is raw text (a string).
     public var inputSchema: JSONValue?
     /// Stages in topological order.
-    public let stages: [CompiledStage]
+    public internal(set) var stages: [CompiledStage]
     public var dag: DAG
     public var output: PipelineOutput
     public var budget: Budget
@@ -15,6 +15,10 @@ public struct CompiledPipeline: Sendable {
     /// The text of each schema file the spec references, by the path written in it: what
     /// `pipe batch` stores with the spec so that workers compile exactly what was submitted.
     public var schemaFiles: [String: String] = [:]
+    /// `tools:`: the tool servers declared, in written order.
+    public var toolServers: [ToolServerDeclaration] = []
+    /// The spec's directory: the working directory of the tool servers it spawns.
+    public var directory: String = "."
     /// Positions in `stages` by name.
     private let index: [String: Int]
 
@@ -110,6 +114,7 @@ public enum BuiltinDefaults {
     public static let maxTokens = 1024
     public static let retries = 2
     public static let timeout: Duration = .seconds(60)
+    public static let maxTurns = 8
 }
 
 /// A loop: `members` (in declaration order) run again, iteration after iteration, until

@@ -49,6 +49,22 @@ public enum Compiler {
         return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
     }
 
+    /// A declared tool server as the run starts it; nil when its `mcp` did not decode.
+    static func declaration(_ server: ToolServerSpec) -> ToolServerDeclaration? {
+        let transport: ToolServerConfig.Transport
+        switch server.transport {
+        case .stdio(let command): transport = .stdio(command: command.map(\.value))
+        case .http(let url, let headers):
+            transport = .http(url: url.value, headers: Dictionary(headers.map { ($0.name, $0.value.value) }, uniquingKeysWith: { _, last in last }))
+        case nil: return nil
+        }
+        return ToolServerDeclaration(
+            name: server.name.value, transport: transport,
+            environment: Dictionary(server.environment.map { ($0.name.value, $0.value.value) }, uniquingKeysWith: { _, last in last }),
+            maxResultCharacters: server.maxResultCharacters?.value ?? ToolServerConfig.defaultMaxResultCharacters,
+            span: server.name.span)
+    }
+
     /// The pipeline the runner needs, from a resolved spec without errors; `directory` is
     /// where command stages run.
     static func pipeline(from resolved: ResolvedPipeline, directory: String) -> CompiledPipeline? {
@@ -73,7 +89,7 @@ public enum Compiler {
                         model: model, fallbacks: stage.fallbacks.compactMap(\.model), system: stage.system, prompt: prompt,
                         maxTokens: stage.maxTokensValue, temperature: stage.temperature?.value, retries: stage.retriesValue,
                         timeout: stage.timeout?.value ?? BuiltinDefaults.timeout, cache: stage.cache?.value ?? false,
-                        mockReplies: stage.spec.mock.map(\.value)))
+                        mockReplies: stage.spec.mock.map(\.value), tools: stage.toolReferences, maxTurns: stage.maxTurnsValue))
             }
             compiled.append(
                 CompiledStage(
@@ -95,6 +111,8 @@ public enum Compiler {
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))
         pipeline.schemaFiles = resolved.schemaFiles
+        pipeline.toolServers = spec.tools.compactMap(Self.declaration)
+        pipeline.directory = directory
         return pipeline
     }
 }

@@ -30,6 +30,22 @@ public enum StageKind: Sendable {
         case .command(let stage): stage.mockReplies
         }
     }
+
+    /// The tools the stage offers its model (`tools:`); empty for a kind that calls none.
+    public var tools: [ToolReference] {
+        switch self {
+        case .model(let stage): stage.tools
+        case .command: []
+        }
+    }
+
+    /// Model calls one attempt may make: one, or `max_turns` for a stage with tools.
+    public var turns: Int {
+        switch self {
+        case .model(let stage): stage.tools.isEmpty ? 1 : stage.maxTurns
+        case .command: 0
+        }
+    }
 }
 
 /// A stage that asks a model: its models and settings resolved (stage, then model, then
@@ -50,6 +66,10 @@ public struct ModelStage: Sendable {
     public var cache: Bool = false
     /// The mock provider's replies for this stage (`mock:`), used in turn.
     public var mockReplies: [JSONValue] = []
+    /// `tools:`: the tools offered to the model, each turn, until it answers.
+    public var tools: [ToolReference] = []
+    /// `max_turns`: model calls an attempt may make when the stage has tools.
+    public var maxTurns: Int = BuiltinDefaults.maxTurns
 
     /// Calls the stage may make at most: every model, each with its retries.
     public var maxAttempts: Int { (1 + retries) * (1 + fallbacks.count) }

@@ -43,22 +43,36 @@ public enum WorstCase {
     /// One stage's worst case over all its models: tokens, and cost when every model is priced.
     /// Each model may be called `calls(maxTurns:retries:)` times, each call at `promptTokens`
     /// in and `maxTokens` out. `maxTurns`: the calls one attempt makes (a model stage makes
-    /// one; an agent, one a turn).
+    /// one; a stage with tools, one a turn), each turn's input larger than the last by the
+    /// previous reply (`maxTokens`) and its tool results (`resultTokensPerTurn`).
     public static func stage(
-        promptTokens: Int, maxTokens: Int, retries: Int, maxTurns: Int = 1, models: [ResolvedModel]
+        promptTokens: Int, maxTokens: Int, retries: Int, maxTurns: Int = 1, resultTokensPerTurn: Int = 0,
+        models: [ResolvedModel]
     ) -> (tokens: Int, costUSD: Double?) {
-        let calls = calls(maxTurns: maxTurns, retries: retries)
+        let turns = max(1, maxTurns)
+        let attempts = 1 + retries
+        // Turn k (from 0) sends the prompt and k earlier turns, each a reply and its results.
+        let input = attempts * (turns * promptTokens + (maxTokens + resultTokensPerTurn) * turns * (turns - 1) / 2)
+        let output = attempts * turns * maxTokens
         var tokens = 0
         var cost: Double? = 0
         for model in models {
-            tokens += calls * (promptTokens + maxTokens)
+            tokens += input + output
             if let price = model.price, let sum = cost {
-                cost = sum + Double(calls) * (Double(promptTokens) * price.input + Double(maxTokens) * price.output) / 1_000_000
+                cost = sum + (Double(input) * price.input + Double(output) * price.output) / 1_000_000
             } else {
                 cost = nil
             }
         }
         return (tokens, cost)
+    }
+
+    /// The tool results a turn of a stage may add, in tokens: each tool it names (all of a
+    /// server's for a server) called once, its result at its server's `max_result_chars`.
+    public static func resultTokensPerTurn(_ tools: [ToolReference], servers: [ToolServerDeclaration]) -> Int {
+        TokenEstimate.tokens(forCharacters: tools.reduce(0) { sum, tool in
+            sum + (servers.first { $0.name == tool.server }?.maxResultCharacters ?? ToolServerConfig.defaultMaxResultCharacters)
+        })
     }
 
     /// The calls one model of a stage may make: every turn of every attempt.

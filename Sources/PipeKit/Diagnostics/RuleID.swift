@@ -38,6 +38,15 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     // Command stages (`run:`).
     case commandStage = "command-stage"
 
+    // Tools.
+    case unknownToolServer = "unknown-tool-server"
+    case toolReference = "tool-reference"
+    case unknownTool = "unknown-tool"
+    case toolServer = "tool-server"
+
+    /// The rules only `pipe tools` and `pipe lint --tools` check: they start the tool servers.
+    public static let startingToolServers: Set<RuleID> = [.toolServer]
+
     public var defaultSeverity: Severity {
         switch self {
         case .worstCaseBudget, .unusedStage: .warning
@@ -75,6 +84,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .mockValue: "A stage's `mock:` values match its output schema."
         case .invalidLoop: "A `loop:` starts at a stage upstream of it; loops do not overlap."
         case .commandStage: "A command stage's `run` is a non-empty argv (or one line with `shell: true`), with no model keys."
+        case .unknownToolServer: "A stage's `tools` name servers declared under `tools:`."
+        case .toolReference: "A stage's `tools` entry is `server.tool` or `server`."
+        case .unknownTool: "A named tool is one the stage offers (`mock:` scripts) and one its server lists (`pipe tools`, `lint --tools`)."
+        case .toolServer: "Each tool server starts and lists its tools (`pipe tools`, `lint --tools`)."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -120,6 +120,8 @@ public final class ProgressReporter: Sendable {
                 plain = "\(stage): falling back to model `\(to.name)` (\(to.model))"
             case .callFinished:
                 break
+            case .toolCallFinished(let call):
+                plain = "\(call.stage): turn \(call.turn) called \(call.tool)" + (call.isError ? " (error)" : "")
             case .stageFinished(let report) where line(of: report.unit).iteration != nil:
                 plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.rawValue) (\(report.usage.total) tokens)"
             case .stageFinished(let report):

@@ -105,6 +105,15 @@ public final class TraceWriter: Sendable {
             write("rate_limit_granted", span: stageSpan(unit), parent: runSpan, [
                 "stage": .string(unit.description), "model": describe(model), "waited_ms": milliseconds(waited),
             ])
+        case .toolCallFinished(let call):
+            let parent = state.withLock { $0.attemptSpans["\(call.stage)#\(call.attempt)"] }
+            var fields: JSONObject = [
+                "stage": .string(call.stage), "attempt": .number(JSONNumber(call.attempt)), "turn": .number(JSONNumber(call.turn)),
+                "tool": .string(call.tool), "result_chars": .number(JSONNumber(call.resultCharacters)), "is_error": .bool(call.isError),
+                "latency_ms": milliseconds(call.duration),
+            ]
+            if let error = call.error { fields["error"] = .string(error) }
+            write("execute_tool", span: TraceIDs.spanID(), parent: parent ?? stageSpan(RunUnitID(call.stage) ?? RunUnitID(stage: call.stage)), fields)
         case .streaming:
             break
         }

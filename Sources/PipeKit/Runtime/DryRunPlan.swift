@@ -23,7 +23,8 @@ public enum DryRunPlan {
             switch stage.kind {
             case .model(let model):
                 worst = WorstCase.stage(
-                    promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, models: stage.models)
+                    promptTokens: prompt, maxTokens: model.maxTokens, retries: model.retries, maxTurns: stage.kind.turns,
+                    resultTokensPerTurn: WorstCase.resultTokensPerTurn(model.tools, servers: pipeline.toolServers), models: stage.models)
                 let modelText = stage.models.map { "\($0.name) (\($0.provider.name) \($0.model))" }.joined(separator: ", then ")
                 row = [stage.name, modelText, String(model.maxTokens), String(model.maxAttempts)]
             case .command(let command):
@@ -51,6 +52,10 @@ public enum DryRunPlan {
         for loop in pipeline.loops {
             out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
                 + (loop.until.map { ", until \($0)" } ?? "") + "\n"
+        }
+        for stage in pipeline.stages where !stage.kind.tools.isEmpty {
+            out += "tools: \(stage.name) offers \(stage.kind.tools.map(\.description).joined(separator: ", ")), "
+                + "counted at \(stage.kind.turns) turns an attempt, each adding a result of max_result_chars per tool\n"
         }
         let unbounded = pipeline.stages.filter { $0.forEach != nil && $0.maxRuns == 1 }.map(\.name)
         if !unbounded.isEmpty {

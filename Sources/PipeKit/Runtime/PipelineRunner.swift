@@ -4,6 +4,8 @@
 public struct PipelineRunner: Sendable {
     /// Finds the provider for a model (real, or the mock under `--mock`).
     public typealias ProviderResolver = @Sendable (ResolvedModel) throws(ProviderError) -> any ModelProvider
+    /// Starts the tool servers of a run, by name (the MCP client in production, another in tests).
+    public typealias ToolServersFactory = @Sendable ([String: ToolServerConfig]) -> any ToolServers
 
     public struct Options: Sendable {
         public var concurrency: Int
@@ -23,6 +25,12 @@ public struct PipelineRunner: Sendable {
         /// `--mock`: a command stage with `mock:` values answers with them instead of running
         /// its program (one without runs it: commands are offline).
         public var mockCommands = false
+        /// Makes the run's tool servers when a stage has `tools:`; nil: this run cannot start any.
+        public var toolServers: ToolServersFactory?
+        /// Pipe's environment, for the `${VAR}`s of the tool servers' `env` and headers.
+        public var environment: [String: String] = [:]
+        /// The tool servers of the run in progress (set by `run`).
+        var activeTools: (any ToolServers)?
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
@@ -134,6 +142,13 @@ public struct PipelineRunner: Sendable {
         return copy
     }
 
+    /// The same runner with the tool servers of the run in progress.
+    func with(toolServers: (any ToolServers)?) -> PipelineRunner {
+        var copy = self
+        copy.options.activeTools = toolServers
+        return copy
+    }
+
     /// What the scheduler starts as one: a stage, or a loop's group of stages.
     enum Unit: Sendable {
         case stage(CompiledStage)
@@ -165,11 +180,25 @@ public struct PipelineRunner: Sendable {
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let calls = options.calls ?? CallLimiter(limit: options.concurrency)
-        let scheduled = await withTaskExecutorPreference(options.executor) {
-            await schedule(
+        // One set of tool servers for the run, stopped when it ends, however it ends.
+        var runner = self
+        if pipeline.usesTools {
+            do throws(ToolSetupError) {
+                guard let factory = options.toolServers else { throw .unavailable }
+                runner.options.activeTools = factory(try pipeline.toolServerConfigs(environment: options.environment))
+            } catch {
+                let stage = pipeline.stages.first { !$0.kind.tools.isEmpty }?.name ?? pipeline.name
+                return Result(
+                    outcome: .stageFailed(stage: RunUnitID(stage: stage), attempts: 0, failure: .toolSetup(error)), stages: [],
+                    wall: clock.now - start, usage: .zero, costUSD: 0, values: [:])
+            }
+        }
+        let scheduled = await withTaskExecutorPreference(options.executor) { [runner] in
+            await runner.schedule(
                 seed: ["input": input], ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,
                 events: events)
         }
+        await runner.options.activeTools?.shutdown()
         let outcome = scheduled.outcome
             ?? (Task.isCancelled || !scheduled.complete
                 ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))

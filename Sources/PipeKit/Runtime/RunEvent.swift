@@ -14,6 +14,8 @@ public enum RunEvent: Sendable {
     case fallingBack(unit: RunUnitID, from: ResolvedModel, to: ResolvedModel, reason: StageFailure)
     /// A call completed (or was answered from the cache).
     case callFinished(CallRecord)
+    /// A tool call of a stage's tool loop ended.
+    case toolCallFinished(ToolCallRecord)
     case stageFinished(StageReport)
 }
 

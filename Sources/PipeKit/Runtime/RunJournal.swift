@@ -13,6 +13,39 @@ public protocol RunJournal: Sendable {
     func record(_ call: CallRecord) async
     /// Called when a stage ends.
     func record(_ stage: StageRecord) async
+    /// Called when a tool call of a stage with `tools:` ends.
+    func record(_ toolCall: ToolCallRecord) async
+}
+
+extension RunJournal {
+    /// A journal that keeps no tool calls.
+    public func record(_ toolCall: ToolCallRecord) async {}
+}
+
+/// One tool call of a stage's tool loop, as it happened.
+public struct ToolCallRecord: Sendable {
+    /// The unit's text (`reviewer`, `review[2]`).
+    public var stage: String
+    public var attempt: Int
+    /// The model turn (from 1) whose reply asked for the call.
+    public var turn: Int
+    /// `server.tool`, or the name the model wrote for a tool it was not offered.
+    public var tool: String
+    public var arguments: JSONValue
+    /// The result's length before any cut, in characters.
+    public var resultCharacters: Int
+    /// The result went back to the model as an error.
+    public var isError: Bool
+    /// Why the call failed (the server's failure, a tool not offered), if it did.
+    public var error: String?
+    public var duration: Duration
+
+    /// The row's insert into `tool_calls`, in both stores' SQL; `placeholder(n)` writes the
+    /// nth parameter (`?`, `$n`).
+    static func insert(_ placeholder: (Int) -> String) -> String {
+        "INSERT INTO tool_calls (run_id, stage, attempt, turn, tool, arguments, result_chars, is_error, error, latency_ms, created_at) VALUES ("
+            + (1...11).map(placeholder).joined(separator: ", ") + ")"
+    }
 }
 
 /// One model call as it happened: what was sent, what came back, what it cost.
@@ -26,6 +59,8 @@ public struct CallRecord: Sendable {
         case failed
         /// Answered from the cache, without a call.
         case cached
+        /// A reply that called tools: a turn of a stage's tool loop, not an answer.
+        case turn
     }
 
     public var stage: String
@@ -68,6 +103,8 @@ public enum Fingerprint {
                 model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
             ] + rendered
             parts.append(TemplateText.source(of: model.prompt))
+            // Tools only when there are some, so that earlier fingerprints still match.
+            if !model.tools.isEmpty { parts += ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)] }
         case .command(let command):
             parts = ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"]
                 + rendered + command.arguments.map(TemplateText.source(of:))

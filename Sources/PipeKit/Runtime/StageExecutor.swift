@@ -36,6 +36,8 @@ struct StageContext: Sendable {
     let cacheEverything: Bool
     /// `--mock`: a command stage with `mock:` values answers with them instead of running.
     var mockCommands = false
+    /// The run's tool servers, when a stage uses tools.
+    var toolServers: (any ToolServers)? = nil
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.

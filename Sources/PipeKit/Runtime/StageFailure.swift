@@ -26,12 +26,22 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
     case noAttempt
     /// A command stage's program failed, or its output is not the stage's value.
     case command(CommandFailure)
+    /// The model called tools for `turns` turns without answering (`max_turns`).
+    case noAnswer(model: ResolvedModel, turns: Int)
+    /// A tool server could not list its tools.
+    case tool(ToolFailure)
+    /// A tool the stage names is not one its server lists.
+    case unknownTool(ToolReference, listed: [String])
+    /// The run's tool servers could not be set up (an unset `${VAR}`, no MCP client).
+    case toolSetup(ToolSetupError)
 
     /// A budget stopped the stage: the run stops starting calls, but lets those in flight end.
     public var isBudget: Bool {
         switch self {
         case .budget, .timeBudget, .runTimeBudget: true
-        case .noProvider, .provider, .notJSON, .schemaMismatch, .notAList, .itemFailed, .rejected, .noAttempt, .command: false
+        case .noProvider, .provider, .notJSON, .schemaMismatch, .notAList, .itemFailed, .rejected, .noAttempt, .noAnswer, .tool,
+            .unknownTool, .toolSetup, .command:
+            false
         }
     }
 
@@ -53,6 +63,12 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
         case .rejected(let reason): "rejected by a person: \(reason)"
         case .noAttempt: "no attempt was made"
         case .command(let failure): failure.description
+        case .noAnswer(let model, let turns): Self.on(model, "did not answer within \(turns) turn\(turns == 1 ? "" : "s") (max_turns)")
+        case .tool(let failure): failure.description
+        case .unknownTool(let reference, let listed):
+            "tool server `\(reference.server)` has no tool `\(reference.tool ?? "")`"
+                + (listed.isEmpty ? "" : "; it lists " + listed.map { "`\($0)`" }.joined(separator: ", "))
+        case .toolSetup(let error): error.description
         }
     }
 

@@ -16,7 +16,7 @@ extension PipelineRunner {
     ) -> Start {
         switch unit {
         case .loop(let loop):
-            guard let runner = loopRunners[loop.end]?.with(journal: options.journal) else { return .run { [] } }
+            guard let runner = loopRunners[loop.end]?.with(journal: options.journal).with(toolServers: options.activeTools) else { return .run { [] } }
             return .run {
                 await LoopRunner(loop: loop, iteration: runner).run(
                     values: values, ledger: ledger, calls: calls, deadline: deadline, events: events)
@@ -26,7 +26,7 @@ extension PipelineRunner {
                 stage: stage, unit: RunUnitID(stage: stage.name, iteration: iteration), validator: validators[stage.name],
                 renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
-                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, events: events)
+                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools, events: events)
             if let condition = stage.when,
                 !ExpressionEvaluator.holds(condition, value: { context.renderer.value(of: $0) })
             {

@@ -99,7 +99,8 @@ public enum PipelineFormatSchema {
         "temperature": {"$ref": "#/$defs/temperature"},
         "retries": {"$ref": "#/$defs/retries"},
         "timeout": {"$ref": "#/$defs/timeout"},
-        "cache": {"$ref": "#/$defs/cache"}
+        "cache": {"$ref": "#/$defs/cache"},
+        "max_turns": {"$ref": "#/$defs/maxTurns"}
       }
     },
     "budget": {
@@ -125,6 +126,13 @@ public enum PipelineFormatSchema {
           "examples": ["5m"]
         }
       }
+    },
+    "tools": {
+      "description": "Tool servers (Model Context Protocol) the stages may use: name → `{ mcp: { command: [argv...] } }` (spawned per run, no shell, in the spec's directory) or `{ mcp: { url: ... } }` (Streamable HTTP). A server sees only the variables `env` passes by name, never the API keys.",
+      "type": "object",
+      "propertyNames": {"pattern": "^[a-z][a-z0-9_-]*$"},
+      "additionalProperties": {"$ref": "#/$defs/toolServer"},
+      "examples": [{"git": {"mcp": {"command": ["python3", "-m", "mcp_server_git", "--repository", "."]}}}]
     },
     "stages": {
       "description": "The stages of the pipeline, by name. The DAG is derived from the `{{ stage... }}` references in each stage's templates plus its `needs`; stages without a path between them run in parallel.",
@@ -301,6 +309,15 @@ public enum PipelineFormatSchema {
         "retries": {"$ref": "#/$defs/retries"},
         "timeout": {"$ref": "#/$defs/timeout"},
         "cache": {"$ref": "#/$defs/cache"},
+        "max_turns": {"$ref": "#/$defs/maxTurns"},
+        "tools": {
+          "description": "Tools the model may call, from the servers declared under `tools:`: a list (or one entry alone) of `server.tool` for one tool, `server` for all of a server's tools. Each turn the model calls tools (several at once run in parallel) and gets their results, until it answers through the stage's output (validated as always) or `max_turns` is reached.",
+          "anyOf": [
+            {"type": "array", "uniqueItems": true, "items": {"$ref": "#/$defs/toolReference"}},
+            {"$ref": "#/$defs/toolReference"}
+          ],
+          "examples": [["git.git_log", "git.git_diff_unstaged"], "clock"]
+        },
         "for_each": {
           "description": "Fan-out: run this stage once per item of a list, such as `planner.questions` (a reference, with or without `{{ }}`). The stage's value is the list of the items' outputs, in item order.",
           "type": "string",
@@ -376,6 +393,52 @@ public enum PipelineFormatSchema {
       "minimum": 0,
       "maximum": 2,
       "examples": [0.2]
+    },
+    "maxTurns": {
+      "description": "Model turns a stage with `tools` may take in one attempt (default 8); a stage that has not answered by then fails the attempt (retries and fallbacks apply).",
+      "type": "integer",
+      "minimum": 1,
+      "default": 8
+    },
+    "toolReference": {
+      "description": "`server.tool` (one tool of a server declared under `tools:`) or `server` (all of its tools).",
+      "type": "string",
+      "pattern": "^[^.\\s]+(\\.[^\\s]+)?$"
+    },
+    "toolServer": {
+      "description": "One tool server: how to reach it (`mcp`), the environment it sees (`env`) and how long a result may be (`max_result_chars`).",
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["mcp"],
+      "properties": {
+        "mcp": {
+          "description": "How to reach the server: `command` (its argv, spawned per run, no shell) or `url` (Streamable HTTP, with optional `headers`).",
+          "oneOf": [
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["command"],
+              "properties": {"command": {"description": "The server's argv (no shell), run in the spec's directory.", "type": "array", "minItems": 1, "items": {"type": "string"}, "prefixItems": [{"minLength": 1}]}}
+            },
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["url"],
+              "properties": {
+                "url": {"description": "A Streamable HTTP MCP endpoint.", "type": "string", "pattern": "^https?://"},
+                "headers": {"description": "HTTP headers; values may hold `${VAR}`.", "type": "object", "additionalProperties": {"type": "string"}}
+              }
+            }
+          ]
+        },
+        "env": {
+          "description": "The only environment variables the server sees: a literal or `${VAR}` from pipe's environment (an unset one stops the run before it starts).",
+          "type": "object",
+          "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+          "additionalProperties": {"type": "string"}
+        },
+        "max_result_chars": {"description": "A longer tool result is cut, with a note to the model (default 20000).", "type": "integer", "minimum": 1}
+      }
     },
     "cache": {
       "description": "Reuse the reply of an earlier successful call with the same provider, model, parameters, rendered messages and output schema, from the run store (`.pipe/pipe.db`). `pipe run --cache` turns it on for every stage.",

@@ -9,6 +9,8 @@ public struct PipelineSpec: Sendable {
     public var models: [ModelSpec] = []
     public var defaults = StageSettings()
     public var budget = BudgetSpec()
+    /// `tools:`: the tool servers the stages may use, in written order.
+    public var tools: [ToolServerSpec] = []
     public var stages: [StageSpec] = []
     public var output: OutputSpec?
 
@@ -75,6 +77,8 @@ public struct StageSettings: Sendable {
     public var timeout: Located<Duration>?
     /// `cache: true`: reuse the replies of identical earlier calls.
     public var cache: Located<Bool>?
+    /// `max_turns`: model turns in a tool-using stage's loop (default 8).
+    public var maxTurns: Located<Int>?
 
     public init() {}
 }
@@ -95,6 +99,9 @@ public struct StageSpec: Sendable {
     public var when: Expression?
     /// `approve: true`: a person approves the stage before it runs.
     public var approve: Located<Bool>?
+    /// `tools: [git.git_log, clock]`: the tools the model may call (`server.tool`, or a
+    /// server for all its tools); nil when the stage has no `tools`.
+    public var tools: [Located<String>]?
     /// `mock:`: the replies the mock provider gives this stage, in turn (for a command
     /// stage, what `--mock` answers instead of running it).
     public var mock: [(value: JSONValue, node: YAMLNode)] = []
@@ -133,6 +140,25 @@ public struct CommandSpec: Sendable {
 public enum EnvironmentValue: Sendable, Hashable {
     case variable(String)
     case literal(String)
+}
+
+/// An entry of `tools:`: how to reach one tool server, and what it may see.
+public struct ToolServerSpec: Sendable {
+    public var name: Located<String>
+    /// Nil when `mcp` is missing or malformed (reported by the decoder).
+    public var transport: Transport?
+    /// `env:`: the only variables the server sees, each a literal or `${VAR}` from pipe's environment.
+    public var environment: [(name: Located<String>, value: Located<String>)] = []
+    /// `max_result_chars`: a longer tool result is cut.
+    public var maxResultCharacters: Located<Int>?
+    public var span: Span
+
+    public enum Transport: Sendable {
+        /// `mcp: { command: [argv...] }`: a child process speaking MCP on stdin/stdout.
+        case stdio(command: [Located<String>])
+        /// `mcp: { url: ..., headers: {...} }`: a Streamable HTTP server.
+        case http(url: Located<String>, headers: [(name: String, value: Located<String>)])
+    }
 }
 
 /// `budget:`: hard limits for the whole run.

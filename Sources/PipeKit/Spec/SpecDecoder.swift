@@ -34,6 +34,7 @@ public struct SpecDecoder {
                     spec.defaults = settings(pairs)
                 }
             case "budget": spec.budget = budget(value)
+            case "tools": spec.tools = toolServers(value)
             case "stages": spec.stages = stages(value)
             case "output": spec.output = output(value)
             default: break
@@ -194,6 +195,8 @@ public struct SpecDecoder {
                 }
             case "timeout": settings.timeout = duration(value, key: "timeout")
             case "cache": settings.cache = boolean(value, key: "cache")
+            case "max_turns":
+                settings.maxTurns = positiveInteger(value, key: "max_turns", hint: "the model turns a tool-using stage may take; 8 unless set")
             default: break
             }
         }
@@ -227,6 +230,7 @@ public struct SpecDecoder {
                         stage.prompt = template(field.value, key: "prompt")
                     }
                 case "needs": stage.needs = stringList(field.value, key: "needs") ?? []
+                case "tools": stage.tools = stringList(field.value, key: "tools") ?? []
                 case "for_each": stage.forEach = forEach(field.value, in: pair.value)
                 case "approve": stage.approve = boolean(field.value, key: "approve")
                 case "when": stage.when = condition(field.value, key: "when")
@@ -304,6 +308,84 @@ public struct SpecDecoder {
             }
         }
         return command
+    }
+
+    /// `tools:`: server name → `{ mcp: { command: [...] } | { url: ..., headers: {...} }, env, max_result_chars }`.
+    mutating func toolServers(_ node: YAMLNode) -> [ToolServerSpec] {
+        guard let pairs = mapping(node, what: "`tools`") else { return [] }
+        var servers: [ToolServerSpec] = []
+        for pair in pairs {
+            guard let name = key(pair) else { continue }
+            if !StageNames.isValid(name.value) {
+                report(.invalidValue, at: name.span, "tool server name `\(name.value)` must match [a-z][a-z0-9_-]*",
+                    hint: "rename it `\(StageNames.suggestion(for: name.value))`")
+            }
+            guard let fields = mapping(pair.value, what: "tool server `\(name.value)`") else { continue }
+            checkKeys(fields, allowed: SpecKeys.toolServer, in: "tool server `\(name.value)`")
+            var server = ToolServerSpec(name: name, span: pair.value.span)
+            if let mcp = pair.value["mcp"] {
+                server.transport = mcpTransport(mcp, server: name.value)
+            } else {
+                report(.missingKey, at: name.span, "tool server `\(name.value)` has no `mcp`",
+                    hint: "add `mcp: { command: [python3, -m, mcp_server_git] }` or `mcp: { url: \"http://127.0.0.1:8931/mcp\" }`")
+            }
+            if let env = pair.value["env"], let variables = mapping(env, what: "`env`") {
+                for variable in variables {
+                    guard let variableName = key(variable), let value = string(variable.value, key: variableName.value) else { continue }
+                    if !Self.isEnvironmentName(variableName.value) {
+                        report(.invalidValue, at: variableName.span,
+                            "`\(variableName.value)` is not the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*)")
+                        continue
+                    }
+                    server.environment.append((variableName, value))
+                }
+            }
+            server.maxResultCharacters = positiveInteger(pair.value["max_result_chars"], key: "max_result_chars")
+            servers.append(server)
+        }
+        return servers
+    }
+
+    mutating func mcpTransport(_ node: YAMLNode, server: String) -> ToolServerSpec.Transport? {
+        guard let pairs = mapping(node, what: "`mcp` of tool server `\(server)`") else { return nil }
+        checkKeys(pairs, allowed: SpecKeys.mcp, in: "`mcp` of tool server `\(server)`")
+        let example = "write `command: [python3, -m, mcp_server_time]` (argv, no shell) or `url: \"http://127.0.0.1:8931/mcp\"`"
+        switch (node["command"], node["url"]) {
+        case (let command?, nil):
+            if let header = node["headers"] {
+                report(.invalidValue, at: header.span, "`headers` only applies to an `url` server", hint: "remove `headers`")
+            }
+            guard let items = command.sequence else {
+                typeMismatch(command, key: "command", expected: "a list of arguments (argv)", hint: example)
+                return nil
+            }
+            let argv = items.compactMap { string($0, key: "command") }
+            if items.isEmpty || argv.first?.value.isEmpty == true {
+                report(.invalidValue, at: command.span, "the `command` of tool server `\(server)` is empty", hint: example)
+                return nil
+            }
+            return argv.count == items.count ? .stdio(command: argv) : nil
+        case (nil, let url?):
+            guard let url = string(url, key: "url") else { return nil }
+            guard url.value.hasPrefix("http://") || url.value.hasPrefix("https://") else {
+                report(.invalidValue, at: url.span, "`url` must be an http:// or https:// URL", hint: "for example `http://127.0.0.1:8931/mcp`")
+                return nil
+            }
+            var headers: [(name: String, value: Located<String>)] = []
+            if let node = node["headers"], let pairs = mapping(node, what: "`headers`") {
+                for pair in pairs {
+                    guard let name = key(pair), let value = string(pair.value, key: name.value) else { continue }
+                    headers.append((name.value, value))
+                }
+            }
+            return .http(url: url, headers: headers)
+        case (.some, .some):
+            report(.invalidValue, at: node.span, "`mcp` of tool server `\(server)` has both `command` and `url`",
+                hint: "keep one: a spawned server (`command`) or a running one (`url`)")
+        case (nil, nil):
+            report(.missingKey, at: node.span, "`mcp` of tool server `\(server)` has no `command` or `url`", hint: example)
+        }
+        return nil
     }
 
     mutating func loop(_ node: YAMLNode, at key: Span) -> LoopSpec? {

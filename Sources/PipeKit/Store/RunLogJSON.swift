@@ -14,6 +14,7 @@ public enum RunLogJSON {
             ("output", run.output ?? .null),
             ("stages", .array(run.stages.map(stage))),
             ("calls", .array(run.calls.map(call))),
+            ("tool_calls", .array(run.toolCalls.map(toolCall))),
         ]
         return .object(JSONObject(fields))
     }
@@ -50,6 +51,20 @@ public enum RunLogJSON {
             ("reused", .bool(stage.reused)),
             ("error", stage.error.map(JSONValue.string) ?? .null),
             ("fingerprint", stage.fingerprint.map(JSONValue.string) ?? .null),
+        ]))
+    }
+
+    static func toolCall(_ call: ToolCallRecord) -> JSONValue {
+        .object(JSONObject([
+            ("stage", .string(call.stage)),
+            ("attempt", int(call.attempt)),
+            ("turn", int(call.turn)),
+            ("tool", .string(call.tool)),
+            ("arguments", call.arguments),
+            ("result_chars", int(call.resultCharacters)),
+            ("is_error", .bool(call.isError)),
+            ("error", call.error.map(JSONValue.string) ?? .null),
+            ("latency_ms", int(StoreTime.milliseconds(call.duration))),
         ]))
     }
 

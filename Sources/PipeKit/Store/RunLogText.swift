@@ -64,6 +64,7 @@ public struct RunLogText: Sendable {
             }
             text += "\n" + RunSummary.table(calls, numericColumns: [4, 5, 6])
         }
+        if !run.toolCalls.isEmpty { text += "\n" + Self.toolCalls(run.toolCalls) }
         for stage in run.stages {
             if let output = stage.output {
                 text += "\noutput of \(stage.stage):\n" + Self.indent(Self.show(output))
@@ -75,6 +76,20 @@ public struct RunLogText: Sendable {
             text += "\noutput:\n" + Self.indent(Self.show(output))
         }
         return text
+    }
+
+    /// The tool calls of stages with `tools:`, turn by turn: `pipe logs RUN` shows all of
+    /// them, `--stage NAME` (on stderr) those of one stage.
+    public static func toolCalls(_ calls: [ToolCallRecord]) -> String {
+        var rows: [[String]] = [["tool call", "stage", "turn", "tool", "arguments", "result", "latency", "error"]]
+        for (index, call) in calls.enumerated() {
+            rows.append([
+                "#\(index + 1)", "\(call.stage) (attempt \(call.attempt))", String(call.turn), call.tool,
+                shorten(call.arguments.serialized(), to: 48), "\(call.resultCharacters) chars" + (call.isError ? " (error)" : ""),
+                DurationFormat.short(call.duration), call.error.map { shorten($0, to: 60) } ?? "",
+            ])
+        }
+        return RunSummary.table(rows, numericColumns: [2])
     }
 
     /// A stage's or run's value as `--stage` prints it: a string raw, anything else as JSON.

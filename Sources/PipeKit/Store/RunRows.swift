@@ -35,6 +35,8 @@ public struct RunDetail: Sendable {
     public var stages: [StageRow]
     /// In the order they completed.
     public var calls: [CallRow]
+    /// The tool calls of stages with `tools:`, in the order they ended.
+    public var toolCalls: [ToolCallRecord] = []
 }
 
 /// How one stage of a run ended.

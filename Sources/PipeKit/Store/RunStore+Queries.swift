@@ -42,10 +42,17 @@ extension RunStore {
             }
             let stages = try Row.fetchAll(db, sql: "SELECT * FROM stages WHERE run_id = ? ORDER BY id", arguments: [id])
             let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE run_id = ? ORDER BY id", arguments: [id])
+            let toolCalls = try Row.fetchAll(db, sql: "SELECT * FROM tool_calls WHERE run_id = ? ORDER BY id", arguments: [id])
             return RunDetail(
                 row: self.runRow(row), specHash: row["spec_hash"], traceID: row["trace_id"],
                 input: Self.json(row["input"]) ?? .null, output: Self.json(row["output"]),
-                stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow))
+                stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow),
+                toolCalls: toolCalls.map { row in
+                    ToolCallRecord(
+                        stage: row["stage"], attempt: row["attempt"], turn: row["turn"], tool: row["tool"],
+                        arguments: Self.json(row["arguments"]) ?? .null, resultCharacters: row["result_chars"],
+                        isError: row["is_error"], error: row["error"], duration: StoreTime.duration(milliseconds: row["latency_ms"]))
+                })
         }
     }
 

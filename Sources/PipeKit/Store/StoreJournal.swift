@@ -93,6 +93,17 @@ final class StoreJournal: DurableJournal {
         }
     }
 
+    func record(_ toolCall: ToolCallRecord) async {
+        let (runID, createdAt) = (runID, StoreTime.text(Date()))
+        enqueue { db in
+            try db.cachedStatement(sql: ToolCallRecord.insert { _ in "?" }).execute(
+                arguments: [
+                    runID, toolCall.stage, toolCall.attempt, toolCall.turn, toolCall.tool, toolCall.arguments.serialized(),
+                    toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration), createdAt,
+                ])
+        }
+    }
+
     func record(_ stage: StageRecord) async {
         let (runID, finishedAt) = (runID, StoreTime.text(Date()))
         enqueue { db in

@@ -154,6 +154,26 @@ enum StoreSchema {
                 """)
         }
         migrator.registerMigration("v4: batches") { db in try SQLiteWorkQueue.createTables(db) }
+        // The tool calls of stages with `tools:`, one row each (PostgresSchema's version 2).
+        migrator.registerMigration("v5: tool calls") { db in
+            try db.execute(sql: """
+                CREATE TABLE tool_calls (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    stage TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    turn INTEGER NOT NULL,
+                    tool TEXT NOT NULL,
+                    arguments TEXT NOT NULL,
+                    result_chars INTEGER NOT NULL,
+                    is_error INTEGER NOT NULL,
+                    error TEXT,
+                    latency_ms INTEGER NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX tool_calls_run_id ON tool_calls(run_id, stage);
+                """)
+        }
         return migrator
     }()
 

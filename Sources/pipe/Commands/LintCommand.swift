@@ -1,7 +1,7 @@
 import ArgumentParser
 import PipeKit
 
-struct LintCommand: ParsableCommand {
+struct LintCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lint",
         abstract: "Check pipeline specs without calling any model.",
@@ -17,6 +17,11 @@ struct LintCommand: ParsableCommand {
             counting the others (in every format). Control characters in messages and source \
             lines are printed escaped (`\\u001b`).
 
+            With --tools, each spec's tool servers are started too (see `pipe help tools`): \
+            a `server.tool` a stage names that its server does not list is an `unknown-tool` \
+            error, a server that does not start a `tool-server` error. Exit 2 when a `${VAR}` \
+            of a server's `env` is not set or this pipe cannot start tool servers.
+
             A spec may be at most 4 MiB, each schema file it names at most 4 MiB; a larger \
             file is not read. A spec may come from a pipe or `<(cmd)`.
 
@@ -29,6 +34,7 @@ struct LintCommand: ParsableCommand {
               pipe lint pipelines/*.yaml
               pipe lint --strict --format github spec.yaml     # annotations in GitHub Actions
               cat spec.yaml | pipe lint -
+              pipe lint --tools pipelines/code-review.yaml     # start the tool servers and check the tools named
             """
     )
 
@@ -38,6 +44,9 @@ struct LintCommand: ParsableCommand {
     @Flag(name: .long, help: "Fail on warnings too.")
     var strict = false
 
+    @Flag(name: .long, help: "Start the tool servers and check the tools the stages name.")
+    var tools = false
+
     @Argument(help: "Spec files to check; `-` reads one from standard input.")
     var specs: [String]
 
@@ -46,18 +55,25 @@ struct LintCommand: ParsableCommand {
         if specs.filter({ $0 == "-" }).count > 1 { throw ValidationError("`-` (standard input) can be given once") }
     }
 
-    func run() throws {
+    func run() async throws {
         var files: [LintedFile] = []
         var unreadable = false
         for path in specs {
+            let source: SourceFile, directory: String
             do {
-                let (source, directory) = try SpecFile.read(path)
-                let result = Compiler.compile(source, directory: directory)
-                files.append(LintedFile(source: source, diagnostics: result.diagnostics))
+                (source, directory) = try SpecFile.read(path)
             } catch {
                 try Terminal.writeError("\(error)\n")
                 unreadable = true
+                continue
             }
+            let result = Compiler.compile(source, directory: directory)
+            var diagnostics = result.diagnostics
+            if tools, let pipeline = result.pipeline, !pipeline.toolServers.isEmpty {
+                let listings = try await ToolServersSetup.listingsOrExit(pipeline)
+                diagnostics += ToolCatalog.diagnostics(pipeline, listings: listings)
+            }
+            files.append(LintedFile(source: source, diagnostics: diagnostics))
         }
         let all = files.flatMap(\.diagnostics)
         if format != .text || !all.isEmpty {

@@ -111,6 +111,9 @@ struct LogsCommand: AsyncParsableCommand {
             try Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : format.detail(detail))
             return
         }
+        // A stage's turns and tool calls go to stderr: stdout stays its output, for scripts.
+        let toolCalls = detail.toolCalls.filter { $0.stage == stage || RunUnitID($0.stage)?.stage == stage }
+        if !json, !toolCalls.isEmpty { try Terminal.writeError(RunLogText.toolCalls(toolCalls)) }
         guard let row = detail.stages.last(where: { $0.stage == stage }) else {
             let names = detail.stages.map(\.stage)
             throw try failure("run \(id) has no stage `\(stage)`"

@@ -17,6 +17,15 @@ struct RunCommand: AsyncParsableCommand {
             `pattern` match may take at most 10,000,000 steps); a reply that fails is re-asked \
             with the errors, then the stage's fallback models are tried.
 
+            Tools: a stage with `tools: [server.tool | server]` offers its model those tools \
+            from the servers under the spec's top-level `tools:` (MCP: `mcp: { command: [...] }` \
+            or `mcp: { url: ... }`, `env`, `max_result_chars`), started once for the run and \
+            stopped when it ends. Each turn the tools the model calls run at once and their \
+            results (errors included) go back, until it answers or `max_turns` (default 8) turns \
+            have passed, which fails the attempt. Every turn reserves its worst case against \
+            the budget. A `${VAR}` of a server's `env` that is not set is exit 2. `pipe tools` \
+            lists the servers' tools.
+
             Limits: a stage's timeout bounds each attempt as a whole. A reply may be at most \
             1 KiB per max_tokens token (at least 1 MiB), one streamed event at most 1 MiB; a \
             larger one fails the attempt as a malformed reply (retried). Before each call its \

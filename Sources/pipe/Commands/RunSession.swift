@@ -18,6 +18,21 @@ struct RunSession {
     let pipeline: CompiledPipeline
     let settings: Settings
 
+    /// A run whose stages use tools needs their servers' `${VAR}`s set and a client to
+    /// start them: else exit 2 before anything is called.
+    static func checkTools(
+        _ pipeline: CompiledPipeline, environment: [String: String], factory: PipelineRunner.ToolServersFactory?
+    ) throws {
+        guard pipeline.usesTools else { return }
+        do throws(ToolSetupError) {
+            _ = try pipeline.toolServerConfigs(environment: environment)
+            if factory == nil { throw .unavailable }
+        } catch {
+            try Terminal.writeError("pipe: \(error)\n")
+            throw ExitCodeError(code: 2)
+        }
+    }
+
     /// What a run needs before its first call, made and checked (keys, output schemas) before
     /// the run store is needed: `pipe run` opens the store meanwhile.
     struct Prepared {
@@ -37,6 +52,9 @@ struct RunSession {
 
     /// The providers (a missing key exits 2), progress and the runner.
     func prepare(approval: ApprovalPolicy) throws -> Prepared {
+        let pipeline = settings.mock ? self.pipeline.mocked() : self.pipeline
+        let environment = ProcessInfo.processInfo.environment
+        try Self.checkTools(pipeline, environment: environment, factory: ToolServersSetup.factory)
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -63,6 +81,8 @@ struct RunSession {
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
             options.mockCommands = settings.mock
+            options.toolServers = ToolServersSetup.factory
+            options.environment = environment
             runner = try PipelineRunner(pipeline: pipeline, options: options) {
                 model throws(ProviderError) in try factory.provider(for: model)
             }

@@ -130,6 +130,7 @@ final class ResolvedStage {
     let retries: Located<Int>?
     let timeout: Located<Duration>?
     let cache: Located<Bool>?
+    let maxTurns: Located<Int>?
 
     /// The output schema; `.text` when the stage declares none.
     let output: ResolvedSchema
@@ -160,13 +161,23 @@ final class ResolvedStage {
 
     var maxTokensValue: Int { maxTokens?.value ?? BuiltinDefaults.maxTokens }
     var retriesValue: Int { retries?.value ?? BuiltinDefaults.retries }
+    var maxTurnsValue: Int { maxTurns?.value ?? BuiltinDefaults.maxTurns }
+    /// The stage's `tools:` entries that parse, as `ToolReference`s (the rules report the others).
+    var toolReferences: [ToolReference] {
+        (spec.tools ?? []).compactMap { written in
+            ToolReference(parsing: written.value).map { ToolReference(server: $0.server, tool: $0.tool, span: written.span) }
+        }
+    }
+    /// Model calls one attempt may make: one, or `max_turns` with tools.
+    var turns: Int { toolReferences.isEmpty ? 1 : maxTurnsValue }
 
     init(
         spec: StageSpec, system: Template?, maxTokens: Located<Int>?, temperature: Located<Double>?,
         retries: Located<Int>?, timeout: Located<Duration>?, cache: Located<Bool>?, output: ResolvedSchema,
         valueShape: SchemaShape?, model: ModelLookup?, fallbacks: [ModelLookup], forEach: ResolvedForEach?,
-        references: [ResolvedReference], maxRuns: Int
+        references: [ResolvedReference], maxRuns: Int, maxTurns: Located<Int>? = nil
     ) {
+        self.maxTurns = maxTurns
         self.spec = spec
         self.system = system
         self.maxTokens = maxTokens

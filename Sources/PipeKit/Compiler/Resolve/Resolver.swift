@@ -112,7 +112,8 @@ struct Resolver {
                     temperature: setting(stage, \.temperature), retries: setting(stage, \.retries),
                     timeout: setting(stage, \.timeout), cache: setting(stage, \.cache), output: outputs[index],
                     valueShape: valueShapes[name] ?? nil, model: model, fallbacks: fallbackNames.map(lookup),
-                    forEach: forEaches[index], references: references[index], maxRuns: maxRuns))
+                    forEach: forEaches[index], references: references[index], maxRuns: maxRuns,
+                    maxTurns: setting(stage, \.maxTurns)))
         }
         return ResolvedPipeline(
             spec: spec, input: input, inputShape: inputShape, stages: stages, schemaProblems: loader.problems,

@@ -24,7 +24,9 @@ struct BudgetRules: Rule {
                 resolved.stage(named: $0).map { $0.spec.command == nil ? $0.maxTokensValue : 0 }
             }
             let worst = WorstCase.stage(
-                promptTokens: prompt, maxTokens: output, retries: stage.retriesValue,
+                promptTokens: prompt, maxTokens: output, retries: stage.retriesValue, maxTurns: stage.turns,
+                resultTokensPerTurn: WorstCase.resultTokensPerTurn(
+                    stage.toolReferences, servers: resolved.spec.tools.compactMap(Compiler.declaration)),
                 models: [model] + stage.fallbacks.compactMap(\.model))
             worstTokens += worst.tokens * stage.maxRuns
             if let cost = worst.costUSD { worstCost += cost * Double(stage.maxRuns) } else { everyPriceKnown = false }

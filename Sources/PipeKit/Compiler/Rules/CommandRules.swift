@@ -36,7 +36,8 @@ struct CommandRules: Rule {
         let written: [(String, Span?)] = [
             ("prompt", stage.prompt?.span), ("model", settings.model?.span), ("fallback", settings.fallback?.first?.span),
             ("system", settings.system?.span), ("max_tokens", settings.maxTokens?.span),
-            ("temperature", settings.temperature?.span),
+            ("temperature", settings.temperature?.span), ("tools", stage.tools?.first?.span),
+            ("max_turns", settings.maxTurns?.span),
         ]
         assert(written.map(\.0) == SpecKeys.modelOnly)
         return written.compactMap { key, span in span.map { (key, $0) } }

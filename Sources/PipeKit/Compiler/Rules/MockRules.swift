@@ -1,4 +1,5 @@
-// Rule `mock-value`: a stage's `mock:` values are what its model could validly answer.
+// Rule `mock-value`: a stage's `mock:` values are what its model could validly answer (its
+// scripted tool calls aside).
 struct MockRules: Rule {
     let ids: [RuleID] = [.mockValue]
 
@@ -11,7 +12,8 @@ struct MockRules: Rule {
             case .broken: continue
             }
             guard let validator = try? JSONSchema(compiling: schema) else { continue }
-            for (value, node) in stage.spec.mock {
+            // A scripted tool call (`tool-*` rules check it) is no value.
+            for (value, node) in stage.spec.mock where MockToolCall(value) == nil {
                 for error in validator.validate(value, maxErrors: 3) {
                     let at = node.node(at: JSONPointer(error.instanceLocation) ?? JSONPointer())
                     diagnostics.report(

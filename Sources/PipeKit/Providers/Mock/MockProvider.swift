@@ -24,7 +24,16 @@ public final class MockProvider: ModelProvider {
             // The items of a `for_each` run at once: each takes the value of its index, so the
             // output does not depend on which call is made first.
             let position = request.unit.item.map { $0 + 1 } ?? call
-            text = TemplateRenderer.text(of: fixed[min(position, fixed.count) - 1])
+            let value = fixed[min(position, fixed.count) - 1]
+            // A scripted tool call (`- tool: git.git_log`): the reply asks for it, and the run makes it.
+            if let scripted = MockToolCall(value), let tool = scripted.tool.tool, !request.tools.isEmpty {
+                let name = ToolNames.apiName(
+                    server: scripted.tool.server, tool: tool, avoiding: [ProviderNames.sanitized(request.stageName)])
+                return ModelReply(
+                    content: [.toolUse(id: "mock_\(request.stageName)_\(call)", name: name, input: scripted.arguments)],
+                    stopReason: .toolUse, usage: TokenUsage(input: 0, output: 0), answerText: "")
+            }
+            text = TemplateRenderer.text(of: value)
         } else if let schema = request.outputSchema {
             text = MockValueGenerator(schema: schema).value().serialized()
         } else {

@@ -77,9 +77,10 @@ struct ReplyBlocks: Sendable {
 
     /// The stage's answer: for a structured stage, the input of its output tool (`answerTool`),
     /// found by name, else the text for validation to judge; for a text stage, the text. Empty
-    /// when the reply calls only tools the request offered (a turn). Nil when the reply has
-    /// neither (the provider says why). A call of a tool the request did not offer, without
-    /// the output tool, is no answer: an invalid response, so the attempt is made again.
+    /// when the reply calls tools of a request that offers some (a turn, whose calls of tools
+    /// not offered get error results). Nil when the reply has neither (the provider says why).
+    /// A call of a tool by a request that offers none, without the output tool, is no
+    /// answer: an invalid response, so the attempt is made again.
     /// The output tool is named after the stage (`ProviderNames.sanitized`).
     func answer(to request: ModelRequest, schema: ObjectRootSchema?, mapper: ProviderErrorMapper) throws(ProviderError) -> String? {
         let answerTool = ProviderNames.sanitized(request.stageName)
@@ -88,6 +89,8 @@ struct ReplyBlocks: Sendable {
             return schema.unwrap(input.isEmpty ? "{}" : input)
         }
         let called = toolNames
+        // A stage with tools answers a call of a tool it was not offered with an error result.
+        if !offered.isEmpty, !called.isEmpty { return "" }
         if let stray = called.first(where: { name in !offered.contains { $0.name == name } }) {
             let expected = schema == nil ? "" : ", not the output tool `\(answerTool)`"
             throw mapper.invalidResponse("the reply calls the tool `\(stray)`, which the request does not offer\(expected)")

@@ -65,8 +65,21 @@ private struct Run: Sendable {
     private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> StageOutcome {
         let models = [stage.model] + stage.fallbacks
         var lastError = StageFailure.noAttempt
-        // Providers send the schema as a tool or a response format: it counts as input.
+        // The tools are listed once for the unit, and offered every turn of every attempt.
+        var tools: ToolTurns?
+        if !stage.tools.isEmpty {
+            guard let servers = context.toolServers else { return .failed(.toolSetup(.unavailable)) }
+            do {
+                tools = try await ToolTurns.offer(
+                    stage.tools, from: servers, avoiding: ProviderNames.sanitized(context.stage.name), timeout: stage.timeout)
+            } catch {
+                return .failed(error)
+            }
+        }
+        let definitions = tools?.definitions ?? []
+        // Providers send the schema as a tool or a response format, and the tools: input too.
         let schemaCharacters = WorstCase.schemaCharacters(context.stage.outputSchema)
+            + definitions.reduce(0) { $0 + $1.json.serialized().utf8.count }
         for (index, model) in models.enumerated() {
             if index > 0 {
                 events(.fallingBack(unit: unit, from: models[index - 1], to: model, reason: lastError))
@@ -79,71 +92,117 @@ private struct Run: Sendable {
                 return .failed(.noProvider(error))
             }
             var messages = [ChatMessage(.user, prompt)]
-            for retry in 0...stage.retries {
+            attempts: for retry in 0...stage.retries {
                 if Task.isCancelled { return .cancelled }
                 if let deadline, ContinuousClock.now >= deadline {
                     return .failed(.timeBudget(unit: unit))
                 }
                 tally.attempts += 1
                 events(.attemptStarted(unit: unit, attempt: tally.attempts, model: model))
-                let request = ModelRequest(
-                    model: model, system: system, messages: messages, outputSchema: context.stage.outputSchema,
-                    stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
-                    unit: unit)
-                let cacheKey = journal == nil ? "" : Fingerprint.call(request)
-                let callStart = ContinuousClock.now
-                if cache, let journal, let cached = await journal.cachedReply(key: cacheKey) {
-                    if case .value(let value) = await check(cached.answerText) {
-                        await record(request, model: model, attempt: tally.attempts, reply: cached.answerText, status: .cached,
-                            problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
-                        return .value(value)
-                    }
-                }
-                let reservation: BudgetLedger.Reservation
-                do {
-                    reservation = try await ledger.reserve(
-                        stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters), maxOutputTokens: stage.maxTokens, price: model.price)
-                } catch {
-                    return .failed(.budget(error))
-                }
-                let reply: ModelReply
-                do {
-                    let name = unit
-                    let events = self.events
-                    reply = try await provider.complete(request) { progress in
-                        switch progress {
-                        case .received(let characters): events(.streaming(unit: name, characters: characters))
-                        case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
+                // The turns of the attempt: each reply that calls tools gets their results, until
+                // the model answers or `max_turns` is reached.
+                var conversation = messages
+                var reply: ModelReply?
+                var request: ModelRequest
+                var cacheKey = ""
+                var callStart = ContinuousClock.now
+                var cost: Double?
+                var turn = 0
+                repeat {
+                    turn += 1
+                    if turn > 1, let deadline, ContinuousClock.now >= deadline { return .failed(.timeBudget(unit: unit)) }
+                    request = ModelRequest(
+                        model: model, system: system, messages: conversation, outputSchema: context.stage.outputSchema,
+                        stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
+                        unit: unit, tools: definitions)
+                    cacheKey = journal == nil ? "" : Fingerprint.call(request)
+                    callStart = ContinuousClock.now
+                    // A stage with tools is not answered from the cache: its turns act on the world.
+                    if cache, tools == nil, let journal, let cached = await journal.cachedReply(key: cacheKey) {
+                        if case .value(let value) = await check(cached.answerText) {
+                            await record(request, model: model, attempt: tally.attempts, reply: cached.answerText, status: .cached,
+                                problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+                            return .value(value)
                         }
                     }
-                } catch {
-                    await ledger.settle(reservation, usage: .zero, price: model.price)
-                    if case .cancelled = error { return .cancelled }
-                    if Task.isCancelled { return .cancelled }
-                    await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
-                        problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
-                    lastError = .provider(model: model, error)
-                    // A request the API rejects (400, 401, 403, 404) will not work on retry.
-                    guard error.isTransient else { return .failed(lastError) }
-                    // After a budget stop, no pause: the next attempt is refused at once.
-                    if retry < stage.retries, await ledger.stop == nil {
-                        let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
-                        events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: delay))
-                        do { try await Task.sleep(for: delay) } catch { return .cancelled }
+                    let reservation: BudgetLedger.Reservation
+                    do {
+                        reservation = try await ledger.reserve(
+                            stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters),
+                            maxOutputTokens: stage.maxTokens, price: model.price)
+                    } catch {
+                        return .failed(.budget(error))
                     }
-                    continue
+                    let turnReply: ModelReply
+                    do {
+                        let name = unit
+                        let events = self.events
+                        turnReply = try await provider.complete(request) { progress in
+                            switch progress {
+                            case .received(let characters): events(.streaming(unit: name, characters: characters))
+                            case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
+                            }
+                        }
+                    } catch {
+                        await ledger.settle(reservation, usage: .zero, price: model.price)
+                        if case .cancelled = error { return .cancelled }
+                        if Task.isCancelled { return .cancelled }
+                        await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
+                            problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+                        lastError = .provider(model: model, error)
+                        // A request the API rejects (400, 401, 403, 404) will not work on retry.
+                        guard error.isTransient else { return .failed(lastError) }
+                        // After a budget stop, no pause: the next attempt is refused at once.
+                        if retry < stage.retries, await ledger.stop == nil {
+                            let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
+                            events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: delay))
+                            do { try await Task.sleep(for: delay) } catch { return .cancelled }
+                        }
+                        continue attempts
+                    }
+                    await ledger.settle(reservation, usage: turnReply.usage, price: model.price)
+                    tally.usage = tally.usage + turnReply.usage
+                    cost = model.price.map { BudgetLedger.cost(turnReply.usage, $0) }
+                    if let cost { tally.cost = (tally.cost ?? 0) + cost }
+                    let calls = turnReply.toolUses.filter { $0.name != ProviderNames.sanitized(context.stage.name) }
+                    guard let tools, turnReply.answerText.isEmpty, !calls.isEmpty else {
+                        reply = turnReply
+                        break
+                    }
+                    // A turn: the calls run at once, their results go back in the calls' order.
+                    await record(request, model: model, attempt: tally.attempts, reply: turnReply.answerText, status: .turn,
+                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey)
+                    if Task.isCancelled { return .cancelled }
+                    let results = await tools.run(calls)
+                    for call in results {
+                        let record = ToolCallRecord(
+                            stage: unit.description, attempt: tally.attempts, turn: turn, tool: call.tool, arguments: call.arguments,
+                            resultCharacters: call.outcome.fullLength, isError: call.outcome.isError, error: call.failure,
+                            duration: call.duration)
+                        events(.toolCallFinished(record))
+                        await journal?.record(record)
+                    }
+                    if Task.isCancelled { return .cancelled }
+                    conversation += [
+                        ChatMessage(.assistant, turnReply.content),
+                        ChatMessage(.user, results.map { .toolResult(toolUseID: $0.id, content: $0.outcome.content, isError: $0.outcome.isError) }),
+                    ]
+                } while turn < stage.maxTurns
+                guard let reply else {
+                    lastError = .noAnswer(model: model, turns: stage.maxTurns)
+                    if retry < stage.retries {
+                        events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: .zero))
+                    }
+                    continue attempts
                 }
-                await ledger.settle(reservation, usage: reply.usage, price: model.price)
-                tally.usage = tally.usage + reply.usage
-                let cost = model.price.map { BudgetLedger.cost(reply.usage, $0) }
-                if let cost { tally.cost = (tally.cost ?? 0) + cost }
-
                 let checked = await check(reply.answerText)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
                     since: callStart, key: cacheKey)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
+                // A re-ask goes on from the conversation, the tools' results included.
+                messages = conversation
                 switch checked {
                 case .value(let value):
                     return .value(value)

@@ -146,6 +146,15 @@ public final class PostgresJournal: DurableJournal {
             """, parameters)
     }
 
+    public func record(_ toolCall: ToolCallRecord) async {
+        let parameters: [any PostgresParameter] = [
+            runID, toolCall.stage, toolCall.attempt, toolCall.turn, toolCall.tool, toolCall.arguments.serialized(),
+            toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration),
+            StoreTime.text(Date()),
+        ]
+        enqueue(ToolCallRecord.insert { "$\($0)" }, parameters)
+    }
+
     public func record(_ stage: StageRecord) async {
         let report = stage.report
         let parameters: [any PostgresParameter] = [

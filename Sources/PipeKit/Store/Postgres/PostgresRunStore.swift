@@ -75,18 +75,26 @@ public final class PostgresRunStore: RunStorage {
     }
 
     public func run(_ id: String) async throws(StoreError) -> RunDetail? {
-        let (runs, stages, calls) = try await client.withConnection { connection throws(PostgresError) in
+        let (runs, stages, calls, toolCalls) = try await client.withConnection { connection throws(PostgresError) in
             (
                 try connection.query(Self.runQuery("WHERE id = $1"), [id]),
                 try connection.query("SELECT * FROM stages WHERE run_id = $1 ORDER BY id", [id]),
-                try connection.query("SELECT * FROM calls WHERE run_id = $1 ORDER BY id", [id])
+                try connection.query("SELECT * FROM calls WHERE run_id = $1 ORDER BY id", [id]),
+                try connection.query("SELECT * FROM tool_calls WHERE run_id = $1 ORDER BY id", [id])
             )
         }
         guard let row = runs.first else { return nil }
         return RunDetail(
             row: Self.runRow(row), specHash: row["spec_hash"] ?? "", traceID: row["trace_id"] ?? "",
             input: Self.json(row["input"]) ?? .null, output: Self.json(row["output"]),
-            stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow))
+            stages: stages.map(Self.stageRow), calls: calls.map(Self.callRow),
+            toolCalls: toolCalls.map { row in
+                ToolCallRecord(
+                    stage: row["stage"] ?? "", attempt: row.int("attempt") ?? 0, turn: row.int("turn") ?? 0, tool: row["tool"] ?? "",
+                    arguments: Self.json(row["arguments"]) ?? .null, resultCharacters: row.int("result_chars") ?? 0,
+                    isError: row.bool("is_error") ?? false, error: row["error"],
+                    duration: StoreTime.duration(milliseconds: row.int("latency_ms") ?? 0))
+            })
     }
 
     // MARK: - Approvals

@@ -126,7 +126,27 @@ enum PostgresSchema {
             """,
             // What a claim scans: the items not ended yet, in input order.
             "CREATE INDEX items_open ON items (batch_id, item) WHERE status IN ('pending', 'running')",
-        ]
+        ],
+        // The tool calls of stages with `tools:` (StoreSchema's "v5: tool calls").
+        [
+            """
+            CREATE TABLE tool_calls (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                stage TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                turn INTEGER NOT NULL,
+                tool TEXT NOT NULL,
+                arguments TEXT NOT NULL,
+                result_chars BIGINT NOT NULL,
+                is_error BOOLEAN NOT NULL,
+                error TEXT,
+                latency_ms BIGINT NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX tool_calls_run_id ON tool_calls (run_id, stage)",
+        ],
     ]
 
     static var version: Int { migrations.count }

@@ -1,0 +1,112 @@
+import FakeLLM
+import Foundation
+import Testing
+@testable import PipeKit
+
+/// Agent stages through `pipe run` and `pipe tools` with the real MCP client and the reference
+/// servers from PyPI (`mcp-server-git`, `mcp-server-time`).
+@Suite(.serialized) struct AgentEndToEndTests {
+    /// A git repository with one commit and an uncommitted change, and a spec beside it whose
+    /// `git` server runs there.
+    static func repository(spec: String) throws -> TemporaryFolder {
+        let folder = try TemporaryFolder("agent-git")
+        let repo = folder.url.path
+        try "hello\n".write(toFile: repo + "/notes.txt", atomically: true, encoding: .utf8)
+        for arguments in [
+            ["init", "-q", "-b", "main"], ["add", "notes.txt"],
+            ["-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "First notes"],
+        ] {
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            git.arguments = ["-C", repo] + arguments
+            try git.run()
+            git.waitUntilExit()
+        }
+        try "changed\n".write(toFile: repo + "/notes.txt", atomically: true, encoding: .utf8)
+        try spec.write(toFile: repo + "/review.yaml", atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    static let spec = """
+        version: 1
+        models: { m: { provider: anthropic, model: claude-test } }
+        defaults: { model: m, retries: 0 }
+        tools:
+          git: { mcp: { command: [python3, -m, mcp_server_git, --repository, .] } }
+        stages:
+          review:
+            tools: [git.git_log, git.git_diff_unstaged]
+            prompt: "Review the change."
+            output: { schema: { type: object, required: [verdict], properties: { verdict: { type: string } } } }
+        output: "{{ review.verdict }}"
+        """
+
+    @Test func aRunCallsTheRealGitServerAndTheResultsReachTheModel() async throws {
+        let folder = try Self.repository(spec: Self.spec)
+        let server = FakeLLMServer { request in
+            switch request.callNumber {
+            case 1: .blocks([.toolUse(name: "git_git_log", input: #"{"repo_path": "."}"#), .toolUse(name: "git_git_diff_unstaged", input: #"{"repo_path": "."}"#)])
+            default: .text(#"{"verdict": "fine"}"#)
+            }
+        }
+        try server.start()
+        defer { server.stop() }
+        let environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
+            "ANTHROPIC_API_KEY": "sk-ant-SECRET", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+        ]
+        let trace = folder.url.appendingPathComponent("trace.jsonl").path
+        let result = try await runPipe(
+            ["run", "--quiet", "--no-store", "--trace", trace, folder.url.appendingPathComponent("review.yaml").path], stdin: "x",
+            environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "fine\n")
+        #expect(server.log.count == 2)
+        let sent = server.log.last?.request.bodyText ?? ""
+        #expect(sent.contains("First notes"))
+        #expect(sent.contains("+changed"))
+        let events = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        #expect(events.filter { $0["event"] == "execute_tool" }.compactMap { $0["tool"]?.stringValue }.sorted() == ["git.git_diff_unstaged", "git.git_log"])
+    }
+
+    @Test func pipeToolsListsTheServersToolsAndPlacesAToolItDoesNotHave() async throws {
+        let folder = try Self.repository(spec: Self.spec.replacingOccurrences(of: "git.git_diff_unstaged]", with: "git.git_dif_unstaged]"))
+        let result = try await runPipe(["tools", folder.url.appendingPathComponent("review.yaml").path])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("git.git_log(repo_path*: string, max_count: integer"))
+        #expect(result.stderr.contains("review.yaml:8:26: error: stage `review` names `git.git_dif_unstaged`, but tool server `git` has no tool `git_dif_unstaged` [unknown-tool]"))
+        #expect(result.stderr.contains("did you mean `git_diff_unstaged`?"))
+        let lint = try await runPipe(["lint", "--tools", folder.url.appendingPathComponent("review.yaml").path])
+        #expect(lint.status == 1)
+        #expect(lint.stdout.contains("[unknown-tool]"))
+    }
+
+    @Test func aMockScriptCallsTheRealTimeServerOffline() async throws {
+        let folder = try TemporaryFolder("agent-time")
+        let spec = folder.url.appendingPathComponent("clock.yaml").path
+        try """
+            version: 1
+            models: { m: { provider: mock } }
+            tools:
+              clock: { mcp: { command: [python3, -m, mcp_server_time] } }
+            stages:
+              now:
+                model: m
+                tools: [clock.get_current_time]
+                prompt: "What time is it in {{ input }}?"
+                output: { schema: { type: object, required: [answer], properties: { answer: { type: string } } } }
+                mock:
+                  - { tool: clock.get_current_time, arguments: { timezone: Europe/Paris } }
+                  - { answer: "It is time." }
+            output: "{{ now.answer }}"
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let trace = folder.url.appendingPathComponent("trace.jsonl").path
+        let result = try await runPipe(["run", "--mock", "--quiet", "--no-store", "--trace", trace, spec], stdin: "Paris")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "It is time.\n")
+        let tool = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+            .first { $0["event"] == "execute_tool" }
+        #expect(tool?["tool"] == "clock.get_current_time")
+        #expect(tool?["is_error"] == false)
+    }
+}
