@@ -260,6 +260,9 @@ import Testing
               line: { run: "echo hi" }
               mixed: { run: [echo], prompt: "hi", model: m }
               reads: { run: [echo, "{{ nowhere.x }}"], stdin: "{{ empty.missing }}" }
+              acting: { run: [echo], tools: [clock], max_turns: 3 }
+            tools:
+              clock: { mcp: { command: [python3, -m, mcp_server_time] } }
             """)
         let result = try await runPipe(["lint", setup.spec])
         #expect(result.status == 1)
@@ -274,6 +277,9 @@ import Testing
             // The templates of arguments and stdin are checked as a prompt's are.
             "spec.yaml:7:28: error: `nowhere` is neither `input` nor a stage [unknown-reference]",
             "spec.yaml:7:61: error: `empty` is a string, so it has no field `missing` [reference-type]",
+            // Tools are a model's: a command stage cannot offer them.
+            "spec.yaml:8:34: error: stage `acting` runs a command (`run:`): `tools` does not apply to it [command-stage]",
+            "spec.yaml:8:53: error: stage `acting` runs a command (`run:`): `max_turns` does not apply to it [command-stage]",
         ], "\(result.stdout)")
     }
 
