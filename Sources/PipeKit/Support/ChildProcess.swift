@@ -63,28 +63,40 @@ struct ChildProcess: Sendable {
         return try result.get()
     }
 
+    /// How pipe starts any program (a command stage's, a stdio tool server's): a `program`
+    /// named without a `/` is looked up on the `PATH` (of `environment`, else pipe's own), one
+    /// with a `/` is a path from `workingDirectory`; exactly `environment`, passed keyed
+    /// (swift-subprocess 1.0.2 strdup()s raw "NAME=value" bytes, which would need a terminating
+    /// NUL); in a process group of its own, so that the whole group can be signalled (and
+    /// Ctrl-C on the terminal reaches pipe, which ends the group itself).
+    static func configuration(
+        program: String, arguments: [String], environment: [String: String], workingDirectory: String
+    ) -> Configuration {
+        let executable: Executable = program.contains("/") ? .path(.init(path(of: program, in: workingDirectory))) : .name(program)
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        let keys = Dictionary(uniqueKeysWithValues: environment.compactMap { name, value in
+            Environment.Key(rawValue: name).map { ($0, value) }
+        })
+        return Configuration(
+            executable: executable, arguments: Arguments(arguments), environment: .custom(keys),
+            workingDirectory: .init(workingDirectory), platformOptions: options)
+    }
+
+    /// A program written with a `/`: absolute, or relative to `workingDirectory`.
+    private static func path(of program: String, in workingDirectory: String) -> String {
+        program.hasPrefix("/") ? program : workingDirectory + "/" + program
+    }
+
     private func spawn() async throws -> Ended {
-        let executable: Executable
         if program.contains("/") {
-            let path = program.hasPrefix("/") ? program : workingDirectory + "/" + program
+            let path = Self.path(of: program, in: workingDirectory)
             guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw SpawnError(program: program, reason: "no executable file at \(path)")
             }
-            executable = .path(.init(path))
-        } else {
-            executable = .name(program)
         }
-        var options = PlatformOptions()
-        // Its own process group, so that the whole group can be signalled (and Ctrl-C on the
-        // terminal reaches pipe, which ends the group itself).
-        options.processGroupID = 0
-        var keys: [Environment.Key: String] = [:]
-        for (name, value) in environment {
-            if let key = Environment.Key(rawValue: name) { keys[key] = value }
-        }
-        let configuration = Configuration(
-            executable: executable, arguments: Arguments(arguments), environment: .custom(keys),
-            workingDirectory: .init(workingDirectory), platformOptions: options)
+        let configuration = Self.configuration(
+            program: program, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
         let limits = (stdout: stdoutLimit, stderr: stderrTail, timeout: timeout, grace: grace)
         let input = try stdinFile()
         let record = try await Subprocess.run(

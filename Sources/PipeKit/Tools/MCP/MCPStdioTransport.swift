@@ -1,6 +1,5 @@
 import Foundation
 import Subprocess
-import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -50,25 +49,17 @@ final class MCPStdioTransport: MCPTransport {
         }
         var environment = config.environment
         if environment["PATH"] == nil, let path = ProcessInfo.processInfo.environment["PATH"] { environment["PATH"] = path }
-        // Keyed, not as raw "NAME=value" bytes: swift-subprocess 1.0.2 strdup()s those, so
-        // they would need a terminating NUL.
-        let variables = Dictionary(uniqueKeysWithValues: environment.compactMap { name, value in
-            Environment.Key(rawValue: name).map { ($0, value) }
-        })
-        let executable: Executable =
-            !program.contains("/") ? .name(program)
-            : program.hasPrefix("/") ? .path(FilePath(program)) : .path(FilePath(config.workingDirectory + "/" + program))
-        var options = PlatformOptions()
-        options.processGroupID = 0  // a group of its own, whose id is the process's
+        // A group of its own, whose id is the process's.
+        let configuration = ChildProcess.configuration(
+            program: program, arguments: Array(command.dropFirst()), environment: environment,
+            workingDirectory: config.workingDirectory)
         let process = ProcessState()
         let launched = MCPOneShot<Result<(StandardInputWriter, pid_t), ToolFailure>>()
         // The process lives as long as `run`'s body: this task, which `close` awaits.
         let running = Task {
             do {
                 let result = try await Subprocess.run(
-                    executable, arguments: Arguments(Array(command.dropFirst())), environment: .custom(variables),
-                    workingDirectory: FilePath(config.workingDirectory), platformOptions: options,
-                    input: .inputWriter, output: .sequence, error: .sequence
+                    configuration, input: .inputWriter, output: .sequence, error: .sequence
                 ) { execution in
                     launched.set(.success((execution.standardInputWriter, execution.processIdentifier.value)))
                     await withTaskGroup(of: Void.self) { group in
