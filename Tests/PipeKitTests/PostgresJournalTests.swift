@@ -82,6 +82,8 @@ import Testing
             ToolCallRecord(
                 stage: "research", attempt: 1, turn: 2, tool: "kb.lookup", arguments: ["q": "tides"], resultCharacters: 42,
                 isError: true, error: "tool server 'kb' stopped: exit 1", duration: .milliseconds(12)))
+        // Queued like the run's call and stage records: written once the journal is flushed.
+        #expect(await journal.flush() == nil)
         let detail = try #require(try await PostgresRunStore(client: client).run(journal.runID))
         let call = try #require(detail.toolCalls.first)
         #expect(call.stage == "research" && call.attempt == 1 && call.turn == 2 && call.tool == "kb.lookup")
