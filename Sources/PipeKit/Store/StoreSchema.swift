@@ -174,6 +174,8 @@ enum StoreSchema {
                 CREATE INDEX tool_calls_run_id ON tool_calls(run_id, stage);
                 """)
         }
+        // Evals (`pipe eval`): one row an eval, one a scored item and evaluator (SQLite only).
+        migrator.registerMigration("v6: evals") { db in try SQLiteEvalRecords.createTables(db) }
         return migrator
     }()
 

@@ -31,7 +31,7 @@ struct BatchSession {
 
     static func submitting(
         spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, backend: BatchQueue,
-        quiet: Bool, output: String?
+        quiet: Bool, output: String?, writeResults: Bool = true
     ) async throws -> BatchSession {
         let queue = backend.queue
         let validator: JSONSchema?
@@ -59,7 +59,7 @@ struct BatchSession {
         try Terminal.writeError("pipe: batch \(id)\n")
         let session = try BatchSession(
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
-            results: ResultLines(file: resultFile(output)),
+            results: writeResults ? ResultLines(file: resultFile(output)) : nil,
             progress: quiet ? nil : progress(BatchCounts()))
         var reader = BatchInput(
             descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
@@ -88,7 +88,8 @@ struct BatchSession {
         return session
     }
 
-    static func resuming(_ reference: String, backend: BatchQueue, quiet: Bool, output: String?)
+    /// - Parameter writeResults: false: no result lines (`pipe eval` reads the results back).
+    static func resuming(_ reference: String, backend: BatchQueue, quiet: Bool, output: String?, writeResults: Bool = true)
         async throws -> BatchSession
     {
         var info = try await find(reference, in: backend)
@@ -115,8 +116,8 @@ struct BatchSession {
             info.counts.running = 0
         }
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
-        let results = try ResultLines(file: resultFile(output))
-        if case .postgres = backend {
+        let results = writeResults ? try ResultLines(file: resultFile(output)) : nil
+        if let results, case .postgres = backend {
             // The items that ended before: their lines are not written again.
             try await eachResult(of: id, in: backend) { page in results.skip(page.map(\.index)) }
         }

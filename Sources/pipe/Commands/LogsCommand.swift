@@ -96,6 +96,7 @@ struct LogsCommand: AsyncParsableCommand {
                     try Terminal.write(format.list(rows))
                 }
                 try await listBatches(in: runStore)
+                try await listEvals(in: runStore)
             }
         } catch let error as StoreError {
             throw try failure(error.description)
@@ -142,6 +143,14 @@ struct LogsCommand: AsyncParsableCommand {
         let batches = try await queue.batches(limit: limit)
         guard !batches.isEmpty else { return }
         try Terminal.write("\n" + format.batches(batches))
+    }
+
+    /// The recent evals (`pipe eval`), after the batches, when there are any.
+    private func listEvals(in runStore: any RunCatalog) async throws {
+        guard !json, spec == nil, let runStore = runStore as? RunStore else { return }
+        let evals = try await SQLiteEvalRecords(store: runStore).evals(limit: limit)
+        guard !evals.isEmpty else { return }
+        try Terminal.write("\n" + RunLogText(directory: FileManager.default.currentDirectoryPath).evals(evals))
     }
 
     /// --queue or PIPE_QUEUE (PostgreSQL), else --store, else PIPE_STORE, else beside --spec,

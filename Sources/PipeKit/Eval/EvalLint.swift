@@ -1,0 +1,126 @@
+/// Checks an eval file against the spec it measures: judges' models declared under the spec's
+/// `models:`, checks' paths and matchers typed against the pipeline's output (and input)
+/// schema, `pass:` conditions typed against the judge's schema, and `min_pass_rate` naming
+/// known evaluators with rates in 0...1. Reuses the rule ids of spec lint.
+public enum EvalLint {
+    /// - Parameters:
+    ///   - models: the names declared under the spec's `models:`.
+    public static func check(_ file: EvalFile, pipeline: CompiledPipeline, models: [String]) -> [Diagnostic] {
+        var sink = DiagnosticSink()
+        for evaluator in file.evaluators {
+            switch evaluator.kind {
+            case .check(let check): self.check(check, pipeline: pipeline, into: &sink)
+            case .judge(let judge): self.judge(judge, models: models, into: &sink)
+            }
+        }
+        for (name, rate) in file.minPassRates {
+            if file.evaluator(named: name.value) == nil {
+                sink.report(.unknownReference, at: name.span, "`min_pass_rate` names `\(name.value)`, which is not an evaluator",
+                    hint: Suggestions.hint(for: name.value, in: file.evaluators.map(\.name.value), kind: "evaluators"))
+            }
+            if !(0...1).contains(rate.value) {
+                sink.report(.invalidValue, at: rate.span, "a pass rate is between 0 and 1, found \(rate.value)",
+                    hint: "write a fraction: 0.95 for 95%")
+            }
+        }
+        return sink.sorted
+    }
+
+    static func judge(_ judge: EvaluatorSpec.Judge, models: [String], into sink: inout DiagnosticSink) {
+        if !models.contains(judge.model.value) {
+            sink.report(.unknownModel, at: judge.model.span, "the judge's model `\(judge.model.value)` is not declared under the spec's `models:`",
+                hint: Suggestions.hint(for: judge.model.value, in: models, kind: "models"))
+        }
+        for reference in judge.prompt.references where !EvalValues.roots.contains(reference.root.value) {
+            sink.report(.unknownReference, at: reference.root.span, "a judge's prompt reads input, output and expected, not `\(reference.root.value)`",
+                hint: Suggestions.hint(for: reference.root.value, in: EvalValues.roots, kind: "roots"))
+        }
+        guard let pass = judge.pass, case .object = judge.schema.value else { return }
+        let shape = SchemaShape(judge.schema.value)
+        let checker = ExpressionChecker { reference in
+            ExpressionType.of([PathSegment(.field(reference.root.value), span: reference.root.span)] + reference.path, in: shape)
+        }
+        var found = DiagnosticSink()
+        _ = checker.checkCondition(pass, key: "pass", diagnostics: &found)
+        for diagnostic in found.diagnostics { sink.report(diagnostic) }
+        for reference in pass.references where ExpressionType.of(
+            [PathSegment(.field(reference.root.value), span: reference.root.span)] + reference.path, in: shape) == nil
+        {
+            sink.report(.unknownField, at: reference.span, "`\(reference)` is not in the judge's output schema",
+                hint: "`pass:` reads the judge's answer: a field its schema declares, such as `score`")
+        }
+    }
+
+    static func check(_ check: EvaluatorSpec.Check, pipeline: CompiledPipeline, into sink: inout DiagnosticSink) {
+        guard let type = type(of: check.path, in: pipeline) else { return }
+        if let problem = mismatch(check.matcher, type) {
+            sink.report(.referenceType, at: check.matcherSpan, "`\(check.path)` is \(describe(type)); \(problem)",
+                hint: "match it by its type, or check another path")
+        }
+    }
+
+    /// The static type of a check's path: `output` through the pipeline's `output:`, `input`
+    /// through the input schema; nil when it cannot be known (`expected`, a computed value).
+    static func type(of reference: TemplateReference, in pipeline: CompiledPipeline) -> ExpressionType? {
+        switch reference.root.value {
+        case "input":
+            return ExpressionType.of(reference.path, in: pipeline.inputSchema.map { SchemaShape($0) } ?? .string)
+        case "output":
+            switch pipeline.output {
+            case .single(let template):
+                return type(of: template, then: reference.path, in: pipeline)
+            case .fields(let fields):
+                guard case .field(let name)? = reference.path.first?.kind else { return reference.path.isEmpty ? .object : nil }
+                guard let field = fields.first(where: { $0.name == name }) else { return nil }
+                return type(of: field.template, then: Array(reference.path.dropFirst()), in: pipeline)
+            case .sinks:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    static func type(of template: Template, then path: [PathSegment], in pipeline: CompiledPipeline) -> ExpressionType? {
+        guard let single = template.singleReference else { return path.isEmpty ? .string : nil }
+        let shape: SchemaShape
+        if single.root.value == "input" {
+            shape = pipeline.inputSchema.map { SchemaShape($0) } ?? .string
+        } else if let stage = pipeline.stage(named: single.root.value), stage.forEach == nil, stage.loop == nil {
+            shape = stage.outputSchema.map { SchemaShape($0) } ?? .string
+        } else {
+            return nil
+        }
+        return ExpressionType.of(single.path + path, in: shape)
+    }
+
+    /// Why a value of `type` can never match (nil: it may).
+    static func mismatch(_ matcher: Matcher, _ type: ExpressionType) -> String? {
+        if type.isAny { return nil }
+        let kinds = type.kinds
+        switch matcher {
+        case .equals(let value):
+            if case .string(let text) = value, text.contains("{{") { return nil }
+            return kinds.contains(ExpressionType(of: value).kinds) ? nil : "it never equals \(value.serialized())"
+        case .contains:
+            return kinds.isDisjoint(with: [.string, .array, .object]) ? "`contains` needs a string, an array or an object" : nil
+        case .matches:
+            return kinds.contains(.string) ? nil : "`matches` needs a string"
+        case .length:
+            return kinds.isDisjoint(with: [.string, .array, .object]) ? "`length` needs a string, an array or an object" : nil
+        case .atLeast, .atMost:
+            return kinds.contains(.number) ? nil : "`>=` and `<=` need a number"
+        case .schema, .fields:
+            return nil
+        case .all(let matchers):
+            return matchers.lazy.compactMap { mismatch($0, type) }.first
+        }
+    }
+
+    static func describe(_ type: ExpressionType) -> String {
+        let names: [(ExpressionType.Kinds, String)] = [
+            (.null, "null"), (.boolean, "a boolean"), (.number, "a number"), (.string, "a string"), (.array, "an array"), (.object, "an object"),
+        ]
+        return names.filter { type.kinds.contains($0.0) }.map(\.1).joined(separator: " or ")
+    }
+}
