@@ -4,7 +4,7 @@ import Testing
 
 /// `pipe help COMMAND` teaches each command: what it does, an example, every option.
 @Suite struct HelpTests {
-    static let commands = ["run", "batch", "worker", "approve", "reject", "logs", "lint", "tools", "graph", "check-json", "schema"]
+    static let commands = ["run", "batch", "eval", "worker", "approve", "reject", "logs", "lint", "tools", "graph", "check-json", "schema"]
 
     /// Every command and its arguments as ArgumentParser declares them (asked once).
     static let declared = Task {
@@ -63,6 +63,17 @@ import Testing
             #expect(!documentation.isEmpty, "\(label) has no help")
             #expect(Self.flattened(text).contains(Self.flattened(documentation)), "\(label)'s help is not shown")
             for option in names { #expect(text.contains(option), "\(option) is not shown") }
+        }
+    }
+
+    @Test func evalHelpTeachesTheTestFileEvaluatorsAndExitCodes() async throws {
+        let help = Self.flattened(try await runPipe(["help", "eval"]).stdout)
+        for taught in [
+            #"{"input": ..., "expected": ...}"#, "NAME.test.yaml", "evals:", "check: { path: output.summary", "judge:", "pass: score >= 7",
+            "min_pass_rate:", "--compare EVAL_ID", "--resume EVAL_ID", "--format junit", "pipe logs", "1 one is not",
+            "4 --max-cost-usd reached",
+        ] {
+            #expect(help.contains(Self.flattened(taught)), "`pipe help eval` does not teach \(taught)")
         }
     }
 

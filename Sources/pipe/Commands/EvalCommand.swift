@@ -106,7 +106,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
     var store: String?
 
-    @Option(name: .long, help: .hidden)
+    @Option(name: .long, help: ArgumentHelp("Refused: evals are recorded in the embedded run store only (--store).", valueName: "url"))
     var queue: String?
 
     func validate() throws {
