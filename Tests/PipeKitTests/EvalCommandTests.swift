@@ -271,6 +271,7 @@ import Testing
         try server.start()
         defer { server.stop() }
         let live = try LivePipe(["eval", spec, "--dataset", dataset, "--concurrency", "10"], environment: environment(server))
+        // The batch's items and lines are the dataset's (a blank line before item 5).
         #expect(try await live.waitForStderr("item 4 (line 5): succeeded"))
         while server.log.filter({ $0.model == "claude-test" }).count < 10 { try await Task.sleep(for: .milliseconds(10)) }
         live.send(SIGKILL)
@@ -284,5 +285,18 @@ import Testing
         #expect(try evaluator(board, "label-matches")["passed"] == 10)
         // Only the five items that had not ended ran again.
         #expect(server.log.filter { $0.model == "claude-test" }.count - before == 5)
+    }
+
+    @Test func theExampleEvalRunsOfflineAndNamesWhatItMisses() async throws {
+        let tests = Paths.pipelines.appendingPathComponent("evals/support-triage.test.yaml").path
+        let golden = Paths.pipelines.appendingPathComponent("evals/support-triage.golden.jsonl").path
+        let eval = try await runPipe(["eval", "--mock", "--tests", tests, "--dataset", golden, "--format", "json"], environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
+        // The mock classifies every ticket as billing, and its judge's score is below 7.
+        #expect(eval.status == 1, "\(eval.stderr)")
+        let board = try JSONParser.parse(eval.stdout)
+        #expect(board["items"] == 6)
+        #expect(board["evaluators"]?.arrayValue?.map { $0["name"] } == ["category-matches", "language-matches", "reply-is-substantial", "helpful-and-compliant"])
+        #expect(board["unmet"] == ["category-matches", "helpful-and-compliant"])
+        #expect(try evaluator(board, "category-matches")["passed"] == 2)
     }
 }

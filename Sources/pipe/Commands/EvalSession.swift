@@ -253,10 +253,16 @@ struct EvalSession {
         }
     }
 
-    /// The items' inputs as a `pipe batch` input file: one JSON line an item, in item order.
+    /// The items' inputs as a `pipe batch` input file: each item's input on its dataset line
+    /// (the others blank), so that the batch's items and lines are the dataset's.
     static func writeInputs(_ items: [EvalItem]) throws -> String {
         let path = NSTemporaryDirectory() + "pipe-eval-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
-        let text = items.map { $0.input.serialized() + "\n" }.joined()
+        var text = ""
+        var line = 1
+        for item in items {
+            text += String(repeating: "\n", count: max(0, item.line - line)) + item.input.serialized() + "\n"
+            line = item.line + 1
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             try Terminal.writeError("pipe: cannot write the items' inputs to \(path)\n")
             throw ExitCodeError(code: 2)
