@@ -223,6 +223,8 @@ import Testing
                   pass: grade >= 7
               - name: typo
                 check: { path: output.label, equal: 3 }
+              - name: s
+                judge: { model: judge, prompt: "p", output: { schema: { type: 12 } } }
             min_pass_rate: { jj: 0.5, t: 1.5 }
             """
         let tests = folder.url.appendingPathComponent("bad.test.yaml").path
@@ -239,8 +241,9 @@ import Testing
             "\(tests):7:14: error: the judge's model `judg` is not declared under the spec's `models:` [unknown-model]",
             "\(tests):10:13: error: `grade` is not in the judge's output schema [unknown-field]",
             "\(tests):12:34: error: `output.label` is a string; it never equals 3 [reference-type]",
-            "\(tests):13:18: error: `min_pass_rate` names `jj`, which is not an evaluator [unknown-reference]",
-            "\(tests):13:30: error: a pass rate is between 0 and 1, found 1.5 [invalid-value]",
+            "\(tests):14:59: error: the judge's schema does not compile: ",
+            "\(tests):15:18: error: `min_pass_rate` names `jj`, which is not an evaluator [unknown-reference]",
+            "\(tests):15:30: error: a pass rate is between 0 and 1, found 1.5 [invalid-value]",
         ] {
             #expect(eval.stderr.contains(expected), "\(expected)\n--- got:\n\(eval.stderr)")
         }

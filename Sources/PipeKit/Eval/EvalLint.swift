@@ -35,7 +35,15 @@ public enum EvalLint {
             sink.report(.unknownReference, at: reference.root.span, "a judge's prompt reads input, output and expected, not `\(reference.root.value)`",
                 hint: Suggestions.hint(for: reference.root.value, in: EvalValues.roots, kind: "roots"))
         }
-        guard let pass = judge.pass, case .object = judge.schema.value else { return }
+        guard case .object = judge.schema.value else { return }
+        do {
+            _ = try JSONSchema(compiling: judge.schema.value)
+        } catch {
+            sink.report(.invalidSchema, at: judge.schema.span, "the judge's schema does not compile: \(error)",
+                hint: "write a JSON Schema: `{ type: object, required: [score], properties: { score: { type: integer } } }`")
+            return
+        }
+        guard let pass = judge.pass else { return }
         let shape = SchemaShape(judge.schema.value)
         let checker = ExpressionChecker { reference in
             ExpressionType.of([PathSegment(.field(reference.root.value), span: reference.root.span)] + reference.path, in: shape)

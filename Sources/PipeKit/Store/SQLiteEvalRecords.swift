@@ -120,12 +120,6 @@ public struct SQLiteEvalRecords: EvalRecords {
     }
 
     private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            store.database.asyncRead { [path = store.path] database in
-                continuation.resume(
-                    returning: Result { try value(database.get()) }.mapError { .database(path: path, reason: RunStore.reason($0)) })
-            }
-        }
-        return try result.get()
+        try await store.read(value)
     }
 }

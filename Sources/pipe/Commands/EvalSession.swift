@@ -190,15 +190,18 @@ struct EvalSession {
         return directory.isEmpty ? path : directory + "/" + path
     }
 
-    static func readTests(_ path: String) throws -> EvalFile {
-        let bytes: [UInt8]
+    /// A file's bytes, at most `limit`; exit 2 saying what it is for when it cannot be read.
+    static func readOrExit(_ path: String, limit: Int, what: String) throws -> SourceFile {
         do {
-            bytes = try BoundedRead.file(path, limit: ReadLimits.spec)
+            return SourceFile(path: path, bytes: try BoundedRead.file(path, limit: limit))
         } catch {
-            try Terminal.writeError("pipe: cannot read the test file \(path): \(error); name it with --tests FILE\n")
+            try Terminal.writeError("pipe: cannot read \(what) \(path): \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let source = SourceFile(path: path, bytes: bytes)
+    }
+
+    static func readTests(_ path: String) throws -> EvalFile {
+        let source = try readOrExit(path, limit: ReadLimits.spec, what: "the test file (name it with --tests FILE)")
         let (file, diagnostics) = EvalFileDecoder.decode(source)
         try report(diagnostics, in: source)
         guard let file else { throw ExitCodeError(code: 2) }
@@ -234,14 +237,8 @@ struct EvalSession {
             }
             judges[evaluator.name.value] = compiled
         }
-        let bytes: [UInt8]
-        do {
-            bytes = try BoundedRead.file(datasetPath, limit: ReadLimits.document)
-        } catch {
-            try Terminal.writeError("pipe: cannot read the dataset \(datasetPath): \(error)\n")
-            throw ExitCodeError(code: 2)
-        }
-        let source = SourceFile(path: datasetPath, bytes: bytes)
+        let source = try readOrExit(datasetPath, limit: ReadLimits.document, what: "the dataset")
+        let bytes = source.bytes
         switch EvalDataset.read(source) {
         case .success(let items):
             return Inputs(
