@@ -117,7 +117,7 @@ import Testing
             // Items 3 and 7, on lines 4 and 9 (a blank line before item 5).
             let failures = try #require(label["failures"]?.arrayValue)
             #expect(failures.map { $0["line"] } == [4, 9])
-            #expect(failures.first?["reason"]?.stringValue == #"output.label: expected "L3", got "WRONG""#)
+            #expect(failures.first?["reason"]?.stringValue == #"output.label: expected "L3", found "WRONG""#)
             let judged = try evaluator(board, "judged")
             // Items 0, 3, 6, 9 score 4, the six others 8.
             #expect(judged["passed"] == 6 && judged["mean_score"]?.numberValue?.doubleValue == 6.4)
@@ -138,7 +138,7 @@ import Testing
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.contains("label-matches (check): 8/10 passed (80%), min 80% met"), "\(text.stdout)")
             #expect(text.stdout.contains("judged (judge): 6/10 passed (60%), mean score 6.4, min 50% met"))
-            #expect(text.stdout.contains("\(dataset):4: output.label: expected \"L3\", got \"WRONG\""))
+            #expect(text.stdout.contains("\(dataset):4: output.label: expected \"L3\", found \"WRONG\""))
         }
     }
 
@@ -166,7 +166,7 @@ import Testing
             let eval = try await runPipe(["eval", spec, "--dataset", dataset, "--compare", "last"], environment: environment(server))
             #expect(eval.status == 0, "\(eval.stderr)")
             #expect(eval.stdout.contains("compared with eval \(first): 1 regression, 1 improvement"), "\(eval.stdout)")
-            #expect(eval.stdout.contains("regression label-matches \(dataset):2: output.label: expected \"L1\", got \"WRONG\""))
+            #expect(eval.stdout.contains("regression label-matches \(dataset):2: output.label: expected \"L1\", found \"WRONG\""))
             #expect(eval.stdout.contains("improvement label-matches \(dataset):4"))
 
             let json = try await runPipe(["eval", spec, "--dataset", dataset, "--compare", first, "--format", "json"], environment: environment(server))
@@ -205,7 +205,7 @@ import Testing
             let failed = labels.filter { !$0.elements(forName: "failure").isEmpty }
             #expect(failed.map { $0.attribute(forName: "name")?.stringValue } == ["\(dataset):4", "\(dataset):9"])
             #expect(failed.first?.elements(forName: "failure").first?.attribute(forName: "message")?.stringValue
-                == #"output.label: expected "L3", got "WRONG""#)
+                == #"output.label: expected "L3", found "WRONG""#)
         }
     }
 
@@ -222,7 +222,7 @@ import Testing
                   output: { schema: { type: object, properties: { score: { type: integer } } } }
                   pass: grade >= 7
               - name: typo
-                check: { path: output.label, equal: 3 }
+                check: { path: output.label, equals: 3, lenght: 3 }
               - name: s
                 judge: { model: judge, prompt: "p", output: { schema: { type: 12 } } }
             min_pass_rate: { jj: 0.5, t: 1.5 }
@@ -230,17 +230,19 @@ import Testing
         let tests = folder.url.appendingPathComponent("bad.test.yaml").path
         try bad.write(toFile: tests, atomically: true, encoding: .utf8)
         let decoded = EvalFileDecoder.decode(SourceFile(path: tests, bytes: Array(bad.utf8)))
-        #expect(decoded.diagnostics.map(\.description) == ["\(tests):12:34: error: unknown matcher `equal` [unknown-key]"])
+        #expect(decoded.diagnostics.map(\.rule) == [.unknownKey])
+        #expect(decoded.diagnostics.first?.span.start.description == "12:45")
+        #expect(decoded.diagnostics.first?.hint == "did you mean `length`?")
 
-        let fixed = bad.replacingOccurrences(of: "equal: 3", with: "equals: 3")
+        let fixed = bad.replacingOccurrences(of: ", lenght: 3", with: "")
         try fixed.write(toFile: tests, atomically: true, encoding: .utf8)
         let eval = try await runPipe(["eval", spec, "--tests", tests, "--dataset", dataset], environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
         #expect(eval.status == 2)
         for expected in [
-            "\(tests):4:39: error: `output.confidence` is a number; `contains` needs a string, an array or an object [reference-type]",
+            "\(tests):4:39: error: `contains` \"x\" cannot match `output.confidence`, which is a number [type-mismatch]",
             "\(tests):7:14: error: the judge's model `judg` is not declared under the spec's `models:` [unknown-model]",
             "\(tests):10:13: error: `grade` is not in the judge's output schema [unknown-field]",
-            "\(tests):12:34: error: `output.label` is a string; it never equals 3 [reference-type]",
+            "\(tests):12:34: error: an integer (3) cannot match `output.label`, which is a string [type-mismatch]",
             "\(tests):14:59: error: the judge's schema does not compile: ",
             "\(tests):15:18: error: `min_pass_rate` names `jj`, which is not an evaluator [unknown-reference]",
             "\(tests):15:30: error: a pass rate is between 0 and 1, found 1.5 [invalid-value]",

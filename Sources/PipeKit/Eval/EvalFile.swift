@@ -165,10 +165,10 @@ public enum EvalFileDecoder {
         let rest = pairs.filter { $0.key.scalar != "path" }
         guard let first = rest.first else {
             decoder.report(.missingKey, at: node.span, "`check` has no matcher",
-                hint: "add one of: \(Matcher.keys.map { "`\($0)`" }.joined(separator: ", "))")
+                hint: "add one of: \(Matcher.names.map { "`\($0)`" }.joined(separator: ", "))")
             return nil
         }
-        guard let matcher = Matcher.decode(pairs: rest, diagnostics: &decoder.diagnostics), let path else { return nil }
+        guard let matcher = Matcher.decode(node, diagnostics: &decoder.diagnostics, ignoring: ["path"]), let path else { return nil }
         let end = rest.last.map(\.value.span.end) ?? first.key.span.end
         return EvaluatorSpec.Check(path: path, matcher: matcher, matcherSpan: Span(file: first.key.span.file, start: first.key.span.start, end: end))
     }

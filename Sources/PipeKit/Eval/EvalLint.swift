@@ -60,27 +60,27 @@ public enum EvalLint {
     }
 
     static func check(_ check: EvaluatorSpec.Check, pipeline: CompiledPipeline, into sink: inout DiagnosticSink) {
-        guard let type = type(of: check.path, in: pipeline) else { return }
-        if let problem = mismatch(check.matcher, type) {
-            sink.report(.referenceType, at: check.matcherSpan, "`\(check.path)` is \(describe(type)); \(problem)",
-                hint: "match it by its type, or check another path")
+        // An expected value from the dataset is known only per item.
+        guard !check.matcher.hasTemplates, let shape = shape(of: check.path, in: pipeline) else { return }
+        for diagnostic in check.matcher.typeErrors(against: shape, path: check.path.description, at: check.matcherSpan) {
+            sink.report(diagnostic)
         }
     }
 
-    /// The static type of a check's path: `output` through the pipeline's `output:`, `input`
+    /// The schema shape of a check's path: `output` through the pipeline's `output:`, `input`
     /// through the input schema; nil when it cannot be known (`expected`, a computed value).
-    static func type(of reference: TemplateReference, in pipeline: CompiledPipeline) -> ExpressionType? {
+    static func shape(of reference: TemplateReference, in pipeline: CompiledPipeline) -> SchemaShape? {
         switch reference.root.value {
         case "input":
-            return ExpressionType.of(reference.path, in: pipeline.inputSchema.map { SchemaShape($0) } ?? .string)
+            return (pipeline.inputSchema.map { SchemaShape($0) } ?? .string).walk(reference.path).shape
         case "output":
             switch pipeline.output {
             case .single(let template):
-                return type(of: template, then: reference.path, in: pipeline)
+                return shape(of: template, then: reference.path, in: pipeline)
             case .fields(let fields):
-                guard case .field(let name)? = reference.path.first?.kind else { return reference.path.isEmpty ? .object : nil }
+                guard case .field(let name)? = reference.path.first?.kind else { return nil }
                 guard let field = fields.first(where: { $0.name == name }) else { return nil }
-                return type(of: field.template, then: Array(reference.path.dropFirst()), in: pipeline)
+                return shape(of: field.template, then: Array(reference.path.dropFirst()), in: pipeline)
             case .sinks:
                 return nil
             }
@@ -89,7 +89,7 @@ public enum EvalLint {
         }
     }
 
-    static func type(of template: Template, then path: [PathSegment], in pipeline: CompiledPipeline) -> ExpressionType? {
+    static func shape(of template: Template, then path: [PathSegment], in pipeline: CompiledPipeline) -> SchemaShape? {
         guard let single = template.singleReference else { return path.isEmpty ? .string : nil }
         let shape: SchemaShape
         if single.root.value == "input" {
@@ -99,36 +99,6 @@ public enum EvalLint {
         } else {
             return nil
         }
-        return ExpressionType.of(single.path + path, in: shape)
-    }
-
-    /// Why a value of `type` can never match (nil: it may).
-    static func mismatch(_ matcher: Matcher, _ type: ExpressionType) -> String? {
-        if type.isAny { return nil }
-        let kinds = type.kinds
-        switch matcher {
-        case .equals(let value):
-            if case .string(let text) = value, text.contains("{{") { return nil }
-            return kinds.contains(ExpressionType(of: value).kinds) ? nil : "it never equals \(value.serialized())"
-        case .contains:
-            return kinds.isDisjoint(with: [.string, .array, .object]) ? "`contains` needs a string, an array or an object" : nil
-        case .matches:
-            return kinds.contains(.string) ? nil : "`matches` needs a string"
-        case .length:
-            return kinds.isDisjoint(with: [.string, .array, .object]) ? "`length` needs a string, an array or an object" : nil
-        case .atLeast, .atMost:
-            return kinds.contains(.number) ? nil : "`>=` and `<=` need a number"
-        case .schema, .fields:
-            return nil
-        case .all(let matchers):
-            return matchers.lazy.compactMap { mismatch($0, type) }.first
-        }
-    }
-
-    static func describe(_ type: ExpressionType) -> String {
-        let names: [(ExpressionType.Kinds, String)] = [
-            (.null, "null"), (.boolean, "a boolean"), (.number, "a number"), (.string, "a string"), (.array, "an array"), (.object, "an object"),
-        ]
-        return names.filter { type.kinds.contains($0.0) }.map(\.1).joined(separator: " or ")
+        return shape.walk(single.path + path).shape
     }
 }

@@ -177,32 +177,31 @@ public struct EvalScorer: Sendable {
 }
 
 extension Matcher {
-    /// The matcher with the templates of its string values rendered (`"{{ expected.verdict }}"`):
+    /// The matcher with the templates of its expected values rendered (`"{{ expected.verdict }}"`):
     /// a value that is one reference keeps its JSON type.
     func rendered(by renderer: TemplateRenderer) -> Matcher {
-        func fill(_ value: JSONValue) -> JSONValue {
-            switch value {
-            case .string(let text) where text.contains("{{"):
-                var sink = DiagnosticSink()
-                let span = Span.fileStart("")
-                guard let template = TemplateParser(file: "", openings: [], fallback: span.start).parse(text, span: span, diagnostics: &sink)
-                else { return value }
-                return renderer.evaluate(template)
-            case .array(let items): return .array(items.map(fill))
-            case .object(let object): return .object(JSONObject(object.map { ($0.key, fill($0.value)) }))
-            default: return value
-            }
-        }
-        switch self {
-        case .equals(let v): return .equals(fill(v))
-        case .contains(let v): return .contains(fill(v))
-        case .matches(let pattern): return .matches(fill(.string(pattern)).stringValue ?? pattern)
-        case .schema(let schema): return .schema(schema)
-        case .length(let inner): return .length(inner.rendered(by: renderer))
-        case .atLeast(let v): return .atLeast(fill(v))
-        case .atMost(let v): return .atMost(fill(v))
-        case .all(let matchers): return .all(matchers.map { $0.rendered(by: renderer) })
-        case .fields(let fields): return .fields(fields.mapValues { $0.rendered(by: renderer) })
+        mapValues { Self.templates(in: $0) { renderer.evaluate($0) } }
+    }
+
+    /// Whether an expected value holds a template (it is then known only per item).
+    var hasTemplates: Bool {
+        var found = false
+        _ = mapValues { value in Self.templates(in: value) { _ in found = true; return .null } }
+        return found
+    }
+
+    /// `value` with each string that holds `{{ ... }}` replaced by `fill` of its template.
+    static func templates(in value: JSONValue, _ fill: (Template) -> JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text) where text.contains("{{"):
+            var sink = DiagnosticSink()
+            let span = Span.fileStart("")
+            guard let template = TemplateParser(file: "", openings: [], fallback: span.start).parse(text, span: span, diagnostics: &sink)
+            else { return value }
+            return fill(template)
+        case .array(let items): return .array(items.map { templates(in: $0, fill) })
+        case .object(let object): return .object(JSONObject(object.map { ($0.key, templates(in: $0.value, fill)) }))
+        default: return value
         }
     }
 }
