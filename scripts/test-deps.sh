@@ -3,7 +3,8 @@
 # libcurl, SQLite and libpq to build; the PostgreSQL server for the tests of
 # `--queue postgres://...` (they start their own server, as an unprivileged user); from PyPI,
 # the MCP servers the tool-server tests start (the official Python SDK, with which
-# Tests/testdata/mcp/server.py is written, and two reference servers).
+# Tests/testdata/mcp/server.py is written, and two reference servers); libxml2, for
+# FoundationXML, with which the tests read `pipe test --format junit` as CI systems do.
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail

@@ -4,7 +4,7 @@ import Testing
 
 /// `pipe help COMMAND` teaches each command: what it does, an example, every option.
 @Suite struct HelpTests {
-    static let commands = ["run", "batch", "eval", "worker", "approve", "reject", "logs", "lint", "tools", "graph", "check-json", "schema"]
+    static let commands = ["run", "batch", "eval", "worker", "approve", "reject", "logs", "lint", "test", "tools", "graph", "check-json", "schema"]
 
     /// Every command and its arguments as ArgumentParser declares them (asked once).
     static let declared = Task {
@@ -81,6 +81,22 @@ import Testing
         let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
         for variable in ProviderRegistry.apiKeyVariables + ProviderRegistry.baseURLVariables {
             #expect(help.contains(variable), "\(variable) is not in `pipe help run`")
+        }
+    }
+}
+
+extension HelpTests {
+    @Test func runHelpTeachesOneStageRunsAndRecordReplay() async throws {
+        let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
+        for option in ["--stage", "--given", "--record", "--replay"] { #expect(help.contains(option)) }
+        #expect(help.contains("--stage NAME runs only that stage"))
+        #expect(help.contains("never a key"))
+    }
+
+    @Test func testHelpShowsATestFileAndItsMatchers() async throws {
+        let help = try await runPipe(["help", "test"]).stdout
+        for word in ["mocks:", "{ error: 500, times: 3 }", "contains", "--format junit", "Exit status: 0"] {
+            #expect(Self.flattened(help).contains(Self.flattened(word)), "`pipe help test` does not mention \(word)")
         }
     }
 }

@@ -31,6 +31,9 @@ public struct PipelineRunner: Sendable {
         public var environment: [String: String] = [:]
         /// The tool servers of the run in progress (set by `run`).
         var activeTools: (any ToolServers)?
+        /// Values of stages that are not run (`--given`, a test's `given:`): a pipeline of one
+        /// stage (`CompiledPipeline.only`) reads them as its upstream stages' values.
+        public var given: [String: JSONValue] = [:]
 
         public init(
             concurrency: Int = 8, retryPolicy: RetryPolicy = RetryPolicy(), journal: (any RunJournal)? = nil,
@@ -195,7 +198,7 @@ public struct PipelineRunner: Sendable {
         }
         let scheduled = await withTaskExecutorPreference(options.executor) { [runner] in
             await runner.schedule(
-                seed: ["input": input], ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,
+                seed: runner.options.given.merging(["input": input]) { _, input in input }, ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,
                 events: events)
         }
         await runner.options.activeTools?.shutdown()

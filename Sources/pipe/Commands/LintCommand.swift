@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PipeKit
 
 struct LintCommand: AsyncParsableCommand {
@@ -21,6 +22,12 @@ struct LintCommand: AsyncParsableCommand {
             a `server.tool` a stage names that its server does not list is an `unknown-tool` \
             error, a server that does not start a `tool-server` error. Exit 2 when a `${VAR}` \
             of a server's `env` is not set or this pipe cannot start tool servers.
+
+            Test files (`NAME.test.yaml`, see `pipe help test`) are checked too, when named or \
+            when beside a spec named: their shape, stages that do not exist, mock and given \
+            values against each stage's output schema, matchers typed against the schema \
+            (`contains` on a number), models a stage does not use, missing given files and \
+            cassettes, all at their line and column in the test file.
 
             A spec may be at most 4 MiB, each schema file it names at most 4 MiB; a larger \
             file is not read. A spec may come from a pipe or `<(cmd)`.
@@ -47,7 +54,7 @@ struct LintCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Start the tool servers and check the tools the stages name.")
     var tools = false
 
-    @Argument(help: "Spec files to check; `-` reads one from standard input.")
+    @Argument(help: "Spec files (and test files, NAME.test.yaml) to check; `-` reads a spec from standard input.")
     var specs: [String]
 
     func validate() throws {
@@ -59,6 +66,15 @@ struct LintCommand: AsyncParsableCommand {
         var files: [LintedFile] = []
         var unreadable = false
         for path in specs {
+            if TestFile.isTestFile(path) {
+                do {
+                    files += try TestSuiteLoader.load(path).linted
+                } catch {
+                    try Terminal.writeError("pipe: \(error)\n")
+                    unreadable = true
+                }
+                continue
+            }
             let source: SourceFile, directory: String
             do {
                 (source, directory) = try SpecFile.read(path)
@@ -74,6 +90,14 @@ struct LintCommand: AsyncParsableCommand {
                 diagnostics += ToolCatalog.diagnostics(pipeline, listings: listings)
             }
             files.append(LintedFile(source: source, diagnostics: diagnostics))
+            // The spec's test file, when one is beside it (and not named too), is checked with
+            // it, and listed when it has problems.
+            let testFile = TestFile.path(forSpec: path)
+            if path != "-", result.pipeline != nil, !specs.contains(testFile), FileManager.default.fileExists(atPath: testFile),
+                let loaded = try? TestSuiteLoader.load(testFile), !loaded.diagnostics.isEmpty
+            {
+                files.append(LintedFile(source: loaded.source, diagnostics: loaded.diagnostics))
+            }
         }
         let all = files.flatMap(\.diagnostics)
         if format != .text || !all.isEmpty {

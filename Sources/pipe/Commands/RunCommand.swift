@@ -45,6 +45,17 @@ struct RunCommand: AsyncParsableCommand {
             signal or invalid output is a failed attempt (retries apply), and `timeout` kills \
             the whole group, as Ctrl-C does. Under --mock it runs, unless it has `mock:` values.
 
+            One stage alone: --stage NAME runs only that stage, its output the stage's value; \
+            the stages it reads are not run, their values come from --given STAGE=FILE.json \
+            (checked against their output schemas; exit 2 when one is missing or does not match).
+
+            Record and replay: --record FILE writes every model exchange as a JSON line \
+            (provider, model, stage, the rendered request, the reply; never a key, a header or a \
+            base URL). --replay FILE answers every call from it, matched by stage and rendered \
+            request, and calls nothing (no key needed); a call not in it fails its stage at once, \
+            showing the lines that differ from the nearest recorded request of the stage (a \
+            prompt edited since the recording). Test cases replay with `replay:` (`pipe help test`).
+
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
 
@@ -71,6 +82,8 @@ struct RunCommand: AsyncParsableCommand {
               pipe run --mock pipelines/support-triage.yaml --input pipelines/support-triage.input.json
               pipe run --dry-run pipelines/code-review.yaml
               pipe run a.yaml < in.txt | pipe run b.yaml
+              pipe run pipelines/research-report.yaml --stage editor --given writer=writer.json < topic.txt
+              pipe run spec.yaml --record cassette.jsonl < in.txt; pipe run spec.yaml --replay cassette.jsonl < in.txt
             """
     )
 
@@ -117,12 +130,32 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Approve every stage with `approve: true` without asking (for scripts and CI).")
     var approveAll = false
 
+    @Option(name: .long, help: "Run only this stage; the stages it reads are not run: give their values with --given.")
+    var stage: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --stage: the value of a stage it reads, from a JSON file (repeat for each).", valueName: "stage=file.json"))
+    var given: [String] = []
+
+    @Option(name: .long, help: "Write every model exchange (stage, model, rendered request, reply; never a key) to this JSON Lines cassette.")
+    var record: String?
+
+    @Option(name: .long, help: "Answer every model call from this cassette (--record), matched by stage and rendered request; a call not in it fails its stage, showing what differs. Nothing is called.")
+    var replay: String?
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if noStore, resume != nil || cache || store != nil {
             throw ValidationError("--no-store cannot go with --resume, --cache or --store")
         }
         if resume != nil, input != nil { throw ValidationError("--resume reuses the run's input; drop --input") }
+        if !given.isEmpty, stage == nil { throw ValidationError("--given goes with --stage, the one stage to run") }
+        if stage != nil, resume != nil { throw ValidationError("--stage cannot go with --resume") }
+        if record != nil, replay != nil { throw ValidationError("--record and --replay cannot go together") }
+        if (record != nil || replay != nil), mock { throw ValidationError("--mock calls no model: drop --record/--replay") }
+        for entry in given where !entry.contains("=") {
+            throw ValidationError("--given takes STAGE=FILE.json, found `\(entry)`")
+        }
     }
 
     /// A size in bytes on the command line: `64M`, `512K`, `1G`, `1000`.
@@ -148,7 +181,9 @@ struct RunCommand: AsyncParsableCommand {
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
         async let openedEarly = RunRecording.opening(early ? location : nil)
-        let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+        var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+        let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
+        pipeline = alone.pipeline
         if dryRun {
             // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
             var inputCharacters = 0
@@ -166,13 +201,21 @@ struct RunCommand: AsyncParsableCommand {
             resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)
         }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
-        let session = RunSession(
-            spec: spec, pipeline: pipeline,
-            settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
+        var settings = RunSession.Settings(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace)
+        settings.given = alone.given
+        settings.replay = try Cassettes.replay(replay)
+        settings.recorder = try Cassettes.recorder(record)
+        let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
         let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
         let recording = try RunRecording.opened(early ? await openedEarly : await openedLate)
-        try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
+        do {
+            try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
+        } catch {
+            try Cassettes.finish(settings.recorder)
+            throw error
+        }
+        try Cassettes.finish(settings.recorder)
     }
 
     /// The input's bytes, from --input (a file, a FIFO such as `<(cmd)`, a device) or stdin:

@@ -12,6 +12,12 @@ struct RunSession {
         var concurrency: Int
         var cache: Bool
         var trace: String?
+        /// `--record FILE`: every model exchange written to a cassette.
+        var recorder: CassetteRecorder? = nil
+        /// `--replay FILE`: every model answered from a cassette; nothing is called.
+        var replay: ReplayProvider? = nil
+        /// `--given STAGE=FILE`: the values of the stages a `--stage` run does not run.
+        var given: [String: JSONValue] = [:]
     }
 
     let spec: String
@@ -58,7 +64,7 @@ struct RunSession {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
-        try checkProviders(pipeline, factory)
+        if settings.replay == nil { try checkProviders(pipeline, factory) }
         let progress = settings.quiet ? nil : ProgressReporter(
             stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: OutputFile.standardError.write)
         var approval = approval
@@ -74,7 +80,7 @@ struct RunSession {
         do {
             // Stages run on the HTTP client's thread, unless nothing calls a real API (a
             // `--mock` run never starts libcurl).
-            let callsAPIs = !settings.mock && pipeline.stages.contains { stage in
+            let callsAPIs = !settings.mock && settings.replay == nil && pipeline.stages.contains { stage in
                 stage.models.contains { $0.provider.api != nil }
             }
             var options = PipelineRunner.Options(
@@ -83,8 +89,12 @@ struct RunSession {
             options.mockCommands = settings.mock
             options.toolServers = ToolServersSetup.factory
             options.environment = environment
-            runner = try PipelineRunner(pipeline: pipeline, options: options) {
-                model throws(ProviderError) in try factory.provider(for: model)
+            options.given = settings.given
+            let (replay, recorder) = (settings.replay, settings.recorder)
+            runner = try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
+                if let replay { return replay }
+                let provider = try factory.provider(for: model)
+                return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

@@ -12,9 +12,17 @@ enum Paths {
     /// `shared/` sits beside the repository, on developer machines and in CI.
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
 
+    /// The files of a directory with this extension, test files (`NAME.test.yaml`) aside:
+    /// `pipelines/*.yaml` are the example specs.
     static func files(in directory: URL, withExtension ext: String) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix("." + ext) }.sorted().map { directory.appendingPathComponent($0) }
+        return names.filter { $0.hasSuffix("." + ext) && !$0.hasSuffix(".test." + ext) }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    /// The test files (`NAME.test.yaml`) of a directory.
+    static func testFiles(in directory: URL) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".test.yaml") }.sorted().map { directory.appendingPathComponent($0) }
     }
 
     /// The built `pipe` executable, beside the test bundle in the build folder.

@@ -1,0 +1,55 @@
+/// A provider that writes every exchange of the provider it wraps to a cassette
+/// (`pipe run --record FILE`), one JSON line a call as it ends. Failed calls are not
+/// written: a replay answers only with what a model said.
+public final class RecordingProvider: ModelProvider {
+    let inner: any ModelProvider
+    let output: CassetteRecorder
+
+    public init(_ inner: any ModelProvider, recorder: CassetteRecorder) {
+        self.inner = inner
+        self.output = recorder
+    }
+
+    public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
+        async throws(ProviderError) -> ModelReply
+    {
+        let reply = try await inner.complete(request, progress: progress)
+        output.record(CassetteEntry(request: request, reply: reply))
+        return reply
+    }
+}
+
+/// The cassette file a run records to, shared by its providers; a line a call, written whole.
+public final class CassetteRecorder: Sendable {
+    private let file: Locked<OutputFile>
+    private let failure = Locked<WriteError?>(nil)
+
+    public init(creating path: String) throws(WriteError) {
+        file = Locked(try OutputFile(creating: path, name: "the cassette \(path)"))
+    }
+
+    func record(_ entry: CassetteEntry) {
+        let line = entry.json.serialized() + "\n"
+        file.withLock { file in
+            do throws(WriteError) {
+                try file.write(line)
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
+            }
+        }
+    }
+
+    /// Closes the file; the first write that failed, if one did.
+    public func finish() throws(WriteError) {
+        if let error: WriteError = failure.withLock({ $0 }) { throw error }
+        let closed: WriteError? = file.withLock { file in
+            do throws(WriteError) {
+                try file.close()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let closed { throw closed }
+    }
+}

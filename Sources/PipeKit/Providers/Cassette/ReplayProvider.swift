@@ -1,0 +1,82 @@
+/// Answers calls from a cassette (`pipe run --replay FILE`, a test case's `replay:`): a call
+/// gets the reply recorded for the same stage and the same rendered request; identical
+/// requests get their recorded replies in turn (the last repeats). A request that is not in
+/// the cassette fails the stage (not retried), showing how it differs from the nearest
+/// recorded request of the stage: a prompt edited since the recording. It never opens a socket.
+public final class ReplayProvider: ModelProvider {
+    let path: String
+    let entries: [CassetteEntry.Request: [CassetteEntry]]
+    let byStage: [String: [CassetteEntry.Request]]
+    private let used = Locked<[CassetteEntry.Request: Int]>([:])
+
+    public init(path: String, entries: [CassetteEntry]) {
+        self.path = path
+        var grouped: [CassetteEntry.Request: [CassetteEntry]] = [:]
+        var byStage: [String: [CassetteEntry.Request]] = [:]
+        for entry in entries {
+            if grouped[entry.request] == nil { byStage[entry.request.stage, default: []].append(entry.request) }
+            grouped[entry.request, default: []].append(entry)
+        }
+        self.entries = grouped
+        self.byStage = byStage
+    }
+
+    public convenience init(reading path: String) throws(CassetteError) {
+        self.init(path: path, entries: try Cassette.read(path))
+    }
+
+    public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
+        async throws(ProviderError) -> ModelReply
+    {
+        if Task.isCancelled { throw .cancelled }
+        let key = CassetteEntry.Request(request)
+        guard let recorded = entries[key], !recorded.isEmpty else { throw .invalidRequest(miss(key)) }
+        let index = used.withLock { used in
+            defer { used[key, default: 0] += 1 }
+            return min(used[key, default: 0], recorded.count - 1)
+        }
+        let entry = recorded[index]
+        progress(StreamProgress(characters: entry.reply.count))
+        return ModelReply(text: entry.reply, usage: entry.usage)
+    }
+
+    /// Why a request is not in the cassette, with the difference from the nearest one.
+    func miss(_ request: CassetteEntry.Request) -> String {
+        guard let candidates = byStage[request.stage], !candidates.isEmpty else {
+            return "not in the replay cassette \(path): it has no call of stage `\(request.stage)`; record it again with --record"
+        }
+        let lines = request.lines
+        let nearest = candidates.min { a, b in Self.distance(a.lines, lines) < Self.distance(b.lines, lines) }!
+        return "not in the replay cassette \(path): the request of stage `\(request.stage)` differs from the one recorded"
+            + " (- recorded, + now):\n" + Self.difference(nearest.lines, lines)
+            + "\nrecord it again with --record, or undo the change"
+    }
+
+    /// How many lines differ once the common beginning and end are set aside.
+    static func distance(_ a: [String], _ b: [String]) -> Int {
+        let (prefix, suffix) = common(a, b)
+        return (a.count - prefix - suffix) + (b.count - prefix - suffix)
+    }
+
+    static func common(_ a: [String], _ b: [String]) -> (prefix: Int, suffix: Int) {
+        var prefix = 0
+        while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < a.count - prefix, suffix < b.count - prefix, a[a.count - 1 - suffix] == b[b.count - 1 - suffix] { suffix += 1 }
+        return (prefix, suffix)
+    }
+
+    /// The lines that differ, at most 5 each side, each cut at 160 characters.
+    static func difference(_ recorded: [String], _ now: [String]) -> String {
+        let (prefix, suffix) = common(recorded, now)
+        func shown(_ lines: ArraySlice<String>, _ mark: String) -> [String] {
+            var out = lines.prefix(5).map { line in "  \(mark) " + (line.count > 160 ? String(line.prefix(159)) + "…" : line) }
+            if lines.count > 5 { out.append("  \(mark) ... \(lines.count - 5) more lines") }
+            return out
+        }
+        var out = prefix > 0 ? ["  @@ line \(prefix + 1)"] : []
+        out += shown(recorded[prefix..<(recorded.count - suffix)], "-")
+        out += shown(now[prefix..<(now.count - suffix)], "+")
+        return out.joined(separator: "\n")
+    }
+}

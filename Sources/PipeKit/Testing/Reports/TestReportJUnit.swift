@@ -1,0 +1,75 @@
+/// JUnit XML, as CI systems read it: `<testsuites>` holding a `<testsuite>` per test file,
+/// a `<testcase>` per case, with a `<failure>` (its first miss as `message`, all of them as
+/// text) when it failed.
+enum TestReportJUnit {
+    static func render(_ results: [TestFileResults]) -> String {
+        let total = results.reduce(0) { $0 + $1.cases.count }
+        let failed = results.reduce(0) { $0 + $1.failed }
+        let time = results.flatMap(\.cases).reduce(Duration.zero) { $0 + $1.duration }
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"pipe test\" tests=\"\(total)\" failures=\"\(failed)\" errors=\"0\" time=\"\(seconds(time))\">\n"
+        for file in results {
+            let fileTime = file.cases.reduce(Duration.zero) { $0 + $1.duration }
+            out += "  <testsuite name=\"\(escape(file.file))\" tests=\"\(file.cases.count)\" failures=\"\(file.failed)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(fileTime))\">\n"
+            out += "    <properties><property name=\"spec\" value=\"\(escape(file.spec))\"/></properties>\n"
+            for result in file.cases {
+                let open = "    <testcase name=\"\(escape(result.name))\" classname=\"\(escape(suiteName(file.file)))\" time=\"\(seconds(result.duration))\""
+                guard let first = result.failures.first else {
+                    out += open + "/>\n"
+                    continue
+                }
+                out += open + ">\n"
+                out += "      <failure message=\"\(escape(first))\" type=\"expectation\">\(escape(result.failures.joined(separator: "\n")))</failure>\n"
+                out += "    </testcase>\n"
+            }
+            out += "  </testsuite>\n"
+        }
+        out += "</testsuites>\n"
+        return out
+    }
+
+    /// `research-report` for `pipelines/research-report.test.yaml`.
+    static func suiteName(_ path: String) -> String {
+        var name = path.split(separator: "/").last.map(String.init) ?? path
+        for suffix in [".test.yaml", ".test.yml"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+        return name
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format3: duration.testSeconds)
+    }
+
+    /// Text for an attribute or an element: markup escaped; characters XML 1.0 cannot hold
+    /// (controls other than tab and newline) written as `\u{..}`.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n": out += "&#10;"
+            case "\t": out += "&#9;"
+            default:
+                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) || (0xD800...0xDFFF).contains(scalar.value) {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    /// A number with three decimals (`0.004`), without Foundation's locale.
+    init(format3 value: Double) {
+        let thousandths = Int((value * 1000).rounded())
+        let fraction = thousandths % 1000
+        self = "\(thousandths / 1000)." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)"
+    }
+}
