@@ -40,6 +40,9 @@ public struct BatchRunner: Sendable {
     }
 
     public typealias RunItem = @Sendable (Claim) async -> ItemRun
+    /// An item's run that may finish the item itself, through the `ItemFinisher` it is given
+    /// (its run's end and the item's in one write); an item it does not finish, the runner does.
+    public typealias RunAndFinishItem = @Sendable (Claim, ItemFinisher) async -> ItemRun
 
     let queue: any WorkQueue
     let batch: String
@@ -57,6 +60,14 @@ public struct BatchRunner: Sendable {
     public func run(
         started: @escaping @Sendable (Claim) -> Void = { _ in }, ended: @escaping @Sendable (Claim, ItemResult) -> Void,
         runItem: @escaping RunItem
+    ) async throws(StoreError) -> Outcome {
+        try await run(started: started, ended: ended) { claim, _ in await runItem(claim) }
+    }
+
+    /// `run`, with items whose runs may finish them themselves (`RunAndFinishItem`).
+    public func run(
+        started: @escaping @Sendable (Claim) -> Void = { _ in }, ended: @escaping @Sendable (Claim, ItemResult) -> Void,
+        runItem: @escaping RunAndFinishItem
     ) async throws(StoreError) -> Outcome {
         let held = Locked(Set<Int>())
         let lost = LostClaims()
@@ -128,9 +139,16 @@ public struct BatchRunner: Sendable {
                     running += 1
                     started(claim)
                     group.addTask {
-                        guard let run = await lost.cancelling(claim.index, { await runItem(claim) }) else {
-                            return (claim, .lost)
+                        let finisher = ItemFinisher(queue: queue, claim: claim)
+                        let run = await lost.cancelling(claim.index, { await runItem(claim, finisher) })
+                        // Finished by its run: whatever happened since (the item lost meanwhile), the
+                        // queue has its answer.
+                        switch finisher.outcome {
+                        case .success(let (result, kept))?: return (claim, .finished(result, kept: kept))
+                        case .failure(let error)?: return (claim, .failed(error))
+                        case nil: break
                         }
+                        guard let run else { return (claim, .lost) }
                         do throws(StoreError) {
                             switch run {
                             case .ended(let result):
@@ -170,6 +188,35 @@ public struct BatchRunner: Sendable {
         if let failure { throw failure }
         return outcome ?? .drained
     }
+}
+
+/// Finishes a claimed item in the queue from inside its run (`BatchRunner.RunAndFinishItem`),
+/// so that the run's end and the item's are written together; the runner reads how it went.
+public final class ItemFinisher: Sendable {
+    let queue: any WorkQueue
+    let claim: Claim
+    private let answer = Locked<Result<(ItemResult, Bool), StoreError>?>(nil)
+
+    init(queue: any WorkQueue, claim: Claim) {
+        self.queue = queue
+        self.claim = claim
+    }
+
+    /// Ends the item with `result` and, given `runEnd`, its run (`WorkQueue.finish`); false
+    /// when this worker no longer holds the item. Once an item.
+    public func finish(_ result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
+        let outcome: Result<(ItemResult, Bool), StoreError>
+        do {
+            outcome = .success((result, try await queue.finish(claim, result: result, runEnd: runEnd)))
+        } catch {
+            outcome = .failure(error)
+        }
+        answer.withLock { $0 = outcome }
+        return try outcome.get().1
+    }
+
+    /// How `finish` went; nil when it was not called.
+    var outcome: Result<(ItemResult, Bool), StoreError>? { answer.withLock { $0 } }
 }
 
 /// The claims this worker lost (their leases lapsed and another worker claimed the items):

@@ -24,8 +24,14 @@ public protocol WorkQueue: Sendable {
     func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int]
     /// Says which run works on a claimed item, so that whoever claims it next resumes that run.
     func attachRun(_ claim: Claim, runID: String) async throws(StoreError)
-    /// Ends an item. Returns false, and changes nothing, when the worker no longer holds it.
-    func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool
+    /// Records a claimed item's run as started (a new id, knowing its batch and item) and
+    /// attaches it to the item (`attachRun`), in one write; returns the run's id. The item's
+    /// run is recorded as `running` whether or not this worker still holds the item.
+    func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String
+    /// Ends an item and, given `runEnd`, its run (`result.runID`, as `RunCatalog.finishRun`
+    /// records it), in one write. Returns false, and leaves the item as it is, when the worker
+    /// no longer holds it (the run's end is recorded all the same).
+    func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool
     /// Gives claimed items back unfinished (a worker stopping on Ctrl-C or a budget stop).
     func release(batch: String, worker: String, items: [Int]) async throws(StoreError)
 
@@ -37,6 +43,13 @@ public protocol WorkQueue: Sendable {
     func counts(batch: String) async throws(StoreError) -> BatchCounts
     /// Ended items with `index > after` (all from the start when nil), in input order.
     func results(batch: String, after: Int?, limit: Int) async throws(StoreError) -> [ItemResult]
+}
+
+extension WorkQueue {
+    /// Ends an item. Returns false, and changes nothing, when the worker no longer holds it.
+    public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
+        try await finish(claim, result: result, runEnd: nil)
+    }
 }
 
 /// A batch as `pipe batch` submits it: the spec and its schema files travel with it, so a

@@ -153,18 +153,27 @@ public struct RunLifecycle: Sendable {
 
     // MARK: - Recording a run
 
+    /// How a run's start is written: `RunCatalog.startRun`, or a batch item's run with its
+    /// item (`WorkQueue.startRun(_:for:)`, one write for both). Returns the run's id.
+    public typealias StartWrite = @Sendable (NewRun) async throws(StoreError) -> String
+    /// How a run's end is written: `RunCatalog.finishRun`, or with a batch item's end
+    /// (`WorkQueue.finish(_:result:runEnd:)`, one write for both).
+    public typealias EndWrite = @Sendable (RunEnd) async throws(StoreError) -> Void
+
     /// Records a new run of `pipeline` as started, held by this process until `finish`,
-    /// continuing `resuming` (whose approvals it carries over) if given.
+    /// continuing `resuming` (whose approvals it carries over) if given; written by `write`
+    /// when given (in the run store).
     public func start(
-        specPath: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: Resumption? = nil
+        specPath: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: Resumption? = nil,
+        write: StartWrite? = nil
     ) async throws(StoreError) -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
         let spec = specHashAndPath(pipeline, specPath)
-        let id = try await store.startRun(
-            NewRun(
-                specPath: spec.path, specHash: spec.hash,
-                pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id,
-                held: holdsRuns))
+        let run = NewRun(
+            specPath: spec.path, specHash: spec.hash,
+            pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id,
+            held: holdsRuns)
+        let id = if let write { try await write(run) } else { try await store.startRun(run) }
         do {
             for stage in (resuming?.approved ?? []).sorted() {
                 try await store.recordApproval(runID: id, stage: stage, decision: .approved, reason: nil)
@@ -176,17 +185,26 @@ public struct RunLifecycle: Sendable {
         return Run(id: id, journal: store.journal(runID: id, reusingFrom: resuming?.id), resumedFrom: resuming?.id)
     }
 
-    /// Ends a run: waits for its records, records its end, and lets go of it and of the run it
-    /// continued. Call it however the run ended (interrupted too), before anything is printed.
-    public func finish(_ run: Run, _ result: PipelineRunner.Result) async -> RecordingGaps {
+    /// Ends a run: records its end (written by `write` when given; in the run store), behind
+    /// its records (a store writes in order: they are committed with it or before), waits for
+    /// them, and lets go of it and of the run it continued. Call it however the run ended
+    /// (interrupted too), before anything is printed.
+    public func finish(_ run: Run, _ result: PipelineRunner.Result, write: EndWrite? = nil) async -> RecordingGaps {
         var gaps = RecordingGaps()
         guard let store, let journal = run.journal else { return gaps }
-        gaps.records = await journal.flush()
         do {
-            try await store.finishRun(run.id, RunEnd(result))
+            let end = RunEnd(result)
+            if let write {
+                try await write(end)
+                // What `finishRun` lets go of after writing.
+                await store.release(run.id)
+            } else {
+                try await store.finishRun(run.id, end)
+            }
         } catch {
             gaps.end = error
         }
+        gaps.records = await journal.flush()
         if let resumed = run.resumedFrom { await store.release(resumed) }
         return gaps
     }

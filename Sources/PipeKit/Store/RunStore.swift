@@ -83,13 +83,15 @@ public final class RunStore: RunStorage {
     }
 
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
+        try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+    }
+
+    /// Records a run as started with a new id: `insert` writes its row, unless the id is
+    /// taken (false), in which case another id is tried.
+    func startRun(_ run: NewRun, insert: @escaping @Sendable (Database, String, Date) throws -> Bool)
+        async throws(StoreError) -> String
+    {
         let startedAt = Date()
-        let arguments: (String) -> StatementArguments = { id in
-            [
-                id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
-                StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom,
-            ]
-        }
         // The 4 random hex digits make a clash within one second unlikely, not impossible.
         for _ in 0..<8 {
             let id = RunID.make(at: startedAt)
@@ -103,16 +105,7 @@ public final class RunStore: RunStorage {
             }
             let inserted: Bool
             do {
-                inserted = try await write { [arguments = arguments(id)] db in
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (id) DO NOTHING
-                            """
-                    ).execute(arguments: arguments)
-                    return db.changesCount == 1
-                }
+                inserted = try await write { db in try insert(db, id, startedAt) }
             } catch {
                 leases.release(id)
                 throw error
@@ -125,11 +118,37 @@ public final class RunStore: RunStorage {
 
     public func finishRun(_ id: String, _ end: RunEnd) async throws(StoreError) {
         defer { leases.release(id) }
+        let update = Self.update(id, ending: end)
+        try await write { db in try update(db) }
+    }
+
+    /// Writes a new run's row (as `running`; for a batch's item, knowing its batch and item);
+    /// false, and nothing written, when `id` is taken.
+    static func insert(_ run: NewRun, id: String, startedAt: Date, batchItem: (batch: String, index: Int)? = nil, into db: Database)
+        throws -> Bool
+    {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                    batch_id, item)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """
+        ).execute(arguments: [
+            id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
+            StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom, batchItem?.batch,
+            batchItem?.index,
+        ])
+        return db.changesCount == 1
+    }
+
+    /// The write that records how run `id` ended (its arguments taken now, at its end).
+    static func update(_ id: String, ending end: RunEnd) -> @Sendable (Database) throws -> Void {
         let arguments: StatementArguments = [
             end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall),
             end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
         ]
-        try await write { db in
+        return { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,

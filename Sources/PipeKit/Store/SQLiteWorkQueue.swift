@@ -167,13 +167,25 @@ public final class SQLiteWorkQueue: WorkQueue {
         }
     }
 
-    public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
+    public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
+        try await store.startRun(run) { db, id, startedAt in
+            guard try RunStore.insert(run, id: id, startedAt: startedAt, batchItem: (claim.batch, claim.index), into: db)
+            else { return false }
+            try db.cachedStatement(sql: "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?")
+                .execute(arguments: [id, claim.batch, claim.index, claim.worker])
+            return true
+        }
+    }
+
+    public func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
         let arguments: StatementArguments = [
             result.status.rawValue, result.runID ?? claim.previousRunID, result.output?.serialized(), result.stage,
             result.error, result.usage.input, result.usage.output, result.costUSD, StoreTime.text(Date()),
             claim.batch, claim.index, claim.worker,
         ]
+        let endRun = result.runID.flatMap { id in runEnd.map { RunStore.update(id, ending: $0) } }
         return try await write { db in
+            try endRun?(db)
             try db.cachedStatement(
                 sql: """
                     UPDATE batch_items SET status = ?, run_id = ?, output = ?, stage = ?, error = ?, tokens_in = ?,

@@ -14,7 +14,7 @@ final class StoreJournal: DurableJournal {
     let runID: String
     let store: RunStore
     let reusingFrom: String?
-    private let error = Locked<StoreError?>(nil)
+    private let pending = PendingWrites()
 
     init(store: RunStore, runID: String, reusingFrom: String?) {
         self.store = store
@@ -23,10 +23,7 @@ final class StoreJournal: DurableJournal {
     }
 
     func flush() async -> StoreError? {
-        await withCheckedContinuation { continuation in
-            store.database.asyncWriteWithoutTransaction { _ in continuation.resume() }
-        }
-        return error.withLock { $0 }
+        await pending.flush()
     }
 
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
@@ -127,15 +124,8 @@ final class StoreJournal: DurableJournal {
     // MARK: - Access
 
     private func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void) {
-        store.enqueue(updates) { failure in
-            if let failure { self.keep(failure) }
-        }
-    }
-
-    private func keep(_ failure: StoreError) {
-        error.withLock { first in
-            if first == nil { first = failure }
-        }
+        pending.add()
+        store.enqueue(updates) { [pending] failure in pending.done(failure) }
     }
 
     /// A read that fails is kept as the journal's error, and answers nil (nothing to reuse).
@@ -143,7 +133,7 @@ final class StoreJournal: DurableJournal {
         do {
             return try await store.read(value)
         } catch {
-            keep(error)
+            pending.keep(error)
             return nil
         }
     }

@@ -216,7 +216,7 @@ struct BatchSession {
                 try await batchRunner.run(
                     started: { progress?.started($0) },
                     ended: { claim, result in try? report(result, line: claim.line) },
-                    runItem: { claim in await runItem(claim, runner: runner) }))
+                    runItem: { claim, finisher in await runItem(claim, runner: runner, finisher: finisher) }))
         } catch {
             outcome = .failure(error)
         }
@@ -235,7 +235,9 @@ struct BatchSession {
     }
 
     /// One item: a recorded run of the pipeline, resuming the item's earlier run if it has one.
-    private func runItem(_ claim: Claim, runner: PipelineRunner) async -> ItemRun {
+    /// Its run's start is written with the item's run (whoever claims the item next resumes
+    /// it), its run's end with the item's end: a write each, instead of two.
+    private func runItem(_ claim: Claim, runner: PipelineRunner, finisher: ItemFinisher) async -> ItemRun {
         // A run an earlier claim left half done is continued (its finished stages reused), if
         // nobody holds it still.
         var resuming: RunLifecycle.Resumption?
@@ -245,21 +247,22 @@ struct BatchSession {
         let run: RunLifecycle.Run
         do {
             run = try await lifecycle.start(
-                specPath: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resuming: resuming)
+                specPath: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resuming: resuming,
+                write: { [queue = backend.queue] run throws(StoreError) in try await queue.startRun(run, for: claim) })
         } catch {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
-        // Told to the queue while the item runs (whoever claims the item next resumes this run),
-        // not waited for before its first call.
-        async let attached = try? backend.queue.attachRun(claim, runID: run.id)
         let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
             progress?.record(event, item: claim.index)
         }
-        _ = await attached
-        _ = await lifecycle.finish(run, result)
-        if case .interrupted = result.outcome { return .unfinished }
-        return .ended(ItemResult(index: claim.index, runID: run.id, result))
+        if case .interrupted = result.outcome {
+            _ = await lifecycle.finish(run, result)
+            return .unfinished
+        }
+        let ended = ItemResult(index: claim.index, runID: run.id, result)
+        _ = await lifecycle.finish(run, result) { end throws(StoreError) in _ = try await finisher.finish(ended, runEnd: end) }
+        return .ended(ended)
     }
 
     /// Writes an ended item's result line and tells the progress, once an item.

@@ -5,8 +5,9 @@
 /// fails does not stop the run: `flush` reports the first failure.
 public protocol DurableJournal: RunJournal {
     /// Waits until every record handed over so far is written; returns the first write or
-    /// read of this journal that failed, if any. `RunLifecycle.finish` calls it before the run's
-    /// end is recorded, so that a run ends (normally, on Ctrl-C or SIGTERM, or when its output
-    /// cannot be written) with all its records in the store.
+    /// read of this journal that failed, if any. `RunLifecycle.finish` records the run's end
+    /// behind the records (written in order: committed with them or after) and then calls it,
+    /// so that a run ends (normally, on Ctrl-C or SIGTERM, or when its output cannot be
+    /// written) with all its records in the store.
     func flush() async -> StoreError?
 }

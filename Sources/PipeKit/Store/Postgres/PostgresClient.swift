@@ -66,18 +66,46 @@ public final class PostgresClient: Sendable {
     /// is rolled back and each write made again on its own, so that it takes nothing else with it.
     @discardableResult
     func write(_ sql: String, _ parameters: [any PostgresParameter] = []) async throws(StoreError) -> PostgresResult {
-        let result = await withCheckedContinuation { continuation in
-            enqueue(PostgresStatement(sql, parameters)) { continuation.resume(returning: $0) }
+        try await write(PostgresStatement(sql, parameters))
+    }
+
+    @discardableResult
+    func write(_ statement: PostgresStatement) async throws(StoreError) -> PostgresResult {
+        try await write([statement])[0]
+    }
+
+    /// Several writes queued at once, in order (in one group, unless the group is full: then
+    /// the rest in the next), waited for together; the first failure is thrown.
+    func write(_ statements: [PostgresStatement]) async throws(StoreError) -> [PostgresResult] {
+        let results = await withCheckedContinuation { continuation in
+            let answers = Locked<[Result<PostgresResult, StoreError>?]>(Array(repeating: nil, count: statements.count))
+            enqueue(statements) { index, result in
+                let all = answers.withLock { answers in
+                    answers[index] = result
+                    return answers.contains { $0 == nil } ? nil : answers.compactMap { $0 }
+                }
+                if let all { continuation.resume(returning: all) }
+            }
         }
-        return try result.get()
+        return try results.map { result throws(StoreError) in try result.get() }
     }
 
     /// Queues a write (as `write` does) and returns at once; `done` is told how it went, on a
     /// connection's thread, once it is committed. Writes are committed in the order queued.
     func enqueue(_ statement: PostgresStatement, done: @escaping @Sendable (Result<PostgresResult, StoreError>) -> Void) {
-        let write = QueuedWrite(statement: statement) { [self] result in done(result.mapError(storeError)) }
+        enqueue([statement]) { _, result in done(result) }
+    }
+
+    /// Queues writes one after another, none between them; `done` is told how each went (by
+    /// its position).
+    private func enqueue(
+        _ statements: [PostgresStatement], done: @escaping @Sendable (Int, Result<PostgresResult, StoreError>) -> Void
+    ) {
+        let queued = statements.enumerated().map { index, statement in
+            QueuedWrite(statement: statement) { [self] result in done(index, result.mapError(storeError)) }
+        }
         let first = writes.withLock { state in
-            state.queued.append(write)
+            state.queued += queued
             defer { state.writing = true }
             return !state.writing
         }

@@ -11,9 +11,8 @@ public final class PostgresJournal: DurableJournal {
     public let runID: String
     let client: PostgresClient
     let reusingFrom: String?
-    private let error = Locked<StoreError?>(nil)
-    /// Records queued and not yet committed, and who waits for them all (`flush`).
-    private let unwritten = Locked<(count: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
+    /// Records queued and not yet committed, who waits for them all (`flush`), the first failure.
+    private let pending = PendingWrites()
 
     init(client: PostgresClient, runID: String, reusingFrom: String?) {
         self.client = client
@@ -25,6 +24,15 @@ public final class PostgresJournal: DurableJournal {
     public static func start(_ run: NewRun, batchItem: (batch: String, index: Int)? = nil, client: PostgresClient)
         async throws(StoreError) -> PostgresJournal
     {
+        try await start(run, batchItem: batchItem, client: client) { PostgresStatement($0, $1) }
+    }
+
+    /// `start`, the run's row written by `statement`, made of the row's `INSERT` and its
+    /// parameters: a statement that returns a row when the row was written (its id was free).
+    static func start(
+        _ run: NewRun, batchItem: (batch: String, index: Int)?, client: PostgresClient,
+        statement: (_ insert: String, _ parameters: [any PostgresParameter]) -> PostgresStatement
+    ) async throws(StoreError) -> PostgresJournal {
         let process = RunHolder.current
         let startedAt = Date()
         // The 4 random hex digits make a clash within one second unlikely, not impossible.
@@ -36,12 +44,14 @@ public final class PostgresJournal: DurableJournal {
                 batchItem?.batch, batchItem?.index,
             ]
             let inserted = try await client.write(
-                """
-                INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
-                    pid, host, batch_id, item)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                ON CONFLICT (id) DO NOTHING
-                """, parameters).affected == 1
+                statement(
+                    """
+                    INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                        pid, host, batch_id, item)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    ON CONFLICT (id) DO NOTHING
+                    """, parameters)
+            ).affected == 1
             if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
         }
         throw .database(path: client.location, reason: "could not find a free run id")
@@ -49,46 +59,36 @@ public final class PostgresJournal: DurableJournal {
 
     /// Records how the run ended.
     public func finish(_ end: RunEnd) async throws(StoreError) {
-        let parameters: [any PostgresParameter] = [
-            end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
-            end.usage.input, end.usage.output, end.costUSD, end.error, runID,
-        ]
-        try await client.write(
+        try await client.write(Self.update(runID, ending: end))
+    }
+
+    /// The statement that records how run `id` ended.
+    static func update(_ id: String, ending end: RunEnd) -> PostgresStatement {
+        PostgresStatement(
             """
             UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
                 tokens_out = $6, cost_usd = $7, error = $8
             WHERE id = $9
-            """, parameters)
+            """,
+            [
+                end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),
+                end.usage.input, end.usage.output, end.costUSD, end.error, id,
+            ])
     }
 
     /// The first write or read that failed, if any.
-    public var firstError: StoreError? { error.withLock { $0 } }
+    public var firstError: StoreError? { pending.firstError }
 
     /// Waits until every record queued is committed; the first write that failed, if any.
     public func flush() async -> StoreError? {
-        await withCheckedContinuation { continuation in
-            let written = unwritten.withLock { state in
-                if state.count == 0 { return true }
-                state.waiting.append(continuation)
-                return false
-            }
-            if written { continuation.resume() }
-        }
-        return firstError
+        await pending.flush()
     }
 
     /// Queues a record's write; `flush` waits for it.
     private func enqueue(_ sql: String, _ parameters: [any PostgresParameter]) {
-        unwritten.withLock { $0.count += 1 }
-        client.enqueue(PostgresStatement(sql, parameters)) { [self] result in
-            if case .failure(let failure) = result { error.withLock { $0 = $0 ?? failure } }
-            let waiting = unwritten.withLock { state in
-                state.count -= 1
-                guard state.count == 0 else { return [CheckedContinuation<Void, Never>]() }
-                defer { state.waiting = [] }
-                return state.waiting
-            }
-            for continuation in waiting { continuation.resume() }
+        pending.add()
+        client.enqueue(PostgresStatement(sql, parameters)) { [pending] result in
+            if case .failure(let failure) = result { pending.done(failure) } else { pending.done(nil) }
         }
     }
 
@@ -177,9 +177,7 @@ public final class PostgresJournal: DurableJournal {
         do {
             return try await body()
         } catch {
-            self.error.withLock { first in
-                if first == nil { first = error }
-            }
+            pending.keep(error)
             return nil
         }
     }

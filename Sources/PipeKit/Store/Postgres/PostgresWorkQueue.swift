@@ -90,19 +90,41 @@ public final class PostgresWorkQueue: WorkQueue {
             "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
     }
 
-    public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
+    public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
+        // The run and the item's run_id in one statement (one round trip, one commit): the
+        // item names the run only if its row was written (the id was free).
+        try await PostgresJournal.start(run, batchItem: (claim.batch, claim.index), client: client) { insert, parameters in
+            let item = parameters.count
+            return PostgresStatement(
+                """
+                WITH run AS (\(insert) RETURNING id),
+                item AS (
+                    UPDATE items SET run_id = run.id FROM run
+                    WHERE batch_id = $\(item + 1) AND item = $\(item + 2) AND worker = $\(item + 3) AND claims = $\(item + 4)
+                        AND status = 'running'
+                )
+                SELECT id FROM run
+                """, parameters + [claim.batch, claim.index, claim.worker, claim.claims])
+        }.runID
+    }
+
+    public func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
         precondition(result.status.hasEnded, "an item ends succeeded, failed or invalid_input")
         let parameters: [any PostgresParameter] = [
             claim.batch, claim.index, claim.worker, claim.claims, result.status.rawValue, result.output?.serialized(),
             result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
             StoreTime.text(Date()),
         ]
-        return try await client.write(
+        let finish = PostgresStatement(
             """
             UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
                 tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
             WHERE
-            """ + " " + Self.held, parameters).affected == 1
+            """ + " " + Self.held, parameters)
+        guard let runID = result.runID, let runEnd else { return try await client.write(finish).affected == 1 }
+        // The run's end first, then the item's: queued together, committed together (or the
+        // run's end first), waited for once.
+        return try await client.write([PostgresJournal.update(runID, ending: runEnd), finish])[1].affected == 1
     }
 
     public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
