@@ -18,12 +18,12 @@ public struct GraphRenderer: Sendable {
         }
     }
 
-    /// Stages that read the input, and stages the output reads.
-    private var inputReaders: [String] {
+    /// Stages that read the input, and stages the output reads (`pipe report` draws them too).
+    var inputReaders: [String] {
         pipeline.stages.filter { $0.references.contains { $0.root.value == "input" } }.map(\.name)
     }
 
-    private var outputSources: [String] {
+    var outputSources: [String] {
         let names: [String]
         switch pipeline.output {
         case .sinks(let sinks): names = sinks
