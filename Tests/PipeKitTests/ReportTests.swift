@@ -257,6 +257,22 @@ import Testing
     }
 }
 
+/// `pipe help report` teaches the command.
+@Suite struct ReportHelpTests {
+    @Test func helpSaysWhatThePageHoldsWhereItGoesAndWhichIdsItTakes() async throws {
+        let help = try await runPipe(["help", "report"])
+        #expect(help.status == 0, "\(help.stderr)")
+        let text = HelpTests.flattened(help.stdout)
+        for phrase in [
+            "self-contained", "loads nothing from the network", "critical path", "one bar per attempt", "the failed stage red",
+            "histograms", "at most 1,000 items", "is escaped", "`last`", "--store", "--queue", "-o, --output <file>",
+            "pipe report last -o report.html",
+        ] {
+            #expect(text.contains(phrase), "pipe help report does not say \(phrase)")
+        }
+    }
+}
+
 /// The one escaping function every recorded text goes through.
 @Suite struct ReportEscapingTests {
     @Test func markupQuotesAndControlCharactersBecomeText() {
@@ -264,7 +280,8 @@ import Testing
         #expect(HTML.escape("</details>]]>&amp;") == "&lt;/details&gt;]]&gt;&amp;amp;")
         #expect(HTML.escape("it's") == "it&#39;s")
         #expect(HTML.escape("a\u{0}b\u{1B}c\td\ne") == "a\u{FFFD}b\u{FFFD}c\td\ne")
-        #expect(HTML.escape("café ✓ 🌊") == "café ✓ 🌊")
+        #expect(HTML.escape("café ✓ 🌊 Â\u{A0}") == "café ✓ 🌊 Â\u{A0}")
+        #expect(HTML.escape("x\u{85}y\u{7F}z") == "x\u{FFFD}y\u{FFFD}z")
     }
 
     @Test func anchorsAreSafeIdsForAnyStageName() {

@@ -93,12 +93,12 @@ public enum BatchReport {
         return html
     }
 
-    /// Items as rows: index, line, status, run, latency, tokens, cost, failed stage, error.
+    /// Items as rows: index, status, run, latency, tokens, cost, failed stage, error.
     static func itemTable(_ items: [ItemResult], _ data: BatchReportData, errorLength: Int = 200) -> String {
         guard !items.isEmpty else { return "<p class=\"note\">None.</p>" }
         let rows = items.map { item in
             [
-                "\(item.index)", item.line.map(String.init) ?? "-",
+                "\(item.index)",
                 "<span class=\"status-\(item.status.rawValue)\">\(item.status.rawValue)</span>",
                 item.runID.map { "<code>\(HTML.escape($0))</code>" } ?? "-",
                 HTML.escape(seconds(item, data).map { DurationFormat.short(.milliseconds(Int(($0 * 1000).rounded()))) } ?? "-"),
@@ -107,7 +107,7 @@ public enum BatchReport {
             ]
         }
         return ReportPage.table(
-            ["item", "line", "status", "run", "latency", "tokens in/out", "cost", "stage", "error"], rows,
+            ["item", "status", "run", "latency", "tokens in/out", "cost", "stage", "error"], rows,
             classes: items.map { $0.status == .succeeded ? "" : "failed" })
     }
 }

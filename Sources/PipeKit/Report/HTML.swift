@@ -8,25 +8,44 @@ public enum HTML {
     /// `>`, `"` and `'` become character references, and control characters other than tab,
     /// newline and carriage return (which HTML does not allow) become U+FFFD.
     public static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            case "\t", "\n", "\r": escaped.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                    escaped += "\u{FFFD}"
-                } else {
-                    escaped.unicodeScalars.append(scalar)
+        var text = text
+        return text.withUTF8 { bytes in
+            // Most text needs nothing: return it as it is.
+            guard bytes.contains(where: { needsWork($0) }) else { return String(decoding: bytes, as: UTF8.self) }
+            var escaped: [UInt8] = []
+            escaped.reserveCapacity(bytes.count + bytes.count / 8)
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "&"): escaped += Array("&amp;".utf8)
+                case UInt8(ascii: "<"): escaped += Array("&lt;".utf8)
+                case UInt8(ascii: ">"): escaped += Array("&gt;".utf8)
+                case UInt8(ascii: "\""): escaped += Array("&quot;".utf8)
+                case UInt8(ascii: "'"): escaped += Array("&#39;".utf8)
+                case 0x09, 0x0A, 0x0D: escaped.append(byte)
+                case 0x00..<0x20, 0x7F: escaped += replacement
+                case 0xC2 where index < bytes.count && (0x80...0x9F).contains(bytes[index]):
+                    // U+0080 to U+009F, the C1 controls.
+                    escaped += replacement
+                    index += 1
+                default: escaped.append(byte)
                 }
             }
+            return String(decoding: escaped, as: UTF8.self)
         }
-        return escaped
+    }
+
+    /// U+FFFD in UTF-8.
+    private static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    private static func needsWork(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"), 0xC2, 0x7F: true
+        case 0x09, 0x0A, 0x0D: false
+        default: byte < 0x20
+        }
     }
 
     /// `text` cut to `limit` characters, with a note saying how much was left out: a report's

@@ -69,6 +69,7 @@ struct Timeline {
     /// `for_each` as a whole waited for its slowest item.
     private mutating func markCriticalPath(_ pipeline: CompiledPipeline?) {
         guard var current = units.indices.max(by: { units[$0].end < units[$1].end }) else { return }
+        let graph = pipeline.map(Graph.init)
         let tolerance = 0.002 + total * 0.001
         var marked = Set<Int>()
         while marked.insert(current).inserted {
@@ -86,25 +87,39 @@ struct Timeline {
                 let other = units[index]
                 guard index != current, other.end <= unit.start + tolerance, other.unit.item == nil || other.unit.stage != unit.unit.stage
                 else { return false }
-                return Self.waitsFor(unit.unit, other.unit, in: pipeline)
+                return graph?.waitsFor(unit.unit, other.unit) ?? true
             }
             guard let previous = candidates.max(by: { units[$0].end < units[$1].end }) else { return }
             current = previous
         }
     }
 
-    private static func waitsFor(_ unit: RunUnitID, _ other: RunUnitID, in pipeline: CompiledPipeline?) -> Bool {
-        guard let pipeline, let stage = pipeline.stage(named: unit.stage) else { return true }
-        let otherLoop = pipeline.stage(named: other.stage)?.loop
-        if let loop = stage.loop, otherLoop == loop {
-            // Inside a loop: what it reads in the same iteration, or anything of the iteration before.
-            if stage.dependencies.contains(other.stage), other.iteration == unit.iteration { return true }
-            return (other.iteration ?? 1) == (unit.iteration ?? 1) - 1
+    /// What each stage reads and the loop it belongs to, looked up by name.
+    private struct Graph {
+        var dependencies: [String: Set<String>] = [:]
+        var loops: [String: String] = [:]
+
+        init(_ pipeline: CompiledPipeline) {
+            for stage in pipeline.stages {
+                dependencies[stage.name] = Set(stage.dependencies)
+                loops[stage.name] = stage.loop
+            }
         }
-        if stage.dependencies.contains(other.stage) { return true }
-        // A stage that reads a loop's stage waits for the whole loop: its last iteration of every member.
-        guard let otherLoop else { return false }
-        return stage.dependencies.contains { pipeline.stage(named: $0)?.loop == otherLoop }
+
+        /// Whether `unit` could have waited for `other` to end.
+        func waitsFor(_ unit: RunUnitID, _ other: RunUnitID) -> Bool {
+            guard let reads = dependencies[unit.stage] else { return true }
+            let otherLoop = loops[other.stage]
+            if let loop = loops[unit.stage], otherLoop == loop {
+                // Inside a loop: what it reads in the same iteration, or anything of the iteration before.
+                if reads.contains(other.stage), other.iteration == unit.iteration { return true }
+                return (other.iteration ?? 1) == (unit.iteration ?? 1) - 1
+            }
+            if reads.contains(other.stage) { return true }
+            // A stage that reads a loop's stage waits for the whole loop: its last iteration of every member.
+            guard let otherLoop else { return false }
+            return reads.contains { loops[$0] == otherLoop }
+        }
     }
 
     // MARK: - Drawing
