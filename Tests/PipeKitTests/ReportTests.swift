@@ -41,9 +41,14 @@ import Testing
 
     /// `pipe report REFERENCE -o FILE`, then the DOM Chromium makes of it and a screenshot.
     func report(_ reference: String, store: String, in folder: URL, name: String) async throws -> (html: String, dom: String) {
+        try await report(reference, location: ["--store", store], in: folder, name: name)
+    }
+
+    /// The same, on the store `location` names (`--store PATH` or `--queue URL`).
+    func report(_ reference: String, location: [String], in folder: URL, name: String) async throws -> (html: String, dom: String) {
         let file = folder.appendingPathComponent("\(name).html")
         let result = try await runPipe(
-            ["report", reference, "--store", store, "-o", file.path], directory: folder, environment: ["PATH": "/usr/bin:/bin"])
+            ["report", reference, "-o", file.path] + location, directory: folder, environment: ["PATH": "/usr/bin:/bin"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("wrote the report"))
@@ -223,6 +228,29 @@ import Testing
         let item = try #require(runs.first)
         let (_, itemDOM) = try await report(item.id, store: chain.store, in: chain.folder.url, name: "batch-item")
         #expect(itemDOM.contains("Run \(item.id)"))
+    }
+
+    @Test func aBatchAndItsRunsOnPostgreSQLReportAsOnSQLite() async throws {
+        let url = try await PostgresServer.shared().database()
+        let chain = try Chain()
+        let server = FakeLLMServer(handler: Self.chainReplies(failDraft: false))
+        try server.start()
+        defer { server.stop() }
+        let input = chain.folder.url.appendingPathComponent("inputs.jsonl")
+        try (0..<5).map { #"{"topic": "tide \#($0)"}"# }.joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
+        let batch = try await runPipe(["batch", chain.spec, "--input", input.path, "--queue", url], environment: environment(server))
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let (_, dom) = try await report("last", location: ["--queue", url], in: chain.folder.url, name: "batch-postgres")
+        #expect(dom.contains(#"<tr data-status="succeeded"><td>succeeded</td><td class="num">5</td>"#))
+        // The items' run durations, read from PostgreSQL.
+        #expect(dom.contains(#"<svg class="histogram" data-histogram="latency""#))
+        #expect(dom.contains("5 items; median"))
+        let runs = try await PostgresRunStore(client: PostgresClient.open(url: url)).runs(limit: 1, specPath: nil)
+        let item = try #require(runs.first)
+        let (_, itemDOM) = try await report(item.id, location: ["--queue", url], in: chain.folder.url, name: "run-postgres")
+        #expect(Self.bars(itemDOM, unit: "draft") >= 1)
+        #expect(itemDOM.contains(#"<g class="unit succeeded critical" data-unit="final">"#))
+        Self.expectHostileAsText(itemDOM)
     }
 
     @Test func aTenThousandItemBatchGivesABoundedPage() async throws {

@@ -74,7 +74,7 @@ public struct GraphRenderer: Sendable {
     }
 
     /// What a stage does, under its name: `fast: claude-haiku-4-5`.
-    private func what(_ stage: CompiledStage) -> String {
+    func what(_ stage: CompiledStage) -> String {
         switch stage.kind {
         case .model(let model): "\(model.model.name): \(model.model.model)"
         case .command(let command): "command: \(command.program)"
@@ -82,7 +82,7 @@ public struct GraphRenderer: Sendable {
     }
 
     /// What else a stage does: `for each planner.questions`, `when ...`, `approval`.
-    private func notes(_ stage: CompiledStage) -> [String] {
+    func notes(_ stage: CompiledStage) -> [String] {
         var notes: [String] = []
         if let forEach = stage.forEach { notes.append("for each \(forEach.reference)") }
         if let condition = stage.when { notes.append("when \(condition)") }

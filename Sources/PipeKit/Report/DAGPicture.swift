@@ -27,15 +27,15 @@ struct DAGPicture {
         var nodes: [Node] = []
         var edges: [(from: String, to: String)] = []
         if let pipeline {
+            let graph = GraphRenderer(pipeline: pipeline)
             var layers: [String: Int] = ["input": 0]
             nodes.append(Node(name: "input", lines: ["input"], layer: 0, kind: .terminal))
             for stage in pipeline.stages {
                 let layer = 1 + (stage.dependencies.compactMap { layers[$0] }.max() ?? 0)
                 layers[stage.name] = layer
-                nodes.append(Node(name: stage.name, lines: [stage.name, what(stage)] + notes(stage), layer: layer, kind: .stage))
+                nodes.append(Node(name: stage.name, lines: lines(stage, graph), layer: layer, kind: .stage))
                 edges += stage.dependencies.map { ($0, stage.name) }
             }
-            let graph = GraphRenderer(pipeline: pipeline)
             edges += graph.inputReaders.map { ("input", $0) }
             nodes.append(Node(name: "output", lines: ["output"], layer: (layers.values.max() ?? 0) + 1, kind: .terminal))
             edges += graph.outputSources.map { ($0, "output") }
@@ -106,23 +106,10 @@ struct DAGPicture {
         return svg + "</svg>"
     }
 
-    /// `fast: claude-haiku-4-5`, or the command it runs.
-    private func what(_ stage: CompiledStage) -> String {
-        switch stage.kind {
-        case .model(let model): "\(model.model.name): \(model.model.model)"
-        case .command(let command): "command: \(command.program)"
-        }
-    }
-
-    private func notes(_ stage: CompiledStage) -> [String] {
-        var notes: [String] = []
-        if let forEach = stage.forEach {
-            notes.append("for each \(forEach.reference)")
-            if let items = statuses?[stage.name]?.items { notes.append("× \(items) items") }
-        }
-        if let condition = stage.when { notes.append("when \(condition)") }
-        if stage.approve { notes.append("needs approval") }
-        return notes
+    /// What `pipe graph` writes under a stage, and the items its `for_each` ran.
+    private func lines(_ stage: CompiledStage, _ graph: GraphRenderer) -> [String] {
+        [stage.name, graph.what(stage)] + graph.notes(stage)
+            + (stage.forEach != nil ? statuses?[stage.name]?.items.map { ["× \($0) items"] } ?? [] : [])
     }
 
     static func fit(_ text: String, _ length: Int) -> String {

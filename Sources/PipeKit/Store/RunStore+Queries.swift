@@ -37,7 +37,10 @@ extension RunStore {
     public func runs(inBatch batch: String) async throws(StoreError) -> [RunRow] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.runColumns) FROM runs WHERE batch_id = ? ORDER BY item, started_at, seq",
+                db, sql: """
+                    SELECT \(Self.runColumns) FROM runs
+                    WHERE id IN (SELECT run_id FROM batch_items WHERE batch_id = ?) ORDER BY started_at, seq
+                    """,
                 arguments: [batch]
             ).map(self.runRow)
         }

@@ -65,7 +65,8 @@ public final class PostgresRunStore: RunStorage {
 
     public func runs(inBatch batch: String) async throws(StoreError) -> [RunRow] {
         let rows = try await client.withConnection { connection throws(PostgresError) in
-            try connection.query(Self.runQuery("WHERE batch_id = $1") + " ORDER BY item, started_at, id", [batch])
+            try connection.query(
+                Self.runQuery("WHERE runs.id IN (SELECT run_id FROM items WHERE batch_id = $1)") + " ORDER BY started_at, id", [batch])
         }
         return rows.map(Self.runRow)
     }
