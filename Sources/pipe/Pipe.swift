@@ -19,7 +19,7 @@ struct Pipe: AsyncParsableCommand {
             """,
         version: PipeVersion.current,
         subcommands: [
-            RunCommand.self, BatchCommand.self, EvalCommand.self, WorkerCommand.self, ApproveCommand.self, RejectCommand.self, LogsCommand.self, LintCommand.self, TestCommand.self, ToolsCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self,
+            RunCommand.self, BatchCommand.self, EvalCommand.self, WorkerCommand.self, ApproveCommand.self, RejectCommand.self, LogsCommand.self, ReportCommand.self, LintCommand.self, TestCommand.self, ToolsCommand.self, GraphCommand.self, CheckJSONCommand.self, SchemaCommand.self,
         ]
     )
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `pipe help COMMAND` teaches each command: what it does, an example, every option.
 @Suite struct HelpTests {
-    static let commands = ["run", "batch", "eval", "worker", "approve", "reject", "logs", "lint", "test", "tools", "graph", "check-json", "schema"]
+    static let commands = ["run", "batch", "eval", "worker", "approve", "reject", "logs", "report", "lint", "test", "tools", "graph", "check-json", "schema"]
 
     /// Every command and its arguments as ArgumentParser declares them (asked once).
     static let declared = Task {

@@ -18,12 +18,12 @@ public struct GraphRenderer: Sendable {
         }
     }
 
-    /// Stages that read the input, and stages the output reads.
-    private var inputReaders: [String] {
+    /// Stages that read the input, and stages the output reads (`pipe report` draws them too).
+    var inputReaders: [String] {
         pipeline.stages.filter { $0.references.contains { $0.root.value == "input" } }.map(\.name)
     }
 
-    private var outputSources: [String] {
+    var outputSources: [String] {
         let names: [String]
         switch pipeline.output {
         case .sinks(let sinks): names = sinks
@@ -74,7 +74,7 @@ public struct GraphRenderer: Sendable {
     }
 
     /// What a stage does, under its name: `fast: claude-haiku-4-5`.
-    private func what(_ stage: CompiledStage) -> String {
+    func what(_ stage: CompiledStage) -> String {
         switch stage.kind {
         case .model(let model): "\(model.model.name): \(model.model.model)"
         case .command(let command): "command: \(command.program)"
@@ -82,7 +82,7 @@ public struct GraphRenderer: Sendable {
     }
 
     /// What else a stage does: `for each planner.questions`, `when ...`, `approval`.
-    private func notes(_ stage: CompiledStage) -> [String] {
+    func notes(_ stage: CompiledStage) -> [String] {
         var notes: [String] = []
         if let forEach = stage.forEach { notes.append("for each \(forEach.reference)") }
         if let condition = stage.when { notes.append("when \(condition)") }

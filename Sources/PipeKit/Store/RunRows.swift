@@ -59,6 +59,8 @@ public struct StageRow: Sendable {
     /// Taken from the resumed run, without a call.
     public var reused: Bool
     public var error: String?
+    /// When it ended (`pipe report` draws its bar back from it by its latency).
+    public var finishedAt: Date? = nil
 }
 
 /// One model call of a run.

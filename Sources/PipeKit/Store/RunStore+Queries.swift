@@ -34,6 +34,18 @@ extension RunStore {
         }
     }
 
+    public func runs(inBatch batch: String) async throws(StoreError) -> [RunRow] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: """
+                    SELECT \(Self.runColumns) FROM runs
+                    WHERE id IN (SELECT run_id FROM batch_items WHERE batch_id = ?) ORDER BY started_at, seq
+                    """,
+                arguments: [batch]
+            ).map(self.runRow)
+        }
+    }
+
     public func run(_ id: String) async throws(StoreError) -> RunDetail? {
         try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE id = ?", arguments: [id])
@@ -102,7 +114,8 @@ extension RunStore {
             provider: row["provider"], modelName: row["model_name"], model: row["model"], attempts: row["attempts"],
             usage: TokenUsage(input: row["tokens_in"], output: row["tokens_out"]), costUSD: row["cost_usd"],
             latency: StoreTime.duration(milliseconds: row["latency_ms"]), output: json(row["output"]),
-            fingerprint: row["fingerprint"], reused: row["reused"], error: row["error"])
+            fingerprint: row["fingerprint"], reused: row["reused"], error: row["error"],
+            finishedAt: StoreTime.date(row["finished_at"]))
     }
 
     private static func callRow(_ row: Row) -> CallRow {

@@ -25,6 +25,14 @@ enum BatchQueue {
         }
     }
 
+    /// The batches of an opened store, to read (`pipe logs`, `pipe report`); nil for a store
+    /// that keeps none.
+    static func reading(_ store: any RunCatalog) -> (any WorkQueue)? {
+        if let store = store as? RunStore { return SQLiteWorkQueue(store: store) }
+        if let store = store as? PostgresRunStore { return PostgresWorkQueue(client: store.client) }
+        return nil
+    }
+
     var queue: any WorkQueue {
         switch self {
         case .embedded(let queue): queue

@@ -131,15 +131,7 @@ struct LogsCommand: AsyncParsableCommand {
 
     /// The recent batches (`pipe batch`), after the runs, when there are any.
     private func listBatches(in runStore: any RunCatalog) async throws {
-        guard !json, spec == nil else { return }
-        let queue: any WorkQueue
-        if let runStore = runStore as? RunStore {
-            queue = SQLiteWorkQueue(store: runStore)
-        } else if let runStore = runStore as? PostgresRunStore {
-            queue = PostgresWorkQueue(client: runStore.client)
-        } else {
-            return
-        }
+        guard !json, spec == nil, let queue = BatchQueue.reading(runStore) else { return }
         let batches = try await queue.batches(limit: limit)
         guard !batches.isEmpty else { return }
         try Terminal.write("\n" + format.batches(batches))

@@ -32,4 +32,8 @@ public protocol RunCatalog: Sendable {
     func runs(limit: Int, specPath: String?) async throws(StoreError) -> [RunRow]
     /// A run with its stages and calls, in the order they were recorded; nil for an unknown id.
     func run(_ id: String) async throws(StoreError) -> RunDetail?
+    /// The runs a batch's items name (`pipe batch`; an item worked again names its last run),
+    /// in the order they started, without their stages and calls: `pipe report BATCH` reads
+    /// their durations.
+    func runs(inBatch batch: String) async throws(StoreError) -> [RunRow]
 }

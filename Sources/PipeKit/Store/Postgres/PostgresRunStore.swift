@@ -63,6 +63,14 @@ public final class PostgresRunStore: RunStorage {
         return matches.first
     }
 
+    public func runs(inBatch batch: String) async throws(StoreError) -> [RunRow] {
+        let rows = try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                Self.runQuery("WHERE runs.id IN (SELECT run_id FROM items WHERE batch_id = $1)") + " ORDER BY started_at, id", [batch])
+        }
+        return rows.map(Self.runRow)
+    }
+
     public func runs(limit: Int, specPath: String?) async throws(StoreError) -> [RunRow] {
         let rows = try await client.withConnection { connection throws(PostgresError) in
             specPath == nil
@@ -188,7 +196,7 @@ public final class PostgresRunStore: RunStorage {
             usage: TokenUsage(input: row.int("tokens_in") ?? 0, output: row.int("tokens_out") ?? 0),
             costUSD: row.double("cost_usd"), latency: StoreTime.duration(milliseconds: row.int("latency_ms") ?? 0),
             output: json(row["output"]), fingerprint: row["fingerprint"], reused: row.bool("reused") ?? false,
-            error: row["error"])
+            error: row["error"], finishedAt: row["finished_at"].flatMap(StoreTime.date))
     }
 
     private static func callRow(_ row: PostgresRow) -> CallRow {

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import PipeKit
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report of a run or a batch.",
+        discussion: """
+            Everything comes from the run store `pipe run` and `pipe batch` record into, and the \
+            page is one file with its CSS and SVG inline and no script: it loads nothing from the \
+            network, so it opens from disk or as a CI artifact.
+
+            For a run: its summary (status, tokens, cost, the slowest stage, the critical path, \
+            the error); the DAG drawn by pipe (stages with their models, loops with their bound \
+            and iterations, fan-outs with their item count, skipped and not-run stages grey, the \
+            failed stage red); a timeline with one row per stage run and one bar per attempt \
+            (retries, invalid replies, fallbacks and cache hits coloured, waits as gaps, the \
+            critical path marked ★); and every stage with its model, tokens, cost, latency and \
+            attempts, each attempt's rendered prompt, reply and validation errors, its tool calls \
+            and its output, folded in <details>. The DAG comes from the spec file the run was \
+            started from when it still has the same text (the store keeps its path and hash); \
+            otherwise the recorded stages are drawn without edges, and the page says why.
+
+            For a batch: counts by status, histograms of the items' latencies and costs, the \
+            slowest and most expensive items, the failures with their errors and a table of the \
+            items. The page stays small for any batch: at most 1,000 items and 200 failures are \
+            listed, and it says so; `pipe report RUN` shows any item's run.
+
+            Everything recorded (names, prompts, replies, errors) is escaped: a reply holding \
+            `<script>` shows as text.
+
+            RUN_OR_BATCH is a run id, a batch id, a unique prefix of either, or `last`: the newest \
+            run, or the newest batch when the newest run is one of its items or the batch is newer. \
+            The store is found as `pipe logs` finds it: --store PATH, else PIPE_STORE, else \
+            `.pipe/pipe.db` beside --spec, else in the current folder; --queue URL (or PIPE_QUEUE) \
+            reads PostgreSQL.
+
+            Examples:
+              pipe report last -o report.html        # the newest run or batch
+              pipe report 20261121-0615 > run.html   # a run, by a unique id prefix, to stdout
+              pipe report last --spec pipelines/research-report.yaml -o research.html
+              pipe report b-20261121 --queue postgres://pipe@127.0.0.1:5432/pipe -o batch.html
+
+            Exit status: 0; 2 when the store does not exist, the id is unknown or ambiguous, or \
+            the options are wrong; 74 when the report cannot be written, 141 when stdout's reader \
+            has gone.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A run id, a batch id, a unique prefix of one, or `last`.", valueName: "run-or-batch"))
+    var reference: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the HTML to this file (default: standard output).", valueName: "file"))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("The run store file.", valueName: "path"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read runs and batches from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
+    var queue: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Use the store beside this spec; `last` is then its newest run.", valueName: "spec"))
+    var spec: String?
+
+    func run() async throws {
+        let path = BatchQueue.url(queue) ?? RunRecording.path(store: store, spec: spec)
+        let catalog: any RunCatalog
+        do {
+            catalog = try await RunStores.open(path, create: false)
+        } catch .missing {
+            throw try failure(
+                "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
+        } catch {
+            throw try failure(error.description)
+        }
+        let page: ReportPage
+        do {
+            page = try await find(in: catalog, storePath: path)
+        } catch let error as StoreError {
+            throw try failure(error.description)
+        }
+        let html = page.render()
+        guard let output else {
+            try Terminal.write(html)
+            return
+        }
+        let file = try OutputFile(creating: output, name: "the report \(output)")
+        try file.write(html)
+        try file.close()
+        try Terminal.writeError("pipe: wrote the report of \(page.title) to \(output)\n")
+    }
+
+    /// The run or batch `reference` names, read into its page.
+    private func find(in catalog: any RunCatalog, storePath: String) async throws -> ReportPage {
+        let queue = BatchQueue.reading(catalog)
+        let runID = try await catalog.resolveRunID(reference, specPath: spec)
+        let batch = spec == nil ? try await queue?.batch(reference) : nil
+        if let batch, let queue, try await prefersBatch(batch, over: runID, in: catalog) {
+            return BatchReport.page(try await BatchReportData.load(batch, queue: queue, catalog: catalog))
+        }
+        guard let runID, let detail = try await catalog.run(runID) else {
+            let what = reference == "last" ? "no runs or batches recorded" + (spec.map { " for \($0)" } ?? "")
+                : "no run or batch `\(reference)`"
+            throw try failure("\(what) in \(storePath); `pipe logs` lists them")
+        }
+        return RunReport.page(RunReportData.load(detail))
+    }
+
+    /// An id names a run before a batch; `last` names the batch when it is newer than the newest
+    /// run or that run is one of its items.
+    private func prefersBatch(_ batch: BatchInfo, over runID: String?, in catalog: any RunCatalog) async throws -> Bool {
+        guard let runID else { return true }
+        guard reference == "last", let newest = try await catalog.runs(limit: 1, specPath: nil).first else { return false }
+        if batch.createdAt > newest.startedAt { return true }
+        return try await catalog.runs(inBatch: batch.id).contains { $0.id == runID }
+    }
+
+    /// Says what is wrong on stderr; the command exits 2.
+    private func failure(_ message: String) throws(WriteError) -> ExitCodeError {
+        try Terminal.writeError("pipe: \(message)\n")
+        return ExitCodeError(code: 2)
+    }
+}
