@@ -82,6 +82,18 @@ public final class RunStore: RunStorage {
         }
     }
 
+    static let insertRun = """
+        INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO NOTHING
+        """
+
+    static let updateEnd = """
+        UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
+            tokens_out = ?, cost_usd = ?, error = ?
+        WHERE id = ?
+        """
+
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
         let startedAt = Date()
         let arguments: (String) -> StatementArguments = { id in
@@ -104,13 +116,7 @@ public final class RunStore: RunStorage {
             let inserted: Bool
             do {
                 inserted = try await write { [arguments = arguments(id)] db in
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (id) DO NOTHING
-                            """
-                    ).execute(arguments: arguments)
+                    try db.cachedStatement(sql: Self.insertRun).execute(arguments: arguments)
                     return db.changesCount == 1
                 }
             } catch {
@@ -130,13 +136,7 @@ public final class RunStore: RunStorage {
             end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
         ]
         try await write { db in
-            try db.cachedStatement(
-                sql: """
-                    UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
-                        tokens_out = ?, cost_usd = ?, error = ?
-                    WHERE id = ?
-                    """
-            ).execute(arguments: arguments)
+            try db.cachedStatement(sql: Self.updateEnd).execute(arguments: arguments)
         }
     }
 
