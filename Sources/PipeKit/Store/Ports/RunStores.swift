@@ -7,8 +7,8 @@ public typealias RunStorage = RunCatalog & RunApprovals
 public enum RunStores {
     /// Opens the store at `location`. With `create`, a missing store is created (its folder
     /// too); without, a missing one is `StoreError.missing`. With `recording` (`pipe run`: one
-    /// run, then the process ends), a store file does its writes' first-time work on the
-    /// opening thread too (`RunStore.warmUp`) and stays open until the process exits
+    /// run, then the process ends), a store file queues its writes' first-time work before
+    /// anything else (`RunStore.warmUp`) and stays open until the process exits
     /// (`RunStore.keepOpenUntilExit`).
     public static func open(_ location: String, create: Bool, recording: Bool = false) async throws(StoreError) -> any RunStorage {
         if PostgresURL.isURL(location) { return PostgresRunStore(client: try await PostgresClient.open(url: location)) }
