@@ -16,8 +16,8 @@ extension RunStore {
     /// The connection also checkpoints its WAL at 200 pages instead of SQLite's 1000: every
     /// process that opens the store reads the whole WAL back (its first connection rebuilds
     /// the WAL's index), about 1M instructions a megabyte, on the opening thread, which the run
-    /// then waits for; a run writes some 20 pages, so a checkpoint (two syncs, on the store's
-    /// queue, mostly while the calls are in flight) comes every ten runs or so.
+    /// then waits for; a 5-stage run writes some 40 pages, so a checkpoint (two syncs, on the
+    /// store's queue, mostly while the calls are in flight) comes every five runs or so.
     func warmUp() {
         enqueue({ db in
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 200")
