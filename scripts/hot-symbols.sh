@@ -7,15 +7,19 @@
 # together, a run's peak memory drops by about 2 MB (BENCHMARKS.md). Names that no longer exist
 # are ignored by the linker, so a stale list costs memory, never correctness.
 #
-# Needs valgrind. Runs lint, graph, a --mock run, runs against the fake server (Anthropic and
+# Needs valgrind, which reads a copy of the binary without debug information (`strip -g`:
+# valgrind 3.19 gives up on this toolchain's DWARF); the symbols it names are the same. Runs lint, graph, a --mock run, runs against the fake server (Anthropic and
 # OpenAI shapes, recorded in a store) and `pipe logs`, each under callgrind, and keeps every
 # function of the binary that ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --product pipe >/dev/null
-swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null
-pipe=$PWD/.build/release/pipe
+if [ -z "${NO_BUILD:-}" ]; then  # NO_BUILD=1: profile the release binaries already built
+    swift build -c release --static-swift-stdlib --product pipe >/dev/null
+    swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null
+fi
 work=$(mktemp -d)
+pipe=$work/pipe
+strip -g -o "$pipe" .build/release/pipe
 .build/release/pipe-bench fake-server --port 0 --latency-ms 0 > "$work/server.txt" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT

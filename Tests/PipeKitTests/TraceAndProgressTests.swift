@@ -93,4 +93,23 @@ import Testing
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
+
+    /// Fingerprints (resume, `--cache`) must not change with how the bytes arrive: in pieces
+    /// that end inside and on block boundaries, or from a sequence without contiguous storage.
+    @Test func sha256OfPiecesIsTheDigestOfTheWhole() {
+        let text = String(repeating: "a", count: 1000)
+        let expected = "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        var pieces = SHA256()
+        var rest = Substring(text)
+        for size in [1, 63, 64, 100, 7, 128] {
+            pieces.update(String(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+        }
+        pieces.update(String(rest))
+        var sequence = SHA256()
+        sequence.update(text.utf8.lazy.map { $0 })
+        for digest in [pieces.finalize(), sequence.finalize()] {
+            #expect(digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined() == expected)
+        }
+    }
 }

@@ -82,6 +82,19 @@ public final class RunStore: RunStorage {
         }
     }
 
+    static let insertRun = """
+        INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+            batch_id, item)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO NOTHING
+        """
+
+    static let updateEnd = """
+        UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
+            tokens_out = ?, cost_usd = ?, error = ?
+        WHERE id = ?
+        """
+
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
         try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
     }
@@ -127,14 +140,7 @@ public final class RunStore: RunStorage {
     static func insert(_ run: NewRun, id: String, startedAt: Date, batchItem: (batch: String, index: Int)? = nil, into db: Database)
         throws -> Bool
     {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
-                    batch_id, item)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """
-        ).execute(arguments: [
+        try db.cachedStatement(sql: insertRun).execute(arguments: [
             id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
             StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom, batchItem?.batch,
             batchItem?.index,
@@ -149,13 +155,7 @@ public final class RunStore: RunStorage {
             end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
         ]
         return { db in
-            try db.cachedStatement(
-                sql: """
-                    UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, output = ?, tokens_in = ?,
-                        tokens_out = ?, cost_usd = ?, error = ?
-                    WHERE id = ?
-                    """
-            ).execute(arguments: arguments)
+            try db.cachedStatement(sql: updateEnd).execute(arguments: arguments)
         }
     }
 

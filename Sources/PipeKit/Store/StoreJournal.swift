@@ -70,53 +70,54 @@ final class StoreJournal: DurableJournal {
         }
     }
 
+    static let insertCall = """
+        INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
+            problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static let insertStage = """
+        INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+            tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     func record(_ call: CallRecord) async {
-        // Serialized on the store's queue, not on the thread that runs the stages (HTTP's).
-        let (runID, createdAt) = (runID, StoreTime.text(Date()))
+        // Serialized (and its time formatted) on the store's queue, not on the thread that runs
+        // the stages (HTTP's).
+        let (runID, created) = (runID, Date())
         enqueue { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
-                        problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
+            try db.cachedStatement(sql: Self.insertCall).execute(
                 arguments: [
                     runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
                     RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
                     JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
-                    call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, createdAt,
+                    call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(created),
                 ])
         }
     }
 
     func record(_ toolCall: ToolCallRecord) async {
-        let (runID, createdAt) = (runID, StoreTime.text(Date()))
+        let (runID, created) = (runID, Date())
         enqueue { db in
             try db.cachedStatement(sql: ToolCallRecord.insert { _ in "?" }).execute(
                 arguments: [
                     runID, toolCall.stage, toolCall.attempt, toolCall.turn, toolCall.tool, toolCall.arguments.serialized(),
-                    toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration), createdAt,
+                    toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration), StoreTime.text(created),
                 ])
         }
     }
 
     func record(_ stage: StageRecord) async {
-        let (runID, finishedAt) = (runID, StoreTime.text(Date()))
+        let (runID, finished) = (runID, Date())
         enqueue { db in
             let report = stage.report
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
-                        tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
+            try db.cachedStatement(sql: Self.insertStage).execute(
                 arguments: [
                     runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
                     report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
                     StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
-                    report.status == .reused, report.error, finishedAt,
+                    report.status == .reused, report.error, StoreTime.text(finished),
                 ])
         }
     }

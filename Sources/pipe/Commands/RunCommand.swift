@@ -180,7 +180,7 @@ struct RunCommand: AsyncParsableCommand {
         // its first call. A store that is not there yet is created once the spec compiled.
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
-        async let openedEarly = RunRecording.opening(early ? location : nil)
+        async let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
         var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
         pipeline = alone.pipeline
@@ -195,7 +195,7 @@ struct RunCommand: AsyncParsableCommand {
             try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
-        async let openedLate = RunRecording.opening(early ? nil : location)
+        async let openedLate = RunRecording.opening(early ? nil : location, spec: spec)
         var resumed: RunLifecycle.Resumption?
         if let resume {
             resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)

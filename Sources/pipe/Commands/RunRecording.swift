@@ -8,6 +8,10 @@ import PipeKit
 /// record, with a warning.
 struct RunRecording {
     let lifecycle: RunLifecycle
+    /// The spec's absolute path, as the store records it, when `opening` made it: the first
+    /// `URL` of a process costs the Swift runtime about 0.7M instructions of first lookups,
+    /// which are better spent while the spec compiles than before the run's first call.
+    var absoluteSpec: (given: String, path: String)?
 
     /// Where the store is for commands that name a run: --store, else PIPE_STORE, else
     /// beside --spec, else in the current folder.
@@ -17,12 +21,15 @@ struct RunRecording {
         return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
-    /// The store at `path` opened (created if missing), or why it cannot be; none for
-    /// `--no-store` (nil). Nothing is printed: `opened` says it, when the command needs the store.
-    static func opening(_ path: String?) async -> Result<RunRecording, StoreError> {
+    /// The store at `path` opened (created if missing) and ready to record a run, or why it
+    /// cannot be; none for `--no-store` (nil). Nothing is printed: `opened` says it, when the
+    /// command needs the store.
+    static func opening(_ path: String?, spec: String) async -> Result<RunRecording, StoreError> {
         guard let path else { return .success(RunRecording(lifecycle: RunLifecycle(store: nil))) }
         do {
-            return .success(RunRecording(lifecycle: RunLifecycle(store: try await RunStores.open(path, create: true))))
+            let store = try await RunStores.open(path, create: true, recording: true)
+            return .success(
+                RunRecording(lifecycle: RunLifecycle(store: store), absoluteSpec: (spec, URL(fileURLWithPath: spec).path)))
         } catch {
             return .failure(error)
         }
@@ -47,7 +54,7 @@ struct RunRecording {
     /// process holds it.
     func resume(_ text: String, spec: String) async throws -> RunLifecycle.Resumption {
         do {
-            return try await lifecycle.resume(text, specPath: URL(fileURLWithPath: spec).path)
+            return try await lifecycle.resume(text, specPath: absolute(spec))
         } catch {
             switch error {
             case .notFound, .notWaiting:
@@ -64,10 +71,15 @@ struct RunRecording {
         async throws -> RunLifecycle.Run
     {
         do {
-            return try await lifecycle.start(specPath: spec, pipeline: pipeline, input: input, traceID: traceID, resuming: resuming)
+            return try await lifecycle.start(
+                specPath: absolute(spec), pipeline: pipeline, input: input, traceID: traceID, resuming: resuming)
         } catch {
             throw try Self.unusable(error)
         }
+    }
+
+    private func absolute(_ spec: String) -> String {
+        absoluteSpec.flatMap { $0.given == spec ? $0.path : nil } ?? URL(fileURLWithPath: spec).path
     }
 
     /// Records the run's end, then says what could not be recorded. A store that failed

@@ -62,7 +62,7 @@ struct RunSession {
         let environment = ProcessInfo.processInfo.environment
         try Self.checkTools(pipeline, environment: environment, factory: ToolServersSetup.factory)
         let factory = ProviderFactory(
-            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
+            environment: environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
         if settings.replay == nil { try checkProviders(pipeline, factory) }
         let progress = settings.quiet ? nil : ProgressReporter(
