@@ -76,6 +76,36 @@ import Testing
         #expect(result.stderr.contains("\(expected.count) errors, 0 warnings in 1 file"), "\(result.stderr)")
     }
 
+    /// A test file's `evals:` (what `pipe eval` scores with) is linted with its cases.
+    @Test func theEvalsSectionIsCheckedAgainstTheSpec() async throws {
+        let folder = try TemporaryFolder()
+        try PipeTestCommandTests.spec.write(to: folder.url.appendingPathComponent("article.yaml"), atomically: true, encoding: .utf8)
+        let path = folder.url.appendingPathComponent("article.test.yaml").path
+        try """
+            spec: article.yaml
+            evals:
+              - name: titled
+                check: { path: output.title, ">=": 3 }
+              - name: judged
+                judge:
+                  model: jduge
+                  prompt: "Score {{ output.text }}"
+                  output: { schema: { type: object, properties: { score: { type: integer } } } }
+            min_pass_rate: { titeld: 0.9, judged: 2 }
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runPipe(["lint", path])
+        #expect(result.status == 1)
+        let expected = [
+            "\(path):4:34: error: `>=` cannot match `output.title`, which is a string [type-mismatch]",
+            "\(path):7:14: error:",
+            "\(path):10:18: error: `min_pass_rate` names `titeld`, which is not an evaluator [unknown-reference]",
+            "\(path):10:41: error: a pass rate is between 0 and 1, found 2.0 [invalid-value]",
+        ]
+        for line in expected { #expect(result.stdout.contains(line), "missing: \(line)\n\(result.stdout)") }
+        #expect(result.stdout.contains("did you mean `titled`?"))
+    }
+
     @Test(arguments: ["json", "github", "sarif"])
     func everyFormatPlacesTestFileProblems(_ format: String) async throws {
         let (result, _) = try await lint(format)

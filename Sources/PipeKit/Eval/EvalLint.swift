@@ -3,6 +3,22 @@
 /// schema, `pass:` conditions typed against the judge's schema, and `min_pass_rate` naming
 /// known evaluators with rates in 0...1. Reuses the rule ids of spec lint.
 public enum EvalLint {
+    /// The `evals:` section of a test file decoded and checked against its compiled spec: what
+    /// `pipe lint` adds for a test file that has one (nothing when it has none).
+    public static func lint(_ source: SourceFile, pipeline: CompiledPipeline) -> [Diagnostic] {
+        var sink = DiagnosticSink()
+        guard let root = YAMLLoader().load(source, diagnostics: &sink), root["evals"] != nil else { return [] }
+        let (file, diagnostics) = EvalFileDecoder.decode(source)
+        guard let file else { return diagnostics }
+        return diagnostics + check(file, pipeline: pipeline, models: modelNames(pipeline))
+    }
+
+    /// The names declared under the spec's `models:`.
+    public static func modelNames(_ pipeline: CompiledPipeline) -> [String] {
+        var sink = DiagnosticSink()
+        return YAMLLoader().load(pipeline.source, diagnostics: &sink)?["models"]?.mapping?.compactMap(\.key.scalar) ?? []
+    }
+
     /// - Parameters:
     ///   - models: the names declared under the spec's `models:`.
     public static func check(_ file: EvalFile, pipeline: CompiledPipeline, models: [String]) -> [Diagnostic] {

@@ -65,7 +65,10 @@ public enum TestSuiteLoader {
         }
         loaded.pipeline = pipeline
         if !diagnostics.contains(where: { $0.severity == .error }) {
-            loaded.diagnostics = diagnostics + TestFileChecker.check(file, pipeline: pipeline, directory: loaded.directory)
+            let checked = diagnostics + TestFileChecker.check(file, pipeline: pipeline, directory: loaded.directory)
+            // The `evals:` section (`pipe eval`'s): what its decoder reports that the cases'
+            // decoder has not already (both read `spec:`), and its fit to the spec.
+            loaded.diagnostics = checked + EvalLint.lint(source, pipeline: pipeline).filter { !checked.contains($0) }
         }
         return loaded
     }
