@@ -100,7 +100,7 @@ import Testing
             "\(path):4:34: error: `>=` cannot match `output.title`, which is a string [type-mismatch]",
             "\(path):7:14: error:",
             "\(path):10:18: error: `min_pass_rate` names `titeld`, which is not an evaluator [unknown-reference]",
-            "\(path):10:41: error: a pass rate is between 0 and 1, found 2.0 [invalid-value]",
+            "\(path):10:39: error: a pass rate is between 0 and 1, found 2.0 [invalid-value]",
         ]
         for line in expected { #expect(result.stdout.contains(line), "missing: \(line)\n\(result.stdout)") }
         #expect(result.stdout.contains("did you mean `titled`?"))
