@@ -230,6 +230,28 @@ import Testing
         #expect(itemDOM.contains("Run \(item.id)"))
     }
 
+    /// An eval's page: its scoreboard (pass rates against `min_pass_rate`), the failed
+    /// evaluations at their dataset lines, then its batch.
+    @Test func anEvalShowsItsScoreboardFailedEvaluationsAndBatch() async throws {
+        let folder = try TemporaryFolder()
+        let store = folder.url.appendingPathComponent("pipe.db").path
+        let tests = Paths.pipelines.appendingPathComponent("evals/support-triage.test.yaml").path
+        let golden = Paths.pipelines.appendingPathComponent("evals/support-triage.golden.jsonl").path
+        let eval = try await runPipe(
+            ["eval", "--mock", "--tests", tests, "--dataset", golden, "--store", store], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(eval.status == 1, "\(eval.stderr)")  // the mock misses two pass rates
+        let (_, dom) = try await report("last", store: store, in: folder.url, name: "eval")
+        let id = try #require(try await SQLiteEvalRecords(store: RunStore(path: store)).evals(limit: 1).first?.id)
+        #expect(dom.contains("Eval \(id)"))
+        #expect(dom.contains("<td>category-matches</td><td>2/6</td>"), "\(dom)")
+        #expect(dom.contains("<b>not met</b>"))
+        #expect(dom.contains("id=\"failed-evaluations\""))
+        #expect(dom.contains(#"<tr data-status="succeeded"><td>succeeded</td><td class="num">6</td>"#))
+        // By a prefix of its id, the same page.
+        let (_, byID) = try await report(String(id.prefix(12)), store: store, in: folder.url, name: "eval-by-id")
+        #expect(byID.contains("Eval \(id)"))
+    }
+
     @Test func aBatchAndItsRunsOnPostgreSQLReportAsOnSQLite() async throws {
         let url = try await PostgresServer.shared().database()
         let chain = try Chain()

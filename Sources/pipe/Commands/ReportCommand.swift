@@ -5,7 +5,7 @@ import PipeKit
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write a self-contained HTML report of a run or a batch.",
+        abstract: "Write a self-contained HTML report of a run, a batch or an eval.",
         discussion: """
             Everything comes from the run store `pipe run` and `pipe batch` record into, and the \
             page is one file with its CSS and SVG inline and no script: it loads nothing from the \
@@ -30,8 +30,9 @@ struct ReportCommand: AsyncParsableCommand {
             Everything recorded (names, prompts, replies, errors) is escaped: a reply holding \
             `<script>` shows as text.
 
-            RUN_OR_BATCH is a run id, a batch id, a unique prefix of either, or `last`: the newest \
-            run, or the newest batch when the newest run is one of its items or the batch is newer. \
+            RUN_OR_BATCH is a run id, a batch id, an eval id (`pipe eval`: its scoreboard, failed \
+            evaluations, then its batch), a unique prefix of one, or `last`: the newest run, or the \
+            newest batch (or eval) when the newest run is one of its items or the batch is newer. \
             The store is found as `pipe logs` finds it: --store PATH, else PIPE_STORE, else \
             `.pipe/pipe.db` beside --spec, else in the current folder; --queue URL (or PIPE_QUEUE) \
             reads PostgreSQL.
@@ -48,7 +49,7 @@ struct ReportCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("A run id, a batch id, a unique prefix of one, or `last`.", valueName: "run-or-batch"))
+    @Argument(help: ArgumentHelp("A run id, a batch id, an eval id, a unique prefix of one, or `last`.", valueName: "run-or-batch"))
     var reference: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the HTML to this file (default: standard output).", valueName: "file"))
@@ -97,6 +98,16 @@ struct ReportCommand: AsyncParsableCommand {
         let queue = BatchQueue.reading(catalog)
         let runID = try await catalog.resolveRunID(reference, specPath: spec)
         let batch = spec == nil ? try await queue?.batch(reference) : nil
+        // An eval id (`e...`), or `last` when the newest batch is an eval's.
+        if spec == nil, let store = catalog as? RunStore, let queue {
+            let records = SQLiteEvalRecords(store: store)
+            if let eval = try await records.eval(reference), reference != "last" || batch?.id == eval.batchID,
+                let evalBatch = try await queue.batch(eval.batchID)
+            {
+                let data = try await BatchReportData.load(evalBatch, queue: queue, catalog: catalog)
+                return EvalReportPage.page(eval, results: try await records.results(of: eval.id), batch: data)
+            }
+        }
         if let batch, let queue, try await prefersBatch(batch, over: runID, in: catalog) {
             return BatchReport.page(try await BatchReportData.load(batch, queue: queue, catalog: catalog))
         }
