@@ -85,8 +85,16 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the results here instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: "How many items run at once; their model calls share this bound.")
-    var concurrency = 8
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound (default 8; 10000 with --provider-batch).")
+    var concurrency: Int?
+
+    @Flag(name: .long, help: "Send the model calls through the providers' batch APIs: half the price, answered within 24 hours.")
+    var providerBatch = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Where a request a provider batch did not answer (expired, canceled, errored) goes: batch (the next provider batch, the default) or realtime.",
+        valueName: "batch|realtime"))
+    var batchFallback: ProviderBatchOptions.Fallback = .batch
 
     @Option(name: .long, help: ArgumentHelp(
         "Start no item once the ended items cost this much (USD); the rest stay pending (exit 4).", valueName: "usd"))
@@ -113,7 +121,10 @@ struct BatchRunCommand: AsyncParsableCommand {
     var noWork = false
 
     func validate() throws {
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if providerBatch, BatchQueue.url(queue) != nil {
+            throw ValidationError("--provider-batch does not work with --queue yet: run the batch embedded (without --queue and PIPE_QUEUE)")
+        }
         if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
         if noWork, BatchQueue.url(queue) == nil {
             throw ValidationError("--no-work leaves the batch to `pipe worker`: give --queue URL (or PIPE_QUEUE)")
@@ -146,12 +157,20 @@ struct BatchRunCommand: AsyncParsableCommand {
         } else {
             return
         }
-        try await session.work(
-            settings: .init(mock: mock, quiet: quiet, concurrency: concurrency, maxCostUSD: maxCostUSD, output: output))
+        if case .postgres = backend, session.pipeline.stages.flatMap(\.models).contains(where: \.batch) {
+            try Terminal.writeError("pipe: a model with `batch: true` does not work with --queue yet: remove it, or run the batch without --queue\n")
+            throw ExitCodeError(code: 2)
+        }
+        var settings = BatchSession.Settings(
+            mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? 10_000 : 8), maxCostUSD: maxCostUSD, output: output)
+        settings.providerBatch = providerBatch
+        settings.batchFallback = batchFallback
+        try await session.work(settings: settings)
     }
 }
 
 extension BatchInput.Format: ExpressibleByArgument {}
+extension ProviderBatchOptions.Fallback: ExpressibleByArgument {}
 
 /// `pipe batch status`: where a batch stands.
 struct BatchStatusCommand: AsyncParsableCommand {

@@ -12,6 +12,10 @@ struct BatchSession {
         var concurrency: Int
         var maxCostUSD: Double?
         var output: String?
+        /// `--provider-batch`: every model's calls go through its provider's batch API (a
+        /// model with `batch: true` does without it).
+        var providerBatch = false
+        var batchFallback = ProviderBatchOptions.Fallback.batch
     }
 
     let id: String
@@ -23,6 +27,9 @@ struct BatchSession {
     /// Nil: the results are only in the queue (`pipe worker`).
     let results: ResultLines?
     let progress: BatchProgress?
+    /// What the calls of this process cost so far: `--max-cost-usd` is checked against it
+    /// before each provider batch is submitted.
+    let spent = SpentUSD()
 
     /// Items read and queued at a time.
     static let chunk = 1000
@@ -189,14 +196,43 @@ struct BatchSession {
         var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         options.mockCommands = settings.mock
+        let batching = ProviderBatching(factory: factory, options: providerBatchOptions(settings), all: settings.providerBatch)
         do {
-            return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                try factory.provider(for: model)
+            return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
+                try batching.provider(for: model)
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+    }
+
+    /// How provider batches are collected and told about: `--batch-fallback`, the cost limit
+    /// checked before each submission, a line for each batch submitted and ended.
+    private func providerBatchOptions(_ settings: Settings) -> ProviderBatchOptions {
+        var options = ProviderBatchOptions()
+        options.fallback = settings.batchFallback
+        // How long to wait for more requests before submitting a batch (a loaded machine, tests).
+        if let text = ProcessInfo.processInfo.environment["PIPE_PROVIDER_BATCH_WINDOW_MS"], let ms = Int(text), ms > 0 {
+            options.window = .milliseconds(ms)
+        }
+        let (spent, progress, limit) = (spent, progress, settings.maxCostUSD)
+        options.beforeSubmit = { requests throws(ProviderError) in
+            let cost = spent.withLock { $0 }
+            if let limit, cost >= limit {
+                throw .invalidRequest(
+                    "--max-cost-usd \(limit) reached (\(RunLogText.usd(cost)) spent): a provider batch of \(requests) requests was not submitted")
+            }
+        }
+        options.submitted = { batch in
+            progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests submitted")
+        }
+        options.polled = { batch, status in
+            guard status.ended else { return }
+            progress?.note(
+                "provider batch \(batch.id) ended: \(status.succeeded) succeeded, \(status.errored) errored, \(status.expired) expired, \(status.canceled) canceled")
+        }
+        return options
     }
 
     /// Works on the batch's items until none is left to claim, the cost limit is reached, or
@@ -252,8 +288,11 @@ struct BatchSession {
         // Told to the queue while the item runs (whoever claims the item next resumes this run),
         // not waited for before its first call.
         async let attached = try? backend.queue.attachRun(claim, runID: run.id)
-        let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
-            progress?.record(event, item: claim.index)
+        let result = await ProviderBatchItem.$index.withValue(claim.index) {
+            await runner.with(journal: run.journal).run(input: claim.input) { [progress, spent] event in
+                if case .callFinished(let call) = event, let cost = call.costUSD { spent.withLock { $0 += cost } }
+                progress?.record(event, item: claim.index)
+            }
         }
         _ = await attached
         _ = await lifecycle.finish(run, result)
@@ -355,5 +394,15 @@ struct BatchSession {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+    }
+}
+
+/// A running sum of USD, shared by the items' calls.
+final class SpentUSD: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0.0
+
+    func withLock<T>(_ body: (inout Double) -> T) -> T {
+        lock.withLock { body(&value) }
     }
 }
