@@ -212,6 +212,52 @@ import Testing
         #expect(server.log.contains { $0.path == "/v1/files" })
     }
 
+    @Test func killedWhilePollingThenResumedReAttachesInsteadOfSubmittingAgain() async throws {
+        let spec = try write(Self.spec(), to: "three.yaml")
+        let input = try items(40)
+        let server = FakeLLMServer(handler: Self.reply)
+        // Long enough for the kill to land while the first batch is polled.
+        server.setBatchOptions(FakeBatchOptions(turnaround: .seconds(4)))
+        try server.start()
+        defer { server.stop() }
+        let live = try LivePipe(["batch", spec, "--input", input, "--provider-batch"], environment: environment(server))
+        #expect(try await live.waitForStderr("40 requests submitted"))
+        live.send(SIGKILL)
+        _ = await live.finish()
+        #expect(server.batches.count == 1)
+
+        let resumed = try await runPipe(["batch", "--resume", "last", "--provider-batch"], environment: environment(server))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("provider batch \(server.batches[0].id) (anthropic claude-test): 40 requests in flight; re-attached"))
+        let lines = try BatchCommandTests.results(resumed.stdout)
+        #expect((0..<40).allSatisfy { lines[$0]?["output"] == .string("S\($0)") })
+        // The first stage's batch was collected, not submitted again: one batch a stage.
+        #expect(server.batches.count == 3)
+        #expect(server.batches.filter { $0.customIDs.contains("i0-extract-a1") }.count == 1)
+        Self.expectNoRequestSubmittedTwice(server)
+    }
+
+    @Test func cancelStopsTheProviderBatchesInFlight() async throws {
+        let spec = try write(Self.spec(), to: "three.yaml")
+        let input = try items(5)
+        let server = FakeLLMServer(handler: Self.reply)
+        server.setBatchOptions(FakeBatchOptions(turnaround: .seconds(600)))
+        try server.start()
+        defer { server.stop() }
+        let live = try LivePipe(["batch", spec, "--input", input, "--provider-batch"], environment: environment(server))
+        #expect(try await live.waitForStderr("5 requests submitted"))
+        live.send(SIGKILL)
+        _ = await live.finish()
+        let cancel = try await runPipe(["batch", "cancel", "last"], environment: environment(server))
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        let id = try #require(server.batches.first?.id)
+        #expect(cancel.stderr.contains("canceled provider batch \(id) (anthropic claude-test, 5 requests)"), "\(cancel.stderr)")
+        #expect(server.batches.map(\.canceled) == [true])
+        let again = try await runPipe(["batch", "cancel", "last"], environment: environment(server))
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("has no provider batch in flight"))
+    }
+
     @Test func providerBatchWithAQueueIsRefused() async throws {
         let spec = try write(Self.spec(), to: "three.yaml")
         let result = try await runPipe(

@@ -174,6 +174,7 @@ enum StoreSchema {
                 CREATE INDEX tool_calls_run_id ON tool_calls(run_id, stage);
                 """)
         }
+        migrator.registerMigration("v6: provider batches") { db in try SQLiteWorkQueue.createProviderBatchTable(db) }
         return migrator
     }()
 

@@ -56,7 +56,7 @@ struct BatchCommand: AsyncParsableCommand {
               pipe batch results last --output results.jsonl
               pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work
             """,
-        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self],
+        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchCancelCommand.self],
         defaultSubcommand: BatchRunCommand.self
     )
 }

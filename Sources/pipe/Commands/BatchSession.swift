@@ -196,7 +196,10 @@ struct BatchSession {
         var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         options.mockCommands = settings.mock
-        let batching = ProviderBatching(factory: factory, options: providerBatchOptions(settings), all: settings.providerBatch)
+        let batchOptions = providerBatchOptions(settings)
+        // Provider batches a stopped process left in flight: their models keep going through
+        // batches, so that their requests are collected, not sent again.
+        let batching = ProviderBatching(factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty)
         do {
             return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
                 try batching.provider(for: model)
@@ -224,7 +227,24 @@ struct BatchSession {
                     "--max-cost-usd \(limit) reached (\(RunLogText.usd(cost)) spent): a provider batch of \(requests) requests was not submitted")
             }
         }
-        options.submitted = { batch in
+        var record: @Sendable (SubmittedProviderBatch) async -> Void = { _ in }
+        if case .embedded(let queue) = backend {
+            let batchID = id
+            options.inFlight = (try? queue.providerBatchesInFlight(of: batchID)) ?? []
+            record = { batch in
+                do throws(StoreError) {
+                    try await queue.recordProviderBatch(batch, of: batchID)
+                } catch {
+                    progress?.note("provider batch \(batch.id) could not be recorded: \(error); --resume would submit its requests again")
+                }
+            }
+            options.collected = { batch in try? await queue.setProviderBatch(batch.id, .collected) }
+            for batch in options.inFlight {
+                progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests in flight; re-attached")
+            }
+        }
+        options.submitted = { [record] batch in
+            await record(batch)
             progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests submitted")
         }
         options.polled = { batch, status in

@@ -25,6 +25,8 @@ public struct ProviderBatchOptions: Sendable {
     public var beforeSubmit: @Sendable (_ requests: Int) async throws(ProviderError) -> Void = { _ throws(ProviderError) in }
     /// Told once a batch is created, before it is polled (the run store records it).
     public var submitted: @Sendable (_ batch: SubmittedProviderBatch) async -> Void = { _ in }
+    /// Told once a batch's results were handed to the requests waiting for them.
+    public var collected: @Sendable (_ batch: SubmittedProviderBatch) async -> Void = { _ in }
     /// Told after each poll, and when the batch's results are read (`ended`).
     public var polled: @Sendable (_ batch: SubmittedProviderBatch, _ status: ProviderBatchStatus) -> Void = { _, _ in }
     /// Batches submitted earlier (by a process that stopped) and not collected yet: a request
@@ -136,7 +138,8 @@ actor ProviderBatcher {
             // Submitted by the process before this one: wait for that batch's result.
             let first = attached[batch.id] == nil
             attached[batch.id, default: [:]][customID] = waiting
-            if first { Task { await self.collect(batch) } }
+            // Polled once the other items resumed have asked for their requests too.
+            if first { Task { await self.collect(batch, settle: options.window * 2) } }
             return
         }
         pending.append(waiting)
@@ -191,7 +194,8 @@ actor ProviderBatcher {
 
     /// Polls a batch (this process's or an earlier one's) to its end, then answers the
     /// requests waiting for it.
-    private func collect(_ batch: SubmittedProviderBatch) async {
+    private func collect(_ batch: SubmittedProviderBatch, settle: Duration = .zero) async {
+        if settle > .zero { try? await Task.sleep(for: settle) }
         var wait = options.firstPoll
         var failures = 0
         while true {
@@ -239,6 +243,7 @@ actor ProviderBatcher {
                 retry(request, because: .cancelled)
             }
         }
+        await options.collected(batch)
     }
 
     /// A request the batch did not answer: into the next batch, or a real-time call.
