@@ -34,8 +34,30 @@ struct BatchCommand: AsyncParsableCommand {
             item stopped half-way reuses its finished stages, as `pipe run --resume` does.
 
             Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
-            --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work); `pipe batch \
-            status` and `pipe batch results` take a batch id, a unique prefix of one, or `last`.
+            --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work, \
+            --provider-batch, --batch-fallback); `pipe batch status`, `pipe batch results` and \
+            `pipe batch cancel` take a batch id, a unique prefix of one, or `last`.
+
+            Provider batches, half the price: with --provider-batch (or `batch: true` on a model \
+            in the spec, for that model only) the model calls go through Anthropic's Message \
+            Batches or OpenAI's Batch API instead of real time. The requests of all items that \
+            reach a stage are collected (a batch is sent once no new request has come for 0.3 s) \
+            into one provider batch per model, split at the provider's limits (Anthropic 100,000 \
+            requests or 256 MB, OpenAI 50,000 or 200 MB); each request's custom_id names the \
+            item, stage, loop iteration, for_each item and attempt (i12-classify-a1). Batches are \
+            polled with backoff; a line tells when each is submitted and when it ends. Replies \
+            are validated as in real time: an invalid one is re-asked, with its errors, in the \
+            next round's batch within `retries`, then the `fallback` models. Requests a batch \
+            did not answer (expired, canceled, errored with a transient error) go into the next \
+            batch by default, the price staying half (up to 3 times), or are sent in real time \
+            at once with --batch-fallback realtime (sooner, at the full price). Costs, the \
+            spec's budget and --max-cost-usd count the batch price: the model's price.batch_input \
+            and price.batch_output, else half its price; --max-cost-usd is also checked before \
+            each batch is submitted. Each provider batch is recorded in the run store before it \
+            is polled: after a crash or Ctrl-C, --resume re-attaches to the batches in flight and \
+            collects what came meanwhile instead of paying again; `pipe batch cancel` cancels \
+            them. --concurrency defaults to 10000 with --provider-batch, so that every item \
+            waits in the same batch. Not yet with --queue.
 
             With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
             their runs go into PostgreSQL, with the spec and its schema files (no key): this \
@@ -55,6 +77,8 @@ struct BatchCommand: AsyncParsableCommand {
               pipe batch status last
               pipe batch results last --output results.jsonl
               pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work
+              pipe batch triage.yaml --input emails.jsonl --provider-batch --output results.jsonl
+              pipe batch cancel last
             """,
         subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchCancelCommand.self],
         defaultSubcommand: BatchRunCommand.self
@@ -71,6 +95,7 @@ struct BatchRunCommand: AsyncParsableCommand {
               pipe batch run pipelines/support-triage.yaml --input emails.csv   # `run` may be left out
               pipe batch pipelines/support-triage.yaml --input emails.jsonl --output results.jsonl
               pipe batch --resume last
+              pipe batch run triage.yaml --input emails.jsonl --provider-batch --batch-fallback realtime
             """)
 
     @Argument(help: "The spec file (with --resume: only to find the run store beside it).")
