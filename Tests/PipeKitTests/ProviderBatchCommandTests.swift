@@ -258,6 +258,19 @@ import Testing
         #expect(again.stderr.contains("has no provider batch in flight"))
     }
 
+    @Test func dryRunShowsTheRealTimeAndTheBatchPrice() async throws {
+        let spec = try write(Self.spec(), to: "three.yaml")
+        let plan = try await runPipe(["run", "--dry-run", spec])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        func dollars(_ text: Substring) -> Double? { Double(text.filter { $0.isNumber || $0 == "." }) }
+        let total = try #require(plan.stdout.split(separator: "\n").first { $0.hasPrefix("total") })
+        let realtime = try #require(total.split(separator: " ").last.flatMap(dollars))
+        let line = try #require(plan.stdout.split(separator: "\n").first { $0.hasPrefix("in provider batches (pipe batch --provider-batch): worst cost ") })
+        let batch = try #require(line.split(separator: " ").last.flatMap(dollars))
+        #expect(realtime > 0)
+        #expect(abs(batch - realtime / 2) <= realtime * 0.01, "\(plan.stdout)")
+    }
+
     @Test func providerBatchWithAQueueIsRefused() async throws {
         let spec = try write(Self.spec(), to: "three.yaml")
         let result = try await runPipe(
