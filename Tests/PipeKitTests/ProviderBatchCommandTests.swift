@@ -271,6 +271,24 @@ import Testing
         #expect(abs(batch - realtime / 2) <= realtime * 0.01, "\(plan.stdout)")
     }
 
+    @Test func maxCostIsCheckedBeforeEachSubmission() async throws {
+        let spec = try write(Self.spec(), to: "three.yaml")
+        let input = try items(10)
+        let server = FakeLLMServer(handler: Self.reply)
+        server.setBatchOptions(FakeBatchOptions(turnaround: .milliseconds(100)))
+        try server.start()
+        defer { server.stop() }
+        // The first stage's batch costs more than $1 (an output token is $1 in a batch): the
+        // second is not submitted.
+        let result = try await runPipe(
+            ["batch", spec, "--input", input, "--provider-batch", "--max-cost-usd", "1"], environment: environment(server))
+        #expect(result.status != 0)
+        #expect(server.batches.count == 1)
+        let lines = try BatchCommandTests.results(result.stdout)
+        #expect(lines[0]?["status"] == "failed")
+        #expect(lines[0]?["error"]?.stringValue?.contains("--max-cost-usd 1.0 reached") == true, "\(lines[0] ?? .null)")
+    }
+
     @Test func providerBatchWithAQueueIsRefused() async throws {
         let spec = try write(Self.spec(), to: "three.yaml")
         let result = try await runPipe(
