@@ -5,12 +5,13 @@
 # the MCP servers the tool-server tests start (the official Python SDK, with which
 # Tests/testdata/mcp/server.py is written, and two reference servers); libxml2, for
 # FoundationXML, with which the tests read `pipe test --format junit` as CI systems do;
-# headless Chromium, which renders `pipe report`'s HTML in the report tests.
+# headless Chromium, which renders `pipe report`'s HTML in the report tests; the official
+# Anthropic and OpenAI SDKs, which drive the fake server's batch APIs in FakeLLMBatchTests.
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail
 packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql libxml2 chromium)
-python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
+python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19 anthropic==2.10.0 openai==3.51.0)
 
 missing_python=()
 for requirement in "${python_packages[@]}"; do

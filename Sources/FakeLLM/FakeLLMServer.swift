@@ -12,6 +12,10 @@ import Foundation
 ///
 /// One thread accepts connections and one thread serves each connection, with
 /// keep-alive. Every request is logged with its arrival and completion times.
+///
+/// It also serves both providers' batch APIs (`FakeBatches`): Anthropic Message Batches and
+/// OpenAI Batch with its Files API, each batched request answered by the same handler;
+/// `setBatchOptions` sets the turnaround, expired requests and limits, `batches` logs them.
 public final class FakeLLMServer: Sendable {
     public typealias Handler = @Sendable (FakeRequest) -> FakeReply
 
@@ -36,6 +40,7 @@ public final class FakeLLMServer: Sendable {
     }
 
     private let state: Locked<State>
+    private let batchAPIs = FakeBatches()
     private let acceptLoopDone = DispatchSemaphore(value: 0)
 
     /// A server whose replies `handler` decides.
@@ -108,6 +113,17 @@ public final class FakeLLMServer: Sendable {
 
     /// `http://127.0.0.1:PORT/v1`, the base URL for OpenAI (`OPENAI_BASE_URL`).
     public var openAIBaseURL: String { baseURL + "/v1" }
+
+    // MARK: - Batches
+
+    /// Sets how the batch APIs behave (turnaround, expired requests, limits) for the batches
+    /// created from now on.
+    public func setBatchOptions(_ options: FakeBatchOptions) {
+        batchAPIs.setOptions(options)
+    }
+
+    /// Every batch created so far (either API), in order of creation: kept across `resetLog`.
+    public var batches: [FakeBatchRecord] { batchAPIs.records }
 
     // MARK: - Log
 
@@ -196,7 +212,9 @@ public final class FakeLLMServer: Sendable {
                 state.maxInFlight = max(state.maxInFlight, state.inFlight.count)
                 return (state.entriesLogged, state.handler)
             }
-            let reply = request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request)
+            let reply =
+                batchAPIs.reply(to: request, handler: handler)
+                ?? (request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request))
             let writer = ResponseWriter(
                 fd: fd, request: request, answerAt: arrival + reply.latency, isPunctual: reply.isPunctual,
                 onStatus: { [self] status in

@@ -7,9 +7,9 @@ import PipeKit
 enum FakeServerCommand {
     static let command = BenchCommand(
         name: "fake-server",
-        summary: "run the fake Anthropic/OpenAI server: --port N --latency-ms N [--event-delay-ms N] [--reply TEXT | --spec FILE]",
+        summary: "run the fake Anthropic/OpenAI server: --port N --latency-ms N [--event-delay-ms N] [--batch-turnaround-ms N] [--reply TEXT | --spec FILE]",
         usage: """
-            usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--reply TEXT | --spec FILE]
+            usage: pipe-bench fake-server [--port N] [--latency-ms N] [--event-delay-ms N] [--batch-turnaround-ms N] [--reply TEXT | --spec FILE]
 
             Serves POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI) on
             127.0.0.1 until killed. Every reply waits --latency-ms first (default 0); streamed
@@ -17,14 +17,17 @@ enum FakeServerCommand {
             by default a minimal JSON value matching the schema the request asks for. With
             --spec, each request is matched to the spec's stage whose prompt it starts with, and
             answered with the mock provider's schema-valid value for that stage.
+            The batch APIs (Anthropic /v1/messages/batches, OpenAI /v1/files and /v1/batches)
+            answer the same way; a batch ends --batch-turnaround-ms after its creation (default 0).
             Prints the base URL on the first line of stdout. --port 0 (the default) picks a free port.
             """,
-        valued: ["--port", "--latency-ms", "--event-delay-ms", "--reply", "--spec"], run: run)
+        valued: ["--port", "--latency-ms", "--event-delay-ms", "--batch-turnaround-ms", "--reply", "--spec"], run: run)
 
     @Sendable static func run(_ options: BenchOptions) async throws(BenchOptions.Exit) -> Int32 {
         let port = try options.number("--port", default: 0, in: 0...65535)
         let latency = try options.number("--latency-ms", default: 0, in: 0...Int.max)
         let eventDelay = try options.number("--event-delay-ms", default: 0, in: 0...Int.max)
+        let turnaround = try options.number("--batch-turnaround-ms", default: 0, in: 0...Int.max)
         let stages = try options.text("--spec").map { path throws(BenchOptions.Exit) in
             guard let stages = SpecReplies(path: path) else { throw options.invalid("--spec", path) }
             return stages
@@ -37,6 +40,7 @@ enum FakeServerCommand {
                 ?? FakeLLMServer.defaultReply(request)
             return reply.delayed(by: delay).streamed(every: between)
         }
+        server.setBatchOptions(FakeBatchOptions(turnaround: .milliseconds(turnaround)))
         do {
             let actual = try server.start(port: port)
             FileHandle.standardOutput.write(Data("http://127.0.0.1:\(actual)\n".utf8))

@@ -27,7 +27,14 @@ import Testing
     }
 
     /// `pipe batch`'s subcommands, `run` (the default) with its options.
-    static let subcommands = [["batch", "run"], ["batch", "status"], ["batch", "results"]]
+    static let subcommands = [["batch", "run"], ["batch", "status"], ["batch", "results"], ["batch", "cancel"]]
+
+    @Test func batchHelpTeachesProviderBatches() async throws {
+        let help = Self.flattened(try await runPipe(["help", "batch"]).stdout)
+        for phrase in ["--provider-batch", "`batch: true`", "--batch-fallback realtime", "price.batch_input", "pipe batch cancel", "re-attaches"] {
+            #expect(help.contains(phrase), "`pipe help batch` does not teach \(phrase)")
+        }
+    }
 
     @Test(arguments: commands)
     func helpHasAnAbstractAnExampleAndEveryOption(_ name: String) async throws {

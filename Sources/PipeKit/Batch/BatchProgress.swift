@@ -92,6 +92,12 @@ public final class BatchProgress: Sendable {
         if mode == .live, drawn { write(Self.erase) }
     }
 
+    /// A line of its own (a provider batch submitted or ended): above the live line, which the
+    /// next redraw puts back.
+    public func note(_ text: String) {
+        write((mode == .live ? Self.erase : "") + "pipe: " + text + "\n")
+    }
+
     /// Valid items added to the batch (they wait to be claimed).
     public func enqueued(_ count: Int) {
         state.withLock { $0.counts.pending += count }

@@ -51,7 +51,7 @@ public struct ProviderFactory: Sendable {
     }
 
     /// The model's key; nil when none is set and `baseURL` is on this machine.
-    private func apiKey(for model: ResolvedModel, baseURL: String) throws(ProviderError) -> APIKey? {
+    func apiKey(for model: ResolvedModel, baseURL: String) throws(ProviderError) -> APIKey? {
         guard let variable = apiKeyVariable(for: model) else { return nil }
         // Surrounding whitespace (a key read from a file with its newline) is not part of it.
         if let key = environment[variable]?.trimmingSpaces, !key.isEmpty { return APIKey(key) }

@@ -10,6 +10,41 @@ public enum DryRunPlan {
             out += "  step \(index + 1): \(level.joined(separator: ", "))\(level.count > 1 ? "  (in parallel)" : "")\n"
         }
         out += "\n"
+        let (rows, totalCost) = table(pipeline, inputCharacters: inputCharacters)
+        out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
+        // The same calls in provider batches (`pipe batch --provider-batch`): at the batch price.
+        let batched = pipeline.atBatchPrices { ProviderBatching.hasBatchAPI($0.provider) }
+        if totalCost != nil, pipeline.stages.flatMap(\.models).contains(where: { ProviderBatching.hasBatchAPI($0.provider) }),
+            let batchCost = table(batched, inputCharacters: inputCharacters).totalCost
+        {
+            out += "in provider batches (pipe batch --provider-batch): worst cost \(RunSummary.usd(batchCost))\n"
+        }
+        var budget: [String] = []
+        if let tokens = pipeline.budget.maxTokens { budget.append("max_tokens \(tokens)") }
+        if let cost = pipeline.budget.maxCostUSD { budget.append("max_cost_usd \(RunSummary.usd(cost))") }
+        if let duration = pipeline.budget.maxDuration { budget.append("max_duration \(DurationFormat.short(duration))") }
+        out += "\nbudget: \(budget.isEmpty ? "none" : budget.joined(separator: ", "))\n"
+        out += inputCharacters > 0
+            ? "the input counts as \(inputCharacters) characters (about \(TokenEstimate.tokens(forCharacters: inputCharacters)) tokens) wherever a stage reads it\n"
+            : "the input is not counted (give it with --input to include it)\n"
+        if totalCost == nil { out += "cost: some models have no `price`, so the worst cost is unknown\n" }
+        for loop in pipeline.loops {
+            out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
+                + (loop.until.map { ", until \($0)" } ?? "") + "\n"
+        }
+        for stage in pipeline.stages where !stage.kind.tools.isEmpty {
+            out += "tools: \(stage.name) offers \(stage.kind.tools.map(\.description).joined(separator: ", ")), "
+                + "counted at \(stage.kind.turns) turns an attempt, each adding a result of max_result_chars per tool\n"
+        }
+        let unbounded = pipeline.stages.filter { $0.forEach != nil && $0.maxRuns == 1 }.map(\.name)
+        if !unbounded.isEmpty {
+            out += "for_each: \(unbounded.joined(separator: ", ")) counted once: their lists have no maxItems\n"
+        }
+        return out
+    }
+
+    /// The rows of the plan's table (a stage each, then the total), and the worst total cost.
+    private static func table(_ pipeline: CompiledPipeline, inputCharacters: Int) -> (rows: [[String]], totalCost: Double?) {
         var rows: [[String]] = [["stage", "model", "max_tokens", "attempts", "worst tokens", "worst cost"]]
         var totalTokens = 0
         var totalCost: Double? = 0
@@ -39,29 +74,7 @@ public enum DryRunPlan {
             rows.append(row + [String(worst.tokens), worst.costUSD.map(RunSummary.usd) ?? "-"])
         }
         rows.append(["total", "", "", "", String(totalTokens), totalCost.map(RunSummary.usd) ?? "-"])
-        out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
-        var budget: [String] = []
-        if let tokens = pipeline.budget.maxTokens { budget.append("max_tokens \(tokens)") }
-        if let cost = pipeline.budget.maxCostUSD { budget.append("max_cost_usd \(RunSummary.usd(cost))") }
-        if let duration = pipeline.budget.maxDuration { budget.append("max_duration \(DurationFormat.short(duration))") }
-        out += "\nbudget: \(budget.isEmpty ? "none" : budget.joined(separator: ", "))\n"
-        out += inputCharacters > 0
-            ? "the input counts as \(inputCharacters) characters (about \(TokenEstimate.tokens(forCharacters: inputCharacters)) tokens) wherever a stage reads it\n"
-            : "the input is not counted (give it with --input to include it)\n"
-        if totalCost == nil { out += "cost: some models have no `price`, so the worst cost is unknown\n" }
-        for loop in pipeline.loops {
-            out += "loop: \(loop.members.joined(separator: ", ")) run at most \(loop.maxIterations) times"
-                + (loop.until.map { ", until \($0)" } ?? "") + "\n"
-        }
-        for stage in pipeline.stages where !stage.kind.tools.isEmpty {
-            out += "tools: \(stage.name) offers \(stage.kind.tools.map(\.description).joined(separator: ", ")), "
-                + "counted at \(stage.kind.turns) turns an attempt, each adding a result of max_result_chars per tool\n"
-        }
-        let unbounded = pipeline.stages.filter { $0.forEach != nil && $0.maxRuns == 1 }.map(\.name)
-        if !unbounded.isEmpty {
-            out += "for_each: \(unbounded.joined(separator: ", ")) counted once: their lists have no maxItems\n"
-        }
-        return out
+        return (rows, totalCost)
     }
 
     /// The most a stage's value can hold, in tokens, for the stages that read it.

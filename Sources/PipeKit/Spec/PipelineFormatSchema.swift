@@ -231,8 +231,24 @@ public enum PipelineFormatSchema {
               "type": "number",
               "minimum": 0,
               "examples": [5.0]
+            },
+            "batch_input": {
+              "description": "USD per million input tokens in a provider batch (`pipe batch --provider-batch`, or `batch: true`); default: half of `input`.",
+              "type": "number",
+              "minimum": 0,
+              "examples": [0.5]
+            },
+            "batch_output": {
+              "description": "USD per million output tokens in a provider batch; default: half of `output`.",
+              "type": "number",
+              "minimum": 0,
+              "examples": [2.5]
             }
           }
+        },
+        "batch": {
+          "description": "`pipe batch` sends this model's calls through the provider's batch API (Anthropic Message Batches, OpenAI Batch): half the price, answered within 24 hours. `pipe batch --provider-batch` does it for every model.",
+          "type": "boolean"
         },
         "rate_limit": {
           "description": "The most this API model may be called a minute, as your API tier allows. Calls wait their turn: requests are paced evenly (one every 60/requests_per_minute seconds, no burst), and a call goes only when its tokens (estimated input plus max_tokens, corrected with the reply's usage) fit the last minute's tokens_per_minute. Shared by every call of the process to the same provider, model id and endpoint, for_each items included; a 429 pauses them all and slows the pace for a while.",

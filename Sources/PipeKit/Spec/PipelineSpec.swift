@@ -43,6 +43,8 @@ public struct ModelSpec: Sendable {
     public var price: Price?
     /// `rate_limit:` how fast this process may call the model.
     public var rateLimit: RateLimit?
+    /// `batch: true`: `pipe batch` sends this model's calls in provider batches.
+    public var batch: Located<Bool>?
     /// Settings a stage inherits from its model (after its own, before `defaults`).
     public var settings = StageSettings()
     public var span: Span
@@ -51,6 +53,12 @@ public struct ModelSpec: Sendable {
     public struct Price: Sendable, Hashable {
         public var input: Double
         public var output: Double
+        /// In a provider batch (`pipe batch --provider-batch`); nil: half of `input` / `output`.
+        public var batchInput: Double? = nil
+        public var batchOutput: Double? = nil
+
+        /// The price of a call in a provider batch.
+        public var batch: Price { Price(input: batchInput ?? input / 2, output: batchOutput ?? output / 2) }
     }
 
     /// The most the API allows a minute; at least one of the two is set, each above 0.

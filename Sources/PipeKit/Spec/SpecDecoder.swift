@@ -105,6 +105,7 @@ public struct SpecDecoder {
                     }
                 case "price": model.price = price(field.value)
                 case "rate_limit": model.rateLimit = rateLimit(field.value)
+                case "batch": model.batch = boolean(field.value, key: "batch")
                 default: break
                 }
             }
@@ -136,8 +137,10 @@ public struct SpecDecoder {
             report(.missingKey, at: node.span, "`price` has no `\(needed)` (USD per million \(needed) tokens)",
                 hint: "add `\(needed): 1.00`")
         }
+        let batchInput = node["batch_input"].flatMap { nonNegative($0, key: "batch_input") }
+        let batchOutput = node["batch_output"].flatMap { nonNegative($0, key: "batch_output") }
         guard let input, let output else { return nil }
-        return ModelSpec.Price(input: input.value, output: output.value)
+        return ModelSpec.Price(input: input.value, output: output.value, batchInput: batchInput?.value, batchOutput: batchOutput?.value)
     }
 
     mutating func rateLimit(_ node: YAMLNode) -> ModelSpec.RateLimit? {

@@ -176,6 +176,8 @@ enum StoreSchema {
         }
         // Evals (`pipe eval`): one row an eval, one a scored item and evaluator (SQLite only).
         migrator.registerMigration("v6: evals") { db in try SQLiteEvalRecords.createTables(db) }
+        // Provider batches in flight (`pipe batch --provider-batch`), for --resume and cancel.
+        migrator.registerMigration("v7: provider batches") { db in try SQLiteWorkQueue.createProviderBatchTable(db) }
         return migrator
     }()
 

@@ -34,8 +34,30 @@ struct BatchCommand: AsyncParsableCommand {
             item stopped half-way reuses its finished stages, as `pipe run --resume` does.
 
             Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
-            --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work); `pipe batch \
-            status` and `pipe batch results` take a batch id, a unique prefix of one, or `last`.
+            --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work, \
+            --provider-batch, --batch-fallback); `pipe batch status`, `pipe batch results` and \
+            `pipe batch cancel` take a batch id, a unique prefix of one, or `last`.
+
+            Provider batches, half the price: with --provider-batch (or `batch: true` on a model \
+            in the spec, for that model only) the model calls go through Anthropic's Message \
+            Batches or OpenAI's Batch API instead of real time. The requests of all items that \
+            reach a stage are collected (a batch is sent once no new request has come for 0.3 s) \
+            into one provider batch per model, split at the provider's limits (Anthropic 100,000 \
+            requests or 256 MB, OpenAI 50,000 or 200 MB); each request's custom_id names the \
+            item, stage, loop iteration, for_each item and attempt (i12-classify-a1). Batches are \
+            polled with backoff; a line tells when each is submitted and when it ends. Replies \
+            are validated as in real time: an invalid one is re-asked, with its errors, in the \
+            next round's batch within `retries`, then the `fallback` models. Requests a batch \
+            did not answer (expired, canceled, errored with a transient error) go into the next \
+            batch by default, the price staying half (up to 3 times), or are sent in real time \
+            at once with --batch-fallback realtime (sooner, at the full price). Costs, the \
+            spec's budget and --max-cost-usd count the batch price: the model's price.batch_input \
+            and price.batch_output, else half its price; --max-cost-usd is also checked before \
+            each batch is submitted. Each provider batch is recorded in the run store before it \
+            is polled: after a crash or Ctrl-C, --resume re-attaches to the batches in flight and \
+            collects what came meanwhile instead of paying again; `pipe batch cancel` cancels \
+            them. --concurrency defaults to 10000 with --provider-batch, so that every item \
+            waits in the same batch. Not yet with --queue.
 
             With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
             their runs go into PostgreSQL, with the spec and its schema files (no key): this \
@@ -55,8 +77,10 @@ struct BatchCommand: AsyncParsableCommand {
               pipe batch status last
               pipe batch results last --output results.jsonl
               pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work
+              pipe batch triage.yaml --input emails.jsonl --provider-batch --output results.jsonl
+              pipe batch cancel last
             """,
-        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self],
+        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchCancelCommand.self],
         defaultSubcommand: BatchRunCommand.self
     )
 }
@@ -71,6 +95,7 @@ struct BatchRunCommand: AsyncParsableCommand {
               pipe batch run pipelines/support-triage.yaml --input emails.csv   # `run` may be left out
               pipe batch pipelines/support-triage.yaml --input emails.jsonl --output results.jsonl
               pipe batch --resume last
+              pipe batch run triage.yaml --input emails.jsonl --provider-batch --batch-fallback realtime
             """)
 
     @Argument(help: "The spec file (with --resume: only to find the run store beside it).")
@@ -85,8 +110,16 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the results here instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: "How many items run at once; their model calls share this bound.")
-    var concurrency = 8
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound (default 8; 10000 with --provider-batch).")
+    var concurrency: Int?
+
+    @Flag(name: .long, help: "Send the model calls through the providers' batch APIs: half the price, answered within 24 hours.")
+    var providerBatch = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Where a request a provider batch did not answer (expired, canceled, errored) goes: batch (the next provider batch, the default) or realtime.",
+        valueName: "batch|realtime"))
+    var batchFallback: ProviderBatchOptions.Fallback = .batch
 
     @Option(name: .long, help: ArgumentHelp(
         "Start no item once the ended items cost this much (USD); the rest stay pending (exit 4).", valueName: "usd"))
@@ -113,7 +146,10 @@ struct BatchRunCommand: AsyncParsableCommand {
     var noWork = false
 
     func validate() throws {
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if providerBatch, BatchQueue.url(queue) != nil {
+            throw ValidationError("--provider-batch does not work with --queue yet: run the batch embedded (without --queue and PIPE_QUEUE)")
+        }
         if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
         if noWork, BatchQueue.url(queue) == nil {
             throw ValidationError("--no-work leaves the batch to `pipe worker`: give --queue URL (or PIPE_QUEUE)")
@@ -146,12 +182,20 @@ struct BatchRunCommand: AsyncParsableCommand {
         } else {
             return
         }
-        try await session.work(
-            settings: .init(mock: mock, quiet: quiet, concurrency: concurrency, maxCostUSD: maxCostUSD, output: output))
+        if case .postgres = backend, session.pipeline.stages.flatMap(\.models).contains(where: \.batch) {
+            try Terminal.writeError("pipe: a model with `batch: true` does not work with --queue yet: remove it, or run the batch without --queue\n")
+            throw ExitCodeError(code: 2)
+        }
+        var settings = BatchSession.Settings(
+            mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? 10_000 : 8), maxCostUSD: maxCostUSD, output: output)
+        settings.providerBatch = providerBatch
+        settings.batchFallback = batchFallback
+        try await session.work(settings: settings)
     }
 }
 
 extension BatchInput.Format: ExpressibleByArgument {}
+extension ProviderBatchOptions.Fallback: ExpressibleByArgument {}
 
 /// `pipe batch status`: where a batch stands.
 struct BatchStatusCommand: AsyncParsableCommand {

@@ -12,6 +12,10 @@ struct BatchSession {
         var concurrency: Int
         var maxCostUSD: Double?
         var output: String?
+        /// `--provider-batch`: every model's calls go through its provider's batch API (a
+        /// model with `batch: true` does without it).
+        var providerBatch = false
+        var batchFallback = ProviderBatchOptions.Fallback.batch
     }
 
     let id: String
@@ -23,6 +27,9 @@ struct BatchSession {
     /// Nil: the results are only in the queue (`pipe worker`).
     let results: ResultLines?
     let progress: BatchProgress?
+    /// What the calls of this process cost so far: `--max-cost-usd` is checked against it
+    /// before each provider batch is submitted.
+    let spent = SpentUSD()
 
     /// Items read and queued at a time.
     static let chunk = 1000
@@ -190,14 +197,63 @@ struct BatchSession {
         var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         options.mockCommands = settings.mock
+        let batchOptions = providerBatchOptions(settings)
+        // Provider batches a stopped process left in flight: their models keep going through
+        // batches, so that their requests are collected, not sent again.
+        let batching = ProviderBatching(factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty)
         do {
-            return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                try factory.provider(for: model)
+            return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
+                try batching.provider(for: model)
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+    }
+
+    /// How provider batches are collected and told about: `--batch-fallback`, the cost limit
+    /// checked before each submission, a line for each batch submitted and ended.
+    private func providerBatchOptions(_ settings: Settings) -> ProviderBatchOptions {
+        var options = ProviderBatchOptions()
+        options.fallback = settings.batchFallback
+        // How long to wait for more requests before submitting a batch (a loaded machine, tests).
+        if let text = ProcessInfo.processInfo.environment["PIPE_PROVIDER_BATCH_WINDOW_MS"], let ms = Int(text), ms > 0 {
+            options.window = .milliseconds(ms)
+        }
+        let (spent, progress, limit) = (spent, progress, settings.maxCostUSD)
+        options.beforeSubmit = { requests throws(ProviderError) in
+            let cost = spent.withLock { $0 }
+            if let limit, cost >= limit {
+                throw .invalidRequest(
+                    "--max-cost-usd \(limit) reached (\(RunLogText.usd(cost)) spent): a provider batch of \(requests) requests was not submitted")
+            }
+        }
+        var record: @Sendable (SubmittedProviderBatch) async -> Void = { _ in }
+        if case .embedded(let queue) = backend {
+            let batchID = id
+            options.inFlight = (try? queue.providerBatchesInFlight(of: batchID)) ?? []
+            record = { batch in
+                do throws(StoreError) {
+                    try await queue.recordProviderBatch(batch, of: batchID)
+                } catch {
+                    progress?.note("provider batch \(batch.id) could not be recorded: \(error); --resume would submit its requests again")
+                }
+            }
+            options.collected = { batch in try? await queue.setProviderBatch(batch.id, .collected) }
+            for batch in options.inFlight {
+                progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests in flight; re-attached")
+            }
+        }
+        options.submitted = { [record] batch in
+            await record(batch)
+            progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests submitted")
+        }
+        options.polled = { batch, status in
+            guard status.ended else { return }
+            progress?.note(
+                "provider batch \(batch.id) ended: \(status.succeeded) succeeded, \(status.errored) errored, \(status.expired) expired, \(status.canceled) canceled")
+        }
+        return options
     }
 
     /// Works on the batch's items until none is left to claim, the cost limit is reached, or
@@ -253,8 +309,11 @@ struct BatchSession {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
-        let result = await runner.with(journal: run.journal).run(input: claim.input) { [progress] event in
-            progress?.record(event, item: claim.index)
+        let result = await ProviderBatchItem.$index.withValue(claim.index) {
+            await runner.with(journal: run.journal).run(input: claim.input) { [progress, spent] event in
+                if case .callFinished(let call) = event, let cost = call.costUSD { spent.withLock { $0 += cost } }
+                progress?.record(event, item: claim.index)
+            }
         }
         if case .interrupted = result.outcome {
             _ = await lifecycle.finish(run, result)
@@ -359,5 +418,15 @@ struct BatchSession {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
+    }
+}
+
+/// A running sum of USD, shared by the items' calls.
+final class SpentUSD: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0.0
+
+    func withLock<T>(_ body: (inout Double) -> T) -> T {
+        lock.withLock { body(&value) }
     }
 }

@@ -25,7 +25,7 @@ public struct AnthropicProvider: HTTPModelProvider {
         return try await reply(from: reader, request: request, schema: schema)
     }
 
-    private func reply(from reader: AnthropicReplyReader, request: ModelRequest, schema: ObjectRootSchema?)
+    func reply(from reader: AnthropicReplyReader, request: ModelRequest, schema: ObjectRootSchema?)
         async throws(ProviderError) -> ModelReply
     {
         guard let answer = try reader.content.answer(to: request, schema: schema, mapper: mapper) else {

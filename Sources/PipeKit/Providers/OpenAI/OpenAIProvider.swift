@@ -25,7 +25,13 @@ public struct OpenAIProvider: HTTPModelProvider {
         let schema = request.outputSchema.map(ObjectRootSchema.init)
         let body = OpenAIRequestBody.make(request, schema: schema, baseURL: baseURL)
         let reader: OpenAIReplyReader = try await stream(body, to: completionsURL, for: request, progress: progress)
+        return try await reply(from: reader, request: request, schema: schema, body: body)
+    }
 
+    /// The reply a reader read, streamed or whole (a provider batch's result), to `body`.
+    func reply(from reader: OpenAIReplyReader, request: ModelRequest, schema: ObjectRootSchema?, body: JSONValue)
+        async throws(ProviderError) -> ModelReply
+    {
         guard let answer = try reader.content.answer(to: request, schema: schema, mapper: mapper) else {
             if !reader.refusal.isEmpty { throw mapper.invalidResponse("the model refused: \(ProviderErrorMapper.clipped(reader.refusal))") }
             throw mapper.invalidResponse("the reply has no content (finish reason: \(reader.stopReason ?? "none"))")

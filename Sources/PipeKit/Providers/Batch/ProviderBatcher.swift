@@ -1,0 +1,305 @@
+/// What `pipe batch --provider-batch` sets: how requests are collected into provider
+/// batches, how long to poll, what to do with requests that did not get an answer, and who
+/// hears about each batch.
+public struct ProviderBatchOptions: Sendable {
+    /// Where a request goes when its provider batch errored it (a transient error), or it
+    /// expired or was canceled.
+    public enum Fallback: String, Sendable, CaseIterable {
+        /// Into the next provider batch (at the batch price), up to `maxResubmits` times.
+        case batch
+        /// A real-time call at once (at the real-time price).
+        case realtime
+    }
+
+    /// A batch is submitted once no new request has come for this long (the items in flight
+    /// have all reached the stage), or `maxCollect` after its first request.
+    public var window: Duration = .milliseconds(300)
+    public var maxCollect: Duration = .seconds(10)
+    /// The first wait between two polls of a batch; each next one is 1.5 times longer, up to `maxPoll`.
+    public var firstPoll: Duration = .milliseconds(250)
+    public var maxPoll: Duration = .seconds(60)
+    public var fallback: Fallback = .batch
+    /// How many times one request goes into a new batch after it expired, was canceled or errored.
+    public var maxResubmits = 3
+    /// Told before a batch is submitted; a throw stops it (the cost limit): its requests fail with the error.
+    public var beforeSubmit: @Sendable (_ requests: Int) async throws(ProviderError) -> Void = { _ throws(ProviderError) in }
+    /// Told once a batch is created, before it is polled (the run store records it).
+    public var submitted: @Sendable (_ batch: SubmittedProviderBatch) async -> Void = { _ in }
+    /// Told once a batch's results were handed to the requests waiting for them.
+    public var collected: @Sendable (_ batch: SubmittedProviderBatch) async -> Void = { _ in }
+    /// Told after each poll, and when the batch's results are read (`ended`).
+    public var polled: @Sendable (_ batch: SubmittedProviderBatch, _ status: ProviderBatchStatus) -> Void = { _, _ in }
+    /// Batches submitted earlier (by a process that stopped) and not collected yet: a request
+    /// whose custom_id one of them holds waits for its result instead of being sent again.
+    public var inFlight: [SubmittedProviderBatch] = []
+
+    public init() {}
+}
+
+/// A provider batch as pipe records it: enough to find it again and match its results.
+public struct SubmittedProviderBatch: Sendable, Equatable {
+    public var id: String
+    public var provider: String
+    public var model: String
+    public var customIDs: [String]
+
+    public init(id: String, provider: String, model: String, customIDs: [String]) {
+        self.id = id
+        self.provider = provider
+        self.model = model
+        self.customIDs = customIDs
+    }
+}
+
+/// The item of a `pipe batch` a call belongs to, for its `custom_id`: set around each item's run.
+public enum ProviderBatchItem {
+    @TaskLocal public static var index: Int?
+}
+
+/// A `ModelProvider` whose calls go into provider batches: each call waits in its model's
+/// collector until the batch it went into has ended, then gets its reply, which the runtime
+/// validates, re-asks, retries or falls back from exactly as a real-time reply.
+struct BatchingProvider: ModelProvider {
+    let collector: ProviderBatcher
+
+    func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
+        async throws(ProviderError) -> ModelReply
+    {
+        try await collector.ask(request, item: ProviderBatchItem.index)
+    }
+}
+
+/// Collects one model's requests into provider batches, submits them within the provider's
+/// limits, polls them with backoff and hands each reply back to its caller.
+actor ProviderBatcher {
+    private let api: any ProviderBatchAPI
+    private let realtime: any ModelProvider
+    private let limits: ProviderBatchLimits
+    private let options: ProviderBatchOptions
+    private let model: String
+
+    private struct Waiting {
+        var customID: String
+        var base: String
+        var request: ModelRequest
+        var body: JSONValue
+        var bytes: Int
+        var resubmits: Int
+        var continuation: CheckedContinuation<ModelReply, any Error>
+    }
+
+    private var pending: [Waiting] = []
+    private var firstPending: ContinuousClock.Instant?
+    private var lastArrival = ContinuousClock.now
+    private var collecting = false
+    /// Requests per custom_id base (item, stage, unit) so far: the next one's attempt number.
+    private var attempts: [String: Int] = [:]
+    /// Batches of an earlier process, by the custom_ids they hold, and the requests that
+    /// re-attached to them.
+    private var earlier: [String: SubmittedProviderBatch] = [:]
+    private var attached: [String: [String: Waiting]] = [:]
+
+    init(api: any ProviderBatchAPI, realtime: any ModelProvider, limits: ProviderBatchLimits, options: ProviderBatchOptions, model: String) {
+        self.api = api
+        self.realtime = realtime
+        self.limits = limits
+        self.options = options
+        self.model = model
+        for batch in options.inFlight where batch.provider == api.provider.name && batch.model == model {
+            for id in batch.customIDs { earlier[id] = batch }
+        }
+    }
+
+    func ask(_ request: ModelRequest, item: Int?) async throws(ProviderError) -> ModelReply {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                enqueue(request, item: item, resubmits: 0, continuation: continuation)
+            }
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw .cancelled
+        }
+    }
+
+    private func enqueue(
+        _ request: ModelRequest, item: Int?, resubmits: Int, continuation: CheckedContinuation<ModelReply, any Error>,
+        base known: String? = nil
+    ) {
+        let base = known ?? ProviderBatchCustomID.base(item: item, unit: request.unit)
+        let attempt = attempts[base, default: 0] + 1
+        attempts[base] = attempt
+        let customID = ProviderBatchCustomID.make(base: base, attempt: attempt)
+        let body = api.body(for: request)
+        let waiting = Waiting(
+            customID: customID, base: base, request: request, body: body, bytes: body.serialized().utf8.count + customID.utf8.count + 40,
+            resubmits: resubmits, continuation: continuation)
+        if let batch = earlier.removeValue(forKey: customID) {
+            // Submitted by the process before this one: wait for that batch's result.
+            let first = attached[batch.id] == nil
+            attached[batch.id, default: [:]][customID] = waiting
+            // Polled once the other items resumed have asked for their requests too.
+            if first { Task { await self.collect(batch, settle: options.window * 2) } }
+            return
+        }
+        pending.append(waiting)
+        lastArrival = .now
+        if firstPending == nil { firstPending = .now }
+        if !collecting {
+            collecting = true
+            Task { await self.collectWindow() }
+        }
+    }
+
+    /// Waits until no request has come for `window` (or `maxCollect` has passed, or a batch is
+    /// full), then submits what is pending.
+    private func collectWindow() async {
+        while true {
+            try? await Task.sleep(for: options.window)
+            let now = ContinuousClock.now
+            if now - lastArrival >= options.window || now - (firstPending ?? now) >= options.maxCollect
+                || pending.count >= limits.maxRequests
+            {
+                break
+            }
+        }
+        let requests = pending
+        pending = []
+        firstPending = nil
+        collecting = false
+        let batches = limits.split(requests.map { BatchedRequest(customID: $0.customID, body: $0.body, bytes: $0.bytes) })
+        var rest = requests[...]
+        for batch in batches {
+            let waiting = Array(rest.prefix(batch.count))
+            rest = rest.dropFirst(batch.count)
+            Task { await self.run(batch, waiting) }
+        }
+    }
+
+    /// Submits one batch, records it, polls it to its end and hands out its results.
+    private func run(_ batch: [BatchedRequest], _ waiting: [Waiting]) async {
+        let id: String
+        do throws(ProviderError) {
+            try await options.beforeSubmit(batch.count)
+            id = try await api.submit(batch)
+        } catch {
+            for request in waiting { request.continuation.resume(throwing: error) }
+            return
+        }
+        let submitted = SubmittedProviderBatch(id: id, provider: api.provider.name, model: model, customIDs: batch.map(\.customID))
+        await options.submitted(submitted)
+        attached[id] = Dictionary(waiting.map { ($0.customID, $0) }, uniquingKeysWith: { a, _ in a })
+        await collect(submitted)
+    }
+
+    /// Polls a batch (this process's or an earlier one's) to its end, then answers the
+    /// requests waiting for it.
+    private func collect(_ batch: SubmittedProviderBatch, settle: Duration = .zero) async {
+        if settle > .zero { try? await Task.sleep(for: settle) }
+        var wait = options.firstPoll
+        var failures = 0
+        while true {
+            do throws(ProviderError) {
+                let status = try await api.status(batch.id)
+                failures = 0
+                options.polled(batch, status)
+                if status.ended { break }
+            } catch {
+                failures += 1
+                if !error.isTransient || failures > 10 {
+                    fail(batch.id, error)
+                    return
+                }
+            }
+            if (try? await Task.sleep(for: wait)) == nil {
+                fail(batch.id, .cancelled)
+                return
+            }
+            wait = min(options.maxPoll, wait * 1.5)
+        }
+        let results: [String: BatchedResult]
+        do throws(ProviderError) {
+            results = try await api.results(batch.id)
+        } catch {
+            fail(batch.id, error)
+            return
+        }
+        // Requests of an earlier process's batch that no caller asked for again are dropped.
+        let waiting = attached.removeValue(forKey: batch.id) ?? [:]
+        for id in batch.customIDs where earlier[id]?.id == batch.id { earlier[id] = nil }
+        for (customID, request) in waiting {
+            switch results[customID] {
+            case .succeeded(let body):
+                do throws(ProviderError) {
+                    request.continuation.resume(returning: try await api.reply(fromWhole: body, request: request.request))
+                } catch {
+                    request.continuation.resume(throwing: error)
+                }
+            case .errored(let error):
+                if error.isTransient { retry(request, because: error) } else { request.continuation.resume(throwing: error) }
+            case .expired:
+                retry(request, because: .timedOut)
+            case .canceled, nil:
+                retry(request, because: .cancelled)
+            }
+        }
+        await options.collected(batch)
+    }
+
+    /// A request the batch did not answer: into the next batch, or a real-time call.
+    private func retry(_ request: Waiting, because error: ProviderError) {
+        switch options.fallback {
+        case .realtime:
+            let realtime = realtime
+            Task {
+                do throws(ProviderError) {
+                    request.continuation.resume(returning: try await realtime.complete(request.request) { _ in })
+                } catch {
+                    request.continuation.resume(throwing: error)
+                }
+            }
+        case .batch:
+            guard request.resubmits < options.maxResubmits else {
+                request.continuation.resume(throwing: error)
+                return
+            }
+            enqueue(
+                request.request, item: nil, resubmits: request.resubmits + 1, continuation: request.continuation, base: request.base)
+        }
+    }
+
+    private func fail(_ id: String, _ error: ProviderError) {
+        for (_, request) in attached.removeValue(forKey: id) ?? [:] { request.continuation.resume(throwing: error) }
+    }
+}
+
+/// The `custom_id` of a request in a provider batch: `i{item}-{stage}[-l{iteration}][-f{fan-out
+/// item}]-a{attempt}`, within `^[a-zA-Z0-9_-]{1,64}$` (a stage name too long for that, or with
+/// other characters, is cut and tagged with a hash of the whole name, so ids stay unique).
+enum ProviderBatchCustomID {
+    static func base(item: Int?, unit: RunUnitID) -> String {
+        var suffix = ""
+        if let iteration = unit.iteration { suffix += "-l\(iteration)" }
+        if let index = unit.item { suffix += "-f\(index)" }
+        let head = "i" + (item.map(String.init) ?? "x") + "-"
+        var stage = ProviderNames.sanitized(unit.stage)
+        // 64, less the head, the suffix and the longest attempt part ("-a" and up to 6 digits).
+        let room = 64 - head.count - suffix.count - 8
+        if stage != unit.stage || stage.count > room {
+            let hash = String(fnv1a(unit.stage) % 0xFFFF_FFFF, radix: 36)
+            stage = String(stage.prefix(max(1, room - hash.count - 1))) + "_" + hash
+        }
+        return head + stage + suffix
+    }
+
+    static func make(base: String, attempt: Int) -> String { base + "-a\(attempt)" }
+
+    private static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
