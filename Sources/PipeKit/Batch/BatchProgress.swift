@@ -6,6 +6,10 @@ extension ItemResult {
         switch status {
         case .succeeded:
             members.append(("output", output ?? .null))
+            if !degraded.isEmpty {
+                members.append(("degraded", .array(degraded.map(JSONValue.string))))
+                members.append(("error", .string(error ?? "")))
+            }
         case .failed:
             members.append(("stage", stage.map(JSONValue.string) ?? .null))
             members.append(("error", .string(error ?? "")))

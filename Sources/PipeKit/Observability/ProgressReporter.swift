@@ -123,13 +123,13 @@ public final class ProgressReporter: Sendable {
             case .toolCallFinished(let call):
                 plain = "\(call.stage): turn \(call.turn) called \(call.tool)" + (call.isError ? " (error)" : "")
             case .stageFinished(let report) where line(of: report.unit).iteration != nil:
-                plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.rawValue) (\(report.usage.total) tokens)"
+                plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.display) (\(report.usage.total) tokens)"
             case .stageFinished(let report):
                 var line = state.lines[report.stage] ?? Line()
-                line.status = report.status == .succeeded ? "done" : report.status.rawValue
+                line.status = report.status == .succeeded ? "done" : report.status.display
                 line.elapsed = report.latency
                 line.tokens = report.usage.total
-                line.note = report.status == .failed ? (report.error ?? "") : ""
+                line.note = report.status == .failed || report.status.isDegraded ? (report.error ?? "") : ""
                 state.lines[report.stage] = line
                 switch report.status {
                 case .succeeded:
@@ -140,6 +140,8 @@ public final class ProgressReporter: Sendable {
                 case .cancelled: plain = "\(report.stage): cancelled"
                 case .waiting: plain = "\(report.stage): waiting for approval"
                 case .skipped: plain = "\(report.stage): skipped (its `when:` does not hold)"
+                case .failedSkipped, .failedDefault:
+                    plain = "\(report.stage): \(report.status.display) (on_error): \(report.error ?? "")"
                 }
             }
         }
@@ -173,6 +175,7 @@ public final class ProgressReporter: Sendable {
                 case "done": "✓"
                 case "reused": "↺"
                 case "failed": "✗"
+                case "failed → skipped", "failed → default": "!"
                 case "running": "…"
                 case "cancelled": "-"
                 default: "·"

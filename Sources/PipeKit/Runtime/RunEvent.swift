@@ -29,6 +29,10 @@ public struct StageReport: Sendable {
         case waiting
         /// Its `when:` condition did not hold: it has no value.
         case skipped
+        /// It failed, and `on_error: skip` left it without a value (`error` says why it failed).
+        case failedSkipped = "failed_skipped"
+        /// It failed, and `on_error: { default: ... }` gave it its value.
+        case failedDefault = "failed_default"
     }
 
     /// Which run of the stage: the stage, a loop's iteration, an item of a `for_each`.

@@ -45,11 +45,19 @@ struct RunCommand: AsyncParsableCommand {
             signal or invalid output is a failed attempt (retries apply), and `timeout` kills \
             the whole group, as Ctrl-C does. Under --mock it runs, unless it has `mock:` values.
 
+            Degrading gracefully: a stage with `on_error: skip` or `on_error: { default: VALUE }` \
+            that fails after its retries and fallbacks does not fail the run: it is absent (like \
+            a stage whose `when:` does not hold; references to it need `??`) or has that value. \
+            The run exits 0; the summary and `pipe logs` show the stage as `failed → skipped` or \
+            `failed → default` with its last error, and --resume and --cache run it again. With \
+            --strict-errors (or PIPE_STRICT_ERRORS=1) such a partial run exits 1 and prints no \
+            output.
+
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
 
-            Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
-            4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
+            Exit status: 0 success, 1 a stage failed (or, with --strict-errors, was degraded), \
+            2 invalid spec or usage, 3 invalid input, 4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
             130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP: in-flight calls are cancelled, the \
             finished stages are kept, and the `--resume` command is printed; 74 stdout, stderr or \
             the --trace file could not be written (the run is recorded: `pipe logs RUN_ID` shows \
@@ -117,6 +125,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Approve every stage with `approve: true` without asking (for scripts and CI).")
     var approveAll = false
 
+    @Flag(name: .long, help: "Exit 1, without printing the output, when a stage's on_error let the run go on without it (failed → skipped or failed → default); also PIPE_STRICT_ERRORS=1.")
+    var strictErrors = false
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if noStore, resume != nil || cache || store != nil {
@@ -168,7 +179,9 @@ struct RunCommand: AsyncParsableCommand {
         let value = try resumed?.input ?? readValidatedInput(pipeline)
         let session = RunSession(
             spec: spec, pipeline: pipeline,
-            settings: .init(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace))
+            settings: .init(
+                mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace,
+                strictErrors: strictErrors || StrictErrors.fromEnvironment))
         let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
         let recording = try RunRecording.opened(early ? await openedEarly : await openedLate)
