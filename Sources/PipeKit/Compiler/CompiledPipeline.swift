@@ -69,6 +69,8 @@ public struct ResolvedModel: Sendable, Hashable {
     public var price: ModelSpec.Price?
     /// `rate_limit`: every call of the process to the same API model shares it.
     public var rateLimit: ModelSpec.RateLimit?
+    /// `circuit_breaker`: every call of the process to the same API model shares it; nil: none.
+    public var circuitBreaker: CircuitBreakerSpec? = nil
 }
 
 /// A stage ready to run: what every stage has (its place in the DAG, its output, the

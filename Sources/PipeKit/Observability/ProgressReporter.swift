@@ -109,6 +109,10 @@ public final class ProgressReporter: Sendable {
                 if after429 || expected.map({ $0 >= .seconds(1) }) == true { plain = "\(unit): \(note)" }
             case .rateLimit(let unit, _, .granted):
                 state.lines[unit.description]?.note = ""
+            case .circuit(let unit, let model, let event):
+                let text = event.text(model: model.name)
+                state.lines[unit.description]?.note = text
+                plain = "\(unit): \(text)"
             case .retrying(let unit, let attempt, let reason, let delay):
                 let stage = unit.description
                 let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""

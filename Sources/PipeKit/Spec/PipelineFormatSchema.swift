@@ -253,6 +253,16 @@ public enum PipelineFormatSchema {
               "examples": [40000]
             }
           }
+        },
+        "circuit_breaker": {
+          "description": "Stop calling this API model while it keeps failing. After `failures` failed calls in a row (a 5xx, 529, 408, timeout or broken connection; each attempt counts), every call fails at once without a request, straight to the stage's fallback models or its `on_error`, for `cool_down`; then one trial call decides: an answer closes the circuit, a failure opens it again. Shared by every call of the process to the same provider, model id and endpoint (each `pipe worker` has its own). None unless declared.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["failures", "cool_down"],
+          "properties": {
+            "failures": {"description": "Failed calls in a row that open the circuit.", "type": "integer", "minimum": 1, "examples": [5]},
+            "cool_down": {"description": "How long calls fail at once before a trial call.", "$ref": "#/$defs/duration", "examples": ["60s"]}
+          }
         }
       },
       "allOf": [

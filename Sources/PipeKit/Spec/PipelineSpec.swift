@@ -43,6 +43,8 @@ public struct ModelSpec: Sendable {
     public var price: Price?
     /// `rate_limit:` how fast this process may call the model.
     public var rateLimit: RateLimit?
+    /// `circuit_breaker:` when to stop calling the model after failures in a row.
+    public var circuitBreaker: CircuitBreakerSpec?
     /// Settings a stage inherits from its model (after its own, before `defaults`).
     public var settings = StageSettings()
     public var span: Span

@@ -105,6 +105,7 @@ public struct SpecDecoder {
                     }
                 case "price": model.price = price(field.value)
                 case "rate_limit": model.rateLimit = rateLimit(field.value)
+                case "circuit_breaker": model.circuitBreaker = circuitBreaker(field.value)
                 default: break
                 }
             }

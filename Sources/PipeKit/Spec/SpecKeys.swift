@@ -4,7 +4,9 @@ enum SpecKeys {
     static let topLevel = ["version", "name", "description", "input", "models", "defaults", "budget", "tools", "stages", "output"]
     static let input = ["schema"]
     static let settings = ["model", "fallback", "system", "max_tokens", "temperature", "retries", "timeout", "cache", "max_turns"]
-    static let model = ["provider", "model", "base_url", "api_key_env", "price", "rate_limit", "max_tokens", "temperature", "timeout"]
+    static let model = ["provider", "model", "base_url", "api_key_env", "price", "rate_limit", "max_tokens", "temperature", "timeout",
+        "circuit_breaker"]
+    static let circuitBreaker = ["failures", "cool_down"]
     static let price = ["input", "output"]
     static let rateLimit = ["requests_per_minute", "tokens_per_minute"]
     static let budget = ["max_tokens", "max_cost_usd", "max_duration"]

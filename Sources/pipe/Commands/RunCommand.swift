@@ -35,7 +35,11 @@ struct RunCommand: AsyncParsableCommand {
             the run exits 4. A model's rate_limit (requests_per_minute, tokens_per_minute) paces \
             every call of the process to that API model, for_each items included: a call waits \
             its turn after its budget reservation and before its timeout starts, and a 429 \
-            pauses every call to the model and slows its pace for a while.
+            pauses every call to the model and slows its pace for a while. A model's \
+            circuit_breaker ({ failures: N, cool_down: 60s }) stops calling it after N failed \
+            calls in a row (5xx, 529, 408, timeouts, broken connections): for cool_down every \
+            call fails at once and goes to the stage's fallback model (or its on_error), then one \
+            trial call closes it again or not; the summary says how many calls it saved.
 
             A command stage (`run: [program, args...]`, or one line with `shell: true`; `stdin:`, \
             `env:`) runs a program instead of a model: each argument and stdin rendered like a \

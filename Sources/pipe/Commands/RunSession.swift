@@ -139,7 +139,10 @@ struct RunSession {
 
     /// The summary, the output, and what the outcome needs said; returns the exit status.
     private func report(_ result: PipelineRunner.Result, run: RunLifecycle.Run, signal: Int32?) throws(WriteError) -> Int32 {
-        if !settings.quiet { try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        if !settings.quiet {
+            try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name)))
+            for line in CircuitBreakers.shared.summary() { try Terminal.writeError("pipe: \(line)\n") }
+        }
         let resumeHint = run.isRecorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
