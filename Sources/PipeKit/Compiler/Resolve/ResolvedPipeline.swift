@@ -151,6 +151,16 @@ final class ResolvedStage {
     /// a `for_each` list (when its schema bounds it).
     let maxRuns: Int
 
+    /// The schema a reply (a `mock:` value, an `on_error` default) of the stage is checked
+    /// against: its output schema, or a string's; nil when the schema failed to load.
+    var replySchema: JSONValue? {
+        switch output {
+        case .text: ["type": "string"]
+        case .loaded(let loaded): loaded
+        case .broken: nil
+        }
+    }
+
     /// Why the stage may end without a value, in the words of `maybe-absent`: it has `when:`,
     /// or `on_error: skip`; nil when it always has one.
     var skipReason: String? {

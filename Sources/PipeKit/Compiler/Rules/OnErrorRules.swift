@@ -7,13 +7,7 @@ struct OnErrorRules: Rule {
     func check(_ resolved: ResolvedPipeline, into diagnostics: inout DiagnosticSink) {
         for stage in resolved.stages {
             guard case .default(let value, let node) = stage.spec.onError else { continue }
-            let schema: JSONValue
-            switch stage.output {
-            case .text: schema = ["type": "string"]
-            case .loaded(let loaded): schema = loaded
-            case .broken: continue
-            }
-            guard let validator = try? JSONSchema(compiling: schema) else { continue }
+            guard let schema = stage.replySchema, let validator = try? JSONSchema(compiling: schema) else { continue }
             let hint = "downstream stages read this value when the stage fails; give one its schema accepts"
             // A `for_each` stage's value is the list of its items' outputs: each item is checked.
             var values = [(value, node, "")]

@@ -5,20 +5,14 @@
 public final class CircuitBreakers: Sendable {
     public static let shared = CircuitBreakers()
 
-    private struct Key: Hashable {
-        var provider: String
-        var model: String
-        var baseURL: String
-    }
-
-    private let breakers = Locked<[Key: (names: [String], breaker: CircuitBreaker<ContinuousClock>)]>([:])
+    private let breakers = Locked<[APIModelKey: (names: [String], breaker: CircuitBreaker<ContinuousClock>)]>([:])
 
     init() {}
 
     /// `provider` behind the breaker of `model` at `baseURL`, if the model has a `circuit_breaker`.
     func guarding(_ provider: any ModelProvider, model: ResolvedModel, baseURL: String) -> any ModelProvider {
         guard let settings = model.circuitBreaker else { return provider }
-        let key = Key(provider: model.provider.name, model: model.model, baseURL: baseURL)
+        let key = APIModelKey(model, baseURL: baseURL)
         let (breaker, isNew) = breakers.withLock { breakers in
             if let entry = breakers[key] {
                 if !entry.names.contains(model.name) { breakers[key]?.names.append(model.name) }
