@@ -90,6 +90,14 @@ import Testing
             #expect(help.contains(variable), "\(variable) is not in `pipe help run`")
         }
     }
+
+    @Test func runHelpTeachesDegradingAndStrictErrors() async throws {
+        let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
+        for text in ["on_error: skip", "on_error: { default: VALUE }", "failed → skipped", "--strict-errors", "PIPE_STRICT_ERRORS=1",
+            "circuit_breaker ({ failures: N, cool_down: 60s })"] {
+            #expect(help.contains(text), "`pipe help run` does not teach \(text)")
+        }
+    }
 }
 
 extension HelpTests {

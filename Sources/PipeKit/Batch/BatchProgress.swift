@@ -6,6 +6,10 @@ extension ItemResult {
         switch status {
         case .succeeded:
             members.append(("output", output ?? .null))
+            if !degraded.isEmpty {
+                members.append(("degraded", .array(degraded.map(JSONValue.string))))
+                members.append(("error", .string(error ?? "")))
+            }
         case .failed:
             members.append(("stage", stage.map(JSONValue.string) ?? .null))
             members.append(("error", .string(error ?? "")))
@@ -124,6 +128,12 @@ public final class BatchProgress: Sendable {
                 if after429, !pausedBefore { return RateLimitWait.text(model: model.name, after429: true, remaining: expected) }
             case .rateLimit(let unit, _, .granted):
                 state.waiting["\(item) \(unit)"] = nil
+            case .circuit(_, let model, let event):
+                // A circuit opening or closing is worth a line; the calls it refuses are not.
+                switch event {
+                case .opened, .closed: return event.text(model: model.name)
+                case .refused, .trial: break
+                }
             case .stageStarted, .attemptStarted, .streaming, .retrying, .fallingBack, .stageFinished, .toolCallFinished:
                 break
             }

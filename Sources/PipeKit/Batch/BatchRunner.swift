@@ -296,6 +296,13 @@ extension ItemResult {
         case .succeeded(let output):
             status = .succeeded
             self.output = output
+            // A partial result: the stages `on_error` degraded, kept in the item's `stage` and
+            // `error` columns (a stage name has no comma).
+            let degraded = result.degraded
+            if !degraded.isEmpty {
+                stage = degraded.map(\.stage).joined(separator: Self.degradedSeparator)
+                error = degraded.map { "\($0.stage): \($0.status.display): \($0.error ?? "")" }.joined(separator: "; ")
+            }
         case .stageFailed(let stage, let attempts, let failure):
             self.stage = stage.description
             self.error = "failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(failure)"
@@ -308,5 +315,16 @@ extension ItemResult {
             stage = pending.first?.stage
             error = "waits for approval" + (runID.map { " (pipe approve \($0))" } ?? "")
         }
+    }
+}
+
+extension ItemResult {
+    static let degradedSeparator = ","
+
+    /// The stages of a succeeded item that failed and were degraded by their `on_error`
+    /// (`"degraded"` in its result line); empty for an item without any.
+    public var degraded: [String] {
+        guard status == .succeeded, let stage, !stage.isEmpty else { return [] }
+        return stage.split(separator: Character(Self.degradedSeparator)).map(String.init)
     }
 }

@@ -71,6 +71,8 @@ public struct ResolvedModel: Sendable, Hashable {
     public var rateLimit: ModelSpec.RateLimit?
     /// `batch: true`: `pipe batch` sends its calls in provider batches.
     public var batch = false
+    /// `circuit_breaker`: every call of the process to the same API model shares it; nil: none.
+    public var circuitBreaker: CircuitBreakerSpec? = nil
 }
 
 /// A stage ready to run: what every stage has (its place in the DAG, its output, the
@@ -96,6 +98,8 @@ public struct CompiledStage: Sendable {
     /// How many times the stage may run, at most: a loop's `max_iterations` times the
     /// `maxItems` of a fan-out's list (1 when the list is not bounded).
     public var maxRuns: Int = 1
+    /// `on_error`: what the run does when the stage fails after its retries and fallbacks.
+    public var onError: OnError = .fail
 
     /// Every template of the stage, in the order its kind reads them.
     public var templates: [Template] { kind.templates }

@@ -95,7 +95,8 @@ public enum Compiler {
                 CompiledStage(
                     name: name, span: stage.spec.name.span, kind: kind, outputSchema: stage.output.schema,
                     dependencies: dag.dependencies[name] ?? [], forEach: stage.spec.forEach, when: stage.spec.when,
-                    approve: stage.spec.approve?.value ?? false, loop: loopOf[name], maxRuns: stage.maxRuns))
+                    approve: stage.spec.approve?.value ?? false, loop: loopOf[name], maxRuns: stage.maxRuns,
+                    onError: stage.spec.onError?.policy ?? .fail))
         }
         let spec = resolved.spec
         let output: PipelineOutput

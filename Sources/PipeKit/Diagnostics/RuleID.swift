@@ -43,6 +43,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case toolReference = "tool-reference"
     case unknownTool = "unknown-tool"
     case toolServer = "tool-server"
+    // Graceful degradation (`on_error`).
+    case onErrorDefault = "on-error-default"
 
     /// The rules only `pipe tools` and `pipe lint --tools` check: they start the tool servers.
     public static let startingToolServers: Set<RuleID> = [.toolServer]
@@ -88,6 +90,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .toolReference: "A stage's `tools` entry is `server.tool` or `server`."
         case .unknownTool: "A named tool is one the stage offers (`mock:` scripts) and one its server lists (`pipe tools`, `lint --tools`)."
         case .toolServer: "Each tool server starts and lists its tools (`pipe tools`, `lint --tools`)."
+        case .onErrorDefault: "A stage's `on_error: { default: VALUE }` value matches its output schema (a list of them for a `for_each`)."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -109,6 +109,10 @@ public final class ProgressReporter: Sendable {
                 if after429 || expected.map({ $0 >= .seconds(1) }) == true { plain = "\(unit): \(note)" }
             case .rateLimit(let unit, _, .granted):
                 state.lines[unit.description]?.note = ""
+            case .circuit(let unit, let model, let event):
+                let text = event.text(model: model.name)
+                state.lines[unit.description]?.note = text
+                plain = "\(unit): \(text)"
             case .retrying(let unit, let attempt, let reason, let delay):
                 let stage = unit.description
                 let wait = delay > .zero ? " in \(DurationFormat.short(delay))" : ""
@@ -123,13 +127,13 @@ public final class ProgressReporter: Sendable {
             case .toolCallFinished(let call):
                 plain = "\(call.stage): turn \(call.turn) called \(call.tool)" + (call.isError ? " (error)" : "")
             case .stageFinished(let report) where line(of: report.unit).iteration != nil:
-                plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.rawValue) (\(report.usage.total) tokens)"
+                plain = "\(report.stage): \(report.status == .succeeded ? "done" : report.status.display) (\(report.usage.total) tokens)"
             case .stageFinished(let report):
                 var line = state.lines[report.stage] ?? Line()
-                line.status = report.status == .succeeded ? "done" : report.status.rawValue
+                line.status = report.status == .succeeded ? "done" : report.status.display
                 line.elapsed = report.latency
                 line.tokens = report.usage.total
-                line.note = report.status == .failed ? (report.error ?? "") : ""
+                line.note = report.status == .failed || report.status.isDegraded ? (report.error ?? "") : ""
                 state.lines[report.stage] = line
                 switch report.status {
                 case .succeeded:
@@ -140,6 +144,8 @@ public final class ProgressReporter: Sendable {
                 case .cancelled: plain = "\(report.stage): cancelled"
                 case .waiting: plain = "\(report.stage): waiting for approval"
                 case .skipped: plain = "\(report.stage): skipped (its `when:` does not hold)"
+                case .failedSkipped, .failedDefault:
+                    plain = "\(report.stage): \(report.status.display) (on_error): \(report.error ?? "")"
                 }
             }
         }
@@ -173,6 +179,7 @@ public final class ProgressReporter: Sendable {
                 case "done": "✓"
                 case "reused": "↺"
                 case "failed": "✗"
+                case "failed → skipped", "failed → default": "!"
                 case "running": "…"
                 case "cancelled": "-"
                 default: "·"

@@ -114,6 +114,24 @@ public final class TraceWriter: Sendable {
             ]
             if let error = call.error { fields["error"] = .string(error) }
             write("execute_tool", span: TraceIDs.spanID(), parent: parent ?? stageSpan(RunUnitID(call.stage) ?? RunUnitID(stage: call.stage)), fields)
+        case .circuit(let unit, let model, let event):
+            var fields: JSONObject = ["stage": .string(unit.description), "model": describe(model)]
+            switch event {
+            case .opened(let failures, let coolDown):
+                fields["state"] = "opened"
+                fields["failures"] = .number(JSONNumber(failures))
+                fields["cool_down_ms"] = milliseconds(coolDown)
+            case .refused(let failures, let retryIn):
+                fields["state"] = "refused"
+                fields["failures"] = .number(JSONNumber(failures))
+                fields["retry_in_ms"] = milliseconds(retryIn)
+            case .trial:
+                fields["state"] = "trial"
+            case .closed(let saved):
+                fields["state"] = "closed"
+                fields["saved"] = .number(JSONNumber(saved))
+            }
+            write("circuit", span: stageSpan(unit), parent: runSpan, fields)
         case .streaming:
             break
         }

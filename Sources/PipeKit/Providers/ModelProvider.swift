@@ -90,6 +90,8 @@ public enum StreamProgress: Sendable {
     case received(characters: Int)
     /// The call waits for its model's `rate_limit`, or goes after waiting.
     case rateLimit(RateLimitWait)
+    /// The model's `circuit_breaker` opened, refused the call, let it go as its trial, or closed.
+    case circuit(CircuitEvent)
 
     public init(characters: Int) { self = .received(characters: characters) }
 }
@@ -109,13 +111,16 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
     /// character in the key...): another attempt would fail the same way.
     case invalidRequest(String)
     case cancelled
+    /// The model's `circuit_breaker` is open after `failures` failed calls in a row: the call
+    /// was not made (the stage goes to its next model). `retryIn`: until the next trial.
+    case circuitOpen(failures: Int, retryIn: Duration)
 
     /// Worth another attempt on the same model after a pause.
     public var isTransient: Bool {
         switch self {
         case .status(let code, _, _, _): [408, 409, 429, 500, 502, 503, 504, 529].contains(code)
         case .transport, .timedOut, .invalidResponse: true
-        case .missingAPIKey, .invalidRequest, .cancelled: false
+        case .missingAPIKey, .invalidRequest, .cancelled, .circuitOpen: false
         }
     }
 
@@ -144,6 +149,9 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
             return "no API key for \(provider.name): set \(variable), or api_key_env on the model"
         case .invalidRequest(let message): return "cannot send the request: \(message)"
         case .cancelled: return "cancelled"
+        case .circuitOpen(let failures, let retryIn):
+            return "not called: its circuit breaker is open after \(failures) failed call\(failures == 1 ? "" : "s") in a row"
+                + (retryIn > .zero ? " (next trial in \(DurationFormat.short(retryIn)))" : " (a trial call is deciding)")
         }
     }
 }

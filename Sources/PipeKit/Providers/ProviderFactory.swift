@@ -32,7 +32,8 @@ public struct ProviderFactory: Sendable {
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
         guard !forceMock, let api = model.provider.api, let baseURL = baseURL(for: model) else { return mock }
         let endpoint = ProviderEndpoint(baseURL: baseURL, apiKey: try apiKey(for: model, baseURL: baseURL), client: client)
-        return RateLimits.shared.pace(api.make(endpoint), model: model, baseURL: baseURL)
+        return CircuitBreakers.shared.guarding(
+            RateLimits.shared.pace(api.make(endpoint), model: model, baseURL: baseURL), model: model, baseURL: baseURL)
     }
 
     /// Where the model's API is: the spec's `base_url`, the environment, or the default; nil

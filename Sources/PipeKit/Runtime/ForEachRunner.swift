@@ -87,6 +87,9 @@ struct ForEachRunner: Sendable {
         report.latency = ContinuousClock.now - start
         report.status = outcome.status(reused: report.status == .reused)
         if let failure = outcome.failure { report.error = failure.description }
+        // `on_error` is the stage's, after its items' `on_item_error`.
+        let (outcome, degraded) = context.stage.degraded(outcome, report)
+        report = degraded
         if let journal = context.journal {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }

@@ -339,7 +339,7 @@ public struct PipelineRunner: Sendable {
                 }
             }
         }
-        let ended = reports.filter { $0.status == .succeeded || $0.status == .reused || $0.status == .skipped }.count
+        let ended = reports.filter { [.succeeded, .reused, .skipped, .failedSkipped, .failedDefault].contains($0.status) }.count
         return Scheduled(outcome: outcome, reports: reports, values: values, complete: ended >= pipeline.stages.count)
     }
 }

@@ -8,6 +8,8 @@ public enum RunEvent: Sendable {
     case streaming(unit: RunUnitID, characters: Int)
     /// A call waits for its model's `rate_limit` (paced, or paused after a 429), or goes after waiting.
     case rateLimit(unit: RunUnitID, model: ResolvedModel, RateLimitWait)
+    /// The model's `circuit_breaker` opened, refused a call, let a trial go, or closed.
+    case circuit(unit: RunUnitID, model: ResolvedModel, CircuitEvent)
     /// An attempt ended without a usable value; another follows after `delay`.
     case retrying(unit: RunUnitID, attempt: Int, reason: StageFailure, delay: Duration)
     /// The stage's retries on one model are spent; the next model is tried.
@@ -29,6 +31,10 @@ public struct StageReport: Sendable {
         case waiting
         /// Its `when:` condition did not hold: it has no value.
         case skipped
+        /// It failed, and `on_error: skip` left it without a value (`error` says why it failed).
+        case failedSkipped = "failed_skipped"
+        /// It failed, and `on_error: { default: ... }` gave it its value.
+        case failedDefault = "failed_default"
     }
 
     /// Which run of the stage: the stage, a loop's iteration, an item of a `for_each`.

@@ -78,6 +78,20 @@ extension StageContext {
         _ outcome: StageOutcome, reused: Bool, model: ResolvedModel?, attempts: Int, usage: TokenUsage = .zero,
         costUSD: Double? = nil, since start: ContinuousClock.Instant, fingerprint: String
     ) async -> (StageOutcome, StageReport) {
+        // The stage as a whole (not an item of its `for_each`: `ForEachRunner` degrades the
+        // stage) meets its `on_error` here, before it is recorded.
+        if unit.item == nil, case .failed = outcome, stage.onError != .fail {
+            let failed = StageReport(
+                unit: unit, status: .failed, model: model, attempts: attempts, usage: usage, costUSD: costUSD,
+                latency: ContinuousClock.now - start, error: outcome.failure?.description)
+            let (degraded, report) = stage.degraded(outcome, failed)
+            if let journal {
+                var output: JSONValue?
+                if case .value(let value) = degraded { output = value }
+                await journal.record(StageRecord(report: report, output: output, fingerprint: nil))
+            }
+            return (degraded, report)
+        }
         let error: String? = switch outcome {
         case .cancelled: "cancelled"
         case .waiting: "waiting for approval"

@@ -269,6 +269,16 @@ public enum PipelineFormatSchema {
               "examples": [40000]
             }
           }
+        },
+        "circuit_breaker": {
+          "description": "Stop calling this API model while it keeps failing. After `failures` failed calls in a row (a 5xx, 529, 408, timeout or broken connection; each attempt counts), every call fails at once without a request, straight to the stage's fallback models or its `on_error`, for `cool_down`; then one trial call decides: an answer closes the circuit, a failure opens it again. Shared by every call of the process to the same provider, model id and endpoint (each `pipe worker` has its own). None unless declared.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["failures", "cool_down"],
+          "properties": {
+            "failures": {"description": "Failed calls in a row that open the circuit.", "type": "integer", "minimum": 1, "examples": [5]},
+            "cool_down": {"description": "How long calls fail at once before a trial call.", "$ref": "#/$defs/duration", "examples": ["60s"]}
+          }
         }
       },
       "allOf": [
@@ -342,6 +352,14 @@ public enum PipelineFormatSchema {
         "as": {"description": "The item's name in this stage's templates (default `item`), e.g. `{{ question.text }}`.", "$ref": "#/$defs/stageName"},
         "concurrency": {"description": "Items in flight at once (default: the run's `--concurrency`).", "type": "integer", "minimum": 1},
         "on_item_error": {"description": "After an item's retries and fallbacks: `fail` the stage (default) or `skip` the item, recording why.", "enum": ["fail", "skip"], "default": "fail"},
+        "on_error": {
+          "description": "When the stage fails after its retries and fallbacks (a `for_each` as a whole, after `on_item_error`): `fail` the run (default), `skip` the stage (it has no value, like a stage whose `when:` does not hold: readers use `??`), or `{ default: VALUE }`, its value then (checked against its output schema; a list for a `for_each`). The run goes on and exits 0 (`--strict-errors`: 1).",
+          "oneOf": [
+            {"enum": ["fail", "skip"]},
+            {"type": "object", "required": ["default"], "properties": {"default": {"description": "The stage's value when it fails."}}, "additionalProperties": false}
+          ],
+          "default": "fail"
+        },
         "when": {
           "description": "Run this stage only if this condition holds; otherwise it is skipped and has no value (readers use `??`). References, literals, `== != < <= > >=`, `and or not`, `len()`, `??`: see docs/conditions.md.",
           "type": "string",

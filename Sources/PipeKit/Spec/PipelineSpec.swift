@@ -45,6 +45,8 @@ public struct ModelSpec: Sendable {
     public var rateLimit: RateLimit?
     /// `batch: true`: `pipe batch` sends this model's calls in provider batches.
     public var batch: Located<Bool>?
+    /// `circuit_breaker:` when to stop calling the model after failures in a row.
+    public var circuitBreaker: CircuitBreakerSpec?
     /// Settings a stage inherits from its model (after its own, before `defaults`).
     public var settings = StageSettings()
     public var span: Span
@@ -116,6 +118,8 @@ public struct StageSpec: Sendable {
     /// `run:` (with `shell`, `stdin`, `env`): a command stage, which runs a program instead
     /// of calling a model.
     public var command: CommandSpec?
+    /// `on_error:`: what the run does when the stage fails after its retries and fallbacks.
+    public var onError: OnErrorSpec?
     public var span: Span
 
     public init(name: Located<String>, span: Span) {
@@ -187,6 +191,32 @@ public enum OutputSpec: Sendable {
         case .fields(let fields): fields.map(\.template)
         }
     }
+}
+
+/// `on_error:` on a stage, as written: `fail`, `skip`, or `{ default: VALUE }` with the node
+/// of the value (to place a schema problem inside it).
+public enum OnErrorSpec: Sendable {
+    case fail(Span)
+    case skip(Span)
+    case `default`(JSONValue, YAMLNode)
+
+    /// What the run does, without the positions.
+    public var policy: OnError {
+        switch self {
+        case .fail: .fail
+        case .skip: .skip
+        case .default(let value, _): .default(value)
+        }
+    }
+}
+
+/// What happens when a stage fails after its retries and fallbacks (`on_error`): the run
+/// fails (the default), or goes on without the stage's value (`skip`: absent, as a stage
+/// whose `when:` does not hold) or with a value given in the spec (`default`).
+public enum OnError: Sendable, Equatable {
+    case fail
+    case skip
+    case `default`(JSONValue)
 }
 
 /// `for_each: planner.questions` with `as`, `concurrency` and `on_item_error`: fan-out.

@@ -106,6 +106,7 @@ public struct SpecDecoder {
                 case "price": model.price = price(field.value)
                 case "rate_limit": model.rateLimit = rateLimit(field.value)
                 case "batch": model.batch = boolean(field.value, key: "batch")
+                case "circuit_breaker": model.circuitBreaker = circuitBreaker(field.value)
                 default: break
                 }
             }
@@ -239,6 +240,7 @@ public struct SpecDecoder {
                 case "when": stage.when = condition(field.value, key: "when")
                 case "loop": stage.loop = loop(field.value, at: field.key.span)
                 case "mock": stage.mock = (field.value.sequence ?? [field.value]).map { ($0.json, $0) }
+                case "on_error": stage.onError = onError(field.value, stage: name.value)
                 case "output":
                     guard let output = mapping(field.value, what: "`output` of stage `\(name.value)`") else { break }
                     checkKeys(output, allowed: SpecKeys.stageOutput, in: "`output` of stage `\(name.value)`")

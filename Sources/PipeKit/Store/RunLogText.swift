@@ -44,7 +44,7 @@ public struct RunLogText: Sendable {
             var stages: [[String]] = [["stage", "status", "model", "attempts", "in", "out", "latency", "cost"]]
             for stage in run.stages {
                 stages.append([
-                    stage.stage, stage.status.rawValue,
+                    stage.stage, stage.status.display,
                     stage.provider == StageReport.command ? StageReport.command : "\(stage.modelName) (\(stage.model))",
                     String(stage.attempts),
                     String(stage.usage.input), String(stage.usage.output), DurationFormat.short(stage.latency),
@@ -66,10 +66,14 @@ public struct RunLogText: Sendable {
         }
         if !run.toolCalls.isEmpty { text += "\n" + Self.toolCalls(run.toolCalls) }
         for stage in run.stages {
+            // A degraded stage's error, also when `on_error` gave it a value.
+            if stage.status.isDegraded, stage.output != nil, let error = stage.error {
+                text += "\n\(stage.stage) \(stage.status.display): \(error)\n"
+            }
             if let output = stage.output {
                 text += "\noutput of \(stage.stage):\n" + Self.indent(Self.show(output))
             } else if let error = stage.error {
-                text += "\n\(stage.stage) \(stage.status.rawValue): \(error)\n"
+                text += "\n\(stage.stage) \(stage.status.display): \(error)\n"
             }
         }
         if let output = run.output {

@@ -172,6 +172,7 @@ struct BatchSession {
         if let failure = progress?.failure { throw failure }
         let counts = try await Self.orExit { () async throws(StoreError) in try await backend.queue.counts(batch: id) }
         try Terminal.writeError("pipe: batch \(id): \(RunLogText.counts(counts)) (\(DurationFormat.short(ContinuousClock.now - clock)))\n")
+        for line in CircuitBreakers.shared.summary() { try Terminal.writeError("pipe: \(line)\n") }
         let hint = "pipe: continue it with: pipe batch --resume \(id)" + " \(backend.option)" + "\n"
         switch stopped {
         case .interrupted:

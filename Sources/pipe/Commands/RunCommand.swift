@@ -35,7 +35,11 @@ struct RunCommand: AsyncParsableCommand {
             the run exits 4. A model's rate_limit (requests_per_minute, tokens_per_minute) paces \
             every call of the process to that API model, for_each items included: a call waits \
             its turn after its budget reservation and before its timeout starts, and a 429 \
-            pauses every call to the model and slows its pace for a while.
+            pauses every call to the model and slows its pace for a while. A model's \
+            circuit_breaker ({ failures: N, cool_down: 60s }) stops calling it after N failed \
+            calls in a row (5xx, 529, 408, timeouts, broken connections): for cool_down every \
+            call fails at once and goes to the stage's fallback model (or its on_error), then one \
+            trial call closes it again or not; the summary says how many calls it saved.
 
             A command stage (`run: [program, args...]`, or one line with `shell: true`; `stdin:`, \
             `env:`) runs a program instead of a model: each argument and stdin rendered like a \
@@ -56,11 +60,19 @@ struct RunCommand: AsyncParsableCommand {
             showing the lines that differ from the nearest recorded request of the stage (a \
             prompt edited since the recording). Test cases replay with `replay:` (`pipe help test`).
 
+            Degrading gracefully: a stage with `on_error: skip` or `on_error: { default: VALUE }` \
+            that fails after its retries and fallbacks does not fail the run: it is absent (like \
+            a stage whose `when:` does not hold; references to it need `??`) or has that value. \
+            The run exits 0; the summary and `pipe logs` show the stage as `failed → skipped` or \
+            `failed → default` with its last error, and --resume and --cache run it again. With \
+            --strict-errors (or PIPE_STRICT_ERRORS=1) such a partial run exits 1 and prints no \
+            output.
+
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
 
-            Exit status: 0 success, 1 a stage failed, 2 invalid spec or usage, 3 invalid input, \
-            4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
+            Exit status: 0 success, 1 a stage failed (or, with --strict-errors, was degraded), \
+            2 invalid spec or usage, 3 invalid input, 4 a budget would be exceeded, 5 waiting for approval (`pipe approve RUN_ID` continues), \
             130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP: in-flight calls are cancelled, the \
             finished stages are kept, and the `--resume` command is printed; 74 stdout, stderr or \
             the --trace file could not be written (the run is recorded: `pipe logs RUN_ID` shows \
@@ -143,6 +155,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Answer every model call from this cassette (--record), matched by stage and rendered request; a call not in it fails its stage, showing what differs. Nothing is called.")
     var replay: String?
 
+    @Flag(name: .long, help: "Exit 1, without printing the output, when a stage's on_error let the run go on without it (failed → skipped or failed → default); also PIPE_STRICT_ERRORS=1.")
+    var strictErrors = false
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if noStore, resume != nil || cache || store != nil {
@@ -201,7 +216,9 @@ struct RunCommand: AsyncParsableCommand {
             resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)
         }
         let value = try resumed?.input ?? readValidatedInput(pipeline)
-        var settings = RunSession.Settings(mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace)
+        var settings = RunSession.Settings(
+            mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace,
+            strictErrors: strictErrors || StrictErrors.fromEnvironment)
         settings.given = alone.given
         settings.replay = try Cassettes.replay(replay)
         settings.recorder = try Cassettes.recorder(record)

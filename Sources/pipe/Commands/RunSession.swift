@@ -18,6 +18,9 @@ struct RunSession {
         var replay: ReplayProvider? = nil
         /// `--given STAGE=FILE`: the values of the stages a `--stage` run does not run.
         var given: [String: JSONValue] = [:]
+        /// `--strict-errors` (or `PIPE_STRICT_ERRORS=1`): a run that some stage's `on_error`
+        /// degraded is exit 1, its output not printed.
+        var strictErrors = StrictErrors.fromEnvironment
     }
 
     let spec: String
@@ -146,10 +149,23 @@ struct RunSession {
 
     /// The summary, the output, and what the outcome needs said; returns the exit status.
     private func report(_ result: PipelineRunner.Result, run: RunLifecycle.Run, signal: Int32?) throws(WriteError) -> Int32 {
-        if !settings.quiet { try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name))) }
+        if !settings.quiet {
+            try Terminal.writeError(RunSummary.render(result, order: pipeline.stages.map(\.name)))
+            for line in CircuitBreakers.shared.summary() { try Terminal.writeError("pipe: \(line)\n") }
+        }
         let resumeHint = run.isRecorded ? "pipe: run \(run.id); continue it with: pipe run \(spec) --resume \(run.id)\n" : ""
         switch result.outcome {
         case .succeeded(let output):
+            let degraded = result.degraded
+            for stage in degraded {
+                try Terminal.writeError("pipe: stage `\(stage.stage)` \(stage.status.display) (on_error): \(stage.error ?? "")\n")
+            }
+            if settings.strictErrors, !degraded.isEmpty {
+                try Terminal.writeError(
+                    "pipe: --strict-errors: the output is partial (\(degraded.count) stage\(degraded.count == 1 ? "" : "s") degraded), so it is not printed\n")
+                try Terminal.writeError(resumeHint)
+                return 1
+            }
             if case .string(let text) = output, !settings.json {
                 try Terminal.write(text + "\n")
             } else {
@@ -208,5 +224,13 @@ struct RunSession {
         for problem in problems { try Terminal.writeError("pipe: \(problem)\n") }
         try Terminal.writeError("pipe: nothing was called; set the key, or try the pipeline offline with --mock\n")
         throw ExitCodeError(code: 2)
+    }
+}
+
+/// `--strict-errors` and `PIPE_STRICT_ERRORS`: scripts that must not accept a partial result.
+enum StrictErrors {
+    /// `PIPE_STRICT_ERRORS=1` (or `true`) in the environment.
+    static var fromEnvironment: Bool {
+        ["1", "true"].contains(ProcessInfo.processInfo.environment["PIPE_STRICT_ERRORS"]?.lowercased() ?? "")
     }
 }

@@ -67,8 +67,9 @@ struct ResolvedPipeline {
     /// Stage names in declaration order.
     var stageNames: [String] { stages.map(\.name) }
 
-    /// Stages that may not have a value when others read them: those with `when:`.
-    var skippable: Set<String> { Set(stages.filter { $0.spec.when != nil }.map(\.name)) }
+    /// Stages that may not have a value when others read them: those with `when:`, and those
+    /// with `on_error: skip`.
+    var skippable: Set<String> { Set(stages.filter { $0.skipReason != nil }.map(\.name)) }
 
     /// The loop `name` is a member of, by the name of its last stage.
     func loop(of name: String) -> CompiledLoop? { loops.first { $0.members.contains(name) } }
@@ -149,6 +150,24 @@ final class ResolvedStage {
     /// How many times the stage may run: a loop's `max_iterations` times the `maxItems` of
     /// a `for_each` list (when its schema bounds it).
     let maxRuns: Int
+
+    /// The schema a reply (a `mock:` value, an `on_error` default) of the stage is checked
+    /// against: its output schema, or a string's; nil when the schema failed to load.
+    var replySchema: JSONValue? {
+        switch output {
+        case .text: ["type": "string"]
+        case .loaded(let loaded): loaded
+        case .broken: nil
+        }
+    }
+
+    /// Why the stage may end without a value, in the words of `maybe-absent`: it has `when:`,
+    /// or `on_error: skip`; nil when it always has one.
+    var skipReason: String? {
+        if spec.when != nil { return "it has `when:`" }
+        if case .skip = spec.onError { return "it has `on_error: skip`" }
+        return nil
+    }
 
     /// Every template of the stage: `system`, then `prompt`; a command stage's arguments,
     /// then its `stdin`.

@@ -29,7 +29,7 @@ struct Resolver {
             usable[model.name.value] = ResolvedModel(
                 name: model.name.value, provider: provider, model: model.model?.value ?? model.name.value,
                 baseURL: model.baseURL?.value, apiKeyEnv: model.apiKeyEnv?.value, price: model.price,
-                rateLimit: model.rateLimit, batch: model.batch?.value ?? false)
+                rateLimit: model.rateLimit, batch: model.batch?.value ?? false, circuitBreaker: model.circuitBreaker)
         }
         usableModels = usable
     }

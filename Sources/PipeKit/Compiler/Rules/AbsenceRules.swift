@@ -1,18 +1,19 @@
 // Rule `maybe-absent`: a value that may be absent is read with `??` saying what to use
-// instead: a stage that may be skipped (it has `when:`), and, inside a loop, the previous
+// instead: a stage that may be skipped (it has `when:`, or `on_error: skip`), and, inside a loop, the previous
 // iteration (of the stage itself or of the loop's last stage), which the first iteration
 // does not have.
 struct AbsenceRules: Rule {
     let ids: [RuleID] = [.maybeAbsent]
 
     func check(_ resolved: ResolvedPipeline, into diagnostics: inout DiagnosticSink) {
-        let skippable = resolved.skippable
+        let skippable = Dictionary(
+            resolved.stages.compactMap { stage in stage.skipReason.map { (stage.name, $0) } }, uniquingKeysWith: { first, _ in first })
         func requireFallback(_ reference: TemplateReference, reader: String) {
             let root = reference.root.value
-            guard skippable.contains(root), reference.fallback == nil else { return }
+            guard let reason = skippable[root], reference.fallback == nil else { return }
             diagnostics.report(
                 .maybeAbsent, at: reference.span,
-                "`\(root)` may be skipped (it has `when:`), so \(reader) must say what to use without it",
+                "`\(root)` may be skipped (\(reason)), so \(reader) must say what to use without it",
                 hint: "add a default: `{{ \(reference) ?? \"none\" }}`")
         }
         if !skippable.isEmpty {

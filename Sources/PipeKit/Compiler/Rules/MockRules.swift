@@ -5,13 +5,7 @@ struct MockRules: Rule {
 
     func check(_ resolved: ResolvedPipeline, into diagnostics: inout DiagnosticSink) {
         for stage in resolved.stages where !stage.spec.mock.isEmpty {
-            let schema: JSONValue
-            switch stage.output {
-            case .text: schema = ["type": "string"]
-            case .loaded(let loaded): schema = loaded
-            case .broken: continue
-            }
-            guard let validator = try? JSONSchema(compiling: schema) else { continue }
+            guard let schema = stage.replySchema, let validator = try? JSONSchema(compiling: schema) else { continue }
             // A scripted tool call (`tool-*` rules check it) is no value.
             for (value, node) in stage.spec.mock where MockToolCall(value) == nil {
                 for error in validator.validate(value, maxErrors: 3) {

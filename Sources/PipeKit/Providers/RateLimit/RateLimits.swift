@@ -8,14 +8,8 @@
 public final class RateLimits: Sendable {
     public static let shared = RateLimits()
 
-    private struct Key: Hashable {
-        var provider: String
-        var model: String
-        var baseURL: String
-    }
-
     private struct State {
-        var limiters: [Key: RateLimiter<ContinuousClock>] = [:]
+        var limiters: [APIModelKey: RateLimiter<ContinuousClock>] = [:]
         var workers = 1
     }
 
@@ -38,7 +32,7 @@ public final class RateLimits: Sendable {
     /// `provider` behind the limiter of `model` at `baseURL`, if the model has a `rate_limit`.
     func pace(_ provider: any ModelProvider, model: ResolvedModel, baseURL: String) -> any ModelProvider {
         guard let limit = model.rateLimit else { return provider }
-        let key = Key(provider: model.provider.name, model: model.model, baseURL: baseURL)
+        let key = APIModelKey(model, baseURL: baseURL)
         let (limiter, isNew) = state.withLock { state in
             if let limiter = state.limiters[key] { return (limiter, false) }
             let limiter = RateLimiter(limit: limit, clock: ContinuousClock(), workers: state.workers)
@@ -80,5 +74,19 @@ struct RateLimitedProvider<C: Clock>: ModelProvider where C.Duration == Duration
             }
             throw error
         }
+    }
+}
+
+/// One API model: its provider, model id and endpoint (the resolved base URL). What the
+/// process's rate limiters and circuit breakers are kept by.
+struct APIModelKey: Hashable, Sendable {
+    var provider: String
+    var model: String
+    var baseURL: String
+
+    init(_ model: ResolvedModel, baseURL: String) {
+        self.provider = model.provider.name
+        self.model = model.model
+        self.baseURL = baseURL
     }
 }

@@ -108,6 +108,7 @@ private struct Run: Sendable {
                 var callStart = ContinuousClock.now
                 var cost: Double?
                 var turn = 0
+                var circuitNotes: [String] = []
                 repeat {
                     turn += 1
                     if turn > 1, let deadline, ContinuousClock.now >= deadline { return .failed(.timeBudget(unit: unit)) }
@@ -134,6 +135,8 @@ private struct Run: Sendable {
                         return .failed(.budget(error))
                     }
                     let turnReply: ModelReply
+                    // What the model's circuit breaker did to the call, for its record.
+                    let circuit = Locked<[CircuitEvent]>([])
                     do {
                         let name = unit
                         let events = self.events
@@ -141,6 +144,9 @@ private struct Run: Sendable {
                             switch progress {
                             case .received(let characters): events(.streaming(unit: name, characters: characters))
                             case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
+                            case .circuit(let event):
+                                circuit.withLock { $0.append(event) }
+                                events(.circuit(unit: name, model: model, event))
                             }
                         }
                     } catch {
@@ -148,8 +154,11 @@ private struct Run: Sendable {
                         if case .cancelled = error { return .cancelled }
                         if Task.isCancelled { return .cancelled }
                         await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
-                            problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+                            problems: [error.description] + circuit.withLock { $0 }.compactMap(\.note), usage: .zero, cost: nil,
+                            since: callStart, key: cacheKey)
                         lastError = .provider(model: model, error)
+                        // An open circuit: no retry on this model, its next model at once.
+                        if case .circuitOpen = error { break attempts }
                         // A request the API rejects (400, 401, 403, 404) will not work on retry.
                         guard error.isTransient else { return .failed(lastError) }
                         // After a budget stop, no pause: the next attempt is refused at once.
@@ -161,6 +170,7 @@ private struct Run: Sendable {
                         continue attempts
                     }
                     await ledger.settle(reservation, usage: turnReply.usage, price: model.price)
+                    circuitNotes = circuit.withLock { $0 }.compactMap(\.note)
                     tally.usage = tally.usage + turnReply.usage
                     cost = model.price.map { BudgetLedger.cost(turnReply.usage, $0) }
                     if let cost { tally.cost = (tally.cost ?? 0) + cost }
@@ -197,7 +207,7 @@ private struct Run: Sendable {
                 }
                 let checked = await check(reply.answerText)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
-                    status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
+                    status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
                     since: callStart, key: cacheKey)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
