@@ -103,6 +103,43 @@ import Testing
         try #require(board["evaluators"]?.arrayValue?.first { $0["name"] == .string(name) })
     }
 
+    /// Recorded against the server, the eval replays with the server gone: the same scoreboard,
+    /// judges included, no key in the cassette; a dataset item the cassette lacks fails.
+    @Test func anEvalRecordedOnceReplaysOfflineWithTheSameScoreboard() async throws {
+        _ = try writeTests(minimum: 0.8)
+        let cassette = folder.url.appendingPathComponent("eval.cassette.jsonl").path
+        var recorded = JSONValue.null
+        try await withServer(wrong: [3, 7]) { server in
+            var environment = environment(server)
+            environment["ANTHROPIC_API_KEY"] = "sk-ant-secret-marker"
+            let eval = try await runPipe(
+                ["eval", spec, "--dataset", dataset, "--format", "json", "--record", cassette], environment: environment)
+            #expect(eval.status == 0, "\(eval.stderr)")
+            recorded = try JSONParser.parse(eval.stdout)
+        }
+        let text = try String(contentsOfFile: cassette, encoding: .utf8)
+        #expect(text.split(separator: "\n").count == 20)  // 10 items, 10 judge calls
+        #expect(!text.contains("sk-ant-secret-marker"))
+        // No server, no key: every call answered from the cassette.
+        let replay = try await runPipe(
+            ["eval", spec, "--dataset", dataset, "--format", "json", "--replay", cassette],
+            environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let board = try JSONParser.parse(replay.stdout)
+        #expect(board["evaluators"] == recorded["evaluators"])
+        #expect(board["pipeline"] == recorded["pipeline"] && board["judges"] == recorded["judges"])
+        // An item the recording never saw fails the pipeline for that item.
+        try (String(contentsOfFile: dataset, encoding: .utf8)
+            + #"{"input": {"id": "99", "text": "new"}, "expected": {"label": "L99"}}"# + "\n").write(toFile: dataset, atomically: true, encoding: .utf8)
+        let miss = try await runPipe(
+            ["eval", spec, "--dataset", dataset, "--format", "json", "--replay", cassette],
+            environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
+        let missed = try JSONParser.parse(miss.stdout)
+        let label = try evaluator(missed, "label-matches")
+        #expect(label["passed"] == 8 && label["total"] == 11)
+        #expect(miss.stderr.contains("not in the replay cassette"), "\(miss.stderr)")
+    }
+
     @Test func theScoreboardCountsChecksAndTheJudgeAndPricesThemApart() async throws {
         _ = try writeTests(minimum: 0.8)
         try await withServer(wrong: [3, 7]) { server in

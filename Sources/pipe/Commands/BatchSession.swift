@@ -16,6 +16,10 @@ struct BatchSession {
         /// model with `batch: true` does without it).
         var providerBatch = false
         var batchFallback = ProviderBatchOptions.Fallback.batch
+        /// `pipe eval --replay`: every call answered from a cassette; nothing is called.
+        var replay: ReplayProvider? = nil
+        /// `pipe eval --record`: every exchange written to a cassette.
+        var recorder: CassetteRecorder? = nil
     }
 
     let id: String
@@ -203,8 +207,11 @@ struct BatchSession {
         // batches, so that their requests are collected, not sent again.
         let batching = ProviderBatching(factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty)
         do {
+            let (replay, recorder) = (settings.replay, settings.recorder)
             return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
-                try batching.provider(for: model)
+                if let replay { return replay }
+                let provider = try batching.provider(for: model)
+                return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

@@ -48,7 +48,12 @@ struct EvalCommand: AsyncParsableCommand {
             continues an eval that was stopped (Ctrl-C, a crash, --max-cost-usd): the items that \
             ended are not run again; every item is scored again.
 
-            `pipe lint` is not needed first: the test file is checked before anything runs (exit 2 \
+            Record once, replay offline: --record FILE writes every exchange of the pipeline and \
+            the judges (never a key) as JSON lines; --replay FILE answers every call from it, \
+            matched by stage and rendered request, and calls nothing (a call not in it fails its \
+            item or evaluator, showing what differs), so an eval reruns in CI without keys.
+
+            `pipe lint` checks the test file too, and it is checked before anything runs (exit 2 \
             with file:line:col): unknown keys, a judge's model not under `models:`, a matcher that \
             can never match the output schema's type (`contains` on a number), a `pass:` condition \
             against the judge's schema, `min_pass_rate` naming no evaluator or outside 0..1.
@@ -63,6 +68,8 @@ struct EvalCommand: AsyncParsableCommand {
               pipe eval pipelines/support-triage.yaml --dataset golden.jsonl
               pipe eval --mock pipelines/support-triage.yaml --tests pipelines/evals/support-triage.test.yaml --dataset pipelines/evals/support-triage.golden.jsonl
               pipe eval triage.yaml --dataset golden.jsonl --compare last --format junit --output eval.xml
+              pipe eval triage.yaml --dataset golden.jsonl --record triage.cassette.jsonl
+              pipe eval triage.yaml --dataset golden.jsonl --replay triage.cassette.jsonl
               pipe eval --resume last
             """)
 
@@ -109,8 +116,18 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Refused: evals are recorded in the embedded run store only (--store).", valueName: "url"))
     var queue: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Write every model exchange of the pipeline and the judges (never a key) to this JSON Lines cassette.", valueName: "file"))
+    var record: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Answer every call of the pipeline and the judges from this cassette (--record); nothing is called.", valueName: "file"))
+    var replay: String?
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if record != nil, replay != nil { throw ValidationError("--record and --replay cannot go together") }
+        if record != nil || replay != nil, mock { throw ValidationError("--mock calls no model: drop --record/--replay") }
         if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
         if queue != nil {
             throw ValidationError("pipe eval records evals in the embedded run store only; drop --queue (use --store)")
@@ -126,15 +143,21 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // `--replay cassette.jsonl` (answers from a recording) plugs in here once the replay
-        // provider exists: it is one more way to make the pipeline's and judges' providers.
-        let settings = EvalSession.Settings(
+        var settings = EvalSession.Settings(
             mock: mock, quiet: quiet, concurrency: concurrency, maxCostUSD: maxCostUSD, format: format, output: output,
             compare: compare)
-        if let resume {
-            try await EvalSession.resume(resume, store: store, settings: settings)
-        } else if let dataset {
-            try await EvalSession.start(spec: spec, tests: tests, dataset: dataset, store: store, settings: settings)
+        settings.replay = try Cassettes.replay(replay)
+        settings.recorder = try Cassettes.recorder(record)
+        do {
+            if let resume {
+                try await EvalSession.resume(resume, store: store, settings: settings)
+            } else if let dataset {
+                try await EvalSession.start(spec: spec, tests: tests, dataset: dataset, store: store, settings: settings)
+            }
+        } catch {
+            try? settings.recorder?.finish()
+            throw error
         }
+        try Cassettes.finish(settings.recorder)
     }
 }

@@ -13,6 +13,10 @@ struct EvalSession {
         var format: EvalCommand.Format
         var output: String?
         var compare: String?
+        /// `--replay FILE`: the pipeline's and the judges' calls answered from a cassette.
+        var replay: ReplayProvider? = nil
+        /// `--record FILE`: the pipeline's and the judges' exchanges written to a cassette.
+        var recorder: CassetteRecorder? = nil
     }
 
     /// What an eval measures, read and checked.
@@ -87,7 +91,9 @@ struct EvalSession {
     ) async throws {
         do {
             try await session.work(
-                settings: .init(mock: settings.mock, quiet: settings.quiet, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, output: nil))
+                settings: .init(
+                    mock: settings.mock, quiet: settings.quiet, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD,
+                    output: nil, replay: settings.replay, recorder: settings.recorder))
         } catch let error as ExitCodeError where error.code == 1 {
             // Items that failed in the pipeline: they fail every evaluator below.
         } catch let error as ExitCodeError {
@@ -162,8 +168,11 @@ struct EvalSession {
             var options = PipelineRunner.Options(concurrency: 1, journal: nil, approval: ApprovalPolicy())
             options.calls = calls
             do {
+                let (replay, recorder) = (settings.replay, settings.recorder)
                 runners[name] = try PipelineRunner(pipeline: judge, options: options) { model throws(ProviderError) in
-                    try factory.provider(for: model)
+                    if let replay { return replay }
+                    let provider = try factory.provider(for: model)
+                    return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
                 }
             } catch {
                 try Terminal.writeError("pipe: the judge `\(name)`'s schema cannot be compiled: \(error)\n")
