@@ -124,42 +124,23 @@ public struct EvalScoreboard: Sendable {
     public func junit(dataset: String) -> String {
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         let failures = rows.reduce(0) { $0 + $1.failures.count }
-        out += "<testsuites name=\"\(Self.xml("eval \(id)"))\" tests=\"\(scores.count)\" failures=\"\(failures)\">\n"
+        out += "<testsuites name=\"\(XMLText.escape("eval \(id)"))\" tests=\"\(scores.count)\" failures=\"\(failures)\">\n"
         let byEvaluator = Dictionary(grouping: scores, by: \.evaluator)
         for row in rows {
-            out += "  <testsuite name=\"\(Self.xml(row.name))\" tests=\"\(row.total)\" failures=\"\(row.failures.count)\">\n"
+            out += "  <testsuite name=\"\(XMLText.escape(row.name))\" tests=\"\(row.total)\" failures=\"\(row.failures.count)\">\n"
             for score in (byEvaluator[row.name] ?? []).sorted(by: { $0.item < $1.item }) {
                 let line = lines[score.item] ?? score.item + 1
-                out += "    <testcase classname=\"\(Self.xml(row.name))\" name=\"\(Self.xml("\(dataset):\(line)"))\""
+                out += "    <testcase classname=\"\(XMLText.escape(row.name))\" name=\"\(XMLText.escape("\(dataset):\(line)"))\""
                 if score.pass {
                     out += "/>\n"
                 } else {
                     let reason = score.reason ?? "failed"
-                    out += ">\n      <failure message=\"\(Self.xml(String(reason.prefix(500))))\">\(Self.xml(reason))</failure>\n    </testcase>\n"
+                    out += ">\n      <failure message=\"\(XMLText.escape(String(reason.prefix(500))))\">\(XMLText.escape(reason))</failure>\n    </testcase>\n"
                 }
             }
             out += "  </testsuite>\n"
         }
         return out + "</testsuites>\n"
-    }
-
-    /// Text as XML character data or attribute value; characters XML 1.0 forbids are dropped.
-    static func xml(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n": out += "&#10;"
-            case "\t", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

@@ -10,16 +10,16 @@ enum TestReportJUnit {
         out += "<testsuites name=\"pipe test\" tests=\"\(total)\" failures=\"\(failed)\" errors=\"0\" time=\"\(seconds(time))\">\n"
         for file in results {
             let fileTime = file.cases.reduce(Duration.zero) { $0 + $1.duration }
-            out += "  <testsuite name=\"\(escape(file.file))\" tests=\"\(file.cases.count)\" failures=\"\(file.failed)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(fileTime))\">\n"
-            out += "    <properties><property name=\"spec\" value=\"\(escape(file.spec))\"/></properties>\n"
+            out += "  <testsuite name=\"\(XMLText.escape(file.file))\" tests=\"\(file.cases.count)\" failures=\"\(file.failed)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(fileTime))\">\n"
+            out += "    <properties><property name=\"spec\" value=\"\(XMLText.escape(file.spec))\"/></properties>\n"
             for result in file.cases {
-                let open = "    <testcase name=\"\(escape(result.name))\" classname=\"\(escape(suiteName(file.file)))\" time=\"\(seconds(result.duration))\""
+                let open = "    <testcase name=\"\(XMLText.escape(result.name))\" classname=\"\(XMLText.escape(suiteName(file.file)))\" time=\"\(seconds(result.duration))\""
                 guard let first = result.failures.first else {
                     out += open + "/>\n"
                     continue
                 }
                 out += open + ">\n"
-                out += "      <failure message=\"\(escape(first))\" type=\"expectation\">\(escape(result.failures.joined(separator: "\n")))</failure>\n"
+                out += "      <failure message=\"\(XMLText.escape(first))\" type=\"expectation\">\(XMLText.escape(result.failures.joined(separator: "\n")))</failure>\n"
                 out += "    </testcase>\n"
             }
             out += "  </testsuite>\n"
@@ -37,31 +37,6 @@ enum TestReportJUnit {
 
     static func seconds(_ duration: Duration) -> String {
         String(format3: duration.testSeconds)
-    }
-
-    /// Text for an attribute or an element: markup escaped; characters XML 1.0 cannot hold
-    /// (controls other than tab and newline) written as `\u{..}`.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            default:
-                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) || (0xD800...0xDFFF).contains(scalar.value) {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
     }
 }
 
