@@ -3,12 +3,14 @@
 # libcurl, SQLite and libpq to build; the PostgreSQL server for the tests of
 # `--queue postgres://...` (they start their own server, as an unprivileged user); from PyPI,
 # the MCP servers the tool-server tests start (the official Python SDK, with which
-# Tests/testdata/mcp/server.py is written, and two reference servers).
+# Tests/testdata/mcp/server.py is written, and two reference servers); the official OTLP
+# protobuf definitions (opentelemetry-proto, with protobuf) with which the OTLP receiver of the
+# export tests, Tests/testdata/otel/receiver.py, decodes what pipe sends.
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail
 packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql)
-python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
+python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19 opentelemetry-proto==1.45.2)
 
 missing_python=()
 for requirement in "${python_packages[@]}"; do

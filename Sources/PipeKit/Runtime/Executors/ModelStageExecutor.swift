@@ -148,7 +148,7 @@ private struct Run: Sendable {
                         if case .cancelled = error { return .cancelled }
                         if Task.isCancelled { return .cancelled }
                         await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
-                            problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+                            problems: [error.description], usage: .zero, cost: nil, since: callStart, key: cacheKey, errorKind: error.kind)
                         lastError = .provider(model: model, error)
                         // A request the API rejects (400, 401, 403, 404) will not work on retry.
                         guard error.isTransient else { return .failed(lastError) }
@@ -171,7 +171,7 @@ private struct Run: Sendable {
                     }
                     // A turn: the calls run at once, their results go back in the calls' order.
                     await record(request, model: model, attempt: tally.attempts, reply: turnReply.answerText, status: .turn,
-                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey)
+                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason)
                     if Task.isCancelled { return .cancelled }
                     let results = await tools.run(calls)
                     for call in results {
@@ -198,7 +198,7 @@ private struct Run: Sendable {
                 let checked = await check(reply.answerText)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems, usage: reply.usage, cost: cost,
-                    since: callStart, key: cacheKey)
+                    since: callStart, key: cacheKey, stopReason: reply.stopReason)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
                 // A re-ask goes on from the conversation, the tools' results included.
@@ -255,11 +255,13 @@ private struct Run: Sendable {
     /// Tells the journal and the event stream that a call completed.
     private func record(
         _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
-        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String
+        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String,
+        stopReason: StopReason? = nil, errorKind: String? = nil
     ) async {
         let call = CallRecord(
             stage: unit.description, attempt: attempt, model: model, request: request, reply: reply, status: status,
-            problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
+            problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key,
+            stopReason: stopReason, errorKind: errorKind)
         events(.callFinished(call))
         await journal?.record(call)
     }
