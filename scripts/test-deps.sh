@@ -6,12 +6,14 @@
 # Tests/testdata/mcp/server.py is written, and two reference servers); libxml2, for
 # FoundationXML, with which the tests read `pipe test --format junit` as CI systems do;
 # headless Chromium, which renders `pipe report`'s HTML in the report tests; the official
-# Anthropic and OpenAI SDKs, which drive the fake server's batch APIs in FakeLLMBatchTests.
+# Anthropic and OpenAI SDKs, which drive the fake server's batch APIs in FakeLLMBatchTests;
+# the official OTLP protobuf definitions (opentelemetry-proto, with protobuf) with which the
+# OTLP receiver of the export tests, Tests/testdata/otel/receiver.py, decodes what pipe sends.
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail
 packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql libxml2 chromium)
-python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19 anthropic==2.10.0 openai==3.51.0)
+python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19 anthropic==2.10.0 openai==3.51.0 opentelemetry-proto==1.45.2)
 
 missing_python=()
 for requirement in "${python_packages[@]}"; do

@@ -114,4 +114,17 @@ extension HelpTests {
             #expect(Self.flattened(help).contains(Self.flattened(word)), "`pipe help test` does not mention \(word)")
         }
     }
+
+    @Test func runAndBatchHelpNameTheOpenTelemetryVariables() async throws {
+        for command in ["run", "batch"] {
+            let help = Self.flattened(try await runPipe(["help", command]).stdout)
+            for variable in [
+                "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED",
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "TRACEPARENT",
+            ] {
+                #expect(help.contains(variable), "\(variable) is not in `pipe help \(command)`")
+            }
+        }
+    }
 }

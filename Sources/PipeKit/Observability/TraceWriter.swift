@@ -13,14 +13,17 @@ public final class TraceWriter: Sendable {
     public let runID: String
     public let traceID: String
     public let runSpan: String
+    /// The caller's span (`TRACEPARENT`), the run's parent.
+    public let parentSpan: String?
     private let state: Locked<State>
     private let output: OutputFile
 
-    public init(output: OutputFile, runID: String, traceID: String) {
+    public init(output: OutputFile, runID: String, traceID: String, parentSpan: String? = nil) {
         self.output = output
         self.runID = runID
         self.traceID = traceID
         self.runSpan = TraceIDs.spanID()
+        self.parentSpan = parentSpan
         self.state = Locked(State())
     }
 
@@ -30,12 +33,12 @@ public final class TraceWriter: Sendable {
     }
 
     public func runStarted(pipeline: String, stages: Int) {
-        write("run_start", span: runSpan, parent: nil, ["pipeline": .string(pipeline), "stages": .number(JSONNumber(stages))])
+        write("run_start", span: runSpan, parent: parentSpan, ["pipeline": .string(pipeline), "stages": .number(JSONNumber(stages))])
     }
 
     /// Writes the last event and closes the file; throws the first write that failed.
     public func runEnded(status: RunStatus, wall: Duration, usage: TokenUsage, costUSD: Double) throws(WriteError) {
-        write("run_end", span: runSpan, parent: nil, [
+        write("run_end", span: runSpan, parent: parentSpan, [
             "status": .string(status.rawValue), "latency_ms": milliseconds(wall), "tokens": tokens(usage), "cost_usd": usd(costUSD),
         ])
         try output.close()

@@ -77,6 +77,10 @@ public struct CallRecord: Sendable {
     public var latency: Duration
     /// Identifies identical calls (provider, model, parameters, messages, schema), for the cache.
     public var cacheKey: String
+    /// Why the model stopped, for a reply; nil for a failed or cached call.
+    public var stopReason: StopReason? = nil
+    /// A failed call's kind of error (`429`, `timeout`: `ProviderError.kind`), for traces.
+    public var errorKind: String? = nil
 }
 
 /// How a stage ended, with its value and the fingerprint that lets a resumed run reuse it.

@@ -33,6 +33,13 @@ struct BatchCommand: AsyncParsableCommand {
             flight back (exit 130). --resume runs what is left: ended items are not run again, an \
             item stopped half-way reuses its finished stages, as `pipe run --resume` does.
 
+            OpenTelemetry: the variables of `pipe help run` (OTEL_EXPORTER_OTLP_ENDPOINT, \
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, \
+            OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, \
+            OTEL_SDK_DISABLED, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, TRACEPARENT) \
+            export each item's run as a trace of its own, its root span carrying pipe.batch.id \
+            and pipe.batch.item; with TRACEPARENT, every item's run is a child of the caller's span.
+
             Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
             --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work, \
             --provider-batch, --batch-fallback); `pipe batch status`, `pipe batch results` and \

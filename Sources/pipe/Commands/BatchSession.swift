@@ -150,10 +150,13 @@ struct BatchSession {
 
     func work(settings: Settings) async throws {
         let runner = try makeRunner(settings)
+        let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
+        for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
         let clock = ContinuousClock.now
         let (outcome, signal) = await Interrupt.run { [self] in
             while true {
-                let outcome = await drain(runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD)
+                let outcome = await drain(
+                    runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, telemetry: telemetry)
                 // On a shared queue, other workers may still hold items: wait for them to end
                 // there, or for their leases to lapse and the items to come back here.
                 guard case .success(.drained) = outcome,
@@ -164,6 +167,7 @@ struct BatchSession {
             }
         }
         backend.letGo(id)
+        await RunSession.finish(telemetry)
         let stopped: BatchRunner.Outcome
         switch outcome {
         case .success(let value): stopped = value
@@ -268,7 +272,7 @@ struct BatchSession {
     /// the task is cancelled (the items in flight are given back), with the progress shown.
     func drain(
         runner: PipelineRunner, concurrency: Int, maxCostUSD: Double?, lease: Duration = BatchSession.lease,
-        worker: String = BatchSession.workerName()
+        worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled
     ) async -> Result<BatchRunner.Outcome, StoreError> {
         let batchRunner = BatchRunner(
             queue: backend.queue, batch: id,
@@ -280,7 +284,7 @@ struct BatchSession {
                 try await batchRunner.run(
                     started: { progress?.started($0) },
                     ended: { claim, result in try? report(result, line: claim.line) },
-                    runItem: { claim, finisher in await runItem(claim, runner: runner, finisher: finisher) }))
+                    runItem: { claim, finisher in await runItem(claim, runner: runner, finisher: finisher, telemetry: telemetry) }))
         } catch {
             outcome = .failure(error)
         }
@@ -301,7 +305,10 @@ struct BatchSession {
     /// One item: a recorded run of the pipeline, resuming the item's earlier run if it has one.
     /// Its run's start is written with the item's run (whoever claims the item next resumes
     /// it), its run's end with the item's end: a write each, instead of two.
-    private func runItem(_ claim: Claim, runner: PipelineRunner, finisher: ItemFinisher) async -> ItemRun {
+    /// Exported, it is a trace of its own (or a child of the caller's `TRACEPARENT` span): a
+    /// batch of thousands of items in one trace would pass what tracing backends show, and each
+    /// item's run has its own trace id in the store, which `pipe logs RUN` shows.
+    private func runItem(_ claim: Claim, runner: PipelineRunner, finisher: ItemFinisher, telemetry: RunTelemetry) async -> ItemRun {
         // A run an earlier claim left half done is continued (its finished stages reused), if
         // nobody holds it still.
         var resuming: RunLifecycle.Resumption?
@@ -309,20 +316,26 @@ struct BatchSession {
             resuming = try? await lifecycle.resume(previous, specPath: nil)
         }
         let run: RunLifecycle.Run
+        let traceID = telemetry.traceID()
         do {
             run = try await lifecycle.start(
-                specPath: spec, pipeline: pipeline, input: claim.input, traceID: TraceIDs.traceID(), resuming: resuming,
+                specPath: spec, pipeline: pipeline, input: claim.input, traceID: traceID, resuming: resuming,
                 write: { [queue = backend.queue] run throws(StoreError) in try await queue.startRun(run, for: claim) })
         } catch {
             if let resuming { await lifecycle.letGo(resuming.id) }
             return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
         }
+        let spans = telemetry.tracer(
+            runID: run.id, traceID: traceID, pipeline: pipeline.name,
+            attributes: [("pipe.batch.id", .string(id)), ("pipe.batch.item", .int(Int64(claim.index)))])
         let result = await ProviderBatchItem.$index.withValue(claim.index) {
             await runner.with(journal: run.journal).run(input: claim.input) { [progress, spent] event in
                 if case .callFinished(let call) = event, let cost = call.costUSD { spent.withLock { $0 += cost } }
                 progress?.record(event, item: claim.index)
+                spans?.record(event)
             }
         }
+        spans?.finish(result)
         if case .interrupted = result.outcome {
             _ = await lifecycle.finish(run, result)
             return .unfinished

@@ -68,6 +68,19 @@ struct RunCommand: AsyncParsableCommand {
             --strict-errors (or PIPE_STRICT_ERRORS=1) such a partial run exits 1 and prints no \
             output.
 
+            OpenTelemetry: with OTEL_EXPORTER_OTLP_ENDPOINT (`/v1/traces` appended) or \
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set, the run is exported as spans over OTLP/HTTP \
+            (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, the default, or http/json; grpc is not \
+            supported), after the GenAI conventions: `invoke_workflow` for the run, `invoke_agent` \
+            per stage, `chat` per model call, `execute_tool` per tool call, with tokens, model, \
+            finish reasons, errors and cost. Also read: OTEL_EXPORTER_OTLP_HEADERS, \
+            OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_BSP_EXPORT_TIMEOUT \
+            (how long the exit waits for the last spans, 2 s), and \
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true (prompts and replies in the \
+            spans; never otherwise). A W3C TRACEPARENT (and TRACESTATE) makes the run a child of \
+            the caller's span, in the caller's trace: the trace id in the run store, --trace and \
+            the spans is the same. A collector that fails is one warning; the exit code stays.
+
             The output goes to stdout: a string as raw text, anything else as JSON. Progress, \
             warnings and the run summary go to stderr.
 

@@ -119,16 +119,22 @@ struct RunSession {
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
         }
-        let traceID = TraceIDs.traceID()
+        // TRACEPARENT's trace, if given: the store, the trace file and the exported spans share it.
+        let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
+        for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
+        let traceID = telemetry.traceID()
         let run = try await recording.start(spec: spec, pipeline: pipeline, input: value, traceID: traceID, resuming: resuming)
-        let tracer = traceFile.map { TraceWriter(output: $0, runID: run.id, traceID: traceID) }
+        let tracer = traceFile.map { TraceWriter(output: $0, runID: run.id, traceID: traceID, parentSpan: telemetry.parent?.spanID) }
         tracer?.runStarted(pipeline: pipeline.name, stages: pipeline.stages.count)
+        let spans = telemetry.tracer(runID: run.id, traceID: traceID, pipeline: pipeline.name)
         let (result, signal) = await Interrupt.run {
             async let display: Void = progress?.run() ?? ()
             let result = await runner.with(journal: run.journal).run(input: value) { event in
                 progress?.record(event)
                 tracer?.record(event)
+                spans?.record(event)
             }
+            spans?.finish(result)
             progress?.finish()
             await display
             return result
@@ -141,10 +147,17 @@ struct RunSession {
             if let failure = progress?.failure { throw failure }
             status = try report(result, run: run, signal: signal)
         } catch {
+            await Self.finish(telemetry)
             throw RunOutputFailure(
                 failure: error, note: run.isRecorded ? "pipe: run \(run.id) is recorded; `pipe logs \(run.id)` shows its stages and output" : nil)
         }
+        await Self.finish(telemetry)
         if status != 0 { throw ExitCodeError(code: status) }
+    }
+
+    /// The last spans sent (the flush deadline at most), and one warning if some were lost.
+    static func finish(_ telemetry: RunTelemetry) async {
+        if let warning = await telemetry.finish() { try? Terminal.writeError(warning + "\n") }
     }
 
     /// The summary, the output, and what the outcome needs said; returns the exit status.

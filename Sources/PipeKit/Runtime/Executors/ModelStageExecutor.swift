@@ -155,7 +155,7 @@ private struct Run: Sendable {
                         if Task.isCancelled { return .cancelled }
                         await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
                             problems: [error.description] + circuit.withLock { $0 }.compactMap(\.note), usage: .zero, cost: nil,
-                            since: callStart, key: cacheKey)
+                            since: callStart, key: cacheKey, errorKind: error.kind)
                         lastError = .provider(model: model, error)
                         // An open circuit: no retry on this model, its next model at once.
                         if case .circuitOpen = error { break attempts }
@@ -181,7 +181,7 @@ private struct Run: Sendable {
                     }
                     // A turn: the calls run at once, their results go back in the calls' order.
                     await record(request, model: model, attempt: tally.attempts, reply: turnReply.answerText, status: .turn,
-                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey)
+                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason)
                     if Task.isCancelled { return .cancelled }
                     let results = await tools.run(calls)
                     for call in results {
@@ -208,7 +208,7 @@ private struct Run: Sendable {
                 let checked = await check(reply.answerText)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
-                    since: callStart, key: cacheKey)
+                    since: callStart, key: cacheKey, stopReason: reply.stopReason)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
                 // A re-ask goes on from the conversation, the tools' results included.
@@ -265,11 +265,13 @@ private struct Run: Sendable {
     /// Tells the journal and the event stream that a call completed.
     private func record(
         _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
-        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String
+        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String,
+        stopReason: StopReason? = nil, errorKind: String? = nil
     ) async {
         let call = CallRecord(
             stage: unit.description, attempt: attempt, model: model, request: request, reply: reply, status: status,
-            problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key)
+            problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key,
+            stopReason: stopReason, errorKind: errorKind)
         events(.callFinished(call))
         await journal?.record(call)
     }
