@@ -260,6 +260,27 @@ final class OTLPExportTests: Sendable {
         }
     }
 
+    /// `pipe eval` runs its items as a batch: each item's run is exported as its own trace.
+    @Test func anEvalExportsATracePerDatasetItem() async throws {
+        let receiver = try OTLPReceiver()
+        defer { receiver.stop() }
+        let tests = folder.url.appendingPathComponent("otel.test.yaml").path
+        try """
+            spec: otel.yaml
+            evals:
+              - name: has-steps
+                check: { path: output.each, length: { ">=": 0 } }
+            """.write(toFile: tests, atomically: true, encoding: .utf8)
+        let dataset = folder.url.appendingPathComponent("golden.jsonl").path
+        try #"{"input": "a", "expected": {}}\#n{"input": "b", "expected": {}}\#n"#.write(toFile: dataset, atomically: true, encoding: .utf8)
+        let result = try await runPipe(
+            ["eval", "--mock", "--quiet", spec, "--dataset", dataset], environment: environment(["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url]))
+        #expect(result.status == 0, "\(result.stderr)")
+        let roots = try receiver.spans().filter { $0["name"] == "invoke_workflow otel" }
+        #expect(roots.count == 2)
+        #expect(Set(roots.compactMap { $0["trace_id"]?.stringValue }).count == 2)
+    }
+
     /// A port nothing listens on: bound, then closed.
     func closedPort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
