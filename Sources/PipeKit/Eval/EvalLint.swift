@@ -10,13 +10,12 @@ public enum EvalLint {
         guard let root = YAMLLoader().load(source, diagnostics: &sink), root["evals"] != nil else { return [] }
         let (file, diagnostics) = EvalFileDecoder.decode(source)
         guard let file else { return diagnostics }
-        return diagnostics + check(file, pipeline: pipeline, models: modelNames(pipeline))
+        return diagnostics + check(file, pipeline: pipeline, models: modelNames(YAMLLoader().load(pipeline.source, diagnostics: &sink)))
     }
 
-    /// The names declared under the spec's `models:`.
-    public static func modelNames(_ pipeline: CompiledPipeline) -> [String] {
-        var sink = DiagnosticSink()
-        return YAMLLoader().load(pipeline.source, diagnostics: &sink)?["models"]?.mapping?.compactMap(\.key.scalar) ?? []
+    /// The names declared under `models:` of a spec's YAML.
+    public static func modelNames(_ spec: YAMLNode?) -> [String] {
+        spec?["models"]?.mapping?.compactMap(\.key.scalar) ?? []
     }
 
     /// - Parameters:

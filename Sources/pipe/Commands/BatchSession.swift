@@ -213,9 +213,7 @@ struct BatchSession {
         do {
             let (replay, recorder) = (settings.replay, settings.recorder)
             return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
-                if let replay { return replay }
-                let provider = try batching.provider(for: model)
-                return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
+                try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try batching.provider(for: model) }
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

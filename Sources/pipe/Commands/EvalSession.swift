@@ -170,9 +170,7 @@ struct EvalSession {
             do {
                 let (replay, recorder) = (settings.replay, settings.recorder)
                 runners[name] = try PipelineRunner(pipeline: judge, options: options) { model throws(ProviderError) in
-                    if let replay { return replay }
-                    let provider = try factory.provider(for: model)
-                    return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
+                    try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try factory.provider(for: model) }
                 }
             } catch {
                 try Terminal.writeError("pipe: the judge `\(name)`'s schema cannot be compiled: \(error)\n")
@@ -229,8 +227,7 @@ struct EvalSession {
         let pipeline = try SpecFile.compileOrExit(specPath, quiet: true)
         var sink = DiagnosticSink()
         let root = YAMLLoader().load(pipeline.source, diagnostics: &sink)
-        let models = root?["models"]?.mapping?.compactMap(\.key.scalar) ?? []
-        try report(EvalLint.check(file, pipeline: pipeline, models: models), in: file.source)
+        try report(EvalLint.check(file, pipeline: pipeline, models: EvalLint.modelNames(root)), in: file.source)
         var judges: [String: CompiledPipeline] = [:]
         let directory = (testsPath as NSString).deletingLastPathComponent
         for evaluator in file.evaluators {

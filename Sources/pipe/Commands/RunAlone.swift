@@ -60,6 +60,16 @@ enum Cassettes {
         }
     }
 
+    /// The provider of a model's calls: the cassette under --replay (nothing is called), else
+    /// `make()`'s, every exchange written to the cassette under --record.
+    static func provider(
+        replay: ReplayProvider?, recorder: CassetteRecorder?, _ make: () throws(ProviderError) -> any ModelProvider
+    ) throws(ProviderError) -> any ModelProvider {
+        if let replay { return replay }
+        let provider = try make()
+        return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
+    }
+
     static func recorder(_ path: String?) throws -> CassetteRecorder? {
         guard let path else { return nil }
         do {

@@ -95,9 +95,7 @@ struct RunSession {
             options.given = settings.given
             let (replay, recorder) = (settings.replay, settings.recorder)
             runner = try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                if let replay { return replay }
-                let provider = try factory.provider(for: model)
-                return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
+                try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try factory.provider(for: model) }
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

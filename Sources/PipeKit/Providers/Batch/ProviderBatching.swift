@@ -7,7 +7,7 @@ public final class ProviderBatching: Sendable {
     let options: ProviderBatchOptions
     /// `--provider-batch`: every model with a batch API, not only those with `batch: true`.
     let all: Bool
-    private let collectors = Locked([String: ProviderBatcher]())
+    private let collectors = Locked([APIModelKey: ProviderBatcher]())
 
     public init(factory: ProviderFactory, options: ProviderBatchOptions, all: Bool) {
         self.factory = factory
@@ -30,7 +30,7 @@ public final class ProviderBatching: Sendable {
         guard batches(model), let baseURL = factory.baseURL(for: model) else { return realtime }
         let endpoint = ProviderEndpoint(baseURL: baseURL, apiKey: try factory.apiKey(for: model, baseURL: baseURL), client: factory.client)
         let api: any ProviderBatchAPI = model.provider == .openai ? OpenAIBatchAPI(endpoint: endpoint) : AnthropicBatchAPI(endpoint: endpoint)
-        let key = "\(model.provider.name) \(baseURL) \(model.model)"
+        let key = APIModelKey(model, baseURL: baseURL)
         let limits = ProviderBatchLimits.of(model.provider, environment: factory.environment)
         let collector = collectors.withLock { collectors in
             if let existing = collectors[key] { return existing }
