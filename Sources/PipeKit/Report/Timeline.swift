@@ -68,7 +68,8 @@ struct Timeline {
     /// any unit when the DAG is unknown) that ended by its start, the one that ended last. A
     /// `for_each` as a whole waited for its slowest item.
     private mutating func markCriticalPath(_ pipeline: CompiledPipeline?) {
-        guard var current = units.indices.max(by: { units[$0].end < units[$1].end }) else { return }
+        let order = Dictionary(uniqueKeysWithValues: (pipeline?.stages ?? []).enumerated().map { ($1.name, $0) })
+        guard var current = lastToEnd(units.indices, order: order) else { return }
         let graph = pipeline.map(Graph.init)
         let tolerance = 0.002 + total * 0.001
         var marked = Set<Int>()
@@ -89,9 +90,20 @@ struct Timeline {
                 else { return false }
                 return graph?.waitsFor(unit.unit, other.unit) ?? true
             }
-            guard let previous = candidates.max(by: { units[$0].end < units[$1].end }) else { return }
+            guard let previous = lastToEnd(candidates, order: order) else { return }
             current = previous
         }
+    }
+
+    /// The unit that ended last. Times are recorded to the millisecond, so units can end
+    /// together: then the one that started last, then the later iteration, then the stage later
+    /// in the pipeline's topological `order` is the one that waited for the others.
+    private func lastToEnd(_ indices: some Sequence<Int>, order: [String: Int]) -> Int? {
+        func key(_ index: Int) -> (Double, Double, Int, Int) {
+            let unit = units[index]
+            return (unit.end, unit.start, unit.unit.iteration ?? 0, order[unit.unit.stage] ?? 0)
+        }
+        return indices.max { key($0) < key($1) }
     }
 
     /// What each stage reads and the loop it belongs to, looked up by name.
