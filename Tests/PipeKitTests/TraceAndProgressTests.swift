@@ -66,6 +66,34 @@ import Testing
         #expect(lines.allSatisfy { Self.schema.validate($0).isEmpty })
     }
 
+    /// A command stage has no model: its `stage_end` has none, and the schema agrees.
+    @Test func aCommandStagesTraceValidatesAgainstTheSchema() async throws {
+        let folder = try TemporaryFolder("trace-command")
+        let spec = folder.url.appendingPathComponent("listing.yaml").path
+        try """
+            version: 1
+            models: { m: { provider: mock } }
+            stages:
+              fetch:
+                run: [echo, "{{ input }}"]
+              sum:
+                model: m
+                prompt: "Summarise {{ fetch }}"
+            output: "{{ sum }}"
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let trace = folder.url.appendingPathComponent("trace.jsonl").path
+        let result = try await runPipe(["run", "--mock", "--quiet", "--no-store", "--trace", trace, spec], stdin: "tides")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        let fetchEnd = try #require(lines.first { $0["event"] == "stage_end" && $0["stage"] == "fetch" })
+        #expect(fetchEnd["status"] == "succeeded" && fetchEnd["model"] == nil)
+        #expect(lines.contains { $0["event"] == "stage_end" && $0["stage"] == "sum" && $0["model"] != nil })
+        for line in lines {
+            let errors = Self.schema.validate(line)
+            #expect(errors.isEmpty, "\(line.serialized()): \(errors)")
+        }
+    }
+
     @Test func withoutATerminalProgressIsOnePlainLinePerStageEvent() async throws {
         let spec = Paths.pipelines.appendingPathComponent("research-report.yaml").path
         let result = try await runPipe(["run", "--mock", spec], stdin: "tides")
