@@ -7,7 +7,7 @@ enum AnthropicShape {
             "id": "msg_fake_\(request.callNumber)",
             "type": "message",
             "role": "assistant",
-            "model": request.model ?? "fake-model",
+            "model": request.answeringModel,
             "content": blocks.enumerated().map { contentBlock(for: request, $1, number: $0, complete: true) },
             "stop_reason": stopReasonName(blocks, stopReason),
             "stop_sequence": NSNull(),

@@ -215,8 +215,10 @@ public final class FakeLLMServer: Sendable {
             let reply =
                 batchAPIs.reply(to: request, handler: handler)
                 ?? (request.api == .other ? .error(status: 404, message: "no route for \(request.method) \(request.path)") : handler(request))
+            var answered = request
+            answered.answeredBy = reply.answeringModel
             let writer = ResponseWriter(
-                fd: fd, request: request, answerAt: arrival + reply.latency, isPunctual: reply.isPunctual,
+                fd: fd, request: answered, answerAt: arrival + reply.latency, isPunctual: reply.isPunctual,
                 onStatus: { [self] status in
                     updateEntry(entryID) { $0.status = status }
                 },

@@ -61,6 +61,8 @@ public struct FakeReply: Sendable {
     public var ignoresStreaming = false
     /// Extra response headers.
     public var headers: [(name: String, value: String)] = []
+    /// The `model` the reply names; nil: the one the request asked for.
+    public var answeringModel: String?
 
     public init(_ action: Action) {
         self.action = action
@@ -172,6 +174,14 @@ public struct FakeReply: Sendable {
     public func unstreamed() -> FakeReply {
         var copy = self
         copy.ignoresStreaming = true
+        return copy
+    }
+
+    /// The same reply naming `model` as the one that answered (as the real APIs name a dated
+    /// version of an alias), whatever the request asked for.
+    public func answered(by model: String) -> FakeReply {
+        var copy = self
+        copy.answeringModel = model
         return copy
     }
 

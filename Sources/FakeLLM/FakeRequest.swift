@@ -26,6 +26,9 @@ public struct FakeRequest: Sendable {
     public let api: API
     /// The `model` field of the body.
     public let model: String?
+    /// The `model` a reply to it names (`FakeReply.answered(by:)`, else the request's).
+    var answeringModel: String { answeredBy ?? model ?? "fake-model" }
+    var answeredBy: String?
     /// Every text of the conversation joined with newlines: the system prompt, then
     /// each message's text, in order.
     public let prompt: String

@@ -7,7 +7,7 @@ enum OpenAIShape {
             "id": "chatcmpl-fake\(request.callNumber)",
             "object": "chat.completion",
             "created": created,
-            "model": request.model ?? "fake-model",
+            "model": request.answeringModel,
             "choices": [[
                 "index": 0,
                 "message": message(for: request, blocks: blocks),
@@ -26,7 +26,7 @@ enum OpenAIShape {
                 "id": "chatcmpl-fake\(request.callNumber)",
                 "object": "chat.completion.chunk",
                 "created": created,
-                "model": request.model ?? "fake-model",
+                "model": request.answeringModel,
                 "choices": choices,
             ]
             // With include_usage every chunk has a `usage` key: null until the last one.

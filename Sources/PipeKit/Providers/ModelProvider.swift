@@ -62,12 +62,26 @@ public struct ModelReply: Sendable {
     /// reply), else the text blocks. Empty when the reply only calls tools the request
     /// offered (`ModelRequest.tools`): a turn, not an answer.
     public var answerText: String
+    /// The model the provider says answered (Anthropic's and OpenAI's `model` in the reply),
+    /// which may name a dated version of the one requested; nil when no provider said
+    /// (the mock, the cache, a cassette).
+    public var model: String?
 
-    public init(content: [ContentBlock], stopReason: StopReason, usage: TokenUsage, answerText: String) {
+    public init(content: [ContentBlock], stopReason: StopReason, usage: TokenUsage, answerText: String, model: String? = nil) {
         self.content = content
         self.stopReason = stopReason
         self.usage = usage
         self.answerText = answerText
+        self.model = model
+    }
+
+    /// The most characters of a reply's model name kept: it is the server's text.
+    public static let maxModelCharacters = 200
+
+    /// A reply's `model` member as kept: a non-empty string, cut to `maxModelCharacters`.
+    static func modelName(_ value: JSONValue?) -> String? {
+        guard let name = value?.stringValue, !name.isEmpty else { return nil }
+        return String(name.prefix(maxModelCharacters))
     }
 
     /// A reply of one text block that is the answer.

@@ -105,6 +105,8 @@ public struct ReportPage: Sendable {
         .timeline .critical .unit-label{font-weight:bold;fill:#e65100}.timeline .failed .unit-label{fill:var(--bad)}
         .timeline .attempt.ok{fill:var(--ok)}.timeline .attempt.invalid{fill:var(--warn)}.timeline .attempt.failed{fill:var(--bad)}
         .timeline .attempt.cached{fill:#90caf9}.timeline .attempt.fallback{stroke:#4a148c;stroke-width:2}
+        .timeline .tool{fill:#7e57c2}.timeline .tool.failed{fill:var(--bad)}.timeline .tool-label{font-size:10px;fill:#4527a0}
+        .timeline .tool-label.failed{fill:var(--bad)}
         .histogram rect{fill:#64b5f6}.histogram .axis{stroke:#999}.counts .bar{height:14px;display:inline-block}
         .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
         footer{margin-top:32px;color:#777;font-size:12px}

@@ -7,10 +7,22 @@ import Foundation
 /// unit's start and its attempts are waits (rate limits, back-off). The critical path (the
 /// chain of units, each waiting for the one before it, that ends last) is marked.
 ///
+/// Each tool call is a thin bar on a row of its own under its unit's row (calls of a turn run
+/// at once, so overlapping calls get rows of their own), named, red when it failed or its
+/// result went back as an error.
+///
 /// Times come from the store: a unit's end (`StageRow.finishedAt`) and latency, each call's
-/// end (`CallRow.createdAt`) and latency; the store keeps tool calls' durations, not their
-/// starts, so they are listed under each stage instead.
+/// end (`CallRow.createdAt`) and latency, each tool call's start and duration (a store written
+/// before tool calls' starts were kept lists them under each stage only).
 struct Timeline {
+    /// A tool call on the time axis: its row under the unit (from 0) and its span.
+    struct Tool {
+        var call: ToolCallRecord
+        var start: Double
+        var end: Double
+        var lane: Int
+    }
+
     struct Unit {
         var id: String
         var unit: RunUnitID
@@ -20,6 +32,9 @@ struct Timeline {
         /// Its attempts, with their start and end in seconds from the run's start.
         var calls: [(call: CallRow, start: Double, end: Double)]
         var critical = false
+        /// Its tool calls whose start is known.
+        var tools: [Tool] = []
+        var lanes: Int { (tools.map(\.lane).max() ?? -1) + 1 }
     }
 
     var units: [Unit]
@@ -58,9 +73,48 @@ struct Timeline {
                 calls: calls))
         }
         units.sort { ($0.start, $0.end, $0.id) < ($1.start, $1.end, $1.id) }
+        var toolsByUnit: [String: [ToolCallRecord]] = [:]
+        for call in detail.toolCalls where call.startedAt != nil { toolsByUnit[call.stage, default: []].append(call) }
+        for index in units.indices {
+            units[index].tools = (toolsByUnit[units[index].id] ?? []).prefix(Self.maxToolsPerUnit).map { call in
+                let start = seconds(call.startedAt ?? origin)
+                return Tool(call: call, start: start, end: start + call.duration.seconds, lane: 0)
+            }
+        }
+        let total = max(
+            detail.row.duration?.seconds ?? 0, units.map(\.end).max() ?? 0, units.flatMap(\.tools).map(\.end).max() ?? 0, 0.001)
+        // A bar's name is written after it: a row is free once the bar and its name have passed.
+        let room = total * Self.toolLabelWidth / Self.plotWidth
+        for index in units.indices { units[index].tools = Self.lanes(units[index].tools, room: room) }
         self.units = units
-        self.total = max(detail.row.duration?.seconds ?? 0, units.map(\.end).max() ?? 0, 0.001)
+        self.total = total
         markCriticalPath(data.pipeline)
+    }
+
+    /// The most tool calls drawn under one unit (the stage's section lists them all, up to its own cap).
+    static let maxToolsPerUnit = 200
+    /// The most rows of tool calls under one unit.
+    static let maxLanes = 8
+    /// The room a tool call's name takes after its bar, in points.
+    static let toolLabelWidth = 150.0
+
+    /// Each call on the first row where it overlaps no other, `room` seconds (its name) after
+    /// each bar included (calls of a turn run at once); a call that finds none goes on the last row.
+    static func lanes(_ tools: [Tool], room: Double) -> [Tool] {
+        var ends: [Double] = []
+        return tools.sorted { ($0.start, $0.call.turn) < ($1.start, $1.call.turn) }.map { tool in
+            var placed = tool
+            if let free = ends.firstIndex(where: { $0 <= tool.start }) {
+                placed.lane = free
+            } else if ends.count < maxLanes {
+                placed.lane = ends.count
+                ends.append(0)
+            } else {
+                placed.lane = maxLanes - 1
+            }
+            ends[placed.lane] = max(ends[placed.lane], tool.end + room)
+            return placed
+        }
     }
 
     /// From the unit that ended last, back through what each unit waited for: among the units
@@ -140,7 +194,8 @@ struct Timeline {
 
     func svg() -> String {
         let shown = units.prefix(Self.maxRows)
-        let height = Self.top + Double(shown.count) * Self.rowHeight + 10
+        let rows = shown.reduce(0) { $0 + 1 + $1.lanes }
+        let height = Self.top + Double(rows) * Self.rowHeight + 10
         let width = Self.labelWidth + Self.plotWidth + 20
         var svg = """
             <svg class="timeline" width="\(HTML.number(width))" \
@@ -155,8 +210,10 @@ struct Timeline {
                 + "text-anchor=\"middle\">\(HTML.escape(DurationFormat.short(.milliseconds(Int((tick * 1000).rounded())))))</text>\n"
             tick += step
         }
-        for (row, unit) in shown.enumerated() {
+        var row = 0
+        for unit in shown {
             let y = Self.top + Double(row) * Self.rowHeight
+            row += 1 + unit.lanes
             let x1 = x(unit.start), x2 = max(x(unit.end), x(unit.start) + 2)
             let classes = ["unit", unit.status] + (unit.critical ? ["critical"] : [])
             let waited = unit.calls.map(\.start).min().map { max(0, $0 - unit.start) } ?? 0
@@ -182,9 +239,31 @@ struct Timeline {
                     + "width=\"\(HTML.number(b - a))\" height=\"\(HTML.number(Self.rowHeight - 12))\">"
                     + "<title>\(HTML.escape(HTML.capped(title, 2000)))</title></rect>"
             }
+            svg += tools(of: unit, below: y)
             svg += "</g>\n"
         }
         return svg + "</svg>"
+    }
+
+    /// The unit's tool calls, each a thin bar named after its tool, on the rows under the unit's.
+    private func tools(of unit: Unit, below y: Double) -> String {
+        var svg = ""
+        for tool in unit.tools {
+            let call = tool.call
+            let failed = call.error != nil || call.isError
+            let top = y + Double(tool.lane + 1) * Self.rowHeight
+            let a = x(max(0, tool.start)), b = max(x(tool.end), a + 2)
+            let title = "\(unit.id) attempt \(call.attempt), turn \(call.turn): tool \(call.tool), "
+                + DurationFormat.short(call.duration)
+                + (call.error.map { ": " + $0 } ?? (call.isError ? ": the result went back as an error" : ""))
+            svg += "<rect class=\"tool\(failed ? " failed" : "")\" data-unit=\"\(HTML.escape(unit.id))\" "
+                + "data-attempt=\"\(call.attempt)\" data-tool=\"\(HTML.escape(call.tool))\" x=\"\(HTML.number(a))\" "
+                + "y=\"\(HTML.number(top + 5))\" width=\"\(HTML.number(b - a))\" height=\"\(HTML.number(Self.rowHeight - 10))\">"
+                + "<title>\(HTML.escape(HTML.capped(title, 2000)))</title></rect>"
+                + "<text class=\"tool-label\(failed ? " failed" : "")\" x=\"\(HTML.number(b + 3))\" y=\"\(HTML.number(top + 14))\">"
+                + "\(HTML.escape(DAGPicture.fit(call.tool, 40))) \(HTML.escape(DurationFormat.short(call.duration)))</text>"
+        }
+        return svg
     }
 
     private func x(_ seconds: Double) -> Double {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a run keeps what it did, the moment it happens, and finds what it did before:
 /// the run store implements it (`pipe run` records every call; `--resume` and `--cache`
 /// read earlier results). The runner works without one.
@@ -39,12 +41,19 @@ public struct ToolCallRecord: Sendable {
     /// Why the call failed (the server's failure, a tool not offered), if it did.
     public var error: String?
     public var duration: Duration
+    /// When the call started (wall clock); nil in stores written before it was kept.
+    public var startedAt: Date? = nil
+    /// The id the model gave the call (`toolu_...`, `call_...`), to match its result.
+    public var callID: String? = nil
+    /// The result as it went back to the model; only in the run's events (for traces that
+    /// capture content), never stored.
+    public var result: String? = nil
 
     /// The row's insert into `tool_calls`, in both stores' SQL; `placeholder(n)` writes the
     /// nth parameter (`?`, `$n`).
     static func insert(_ placeholder: (Int) -> String) -> String {
-        "INSERT INTO tool_calls (run_id, stage, attempt, turn, tool, arguments, result_chars, is_error, error, latency_ms, created_at) VALUES ("
-            + (1...11).map(placeholder).joined(separator: ", ") + ")"
+        "INSERT INTO tool_calls (run_id, stage, attempt, turn, tool, arguments, result_chars, is_error, error, latency_ms, created_at, started_at) VALUES ("
+            + (1...12).map(placeholder).joined(separator: ", ") + ")"
     }
 }
 
@@ -81,6 +90,8 @@ public struct CallRecord: Sendable {
     public var stopReason: StopReason? = nil
     /// A failed call's kind of error (`429`, `timeout`: `ProviderError.kind`), for traces.
     public var errorKind: String? = nil
+    /// The model the provider says answered (`ModelReply.model`); nil when none said.
+    public var responseModel: String? = nil
 }
 
 /// How a stage ended, with its value and the fingerprint that lets a resumed run reuse it.

@@ -63,7 +63,8 @@ extension RunStore {
                     ToolCallRecord(
                         stage: row["stage"], attempt: row["attempt"], turn: row["turn"], tool: row["tool"],
                         arguments: Self.json(row["arguments"]) ?? .null, resultCharacters: row["result_chars"],
-                        isError: row["is_error"], error: row["error"], duration: StoreTime.duration(milliseconds: row["latency_ms"]))
+                        isError: row["is_error"], error: row["error"], duration: StoreTime.duration(milliseconds: row["latency_ms"]),
+                        startedAt: (row["started_at"] as String?).flatMap(StoreTime.date))
                 })
         }
     }

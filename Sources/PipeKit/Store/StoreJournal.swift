@@ -104,6 +104,7 @@ final class StoreJournal: DurableJournal {
                 arguments: [
                     runID, toolCall.stage, toolCall.attempt, toolCall.turn, toolCall.tool, toolCall.arguments.serialized(),
                     toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration), StoreTime.text(created),
+                    toolCall.startedAt.map(StoreTime.text),
                 ])
         }
     }

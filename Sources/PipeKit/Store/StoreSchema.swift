@@ -178,6 +178,10 @@ enum StoreSchema {
         migrator.registerMigration("v6: evals") { db in try SQLiteEvalRecords.createTables(db) }
         // Provider batches in flight (`pipe batch --provider-batch`), for --resume and cancel.
         migrator.registerMigration("v7: provider batches") { db in try SQLiteWorkQueue.createProviderBatchTable(db) }
+        // When each tool call started, for the report's timeline (PostgresSchema's version 3).
+        migrator.registerMigration("v8: tool call start times") { db in
+            try db.execute(sql: "ALTER TABLE tool_calls ADD COLUMN started_at TEXT")
+        }
         return migrator
     }()
 

@@ -103,7 +103,8 @@ public final class OTLPRunTracer: Sendable {
         ]
         if let temperature = call.request.temperature { attributes.append(("gen_ai.request.temperature", .double(temperature))) }
         if call.status != .failed {
-            attributes.append(("gen_ai.response.model", .string(model.model)))
+            // The model the provider says answered; the one requested when none said (the mock, the cache).
+            attributes.append(("gen_ai.response.model", .string(call.responseModel ?? model.model)))
             attributes.append(("gen_ai.usage.input_tokens", .int(Int64(call.usage.input))))
             attributes.append(("gen_ai.usage.output_tokens", .int(Int64(call.usage.output))))
         }
@@ -146,19 +147,25 @@ public final class OTLPRunTracer: Sendable {
     }
 
     private func tool(_ call: ToolCallRecord) {
-        let end = OTLPSpan.now()
+        // The calls of a turn are reported once they have all ended: timed from their start.
+        let end = call.startedAt.map { OTLPSpan.unixNanoseconds($0) &+ OTLPSpan.nanoseconds(call.duration) } ?? OTLPSpan.now()
         var attributes: [(key: String, value: OTLPValue)] = [
             ("gen_ai.operation.name", .string("execute_tool")), ("gen_ai.tool.name", .string(call.tool)),
             ("gen_ai.tool.type", .string("extension")),
             ("pipe.run.id", .string(runID)), ("pipe.stage", .string(call.stage)), ("pipe.stage.attempt", .int(Int64(call.attempt))),
             ("pipe.tool.turn", .int(Int64(call.turn))), ("pipe.tool.result_chars", .int(Int64(call.resultCharacters))),
         ]
+        if let id = call.callID, !id.isEmpty { attributes.append(("gen_ai.tool.call.id", .string(id))) }
         var status = OTLPSpan.Status.unset
         if call.error != nil || call.isError {
             attributes.append(("error.type", .string(call.error != nil ? "tool_failed" : "tool_error")))
             status = .error(call.error ?? "the tool returned an error")
         }
-        if capture { attributes.append(("gen_ai.tool.call.arguments", .string(Self.json(call.arguments)))) }
+        if capture {
+            attributes.append(("gen_ai.tool.call.arguments", .string(Self.json(call.arguments))))
+            if let result = call.result { attributes.append(("gen_ai.tool.call.result", .string(Self.capped(result)))) }
+        }
+        // A sibling of the `chat` span whose reply asked for it, under the unit's `invoke_agent`.
         let unit = RunUnitID(call.stage) ?? RunUnitID(stage: call.stage)
         exporter.enqueue(
             OTLPSpan(
@@ -202,9 +209,10 @@ public final class OTLPRunTracer: Sendable {
     /// The most characters of content one attribute carries; the rest is cut.
     static let maxContentCharacters = 64 * 1024
 
-    private static func json(_ value: JSONValue) -> String {
-        let text = value.serialized()
-        return text.count > maxContentCharacters ? String(text.prefix(maxContentCharacters)) : text
+    private static func json(_ value: JSONValue) -> String { capped(value.serialized()) }
+
+    private static func capped(_ text: String) -> String {
+        text.count > maxContentCharacters ? String(text.prefix(maxContentCharacters)) : text
     }
 
     /// A message as the GenAI conventions' `gen_ai.input.messages` write it: a role and its parts.

@@ -51,9 +51,17 @@ public struct OTLPSpan: Sendable {
 
     /// `time` less `duration`, in nanoseconds (never before the epoch).
     static func before(_ time: UInt64, _ duration: Duration) -> UInt64 {
+        let nanoseconds = nanoseconds(duration)
+        return time > nanoseconds ? time - nanoseconds : 0
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
-        let nanoseconds = max(0, seconds) &* 1_000_000_000 &+ max(0, attoseconds / 1_000_000_000)
-        return time > UInt64(nanoseconds) ? time - UInt64(nanoseconds) : 0
+        return UInt64(max(0, seconds) &* 1_000_000_000 &+ max(0, attoseconds / 1_000_000_000))
+    }
+
+    static func unixNanoseconds(_ date: Date) -> UInt64 {
+        UInt64(max(0, date.timeIntervalSince1970 * 1_000_000_000))
     }
 }
 

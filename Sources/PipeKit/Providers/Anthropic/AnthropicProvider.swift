@@ -33,7 +33,8 @@ public struct AnthropicProvider: HTTPModelProvider {
             throw mapper.invalidResponse("the reply has \(missing) (stop reason: \(reader.stopReason ?? "none"))")
         }
         return await reader.content.reply(
-            answering: answer, stopReason: StopReason(anthropic: reader.stopReason), usage: reader.usage, mapper: mapper)
+            answering: answer, stopReason: StopReason(anthropic: reader.stopReason), usage: reader.usage, model: reader.model,
+            mapper: mapper)
     }
 }
 

@@ -10,6 +10,8 @@ struct AnthropicReplyReader: Sendable {
     private(set) var content = ReplyBlocks()
     private(set) var usage = TokenUsage.zero
     private(set) var stopReason: String?
+    /// The model that answered, as the message names it.
+    private(set) var model: String?
     /// `message_stop` arrived.
     private(set) var stopped = false
     /// The body of an `error` event.
@@ -28,6 +30,7 @@ struct AnthropicReplyReader: Sendable {
         switch data["type"]?.stringValue ?? event.event {
         case "message_start":
             if let usage = data["message"]?["usage"] { readUsage(usage) }
+            model = ModelReply.modelName(data["message"]?["model"]) ?? model
         case "content_block_start":
             if let block = data["content_block"] { return start(block, at: index(of: data)) }
         case "content_block_delta":
@@ -63,6 +66,7 @@ struct AnthropicReplyReader: Sendable {
             }
         }
         if let usage = message["usage"] { readUsage(usage) }
+        model = ModelReply.modelName(message["model"])
         stopReason = message["stop_reason"]?.stringValue
         stopped = true
     }

@@ -40,6 +40,6 @@ public struct OpenAIProvider: HTTPModelProvider {
             input: TokenEstimate.tokens(for: body["messages"]?.serialized() ?? ""),
             output: TokenEstimate.tokens(forCharacters: reader.content.utf8Count))
         return await reader.content.reply(
-            answering: answer, stopReason: StopReason(openAI: reader.stopReason), usage: usage, mapper: mapper)
+            answering: answer, stopReason: StopReason(openAI: reader.stopReason), usage: usage, model: reader.model, mapper: mapper)
     }
 }

@@ -11,6 +11,8 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
     private(set) var refusal = ""
     private(set) var usage: TokenUsage?
     private(set) var stopReason: String?
+    /// The model that answered, as the chunks name it.
+    private(set) var model: String?
     /// `[DONE]` arrived.
     private(set) var done = false
     private(set) var error: JSONValue?
@@ -35,6 +37,7 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
             return false
         }
         readUsage(chunk["usage"])
+        if model == nil { model = ModelReply.modelName(chunk["model"]) }
         var grew = false
         for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.numberValue?.intValue ?? 0) == 0 {
             if let piece = choice["delta"]?["content"]?.stringValue, content.append(piece, at: Self.textIndex) { grew = true }
@@ -57,6 +60,7 @@ struct OpenAIReplyReader: Sendable, StreamedReplyReader {
         }
         refusal += choice?["message"]?["refusal"]?.stringValue ?? ""
         stopReason = choice?["finish_reason"]?.stringValue
+        model = ModelReply.modelName(completion["model"])
         readUsage(completion["usage"])
         done = true
     }

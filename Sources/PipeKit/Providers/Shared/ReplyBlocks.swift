@@ -102,8 +102,12 @@ struct ReplyBlocks: Sendable {
 
     /// The reply with `answer` (from `answer(to:schema:mapper:)`). A model or a server may echo
     /// the key: it is printed, stored and passed on nowhere.
-    func reply(answering answer: String, stopReason: StopReason, usage: TokenUsage, mapper: ProviderErrorMapper) async -> ModelReply {
-        ModelReply(content: await content(mapper), stopReason: stopReason, usage: usage, answerText: mapper.redact(answer))
+    func reply(
+        answering answer: String, stopReason: StopReason, usage: TokenUsage, model: String?, mapper: ProviderErrorMapper
+    ) async -> ModelReply {
+        ModelReply(
+            content: await content(mapper), stopReason: stopReason, usage: usage, answerText: mapper.redact(answer),
+            model: model.map(mapper.redact))
     }
 
     /// The blocks as the reply carries them, with the key redacted. A tool input that is not

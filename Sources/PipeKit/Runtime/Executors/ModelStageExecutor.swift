@@ -181,14 +181,15 @@ private struct Run: Sendable {
                     }
                     // A turn: the calls run at once, their results go back in the calls' order.
                     await record(request, model: model, attempt: tally.attempts, reply: turnReply.answerText, status: .turn,
-                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason)
+                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason,
+                        responseModel: turnReply.model)
                     if Task.isCancelled { return .cancelled }
                     let results = await tools.run(calls)
                     for call in results {
                         let record = ToolCallRecord(
                             stage: unit.description, attempt: tally.attempts, turn: turn, tool: call.tool, arguments: call.arguments,
                             resultCharacters: call.outcome.fullLength, isError: call.outcome.isError, error: call.failure,
-                            duration: call.duration)
+                            duration: call.duration, startedAt: call.startedAt, callID: call.id, result: call.outcome.content)
                         events(.toolCallFinished(record))
                         await journal?.record(record)
                     }
@@ -208,7 +209,7 @@ private struct Run: Sendable {
                 let checked = await check(reply.answerText)
                 await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
                     status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
-                    since: callStart, key: cacheKey, stopReason: reply.stopReason)
+                    since: callStart, key: cacheKey, stopReason: reply.stopReason, responseModel: reply.model)
                 // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
                 if !checked.isValue, Task.isCancelled { return .cancelled }
                 // A re-ask goes on from the conversation, the tools' results included.
@@ -266,12 +267,12 @@ private struct Run: Sendable {
     private func record(
         _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
         problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String,
-        stopReason: StopReason? = nil, errorKind: String? = nil
+        stopReason: StopReason? = nil, errorKind: String? = nil, responseModel: String? = nil
     ) async {
         let call = CallRecord(
             stage: unit.description, attempt: attempt, model: model, request: request, reply: reply, status: status,
             problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key,
-            stopReason: stopReason, errorKind: errorKind)
+            stopReason: stopReason, errorKind: errorKind, responseModel: responseModel)
         events(.callFinished(call))
         await journal?.record(call)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The tools of one unit of a stage with `tools:`: the definitions offered to the model
 /// under API-safe names, and the running of the calls of a turn, in parallel, through the
 /// run's `ToolServers`.
@@ -64,6 +66,8 @@ struct ToolTurns: Sendable {
         /// The server's failure, when it could not answer.
         var failure: String?
         var duration: Duration
+        /// When it started, on the wall clock (for the store and the report's timeline).
+        var startedAt: Date
     }
 
     /// Runs the calls of one turn at once; the results come back in the calls' order. A call
@@ -75,28 +79,28 @@ struct ToolTurns: Sendable {
         await withTaskGroup(of: (Int, Call).self) { group in
             for (index, call) in calls.enumerated() {
                 group.addTask {
-                    let start = ContinuousClock.now
+                    let (start, startedAt) = (ContinuousClock.now, Date())
                     guard let tool = offered.first(where: { $0.definition.name == call.name }) else {
                         let names = offered.map { "`\($0.definition.name)`" }.joined(separator: ", ")
                         let message = "there is no tool `\(call.name)`; the tools offered are \(names.isEmpty ? "none" : names)"
                         return (index, Call(id: call.id, tool: call.name, arguments: call.input,
-                            outcome: ToolOutcome(content: message, isError: true), failure: message, duration: .zero))
+                            outcome: ToolOutcome(content: message, isError: true), failure: message, duration: .zero, startedAt: startedAt))
                     }
                     let name = "\(tool.server).\(tool.tool)"
                     guard case .object = call.input else {
                         let message = "the arguments of `\(call.name)` must be a JSON object"
                         return (index, Call(id: call.id, tool: name, arguments: call.input,
-                            outcome: ToolOutcome(content: message, isError: true), failure: message, duration: .zero))
+                            outcome: ToolOutcome(content: message, isError: true), failure: message, duration: .zero, startedAt: startedAt))
                     }
                     started(index)
                     do throws(ToolFailure) {
                         let outcome = try await servers.call(server: tool.server, tool: tool.tool, arguments: call.input, timeout: timeout)
                         return (index, Call(id: call.id, tool: name, arguments: call.input, outcome: outcome, failure: nil,
-                            duration: ContinuousClock.now - start))
+                            duration: ContinuousClock.now - start, startedAt: startedAt))
                     } catch {
                         return (index, Call(id: call.id, tool: name, arguments: call.input,
                             outcome: ToolOutcome(content: error.description, isError: true), failure: error.description,
-                            duration: ContinuousClock.now - start))
+                            duration: ContinuousClock.now - start, startedAt: startedAt))
                     }
                 }
             }

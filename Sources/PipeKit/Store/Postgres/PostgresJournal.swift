@@ -150,7 +150,7 @@ public final class PostgresJournal: DurableJournal {
         let parameters: [any PostgresParameter] = [
             runID, toolCall.stage, toolCall.attempt, toolCall.turn, toolCall.tool, toolCall.arguments.serialized(),
             toolCall.resultCharacters, toolCall.isError, toolCall.error, StoreTime.milliseconds(toolCall.duration),
-            StoreTime.text(Date()),
+            StoreTime.text(Date()), toolCall.startedAt.map(StoreTime.text),
         ]
         enqueue(ToolCallRecord.insert { "$\($0)" }, parameters)
     }

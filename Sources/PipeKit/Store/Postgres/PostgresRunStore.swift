@@ -101,7 +101,8 @@ public final class PostgresRunStore: RunStorage {
                     stage: row["stage"] ?? "", attempt: row.int("attempt") ?? 0, turn: row.int("turn") ?? 0, tool: row["tool"] ?? "",
                     arguments: Self.json(row["arguments"]) ?? .null, resultCharacters: row.int("result_chars") ?? 0,
                     isError: row.bool("is_error") ?? false, error: row["error"],
-                    duration: StoreTime.duration(milliseconds: row.int("latency_ms") ?? 0))
+                    duration: StoreTime.duration(milliseconds: row.int("latency_ms") ?? 0),
+                    startedAt: row["started_at"].flatMap(StoreTime.date))
             })
     }
 

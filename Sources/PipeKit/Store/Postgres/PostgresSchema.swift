@@ -147,6 +147,8 @@ enum PostgresSchema {
             """,
             "CREATE INDEX tool_calls_run_id ON tool_calls (run_id, stage)",
         ],
+        // When each tool call started, for the report's timeline (StoreSchema's "v8: tool call start times").
+        ["ALTER TABLE tool_calls ADD COLUMN started_at TEXT"],
     ]
 
     static var version: Int { migrations.count }
