@@ -115,8 +115,8 @@ extension HelpTests {
         }
     }
 
-    @Test func runAndBatchHelpNameTheOpenTelemetryVariables() async throws {
-        for command in ["run", "batch"] {
+    @Test func runBatchAndWorkerHelpNameTheOpenTelemetryVariables() async throws {
+        for command in ["run", "batch", "worker"] {
             let help = Self.flattened(try await runPipe(["help", command]).stdout)
             for variable in [
                 "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",

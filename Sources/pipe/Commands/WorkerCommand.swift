@@ -25,6 +25,16 @@ struct WorkerCommand: AsyncParsableCommand {
             A model's rate_limit is divided by the live workers (those holding leases), counted \
             again every few seconds.
 
+            OpenTelemetry: the variables of `pipe help run` (OTEL_EXPORTER_OTLP_ENDPOINT, \
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, \
+            OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, \
+            OTEL_SDK_DISABLED, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, TRACEPARENT) \
+            export each item the worker runs as a trace of its own, as `pipe batch` does: its \
+            root span carries pipe.batch.id and pipe.batch.item, and its trace id is the one the \
+            item's run has in the database (`pipe logs RUN --queue URL --json`); with \
+            TRACEPARENT, every item's run is a child of the caller's span. The last spans are \
+            sent when the worker exits.
+
             Ctrl-C or SIGTERM gives the items in flight back (exit 130, 143). Without \
             --exit-when-idle a worker waits for new batches; with it, it exits 0 once no item of \
             the batches (or of --batch) is pending or running and every batch is fully queued.
@@ -79,6 +89,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = BatchSession.Settings(
             mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
         let lease = Duration.seconds(leaseSeconds)
+        let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
+        for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
         let (exitWhenIdle, only) = (exitWhenIdle, chosen)
         let (outcome, signal) = await Interrupt.run { () async -> Result<Void, WorkerFailure> in
             await withTaskGroup(of: Void.self) { group in
@@ -90,11 +102,12 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 let result = await Self.work(
                     backend: backend, only: only, settings: settings, lease: lease, worker: name,
-                    exitWhenIdle: exitWhenIdle)
+                    exitWhenIdle: exitWhenIdle, telemetry: telemetry)
                 group.cancelAll()
                 return result
             }
         }
+        await RunSession.finish(telemetry)
         switch outcome {
         case .success:
             if let signal { throw ExitCodeError(code: 128 + signal) }
@@ -115,7 +128,7 @@ struct WorkerCommand: AsyncParsableCommand {
     /// Claims and runs items until cancelled, or idle with `exitWhenIdle`.
     static func work(
         backend: BatchQueue, only: String?, settings: BatchSession.Settings, lease: Duration, worker: String,
-        exitWhenIdle: Bool
+        exitWhenIdle: Bool, telemetry: RunTelemetry = .disabled
     ) async -> Result<Void, WorkerFailure> {
         var sessions: [String: (session: BatchSession, runner: PipelineRunner)] = [:]
         while !Task.isCancelled {
@@ -138,7 +151,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 guard let (session, runner) = sessions[info.id] else { continue }
                 switch await session.drain(
-                    runner: runner, concurrency: settings.concurrency, maxCostUSD: nil, lease: lease, worker: worker)
+                    runner: runner, concurrency: settings.concurrency, maxCostUSD: nil, lease: lease, worker: worker,
+                    telemetry: telemetry)
                 {
                 case .success(.interrupted): return .success(())
                 case .success(.drained), .success(.costLimit): break
