@@ -81,7 +81,8 @@ import Testing
         await journal.record(
             ToolCallRecord(
                 stage: "research", attempt: 1, turn: 2, tool: "kb.lookup", arguments: ["q": "tides"], resultCharacters: 42,
-                isError: true, error: "tool server 'kb' stopped: exit 1", duration: .milliseconds(12)))
+                isError: true, error: "tool server 'kb' stopped: exit 1", duration: .milliseconds(12),
+                startedAt: Date(timeIntervalSince1970: 1_796_000_000.25)))
         // Queued like the run's call and stage records: written once the journal is flushed.
         #expect(await journal.flush() == nil)
         let detail = try #require(try await PostgresRunStore(client: client).run(journal.runID))
@@ -90,5 +91,7 @@ import Testing
         #expect(call.arguments == ["q": "tides"])
         #expect(call.resultCharacters == 42 && call.isError && call.error == "tool server 'kb' stopped: exit 1")
         #expect(call.duration == .milliseconds(12))
+        // Its start, for the report's timeline (`pipe worker` items' tool calls too).
+        #expect(abs((call.startedAt?.timeIntervalSince1970 ?? 0) - 1_796_000_000.25) < 0.001)
     }
 }

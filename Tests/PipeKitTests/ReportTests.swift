@@ -181,6 +181,47 @@ import Testing
         }
     }
 
+    /// A stage with tools (the real MCP git server): each tool call is a bar under its attempt,
+    /// named, with its duration; a failed call (a tool the model made up, with a hostile name)
+    /// is red and its name is text.
+    @Test func toolCallsAreBarsUnderTheirAttemptAndAFailedOneIsRed() async throws {
+        let folder = try AgentEndToEndTests.repository(spec: AgentEndToEndTests.spec)
+        let server = FakeLLMServer { request in
+            switch request.callNumber {
+            case 1:
+                .blocks([
+                    .toolUse(name: "git_git_log", input: #"{"repo_path": "."}"#),
+                    .toolUse(name: "git_git_diff_unstaged", input: #"{"repo_path": "."}"#),
+                    .toolUse(name: "bad<b>tool</b>", input: "{}"),
+                ])
+            default: .text(#"{"verdict": "fine"}"#)
+            }
+        }
+        try server.start()
+        defer { server.stop() }
+        let store = folder.storePath
+        let run = try await runPipe(
+            ["run", "--quiet", "--store", store, folder.url.appendingPathComponent("review.yaml").path], stdin: "x",
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
+                "ANTHROPIC_API_KEY": "k", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+            ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (_, dom) = try await report("last", store: store, in: folder.url, name: "tools")
+        for tool in ["git.git_log", "git.git_diff_unstaged"] {
+            #expect(dom.contains(#"<rect class="tool" data-unit="review" data-attempt="1" data-tool="\#(tool)""#), "a bar for \(tool)")
+            #expect(dom.contains(try Regex(#"<text class="tool-label"[^>]*>\#(NSRegularExpression.escapedPattern(for: tool)) [0-9.]+m?s</text>"#)),
+                    "\(tool) named with its duration")
+        }
+        #expect(dom.contains(#"<rect class="tool failed" data-unit="review" data-attempt="1""#))
+        #expect(dom.contains(try Regex(#"<text class="tool-label failed"[^>]*>bad&lt;b&gt;tool&lt;/b&gt; [0-9.]+m?s</text>"#)))
+        #expect(dom.contains("there is no tool `bad&lt;b&gt;tool&lt;/b&gt;`"))
+        #expect(!dom.contains("<b>tool</b>"))
+        // The timeline has the tool calls' rows under the stage's: three calls at once, three rows.
+        let height = try #require(dom.firstMatch(of: try Regex(#"<svg class="timeline" width="[0-9.]+" height="([0-9.]+)""#)))
+        #expect(Double(height.output[1].substring ?? "") == Timeline.top + 4 * Timeline.rowHeight + 10)
+    }
+
     @Test func aFanOutShowsItsItemCountAndABarPerItem() async throws {
         let folder = try TemporaryFolder("pipe-report")
         let question = try String(contentsOf: Paths.pipelines.appendingPathComponent("orchestrator-workers.input.txt"), encoding: .utf8)
