@@ -76,7 +76,8 @@ public enum RunReport {
             <span><i style="background:#2e7d32"></i>attempt ok</span><span><i style="background:#ef6c00"></i>invalid reply</span>\
             <span><i style="background:#c62828"></i>failed attempt</span><span><i style="background:#90caf9"></i>from the cache</span>\
             <span><i style="background:#fff;border:2px solid #4a148c"></i>fallback model</span>\
-            <span><i style="background:#ffe0b2;border:1px solid #ef6c00"></i>★ critical path</span></p>
+            <span><i style="background:#ffe0b2;border:1px solid #ef6c00"></i>★ critical path</span>\
+            <span><i style="background:#7e57c2"></i>tool call (red: failed)</span></p>
             """
         if timeline.units.count > Timeline.maxRows {
             html += "<p class=\"note\">The first \(Timeline.maxRows) of \(timeline.units.count) stage runs are drawn.</p>"
