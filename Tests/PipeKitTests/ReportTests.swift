@@ -357,7 +357,7 @@ import Testing
         for phrase in [
             "self-contained", "loads nothing from the network", "critical path", "one bar per attempt", "the failed stage red",
             "histograms", "at most 1,000 items", "is escaped", "`last`", "--store", "--queue", "-o, --output <file>",
-            "pipe report last -o report.html",
+            "pipe report last -o report.html", "each tool call a named bar",
         ] {
             #expect(text.contains(phrase), "pipe help report does not say \(phrase)")
         }

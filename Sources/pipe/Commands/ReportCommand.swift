@@ -16,7 +16,8 @@ struct ReportCommand: AsyncParsableCommand {
             and iterations, fan-outs with their item count, skipped and not-run stages grey, the \
             failed stage red); a timeline with one row per stage run and one bar per attempt \
             (retries, invalid replies, fallbacks and cache hits coloured, waits as gaps, the \
-            critical path marked ★); and every stage with its model, tokens, cost, latency and \
+            critical path marked ★, each tool call a named bar under its stage run, red when it \
+            failed); and every stage with its model, tokens, cost, latency and \
             attempts, each attempt's rendered prompt, reply and validation errors, its tool calls \
             and its output, folded in <details>. The DAG comes from the spec file the run was \
             started from when it still has the same text (the store keeps its path and hash); \
