@@ -183,8 +183,10 @@ public struct PipelineRunner: Sendable {
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let calls = options.calls ?? CallLimiter(limit: options.concurrency)
+        // What is recorded and traced is hashed as `record:` says; the stages see the real values.
+        let events = pipeline.record.events(events)
+        var runner = self.with(journal: pipeline.record.journal(options.journal))
         // One set of tool servers for the run, stopped when it ends, however it ends.
-        var runner = self
         if pipeline.usesTools {
             do throws(ToolSetupError) {
                 guard let factory = options.toolServers else { throw .unavailable }

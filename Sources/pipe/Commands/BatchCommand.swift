@@ -141,6 +141,8 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on stderr but the batch id, errors and the summary.")
     var quiet = false
 
+    @OptionGroup var recording: RecordOptions
+
     @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
     var store: String?
 
@@ -196,6 +198,7 @@ struct BatchRunCommand: AsyncParsableCommand {
         var settings = BatchSession.Settings(
             mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? 10_000 : 8), maxCostUSD: maxCostUSD, output: output)
         settings.providerBatch = providerBatch
+        settings.record = try recording.choice()
         settings.batchFallback = batchFallback
         try await session.work(settings: settings)
     }

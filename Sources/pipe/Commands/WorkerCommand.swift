@@ -57,6 +57,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
     var mock = false
 
+    @OptionGroup var recording: RecordOptions
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if leaseSeconds < 3 { throw ValidationError("--lease-seconds must be at least 3") }
@@ -76,8 +78,10 @@ struct WorkerCommand: AsyncParsableCommand {
         if let batch { chosen = try await BatchSession.find(batch, in: backend).id }
         let name = RunHolder.hostName() + " " + BatchSession.workerName()
         try Terminal.writeError("pipe: worker \(name) on \(backend.location)\n")
-        let settings = BatchSession.Settings(
+        var chosenSettings = BatchSession.Settings(
             mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
+        chosenSettings.record = try recording.choice()
+        let settings = chosenSettings
         let lease = Duration.seconds(leaseSeconds)
         let (exitWhenIdle, only) = (exitWhenIdle, chosen)
         let (outcome, signal) = await Interrupt.run { () async -> Result<Void, WorkerFailure> in
