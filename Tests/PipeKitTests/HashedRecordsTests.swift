@@ -98,7 +98,7 @@ final class HashedRecordsTests: Sendable {
             ]))
         #expect(result.status == 0, "\(result.stderr)")
         // The output is the user's: in full.
-        #expect(result.stdout == "\(Self.replyMarker) done")
+        #expect(result.stdout == "\(Self.replyMarker) done\n")
         // The model got the real prompts.
         #expect(server.log.contains { $0.request.prompt.contains(Self.inputMarker) && $0.request.prompt.contains(Self.promptMarker) })
 
@@ -165,7 +165,7 @@ final class HashedRecordsTests: Sendable {
 
         let resumed = try await runPipe(["run", spec, "--resume", "last"], stdin: Self.inputMarker, environment: environment())
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout == "\(Self.replyMarker) done")
+        #expect(resumed.stdout == "\(Self.replyMarker) done\n")
         // `plan` succeeded, but its value was kept only as a hash: it runs again.
         #expect(calls("plan") == 2 && calls("write") == 2)
         #expect(Self.leaked(try storeBytes()) == [])
@@ -179,9 +179,31 @@ final class HashedRecordsTests: Sendable {
         failWrite.withLock { $0 = false }
         let resumed = try await runPipe(["run", spec, "--resume", "last", "--input", "/dev/stdin"], stdin: Self.inputMarker, environment: environment())
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout == "\(Self.replyMarker) done")
+        #expect(resumed.stdout == "\(Self.replyMarker) done\n")
         #expect(resumed.stderr.contains("reused"), "\(resumed.stderr)")
         #expect(calls("plan") == 1 && calls("write") == 2)
         #expect(!Self.leaked(try storeBytes()).contains(Self.inputMarker))
+    }
+
+    @Test func aHashedBatchOnPostgreSQLKeepsNoInputPromptOrReplyInItsRuns() async throws {
+        let url = try await PostgresServer.shared().database()
+        let input = folder.url.appendingPathComponent("items.jsonl").path
+        try ["\"\(Self.inputMarker) one\"", "\"\(Self.inputMarker) two\""].joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let batch = try await runPipe(["batch", spec, "--input", input, "--queue", url, "--quiet"], environment: environment())
+        #expect(batch.status == 0, "\(batch.stderr)")
+        // The results are the user's own output: in full.
+        #expect(batch.stdout.components(separatedBy: Self.replyMarker).count == 3, "\(batch.stdout)")
+        #expect(calls("plan") == 2 && calls("write") == 2)
+        let database = try await PostgresClient.open(url: url)
+        let rows = try await database.withConnection { connection throws(PostgresError) in
+            var rows: [String] = []
+            for table in ["runs", "calls", "stages", "tool_calls"] {
+                rows += try connection.query("SELECT t::text AS row FROM \(table) t").compactMap { $0["row"] }
+            }
+            return rows
+        }
+        #expect(rows.count >= 2 + 4 + 4)
+        #expect(Self.leaked(Array(rows.joined(separator: "\n").utf8)) == [])
+        #expect(rows.contains { $0.contains(HashedText(.string("\(Self.inputMarker) one")).description) })
     }
 }

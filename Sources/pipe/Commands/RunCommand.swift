@@ -68,6 +68,15 @@ struct RunCommand: AsyncParsableCommand {
             --strict-errors (or PIPE_STRICT_ERRORS=1) such a partial run exits 1 and prints no \
             output.
 
+            Sensitive text: with `record: { prompts: hash, outputs: hash }` in the spec (or \
+            --record-prompts hash, --record-outputs hash; PIPE_RECORD_PROMPTS, PIPE_RECORD_OUTPUTS), \
+            the input and prompts (tool results included), and the replies, stage values, output \
+            and tool arguments, are kept only as `sha256:HEX (N bytes)` in the run store, --trace, \
+            the OpenTelemetry export and --record cassettes; `pipe logs` shows the hashes; stdout \
+            stays full. --cache still matches calls by the hash of the request, but a stage whose \
+            value is hashed is called again by --resume and --cache. To --resume a run whose input \
+            was hashed, give the input again (--input FILE or stdin): it must have the same hash.
+
             OpenTelemetry: with OTEL_EXPORTER_OTLP_ENDPOINT (`/v1/traces` appended) or \
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set, the run is exported as spans over OTLP/HTTP \
             (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, the default, or http/json; grpc is not \

@@ -29,6 +29,10 @@ struct WorkerCommand: AsyncParsableCommand {
             --exit-when-idle a worker waits for new batches; with it, it exits 0 once no item of \
             the batches (or of --batch) is pending or running and every batch is fully queued.
 
+            Hashed records: the items' runs keep their prompts and outputs as hashes as the \
+            batch's spec (`record:`) or this worker's --record-prompts/--record-outputs say; the \
+            flags of the `pipe batch` that queued the batch do not reach the workers.
+
             Exit status: 0 idle with --exit-when-idle, 2 usage or database error, 130 \
             interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
 
