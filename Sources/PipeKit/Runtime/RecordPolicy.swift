@@ -137,8 +137,9 @@ public struct HashedText: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A run's journal seen through its `RecordPolicy`: every record is hashed as the policy says
-/// before the store sees it; what a resumed or cached run reads passes unchanged.
+/// A run's journal seen through its `RecordPolicy`: the stages' values are hashed as the
+/// policy says before the store sees them (the calls and tool calls come hashed from their
+/// executor, which traces them too); what a resumed or cached run reads passes unchanged.
 struct HashingJournal: RunJournal {
     let inner: any RunJournal
     let policy: RecordPolicy
@@ -151,29 +152,29 @@ struct HashingJournal: RunJournal {
 
     func cachedOutput(fingerprint: String) async -> JSONValue? { await inner.cachedOutput(fingerprint: fingerprint) }
 
-    func record(_ call: CallRecord) async { await inner.record(policy.call(call)) }
+    func record(_ call: CallRecord) async { await inner.record(call) }
 
     func record(_ stage: StageRecord) async { await inner.record(policy.stage(stage)) }
 
-    func record(_ toolCall: ToolCallRecord) async { await inner.record(policy.toolCall(toolCall)) }
+    func record(_ toolCall: ToolCallRecord) async { await inner.record(toolCall) }
 }
 
 extension RecordPolicy {
-    /// A run's events as the trace, the OpenTelemetry export and the progress see them.
-    func events(_ events: @escaping @Sendable (RunEvent) -> Void) -> @Sendable (RunEvent) -> Void {
-        guard hashesAnything else { return events }
-        return { [self] event in
-            switch event {
-            case .callFinished(let call): events(.callFinished(self.call(call)))
-            case .toolCallFinished(let toolCall): events(.toolCallFinished(self.toolCall(toolCall)))
-            default: events(event)
-            }
-        }
+    /// A call as the trace and the journal get it, hashed once, off the HTTP thread (a prompt
+    /// may be megabytes).
+    func recorded(_ call: CallRecord) async -> CallRecord {
+        guard hashesAnything else { return call }
+        return await offHTTPThread { self.call(call) }
     }
 
-    /// A journal that records as the policy says (nil stays nil).
+    func recorded(_ toolCall: ToolCallRecord) async -> ToolCallRecord {
+        guard hashesOutputs else { return toolCall }
+        return await offHTTPThread { self.toolCall(toolCall) }
+    }
+
+    /// A journal that records the stages' values as the policy says (nil stays nil).
     func journal(_ journal: (any RunJournal)?) -> (any RunJournal)? {
-        guard hashesAnything, let journal else { return journal }
+        guard hashesOutputs, let journal else { return journal }
         return HashingJournal(inner: journal, policy: self)
     }
 }
