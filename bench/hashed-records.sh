@@ -20,12 +20,11 @@ stages:
   tone: { prompt: "Tone of: {{ input }}" }
   writer: { prompt: "Write with {{ facts }} in {{ tone }}" }
 SPEC
-export PIPE_STORE="$work/pipe.db"
 declare -A wall cpu
 for mode in full hash; do wall[$mode]=0; cpu[$mode]=0; done
 for _ in $(seq "$runs"); do
   for mode in full hash; do
-    /usr/bin/time -f "%e %U %S" -o "$work/time" "$pipe" run --quiet --mock --record-prompts "$mode" --record-outputs "$mode" \
+    PIPE_STORE="$work/$mode/pipe.db" /usr/bin/time -f "%e %U %S" -o "$work/time" "$pipe" run --quiet --mock --record-prompts "$mode" --record-outputs "$mode" \
       "$work/spec.yaml" --input "$work/input.txt" > /dev/null
     read -r e u s < "$work/time"
     wall[$mode]=$(python3 -c "print(${wall[$mode]} + $e)")
@@ -35,4 +34,6 @@ done
 for mode in full hash; do
   python3 -c "print('$mode: wall %.3f s, cpu %.3f s per run (mean of $runs)' % (${wall[$mode]} / $runs, ${cpu[$mode]} / $runs))"
 done
-ls -l "$work"/pipe.db* | awk '{ s += $5 } END { print "store after", 2 * '"$runs"', "runs:", s, "bytes" }'
+for mode in full hash; do
+  du -cb "$work/$mode"/pipe.db* | tail -n 1 | awk -v m="$mode" -v r="$runs" '{ print m ": store after " r " runs: " $1 " bytes" }'
+done
