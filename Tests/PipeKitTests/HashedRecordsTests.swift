@@ -206,4 +206,27 @@ final class HashedRecordsTests: Sendable {
         #expect(Self.leaked(Array(rows.joined(separator: "\n").utf8)) == [])
         #expect(rows.contains { $0.contains(HashedText(.string("\(Self.inputMarker) one")).description) })
     }
+
+    @Test func aCassetteWithHashedPromptsReplaysAndOneWithHashedRepliesSaysItCannot() async throws {
+        let cassette = folder.url.appendingPathComponent("prompts.jsonl").path
+        let recorded = try await runPipe(
+            ["run", "--quiet", "--record-outputs", "full", "--record", cassette, spec], stdin: Self.inputMarker, environment: environment())
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let lines = try String(contentsOfFile: cassette, encoding: .utf8)
+        #expect(!lines.contains(Self.inputMarker) && lines.contains(Self.replyMarker))
+        // Each live request is matched by its hash; nothing is called.
+        let replayed = try await runPipe(["run", "--quiet", "--replay", cassette, spec], stdin: Self.inputMarker, environment: environment())
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(replayed.stdout == recorded.stdout)
+        #expect(calls("plan") == 1 && calls("write") == 1)
+
+        let hashedReplies = folder.url.appendingPathComponent("replies.jsonl").path
+        let second = try await runPipe(["run", "--quiet", "--record", hashedReplies, spec], stdin: Self.inputMarker, environment: environment())
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Self.leaked(Array(try String(contentsOfFile: hashedReplies, encoding: .utf8).utf8)) == [])
+        let refused = try await runPipe(["run", "--quiet", "--replay", hashedReplies, spec], stdin: Self.inputMarker, environment: environment())
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("was recorded as its hash (record.outputs: hash)"), "\(refused.stderr)")
+        #expect(calls("plan") == 2)
+    }
 }
