@@ -229,4 +229,20 @@ final class HashedRecordsTests: Sendable {
         #expect(refused.stderr.contains("was recorded as its hash (record.outputs: hash)"), "\(refused.stderr)")
         #expect(calls("plan") == 2)
     }
+
+    @Test func approvingARunWhoseInputIsHashedSaysToResumeItWithTheInput() async throws {
+        let text = Self.specText(record: "record: { prompts: hash }").replacingOccurrences(
+            of: "  write:\n", with: "  write:\n    approve: true\n")
+        try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        let waiting = try await runPipe(["run", "--quiet", spec], stdin: Self.inputMarker, environment: environment())
+        #expect(waiting.status == 5, "\(waiting.stderr)")
+        let approve = try await runPipe(["approve", "last"], environment: environment())
+        #expect(approve.status == 2)
+        #expect(approve.stderr.contains("--resume") && approve.stderr.contains("--approve-all --input FILE"), "\(approve.stderr)")
+        let resumed = try await runPipe(
+            ["run", "--quiet", spec, "--resume", "last", "--approve-all"], stdin: Self.inputMarker, environment: environment())
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout == "\(Self.replyMarker) done\n")
+        #expect(calls("plan") == 1 && calls("write") == 1)
+    }
 }
