@@ -101,6 +101,19 @@ import Testing
 }
 
 extension HelpTests {
+    @Test(arguments: ["run", "batch", "worker", "eval"])
+    func helpTeachesHashedRecords(_ command: String) async throws {
+        let help = Self.flattened(try await runPipe(["help", command]).stdout)
+        for text in ["--record-prompts", "--record-outputs", "PIPE_RECORD_PROMPTS", "PIPE_RECORD_OUTPUTS"] {
+            #expect(help.contains(text), "`pipe help \(command)` does not teach \(text)")
+        }
+        if command == "run" {
+            for text in ["record: { prompts: hash, outputs: hash }", "sha256:HEX (N bytes)", "give the input again"] {
+                #expect(help.contains(text), "`pipe help run` does not teach \(text)")
+            }
+        }
+    }
+
     @Test func runHelpTeachesOneStageRunsAndRecordReplay() async throws {
         let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
         for option in ["--stage", "--given", "--record", "--replay"] { #expect(help.contains(option)) }

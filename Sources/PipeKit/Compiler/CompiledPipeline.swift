@@ -19,6 +19,8 @@ public struct CompiledPipeline: Sendable {
     public var toolServers: [ToolServerDeclaration] = []
     /// The spec's directory: the working directory of the tool servers it spawns.
     public var directory: String = "."
+    /// `record:`: how the run's prompts and outputs are recorded (the command line may override it).
+    public var record = RecordPolicy.full
     /// Positions in `stages` by name.
     private let index: [String: Int]
 

@@ -114,6 +114,7 @@ public enum Compiler {
         pipeline.schemaFiles = resolved.schemaFiles
         pipeline.toolServers = spec.tools.compactMap(Self.declaration)
         pipeline.directory = directory
+        pipeline.record = spec.record?.policy ?? .full
         return pipeline
     }
 }

@@ -45,13 +45,15 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case toolServer = "tool-server"
     // Graceful degradation (`on_error`).
     case onErrorDefault = "on-error-default"
+    // Hashed records (`record:`).
+    case cacheHashedOutputs = "cache-hashed-outputs"
 
     /// The rules only `pipe tools` and `pipe lint --tools` check: they start the tool servers.
     public static let startingToolServers: Set<RuleID> = [.toolServer]
 
     public var defaultSeverity: Severity {
         switch self {
-        case .worstCaseBudget, .unusedStage: .warning
+        case .worstCaseBudget, .unusedStage, .cacheHashedOutputs: .warning
         default: .error
         }
     }
@@ -91,6 +93,7 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .unknownTool: "A named tool is one the stage offers (`mock:` scripts) and one its server lists (`pipe tools`, `lint --tools`)."
         case .toolServer: "Each tool server starts and lists its tools (`pipe tools`, `lint --tools`)."
         case .onErrorDefault: "A stage's `on_error: { default: VALUE }` value matches its output schema (a list of them for a `for_each`)."
+        case .cacheHashedOutputs: "`cache: true` is not written where `record.outputs: hash` keeps no output to reuse."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

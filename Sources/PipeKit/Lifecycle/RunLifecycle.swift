@@ -60,6 +60,8 @@ public struct RunLifecycle: Sendable {
         public var journal: (any DurableJournal)?
         /// The run it continues, held until it finishes.
         public var resumedFrom: String?
+        /// How its input and output are recorded (`record:`).
+        public var record = RecordPolicy.full
         public var isRecorded: Bool { journal != nil }
     }
 
@@ -171,7 +173,7 @@ public struct RunLifecycle: Sendable {
         let spec = specHashAndPath(pipeline, specPath)
         let run = NewRun(
             specPath: spec.path, specHash: spec.hash,
-            pipelineName: pipeline.name, input: input, traceID: traceID, resumedFrom: resuming?.id,
+            pipelineName: pipeline.name, input: pipeline.record.input(input), traceID: traceID, resumedFrom: resuming?.id,
             held: holdsRuns)
         let id = if let write { try await write(run) } else { try await store.startRun(run) }
         do {
@@ -182,7 +184,8 @@ public struct RunLifecycle: Sendable {
             await store.release(id)
             throw error
         }
-        return Run(id: id, journal: store.journal(runID: id, reusingFrom: resuming?.id), resumedFrom: resuming?.id)
+        return Run(
+            id: id, journal: store.journal(runID: id, reusingFrom: resuming?.id), resumedFrom: resuming?.id, record: pipeline.record)
     }
 
     /// Ends a run: records its end (written by `write` when given; in the run store), behind
@@ -193,7 +196,7 @@ public struct RunLifecycle: Sendable {
         var gaps = RecordingGaps()
         guard let store, let journal = run.journal else { return gaps }
         do {
-            let end = RunEnd(result)
+            let end = run.record.end(RunEnd(result))
             if let write {
                 try await write(end)
                 // What `finishRun` lets go of after writing.

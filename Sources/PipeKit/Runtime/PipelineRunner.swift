@@ -31,6 +31,8 @@ public struct PipelineRunner: Sendable {
         public var environment: [String: String] = [:]
         /// The tool servers of the run in progress (set by `run`).
         var activeTools: (any ToolServers)?
+        /// `record:` of the run in progress (set by `run` from the pipeline).
+        var record = RecordPolicy.full
         /// Values of stages that are not run (`--given`, a test's `given:`): a pipeline of one
         /// stage (`CompiledPipeline.only`) reads them as its upstream stages' values.
         public var given: [String: JSONValue] = [:]
@@ -183,8 +185,12 @@ public struct PipelineRunner: Sendable {
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let calls = options.calls ?? CallLimiter(limit: options.concurrency)
+        // What is recorded and traced is hashed as `record:` says (the calls by their executor,
+        // once for the trace and the store; the stages' values by the journal); the stages see
+        // the real values.
+        var runner = self.with(journal: pipeline.record.journal(options.journal))
+        runner.options.record = pipeline.record
         // One set of tool servers for the run, stopped when it ends, however it ends.
-        var runner = self
         if pipeline.usesTools {
             do throws(ToolSetupError) {
                 guard let factory = options.toolServers else { throw .unavailable }

@@ -38,6 +38,8 @@ struct StageContext: Sendable {
     var mockCommands = false
     /// The run's tool servers, when a stage uses tools.
     var toolServers: (any ToolServers)? = nil
+    /// `record:`: how the unit's calls and tool calls are recorded and traced.
+    var record = RecordPolicy.full
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.

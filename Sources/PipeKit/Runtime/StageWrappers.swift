@@ -16,7 +16,9 @@ extension PipelineRunner {
     ) -> Start {
         switch unit {
         case .loop(let loop):
-            guard let runner = loopRunners[loop.end]?.with(journal: options.journal).with(toolServers: options.activeTools) else { return .run { [] } }
+            guard var iteration = loopRunners[loop.end]?.with(journal: options.journal).with(toolServers: options.activeTools) else { return .run { [] } }
+            iteration.options.record = options.record
+            let runner = iteration
             return .run {
                 await LoopRunner(loop: loop, iteration: runner).run(
                     values: values, ledger: ledger, calls: calls, deadline: deadline, events: events)
@@ -26,7 +28,8 @@ extension PipelineRunner {
                 stage: stage, unit: RunUnitID(stage: stage.name, iteration: iteration), validator: validators[stage.name],
                 renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
-                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools, events: events)
+                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools,
+                record: options.record, events: events)
             if let condition = stage.when,
                 !ExpressionEvaluator.holds(condition, value: { context.renderer.value(of: $0) })
             {

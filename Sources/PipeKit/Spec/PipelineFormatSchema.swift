@@ -127,6 +127,22 @@ public enum PipelineFormatSchema {
         }
       }
     },
+    "record": {
+      "description": "How the run's text is kept where it is recorded: the run store, `--trace`, the OpenTelemetry export and `--record` cassettes. `hash` keeps each text only as `sha256:HEX (N bytes)`; what the stages read and the output on stdout stay full. `--record-prompts`/`--record-outputs` override it.",
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "prompts": {
+          "description": "The run's input, the system prompts and messages sent to models (tool results included), a command stage's stdin and arguments: `full` (the default) or `hash`. Hashed prompts do not stop `--resume` and `--cache`, which match calls by hash.",
+          "enum": ["full", "hash"]
+        },
+        "outputs": {
+          "description": "Replies, the stages' values, the run's output and the arguments of the tools a model calls: `full` (the default) or `hash`. A stage whose value is hashed is not reused by `--resume` or `--cache`: it runs again.",
+          "enum": ["full", "hash"]
+        }
+      },
+      "examples": [{"prompts": "hash", "outputs": "hash"}]
+    },
     "tools": {
       "description": "Tool servers (Model Context Protocol) the stages may use: name → `{ mcp: { command: [argv...] } }` (spawned per run, no shell, in the spec's directory) or `{ mcp: { url: ... } }` (Streamable HTTP). A server sees only the variables `env` passes by name, never the API keys.",
       "type": "object",

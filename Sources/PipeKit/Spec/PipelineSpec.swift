@@ -13,6 +13,8 @@ public struct PipelineSpec: Sendable {
     public var tools: [ToolServerSpec] = []
     public var stages: [StageSpec] = []
     public var output: OutputSpec?
+    /// `record:`: how prompts and outputs are kept where the run is recorded.
+    public var record: RecordSpec?
 
     public init(source: SourceFile) {
         self.source = source

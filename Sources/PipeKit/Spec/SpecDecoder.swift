@@ -37,6 +37,7 @@ public struct SpecDecoder {
             case "tools": spec.tools = toolServers(value)
             case "stages": spec.stages = stages(value)
             case "output": spec.output = output(value)
+            case "record": spec.record = record(value)
             default: break
             }
         }

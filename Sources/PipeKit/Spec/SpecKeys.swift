@@ -1,7 +1,8 @@
 /// The keys the spec format knows, by where they appear. `schemas/pipeline.schema.json`
 /// describes the same format for editors; a test keeps the two in step.
 enum SpecKeys {
-    static let topLevel = ["version", "name", "description", "input", "models", "defaults", "budget", "tools", "stages", "output"]
+    static let topLevel = ["version", "name", "description", "input", "models", "defaults", "budget", "tools", "stages", "output", "record"]
+    static let record = ["prompts", "outputs"]
     static let input = ["schema"]
     static let settings = ["model", "fallback", "system", "max_tokens", "temperature", "retries", "timeout", "cache", "max_turns"]
     static let model = ["provider", "model", "base_url", "api_key_env", "price", "rate_limit", "batch", "max_tokens", "temperature", "timeout",

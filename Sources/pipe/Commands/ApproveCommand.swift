@@ -39,6 +39,12 @@ struct ApproveCommand: AsyncParsableCommand {
     func run() async throws {
         let found = try await WaitingRun.find(runID, store: location.store, spec: location.spec)
         let stages = try found.select(stage)
+        if HashedText.isHashed(found.run.detail.input) {
+            await found.lifecycle.letGo(found.run.id)
+            try Terminal.writeError("pipe: run \(found.run.id) recorded its input as its hash (record.prompts: hash): continue it with "
+                + "`pipe run \(found.run.detail.row.specPath) --resume \(found.run.id) --approve-all --input FILE`, giving the same input\n")
+            throw ExitCodeError(code: 2)
+        }
         let resumption: RunLifecycle.Resumption
         do {
             resumption = try await found.lifecycle.approve(found.run, stages: stages)

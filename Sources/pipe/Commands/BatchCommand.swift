@@ -42,8 +42,15 @@ struct BatchCommand: AsyncParsableCommand {
 
             Options: `pipe help batch run` (--input, --format, --output, --concurrency, \
             --max-cost-usd, --resume, --mock, --quiet, --store, --queue, --no-work, \
-            --provider-batch, --batch-fallback); `pipe batch status`, `pipe batch results` and \
-            `pipe batch cancel` take a batch id, a unique prefix of one, or `last`.
+            --provider-batch, --batch-fallback, --record-prompts, --record-outputs); `pipe batch \
+            status`, `pipe batch results` and `pipe batch cancel` take a batch id, a unique prefix \
+            of one, or `last`.
+
+            Hashed records: with the spec's `record:`, or --record-prompts hash and \
+            --record-outputs hash (PIPE_RECORD_PROMPTS, PIPE_RECORD_OUTPUTS), the items' runs keep \
+            their input, prompts and outputs only as `sha256:HEX (N bytes)` in the run store, \
+            traces and exports. The results (stdout or --output) are your own output and stay \
+            full, and the batch's queue keeps each item's input and result, which it needs.
 
             Provider batches, half the price: with --provider-batch (or `batch: true` on a model \
             in the spec, for that model only) the model calls go through Anthropic's Message \
@@ -141,6 +148,8 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on stderr but the batch id, errors and the summary.")
     var quiet = false
 
+    @OptionGroup var recording: RecordOptions
+
     @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
     var store: String?
 
@@ -196,6 +205,7 @@ struct BatchRunCommand: AsyncParsableCommand {
         var settings = BatchSession.Settings(
             mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? 10_000 : 8), maxCostUSD: maxCostUSD, output: output)
         settings.providerBatch = providerBatch
+        settings.record = try recording.choice()
         settings.batchFallback = batchFallback
         try await session.work(settings: settings)
     }

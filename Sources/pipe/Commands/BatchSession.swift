@@ -20,6 +20,8 @@ struct BatchSession {
         var replay: ReplayProvider? = nil
         /// `pipe eval --record`: every exchange written to a cassette.
         var recorder: CassetteRecorder? = nil
+        /// `--record-prompts`/`--record-outputs` over the spec's `record:`.
+        var record = RecordChoice()
     }
 
     let id: String
@@ -212,7 +214,9 @@ struct BatchSession {
         let batching = ProviderBatching(factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty)
         do {
             let (replay, recorder) = (settings.replay, settings.recorder)
-            return try PipelineRunner(pipeline: pipeline.atBatchPrices(batching.batches), options: options) { model throws(ProviderError) in
+            var pipeline = pipeline.atBatchPrices(batching.batches)
+            settings.record.apply(to: &pipeline)
+            return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
                 try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try batching.provider(for: model) }
             }
         } catch {

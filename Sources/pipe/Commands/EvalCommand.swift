@@ -110,6 +110,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on stderr but the eval id, errors and the verdict.")
     var quiet = false
 
+    @OptionGroup var recording: RecordOptions
+
     @Option(name: .long, help: "The run store (default: .pipe/pipe.db beside the spec, or PIPE_STORE).")
     var store: String?
 
@@ -147,7 +149,8 @@ struct EvalCommand: AsyncParsableCommand {
             mock: mock, quiet: quiet, concurrency: concurrency, maxCostUSD: maxCostUSD, format: format, output: output,
             compare: compare)
         settings.replay = try Cassettes.replay(replay)
-        settings.recorder = try Cassettes.recorder(record)
+        settings.record = try recording.choice()
+        settings.recorder = try Cassettes.recorder(record, policy: RecordPolicy.full.overridden(prompts: settings.record.prompts, outputs: settings.record.outputs))
         do {
             if let resume {
                 try await EvalSession.resume(resume, store: store, settings: settings)

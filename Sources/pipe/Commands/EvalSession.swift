@@ -17,6 +17,8 @@ struct EvalSession {
         var replay: ReplayProvider? = nil
         /// `--record FILE`: the pipeline's and the judges' exchanges written to a cassette.
         var recorder: CassetteRecorder? = nil
+        /// `--record-prompts`/`--record-outputs` over the spec's `record:`.
+        var record = RecordChoice()
     }
 
     /// What an eval measures, read and checked.
@@ -93,7 +95,7 @@ struct EvalSession {
             try await session.work(
                 settings: .init(
                     mock: settings.mock, quiet: settings.quiet, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD,
-                    output: nil, replay: settings.replay, recorder: settings.recorder))
+                    output: nil, replay: settings.replay, recorder: settings.recorder, record: settings.record))
         } catch let error as ExitCodeError where error.code == 1 {
             // Items that failed in the pipeline: they fail every evaluator below.
         } catch let error as ExitCodeError {

@@ -70,10 +70,10 @@ enum Cassettes {
         return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
     }
 
-    static func recorder(_ path: String?) throws -> CassetteRecorder? {
+    static func recorder(_ path: String?, policy: RecordPolicy = .full) throws -> CassetteRecorder? {
         guard let path else { return nil }
         do {
-            return try CassetteRecorder(creating: path)
+            return try CassetteRecorder(creating: path, policy: policy)
         } catch {
             try Terminal.writeError("pipe: --record: \(error)\n")
             throw ExitCodeError(code: 2)

@@ -68,6 +68,15 @@ struct RunCommand: AsyncParsableCommand {
             --strict-errors (or PIPE_STRICT_ERRORS=1) such a partial run exits 1 and prints no \
             output.
 
+            Sensitive text: with `record: { prompts: hash, outputs: hash }` in the spec (or \
+            --record-prompts hash, --record-outputs hash; PIPE_RECORD_PROMPTS, PIPE_RECORD_OUTPUTS), \
+            the input and prompts (tool results included), and the replies, stage values, output \
+            and tool arguments, are kept only as `sha256:HEX (N bytes)` in the run store, --trace, \
+            the OpenTelemetry export and --record cassettes; `pipe logs` shows the hashes; stdout \
+            stays full. --cache still matches calls by the hash of the request, but a stage whose \
+            value is hashed is called again by --resume and --cache. To --resume a run whose input \
+            was hashed, give the input again (--input FILE or stdin): it must have the same hash.
+
             OpenTelemetry: with OTEL_EXPORTER_OTLP_ENDPOINT (`/v1/traces` appended) or \
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set, the run is exported as spans over OTLP/HTTP \
             (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, the default, or http/json; grpc is not \
@@ -168,6 +177,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Answer every model call from this cassette (--record), matched by stage and rendered request; a call not in it fails its stage, showing what differs. Nothing is called.")
     var replay: String?
 
+    @OptionGroup var recording: RecordOptions
+
     @Flag(name: .long, help: "Exit 1, without printing the output, when a stage's on_error let the run go on without it (failed → skipped or failed → default); also PIPE_STRICT_ERRORS=1.")
     var strictErrors = false
 
@@ -176,7 +187,6 @@ struct RunCommand: AsyncParsableCommand {
         if noStore, resume != nil || cache || store != nil {
             throw ValidationError("--no-store cannot go with --resume, --cache or --store")
         }
-        if resume != nil, input != nil { throw ValidationError("--resume reuses the run's input; drop --input") }
         if !given.isEmpty, stage == nil { throw ValidationError("--given goes with --stage, the one stage to run") }
         if stage != nil, resume != nil { throw ValidationError("--stage cannot go with --resume") }
         if record != nil, replay != nil { throw ValidationError("--record and --replay cannot go together") }
@@ -212,6 +222,7 @@ struct RunCommand: AsyncParsableCommand {
         var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
         pipeline = alone.pipeline
+        try recording.apply(to: &pipeline)
         if dryRun {
             // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
             var inputCharacters = 0
@@ -228,13 +239,13 @@ struct RunCommand: AsyncParsableCommand {
         if let resume {
             resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)
         }
-        let value = try resumed?.input ?? readValidatedInput(pipeline)
+        let value = try resumed.map { try resumedInput($0, pipeline) } ?? readValidatedInput(pipeline)
         var settings = RunSession.Settings(
             mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace,
             strictErrors: strictErrors || StrictErrors.fromEnvironment)
         settings.given = alone.given
         settings.replay = try Cassettes.replay(replay)
-        settings.recorder = try Cassettes.recorder(record)
+        settings.recorder = try Cassettes.recorder(record, policy: pipeline.record)
         let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
         let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
@@ -268,6 +279,30 @@ struct RunCommand: AsyncParsableCommand {
         }
         try Terminal.writeError("pipe: cannot read \(name): \(failure)\n")
         throw ExitCodeError(code: 2)
+    }
+
+    /// The input of the run being resumed: the one it recorded, or, when it recorded only its
+    /// hash (`record.prompts: hash`), the one given again (--input or stdin), which must match it.
+    private func resumedInput(_ resumed: RunLifecycle.Resumption, _ pipeline: CompiledPipeline) throws -> JSONValue {
+        guard let hash = resumed.input.stringValue.flatMap(HashedText.init(recorded:)) else {
+            if input != nil {
+                try Terminal.writeError("pipe: --resume reuses the run's input; drop --input\n")
+                throw ExitCodeError(code: 2)
+            }
+            return resumed.input
+        }
+        if input == nil, isatty(0) == 1 {
+            try Terminal.writeError("pipe: run \(resumed.id) recorded its input as its hash (record.prompts: hash): "
+                + "give the same input again, with --input FILE or on stdin\n")
+            throw ExitCodeError(code: 2)
+        }
+        let value = try readValidatedInput(pipeline)
+        guard HashedText(value) == hash else {
+            try Terminal.writeError("pipe: the input given is not the one run \(resumed.id) had (its hash is \(hash)): "
+                + "give the same input again\n")
+            throw ExitCodeError(code: 3)
+        }
+        return value
     }
 
     private func readValidatedInput(_ pipeline: CompiledPipeline) throws -> JSONValue {

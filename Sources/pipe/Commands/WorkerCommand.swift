@@ -39,6 +39,10 @@ struct WorkerCommand: AsyncParsableCommand {
             --exit-when-idle a worker waits for new batches; with it, it exits 0 once no item of \
             the batches (or of --batch) is pending or running and every batch is fully queued.
 
+            Hashed records: the items' runs keep their prompts and outputs as hashes as the \
+            batch's spec (`record:`) or this worker's --record-prompts/--record-outputs say; the \
+            flags of the `pipe batch` that queued the batch do not reach the workers.
+
             Exit status: 0 idle with --exit-when-idle, 2 usage or database error, 130 \
             interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP.
 
@@ -67,6 +71,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace every model by the offline mock provider: no key, no network, no cost.")
     var mock = false
 
+    @OptionGroup var recording: RecordOptions
+
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if leaseSeconds < 3 { throw ValidationError("--lease-seconds must be at least 3") }
@@ -86,8 +92,10 @@ struct WorkerCommand: AsyncParsableCommand {
         if let batch { chosen = try await BatchSession.find(batch, in: backend).id }
         let name = RunHolder.hostName() + " " + BatchSession.workerName()
         try Terminal.writeError("pipe: worker \(name) on \(backend.location)\n")
-        let settings = BatchSession.Settings(
+        var chosenSettings = BatchSession.Settings(
             mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
+        chosenSettings.record = try recording.choice()
+        let settings = chosenSettings
         let lease = Duration.seconds(leaseSeconds)
         let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
         for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }

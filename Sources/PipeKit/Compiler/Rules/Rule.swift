@@ -27,7 +27,7 @@ extension ProblemRule {
 enum RuleRegistry {
     static let rules: [any Rule] = [
         SchemaRules(), ModelRules(), ReferenceRules(), ConditionRules(), AbsenceRules(), LoopRules(), GraphRules(),
-        BudgetRules(), OutputRules(), MockRules(), CommandRules(), ToolRules(), OnErrorRules(),
+        BudgetRules(), OutputRules(), MockRules(), CommandRules(), ToolRules(), OnErrorRules(), RecordRules(),
     ]
 
     /// Runs every rule on `resolved`, adding what they find to `diagnostics`.

@@ -27,6 +27,18 @@ public struct CassetteEntry: Sendable, Hashable {
             self.outputSchema = outputSchema
         }
 
+        /// The request with its system prompt and each message's text (after `role: `) as
+        /// their hashes (`record.prompts: hash`).
+        var hashed: Request {
+            var copy = self
+            copy.system = system.map { HashedText($0).description }
+            copy.messages = messages.map { message in
+                guard let colon = message.range(of: ": ") else { return HashedText(message).description }
+                return message[..<colon.upperBound] + HashedText(String(message[colon.upperBound...])).description
+            }
+            return copy
+        }
+
         /// The request as the lines a difference is shown in.
         var lines: [String] {
             var lines: [String] = []
@@ -55,6 +67,14 @@ public struct CassetteEntry: Sendable, Hashable {
             "request": .object(request), "reply": .string(reply),
             "usage": ["input": .number(JSONNumber(usage.input)), "output": .number(JSONNumber(usage.output))],
         ]
+    }
+
+    /// The entry as a cassette recorded under `policy` keeps it.
+    func recorded(under policy: RecordPolicy) -> CassetteEntry {
+        var entry = self
+        if policy.hashesPrompts { entry.request = request.hashed }
+        if policy.hashesOutputs { entry.reply = HashedText(reply).description }
+        return entry
     }
 
     init(request: ModelRequest, reply: ModelReply) {

@@ -23,13 +23,16 @@ public final class RecordingProvider: ModelProvider {
 public final class CassetteRecorder: Sendable {
     private let file: Locked<OutputFile>
     private let failure = Locked<WriteError?>(nil)
+    /// `record:`: prompts and replies written as their hashes when it says so.
+    private let policy: RecordPolicy
 
-    public init(creating path: String) throws(WriteError) {
+    public init(creating path: String, policy: RecordPolicy = .full) throws(WriteError) {
         file = Locked(try OutputFile(creating: path, name: "the cassette \(path)"))
+        self.policy = policy
     }
 
     func record(_ entry: CassetteEntry) {
-        let line = entry.json.serialized() + "\n"
+        let line = entry.recorded(under: policy).json.serialized() + "\n"
         file.withLock { file in
             do throws(WriteError) {
                 try file.write(line)

@@ -29,13 +29,19 @@ public final class ReplayProvider: ModelProvider {
         async throws(ProviderError) -> ModelReply
     {
         if Task.isCancelled { throw .cancelled }
-        let key = CassetteEntry.Request(request)
+        var key = CassetteEntry.Request(request)
+        // A cassette recorded with `record.prompts: hash` holds the requests' hashes.
+        if entries[key] == nil, entries[key.hashed] != nil { key = key.hashed }
         guard let recorded = entries[key], !recorded.isEmpty else { throw .invalidRequest(miss(key)) }
         let index = used.withLock { used in
             defer { used[key, default: 0] += 1 }
             return min(used[key, default: 0], recorded.count - 1)
         }
         let entry = recorded[index]
+        if HashedText(recorded: entry.reply) != nil {
+            throw .invalidRequest("the reply of stage `\(key.stage)` in the replay cassette \(path) was recorded as its hash "
+                + "(record.outputs: hash): record the cassette again with full outputs to replay it")
+        }
         progress(StreamProgress(characters: entry.reply.count))
         return ModelReply(text: entry.reply, usage: entry.usage)
     }

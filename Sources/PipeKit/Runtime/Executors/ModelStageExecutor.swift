@@ -186,10 +186,10 @@ private struct Run: Sendable {
                     if Task.isCancelled { return .cancelled }
                     let results = await tools.run(calls)
                     for call in results {
-                        let record = ToolCallRecord(
+                        let record = await context.record.recorded(ToolCallRecord(
                             stage: unit.description, attempt: tally.attempts, turn: turn, tool: call.tool, arguments: call.arguments,
                             resultCharacters: call.outcome.fullLength, isError: call.outcome.isError, error: call.failure,
-                            duration: call.duration, startedAt: call.startedAt, callID: call.id, result: call.outcome.content)
+                            duration: call.duration, startedAt: call.startedAt, callID: call.id, result: call.outcome.content))
                         events(.toolCallFinished(record))
                         await journal?.record(record)
                     }
@@ -269,10 +269,10 @@ private struct Run: Sendable {
         problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String,
         stopReason: StopReason? = nil, errorKind: String? = nil, responseModel: String? = nil
     ) async {
-        let call = CallRecord(
+        let call = await context.record.recorded(CallRecord(
             stage: unit.description, attempt: attempt, model: model, request: request, reply: reply, status: status,
             problems: problems, usage: usage, costUSD: cost, latency: ContinuousClock.now - start, cacheKey: key,
-            stopReason: stopReason, errorKind: errorKind, responseModel: responseModel)
+            stopReason: stopReason, errorKind: errorKind, responseModel: responseModel))
         events(.callFinished(call))
         await journal?.record(call)
     }
