@@ -9,6 +9,8 @@
 # and times them until the batch is done (the first worker exits: none exits before every
 # item has ended) and until the last exits; prints each worker's wall time, CPU time and
 # peak memory (max RSS). PG_OPTIONS adds server settings (e.g. "-c synchronous_commit=off").
+# LATENCY_MS=0: an instant fake server, so the batch measures the queue and the workers
+# (items claimed and completed per second, printed with each run).
 # As root the server runs as the user pipe-test (PostgreSQL refuses root; created if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ workers=${2:-4}
 concurrency=${3:-50}
 runs=${4:-3}
 [ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
-pipe=$PWD/.build/release/pipe
+pipe=${PIPE:-$PWD/.build/release/pipe}   # PIPE, PIPE_BENCH: other binaries (a before/after comparison)
 bin=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -n 1)/bin
 work=$(mktemp -d)
 as_user=()
@@ -32,14 +34,18 @@ fi
 . bench/one-stage.sh
 one_stage "$work" "$items"
 trap 'kill $server 2>/dev/null; "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
-ideal=$(echo "scale=2; $items / ($workers * $concurrency) * 0.1" | bc)
-echo "== $items one-stage items, 100 ms a call, $workers workers at --concurrency $concurrency (ideal $ideal s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+latency=${LATENCY_MS:-100}
+ideal=$(echo "scale=2; $items / ($workers * $concurrency) * $latency / 1000" | bc)
+echo "== $items one-stage items, $latency ms a call, $workers workers at --concurrency $concurrency (ideal $ideal s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# CPU seconds (user + system) the fake server has used so far: it shares the cores with the workers.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server/stat"; }
 for run in $(seq "$runs"); do
   "${as_user[@]}" "$bin/createdb" -h "$work" -U postgres "run$run"
   url="postgres://postgres@/run$run?host=$work"
   start=$(date +%s.%N)
   "$pipe" batch --quiet "$work/one.yaml" --input "$work/items.jsonl" --queue "$url" --no-work 2>/dev/null
   submitted=$(date +%s.%N)
+  server_before=$(server_cpu)
   pids=()
   for number in $(seq "$workers"); do
     /usr/bin/time -o "$work/worker$number.time" -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
@@ -47,14 +53,18 @@ for run in $(seq "$runs"); do
     pids+=($!)
   done
   # A worker exits once no item is pending or running: the first to exit saw the batch end;
-  # the others notice at their next look (every second).
+  # the others notice at their next look (50 ms after their last item, then less often).
   wait -n "${pids[@]}" || echo "  a worker failed (exit $?)"
   done_at=$(date +%s.%N)
   wait "${pids[@]}" 2>/dev/null || true
   ended=$(date +%s.%N)
-  printf "run %d: submit %.2f s; batch done %.2f s after the workers started (last worker exited at %.2f s)\n" "$run" \
-    "$(echo "$submitted - $start" | bc)" "$(echo "$done_at - $submitted" | bc)" "$(echo "$ended - $submitted" | bc)"
+  printf "run %d: submit %.2f s; batch done %.2f s after the workers started (last worker exited at %.2f s), %.0f items/s\n" "$run" \
+    "$(echo "$submitted - $start" | bc)" "$(echo "$done_at - $submitted" | bc)" "$(echo "$ended - $submitted" | bc)" \
+    "$(echo "$items / ($done_at - $submitted)" | bc -l)"
+  # How long after the batch's last item ended the first worker exited (finished_at is UTC).
+  last=$("${as_user[@]}" "$bin/psql" -h "$work" -U postgres -d "run$run" -Atc "SELECT max(finished_at) FROM items")
+  printf "  the first worker exited %.2f s after the last item ended\n" "$(echo "$done_at - $(date -d "$last" +%s.%N)" | bc)"
   for number in $(seq "$workers"); do echo "  worker $number: $(cat "$work/worker$number.time")"; done
   "$pipe" batch results last --queue "$url" > "$work/results.jsonl"
-  echo "  results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded, $(wc -l < "$work/results.jsonl") lines; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "  results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded, $(wc -l < "$work/results.jsonl") lines; fake server CPU $(echo "$(server_cpu) - $server_before" | bc) s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 done

@@ -1,9 +1,9 @@
 # Sourced by bench/batch.sh and bench/batch-pg.sh: starts the fake server (every call answered
-# after 100 ms; its pid in $server, its address in ANTHROPIC_BASE_URL) and writes the
-# one-stage spec ($1/one.yaml) and $2 items ($1/items.jsonl, {"id": N} a line).
+# after 100 ms, or LATENCY_MS; its pid in $server, its address in ANTHROPIC_BASE_URL) and
+# writes the one-stage spec ($1/one.yaml) and $2 items ($1/items.jsonl, {"id": N} a line).
 #   one_stage WORK ITEMS
 one_stage() {
-  .build/release/pipe-bench fake-server --port 0 --latency-ms 100 > "$1/server.txt" &
+  "${PIPE_BENCH:-.build/release/pipe-bench}" fake-server --port 0 --latency-ms "${LATENCY_MS:-100}" > "$1/server.txt" &
   server=$!
   for _ in $(seq 50); do [ -s "$1/server.txt" ] && break; sleep 0.1; done
   export ANTHROPIC_BASE_URL=$(head -n 1 "$1/server.txt") ANTHROPIC_API_KEY=bench-key-0123456789

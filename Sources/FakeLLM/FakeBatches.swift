@@ -59,6 +59,8 @@ final class FakeBatches: Sendable {
 
     /// The reply to `request` when its path is one of the batch APIs', else nil.
     func reply(to request: FakeRequest, handler: FakeLLMServer.Handler) -> FakeReply? {
+        // A real-time call (the benchmarks' every request) is no batch route: nothing to split.
+        guard request.api == .other else { return nil }
         let parts = request.path.split(separator: "/").map(String.init)
         let baseURL = "http://" + (request.header("host") ?? "127.0.0.1")
         let method = request.method

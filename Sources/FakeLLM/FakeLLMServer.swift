@@ -68,7 +68,7 @@ public final class FakeLLMServer: Sendable {
     /// The default handler: a minimal JSON value matching the requested schema when the
     /// request carries one, otherwise a short text.
     public static let defaultReply: Handler = { request in
-        if let schema = request.replySchema { return .text(SchemaExample.instance(ofSchemaText: schema)) }
+        if let schema = request.replySchemaValue { return .text(SchemaExample.text(of: schema)) }
         return .text("fake reply \(request.callNumber)")
     }
 

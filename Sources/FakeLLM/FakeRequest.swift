@@ -43,9 +43,24 @@ public struct FakeRequest: Sendable {
     /// The tool the model must call: Anthropic `tool_choice` of type `tool` (or the last
     /// tool, pipe's output tool, for `any`), OpenAI `tool_choice` naming a function. nil when the model may answer in text.
     public let forcedTool: String?
-    /// The JSON Schema the reply must match, as JSON text: the forced tool's input
-    /// schema, or OpenAI's `response_format.json_schema.schema`.
-    public let replySchema: String?
+    /// The JSON Schema the reply must match, as JSON text (sorted keys): the forced tool's
+    /// input schema, or OpenAI's `response_format.json_schema.schema`. Written when asked for.
+    public var replySchema: String? {
+        schema.flatMap { schema in
+            (try? JSONSerialization.data(withJSONObject: schema.value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// The reply's JSON Schema as parsed from the body: the default handler answers from it
+    /// without writing it out and parsing it again (most of a request's cost when it did).
+    var replySchemaValue: Any? { schema?.value }
+
+    /// A parsed JSON value, never mutated once parsed.
+    private struct ParsedJSON: @unchecked Sendable {
+        let value: Any
+    }
+
+    private let schema: ParsedJSON?
 
     init(method: String, target: String, headers: [(name: String, value: String)], body: [UInt8], callNumber: Int, connectionNumber: Int) {
         self.method = method
@@ -68,9 +83,7 @@ public struct FakeRequest: Sendable {
         system = extracted.system
         prompt = ([extracted.system].compactMap { $0 } + extracted.texts).joined(separator: "\n")
         forcedTool = extracted.forcedTool
-        replySchema = extracted.schema.flatMap { schema in
-            (try? JSONSerialization.data(withJSONObject: schema, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
-        }
+        schema = extracted.schema.map(ParsedJSON.init)
     }
 
     /// The value of the first header named `name` (any case).

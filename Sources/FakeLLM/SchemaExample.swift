@@ -5,9 +5,9 @@ import Foundation
 /// `properties`/`required`, `items`/`minItems`, `enum`, `const`, `minLength`,
 /// `minimum`, `anyOf`/`oneOf`/`allOf`); anything else gets a best effort.
 enum SchemaExample {
-    static func instance(ofSchemaText text: String) -> String {
-        guard let schema = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { return "{}" }
-        return JSON.text(instance(of: schema, depth: 0))
+    /// A matching value of a schema (parsed by `JSONSerialization`), as JSON text.
+    static func text(of schema: Any) -> String {
+        JSON.text(instance(of: schema, depth: 0))
     }
 
     static func instance(of schema: Any, depth: Int) -> Any {

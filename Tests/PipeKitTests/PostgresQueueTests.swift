@@ -60,12 +60,12 @@ import Testing
         try await batch(queue, count: 2)
         let first = try await queue.claim(batch: "b1", worker: "a", limit: 1, lease: .zero)
         #expect(first.map(\.index) == [0])
-        try await queue.attachRun(first[0], runID: "run-a")
+        let runA = try await queue.startRun(StoreSamples.newRun(), for: first[0])
 
         // The lease of `a` has lapsed (it was 0 s long): `b` takes item 0 again, then item 1.
         let second = try await queue.claim(batch: "b1", worker: "b", limit: 2, lease: Self.hour)
         #expect(second.map(\.index) == [0, 1])
-        #expect(second[0].previousRunID == "run-a" && second[0].claims == 2)
+        #expect(second[0].previousRunID == runA && second[0].claims == 2)
         #expect(second[1].previousRunID == nil && second[1].claims == 1)
     }
 
@@ -76,10 +76,15 @@ import Testing
         let taken = try #require(try await queue.claim(batch: "b1", worker: "b", limit: 1, lease: Self.hour).first)
 
         #expect(try await queue.finish(lost, result: succeeded(lost, by: "a")) == false)
-        try await queue.attachRun(lost, runID: "run-of-a-too-late")
+        // A run started too late is recorded, but the item does not name it: `b` holds the item.
+        let tooLate = try await queue.startRun(StoreSamples.newRun(), for: lost)
         #expect(try await queue.renew(batch: "b1", worker: "a", items: [0], lease: Self.hour).isEmpty)
         #expect(try await queue.counts(batch: "b1") == BatchCounts(running: 1))
         #expect(try await queue.results(batch: "b1", after: nil, limit: 10).isEmpty)
+        let named = try await queue.client.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT run_id FROM items WHERE batch_id = 'b1' AND item = 0")
+        }
+        #expect(named.count == 1 && named[0]["run_id"] == nil && !tooLate.isEmpty)
 
         #expect(try await queue.finish(taken, result: succeeded(taken, by: "b")))
         let results = try await queue.results(batch: "b1", after: nil, limit: 10)

@@ -116,8 +116,8 @@ import Testing
 
         let lifecycle = RunLifecycle(store: store, holdsRuns: false)
         let run = try await lifecycle.start(
-            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
-        try await queue.attachRun(claim, runID: run.id)
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID,
+            write: { run throws(StoreError) in try await queue.startRun(run, for: claim) })
         let leases = try #require(store.leases as? FileRunLeases)
         #expect(!FileManager.default.fileExists(atPath: leases.path(run.id)))
         let reader = try RunStore(path: folder.storePath)

@@ -22,11 +22,10 @@ public protocol WorkQueue: Sendable {
     /// Extends the leases of items `worker` holds; returns the indexes it still holds (an
     /// item missing from the answer was reclaimed by another worker: stop working on it).
     func renew(batch: String, worker: String, items: [Int], lease: Duration) async throws(StoreError) -> [Int]
-    /// Says which run works on a claimed item, so that whoever claims it next resumes that run.
-    func attachRun(_ claim: Claim, runID: String) async throws(StoreError)
     /// Records a claimed item's run as started (a new id, knowing its batch and item) and
-    /// attaches it to the item (`attachRun`), in one write; returns the run's id. The item's
-    /// run is recorded as `running` whether or not this worker still holds the item.
+    /// names it on the item, in one write, so that whoever claims the item next resumes that
+    /// run; returns the run's id. The item's run is recorded as `running` whether or not this
+    /// worker still holds the item (the item names it only if it does).
     func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String
     /// Ends an item and, given `runEnd`, its run (`result.runID`, as `RunCatalog.finishRun`
     /// records it), in one write. Returns false, and leaves the item as it is, when the worker

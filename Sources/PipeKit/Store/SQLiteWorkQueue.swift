@@ -158,15 +158,6 @@ public final class SQLiteWorkQueue: WorkQueue {
         }
     }
 
-    public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
-        try await write { db in
-            try db.cachedStatement(sql: "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?")
-                .execute(arguments: [runID, claim.batch, claim.index, claim.worker])
-            try db.cachedStatement(sql: "UPDATE runs SET batch_id = ?, item = ? WHERE id = ?")
-                .execute(arguments: [claim.batch, claim.index, runID])
-        }
-    }
-
     public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
         try await store.startRun(run) { db, id, startedAt in
             guard try RunStore.insert(run, id: id, startedAt: startedAt, batchItem: (claim.batch, claim.index), into: db)

@@ -139,6 +139,7 @@ struct WorkerCommand: AsyncParsableCommand {
         exitWhenIdle: Bool, telemetry: RunTelemetry = .disabled
     ) async -> Result<Void, WorkerFailure> {
         var sessions: [String: (session: BatchSession, runner: PipelineRunner)] = [:]
+        var idle = IdleWait()
         while !Task.isCancelled {
             let batches: [BatchInfo]
             do throws(StoreError) {
@@ -169,8 +170,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 if Task.isCancelled { return .success(()) }
             }
             if exitWhenIdle, batches.isEmpty { return .success(()) }
-            // Items other workers hold come back when their leases lapse: look again.
-            if (try? await Task.sleep(for: poll)) == nil { break }
+            // Items other workers hold end there, or come back when their leases lapse: look
+            // again, soon while a batch was open (within a second, as before, when none was).
+            if (try? await Task.sleep(for: idle.wait(othersRunning: !batches.isEmpty))) == nil { break }
         }
         return .success(())
     }

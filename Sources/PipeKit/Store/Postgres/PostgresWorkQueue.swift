@@ -85,11 +85,6 @@ public final class PostgresWorkQueue: WorkQueue {
         return rows.compactMap { $0.int("item") }.sorted()
     }
 
-    public func attachRun(_ claim: Claim, runID: String) async throws(StoreError) {
-        try await client.write(
-            "UPDATE items SET run_id = $5 WHERE " + Self.held, [claim.batch, claim.index, claim.worker, claim.claims, runID])
-    }
-
     public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
         // The run and the item's run_id in one statement (one round trip, one commit): the
         // item names the run only if its row was written (the id was free).
