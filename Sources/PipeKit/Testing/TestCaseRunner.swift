@@ -47,7 +47,8 @@ public struct TestCaseRunner: Sendable {
     }
 
     private func execute(_ testCase: TestCase) async throws(CaseSetupError) -> PipelineRunner.Result {
-        var pipeline = self.pipeline.mocked()
+        // A replayed case keeps its stages' tools: their lists and results come from the cassette.
+        var pipeline = testCase.replay == nil ? self.pipeline.mocked() : self.pipeline
         var given: [String: JSONValue] = [:]
         if let stage = testCase.stage {
             guard let alone = pipeline.only(stage.value) else {
@@ -72,9 +73,11 @@ public struct TestCaseRunner: Sendable {
             pipeline.stages[index].kind = .command(command)
         }
         let fallback: any ModelProvider
+        var tools: ReplayToolServers?
         if let replay = testCase.replay {
             do {
-                fallback = try ReplayProvider(reading: Self.resolve(replay.value, in: directory))
+                let replayed = try ReplayProvider(reading: Self.resolve(replay.value, in: directory))
+                (fallback, tools) = (replayed, replayed.tools)
             } catch {
                 throw CaseSetupError(description: "\(replay.span): \(error)")
             }
@@ -87,6 +90,8 @@ public struct TestCaseRunner: Sendable {
             approval: ApprovalPolicy(approved: [], approveAll: true, ask: nil))
         options.mockCommands = true
         options.given = given
+        // A replayed case's tool stages get their tool lists and results from the cassette.
+        if let tools { options.toolServers = { _ in tools } }
         let runner: PipelineRunner
         do {
             runner = try PipelineRunner(pipeline: pipeline, options: options) { _ throws(ProviderError) in provider }
