@@ -40,6 +40,10 @@ struct TestCommand: AsyncParsableCommand {
             400-599 (429, 500, 529...): the typed error the real providers raise. A command \
             stage's mock values answer instead of its program.
 
+            Replay: a case with `replay: FILE` answers its model calls from a cassette of \
+            `pipe run --record` (failed calls fail again); a stage with `tools:` replays every \
+            turn, its tool calls and results from the cassette, no tool server started.
+
             Matchers (`output`, a stage's `output` and `attempts`): a plain value means equals; \
             `contains` (substring, element, or subset of an object), `matches` (ECMA regex), \
             `schema` (a JSON Schema), `length`, `">="`, `"<="`, `equals`; a mapping of other \
