@@ -24,6 +24,28 @@ public struct TestCaseRunner: Sendable {
         self.directory = directory
     }
 
+    /// Cases run at once by `run(_:)` of a file's cases.
+    public static let concurrency = 4
+
+    /// Runs a file's cases, up to `concurrency` at once (each is independent: its own
+    /// providers, runner and cassette, nothing shared, no socket), the results in file order.
+    public func run(_ cases: [TestCase], concurrency: Int = TestCaseRunner.concurrency) async -> [TestCaseResult] {
+        await withTaskGroup(of: (Int, TestCaseResult).self) { group in
+            var results: [TestCaseResult?] = Array(repeating: nil, count: cases.count)
+            var next = cases.enumerated().makeIterator()
+            func add() {
+                guard let (index, testCase) = next.next() else { return }
+                group.addTask { (index, await run(testCase)) }
+            }
+            for _ in 0..<max(1, concurrency) { add() }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                add()
+            }
+            return results.compactMap { $0 }
+        }
+    }
+
     /// Runs the case and checks its expectations.
     public func run(_ testCase: TestCase) async -> TestCaseResult {
         let clock = ContinuousClock()
