@@ -64,8 +64,9 @@ import Testing
         let server = Self.server()
         try server.start()
         let recordTrace = folder.url.appendingPathComponent("record.jsonl").path
+        let recordStore = folder.url.appendingPathComponent("record.db").path
         let recorded = try await runPipe(
-            ["run", "--quiet", "--no-store", "--trace", recordTrace, spec, "--record", cassette], stdin: "notes",
+            ["run", "--quiet", "--store", recordStore, "--trace", recordTrace, spec, "--record", cassette], stdin: "notes",
             environment: Self.environment(server))
         server.stop()
         #expect(recorded.status == 0, "\(recorded.stderr)")
@@ -97,12 +98,24 @@ import Testing
         try Self.spec.replacingOccurrences(of: "[python3, -m, mcp_server_git, --repository, .]", with: "[/nonexistent/mcp-server-git]")
             .write(toFile: spec, atomically: true, encoding: .utf8)
         let replayTrace = folder.url.appendingPathComponent("replay.jsonl").path
+        let replayStore = folder.url.appendingPathComponent("replay.db").path
         let replayed = try await runPipe(
-            ["run", "--quiet", "--no-store", "--trace", replayTrace, spec, "--replay", cassette], stdin: "notes",
+            ["run", "--quiet", "--store", replayStore, "--trace", replayTrace, spec, "--replay", cassette], stdin: "notes",
             environment: Self.environment(nil))
         #expect(replayed.status == 0, "\(replayed.stderr)")
         #expect(replayed.stdout == "fine\n")
         #expect(try Self.toolCalls(replayTrace) == recordedCalls)
+        // The run store holds the same tool calls, arguments and results' sizes included.
+        func storedCalls(_ store: String) async throws -> [String] {
+            let logs = try await runPipe(["logs", "last", "--json", "--store", store], environment: Self.environment(nil))
+            let run = try JSONParser.parse(logs.stdout)
+            return (run["tool_calls"]?.arrayValue ?? []).map {
+                "\($0["tool"]?.stringValue ?? "") \($0["turn"]?.serialized() ?? "") \($0["arguments"]?.serialized() ?? "") \($0["result_chars"]?.serialized() ?? "")"
+            }.sorted()
+        }
+        let storedRecorded = try await storedCalls(recordStore)
+        #expect(storedRecorded.count == 3)
+        #expect(try await storedCalls(replayStore) == storedRecorded)
 
         // A test case replays the tool-using stage the same way.
         try """
