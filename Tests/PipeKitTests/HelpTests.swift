@@ -119,11 +119,20 @@ extension HelpTests {
         for option in ["--stage", "--given", "--record", "--replay"] { #expect(help.contains(option)) }
         #expect(help.contains("--stage NAME runs only that stage"))
         #expect(help.contains("never a key"))
+        // Tool-using stages and failed calls replay from the cassette.
+        for text in ["each tool list and tool call of a stage with `tools:`", "failed calls fail again", "no tool server started"] {
+            #expect(help.contains(Self.flattened(text)), "`pipe help run` does not teach \(text)")
+        }
+    }
+
+    @Test func evalHelpTeachesThatTheBudgetCountsTheJudges() async throws {
+        let help = Self.flattened(try await runPipe(["help", "eval"]).stdout)
+        #expect(help.contains(Self.flattened("--max-cost-usd counts the judges' calls with the pipeline's")))
     }
 
     @Test func testHelpShowsATestFileAndItsMatchers() async throws {
         let help = try await runPipe(["help", "test"]).stdout
-        for word in ["mocks:", "{ error: 500, times: 3 }", "contains", "--format junit", "Exit status: 0"] {
+        for word in ["mocks:", "{ error: 500, times: 3 }", "contains", "--format junit", "Exit status: 0", "a stage with `tools:` replays every turn"] {
             #expect(Self.flattened(help).contains(Self.flattened(word)), "`pipe help test` does not mention \(word)")
         }
     }

@@ -262,3 +262,32 @@ struct JUnitDocument {
 
     private init() {}
 }
+
+extension PipeTestCommandTests {
+    /// A file's cases run several at once: each keeps its own mocks and attempts, and the
+    /// lines come in the file's order.
+    @Test func casesRunAtOnceEachWithItsOwnMocksReportedInFileOrder() async throws {
+        let cases: String = (1...9).map { (index: Int) -> String in
+            let writer: String = index % 2 == 1 ? #"[ { error: timeout }, { title: "T\#(index)", score: \#(index) } ]"# : #"{ title: "T\#(index)", score: \#(index) }"#
+            // Case 6 expects what it is not given: it alone fails.
+            let expected = index == 6 ? "T7" : "T\(index)"
+            return """
+                  - name: case \(index)
+                    input: topic \(index)
+                    mocks: { writer: \(writer), editor: "Edited \(index)." }
+                    expect:
+                      output: { title: \(expected), score: \(index), text: "Edited \(index)." }
+                      stages: { writer: { attempts: \(index % 2 == 1 ? 2 : 1) } }
+
+                """
+        }.joined()
+        let folder = try folder(cases: cases)
+        let result = try await test(folder)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  PASS") || $0.hasPrefix("  FAIL") }
+        let shown: [String] = lines.map { String($0.split(separator: "(")[0]).trimmingCharacters(in: .whitespaces) }
+        #expect(shown == (1...9).map { (index: Int) -> String in "\(index == 6 ? "FAIL" : "PASS")  case \(index)" })
+        #expect(result.stdout.contains(#"output.title: expected "T7", found "T6""#), "\(result.stdout)")
+        #expect(result.stdout.hasSuffix("9 cases: 8 passed, 1 failed\n"))
+    }
+}

@@ -20,6 +20,9 @@ public struct BatchRunner: Sendable {
         public var lease: Duration
         /// Who claims (host, process and a nonce).
         public var worker: String
+        /// What was spent besides the items' runs, counted against `maxCostUSD` with them
+        /// (`pipe eval`'s judges, which score each item as it ends).
+        public var spentBesides: @Sendable () -> Double = { 0 }
 
         public init(concurrency: Int, maxCostUSD: Double? = nil, lease: Duration = .seconds(60), worker: String) {
             self.concurrency = max(1, concurrency)
@@ -174,7 +177,10 @@ public struct BatchRunner: Sendable {
                 case .finished(let result, let kept):
                     if kept { ended(claim, result) }
                     spent += result.costUSD ?? 0
-                    if let limit = options.maxCostUSD, spent >= limit, outcome == nil { outcome = .costLimit(spentUSD: spent) }
+                    if let limit = options.maxCostUSD, outcome == nil {
+                        let total = spent + options.spentBesides()
+                        if total >= limit { outcome = .costLimit(spentUSD: total) }
+                    }
                 case .released, .lost:
                     break
                 case .failed(let error):

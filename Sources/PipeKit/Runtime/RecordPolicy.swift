@@ -70,7 +70,7 @@ public struct RecordPolicy: Sendable, Hashable {
         return request
     }
 
-    private static func hashed(_ block: ContentBlock) -> ContentBlock {
+    static func hashed(_ block: ContentBlock) -> ContentBlock {
         switch block {
         case .text(let text): .text(HashedText(text).description)
         case .toolUse(let id, let name, let input): .toolUse(id: id, name: name, input: .string(HashedText(input).description))

@@ -24,6 +24,28 @@ public struct TestCaseRunner: Sendable {
         self.directory = directory
     }
 
+    /// Cases run at once by `run(_:)` of a file's cases.
+    public static let concurrency = 4
+
+    /// Runs a file's cases, up to `concurrency` at once (each is independent: its own
+    /// providers, runner and cassette, nothing shared, no socket), the results in file order.
+    public func run(_ cases: [TestCase], concurrency: Int = TestCaseRunner.concurrency) async -> [TestCaseResult] {
+        await withTaskGroup(of: (Int, TestCaseResult).self) { group in
+            var results: [TestCaseResult?] = Array(repeating: nil, count: cases.count)
+            var next = cases.enumerated().makeIterator()
+            func add() {
+                guard let (index, testCase) = next.next() else { return }
+                group.addTask { (index, await run(testCase)) }
+            }
+            for _ in 0..<max(1, concurrency) { add() }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                add()
+            }
+            return results.compactMap { $0 }
+        }
+    }
+
     /// Runs the case and checks its expectations.
     public func run(_ testCase: TestCase) async -> TestCaseResult {
         let clock = ContinuousClock()
@@ -47,7 +69,8 @@ public struct TestCaseRunner: Sendable {
     }
 
     private func execute(_ testCase: TestCase) async throws(CaseSetupError) -> PipelineRunner.Result {
-        var pipeline = self.pipeline.mocked()
+        // A replayed case keeps its stages' tools: their lists and results come from the cassette.
+        var pipeline = testCase.replay == nil ? self.pipeline.mocked() : self.pipeline
         var given: [String: JSONValue] = [:]
         if let stage = testCase.stage {
             guard let alone = pipeline.only(stage.value) else {
@@ -72,9 +95,11 @@ public struct TestCaseRunner: Sendable {
             pipeline.stages[index].kind = .command(command)
         }
         let fallback: any ModelProvider
+        var tools: ReplayToolServers?
         if let replay = testCase.replay {
             do {
-                fallback = try ReplayProvider(reading: Self.resolve(replay.value, in: directory))
+                let replayed = try ReplayProvider(reading: Self.resolve(replay.value, in: directory))
+                (fallback, tools) = (replayed, replayed.tools)
             } catch {
                 throw CaseSetupError(description: "\(replay.span): \(error)")
             }
@@ -87,6 +112,8 @@ public struct TestCaseRunner: Sendable {
             approval: ApprovalPolicy(approved: [], approveAll: true, ask: nil))
         options.mockCommands = true
         options.given = given
+        // A replayed case's tool stages get their tool lists and results from the cassette.
+        if let tools { options.toolServers = { _ in tools } }
         let runner: PipelineRunner
         do {
             runner = try PipelineRunner(pipeline: pipeline, options: options) { _ throws(ProviderError) in provider }

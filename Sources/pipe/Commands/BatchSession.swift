@@ -22,6 +22,15 @@ struct BatchSession {
         var recorder: CassetteRecorder? = nil
         /// `--record-prompts`/`--record-outputs` over the spec's `record:`.
         var record = RecordChoice()
+        /// `pipe eval`: the judges scoring each item as it ends.
+        var afterItem: AfterItem? = nil
+    }
+
+    /// What runs after each item's run, in the item's slot, and what it cost so far: counted
+    /// against `--max-cost-usd` with the items' runs.
+    struct AfterItem: Sendable {
+        var run: @Sendable (ItemResult) async -> Void
+        var spentUSD: @Sendable () -> Double
     }
 
     let id: String
@@ -158,7 +167,8 @@ struct BatchSession {
         let (outcome, signal) = await Interrupt.run { [self] in
             while true {
                 let outcome = await drain(
-                    runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, telemetry: telemetry)
+                    runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, telemetry: telemetry,
+                    afterItem: settings.afterItem)
                 // On a shared queue, other workers may still hold items: wait for them to end
                 // there, or for their leases to lapse and the items to come back here.
                 guard case .success(.drained) = outcome,
@@ -189,7 +199,14 @@ struct BatchSession {
             try Terminal.writeError(hint)
             throw ExitCodeError(code: 128 + (signal ?? SIGINT))
         case .costLimit(let spent):
-            try Terminal.writeError("pipe: stopped: the ended items cost \(RunLogText.usd(spent)), --max-cost-usd \(settings.maxCostUSD ?? 0)\n" + hint)
+            let cost: String
+            if let besides = settings.afterItem?.spentUSD() {
+                cost = "the ended items cost \(RunLogText.usd(spent - besides)) and their judges \(RunLogText.usd(besides))"
+                    + " (\(RunLogText.usd(spent)) in all)"
+            } else {
+                cost = "the ended items cost \(RunLogText.usd(spent))"
+            }
+            try Terminal.writeError("pipe: stopped: \(cost), --max-cost-usd \(settings.maxCostUSD ?? 0)\n" + hint)
             throw ExitCodeError(code: 4)
         case .drained:
             if counts.failed + counts.invalidInput > 0 { throw ExitCodeError(code: 1) }
@@ -274,11 +291,11 @@ struct BatchSession {
     /// the task is cancelled (the items in flight are given back), with the progress shown.
     func drain(
         runner: PipelineRunner, concurrency: Int, maxCostUSD: Double?, lease: Duration = BatchSession.lease,
-        worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled
+        worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled, afterItem: AfterItem? = nil
     ) async -> Result<BatchRunner.Outcome, StoreError> {
-        let batchRunner = BatchRunner(
-            queue: backend.queue, batch: id,
-            options: .init(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker))
+        var options = BatchRunner.Options(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker)
+        if let afterItem { options.spentBesides = afterItem.spentUSD }
+        let batchRunner = BatchRunner(queue: backend.queue, batch: id, options: options)
         async let display: Void = progress?.run() ?? ()
         let outcome: Result<BatchRunner.Outcome, StoreError>
         do throws(StoreError) {
@@ -286,7 +303,11 @@ struct BatchSession {
                 try await batchRunner.run(
                     started: { progress?.started($0) },
                     ended: { claim, result in try? report(result, line: claim.line) },
-                    runItem: { claim, finisher in await runItem(claim, runner: runner, finisher: finisher, telemetry: telemetry) }))
+                    runItem: { claim, finisher in
+                        let run = await runItem(claim, runner: runner, finisher: finisher, telemetry: telemetry)
+                        if case .ended(let result) = run { await afterItem?.run(result) }
+                        return run
+                    }))
         } catch {
             outcome = .failure(error)
         }

@@ -46,7 +46,11 @@ struct EvalCommand: AsyncParsableCommand {
             --compare EVAL_ID (or `last`) adds the regressions (pass -> fail) and improvements \
             (fail -> pass) per item, items matched by dataset line. --resume EVAL_ID (or `last`) \
             continues an eval that was stopped (Ctrl-C, a crash, --max-cost-usd): the items that \
-            ended are not run again; every item is scored again.
+            ended are not run again; those that ended before the stop are scored again.
+
+            Budget: each item is scored as soon as it ends, and --max-cost-usd counts the judges' \
+            calls with the pipeline's: no item starts once both together cost that much (exit 4, \
+            stderr names the pipeline's and the judges' cost).
 
             Record once, replay offline: --record FILE writes every exchange of the pipeline and \
             the judges (never a key) as JSON lines; --replay FILE answers every call from it, \
@@ -98,7 +102,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Show regressions and improvements against an earlier eval (an id, a prefix, or `last`).", valueName: "eval-id"))
     var compare: String?
 
-    @Option(name: .long, help: ArgumentHelp("Start no item once the ended items cost this much (USD); exit 4, --resume continues.", valueName: "usd"))
+    @Option(name: .long, help: ArgumentHelp("Start no item once the ended items and their judges cost this much (USD); exit 4, --resume continues.", valueName: "usd"))
     var maxCostUSD: Double?
 
     @Option(name: .long, help: ArgumentHelp("Continue an eval that was stopped (an id, a prefix, or `last`).", valueName: "eval-id"))

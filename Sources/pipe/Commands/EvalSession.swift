@@ -1,5 +1,6 @@
 import Foundation
 import PipeKit
+import Synchronization
 
 /// One `pipe eval`: the test file, spec and dataset read and checked, the items run as a batch
 /// (`BatchSession`), every item scored (`EvalScorer`), the results recorded (`EvalRecords`),
@@ -91,11 +92,22 @@ struct EvalSession {
         id: String, session: BatchSession, inputs: Inputs, records: any EvalRecords, earlier: (String, [EvalRecord.Result])?,
         settings: Settings
     ) async throws {
+        // Each item is scored as it ends, in its slot: `--max-cost-usd` counts the judges' calls
+        // with the pipeline's, and no item starts once both together reach it.
+        let scorer = try makeScorer(inputs, settings: settings)
+        let scored = ScoredItems()
+        let items = Dictionary(inputs.items.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        var batch = BatchSession.Settings(
+            mock: settings.mock, quiet: settings.quiet, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD,
+            output: nil, replay: settings.replay, recorder: settings.recorder, record: settings.record)
+        batch.afterItem = .init(
+            run: { run in
+                guard let item = items[run.index] else { return }
+                scored.add(item.index, await scorer.score(item, output: run.output, failure: run.error ?? run.status.rawValue))
+            },
+            spentUSD: { scored.costUSD })
         do {
-            try await session.work(
-                settings: .init(
-                    mock: settings.mock, quiet: settings.quiet, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD,
-                    output: nil, replay: settings.replay, recorder: settings.recorder, record: settings.record))
+            try await session.work(settings: batch)
         } catch let error as ExitCodeError where error.code == 1 {
             // Items that failed in the pipeline: they fail every evaluator below.
         } catch let error as ExitCodeError {
@@ -104,9 +116,12 @@ struct EvalSession {
         }
         var runs: [ItemResult] = []
         try await BatchSession.eachResult(of: session.id, in: session.backend) { runs.append(contentsOf: $0) }
-        let scorer = try makeScorer(inputs, settings: settings)
         let byItem = Dictionary(runs.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
-        let scores = await score(inputs.items, runs: byItem, scorer: scorer, concurrency: settings.concurrency)
+        // Items that ended before a resume were not scored by this process.
+        let earlierScores = scored.all
+        let unscored = inputs.items.filter { earlierScores[$0.index] == nil }
+        let late = Dictionary(grouping: await score(unscored, runs: byItem, scorer: scorer, concurrency: settings.concurrency), by: \.item)
+        let scores = inputs.items.flatMap { earlierScores[$0.index] ?? late[$0.index] ?? [] }
         let board = EvalScoreboard(id: id, file: inputs.file, items: inputs.items, runs: runs, scores: scores)
         let lines = Dictionary(inputs.items.map { ($0.index, $0.line) }, uniquingKeysWith: { a, _ in a })
         let results = scores.map {
@@ -294,4 +309,17 @@ struct EvalSession {
         }
         return found
     }
+}
+
+/// The scores of the items scored as they ended, and what their judges cost.
+final class ScoredItems: Sendable {
+    private let state = Mutex<(scores: [Int: [EvalScore]], costUSD: Double)>(([:], 0))
+
+    func add(_ item: Int, _ scores: [EvalScore]) {
+        state.withLock { $0.scores[item] = scores; $0.costUSD += scores.reduce(0) { $0 + $1.costUSD } }
+    }
+
+    var all: [Int: [EvalScore]] { state.withLock { $0.scores } }
+
+    var costUSD: Double { state.withLock { $0.costUSD } }
 }

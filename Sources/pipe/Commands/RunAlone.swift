@@ -70,6 +70,15 @@ enum Cassettes {
         return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
     }
 
+    /// The tool servers of a run: the cassette's under --replay (no server is started, every
+    /// list and result comes from it), else the spec's MCP servers, every tool list and call
+    /// written to the cassette under --record.
+    static func toolServers(replay: ReplayProvider?, recorder: CassetteRecorder?) -> PipelineRunner.ToolServersFactory? {
+        if let replay { return { [tools = replay.tools] _ in tools } }
+        guard let factory = ToolServersSetup.factory, let recorder else { return ToolServersSetup.factory }
+        return { RecordingToolServers(factory($0), recorder: recorder) }
+    }
+
     static func recorder(_ path: String?, policy: RecordPolicy = .full) throws -> CassetteRecorder? {
         guard let path else { return nil }
         do {

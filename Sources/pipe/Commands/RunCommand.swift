@@ -54,11 +54,15 @@ struct RunCommand: AsyncParsableCommand {
             (checked against their output schemas; exit 2 when one is missing or does not match).
 
             Record and replay: --record FILE writes every model exchange as a JSON line \
-            (provider, model, stage, the rendered request, the reply; never a key, a header or a \
-            base URL). --replay FILE answers every call from it, matched by stage and rendered \
-            request, and calls nothing (no key needed); a call not in it fails its stage at once, \
-            showing the lines that differ from the nearest recorded request of the stage (a \
-            prompt edited since the recording). Test cases replay with `replay:` (`pipe help test`).
+            (provider, model, stage, the rendered request with its content blocks and tools, the \
+            reply's blocks, stop reason and usage, or the error of a failed call; never a key, a \
+            header or a base URL), and each tool list and tool call of a stage with `tools:`. \
+            --replay FILE answers every call from it, matched by stage and rendered request, and \
+            calls nothing (no key needed): failed calls fail again (the same retries and \
+            fallbacks), and a tool-using stage replays every turn with its tool results from the \
+            cassette, no tool server started. A call not in it fails its stage at once, showing \
+            the lines that differ from the nearest recorded request of the stage (a prompt edited \
+            since the recording). Test cases replay with `replay:` (`pipe help test`).
 
             Degrading gracefully: a stage with `on_error: skip` or `on_error: { default: VALUE }` \
             that fails after its retries and fallbacks does not fail the run: it is absent (like \
@@ -171,10 +175,10 @@ struct RunCommand: AsyncParsableCommand {
         "With --stage: the value of a stage it reads, from a JSON file (repeat for each).", valueName: "stage=file.json"))
     var given: [String] = []
 
-    @Option(name: .long, help: "Write every model exchange (stage, model, rendered request, reply; never a key) to this JSON Lines cassette.")
+    @Option(name: .long, help: "Write every model exchange (stage, model, rendered request, reply or error; tool lists and tool calls; never a key) to this JSON Lines cassette.")
     var record: String?
 
-    @Option(name: .long, help: "Answer every model call from this cassette (--record), matched by stage and rendered request; a call not in it fails its stage, showing what differs. Nothing is called.")
+    @Option(name: .long, help: "Answer every model call and tool call from this cassette (--record), matched by stage and rendered request; a call not in it fails its stage, showing what differs. Nothing is called, no tool server started.")
     var replay: String?
 
     @OptionGroup var recording: RecordOptions

@@ -63,7 +63,8 @@ struct RunSession {
     func prepare(approval: ApprovalPolicy) throws -> Prepared {
         let pipeline = settings.mock ? self.pipeline.mocked() : self.pipeline
         let environment = ProcessInfo.processInfo.environment
-        try Self.checkTools(pipeline, environment: environment, factory: ToolServersSetup.factory)
+        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder)
+        try Self.checkTools(pipeline, environment: environment, factory: toolServers)
         let factory = ProviderFactory(
             environment: environment, forceMock: settings.mock,
             mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
@@ -90,7 +91,7 @@ struct RunSession {
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
             options.mockCommands = settings.mock
-            options.toolServers = ToolServersSetup.factory
+            options.toolServers = toolServers
             options.environment = environment
             options.given = settings.given
             let (replay, recorder) = (settings.replay, settings.recorder)

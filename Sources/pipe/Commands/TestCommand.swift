@@ -12,7 +12,8 @@ struct TestCommand: AsyncParsableCommand {
             and in milliseconds: no call leaves the process, each stage's model answers what \
             the case's `mocks:` say, in turn, then the stage's `mock:` values or the mock \
             provider's (as `pipe run --mock`). Retries, re-asks, fallbacks, budgets and exit \
-            statuses are the real ones; only the pauses between attempts are skipped.
+            statuses are the real ones; only the pauses between attempts are skipped. A file's \
+            cases are independent and run four at once, reported in the file's order.
 
               spec: research-report.yaml          # relative to the test file; default NAME.yaml
               cases:
@@ -39,6 +40,10 @@ struct TestCommand: AsyncParsableCommand {
             with KIND timeout, invalid (a malformed API answer), connection, or an HTTP status \
             400-599 (429, 500, 529...): the typed error the real providers raise. A command \
             stage's mock values answer instead of its program.
+
+            Replay: a case with `replay: FILE` answers its model calls from a cassette of \
+            `pipe run --record` (failed calls fail again); a stage with `tools:` replays every \
+            turn, its tool calls and results from the cassette, no tool server started.
 
             Matchers (`output`, a stage's `output` and `attempts`): a plain value means equals; \
             `contains` (substring, element, or subset of an object), `matches` (ECMA regex), \
@@ -99,8 +104,7 @@ struct TestCommand: AsyncParsableCommand {
         for file in loaded {
             guard let pipeline = file.pipeline, let cases = file.file?.cases else { continue }
             let runner = TestCaseRunner(pipeline: pipeline, directory: file.directory)
-            var caseResults: [TestCaseResult] = []
-            for testCase in cases { caseResults.append(await runner.run(testCase)) }
+            let caseResults = await runner.run(cases)
             results.append(TestFileResults(file: file.source.path, spec: file.specPath, cases: caseResults))
         }
         try Terminal.write(format.render(results))

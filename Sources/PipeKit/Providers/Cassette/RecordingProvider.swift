@@ -1,6 +1,8 @@
 /// A provider that writes every exchange of the provider it wraps to a cassette
-/// (`pipe run --record FILE`), one JSON line a call as it ends. Failed calls are not
-/// written: a replay answers only with what a model said.
+/// (`pipe run --record FILE`), one JSON line a call as it ends. A failed call is written with
+/// its typed error (an HTTP status, a timeout, a broken reply), so that a replay fails the same
+/// attempts and the retries and fallbacks go the same way; a call cancelled because the run
+/// stopped is not an exchange and is not written.
 public final class RecordingProvider: ModelProvider {
     let inner: any ModelProvider
     let output: CassetteRecorder
@@ -13,9 +15,15 @@ public final class RecordingProvider: ModelProvider {
     public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
         async throws(ProviderError) -> ModelReply
     {
-        let reply = try await inner.complete(request, progress: progress)
-        output.record(CassetteEntry(request: request, reply: reply))
-        return reply
+        do throws(ProviderError) {
+            let reply = try await inner.complete(request, progress: progress)
+            output.record(CassetteEntry(request: request, outcome: .reply(reply)).recorded(under: output.policy).json)
+            return reply
+        } catch {
+            if case .cancelled = error { throw error }
+            output.record(CassetteEntry(request: request, outcome: .failure(error)).recorded(under: output.policy).json)
+            throw error
+        }
     }
 }
 
@@ -24,15 +32,15 @@ public final class CassetteRecorder: Sendable {
     private let file: Locked<OutputFile>
     private let failure = Locked<WriteError?>(nil)
     /// `record:`: prompts and replies written as their hashes when it says so.
-    private let policy: RecordPolicy
+    let policy: RecordPolicy
 
     public init(creating path: String, policy: RecordPolicy = .full) throws(WriteError) {
         file = Locked(try OutputFile(creating: path, name: "the cassette \(path)"))
         self.policy = policy
     }
 
-    func record(_ entry: CassetteEntry) {
-        let line = entry.recorded(under: policy).json.serialized() + "\n"
+    func record(_ line: JSONValue) {
+        let line = line.serialized() + "\n"
         file.withLock { file in
             do throws(WriteError) {
                 try file.write(line)

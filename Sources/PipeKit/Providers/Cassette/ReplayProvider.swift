@@ -1,6 +1,9 @@
 /// Answers calls from a cassette (`pipe run --replay FILE`, a test case's `replay:`): a call
-/// gets the reply recorded for the same stage and the same rendered request; identical
-/// requests get their recorded replies in turn (the last repeats). A request that is not in
+/// gets the reply recorded for the same stage and the same rendered request (every message
+/// with its blocks, the tools offered): its content blocks, so a tool-using stage's tool calls
+/// come from the cassette too, or the error a failed call ended with. Identical requests get
+/// their recorded outcomes in turn (the last repeats): a 500 then a reply replays as the same
+/// two attempts. `tools` answers the tool servers' lists and calls. A request that is not in
 /// the cassette fails the stage (not retried), showing how it differs from the nearest
 /// recorded request of the stage: a prompt edited since the recording. It never opens a socket.
 public final class ReplayProvider: ModelProvider {
@@ -8,9 +11,17 @@ public final class ReplayProvider: ModelProvider {
     let entries: [CassetteEntry.Request: [CassetteEntry]]
     let byStage: [String: [CassetteEntry.Request]]
     private let used = Locked<[CassetteEntry.Request: Int]>([:])
+    /// The tool servers of a replayed run: nothing started, every result from the cassette.
+    public let tools: ReplayToolServers
 
-    public init(path: String, entries: [CassetteEntry]) {
+    public convenience init(path: String, entries: [CassetteEntry]) {
+        self.init(path: path, contents: Cassette.Contents(calls: entries))
+    }
+
+    public init(path: String, contents: Cassette.Contents) {
         self.path = path
+        tools = ReplayToolServers(path: path, contents: contents)
+        let entries = contents.calls
         var grouped: [CassetteEntry.Request: [CassetteEntry]] = [:]
         var byStage: [String: [CassetteEntry.Request]] = [:]
         for entry in entries {
@@ -22,7 +33,7 @@ public final class ReplayProvider: ModelProvider {
     }
 
     public convenience init(reading path: String) throws(CassetteError) {
-        self.init(path: path, entries: try Cassette.read(path))
+        self.init(path: path, contents: try Cassette.read(path))
     }
 
     public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
@@ -37,13 +48,17 @@ public final class ReplayProvider: ModelProvider {
             defer { used[key, default: 0] += 1 }
             return min(used[key, default: 0], recorded.count - 1)
         }
-        let entry = recorded[index]
-        if HashedText(recorded: entry.reply) != nil {
-            throw .invalidRequest("the reply of stage `\(key.stage)` in the replay cassette \(path) was recorded as its hash "
-                + "(record.outputs: hash): record the cassette again with full outputs to replay it")
+        switch recorded[index].outcome {
+        case .reply(let reply):
+            if HashedText(recorded: reply.answerText) != nil {
+                throw .invalidRequest("the reply of stage `\(key.stage)` in the replay cassette \(path) was recorded as its hash "
+                    + "(record.outputs: hash): record the cassette again with full outputs to replay it")
+            }
+            progress(StreamProgress(characters: reply.content.reduce(0) { $0 + $1.characters }))
+            return reply
+        case .failure(let error):
+            throw error
         }
-        progress(StreamProgress(characters: entry.reply.count))
-        return ModelReply(text: entry.reply, usage: entry.usage)
     }
 
     /// Why a request is not in the cassette, with the difference from the nearest one.
@@ -52,7 +67,11 @@ public final class ReplayProvider: ModelProvider {
             return "not in the replay cassette \(path): it has no call of stage `\(request.stage)`; record it again with --record"
         }
         let lines = request.lines
-        let nearest = candidates.min { a, b in Self.distance(a.lines, lines) < Self.distance(b.lines, lines) }!
+        // The same turn of the conversation first (as many messages), then the fewest lines apart.
+        func apart(_ recorded: CassetteEntry.Request) -> (Int, Int) {
+            (abs(recorded.messages.count - request.messages.count), Self.distance(recorded.lines, lines))
+        }
+        let nearest = candidates.min { a, b in apart(a) < apart(b) }!
         return "not in the replay cassette \(path): the request of stage `\(request.stage)` differs from the one recorded"
             + " (- recorded, + now):\n" + Self.difference(nearest.lines, lines)
             + "\nrecord it again with --record, or undo the change"
