@@ -78,6 +78,7 @@ public struct GraphRenderer: Sendable {
         switch stage.kind {
         case .model(let model): "\(model.model.name): \(model.model.model)"
         case .command(let command): "command: \(command.program)"
+        case .pipeline(let child): "pipeline: \(child.path)"
         }
     }
 

@@ -45,6 +45,9 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case toolServer = "tool-server"
     // Graceful degradation (`on_error`).
     case onErrorDefault = "on-error-default"
+    // Pipelines inside pipelines (`pipeline:`).
+    case pipelineStage = "pipeline-stage"
+    case childInput = "child-input"
 
     /// The rules only `pipe tools` and `pipe lint --tools` check: they start the tool servers.
     public static let startingToolServers: Set<RuleID> = [.toolServer]
@@ -91,6 +94,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .unknownTool: "A named tool is one the stage offers (`mock:` scripts) and one its server lists (`pipe tools`, `lint --tools`)."
         case .toolServer: "Each tool server starts and lists its tools (`pipe tools`, `lint --tools`)."
         case .onErrorDefault: "A stage's `on_error: { default: VALUE }` value matches its output schema (a list of them for a `for_each`)."
+        case .pipelineStage: "A `pipeline:` stage names a spec inside the spec's directory tree, without a cycle of specs, and no model or command keys."
+        case .childInput: "What a `pipeline:` stage passes as `input` fits the child spec's input schema."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

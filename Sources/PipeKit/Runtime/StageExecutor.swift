@@ -15,6 +15,7 @@ extension StageKind {
         switch self {
         case .model(let stage): ModelStageExecutor(stage: stage)
         case .command(let stage): CommandStageExecutor(stage: stage)
+        case .pipeline(let stage): PipelineStageExecutor(stage: stage)
         }
     }
 }
@@ -38,6 +39,8 @@ struct StageContext: Sendable {
     var mockCommands = false
     /// The run's tool servers, when a stage uses tools.
     var toolServers: (any ToolServers)? = nil
+    /// A `pipeline:` stage's child, with what it shares with the parent's run.
+    var child: ChildRun? = nil
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
@@ -57,10 +60,12 @@ extension StageReport {
         let model: ResolvedModel?
         switch stage.kind {
         case .model(let settings): model = settings.model
-        case .command: model = nil
+        case .command, .pipeline: model = nil
         }
-        return StageReport(
+        var report = StageReport(
             unit: unit, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
+        if case .pipeline = stage.kind { report.withoutModel = StageReport.pipeline }
+        return report
     }
 }
 
@@ -81,9 +86,10 @@ extension StageContext {
         // The stage as a whole (not an item of its `for_each`: `ForEachRunner` degrades the
         // stage) meets its `on_error` here, before it is recorded.
         if unit.item == nil, case .failed = outcome, stage.onError != .fail {
-            let failed = StageReport(
+            var failed = StageReport(
                 unit: unit, status: .failed, model: model, attempts: attempts, usage: usage, costUSD: costUSD,
                 latency: ContinuousClock.now - start, error: outcome.failure?.description)
+            if case .pipeline = stage.kind { failed.withoutModel = StageReport.pipeline }
             let (degraded, report) = stage.degraded(outcome, failed)
             if let journal {
                 var output: JSONValue?
@@ -98,9 +104,10 @@ extension StageContext {
         case .value, .skipped: nil
         case .failed(let failure): failure.description
         }
-        let report = StageReport(
+        var report = StageReport(
             unit: unit, status: outcome.status(reused: reused), model: model, attempts: attempts, usage: usage,
             costUSD: costUSD, latency: ContinuousClock.now - start, error: error)
+        if case .pipeline = stage.kind { report.withoutModel = StageReport.pipeline }
         if let journal {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }
