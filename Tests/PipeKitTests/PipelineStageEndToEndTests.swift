@@ -98,6 +98,31 @@ import Testing
         #expect(calls(healthy, "writer") == 1)
     }
 
+    @Test func cacheReusesTheChildsStagesInTheNextRun() async throws {
+        let server = FakeLLMServer(handler: Self.handler(failing: false))
+        try server.start()
+        defer { server.stop() }
+        let first = try await runPipe(["run", spec, "--cache", "--json"], stdin: "tides", environment: environment(server))
+        #expect(first.status == 0, "\(first.stderr)")
+        let called = server.log.count
+        let second = try await runPipe(["run", spec, "--cache", "--json"], stdin: "tides", environment: environment(server))
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout == first.stdout)
+        #expect(server.log.count == called)
+    }
+
+    @Test func theChildsCallsCountAgainstTheParentsBudget() async throws {
+        let server = FakeLLMServer(handler: Self.handler(failing: false))
+        try server.start()
+        defer { server.stop() }
+        let budget = (spec as NSString).deletingLastPathComponent + "/budget.yaml"
+        let result = try await runPipe(["run", budget], stdin: "tides", environment: environment(server))
+        // The child's first call would pass the parent's budget.max_tokens: stopped before it (exit 4).
+        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.stderr.contains("team/researcher"), "\(result.stderr)")
+        #expect(server.log.isEmpty)
+    }
+
     @Test func mockRunsTheChildWithItsMockValues() async throws {
         let result = try await runPipe(["run", spec, "--mock", "--json"], stdin: "tides", environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
         #expect(result.status == 0, "\(result.stderr)")
