@@ -101,6 +101,13 @@ import Testing
 }
 
 extension HelpTests {
+    @Test func runHelpTeachesPipelineStages() async throws {
+        let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
+        for text in ["pipeline: teams/research.yaml", "`team/researcher`", "`team[2]/researcher`", "count against this run's budget"] {
+            #expect(help.contains(text), "`pipe help run` does not teach \(text)")
+        }
+    }
+
     @Test func runHelpTeachesOneStageRunsAndRecordReplay() async throws {
         let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
         for option in ["--stage", "--given", "--record", "--replay"] { #expect(help.contains(option)) }
