@@ -77,6 +77,16 @@ func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
 }
 
 extension StageContext {
+    /// For a stage that calls no model of its own (a command, a child spec): the value the
+    /// run being resumed recorded under `fingerprint`, else with `cache` (or `--cache`), any
+    /// earlier run's.
+    func earlierOutput(fingerprint: String, cache: Bool) async -> JSONValue? {
+        guard let journal else { return nil }
+        if let resumed = await journal.reusableOutput(stage: unit.description, fingerprint: fingerprint) { return resumed }
+        guard cache || cacheEverything else { return nil }
+        return await journal.cachedOutput(fingerprint: fingerprint)
+    }
+
     /// Ends the unit: its report (the error in words for an outcome without a value), recorded
     /// in the journal with the value and the fingerprint a resumed run reuses it by.
     func end(

@@ -22,7 +22,8 @@ struct PipelineStageExecutor: StageExecutor {
         context.events(.stageStarted(unit: context.unit))
         let input = Self.input(stage.input, renderer: context.renderer)
         let fingerprint = context.journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [input.serialized()])
-        if let earlier = await earlierOutput(fingerprint: fingerprint, context: context) {
+        // The whole child's output, when the stage finished with the same child and input.
+        if let earlier = await context.earlierOutput(fingerprint: fingerprint, cache: stage.cache) {
             return await context.end(.value(earlier), reused: true, model: nil, attempts: 0, since: start, fingerprint: fingerprint)
         }
         guard let child = context.child else {
@@ -53,15 +54,6 @@ struct PipelineStageExecutor: StageExecutor {
         return await context.end(
             outcome, reused: false, model: nil, attempts: attempts, usage: usage, costUSD: costs.isEmpty ? nil : costs.reduce(0, +),
             since: start, fingerprint: fingerprint)
-    }
-
-    /// The value of the run being resumed, else with `cache`, of any earlier run, for the same
-    /// fingerprint: the whole child's output.
-    private func earlierOutput(fingerprint: String, context: StageContext) async -> JSONValue? {
-        guard let journal = context.journal else { return nil }
-        if let resumed = await journal.reusableOutput(stage: context.unit.description, fingerprint: fingerprint) { return resumed }
-        guard stage.cache || context.cacheEverything else { return nil }
-        return await journal.cachedOutput(fingerprint: fingerprint)
     }
 
     func pending(_ context: StageContext) -> PendingApproval {
