@@ -68,7 +68,7 @@ struct SpecReplies: Sendable {
             var prefix = ""
             switch stage.kind {
             case .model(let model): if case .text(let text) = model.prompt.parts.first { prefix = text }
-            case .command: break
+            case .command, .pipeline: break
             }
             let reply = stage.outputSchema.map { MockValueGenerator(schema: $0).value().serialized() } ?? "Text of stage \(stage.name)."
             return (prefix, reply)

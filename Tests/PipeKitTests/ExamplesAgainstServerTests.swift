@@ -17,11 +17,18 @@ import Testing
 
     /// For each stage: the text its prompt starts with, and what to answer.
     static func replies(for pipeline: CompiledPipeline) -> [(stage: String, marker: String, reply: String)] {
-        pipeline.stages.map { stage in
+        // A child spec's stages (`pipeline:`) are answered like the parent's.
+        func stages(of pipeline: CompiledPipeline) -> [CompiledStage] {
+            pipeline.stages.flatMap { stage -> [CompiledStage] in
+                if case .pipeline(let child) = stage.kind { return [stage] + stages(of: child.child) }
+                return [stage]
+            }
+        }
+        return stages(of: pipeline).map { stage in
             var marker = ""
             switch stage.kind {
             case .model(let model): if case .text(let text) = model.prompt.parts.first { marker = text }
-            case .command: break
+            case .command, .pipeline: break
             }
             let value = stage.mockReplies.first ?? stage.outputSchema.map { MockValueGenerator(schema: $0).value() }
             return (stage.name, marker, value.map(TemplateRenderer.text(of:)) ?? "A reply for \(stage.name).")

@@ -111,6 +111,14 @@ extension HelpTests {
             for text in ["record: { prompts: hash, outputs: hash }", "sha256:HEX (N bytes)", "give the input again"] {
                 #expect(help.contains(text), "`pipe help run` does not teach \(text)")
             }
+            }
+        }
+    }
+
+    @Test func runHelpTeachesPipelineStages() async throws {
+        let help = Self.flattened(try await runPipe(["help", "run"]).stdout)
+        for text in ["pipeline: teams/research.yaml", "`team/researcher`", "`team[2]/researcher`", "count against this run's budget"] {
+            #expect(help.contains(text), "`pipe help run` does not teach \(text)")
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Compiles a spec file: YAML → positioned tree → `PipelineSpec` → `ResolvedPipeline` (the
 /// one resolution pass, `Compiler/Resolve/`) → the rules (`RuleRegistry`, `Compiler/Rules/`)
 /// → `CompiledPipeline`.
@@ -8,8 +10,20 @@ public enum Compiler {
     public struct Result: Sendable {
         public var pipeline: CompiledPipeline?
         public var diagnostics: [Diagnostic]
+        /// The child specs (`pipeline:` stages) compiled with it, whose diagnostics are in
+        /// their own files.
+        public var sources: [SourceFile] = []
 
         public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+        /// The diagnostics by file, the spec's first: what `pipe lint` prints.
+        public func lintedFiles(_ source: SourceFile) -> [LintedFile] {
+            [LintedFile(source: source, diagnostics: diagnostics.filter { $0.span.file == source.path })]
+                + sources.compactMap { child in
+                    let found = diagnostics.filter { $0.span.file == child.path }
+                    return found.isEmpty ? nil : LintedFile(source: child, diagnostics: found)
+                }
+        }
     }
 
     /// - Parameter directory: where relative schema paths start; the spec's directory
@@ -20,6 +34,23 @@ public enum Compiler {
 
     /// Compiles a spec whose schema files come from `schemaFiles` (a batch's stored texts).
     public static func compile(_ source: SourceFile, schemaFiles: SchemaFiles) -> Result {
+        let identity: String
+        switch schemaFiles {
+        case .directory(let directory):
+            let name = source.path.split(separator: "/").last.map(String.init) ?? source.path
+            identity = URL(fileURLWithPath: directory + "/" + name).standardizedFileURL.resolvingSymlinksInPath().path
+        case .stored: identity = ChildSpecs.normalized(source.path.split(separator: "/").last.map(String.init) ?? source.path)
+        }
+        return compile(
+            source, schemaFiles: schemaFiles, chain: [ChildSpecs.Link(identity: identity, path: source.path)], session: ChildSpecs.Session()
+        ).result
+    }
+
+    /// Compiles a spec with the chain of specs whose `pipeline:` stages led to it; with the
+    /// resolved spec, for a parent compiling it as a child.
+    static func compile(
+        _ source: SourceFile, schemaFiles: SchemaFiles, chain: [ChildSpecs.Link], session: ChildSpecs.Session
+    ) -> (result: Result, resolved: ResolvedPipeline?) {
         var diagnostics = DiagnosticSink()
         guard let root = YAMLLoader().load(source, diagnostics: &diagnostics) else {
             if !diagnostics.hasErrors {
@@ -27,18 +58,19 @@ public enum Compiler {
                     .emptySpec, at: .fileStart(source.path), "the spec is empty",
                     hint: "start with `version: 1` and a `stages:` mapping; `pipe schema` prints the format")
             }
-            return Result(pipeline: nil, diagnostics: diagnostics.sorted)
+            return (Result(pipeline: nil, diagnostics: diagnostics.sorted), nil)
         }
         if root.isNull {
             diagnostics.report(
                 .emptySpec, at: root.span, "the spec is empty",
                 hint: "start with `version: 1` and a `stages:` mapping; `pipe schema` prints the format")
-            return Result(pipeline: nil, diagnostics: diagnostics.sorted)
+            return (Result(pipeline: nil, diagnostics: diagnostics.sorted), nil)
         }
         var decoder = SpecDecoder(source: source, diagnostics: diagnostics)
         let spec = decoder.decode(root)
         diagnostics = decoder.diagnostics
-        let resolved = Resolver.resolve(spec, files: schemaFiles)
+        let children = ChildSpecs.compile(spec, files: schemaFiles, chain: chain, session: session, diagnostics: &diagnostics)
+        let resolved = Resolver.resolve(spec, files: schemaFiles, children: children)
         RuleRegistry.check(resolved, into: &diagnostics)
         let directory: String
         switch schemaFiles {
@@ -46,7 +78,11 @@ public enum Compiler {
         case .stored: directory = source.path.lastIndex(of: "/").map { String(source.path[..<$0]) } ?? "."
         }
         let pipeline = diagnostics.hasErrors ? nil : pipeline(from: resolved, directory: directory)
-        return Result(pipeline: pipeline, diagnostics: diagnostics.sorted)
+        var sources: [SourceFile] = []
+        for child in children.values.sorted(by: { $0.path.span.start < $1.path.span.start }) {
+            for file in child.sources where !sources.contains(where: { $0.path == file.path }) { sources.append(file) }
+        }
+        return (Result(pipeline: pipeline, diagnostics: diagnostics.sorted, sources: sources), resolved)
     }
 
     /// A declared tool server as the run starts it; nil when its `mcp` did not decode.
@@ -75,7 +111,13 @@ public enum Compiler {
         for name in dag.order {
             guard let stage = resolved.stage(named: name) else { return nil }
             let kind: StageKind
-            if let command = stage.spec.command {
+            if let child = stage.child {
+                kind = .pipeline(
+                    PipelineStage(
+                        path: child.path, child: child.pipeline, input: stage.spec.pipeline?.input,
+                        digest: SHA256.hex(child.files.sorted { $0.key < $1.key }.map { $0.key + "\u{1F}" + $0.value }.joined(separator: "\u{1E}")),
+                        cache: stage.cache?.value ?? false))
+            } else if let command = stage.spec.command {
                 kind = .command(
                     CommandStage(
                         arguments: command.arguments, shell: command.shell?.value ?? false, stdin: command.stdin,
@@ -112,6 +154,9 @@ public enum Compiler {
                 maxTokens: spec.budget.maxTokens?.value, maxCostUSD: spec.budget.maxCostUSD?.value,
                 maxDuration: spec.budget.maxDuration?.value))
         pipeline.schemaFiles = resolved.schemaFiles
+        for stage in resolved.stages {
+            for (path, text) in stage.child?.files ?? [:] { pipeline.schemaFiles[path] = text }
+        }
         pipeline.toolServers = spec.tools.compactMap(Self.declaration)
         pipeline.directory = directory
         pipeline.record = spec.record?.policy ?? .full

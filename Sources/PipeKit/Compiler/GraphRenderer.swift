@@ -49,7 +49,54 @@ public struct GraphRenderer: Sendable {
         for loop in pipeline.loops {
             lines.append("    \(id(loop.end)) -. \"\(loopLabel(loop))\" .-> \(id(loop.from))")
         }
+        for stage in pipeline.stages {
+            guard case .pipeline(let child) = stage.kind else { continue }
+            lines += GraphRenderer(pipeline: child.child).mermaidSubgraph(of: stage.name, id: id(stage.name), path: child.path)
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A `pipeline:` stage's child as a subgraph, `stage` drawn into it by a dotted arrow; its
+    /// own children nested, each id under its stage's (`s1_0`).
+    private func mermaidSubgraph(of stage: String, id parent: String, path: String, depth: Int = 1) -> [String] {
+        let indent = String(repeating: "    ", count: depth + 1)
+        var lines = ["\(indent.dropLast(4))subgraph \(parent)_child[\"\(stage): \(path)\"]"]
+        for child in pipeline.stages {
+            lines.append("\(indent)\(parent)_\(id(child.name).dropFirst())[\"\(child.name)<br/><small>\(what(child))</small>\"]")
+        }
+        for child in pipeline.stages {
+            for dependency in child.dependencies {
+                lines.append("\(indent)\(parent)_\(id(dependency).dropFirst()) --> \(parent)_\(id(child.name).dropFirst())")
+            }
+        }
+        for child in pipeline.stages {
+            guard case .pipeline(let grandchild) = child.kind else { continue }
+            lines += GraphRenderer(pipeline: grandchild.child).mermaidSubgraph(
+                of: child.name, id: "\(parent)_\(id(child.name).dropFirst())", path: grandchild.path, depth: depth + 1)
+        }
+        lines.append("\(indent.dropLast(4))end")
+        if depth == 1 { lines.append("    \(parent) -.-> \(parent)_child") }
+        return lines
+    }
+
+    /// The same in dot: a cluster of the child's stages, named `stage/child`.
+    private func dotCluster(of stage: String, path: String) -> [String] {
+        var lines = ["    subgraph \(quoted("cluster_" + stage)) {", "        label=\(quoted(stage + ": " + path));"]
+        for child in pipeline.stages {
+            lines.append("        \(quoted(stage + "/" + child.name)) [label=\(quoted(([child.name, what(child)] + notes(child)).joined(separator: "\n")))];")
+            for dependency in child.dependencies {
+                lines.append("        \(quoted(stage + "/" + dependency)) -> \(quoted(stage + "/" + child.name));")
+            }
+        }
+        for child in pipeline.stages {
+            guard case .pipeline(let grandchild) = child.kind else { continue }
+            lines += GraphRenderer(pipeline: grandchild.child).dotCluster(of: stage + "/" + child.name, path: grandchild.path)
+        }
+        lines.append("    }")
+        for child in pipeline.stages where child.dependencies.isEmpty {
+            lines.append("    \(quoted(stage)) -> \(quoted(stage + "/" + child.name)) [style=dotted];")
+        }
+        return lines
     }
 
     private func dot() -> String {
@@ -69,6 +116,10 @@ public struct GraphRenderer: Sendable {
         for loop in pipeline.loops {
             lines.append("    \(quoted(loop.end)) -> \(quoted(loop.from)) [style=dashed, label=\(quoted(loopLabel(loop)))];")
         }
+        for stage in pipeline.stages {
+            guard case .pipeline(let child) = stage.kind else { continue }
+            lines += GraphRenderer(pipeline: child.child).dotCluster(of: stage.name, path: child.path)
+        }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -78,6 +129,7 @@ public struct GraphRenderer: Sendable {
         switch stage.kind {
         case .model(let model): "\(model.model.name): \(model.model.model)"
         case .command(let command): "command: \(command.program)"
+        case .pipeline(let child): "pipeline: \(child.path)"
         }
     }
 

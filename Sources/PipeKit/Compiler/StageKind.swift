@@ -6,12 +6,15 @@ public enum StageKind: Sendable {
     case model(ModelStage)
     /// A program run with its arguments and `stdin` rendered: its stdout is the value.
     case command(CommandStage)
+    /// Another spec (`pipeline:`), run inside the parent's run: its output is the value.
+    case pipeline(PipelineStage)
 
     /// Every template of the stage, in the order it reads them.
     public var templates: [Template] {
         switch self {
         case .model(let stage): ResolvedStage.templates(system: stage.system, prompt: stage.prompt)
         case .command(let stage): stage.arguments + (stage.stdin.map { [$0] } ?? [])
+        case .pipeline(let stage): stage.input?.templates ?? []
         }
     }
 
@@ -20,6 +23,8 @@ public enum StageKind: Sendable {
         switch self {
         case .model(let stage): [stage.model] + stage.fallbacks
         case .command: []
+        // The child's, which share the process's providers, limiters and breakers.
+        case .pipeline(let stage): stage.child.stages.flatMap(\.models)
         }
     }
 
@@ -28,6 +33,7 @@ public enum StageKind: Sendable {
         switch self {
         case .model(let stage): stage.mockReplies
         case .command(let stage): stage.mockReplies
+        case .pipeline: []
         }
     }
 
@@ -35,7 +41,7 @@ public enum StageKind: Sendable {
     public var tools: [ToolReference] {
         switch self {
         case .model(let stage): stage.tools
-        case .command: []
+        case .command, .pipeline: []
         }
     }
 
@@ -43,7 +49,7 @@ public enum StageKind: Sendable {
     public var turns: Int {
         switch self {
         case .model(let stage): stage.tools.isEmpty ? 1 : stage.maxTurns
-        case .command: 0
+        case .command, .pipeline: 0
         }
     }
 }
@@ -104,5 +110,34 @@ public struct CommandStage: Sendable {
         if shell { return "sh -c" }
         guard let first = arguments.first else { return "" }
         return TemplateText.source(of: first)
+    }
+}
+
+/// A stage that runs another spec (`pipeline:`): the child, compiled with the parent, runs
+/// inside the parent's run (its budget, its journal with its stages named `stage/child`,
+/// its `--mock`, `--resume` and `--cache`); its output is the stage's value.
+public struct PipelineStage: Sendable {
+    /// The child spec's path as written, normalized (`teams/research.yaml`).
+    public var path: String
+    public var child: CompiledPipeline
+    /// `input:`: what the child reads; nil: the parent's input.
+    public var input: ChildInputSpec?
+    /// The SHA-256 of the child's text and files: a stage's fingerprint changes with them.
+    public var digest: String
+    /// `cache: true`: the child's stages reuse identical earlier calls and values.
+    public var cache: Bool = false
+}
+
+extension CompiledPipeline {
+    /// Every stage's `mock:` values, by its name; a child spec's stages under their
+    /// `pipeline:` stage's (`team/researcher`), at any depth: what `--mock` answers with.
+    public var mockReplies: [String: [JSONValue]] {
+        var replies: [String: [JSONValue]] = [:]
+        for stage in stages {
+            replies[stage.name] = stage.mockReplies
+            guard case .pipeline(let child) = stage.kind else { continue }
+            for (name, values) in child.child.mockReplies { replies[stage.name + "/" + name] = values }
+        }
+        return replies
     }
 }

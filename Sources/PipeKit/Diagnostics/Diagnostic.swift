@@ -66,9 +66,13 @@ public struct DiagnosticSink: Sendable {
 
     /// Diagnostics in file order; at the same place, in the order they were found.
     public var sorted: [Diagnostic] {
-        diagnostics.enumerated().sorted { a, b in
+        // Files in the order they first appear (a spec, then the child specs it runs), then
+        // places: a strict order, whatever mix of files the diagnostics come in.
+        var rank: [String: Int] = [:]
+        for diagnostic in diagnostics where rank[diagnostic.span.file] == nil { rank[diagnostic.span.file] = rank.count }
+        return diagnostics.enumerated().sorted { a, b in
             let (x, y) = (a.element, b.element)
-            if x.span.file != y.span.file { return a.offset < b.offset }
+            if x.span.file != y.span.file { return rank[x.span.file, default: 0] < rank[y.span.file, default: 0] }
             if x.span.start != y.span.start { return x.span.start < y.span.start }
             return a.offset < b.offset
         }.map(\.element)

@@ -47,6 +47,9 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
     case onErrorDefault = "on-error-default"
     // Hashed records (`record:`).
     case cacheHashedOutputs = "cache-hashed-outputs"
+    // Pipelines inside pipelines (`pipeline:`).
+    case pipelineStage = "pipeline-stage"
+    case childInput = "child-input"
 
     /// The rules only `pipe tools` and `pipe lint --tools` check: they start the tool servers.
     public static let startingToolServers: Set<RuleID> = [.toolServer]
@@ -94,6 +97,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable {
         case .toolServer: "Each tool server starts and lists its tools (`pipe tools`, `lint --tools`)."
         case .onErrorDefault: "A stage's `on_error: { default: VALUE }` value matches its output schema (a list of them for a `for_each`)."
         case .cacheHashedOutputs: "`cache: true` is not written where `record.outputs: hash` keeps no output to reuse."
+        case .pipelineStage: "A `pipeline:` stage names a spec inside the spec's directory tree, without a cycle of specs, and no model or command keys."
+        case .childInput: "What a `pipeline:` stage passes as `input` fits the child spec's input schema."
         case .maybeAbsent: "A reference to a stage that may be skipped (or not yet run, in a loop) says what to use instead, with `??`."
         }
     }

@@ -147,7 +147,7 @@ struct StageStatusSummary {
             let modelRow = units.last { !$0.row.model.isEmpty }?.row
             return StageStatusSummary(
                 status: whole.row.status.rawValue, items: items.isEmpty ? nil : items.count, iterations: iterations,
-                model: modelRow.map { $0.provider == StageReport.command ? StageReport.command : "\($0.modelName): \($0.model)" })
+                model: modelRow.map { [StageReport.command, StageReport.pipeline].contains($0.provider) ? $0.provider : "\($0.modelName): \($0.model)" })
         }
     }
 }

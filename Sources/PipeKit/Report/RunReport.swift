@@ -108,7 +108,7 @@ public enum RunReport {
         let classes = ["stage", stage.status.rawValue] + (critical ? ["critical"] : [])
         var html = "<section class=\"\(classes.joined(separator: " "))\" id=\"\(HTML.anchor("stage", stage.stage))\" "
             + "data-stage=\"\(HTML.escape(stage.stage))\"><h3>\(HTML.escape(stage.stage))</h3>"
-        let model = stage.provider == StageReport.command ? StageReport.command
+        let model = [StageReport.command, StageReport.pipeline].contains(stage.provider) ? stage.provider
             : stage.model.isEmpty ? "-" : "\(stage.modelName) (\(stage.provider): \(stage.model))"
         var fields: [(String, String)] = [
             ("status", "<span class=\"status-\(HTML.escape(stage.status.rawValue))\">\(HTML.escape(stage.status.rawValue))</span>"

@@ -10,7 +10,7 @@ public enum DryRunPlan {
             out += "  step \(index + 1): \(level.joined(separator: ", "))\(level.count > 1 ? "  (in parallel)" : "")\n"
         }
         out += "\n"
-        let (rows, totalCost) = table(pipeline, inputCharacters: inputCharacters)
+        let (rows, _, totalCost) = table(pipeline, inputCharacters: inputCharacters)
         out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
         // The same calls in provider batches (`pipe batch --provider-batch`): at the batch price.
         let batched = pipeline.atBatchPrices { ProviderBatching.hasBatchAPI($0.provider) }
@@ -43,8 +43,21 @@ public enum DryRunPlan {
         return out
     }
 
-    /// The rows of the plan's table (a stage each, then the total), and the worst total cost.
-    private static func table(_ pipeline: CompiledPipeline, inputCharacters: Int) -> (rows: [[String]], totalCost: Double?) {
+    /// The worst case of a whole pipeline (a `pipeline:` stage's child): its tokens, and its
+    /// cost when every model is priced. Its input is not counted: it is what its parent's
+    /// stage renders, counted there.
+    static func worstCase(_ pipeline: CompiledPipeline) -> (tokens: Int, costUSD: Double?) {
+        let table = table(pipeline, inputCharacters: 0)
+        return (table.totalTokens, table.totalCost)
+    }
+
+    /// The most a pipeline's output can hold, in tokens: what all its stages may write.
+    static func outputTokens(of pipeline: CompiledPipeline) -> Int {
+        pipeline.stages.reduce(0) { $0 + maxOutputTokens($1) * $1.maxRuns }
+    }
+
+    /// The rows of the plan's table (a stage each, then the total), and the worst totals.
+    private static func table(_ pipeline: CompiledPipeline, inputCharacters: Int) -> (rows: [[String]], totalTokens: Int, totalCost: Double?) {
         var rows: [[String]] = [["stage", "model", "max_tokens", "attempts", "worst tokens", "worst cost"]]
         var totalTokens = 0
         var totalCost: Double? = 0
@@ -66,6 +79,10 @@ public enum DryRunPlan {
                 // A program: no tokens, no cost.
                 worst = (0, 0)
                 row = [stage.name, "command: \(command.program)", "-", String(command.maxAttempts)]
+            case .pipeline(let child):
+                // Every stage of the child, at its worst.
+                worst = worstCase(child.child)
+                row = [stage.name, "pipeline: \(child.path) (\(child.child.stages.count) stages)", "-", "-"]
             }
             worst.tokens *= stage.maxRuns
             worst.costUSD = worst.costUSD.map { $0 * Double(stage.maxRuns) }
@@ -74,7 +91,7 @@ public enum DryRunPlan {
             rows.append(row + [String(worst.tokens), worst.costUSD.map(RunSummary.usd) ?? "-"])
         }
         rows.append(["total", "", "", "", String(totalTokens), totalCost.map(RunSummary.usd) ?? "-"])
-        return (rows, totalCost)
+        return (rows, totalTokens, totalCost)
     }
 
     /// The most a stage's value can hold, in tokens, for the stages that read it.
@@ -83,6 +100,7 @@ public enum DryRunPlan {
         case .model(let model): model.maxTokens
         // What a command writes is not counted where it is read (it is not tokens).
         case .command: 0
+        case .pipeline(let child): outputTokens(of: child.child)
         }
     }
 }

@@ -18,7 +18,7 @@ struct ForEachRunner: Sendable {
         let start = ContinuousClock.now
         guard let forEach = stage.forEach else { return await executor.run(context) }
         // The stage as a whole is named by its name alone, even in a loop's iteration.
-        let whole = RunUnitID(stage: stage.name)
+        let whole = RunUnitID(stage: context.unit.stage)
         context.events(.stageStarted(unit: whole))
         var report = StageReport.empty(whole, .succeeded, stage: stage)
         guard case .array(let items) = context.renderer.value(of: forEach.reference) ?? .null else {
@@ -38,7 +38,9 @@ struct ForEachRunner: Sendable {
                     let index = next
                     let item = context.item(index, items[index], named: forEach.itemName.value)
                     group.addTask {
-                        let (outcome, report) = await calls.withPermit { await executor.run(item) }
+                        // A child spec's stages take their own permits: its item holds none.
+                        let (outcome, report) = item.child != nil
+                            ? await executor.run(item) : await calls.withPermit { await executor.run(item) }
                         return (index, outcome, report)
                     }
                     next += 1

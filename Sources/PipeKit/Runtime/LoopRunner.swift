@@ -14,6 +14,8 @@ struct LoopRunner: Sendable {
         var values = outer
         var totals: [String: StageReport] = [:]
         var stop: PipelineRunner.Result.Outcome?
+        // Inside a child spec, units are named under the parent stage (`team/writer@2`).
+        let prefix = iteration.options.unitPrefix
         for number in 1...loop.maxIterations {
             let result = await iteration.schedule(
                 seed: values, ledger: ledger, calls: calls, deadline: deadline, iteration: number, watchdog: false,
@@ -37,21 +39,21 @@ struct LoopRunner: Sendable {
             }
         }
         return loop.members.map { name in
-            let report = totals[name] ?? .empty(RunUnitID(stage: name), .cancelled, stage: iteration.pipeline.stage(named: name)!)
-            return (name, outcome(of: name, report: report, stop: stop, value: values[name]), report)
+            let report = totals[prefix + name] ?? .empty(RunUnitID(stage: prefix + name), .cancelled, stage: iteration.pipeline.stage(named: name)!)
+            return (name, outcome(of: name, unit: prefix + name, report: report, stop: stop, value: values[name]), report)
         }
     }
 
     /// What the loop's stop means for one of its stages.
     private func outcome(
-        of name: String, report: StageReport, stop: PipelineRunner.Result.Outcome?, value: JSONValue?
+        of name: String, unit: String, report: StageReport, stop: PipelineRunner.Result.Outcome?, value: JSONValue?
     ) -> StageOutcome {
         switch stop {
         case nil:
             return value.map(StageOutcome.value) ?? .skipped
-        case .stageFailed(let unit, _, let failure) where unit.stage == name:
+        case .stageFailed(let failed, _, let failure) where failed.stage == unit:
             return .failed(failure)
-        case .budgetExceeded(let unit, let failure) where unit.map { $0.stage == name } ?? (name == loop.members.first):
+        case .budgetExceeded(let failed, let failure) where failed.map { $0.stage == unit } ?? (name == loop.members.first):
             return .failed(failure)
         case .waitingForApproval(let pending):
             if let mine = pending.first(where: { $0.stage == name }) { return .waiting(mine) }

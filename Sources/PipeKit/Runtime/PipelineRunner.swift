@@ -33,6 +33,9 @@ public struct PipelineRunner: Sendable {
         var activeTools: (any ToolServers)?
         /// `record:` of the run in progress (set by `run` from the pipeline).
         var record = RecordPolicy.full
+        /// Inside a `pipeline:` stage's child: the parent unit's name and `/` (`team/`,
+        /// `team[2]/`), before every unit's name in events, records and the journal.
+        var unitPrefix = ""
         /// Values of stages that are not run (`--given`, a test's `given:`): a pipeline of one
         /// stage (`CompiledPipeline.only`) reads them as its upstream stages' values.
         public var given: [String: JSONValue] = [:]
@@ -89,6 +92,8 @@ public struct PipelineRunner: Sendable {
     let validators: [String: JSONSchema]
     /// The runner of each loop's iterations, by the loop's last stage.
     let loopRunners: [String: PipelineRunner]
+    /// The runner of each `pipeline:` stage's child and its input's validator, by the stage's name.
+    let childRunners: [String: (runner: PipelineRunner, input: JSONSchema?)]
     let resolveProvider: ProviderResolver
     var options: Options
 
@@ -110,6 +115,19 @@ public struct PipelineRunner: Sendable {
                 iterationOf: loop, in: pipeline, validators: validators, options: options, resolveProvider: resolveProvider)
         }
         self.loopRunners = loopRunners
+        var childRunners: [String: (runner: PipelineRunner, input: JSONSchema?)] = [:]
+        for stage in pipeline.stages {
+            guard case .pipeline(let child) = stage.kind else { continue }
+            var childOptions = options
+            childOptions.given = [:]
+            childOptions.toolServers = nil
+            childOptions.cacheEverything = options.cacheEverything || child.cache
+            childRunners[stage.name] = (
+                try PipelineRunner(pipeline: child.child, options: childOptions, resolveProvider: resolveProvider),
+                try child.child.inputSchema.map { schema throws(SchemaError) in try JSONSchema(compiling: schema) }
+            )
+        }
+        self.childRunners = childRunners
     }
 
     /// The runner of one iteration of a loop: its members, with their dependencies on each
@@ -138,12 +156,28 @@ public struct PipelineRunner: Sendable {
         self.options = options
         self.resolveProvider = resolveProvider
         self.loopRunners = [:]
+        self.childRunners = [:]
     }
 
     /// The same runner writing to another journal (a run store's, for one run).
     public func with(journal: (any RunJournal)?) -> PipelineRunner {
         var copy = self
         copy.options.journal = journal
+        return copy
+    }
+
+    /// The same runner naming its units under `prefix` (a child spec's, `team/`).
+    func with(unitPrefix prefix: String) -> PipelineRunner {
+        var copy = self
+        copy.options.unitPrefix = prefix
+        return copy
+    }
+
+    /// The same runner recording as the run in progress does (`record:`): a loop's iterations
+    /// and a child spec's stages are hashed as their parent's run says.
+    func with(record: RecordPolicy) -> PipelineRunner {
+        var copy = self
+        copy.options.record = record
         return copy
     }
 

@@ -53,6 +53,10 @@ public struct StageReport: Sendable {
     /// What the summary, the store and `pipe logs` show in place of a model for a stage that
     /// calls none: a command stage (`run:`).
     public static let command = "command"
+    /// The same for a stage that runs a child spec (`pipeline:`).
+    public static let pipeline = "pipeline"
+    /// What stands in place of a model when `model` is nil: `command` or `pipeline`.
+    public var withoutModel: String = StageReport.command
 
     /// The unit's text, as the run store, the trace and the summary show it (`writer@2`).
     public var stage: String { unit.description }

@@ -123,6 +123,9 @@ public enum Fingerprint {
         case .command(let command):
             parts = ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"]
                 + rendered + command.arguments.map(TemplateText.source(of:))
+        case .pipeline(let child):
+            // The child's text and files, and the input rendered for it.
+            parts = ["pipeline", stage.name, child.digest] + rendered
         }
         return SHA256.hex(parts.joined(separator: "\u{1F}"))
     }

@@ -12,7 +12,7 @@ public enum RunSummary {
                 continue
             }
             rows.append([
-                name, report.status.display, report.model.map { "\($0.name) (\($0.model))" } ?? StageReport.command, String(report.attempts),
+                name, report.status.display, report.model.map { "\($0.name) (\($0.model))" } ?? report.withoutModel, String(report.attempts),
                 String(report.usage.input), String(report.usage.output), DurationFormat.short(report.latency),
                 report.costUSD.map(usd) ?? "-",
             ])

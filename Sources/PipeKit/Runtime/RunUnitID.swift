@@ -16,6 +16,14 @@ public struct RunUnitID: Sendable, Hashable, CustomStringConvertible {
     /// This unit's item `index` of a `for_each`.
     public func item(_ index: Int) -> RunUnitID { RunUnitID(stage: stage, iteration: iteration, item: index) }
 
+    /// The stage's name under the stages whose child specs it runs in, without their items
+    /// and iterations: `team/researcher` for `team[2]/researcher@3`.
+    public var stagePath: String {
+        stage.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            String(part.prefix { $0 != "[" && $0 != "@" })
+        }.joined(separator: "/")
+    }
+
     public var description: String {
         stage + (iteration.map { "@\($0)" } ?? "") + (item.map { "[\($0)]" } ?? "")
     }
@@ -23,7 +31,11 @@ public struct RunUnitID: Sendable, Hashable, CustomStringConvertible {
     /// The unit a `description` names, for text read back from a run store; nil when the
     /// text is not one.
     public init?(_ text: String) {
-        var rest = Substring(text)
+        // A child spec's unit is named under its parent's (`team[2]/researcher@3`): the prefix
+        // is kept as written, the last name read.
+        let slash = text.lastIndex(of: "/")
+        let prefix = slash.map { String(text[...$0]) } ?? ""
+        var rest = slash.map { text[text.index(after: $0)...] } ?? Substring(text)
         var item: Int?
         if rest.hasSuffix("]"), let open = rest.lastIndex(of: "[") {
             guard let index = Int(rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]), index >= 0 else { return nil }
@@ -37,6 +49,6 @@ public struct RunUnitID: Sendable, Hashable, CustomStringConvertible {
             rest = rest[..<at]
         }
         guard !rest.isEmpty, !rest.contains("@"), !rest.contains("["), !rest.contains("]") else { return nil }
-        self.init(stage: String(rest), iteration: iteration, item: item)
+        self.init(stage: prefix + String(rest), iteration: iteration, item: item)
     }
 }

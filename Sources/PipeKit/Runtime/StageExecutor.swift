@@ -15,6 +15,7 @@ extension StageKind {
         switch self {
         case .model(let stage): ModelStageExecutor(stage: stage)
         case .command(let stage): CommandStageExecutor(stage: stage)
+        case .pipeline(let stage): PipelineStageExecutor(stage: stage)
         }
     }
 }
@@ -40,6 +41,8 @@ struct StageContext: Sendable {
     var toolServers: (any ToolServers)? = nil
     /// `record:`: how the unit's calls and tool calls are recorded and traced.
     var record = RecordPolicy.full
+    /// A `pipeline:` stage's child, with what it shares with the parent's run.
+    var child: ChildRun? = nil
     let events: @Sendable (RunEvent) -> Void
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
@@ -59,10 +62,12 @@ extension StageReport {
         let model: ResolvedModel?
         switch stage.kind {
         case .model(let settings): model = settings.model
-        case .command: model = nil
+        case .command, .pipeline: model = nil
         }
-        return StageReport(
+        var report = StageReport(
             unit: unit, status: status, model: model, attempts: 0, usage: .zero, costUSD: nil, latency: .zero, error: nil)
+        if case .pipeline = stage.kind { report.withoutModel = StageReport.pipeline }
+        return report
     }
 }
 
@@ -74,6 +79,16 @@ func offHTTPThread<T: Sendable>(_ work: () -> T) async -> T {
 }
 
 extension StageContext {
+    /// For a stage that calls no model of its own (a command, a child spec): the value the
+    /// run being resumed recorded under `fingerprint`, else with `cache` (or `--cache`), any
+    /// earlier run's.
+    func earlierOutput(fingerprint: String, cache: Bool) async -> JSONValue? {
+        guard let journal else { return nil }
+        if let resumed = await journal.reusableOutput(stage: unit.description, fingerprint: fingerprint) { return resumed }
+        guard cache || cacheEverything else { return nil }
+        return await journal.cachedOutput(fingerprint: fingerprint)
+    }
+
     /// Ends the unit: its report (the error in words for an outcome without a value), recorded
     /// in the journal with the value and the fingerprint a resumed run reuses it by.
     func end(
@@ -83,9 +98,10 @@ extension StageContext {
         // The stage as a whole (not an item of its `for_each`: `ForEachRunner` degrades the
         // stage) meets its `on_error` here, before it is recorded.
         if unit.item == nil, case .failed = outcome, stage.onError != .fail {
-            let failed = StageReport(
+            var failed = StageReport(
                 unit: unit, status: .failed, model: model, attempts: attempts, usage: usage, costUSD: costUSD,
                 latency: ContinuousClock.now - start, error: outcome.failure?.description)
+            if case .pipeline = stage.kind { failed.withoutModel = StageReport.pipeline }
             let (degraded, report) = stage.degraded(outcome, failed)
             if let journal {
                 var output: JSONValue?
@@ -100,9 +116,10 @@ extension StageContext {
         case .value, .skipped: nil
         case .failed(let failure): failure.description
         }
-        let report = StageReport(
+        var report = StageReport(
             unit: unit, status: outcome.status(reused: reused), model: model, attempts: attempts, usage: usage,
             costUSD: costUSD, latency: ContinuousClock.now - start, error: error)
+        if case .pipeline = stage.kind { report.withoutModel = StageReport.pipeline }
         if let journal {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }

@@ -34,11 +34,17 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
     case unknownTool(ToolReference, listed: [String])
     /// The run's tool servers could not be set up (an unset `${VAR}`, no MCP client).
     case toolSetup(ToolSetupError)
+    /// A stage of a `pipeline:` stage's child failed (`unit` is its name under the parent's, `team/researcher`).
+    case child(unit: RunUnitID, StageFailure)
+    /// What a `pipeline:` stage passes does not match its child's input schema.
+    case childInput(errors: [ValidationError])
 
     /// A budget stopped the stage: the run stops starting calls, but lets those in flight end.
     public var isBudget: Bool {
         switch self {
         case .budget, .timeBudget, .runTimeBudget: true
+        case .child(_, let failure): failure.isBudget
+        case .childInput: false
         case .noProvider, .provider, .notJSON, .schemaMismatch, .notAList, .itemFailed, .rejected, .noAttempt, .noAnswer, .tool,
             .unknownTool, .toolSetup, .command:
             false
@@ -69,6 +75,9 @@ public indirect enum StageFailure: Error, Sendable, CustomStringConvertible {
             "tool server `\(reference.server)` has no tool `\(reference.tool ?? "")`"
                 + (listed.isEmpty ? "" : "; it lists " + listed.map { "`\($0)`" }.joined(separator: ", "))
         case .toolSetup(let error): error.description
+        case .child(let unit, let failure): "stage `\(unit)` of the child spec failed: \(failure)"
+        case .childInput(let errors):
+            "the input does not match the child spec's input schema: " + errors.prefix(3).map(\.description).joined(separator: "; ")
         }
     }
 

@@ -16,20 +16,22 @@ extension PipelineRunner {
     ) -> Start {
         switch unit {
         case .loop(let loop):
-            guard var iteration = loopRunners[loop.end]?.with(journal: options.journal).with(toolServers: options.activeTools) else { return .run { [] } }
-            iteration.options.record = options.record
-            let runner = iteration
+            guard let runner = loopRunners[loop.end]?.with(journal: options.journal).with(toolServers: options.activeTools)
+                .with(unitPrefix: options.unitPrefix).with(record: options.record)
+            else { return .run { [] } }
             return .run {
                 await LoopRunner(loop: loop, iteration: runner).run(
                     values: values, ledger: ledger, calls: calls, deadline: deadline, events: events)
             }
         case .stage(let stage):
             let context = StageContext(
-                stage: stage, unit: RunUnitID(stage: stage.name, iteration: iteration), validator: validators[stage.name],
+                stage: stage, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration), validator: validators[stage.name],
                 renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                 cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools,
-                record: options.record, events: events)
+                record: options.record,
+                child: childRunners[stage.name].map { ChildRun(runner: $0.runner.with(journal: options.journal).with(record: options.record), input: $0.input, calls: calls) },
+                events: events)
             if let condition = stage.when,
                 !ExpressionEvaluator.holds(condition, value: { context.renderer.value(of: $0) })
             {
@@ -42,8 +44,9 @@ extension PipelineRunner {
                 if stage.approve, let held = await approval.hold(context, executor) {
                     return [(stage.name, held.0, held.1)]
                 }
+                // A child spec's stages take their own permits: its stage holds none.
                 let (outcome, report) = stage.forEach == nil
-                    ? await calls.withPermit { await executor.run(context) }
+                    ? (context.child != nil ? await executor.run(context) : await calls.withPermit { await executor.run(context) })
                     : await ForEachRunner(executor: executor, context: context, concurrency: itemConcurrency, calls: calls).run()
                 return [(stage.name, outcome, report)]
             }

@@ -310,10 +310,12 @@ public enum PipelineFormatSchema {
       ]
     },
     "stage": {
-      "description": "One stage: a prompt sent to a model, whose reply must match `output.schema`; or, with `run`, a command stage: a program whose stdout must match it.",
+      "description": "One stage: a prompt sent to a model, whose reply must match `output.schema`; or, with `run`, a command stage: a program whose stdout must match it; or, with `pipeline`, another spec run inside this one, whose output is the stage's value.",
       "type": "object",
       "additionalProperties": false,
-      "anyOf": [{"required": ["prompt"]}, {"required": ["run"]}],
+      "anyOf": [{"required": ["prompt"]}, {"required": ["run"]}, {"required": ["pipeline"]}],
+      "dependentRequired": {"input": ["pipeline"]},
+      "dependentSchemas": {"pipeline": {"not": {"anyOf": [{"required": ["prompt"]}, {"required": ["run"]}, {"required": ["model"]}, {"required": ["fallback"]}, {"required": ["system"]}, {"required": ["max_tokens"]}, {"required": ["temperature"]}, {"required": ["tools"]}, {"required": ["max_turns"]}, {"required": ["output"]}, {"required": ["mock"]}, {"required": ["retries"]}, {"required": ["timeout"]}]}}},
       "if": {"required": ["run"]},
       "then": {"not": {"anyOf": [{"required": ["prompt"]}, {"required": ["model"]}, {"required": ["fallback"]}, {"required": ["system"]}, {"required": ["max_tokens"]}, {"required": ["temperature"]}]}},
       "else": {"not": {"anyOf": [{"required": ["shell"]}, {"required": ["stdin"]}, {"required": ["env"]}]}},
@@ -403,6 +405,16 @@ public enum PipelineFormatSchema {
           "examples": [["python3", "scripts/fetch_listings.py", "{{ input.address }}"]]
         },
         "shell": {"description": "`true`: `run` is one command line, run by `/bin/sh -c`.", "type": "boolean"},
+        "pipeline": {
+          "description": "A pipeline stage: the path of another spec (its child), relative to this spec file and inside its directory tree, compiled with this one and run inside its run (its budget, store and trace, its stages named under this one: `team/researcher`). The stage's value is the child's output. No cycle of specs, at most 8 levels deep.",
+          "type": "string", "minLength": 1,
+          "examples": ["teams/research-team.yaml"]
+        },
+        "input": {
+          "description": "What a pipeline stage's child reads as its input: a template (a `{{ reference }}` alone passes the value itself, anything else renders to text), or a mapping of field names to templates and literal values for an object input. Checked against the child's input schema at lint time. Without it the child reads this spec's input.",
+          "anyOf": [{"$ref": "#/$defs/template"}, {"type": "object"}],
+          "examples": [{"question": "{{ question }}", "depth": 3}]
+        },
         "stdin": {"description": "What a command stage's program reads on stdin: a template, rendered like a prompt (nothing when absent).", "$ref": "#/$defs/template"},
         "env": {
           "description": "A command stage's whole environment: each variable a value of pipe's environment by name (`\"${GIT_DIR}\"`, an error at run time when it is not set) or a literal. Nothing else is passed (no API key); a program named without a `/` is found on pipe's `PATH` unless `env` sets one.",

@@ -122,6 +122,8 @@ public struct StageSpec: Sendable {
     public var command: CommandSpec?
     /// `on_error:`: what the run does when the stage fails after its retries and fallbacks.
     public var onError: OnErrorSpec?
+    /// `pipeline:` (with `input`): a stage that runs another spec.
+    public var pipeline: ChildPipelineSpec?
     public var span: Span
 
     public init(name: Located<String>, span: Span) {

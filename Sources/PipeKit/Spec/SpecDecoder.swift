@@ -263,9 +263,10 @@ public struct SpecDecoder {
                 }
             }
             stage.command = command(fields, stage: name.value)
-            if pair.value["prompt"] == nil, pair.value["run"] == nil {
+            stage.pipeline = childPipeline(fields, stage: name.value)
+            if pair.value["prompt"] == nil, pair.value["run"] == nil, pair.value["pipeline"] == nil {
                 report(.missingKey, at: name.span, "stage `\(name.value)` has no `prompt`",
-                    hint: "add `prompt:` with what the model should do, or `run:` with a command to run")
+                    hint: "add `prompt:` with what the model should do, `run:` with a command to run, or `pipeline:` with a spec to run")
             }
             stages.append(stage)
         }

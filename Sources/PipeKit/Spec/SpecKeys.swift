@@ -12,9 +12,12 @@ enum SpecKeys {
     static let rateLimit = ["requests_per_minute", "tokens_per_minute"]
     static let budget = ["max_tokens", "max_cost_usd", "max_duration"]
     static let stage = settings + ["prompt", "output", "needs", "for_each", "as", "concurrency", "on_item_error", "mock", "approve", "when", "loop",
-        "run", "shell", "stdin", "env", "tools", "on_error"]
+        "run", "shell", "stdin", "env", "tools", "on_error",
+        "pipeline", "input"]
     /// The keys only a stage that calls a model reads: an error on a command stage (`run:`).
     static let modelOnly = ["prompt", "model", "fallback", "system", "max_tokens", "temperature", "tools", "max_turns"]
+    /// The keys only a command stage reads.
+    static let commandOnly = ["run", "shell", "stdin", "env"]
     static let loop = ["from", "until", "max_iterations"]
     static let stageOutput = ["schema"]
     static let toolServer = ["mcp", "env", "max_result_chars"]

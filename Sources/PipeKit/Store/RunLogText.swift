@@ -45,7 +45,7 @@ public struct RunLogText: Sendable {
             for stage in run.stages {
                 stages.append([
                     stage.stage, stage.status.display,
-                    stage.provider == StageReport.command ? StageReport.command : "\(stage.modelName) (\(stage.model))",
+                    [StageReport.command, StageReport.pipeline].contains(stage.provider) ? stage.provider : "\(stage.modelName) (\(stage.model))",
                     String(stage.attempts),
                     String(stage.usage.input), String(stage.usage.output), DurationFormat.short(stage.latency),
                     stage.costUSD.map(RunSummary.usd) ?? "-",

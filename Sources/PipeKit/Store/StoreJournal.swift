@@ -115,8 +115,8 @@ final class StoreJournal: DurableJournal {
             let report = stage.report
             try db.cachedStatement(sql: Self.insertStage).execute(
                 arguments: [
-                    runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
-                    report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
+                    runID, report.stage, report.status.rawValue, report.model?.provider.name ?? report.withoutModel,
+                    report.model?.name ?? report.withoutModel, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
                     StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
                     report.status == .reused, report.error, StoreTime.text(finished),
                 ])

@@ -104,7 +104,7 @@ public struct TestCaseRunner: Sendable {
                 throw CaseSetupError(description: "\(replay.span): \(error)")
             }
         } else {
-            fallback = MockProvider(replies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+            fallback = MockProvider(replies: pipeline.mockReplies)
         }
         let provider = CaseProvider(scripts: scripts, fallback: fallback)
         var options = PipelineRunner.Options(

@@ -218,7 +218,7 @@ struct BatchSession {
     func makeRunner(_ settings: Settings) throws -> PipelineRunner {
         let factory = ProviderFactory(
             environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
-            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+            mockReplies: pipeline.mockReplies)
         // The items' stages run on the shared pool, not on the HTTP client's thread as `pipe run`'s
         // do: rendering, validation and records of hundreds of items at once would queue on
         // that one thread and hold up every call (BENCHMARKS.md, `pipe batch`).

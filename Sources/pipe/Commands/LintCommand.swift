@@ -83,13 +83,13 @@ struct LintCommand: AsyncParsableCommand {
                 unreadable = true
                 continue
             }
-            let result = Compiler.compile(source, directory: directory)
-            var diagnostics = result.diagnostics
+            var result = Compiler.compile(source, directory: directory)
             if tools, let pipeline = result.pipeline, !pipeline.toolServers.isEmpty {
                 let listings = try await ToolServersSetup.listingsOrExit(pipeline)
-                diagnostics += ToolCatalog.diagnostics(pipeline, listings: listings)
+                result.diagnostics += ToolCatalog.diagnostics(pipeline, listings: listings)
             }
-            files.append(LintedFile(source: source, diagnostics: diagnostics))
+            // A child spec's (`pipeline:`) diagnostics are listed under its own file.
+            files += result.lintedFiles(source)
             // The spec's test file, when one is beside it (and not named too), is checked with
             // it, and listed when it has problems.
             let testFile = TestFile.path(forSpec: path)

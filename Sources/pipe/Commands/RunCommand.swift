@@ -49,6 +49,15 @@ struct RunCommand: AsyncParsableCommand {
             signal or invalid output is a failed attempt (retries apply), and `timeout` kills \
             the whole group, as Ctrl-C does. Under --mock it runs, unless it has `mock:` values.
 
+            A pipeline stage (`pipeline: teams/research.yaml`, with `input: "{{ ... }}"` or a \
+            mapping of templates for an object input) runs another spec inside this run: the \
+            child is compiled with the parent (its input type-checked, its output's fields \
+            checked where they are read), its calls count against this run's budget and \
+            --concurrency, and its stages are recorded and traced under the stage \
+            (`team/researcher`, `team[2]/researcher` for a for_each item); --resume, --cache \
+            and --mock reach them. The child uses its own `models:`, through the same providers, \
+            rate limits and circuit breakers as the parent's calls to the same API model.
+
             One stage alone: --stage NAME runs only that stage, its output the stage's value; \
             the stages it reads are not run, their values come from --given STAGE=FILE.json \
             (checked against their output schemas; exit 2 when one is missing or does not match).

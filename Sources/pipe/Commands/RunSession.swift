@@ -67,7 +67,7 @@ struct RunSession {
         try Self.checkTools(pipeline, environment: environment, factory: toolServers)
         let factory = ProviderFactory(
             environment: environment, forceMock: settings.mock,
-            mockReplies: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, $0.mockReplies) }))
+            mockReplies: pipeline.mockReplies)
         if settings.replay == nil { try checkProviders(pipeline, factory) }
         let progress = settings.quiet ? nil : ProgressReporter(
             stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: OutputFile.standardError.write)

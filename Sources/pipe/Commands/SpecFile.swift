@@ -34,14 +34,15 @@ enum SpecFile {
         let (source, directory) = try readOrExit(path)
         let result = Compiler.compile(source, directory: directory)
         let color = Terminal.isColorEnabled(fileDescriptor: 2)
-        let warnings = result.diagnostics.filter { $0.severity != .error }
         if let pipeline = result.pipeline {
-            if !warnings.isEmpty, !quiet {
-                try TextFormat(color: color).write([LintedFile(source: source, diagnostics: warnings)], to: Terminal.writeError)
+            var warnings = result
+            warnings.diagnostics = result.diagnostics.filter { $0.severity != .error }
+            if !warnings.diagnostics.isEmpty, !quiet {
+                try TextFormat(color: color).write(warnings.lintedFiles(source).filter { !$0.diagnostics.isEmpty }, to: Terminal.writeError)
             }
             return pipeline
         }
-        try TextFormat(color: color).write([LintedFile(source: source, diagnostics: result.diagnostics)], to: Terminal.writeError)
+        try TextFormat(color: color).write(result.lintedFiles(source), to: Terminal.writeError)
         throw ExitCodeError(code: 2)
     }
 

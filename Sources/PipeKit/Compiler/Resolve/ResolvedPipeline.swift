@@ -171,7 +171,14 @@ final class ResolvedStage {
 
     /// Every template of the stage: `system`, then `prompt`; a command stage's arguments,
     /// then its `stdin`.
-    var templates: [Template] { spec.command?.templates ?? Self.templates(system: system, prompt: spec.prompt) }
+    var templates: [Template] {
+        if let child = spec.pipeline { return child.input?.templates ?? [] }
+        return spec.command?.templates ?? Self.templates(system: system, prompt: spec.prompt)
+    }
+    /// A `pipeline:` stage's child spec as the compiler found it.
+    let childSpec: ChildSpec?
+    /// The child, compiled without errors.
+    var child: ResolvedChild? { childSpec?.child }
 
     /// A stage's templates, in the order they are checked, rendered and counted.
     static func templates(system: Template?, prompt: Template?) -> [Template] {
@@ -194,9 +201,10 @@ final class ResolvedStage {
         spec: StageSpec, system: Template?, maxTokens: Located<Int>?, temperature: Located<Double>?,
         retries: Located<Int>?, timeout: Located<Duration>?, cache: Located<Bool>?, output: ResolvedSchema,
         valueShape: SchemaShape?, model: ModelLookup?, fallbacks: [ModelLookup], forEach: ResolvedForEach?,
-        references: [ResolvedReference], maxRuns: Int, maxTurns: Located<Int>? = nil
+        references: [ResolvedReference], maxRuns: Int, maxTurns: Located<Int>? = nil, child: ChildSpec? = nil
     ) {
         self.maxTurns = maxTurns
+        self.childSpec = child
         self.spec = spec
         self.system = system
         self.maxTokens = maxTokens

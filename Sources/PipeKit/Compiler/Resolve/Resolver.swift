@@ -13,14 +13,17 @@ struct Resolver {
     private var inputShape: SchemaShape?
     private var valueShapes: [String: SchemaShape?] = [:]
     private var edges: [DAG.Edge] = []
+    /// The child specs of the `pipeline:` stages, by stage name.
+    private let children: [String: ChildSpec]
 
-    static func resolve(_ spec: PipelineSpec, files: SchemaFiles) -> ResolvedPipeline {
-        var resolver = Resolver(spec: spec)
+    static func resolve(_ spec: PipelineSpec, files: SchemaFiles, children: [String: ChildSpec] = [:]) -> ResolvedPipeline {
+        var resolver = Resolver(spec: spec, children: children)
         return resolver.run(files: files)
     }
 
-    private init(spec: PipelineSpec) {
+    private init(spec: PipelineSpec, children: [String: ChildSpec]) {
         self.spec = spec
+        self.children = children
         stageSpecs = Dictionary(spec.stages.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
         declaredModels = Dictionary(spec.models.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
         var usable: [String: ResolvedModel] = [:]
@@ -38,7 +41,13 @@ struct Resolver {
         // Schemas: the input's, then each stage's (a stage name written twice shares the last that loads).
         var loader = SchemaLoader(files: files)
         let input = loader.load(spec.input.schema, for: .input)
-        let ownOutputs = spec.stages.map { loader.load($0.outputSchema, for: .stage($0.name.value)) }
+        let ownOutputs = spec.stages.map { stage -> ResolvedSchema in
+            // A `pipeline:` stage's value is its child's output.
+            if stage.pipeline != nil {
+                return children[stage.name.value]?.child.map { .loaded($0.outputSchema) } ?? .broken
+            }
+            return loader.load(stage.outputSchema, for: .stage(stage.name.value))
+        }
         var loadedByName: [String: JSONValue] = [:]
         for (stage, output) in zip(spec.stages, ownOutputs) {
             if let schema = output.schema { loadedByName[stage.name.value] = schema }
@@ -101,19 +110,19 @@ struct Resolver {
         for (index, stage) in spec.stages.enumerated() {
             let name = stage.name.value
             // A command stage calls no model (a model key on it is reported by `command-stage`).
-            let modelName = stage.command == nil ? stage.settings.model ?? spec.defaults.model : nil
+            let modelName = stage.callsModel ? stage.settings.model ?? spec.defaults.model : nil
             let model = modelName.map(lookup)
             let fallbackNames = model == nil ? [] : stage.settings.fallback ?? spec.defaults.fallback ?? []
             var maxRuns = loops.first { $0.members.contains(name) }?.maxIterations ?? 1
             if let items = forEaches[index]?.maxItems { maxRuns *= items }
             stages.append(
                 ResolvedStage(
-                    spec: stage, system: stage.command == nil ? setting(stage, \.system) : nil, maxTokens: setting(stage, \.maxTokens),
+                    spec: stage, system: stage.callsModel ? setting(stage, \.system) : nil, maxTokens: setting(stage, \.maxTokens),
                     temperature: setting(stage, \.temperature), retries: setting(stage, \.retries),
                     timeout: setting(stage, \.timeout), cache: setting(stage, \.cache), output: outputs[index],
                     valueShape: valueShapes[name] ?? nil, model: model, fallbacks: fallbackNames.map(lookup),
                     forEach: forEaches[index], references: references[index], maxRuns: maxRuns,
-                    maxTurns: setting(stage, \.maxTurns)))
+                    maxTurns: setting(stage, \.maxTurns), child: children[name]))
         }
         return ResolvedPipeline(
             spec: spec, input: input, inputShape: inputShape, stages: stages, schemaProblems: loader.problems,
@@ -128,7 +137,7 @@ struct Resolver {
     /// reading through a `KeyPath` value copied the whole `StageSettings` at each step.
     private func setting<T>(_ stage: StageSpec, _ field: (StageSettings) -> T?) -> T? {
         if let own = field(stage.settings) { return own }
-        if stage.command == nil, let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
+        if stage.callsModel, let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
             let model = declaredModels[modelName], let fromModel = field(model.settings)
         {
             return fromModel
@@ -140,6 +149,7 @@ struct Resolver {
     /// stage's arguments, then its `stdin`.
     private func templates(of stage: StageSpec) -> [Template] {
         if let command = stage.command { return command.templates }
+        if let child = stage.pipeline { return child.input?.templates ?? [] }
         return ResolvedStage.templates(system: setting(stage, \.system), prompt: stage.prompt)
     }
 

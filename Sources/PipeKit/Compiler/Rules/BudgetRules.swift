@@ -11,6 +11,14 @@ struct BudgetRules: Rule {
         var everyPriceKnown = true
         // A command stage spends no tokens; what it writes is not counted where it is read.
         for stage in resolved.stages where stage.spec.command == nil {
+            // A pipeline stage spends what its child may spend, each time it runs.
+            if let child = stage.child {
+                let worst = DryRunPlan.worstCase(child.pipeline)
+                worstTokens += worst.tokens * stage.maxRuns
+                if let cost = worst.costUSD { worstCost += cost * Double(stage.maxRuns) } else { everyPriceKnown = false }
+                continue
+            }
+            guard stage.spec.pipeline == nil else { continue }
             let output = stage.maxTokensValue
             if let limit = budget.maxTokens, output > limit.value {
                 diagnostics.report(
@@ -21,7 +29,9 @@ struct BudgetRules: Rule {
             }
             guard let model = stage.model?.model else { continue }
             let prompt = WorstCase.promptTokens(stage.templates, outputSchema: stage.output.schema) {
-                resolved.stage(named: $0).map { $0.spec.command == nil ? $0.maxTokensValue : 0 }
+                resolved.stage(named: $0).map { reader in
+                    reader.child.map { DryRunPlan.outputTokens(of: $0.pipeline) } ?? (reader.spec.callsModel ? reader.maxTokensValue : 0)
+                }
             }
             let worst = WorstCase.stage(
                 promptTokens: prompt, maxTokens: output, retries: stage.retriesValue, maxTurns: stage.turns,

@@ -20,8 +20,8 @@ struct ModelRules: Rule {
                 hint: Suggestions.hint(for: name.value, in: declared, kind: "models declared")
                     ?? "declare it under `models:` with a provider and a model id")
         }
-        // A command stage (`run:`) calls no model.
-        for stage in resolved.stages where stage.spec.command == nil {
+        // A command stage (`run:`) and a pipeline stage (`pipeline:`) call no model of their own.
+        for stage in resolved.stages where stage.spec.callsModel {
             guard let model = stage.model else {
                 diagnostics.report(
                     .missingKey, at: stage.spec.name.span, "stage `\(stage.name)` has no model",

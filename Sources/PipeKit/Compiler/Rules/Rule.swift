@@ -28,6 +28,7 @@ enum RuleRegistry {
     static let rules: [any Rule] = [
         SchemaRules(), ModelRules(), ReferenceRules(), ConditionRules(), AbsenceRules(), LoopRules(), GraphRules(),
         BudgetRules(), OutputRules(), MockRules(), CommandRules(), ToolRules(), OnErrorRules(), RecordRules(),
+        PipelineStageRules(),
     ]
 
     /// Runs every rule on `resolved`, adding what they find to `diagnostics`.

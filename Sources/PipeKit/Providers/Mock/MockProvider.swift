@@ -16,11 +16,13 @@ public final class MockProvider: ModelProvider {
     {
         if Task.isCancelled { throw .cancelled }
         let text: String
+        // A child spec's stage is `team/researcher`, whatever the item or iteration of `team`.
+        let stage = request.unit.stagePath
         let call = calls.withLock { calls in
-            calls[request.stageName, default: 0] += 1
-            return calls[request.stageName]!
+            calls[stage, default: 0] += 1
+            return calls[stage]!
         }
-        if let fixed = replies[request.stageName], !fixed.isEmpty {
+        if let fixed = replies[stage], !fixed.isEmpty {
             // The items of a `for_each` run at once: each takes the value of its index, so the
             // output does not depend on which call is made first.
             let position = request.unit.item.map { $0 + 1 } ?? call

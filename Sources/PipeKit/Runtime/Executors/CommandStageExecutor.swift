@@ -25,7 +25,7 @@ struct CommandStageExecutor: StageExecutor {
         var attempts = 0
         var reused = false
         let outcome: StageOutcome
-        if let earlier = await earlierOutput(fingerprint: fingerprint, context: context),
+        if let earlier = await context.earlierOutput(fingerprint: fingerprint, cache: stage.cache),
             await offHTTPThread({ context.validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
         {
             reused = true
@@ -39,15 +39,6 @@ struct CommandStageExecutor: StageExecutor {
         }
         return await context.end(
             outcome, reused: reused, model: nil, attempts: attempts, since: start, fingerprint: fingerprint)
-    }
-
-    /// The value of the run being resumed, else with `cache`, of any earlier run, for the same
-    /// fingerprint.
-    private func earlierOutput(fingerprint: String, context: StageContext) async -> JSONValue? {
-        guard let journal = context.journal else { return nil }
-        if let resumed = await journal.reusableOutput(stage: context.unit.description, fingerprint: fingerprint) { return resumed }
-        guard stage.cache || context.cacheEverything else { return nil }
-        return await journal.cachedOutput(fingerprint: fingerprint)
     }
 
     func pending(_ context: StageContext) -> PendingApproval {

@@ -158,8 +158,8 @@ public final class PostgresJournal: DurableJournal {
     public func record(_ stage: StageRecord) async {
         let report = stage.report
         let parameters: [any PostgresParameter] = [
-            runID, report.stage, report.status.rawValue, report.model?.provider.name ?? StageReport.command,
-            report.model?.name ?? StageReport.command, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
+            runID, report.stage, report.status.rawValue, report.model?.provider.name ?? report.withoutModel,
+            report.model?.name ?? report.withoutModel, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
             StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
