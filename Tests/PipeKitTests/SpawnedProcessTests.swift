@@ -9,12 +9,7 @@ import Testing
 @Suite struct SpawnedProcessTests {
     /// The signal mask a child started from this test's thread begins with.
     @Test func aChildStartsWithNoSignalBlocked() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "grep '^SigBlk:' /proc/self/status"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.runUnblocked()
+        let (process, output) = try shell("grep '^SigBlk:' /proc/self/status")
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(text == "SigBlk:\t0000000000000000\n")
@@ -24,12 +19,7 @@ import Testing
     /// stay pending, and the shell would run until killed).
     @Test(arguments: [(SIGINT, "INT"), (SIGTERM, "TERM")])
     func aChildReceivesTheSignalATestSends(_ signal: Int32, _ name: String) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "trap 'echo trapped \(name); exit 7' \(name); echo ready; while :; do sleep 0.05; done"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.runUnblocked()
+        let (process, output) = try shell("trap 'echo trapped \(name); exit 7' \(name); echo ready; while :; do sleep 0.05; done")
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let lines = try await onOwnThread { () throws -> String in
             var text = ""
@@ -49,5 +39,16 @@ import Testing
         }
         #expect(lines == "ready\ntrapped \(name)\n")
         #expect(process.terminationStatus == 7)
+    }
+
+    /// `sh -c script` started from this test's thread, its stdout a pipe.
+    func shell(_ script: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.runUnblocked()
+        return (process, output)
     }
 }
