@@ -28,3 +28,20 @@ int pipe_sqlite_set_up_store(sqlite3 *db, int *wal) {
     int finalized = sqlite3_finalize(statement);
     return code == SQLITE_OK ? finalized : code;
 }
+
+static int pipe_wal_hook(void *argument, sqlite3 *db, const char *name, int frames) {
+    pipe_wal_watch *watch = argument;
+    watch->frames = frames;
+    if (watch->limit > 0 && frames >= watch->limit) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    }
+    return SQLITE_OK;
+}
+
+void pipe_sqlite_watch_wal(sqlite3 *db, pipe_wal_watch *watch) {
+    sqlite3_wal_hook(db, pipe_wal_hook, watch);
+}
+
+int pipe_sqlite_checkpoint(sqlite3 *db) {
+    return sqlite3_wal_checkpoint_v2(db, 0, SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+}

@@ -98,7 +98,7 @@ import Testing
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = out
             process.standardError = out
-            try process.run()
+            try process.runUnblocked()
             let data = out.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))

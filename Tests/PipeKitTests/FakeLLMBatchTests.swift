@@ -75,7 +75,7 @@ func runProgram(_ executable: String, _ arguments: [String]) async throws -> Com
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try process.runUnblocked()
         return collect(process, out: out, err: err)
     }
 }

@@ -111,7 +111,6 @@ extension HelpTests {
             for text in ["record: { prompts: hash, outputs: hash }", "sha256:HEX (N bytes)", "give the input again"] {
                 #expect(help.contains(text), "`pipe help run` does not teach \(text)")
             }
-            }
         }
     }
 

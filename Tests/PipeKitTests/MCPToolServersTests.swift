@@ -308,7 +308,7 @@ struct MCPToolServersTests {
             process.arguments = [MCPToolServersTests.script, "--http", "\(port)"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try process.runUnblocked()
         }
 
         /// Whether it answers HTTP within the bound (a busy machine starts Python slowly).

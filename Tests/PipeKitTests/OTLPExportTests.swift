@@ -312,7 +312,7 @@ final class OTLPReceiver: Sendable {
         ]
         let output = Pipe()
         process.standardOutput = output
-        try process.run()
+        try process.runUnblocked()
         self.process = process
         let line = output.fileHandleForReading.readLine()
         guard let port = Int(line) else {
@@ -344,8 +344,8 @@ final class OTLPReceiver: Sendable {
 
     func stop() {
         if process.isRunning {
-            // SIGKILL: a child of the test process may start with SIGTERM blocked (inherited
-            // mask), and then Python never runs its handler.
+            // SIGKILL: the receiver has nothing to finish (its SIGTERM handler works too, now
+            // that tests start their children with no signal blocked: `runUnblocked`).
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }

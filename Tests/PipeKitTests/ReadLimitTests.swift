@@ -108,7 +108,7 @@ import Testing
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/bin/sh")
         writer.arguments = ["-c", #"cat "$1" > "$2" && cat "$1" > "$3" && echo tides > "$4""#, "sh", specPath] + fifos
-        try writer.run()
+        try writer.runUnblocked()
         defer { if writer.isRunning { kill(writer.processIdentifier, SIGKILL) } }
         let lint = try await runPipe(["lint", fifos[0]])
         #expect(lint.status == 0, "\(lint.stderr)")

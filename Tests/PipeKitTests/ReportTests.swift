@@ -404,7 +404,7 @@ enum Chromium {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = out
             process.standardError = err
-            try process.run()
+            try process.runUnblocked()
             return collect(process, out: out, err: err)
         }
     }

@@ -160,7 +160,7 @@ import Testing
             process.standardInput = input
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
-            try process.run()
+            try process.runUnblocked()
             input.fileHandleForWriting.write(Data(#"{"topic": "tides"}"#.utf8))
             try input.fileHandleForWriting.close()
             let start = ContinuousClock.now

@@ -11,7 +11,7 @@ import Testing
         process.executableURL = Paths.pipeExecutable.deletingLastPathComponent().appendingPathComponent("pipe-bench")
         process.arguments = ["store", "--store", folder.storePath, "--runs", "100000", "--stages", "3", "--concurrency", "2"]
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.runUnblocked()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         // Wait until it has finished a few runs, then kill it without warning.

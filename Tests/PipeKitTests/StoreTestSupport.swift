@@ -52,7 +52,7 @@ func runPipeBench(_ arguments: [String]) async throws -> CommandResult {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
-        try process.run()
+        try process.runUnblocked()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")

@@ -79,6 +79,21 @@ import Testing
         #expect(store.leases.holder(of: id)?.pid == getpid())
     }
 
+    @Test func aLockFileLeftByAKilledHolderIsTakenOverWithOnlyTheNewHoldersText() throws {
+        let folder = try TemporaryFolder()
+        let leases = FileRunLeases(directory: folder.storePath + ".locks")
+        let id = "20261203-070000-abcd"
+        // What a killed process on a host with a long name left behind (not locked any more).
+        try FileManager.default.createDirectory(atPath: leases.directory, withIntermediateDirectories: true)
+        let stale = "99999\n" + String(repeating: "h", count: 200) + "\n2026-12-01T00:00:00.000Z\n"
+        try stale.write(toFile: leases.path(id), atomically: false, encoding: .utf8)
+        try leases.acquire(id)
+        defer { leases.release(id) }
+        let text = try String(contentsOfFile: leases.path(id), encoding: .utf8)
+        #expect(text == RunHolder(text: text).text && RunHolder(text: text).pid == getpid())
+        #expect(FileRunLeases(directory: leases.directory).holder(of: id)?.host == RunHolder.hostName())
+    }
+
     @Test func aRunEndIsTakenFromTheRunnersResult() {
         let report = StageReport(
             unit: RunUnitID(stage: "a"), status: .failed, model: StoreSamples.model, attempts: 3, usage: .zero, costUSD: nil,

@@ -16,4 +16,23 @@ int pipe_sqlite_no_checkpoint_on_close(sqlite3 *db);
 /// result code (`SQLITE_BUSY` while another process creates the file).
 int pipe_sqlite_set_up_store(sqlite3 *db, int *wal);
 
+/// The write-ahead log as a connection sees it after its last commit: `frames` is how many
+/// frames the log holds (those of earlier processes included); `limit` is where the connection
+/// checkpoints by itself, as SQLite's `wal_autocheckpoint` does (0: never).
+typedef struct {
+    int frames;
+    int limit;
+} pipe_wal_watch;
+
+/// Replaces SQLite's automatic checkpoint (`wal_autocheckpoint`, itself a WAL hook) with one
+/// that also keeps the log's frame count in `*watch` after every commit, so that the caller can
+/// checkpoint when it suits it (`pipe run`: while its first call is in flight, not in the
+/// commit of its start or its end, which the run waits for). `watch` must outlive the
+/// connection, and is only touched by the thread that commits.
+void pipe_sqlite_watch_wal(sqlite3 *db, pipe_wal_watch *watch);
+
+/// A passive checkpoint of the main database (never waits for readers or writers); an SQLite
+/// result code.
+int pipe_sqlite_checkpoint(sqlite3 *db);
+
 #endif

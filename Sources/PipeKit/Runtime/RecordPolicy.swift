@@ -50,10 +50,14 @@ public struct RecordPolicy: Sendable, Hashable {
     public func call(_ call: CallRecord) -> CallRecord {
         guard hashesAnything else { return call }
         var call = call
-        if hashesPrompts { call.request = request(call.request) }
+        if hashesPrompts {
+            // The key is the real request's (made now, before its texts are hashed), so `--cache` still matches.
+            call.madeCacheKey = call.cacheKey
+            call.request = request(call.request)
+        }
         if hashesOutputs {
             call.reply = call.reply.map { HashedText($0).description }
-            call.cacheKey = ""
+            call.madeCacheKey = ""
         }
         return call
     }

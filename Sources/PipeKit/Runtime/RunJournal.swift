@@ -84,14 +84,40 @@ public struct CallRecord: Sendable {
     public var usage: TokenUsage
     public var costUSD: Double?
     public var latency: Duration
-    /// Identifies identical calls (provider, model, parameters, messages, schema), for the cache.
-    public var cacheKey: String
+    /// Identifies identical calls (provider, model, parameters, messages, schema), for the cache:
+    /// `Fingerprint.call(request)`, made when it is first read unless the stage made it to look
+    /// the cache up. A recorded run without `--cache` hashes its requests where the record is
+    /// written (the store's queue), not on the thread that drives HTTP.
+    public var cacheKey: String { madeCacheKey ?? Fingerprint.call(request) }
+    var madeCacheKey: String?
     /// Why the model stopped, for a reply; nil for a failed or cached call.
     public var stopReason: StopReason? = nil
     /// A failed call's kind of error (`429`, `timeout`: `ProviderError.kind`), for traces.
     public var errorKind: String? = nil
     /// The model the provider says answered (`ModelReply.model`); nil when none said.
     public var responseModel: String? = nil
+
+    /// `cacheKey`: the key if already made, else nil (made from `request` when read).
+    public init(
+        stage: String, attempt: Int, model: ResolvedModel, request: ModelRequest, reply: String?, status: Status,
+        problems: [String], usage: TokenUsage, costUSD: Double?, latency: Duration, cacheKey: String?,
+        stopReason: StopReason? = nil, errorKind: String? = nil, responseModel: String? = nil
+    ) {
+        self.stage = stage
+        self.attempt = attempt
+        self.model = model
+        self.request = request
+        self.reply = reply
+        self.status = status
+        self.problems = problems
+        self.usage = usage
+        self.costUSD = costUSD
+        self.latency = latency
+        madeCacheKey = cacheKey
+        self.stopReason = stopReason
+        self.errorKind = errorKind
+        self.responseModel = responseModel
+    }
 }
 
 /// How a stage ended, with its value and the fingerprint that lets a resumed run reuse it.

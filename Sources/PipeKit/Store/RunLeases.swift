@@ -102,7 +102,12 @@ public final class FileRunLeases: RunLeases {
                 continue
             }
             let text = Array(RunHolder.current.text.utf8)
-            guard ftruncate(descriptor, 0) == 0, pwrite(descriptor, text, text.count, 0) == text.count else {
+            // Written over what a killed holder left, then cut to its length, never truncated
+            // to nothing first: on ext4 a file truncated to 0 and then written is flushed to
+            // disk when it is closed ("auto_da_alloc"), and `release` closes it on the run's
+            // critical path, which cost 4–7 ms (up to 30 ms) a run on a busy disk
+            // (BENCHMARKS.md, "The run store's last milliseconds").
+            guard pwrite(descriptor, text, text.count, 0) == text.count, Self.cut(descriptor, to: text.count) else {
                 let code = errno
                 close(descriptor)
                 throw Self.failure(path, code)
@@ -133,6 +138,13 @@ public final class FileRunLeases: RunLeases {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = pread(descriptor, &buffer, buffer.count, 0)
         return RunHolder(text: String(decoding: buffer.prefix(max(0, count)), as: UTF8.self))
+    }
+
+    /// Cuts the file to `length` bytes if it is longer (a killed holder's longer text).
+    private static func cut(_ descriptor: Int32, to length: Int) -> Bool {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return false }
+        return status.st_size <= length || ftruncate(descriptor, off_t(length)) == 0
     }
 
     /// Whether `path` still names the open file (its last holder may have removed it).

@@ -1,3 +1,4 @@
+import CSQLiteOptions
 import Foundation
 import GRDB
 
@@ -13,14 +14,11 @@ extension RunStore {
     /// Nothing is written (the transaction is empty); a store that cannot be written fails the
     /// run's start as before, with the same message: a failure here is not reported.
     ///
-    /// The connection also checkpoints its WAL at 200 pages instead of SQLite's 1000: every
-    /// process that opens the store reads the whole WAL back (its first connection rebuilds
-    /// the WAL's index), about 1M instructions a megabyte, on the opening thread, which the run
-    /// then waits for; a 5-stage run writes some 40 pages, so a checkpoint (two syncs, on the
-    /// store's queue, mostly while the calls are in flight) comes every five runs or so.
+    /// It also puts the connection's WAL checkpoints where the run does not wait for them
+    /// (`watchWAL`).
     func warmUp() {
+        watchWAL()
         enqueue({ db in
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 200")
             for sql in [Self.insertRun, StoreJournal.insertCall, StoreJournal.insertStage, ToolCallRecord.insert { _ in "?" }, Self.updateEnd] {
                 _ = try db.cachedStatement(sql: sql)
             }
@@ -38,5 +36,53 @@ extension RunStore {
     /// (`StoreCrashTests`).
     func keepOpenUntilExit() {
         _ = Unmanaged.passRetained(self)
+    }
+}
+
+/// How full the write-ahead log of a recording store's connection is (`pipe_wal_watch`), kept
+/// by SQLite's WAL hook on the store's queue and read there.
+final class WALWatch: @unchecked Sendable {
+    let state: UnsafeMutablePointer<pipe_wal_watch>
+
+    init(limit: Int32) {
+        state = .allocate(capacity: 1)
+        state.initialize(to: pipe_wal_watch(frames: 0, limit: limit))
+    }
+}
+
+extension RunStore {
+    /// A checkpoint copies the WAL's frames into the database file and syncs both (two
+    /// fsyncs: 0.4–49 ms each on a busy disk), and SQLite runs it in the commit that crosses
+    /// `wal_autocheckpoint`: for `pipe run` that was, once in a few runs, the commit of its start
+    /// (awaited before the first call) or of its end (awaited before exit). A recording
+    /// connection checkpoints by itself only in a long run (`inRunLimit` frames); otherwise
+    /// `checkpointWhileCalling` does it right after the run's start is committed, behind it on
+    /// the store's queue, while the first call is in flight, once the WAL holds
+    /// `checkpointFrames` (about two runs of five stages). Keeping the WAL that short also
+    /// matters at the next start: every process that opens the store reads the whole WAL back
+    /// (its first connection rebuilds the WAL index: about 1M instructions a megabyte, on the
+    /// opening thread the run may wait for); after a checkpoint SQLite writes the WAL from its
+    /// beginning again, and a new process reads back only the frames written since.
+    static let checkpointFrames: Int32 = 100
+    static let inRunLimit: Int32 = 1000
+
+    /// Installs the WAL hook (on the store's queue, before any write of the run).
+    func watchWAL() {
+        let watch = WALWatch(limit: Self.inRunLimit)
+        // Never freed: the connection of a recording store stays open until the process exits
+        // (`keepOpenUntilExit`), and its hook points here.
+        walWatch.withLock { $0 = watch }
+        database.asyncWriteWithoutTransaction { db in pipe_sqlite_watch_wal(db.sqliteConnection, watch.state) }
+    }
+
+    /// Queued behind the run's start: a passive checkpoint if the WAL is long enough, which
+    /// the run's records then queue behind while its calls are in flight. Nothing for a store
+    /// that does not watch its WAL (`pipe batch`, `pipe logs`).
+    func checkpointWhileCalling() {
+        guard let watch = walWatch.withLock({ $0 }) else { return }
+        database.asyncWriteWithoutTransaction { db in
+            guard watch.state.pointee.frames >= Self.checkpointFrames else { return }
+            _ = pipe_sqlite_checkpoint(db.sqliteConnection)
+        }
     }
 }

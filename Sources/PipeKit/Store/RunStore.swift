@@ -21,6 +21,9 @@ public final class RunStore: RunStorage {
     /// Which process runs each run now (`<store>.locks/`).
     public let leases: any RunLeases
 
+    /// The WAL hook's state, for a store that records `pipe run`'s run (`watchWAL`).
+    let walWatch = Locked<WALWatch?>(nil)
+
     /// How long a write waits for another process's transaction before it fails.
     static let busyTimeout: TimeInterval = 10
 
@@ -96,7 +99,9 @@ public final class RunStore: RunStorage {
         """
 
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
-        try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        let id = try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        checkpointWhileCalling()
+        return id
     }
 
     /// Records a run as started with a new id: `insert` writes its row, unless the id is

@@ -19,7 +19,7 @@ final class LivePipe: Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errorPipe
-        try process.run()
+        try process.runUnblocked()
         self.process = process
         input.fileHandleForWriting.write(Data(stdin.utf8))
         try input.fileHandleForWriting.close()
@@ -78,7 +78,7 @@ func runPipe(_ arguments: [String], stdinFile: String) async throws -> CommandRe
         process.standardInput = FileHandle(forReadingAtPath: stdinFile)
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try process.runUnblocked()
         return collect(process, out: out, err: err)
     }
 }
@@ -95,7 +95,7 @@ func runShell(_ script: String) async throws -> CommandResult {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try process.runUnblocked()
         return collect(process, out: out, err: err)
     }
 }
@@ -107,4 +107,21 @@ func sparseFile(_ path: String, size: Int) throws -> Int {
     }
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     return (attributes[.size] as? Int) ?? -1
+}
+
+extension Process {
+    /// Starts the process with no signal blocked, as a shell starts a command. A child keeps the
+    /// signal mask of the thread that starts it across `exec`, Foundation's `Process` passes it on
+    /// as it is, and the threads of Swift concurrency and Dispatch (where tests run) block
+    /// SIGINT, SIGTERM, SIGHUP and most other signals: a child started from a test with `run()`
+    /// began with them blocked, so a program that does not read its signals through `signalfd`
+    /// never saw the Ctrl-C or SIGTERM a test sent it (the OTLP test receiver), and `pipe` itself
+    /// ran with a mask no user gives it (`SpawnedProcessTests`).
+    func runUnblocked() throws {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try run()
+    }
 }

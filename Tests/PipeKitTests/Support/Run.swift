@@ -50,7 +50,7 @@ private func runPipeBlocking(
     }
     process.standardError = err
     process.standardInput = input
-    try process.run()
+    try process.runUnblocked()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     if case .captured = stdout { return collect(process, out: out, err: err) }

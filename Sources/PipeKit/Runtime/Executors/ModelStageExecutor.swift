@@ -104,7 +104,7 @@ private struct Run: Sendable {
                 var conversation = messages
                 var reply: ModelReply?
                 var request: ModelRequest
-                var cacheKey = ""
+                var cacheKey: String?
                 var callStart = ContinuousClock.now
                 var cost: Double?
                 var turn = 0
@@ -116,10 +116,12 @@ private struct Run: Sendable {
                         model: model, system: system, messages: conversation, outputSchema: context.stage.outputSchema,
                         stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
                         unit: unit, tools: definitions)
-                    cacheKey = journal == nil ? "" : Fingerprint.call(request)
-                    callStart = ContinuousClock.now
+                    // Made here only to look the cache up; the journal makes it for the record
+                    // otherwise (`CallRecord.cacheKey`), off this thread.
                     // A stage with tools is not answered from the cache: its turns act on the world.
-                    if cache, tools == nil, let journal, let cached = await journal.cachedReply(key: cacheKey) {
+                    cacheKey = cache && tools == nil && journal != nil ? Fingerprint.call(request) : nil
+                    callStart = ContinuousClock.now
+                    if let journal, let cacheKey, let cached = await journal.cachedReply(key: cacheKey) {
                         if case .value(let value) = await check(cached.answerText) {
                             await record(request, model: model, attempt: tally.attempts, reply: cached.answerText, status: .cached,
                                 problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
@@ -266,7 +268,7 @@ private struct Run: Sendable {
     /// Tells the journal and the event stream that a call completed.
     private func record(
         _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
-        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String,
+        problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String?,
         stopReason: StopReason? = nil, errorKind: String? = nil, responseModel: String? = nil
     ) async {
         let call = await context.record.recorded(CallRecord(
