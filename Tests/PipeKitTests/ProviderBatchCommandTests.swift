@@ -288,12 +288,4 @@ import Testing
         #expect(lines[0]?["status"] == "failed")
         #expect(lines[0]?["error"]?.stringValue?.contains("--max-cost-usd 1.0 reached") == true, "\(lines[0] ?? .null)")
     }
-
-    @Test func providerBatchWithAQueueIsRefused() async throws {
-        let spec = try write(Self.spec(), to: "three.yaml")
-        let result = try await runPipe(
-            ["batch", spec, "--input", try items(1), "--provider-batch", "--queue", "postgres://pipe@127.0.0.1:1/pipe"], environment: ["PATH": "/usr/bin:/bin"])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("--provider-batch does not work with --queue yet"), "\(result.stderr)")
-    }
 }
