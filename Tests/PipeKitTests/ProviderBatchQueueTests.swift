@@ -10,28 +10,22 @@ import Testing
 /// polling is taken over by the other worker, which re-attaches to its batch instead of
 /// submitting it again; `pipe batch cancel --queue` cancels the batches the workers recorded.
 @Suite final class ProviderBatchQueueTests: Sendable {
-    let folder: TemporaryFolder
+    /// Its spec and input files.
+    let files: ProviderBatchCommandTests
 
     init() throws {
-        folder = try TemporaryFolder("pipe-provider-batch-queue")
+        files = try ProviderBatchCommandTests()
     }
 
-    func write(_ text: String, to name: String) throws -> String {
-        let path = folder.url.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func items(_ count: Int) throws -> String {
-        try write((0..<count).map { #"{"id": \#($0)}"# + "\n" }.joined(), to: "items-\(count).jsonl")
-    }
+    func write(_ text: String, to name: String) throws -> String { try files.write(text, to: name) }
+    func items(_ count: Int) throws -> String { try files.items(count) }
 
     /// The fake server, a key, a store for the real-time run; a window long enough on a busy
     /// machine for both workers' requests to reach the database before the lead submits.
     func environment(_ server: FakeLLMServer) -> [String: String] {
         [
             "PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "ANTHROPIC_API_KEY": "k",
-            "PIPE_STORE": folder.url.appendingPathComponent("runs.db").path, "PIPE_PROVIDER_BATCH_WINDOW_MS": "3000",
+            "PIPE_STORE": files.store, "PIPE_PROVIDER_BATCH_WINDOW_MS": "3000",
         ]
     }
 
@@ -79,28 +73,13 @@ import Testing
         #expect(claimedBy == 2, "both workers ran items")
 
         // No real-time call; one provider batch a stage, holding both workers' requests.
-        #expect(server.log.allSatisfy { $0.path.hasPrefix("/v1/messages/batches") }, "\(server.log.map(\.path))")
-        let batches = server.batches
-        #expect(batches.map(\.customIDs.count) == [40, 40, 40])
-        #expect(batches.map { Set($0.customIDs.map { $0.split(separator: "-")[1] }) } == [["extract"], ["classify"], ["summarize"]])
-        ProviderBatchCommandTests.expectNoRequestSubmittedTwice(server)
+        ProviderBatchCommandTests.expectOneBatchAStage(server, requests: 40)
         let recorded = try await count("SELECT count(*) AS count FROM provider_batches WHERE state = 'collected'", url)
         #expect(recorded == 3)
 
         let stored = try await runPipe(["batch", "results", "last", "--queue", url], environment: environment(server))
         #expect(stored.status == 0, "\(stored.stderr)")
-        let before = try BatchCommandTests.results(realtime.stdout)
-        let after = try BatchCommandTests.results(stored.stdout)
-        #expect(after.count == 40)
-        for item in 0..<40 {
-            let real = try #require(before[item]), batch = try #require(after[item])
-            #expect(batch["status"] == "succeeded")
-            #expect(batch["output"] == real["output"])
-            #expect(batch["output"] == .string("S\(item)"))
-            let realCost = try #require(real["cost_usd"]?.numberValue?.doubleValue)
-            let batchCost = try #require(batch["cost_usd"]?.numberValue?.doubleValue)
-            #expect(abs(batchCost - realCost / 2) < 1e-9)
-        }
+        try ProviderBatchCommandTests.expectRealTimeResultsAtHalfTheCost(realtime: realtime.stdout, batched: stored.stdout, count: 40)
     }
 
     @Test func aLeadKilledWhilePollingIsTakenOverAndItsBatchIsNotSubmittedAgain() async throws {
