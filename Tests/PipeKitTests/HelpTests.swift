@@ -36,6 +36,19 @@ import Testing
         }
     }
 
+    @Test func providerBatchesOnAQueueAreTaught() async throws {
+        let batch = Self.flattened(try await runPipe(["help", "batch"]).stdout)
+        for phrase in ["--queue URL --provider-batch", "advisory lock", "re-attaches to the batches in flight", "live line", "errored and expired"] {
+            #expect(batch.contains(phrase), "`pipe help batch` does not teach \(phrase)")
+        }
+        let worker = Self.flattened(try await runPipe(["help", "worker"]).stdout)
+        for phrase in ["--provider-batch", "advisory lock", "never submitting them again"] {
+            #expect(worker.contains(phrase), "`pipe help worker` does not teach \(phrase)")
+        }
+        let cancel = Self.flattened(try await runPipe(["help", "batch", "cancel"]).stdout)
+        #expect(cancel.contains("--queue (or PIPE_QUEUE)"))
+    }
+
     @Test(arguments: commands)
     func helpHasAnAbstractAnExampleAndEveryOption(_ name: String) async throws {
         try await checkHelp([name])

@@ -234,7 +234,7 @@ import Testing
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
             ).compactMap { $0["table_name"] }
         }
-        #expect(tables == ["approvals", "batches", "calls", "items", "pipe_schema", "runs", "stages", "tool_calls"])
+        #expect(tables == ["approvals", "batches", "calls", "items", "pipe_schema", "provider_batch_requests", "provider_batches", "runs", "stages", "tool_calls"])
     }
 
     @Test func aDatabaseNewerThanPipeIsRefused() async throws {

@@ -90,6 +90,33 @@ import Testing
         #expect(ids.allSatisfy(isCustomID))
     }
 
+    /// No real-time call: every request went in a batch, one batch a stage of `requests` each.
+    static func expectOneBatchAStage(_ server: FakeLLMServer, requests: Int) {
+        #expect(server.log.allSatisfy { $0.path.hasPrefix("/v1/messages/batches") }, "\(server.log.map(\.path))")
+        let batches = server.batches
+        #expect(batches.map(\.customIDs.count) == [requests, requests, requests])
+        #expect(batches.map { Set($0.customIDs.map { $0.split(separator: "-")[1] }) } == [["extract"], ["classify"], ["summarize"]])
+        expectNoRequestSubmittedTwice(server)
+    }
+
+    /// Every item's output and tokens as in real time, its cost half.
+    static func expectRealTimeResultsAtHalfTheCost(realtime: String, batched: String, count: Int) throws {
+        let before = try BatchCommandTests.results(realtime)
+        let after = try BatchCommandTests.results(batched)
+        #expect(after.count == count)
+        for item in 0..<count {
+            let real = try #require(before[item]), batch = try #require(after[item])
+            #expect(batch["status"] == "succeeded")
+            #expect(batch["output"] == real["output"])
+            #expect(batch["output"] == .string("S\(item)"))
+            #expect(batch["tokens"] == real["tokens"])
+            let realCost = try #require(real["cost_usd"]?.numberValue?.doubleValue)
+            let batchCost = try #require(batch["cost_usd"]?.numberValue?.doubleValue)
+            #expect(realCost > 0)
+            #expect(abs(batchCost - realCost / 2) < 1e-9, "item \(item): \(batchCost) is not half of \(realCost)")
+        }
+    }
+
     @Test func threeStagesGoInOneBatchEachWithRealTimeResultsAtHalfTheCost() async throws {
         let spec = try write(Self.spec(), to: "three.yaml")
         let input = try items(200)
@@ -106,31 +133,14 @@ import Testing
 
         let batched = try await runPipe(["batch", spec, "--input", input, "--provider-batch"], environment: environment(server))
         #expect(batched.status == 0, "\(batched.stderr)")
-        // No real-time call: every request went in a batch, one batch per stage.
-        #expect(server.log.allSatisfy { $0.path.hasPrefix("/v1/messages/batches") }, "\(server.log.map(\.path))")
         let batches = server.batches
-        #expect(batches.count == 3)
-        #expect(batches.map(\.customIDs.count) == [200, 200, 200])
-        #expect(batches.map { Set($0.customIDs.map { $0.split(separator: "-")[1] }) } == [["extract"], ["classify"], ["summarize"]])
+        Self.expectOneBatchAStage(server, requests: 200)
         #expect(batches.reduce(0) { $0 + $1.customIDs.count } == realtimeCalls)
         Self.expectNoRequestSubmittedTwice(server)
         #expect(batched.stderr.contains("provider batch \(batches[0].id) (anthropic claude-test): 200 requests submitted"), "\(batched.stderr)")
         #expect(batched.stderr.contains("provider batch \(batches[2].id) ended: 200 succeeded, 0 errored, 0 expired, 0 canceled"))
 
-        let before = try BatchCommandTests.results(realtime.stdout)
-        let after = try BatchCommandTests.results(batched.stdout)
-        #expect(after.count == 200)
-        for item in 0..<200 {
-            let real = try #require(before[item]), batch = try #require(after[item])
-            #expect(batch["status"] == "succeeded")
-            #expect(batch["output"] == real["output"])
-            #expect(batch["output"] == .string("S\(item)"))
-            #expect(batch["tokens"] == real["tokens"])
-            let realCost = try #require(real["cost_usd"]?.numberValue?.doubleValue)
-            let batchCost = try #require(batch["cost_usd"]?.numberValue?.doubleValue)
-            #expect(realCost > 0)
-            #expect(abs(batchCost - realCost / 2) < 1e-9, "item \(item): \(batchCost) is not half of \(realCost)")
-        }
+        try Self.expectRealTimeResultsAtHalfTheCost(realtime: realtime.stdout, batched: batched.stdout, count: 200)
     }
 
     @Test func aBrokenReplyIsReAskedAndExpiredAndErroredRequestsGoInTheNextBatch() async throws {
@@ -287,13 +297,5 @@ import Testing
         let lines = try BatchCommandTests.results(result.stdout)
         #expect(lines[0]?["status"] == "failed")
         #expect(lines[0]?["error"]?.stringValue?.contains("--max-cost-usd 1.0 reached") == true, "\(lines[0] ?? .null)")
-    }
-
-    @Test func providerBatchWithAQueueIsRefused() async throws {
-        let spec = try write(Self.spec(), to: "three.yaml")
-        let result = try await runPipe(
-            ["batch", spec, "--input", try items(1), "--provider-batch", "--queue", "postgres://pipe@127.0.0.1:1/pipe"], environment: ["PATH": "/usr/bin:/bin"])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("--provider-batch does not work with --queue yet"), "\(result.stderr)")
     }
 }

@@ -54,6 +54,10 @@ public final class BatchProgress: Sendable {
         var finished = false
         var drawn = false
         var failure: WriteError?
+        /// The provider batches being polled (`--provider-batch`), in the order first polled.
+        var providerBatches: [(id: String, label: String, status: ProviderBatchStatus)] = []
+        /// The lines drawn above the live line last time (one per provider batch).
+        var linesAbove = 0
     }
 
     let mode: ProgressReporter.Mode
@@ -81,25 +85,84 @@ public final class BatchProgress: Sendable {
     public func run() async {
         guard mode == .live else { return }
         while !Task.isCancelled, !state.withLock({ $0.finished }) {
-            write(state.withLock { $0.failure == nil ? Self.erase + line($0, at: .now) : "" })
-            state.withLock { $0.drawn = true }
+            redraw()
             try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
-    /// Stops redrawing and clears the live line.
-    public func finish() {
-        let drawn = state.withLock { state in
-            state.finished = true
-            return state.drawn
+    /// The live lines drawn again in place: a line per provider batch polled, then the counts.
+    private func redraw() {
+        state.withLock { state in
+            guard state.failure == nil else { return }
+            let above = state.providerBatches.map { providerBatchLine($0.id, label: $0.label, $0.status) }
+            let text = Self.erase(state.linesAbove) + above.map { $0 + "\n" }.joined() + line(state, at: .now)
+            do throws(WriteError) {
+                try output(text)
+                state.linesAbove = above.count
+                state.drawn = true
+            } catch {
+                state.failure = error
+            }
         }
-        if mode == .live, drawn { write(Self.erase) }
     }
 
-    /// A line of its own (a provider batch submitted or ended): above the live line, which the
+    /// Stops redrawing and clears the live lines.
+    public func finish() {
+        let (drawn, above) = state.withLock { state in
+            state.finished = true
+            defer { state.linesAbove = 0 }
+            return (state.drawn, state.linesAbove)
+        }
+        if mode == .live, drawn { write(Self.erase(above)) }
+    }
+
+    /// A line of its own (a provider batch submitted or ended): above the live lines, which the
     /// next redraw puts back.
     public func note(_ text: String) {
-        write((mode == .live ? Self.erase : "") + "pipe: " + text + "\n")
+        guard mode == .live else { return write("pipe: " + text + "\n") }
+        state.withLock { state in
+            guard state.failure == nil else { return }
+            do throws(WriteError) {
+                try output(Self.erase(state.linesAbove) + "pipe: " + text + "\n")
+                state.linesAbove = 0
+            } catch {
+                state.failure = error
+            }
+        }
+    }
+
+    /// A provider batch was polled: on a terminal its live line shows where it stands (until it
+    /// ends); elsewhere a plain line each time its state or counts change.
+    public func polled(_ batch: SubmittedProviderBatch, _ status: ProviderBatchStatus) {
+        let label = "\(batch.provider) \(batch.model)"
+        let changed = state.withLock { state -> Bool in
+            let index = state.providerBatches.firstIndex { $0.id == batch.id }
+            if status.ended {
+                if let index { state.providerBatches.remove(at: index) }
+                return false
+            }
+            guard let index else {
+                state.providerBatches.append((batch.id, label, status))
+                return true
+            }
+            defer { state.providerBatches[index].status = status }
+            return state.providerBatches[index].status != status
+        }
+        if mode == .plain, changed { write("pipe: " + providerBatchLine(batch.id, label: label, status) + "\n") }
+    }
+
+    /// A provider batch's line: its id, model, state, and its requests done, errored and
+    /// expired of all; cut to the terminal's width in live mode.
+    func providerBatchLine(_ id: String, label: String, _ status: ProviderBatchStatus) -> String {
+        let line = "provider batch \(id) (\(label)): \(status.state) · \(status.done)/\(status.total) done · "
+            + "\(status.errored) errored · \(status.expired) expired" + (status.canceled > 0 ? " · \(status.canceled) canceled" : "")
+        return mode == .live ? cut(line) : line
+    }
+
+    /// The live lines as they would be drawn at `now`: one per provider batch, then the counts.
+    func lines(at now: ContinuousClock.Instant) -> [String] {
+        let current = state.withLock { $0 }
+        return current.providerBatches.map { providerBatchLine($0.id, label: $0.label, $0.status) } + [line(current, at: now)]
     }
 
     /// Valid items added to the batch (they wait to be claimed).
@@ -187,11 +250,21 @@ public final class BatchProgress: Sendable {
             line += " · " + RateLimitWait.text(
                 model: model, calls: calls.count, after429: calls.contains(where: \.after429), remaining: remaining)
         }
+        return cut(line)
+    }
+
+    /// A live line cut to the terminal's width (a line that wraps cannot be redrawn in place).
+    private func cut(_ line: String) -> String {
         guard let width, line.count >= width else { return line }
         return String(line.prefix(max(0, width - 2))) + "…"
     }
 
     private static let erase = "\r\u{1B}[2K"
+
+    /// Clears the live line and the `above` lines over it, leaving the cursor at the first's start.
+    private static func erase(_ above: Int) -> String {
+        erase + String(repeating: "\u{1B}[1A\u{1B}[2K", count: above)
+    }
 
     static func firstLine(_ text: String) -> String {
         String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")

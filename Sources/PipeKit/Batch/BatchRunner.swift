@@ -23,6 +23,10 @@ public struct BatchRunner: Sendable {
         /// What was spent besides the items' runs, counted against `maxCostUSD` with them
         /// (`pipe eval`'s judges, which score each item as it ends).
         public var spentBesides: @Sendable () -> Double = { 0 }
+        /// Claims items ahead of those it runs (half its concurrency). Off with provider
+        /// batches: an item claimed ahead would wait out a whole batch's turnaround in this
+        /// worker while another worker could have put it in the same batch.
+        public var claimsAhead = true
 
         public init(concurrency: Int, maxCostUSD: Double? = nil, lease: Duration = .seconds(60), worker: String) {
             self.concurrency = max(1, concurrency)
@@ -84,7 +88,7 @@ public struct BatchRunner: Sendable {
         // Claimed a chunk ahead, so that an item ending does not wait for a claim to start the
         // next; claimed again once half of it is started: one claim (a round trip and a commit)
         // for several items, not one an item.
-        let ahead = max(1, options.concurrency / 2)
+        let ahead = options.claimsAhead ? max(1, options.concurrency / 2) : 0
         let (queue, batch, options) = (queue, batch, options)
 
         /// An item's task ends it in the queue itself, so that items end side by side.
@@ -111,7 +115,7 @@ public struct BatchRunner: Sendable {
             }
             while true {
                 if Task.isCancelled, outcome == nil { outcome = .interrupted }
-                if outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2 {
+                if outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2, options.concurrency + ahead - buffer.count - running > 0 {
                     do throws(StoreError) {
                         let claims = try await queue.claim(
                             batch: batch, worker: options.worker, limit: options.concurrency + ahead - buffer.count - running,

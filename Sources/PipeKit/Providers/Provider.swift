@@ -20,14 +20,33 @@ public struct Provider: Sendable, Hashable, CustomStringConvertible {
         public let apiKeyVariable: String
         /// The provider for an endpoint.
         let make: @Sendable (ProviderEndpoint) -> any ModelProvider
+        /// Its asynchronous batch API (`pipe batch --provider-batch`), if it has one.
+        public let batch: BatchAPI?
 
-        init<Calls: HTTPModelProvider>(_ provider: Calls.Type, baseURLVariable: String, apiKeyVariable: String) {
+        init<Calls: HTTPModelProvider>(
+            _ provider: Calls.Type, baseURLVariable: String, apiKeyVariable: String, batch: BatchAPI? = nil
+        ) {
             defaultBaseURL = provider.defaultBaseURL
             self.baseURLVariable = baseURLVariable
             self.apiKeyVariable = apiKeyVariable
             make = { provider.init(endpoint: $0) }
+            self.batch = batch
         }
     }
+
+    /// A batch API: the most one batch may hold, and how to talk to it at an endpoint.
+    public struct BatchAPI: Sendable {
+        public let limits: ProviderBatchLimits
+        let make: @Sendable (ProviderEndpoint) -> any ProviderBatchAPI
+
+        init(limits: ProviderBatchLimits, make: @escaping @Sendable (ProviderEndpoint) -> any ProviderBatchAPI) {
+            self.limits = limits
+            self.make = make
+        }
+    }
+
+    /// Whether `pipe batch --provider-batch` can send its calls through a batch API.
+    public var hasBatchAPI: Bool { api?.batch != nil }
 
     public var description: String { name }
 

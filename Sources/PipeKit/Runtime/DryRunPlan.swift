@@ -13,8 +13,8 @@ public enum DryRunPlan {
         let (rows, _, totalCost) = table(pipeline, inputCharacters: inputCharacters)
         out += RunSummary.table(rows, numericColumns: [2, 3, 4, 5])
         // The same calls in provider batches (`pipe batch --provider-batch`): at the batch price.
-        let batched = pipeline.atBatchPrices { ProviderBatching.hasBatchAPI($0.provider) }
-        if totalCost != nil, pipeline.stages.flatMap(\.models).contains(where: { ProviderBatching.hasBatchAPI($0.provider) }),
+        let batched = pipeline.atBatchPrices { $0.provider.hasBatchAPI }
+        if totalCost != nil, pipeline.stages.flatMap(\.models).contains(where: { $0.provider.hasBatchAPI }),
             let batchCost = table(batched, inputCharacters: inputCharacters).totalCost
         {
             out += "in provider batches (pipe batch --provider-batch): worst cost \(RunSummary.usd(batchCost))\n"

@@ -59,7 +59,9 @@ struct BatchCommand: AsyncParsableCommand {
             into one provider batch per model, split at the provider's limits (Anthropic 100,000 \
             requests or 256 MB, OpenAI 50,000 or 200 MB); each request's custom_id names the \
             item, stage, loop iteration, for_each item and attempt (i12-classify-a1). Batches are \
-            polled with backoff; a line tells when each is submitted and when it ends. Replies \
+            polled with backoff; a line tells when each is submitted and when it ends, and while \
+            it is polled a live line on a terminal shows its state and its requests done, \
+            errored and expired (elsewhere a plain line each time they change). Replies \
             are validated as in real time: an invalid one is re-asked, with its errors, in the \
             next round's batch within `retries`, then the `fallback` models. Requests a batch \
             did not answer (expired, canceled, errored with a transient error) go into the next \
@@ -71,7 +73,19 @@ struct BatchCommand: AsyncParsableCommand {
             is polled: after a crash or Ctrl-C, --resume re-attaches to the batches in flight and \
             collects what came meanwhile instead of paying again; `pipe batch cancel` cancels \
             them. --concurrency defaults to 10000 with --provider-batch, so that every item \
-            waits in the same batch. Not yet with --queue.
+            waits in the same batch, and items are not claimed ahead of those running.
+
+            Provider batches on PostgreSQL: `pipe batch --queue URL --provider-batch` records \
+            the choice (and --batch-fallback) with the batch, and every `pipe worker` follows it \
+            (their --concurrency defaults to 10000 for it). Each worker hands its batched \
+            requests to the database; for each model, exactly one worker at a time leads (it \
+            holds a PostgreSQL advisory lock on the batch and model): it submits the requests \
+            of every worker as that model's provider batches, records each batch before it \
+            polls it, and writes each result back, and each worker's items go on from there. \
+            The others keep running real-time stages. A lead killed (kill -9, a machine lost) \
+            drops its lock with its connection: another worker takes the lead and re-attaches \
+            to the batches in flight; none is submitted twice. `pipe batch cancel --queue URL` \
+            cancels them.
 
             With --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE) the batch, its items and \
             their runs go into PostgreSQL, with the spec and its schema files (no key): this \
@@ -93,6 +107,7 @@ struct BatchCommand: AsyncParsableCommand {
               pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work
               pipe batch triage.yaml --input emails.jsonl --provider-batch --output results.jsonl
               pipe batch cancel last
+              pipe batch triage.yaml --input emails.jsonl --queue postgres://pipe@db:5432/pipe --no-work --provider-batch
             """,
         subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchCancelCommand.self],
         defaultSubcommand: BatchRunCommand.self
@@ -163,9 +178,6 @@ struct BatchRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if providerBatch, BatchQueue.url(queue) != nil {
-            throw ValidationError("--provider-batch does not work with --queue yet: run the batch embedded (without --queue and PIPE_QUEUE)")
-        }
         if let maxCostUSD, !(maxCostUSD > 0) { throw ValidationError("--max-cost-usd must be above 0") }
         if noWork, BatchQueue.url(queue) == nil {
             throw ValidationError("--no-work leaves the batch to `pipe worker`: give --queue URL (or PIPE_QUEUE)")
@@ -190,23 +202,23 @@ struct BatchRunCommand: AsyncParsableCommand {
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
                 backend: backend, quiet: quiet, output: output)
-            if noWork {
-                try session.results?.close()
-                try Terminal.writeError("pipe: batch \(session.id) is queued; work on it with: pipe worker \(backend.option)\n")
-                return
-            }
         } else {
             return
         }
-        if case .postgres = backend, session.pipeline.stages.flatMap(\.models).contains(where: \.batch) {
-            try Terminal.writeError("pipe: a model with `batch: true` does not work with --queue yet: remove it, or run the batch without --queue\n")
-            throw ExitCodeError(code: 2)
-        }
         var settings = BatchSession.Settings(
-            mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? 10_000 : 8), maxCostUSD: maxCostUSD, output: output)
+            mock: mock, quiet: quiet, concurrency: concurrency ?? (providerBatch ? BatchSession.providerBatchConcurrency : 8),
+            maxCostUSD: maxCostUSD, output: output)
         settings.providerBatch = providerBatch
         settings.record = try recording.choice()
         settings.batchFallback = batchFallback
+        settings.defaultConcurrency = concurrency == nil
+        if noWork {
+            // Recorded with the batch: the workers follow it.
+            if providerBatch { _ = try await session.providerBatchChoice(settings) }
+            try session.results?.close()
+            try Terminal.writeError("pipe: batch \(session.id) is queued; work on it with: pipe worker \(backend.option)\n")
+            return
+        }
         try await session.work(settings: settings)
     }
 }

@@ -16,6 +16,9 @@ struct BatchSession {
         /// model with `batch: true` does without it).
         var providerBatch = false
         var batchFallback = ProviderBatchOptions.Fallback.batch
+        /// --concurrency was not given (a batch on a queue recorded with provider batches
+        /// raises it, as --provider-batch does).
+        var defaultConcurrency = false
         /// `pipe eval --replay`: every call answered from a cassette; nothing is called.
         var replay: ReplayProvider? = nil
         /// `pipe eval --record`: every exchange written to a cassette.
@@ -159,7 +162,8 @@ struct BatchSession {
 
     // MARK: - Working
 
-    func work(settings: Settings) async throws {
+    func work(settings given: Settings) async throws {
+        let settings = try await providerBatchChoice(given)
         let runner = try makeRunner(settings)
         let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
         for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
@@ -168,7 +172,7 @@ struct BatchSession {
             while true {
                 let outcome = await drain(
                     runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, telemetry: telemetry,
-                    afterItem: settings.afterItem)
+                    afterItem: settings.afterItem, claimsAhead: !settings.providerBatch)
                 // On a shared queue, other workers may still hold items: wait for them to end
                 // there, or for their leases to lapse and the items to come back here.
                 guard case .success(.drained) = outcome,
@@ -213,6 +217,31 @@ struct BatchSession {
         }
     }
 
+    /// On PostgreSQL, the batch's own choice of provider batches (made when it was submitted
+    /// with --provider-batch, and recorded with it), which every worker follows; `--provider-batch`
+    /// on `--resume` makes it for the rest of the batch.
+    func providerBatchChoice(_ settings: Settings) async throws -> Settings {
+        guard case .postgres(let queue, _) = backend else { return settings }
+        var settings = settings
+        if settings.providerBatch {
+            try await Self.orExit { () async throws(StoreError) in
+                try await PostgresProviderBatches.choose(settings.batchFallback, batch: id, client: queue.client)
+            }
+        } else if let fallback = try await Self.orExit({ () async throws(StoreError) in
+            try await PostgresProviderBatches.choice(batch: id, client: queue.client)
+        }) {
+            settings.providerBatch = true
+            settings.batchFallback = fallback
+            if settings.concurrency < Self.providerBatchConcurrency, settings.defaultConcurrency {
+                settings.concurrency = Self.providerBatchConcurrency
+            }
+        }
+        return settings
+    }
+
+    /// --concurrency's default with provider batches: every item waits in the same batch.
+    static let providerBatchConcurrency = 10_000
+
     /// The runner of the batch's pipeline, its calls bounded by `settings.concurrency` (exit 2
     /// when an output schema does not compile).
     func makeRunner(_ settings: Settings) throws -> PipelineRunner {
@@ -228,7 +257,12 @@ struct BatchSession {
         let batchOptions = providerBatchOptions(settings)
         // Provider batches a stopped process left in flight: their models keep going through
         // batches, so that their requests are collected, not sent again.
-        let batching = ProviderBatching(factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty)
+        // On PostgreSQL the workers' batched requests meet in the database, where one worker
+        // at a time submits and polls each model's batches.
+        var exchange: (any ProviderBatchExchange)?
+        if case .postgres(let queue, _) = backend { exchange = PostgresProviderBatches(client: queue.client, batch: id) }
+        let batching = ProviderBatching(
+            factory: factory, options: batchOptions, all: settings.providerBatch || !batchOptions.inFlight.isEmpty, exchange: exchange)
         do {
             let (replay, recorder) = (settings.replay, settings.recorder)
             var pipeline = pipeline.atBatchPrices(batching.batches)
@@ -279,7 +313,11 @@ struct BatchSession {
             await record(batch)
             progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests submitted")
         }
+        options.reattached = { batch in
+            progress?.note("provider batch \(batch.id) (\(batch.provider) \(batch.model)): \(batch.customIDs.count) requests in flight; re-attached")
+        }
         options.polled = { batch, status in
+            progress?.polled(batch, status)
             guard status.ended else { return }
             progress?.note(
                 "provider batch \(batch.id) ended: \(status.succeeded) succeeded, \(status.errored) errored, \(status.expired) expired, \(status.canceled) canceled")
@@ -291,10 +329,12 @@ struct BatchSession {
     /// the task is cancelled (the items in flight are given back), with the progress shown.
     func drain(
         runner: PipelineRunner, concurrency: Int, maxCostUSD: Double?, lease: Duration = BatchSession.lease,
-        worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled, afterItem: AfterItem? = nil
+        worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled, afterItem: AfterItem? = nil,
+        claimsAhead: Bool = true
     ) async -> Result<BatchRunner.Outcome, StoreError> {
         var options = BatchRunner.Options(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker)
         if let afterItem { options.spentBesides = afterItem.spentUSD }
+        options.claimsAhead = claimsAhead
         let batchRunner = BatchRunner(queue: backend.queue, batch: id, options: options)
         async let display: Void = progress?.run() ?? ()
         let outcome: Result<BatchRunner.Outcome, StoreError>

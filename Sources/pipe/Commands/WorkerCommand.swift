@@ -35,6 +35,14 @@ struct WorkerCommand: AsyncParsableCommand {
             TRACEPARENT, every item's run is a child of the caller's span. The last spans are \
             sent when the worker exits.
 
+            A batch submitted with --provider-batch sends its model calls through the \
+            providers' batch APIs in every worker: each worker hands its requests to the \
+            database, and for each model one worker at a time (the holder of a PostgreSQL \
+            advisory lock on the batch and model) submits every worker's requests as one \
+            provider batch, polls it and writes the results back; another worker takes over \
+            (and re-attaches to the batches in flight, never submitting them again) if it dies. \
+            Such a batch's items are not claimed ahead, and --concurrency defaults to 10000 for it.
+
             Ctrl-C or SIGTERM gives the items in flight back (exit 130, 143). Without \
             --exit-when-idle a worker waits for new batches; with it, it exits 0 once no item of \
             the batches (or of --batch) is pending or running and every batch is fully queued.
@@ -56,8 +64,8 @@ struct WorkerCommand: AsyncParsableCommand {
         "The PostgreSQL database (default: PIPE_QUEUE).", valueName: "postgres://USER@HOST:PORT/DB"))
     var queue: String?
 
-    @Option(name: .long, help: "How many items run at once; their model calls share this bound.")
-    var concurrency = 8
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound (default 8; 10000 for a batch submitted with --provider-batch).")
+    var concurrency: Int?
 
     @Flag(name: .long, help: "Exit (0) once no item is pending or running, instead of waiting for more.")
     var exitWhenIdle = false
@@ -74,7 +82,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var recording: RecordOptions
 
     func validate() throws {
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if leaseSeconds < 3 { throw ValidationError("--lease-seconds must be at least 3") }
         if BatchQueue.url(queue) == nil {
             throw ValidationError("give the database: --queue postgres://USER@HOST:PORT/DB (or PIPE_QUEUE)")
@@ -86,20 +94,20 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let backend = try await BatchQueue.open(
-            url: BatchQueue.url(queue), storePath: "", connections: min(8, 2 + concurrency / 8))
+            url: BatchQueue.url(queue), storePath: "", connections: min(8, 2 + (concurrency ?? 8) / 8))
         guard case .postgres(let database, _) = backend else { return }
         var chosen: String?
         if let batch { chosen = try await BatchSession.find(batch, in: backend).id }
         let name = RunHolder.hostName() + " " + BatchSession.workerName()
         try Terminal.writeError("pipe: worker \(name) on \(backend.location)\n")
-        var chosenSettings = BatchSession.Settings(
-            mock: mock, quiet: true, concurrency: concurrency, maxCostUSD: nil, output: nil)
-        chosenSettings.record = try recording.choice()
-        let settings = chosenSettings
+        var settings = BatchSession.Settings(
+            mock: mock, quiet: true, concurrency: concurrency ?? 8, maxCostUSD: nil, output: nil)
+        settings.defaultConcurrency = concurrency == nil
+        settings.record = try recording.choice()
         let lease = Duration.seconds(leaseSeconds)
         let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
         for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
-        let (exitWhenIdle, only) = (exitWhenIdle, chosen)
+        let (exitWhenIdle, only, settingsGiven) = (exitWhenIdle, chosen, settings)
         let (outcome, signal) = await Interrupt.run { () async -> Result<Void, WorkerFailure> in
             await withTaskGroup(of: Void.self) { group in
                 // The rate limits divided by the workers holding leases, counted again and again.
@@ -109,7 +117,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     } while (try? await Task.sleep(for: min(lease / 3, .seconds(5)))) != nil
                 }
                 let result = await Self.work(
-                    backend: backend, only: only, settings: settings, lease: lease, worker: name,
+                    backend: backend, only: only, settings: settingsGiven, lease: lease, worker: name,
                     exitWhenIdle: exitWhenIdle, telemetry: telemetry)
                 group.cancelAll()
                 return result
@@ -138,7 +146,7 @@ struct WorkerCommand: AsyncParsableCommand {
         backend: BatchQueue, only: String?, settings: BatchSession.Settings, lease: Duration, worker: String,
         exitWhenIdle: Bool, telemetry: RunTelemetry = .disabled
     ) async -> Result<Void, WorkerFailure> {
-        var sessions: [String: (session: BatchSession, runner: PipelineRunner)] = [:]
+        var sessions: [String: (session: BatchSession, runner: PipelineRunner, settings: BatchSession.Settings)] = [:]
         var idle = IdleWait()
         while !Task.isCancelled {
             let batches: [BatchInfo]
@@ -153,15 +161,17 @@ struct WorkerCommand: AsyncParsableCommand {
                         let session = BatchSession(
                             id: info.id, spec: info.specPath, pipeline: try BatchSpec.compile(info), backend: backend,
                             lifecycle: backend.lifecycle, results: nil, progress: nil)
-                        sessions[info.id] = (session, try session.makeRunner(settings))
+                        // The batch's own choice of provider batches, recorded when it was submitted.
+                        let chosen = try await session.providerBatchChoice(settings)
+                        sessions[info.id] = (session, try session.makeRunner(chosen), chosen)
                     } catch {
                         return .failure(.exit((error as? ExitCodeError)?.code ?? 2))
                     }
                 }
-                guard let (session, runner) = sessions[info.id] else { continue }
+                guard let (session, runner, chosen) = sessions[info.id] else { continue }
                 switch await session.drain(
-                    runner: runner, concurrency: settings.concurrency, maxCostUSD: nil, lease: lease, worker: worker,
-                    telemetry: telemetry)
+                    runner: runner, concurrency: chosen.concurrency, maxCostUSD: nil, lease: lease, worker: worker,
+                    telemetry: telemetry, claimsAhead: !chosen.providerBatch)
                 {
                 case .success(.interrupted): return .success(())
                 case .success(.drained), .success(.costLimit): break

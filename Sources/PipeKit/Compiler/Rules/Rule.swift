@@ -26,7 +26,7 @@ extension ProblemRule {
 /// the order decides between two at the same place.
 enum RuleRegistry {
     static let rules: [any Rule] = [
-        SchemaRules(), ModelRules(), ReferenceRules(), ConditionRules(), AbsenceRules(), LoopRules(), GraphRules(),
+        SchemaRules(), ModelRules(), BatchRules(), ReferenceRules(), ConditionRules(), AbsenceRules(), LoopRules(), GraphRules(),
         BudgetRules(), OutputRules(), MockRules(), CommandRules(), ToolRules(), OnErrorRules(), RecordRules(),
         PipelineStageRules(),
     ]

@@ -26,8 +26,20 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
     }
 
     func submit(_ requests: [BatchedRequest]) async throws(ProviderError) -> String {
-        let body: JSONValue = ["requests": .array(requests.map { ["custom_id": .string($0.customID), "params": $0.body] })]
-        let batch = try await http.json("POST", batchesURL, body: body)
+        // Written once, straight into the bytes sent: each request's body is already JSON text.
+        var body: [UInt8] = []
+        body.reserveCapacity(requests.reduce(16) { $0 + $1.bytes })
+        body += #"{"requests":["#.utf8
+        for (index, request) in requests.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += #"{"custom_id":"#.utf8
+            body += JSONValue.string(request.customID).serialized().utf8
+            body += #","params":"#.utf8
+            body += request.json.utf8
+            body.append(UInt8(ascii: "}"))
+        }
+        body += "]}".utf8
+        let batch = try await http.json("POST", batchesURL, bytes: body)
         guard let id = batch["id"]?.stringValue else { throw realtime.mapper.invalidResponse("the created batch has no id") }
         return id
     }
@@ -39,8 +51,8 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
         let ended = batch["processing_status"]?.stringValue == "ended"
         let done = ["succeeded", "errored", "expired", "canceled"].map(count).reduce(0, +)
         return ProviderBatchStatus(
-            ended: ended, total: done + count("processing"), succeeded: count("succeeded"), errored: count("errored"),
-            expired: count("expired"), canceled: count("canceled"))
+            state: batch["processing_status"]?.stringValue ?? "unknown", ended: ended, total: done + count("processing"),
+            succeeded: count("succeeded"), errored: count("errored"), expired: count("expired"), canceled: count("canceled"))
     }
 
     func results(_ id: String) async throws(ProviderError) -> [String: BatchedResult] {

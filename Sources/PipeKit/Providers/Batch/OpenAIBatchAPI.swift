@@ -25,19 +25,24 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
     }
 
     func submit(_ requests: [BatchedRequest]) async throws(ProviderError) -> String {
-        var file = ""
-        for request in requests {
-            let line: JSONValue = [
-                "custom_id": .string(request.customID), "method": "POST", "url": "/v1/chat/completions", "body": request.body,
-            ]
-            file += line.serialized() + "\n"
-        }
+        // The multipart form, written once straight into the bytes sent: each line is the
+        // request's JSON text in its envelope (no second copy of the file as a string).
         let boundary = "pipe-batch-\(UInt64.random(in: 0...UInt64.max))"
-        var form = "--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
-        form += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pipe-batch.jsonl\"\r\n"
-        form += "Content-Type: application/jsonl\r\n\r\n\(file)\r\n--\(boundary)--\r\n"
+        var form: [UInt8] = []
+        form.reserveCapacity(requests.reduce(512) { $0 + $1.bytes + 80 })
+        form += "--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n".utf8
+        form += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pipe-batch.jsonl\"\r\n".utf8
+        form += "Content-Type: application/jsonl\r\n\r\n".utf8
+        for request in requests {
+            form += #"{"custom_id":"#.utf8
+            form += JSONValue.string(request.customID).serialized().utf8
+            form += #","method":"POST","url":"/v1/chat/completions","body":"#.utf8
+            form += request.json.utf8
+            form += "}\n".utf8
+        }
+        form += "\r\n--\(boundary)--\r\n".utf8
         let uploaded = try await http.send(
-            "POST", url("/files"), body: Array(form.utf8), contentType: "multipart/form-data; boundary=\(boundary)")
+            "POST", url("/files"), body: form, contentType: "multipart/form-data; boundary=\(boundary)")
         guard let fileID = (try? JSONParser.parse(uploaded))?["id"]?.stringValue else {
             throw realtime.mapper.invalidResponse("the uploaded batch file has no id")
         }
@@ -58,7 +63,8 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
         func count(_ key: String) -> Int { counts?[key]?.numberValue?.intValue ?? 0 }
         let ended = ["completed", "expired", "cancelled"].contains(batch["status"]?.stringValue ?? "")
         return ProviderBatchStatus(
-            ended: ended, total: count("total"), succeeded: count("completed"), errored: count("failed"), expired: 0, canceled: 0)
+            state: batch["status"]?.stringValue ?? "unknown", ended: ended, total: count("total"), succeeded: count("completed"),
+            errored: count("failed"), expired: 0, canceled: 0)
     }
 
     func results(_ id: String) async throws(ProviderError) -> [String: BatchedResult] {

@@ -15,22 +15,45 @@ protocol ProviderBatchAPI: Sendable {
     func reply(fromWhole body: JSONValue, request: ModelRequest) async throws(ProviderError) -> ModelReply
 }
 
-/// One request of a provider batch.
-struct BatchedRequest: Sendable {
-    var customID: String
-    var body: JSONValue
+/// One request of a provider batch: its body kept once, as the JSON text the batch file
+/// carries (not as a tree of values), while it waits for its batch.
+public struct BatchedRequest: Sendable, Equatable {
+    public var customID: String
+    /// The request's body, serialized.
+    public var json: String
+
+    public init(customID: String, json: String) {
+        self.customID = customID
+        self.json = json
+    }
+
     /// The bytes the request adds to the batch (its JSON text and framing).
-    var bytes: Int
+    var bytes: Int { json.utf8.count + customID.utf8.count + 40 }
 }
 
 /// How far a provider batch has come.
 public struct ProviderBatchStatus: Sendable, Equatable {
+    /// The provider's word for where it stands (`in_progress`, `ended`, `finalizing`...).
+    public var state: String
     public var ended: Bool
     public var total: Int
     public var succeeded: Int
     public var errored: Int
     public var expired: Int
     public var canceled: Int
+
+    public init(state: String, ended: Bool, total: Int, succeeded: Int, errored: Int, expired: Int, canceled: Int) {
+        self.state = state
+        self.ended = ended
+        self.total = total
+        self.succeeded = succeeded
+        self.errored = errored
+        self.expired = expired
+        self.canceled = canceled
+    }
+
+    /// The requests answered one way or another so far.
+    public var done: Int { succeeded + errored + expired + canceled }
 }
 
 /// What became of one request of a provider batch.
@@ -56,9 +79,9 @@ public struct ProviderBatchLimits: Sendable, Equatable {
     public static let anthropic = ProviderBatchLimits(maxRequests: 100_000, maxBytes: 256_000_000)
     public static let openAI = ProviderBatchLimits(maxRequests: 50_000, maxBytes: 200_000_000)
 
-    /// The provider's limits, lowered by the environment.
-    public static func of(_ provider: Provider, environment: [String: String]) -> ProviderBatchLimits {
-        var limits = provider == .openai ? openAI : anthropic
+    /// The limits, lowered by the environment.
+    public func lowered(by environment: [String: String]) -> ProviderBatchLimits {
+        var limits = self
         if let text = environment["PIPE_PROVIDER_BATCH_MAX_REQUESTS"], let value = Int(text), value > 0 {
             limits.maxRequests = min(limits.maxRequests, value)
         }
@@ -120,7 +143,11 @@ struct BatchHTTP: Sendable {
     }
 
     func json(_ method: String, _ url: String, body: JSONValue? = nil) async throws(ProviderError) -> JSONValue {
-        let bytes = try await send(method, url, body: body.map { Array($0.serialized().utf8) } ?? [])
+        try await json(method, url, bytes: body.map { Array($0.serialized().utf8) } ?? [])
+    }
+
+    func json(_ method: String, _ url: String, bytes body: [UInt8]) async throws(ProviderError) -> JSONValue {
+        let bytes = try await send(method, url, body: body)
         do {
             return try JSONParser.parse(bytes)
         } catch {

@@ -32,6 +32,9 @@ public struct ProviderBatchOptions: Sendable {
     /// Batches submitted earlier (by a process that stopped) and not collected yet: a request
     /// whose custom_id one of them holds waits for its result instead of being sent again.
     public var inFlight: [SubmittedProviderBatch] = []
+    /// On a shared queue: told when this worker takes over polling a batch another worker
+    /// submitted (that worker stopped while leading).
+    public var reattached: @Sendable (_ batch: SubmittedProviderBatch) -> Void = { _ in }
 
     public init() {}
 }
@@ -69,23 +72,28 @@ struct BatchingProvider: ModelProvider {
     }
 }
 
-/// Collects one model's requests into provider batches, submits them within the provider's
-/// limits, polls them with backoff and hands each reply back to its caller.
+/// Collects one model's requests into provider batches and hands each reply back to its
+/// caller. Embedded, it submits them itself within the provider's limits and polls them with
+/// backoff; on a shared queue (`exchange`), it hands them to the worker that leads the model's
+/// batches (`ProviderBatchLead`, maybe this one) and reads their results back.
 actor ProviderBatcher {
     private let api: any ProviderBatchAPI
     private let realtime: any ModelProvider
     private let limits: ProviderBatchLimits
     private let options: ProviderBatchOptions
     private let model: String
+    private let exchange: (any ProviderBatchExchange)?
 
+    /// A request waiting for its batch: what it asked (for its reply, a re-ask or a real-time
+    /// fallback) and its body once, as JSON text.
     private struct Waiting {
-        var customID: String
         var base: String
         var request: ModelRequest
-        var body: JSONValue
-        var bytes: Int
+        var line: BatchedRequest
         var resubmits: Int
         var continuation: CheckedContinuation<ModelReply, any Error>
+
+        var customID: String { line.customID }
     }
 
     private var pending: [Waiting] = []
@@ -98,17 +106,27 @@ actor ProviderBatcher {
     /// re-attached to them.
     private var earlier: [String: SubmittedProviderBatch] = [:]
     private var attached: [String: [String: Waiting]] = [:]
+    /// On a shared queue: the requests handed in, by custom_id, and whether their results are being looked for.
+    private var shared: [String: Waiting] = [:]
+    private var lookingUp = false
 
-    init(api: any ProviderBatchAPI, realtime: any ModelProvider, limits: ProviderBatchLimits, options: ProviderBatchOptions, model: String) {
+    init(
+        api: any ProviderBatchAPI, realtime: any ModelProvider, limits: ProviderBatchLimits, options: ProviderBatchOptions,
+        model: String, exchange: (any ProviderBatchExchange)? = nil
+    ) {
         self.api = api
         self.realtime = realtime
         self.limits = limits
         self.options = options
         self.model = model
+        self.exchange = exchange
         for batch in options.inFlight where batch.provider == api.provider.name && batch.model == model {
             for id in batch.customIDs { earlier[id] = batch }
         }
     }
+
+    /// The model's key across workers (`PostgresProviderBatches.inFlight` matches it).
+    static func key(provider: Provider, model: String) -> String { provider.name + " " + model }
 
     func ask(_ request: ModelRequest, item: Int?) async throws(ProviderError) -> ModelReply {
         do {
@@ -130,9 +148,8 @@ actor ProviderBatcher {
         let attempt = attempts[base, default: 0] + 1
         attempts[base] = attempt
         let customID = ProviderBatchCustomID.make(base: base, attempt: attempt)
-        let body = api.body(for: request)
         let waiting = Waiting(
-            customID: customID, base: base, request: request, body: body, bytes: body.serialized().utf8.count + customID.utf8.count + 40,
+            base: base, request: request, line: BatchedRequest(customID: customID, json: api.body(for: request).serialized()),
             resubmits: resubmits, continuation: continuation)
         if let batch = earlier.removeValue(forKey: customID) {
             // Submitted by the process before this one: wait for that batch's result.
@@ -152,12 +169,15 @@ actor ProviderBatcher {
     }
 
     /// Waits until no request has come for `window` (or `maxCollect` has passed, or a batch is
-    /// full), then submits what is pending.
+    /// full), then submits what is pending (or hands it to the lead).
     private func collectWindow() async {
+        // On a shared queue the lead waits for the window (across workers): a request is
+        // handed in soon, so that the lead sees every worker's requests as they come.
+        let window = exchange == nil ? options.window : min(options.window, Self.handInWindow)
         while true {
-            try? await Task.sleep(for: options.window)
+            try? await Task.sleep(for: window)
             let now = ContinuousClock.now
-            if now - lastArrival >= options.window || now - (firstPending ?? now) >= options.maxCollect
+            if now - lastArrival >= window || now - (firstPending ?? now) >= options.maxCollect
                 || pending.count >= limits.maxRequests
             {
                 break
@@ -167,7 +187,11 @@ actor ProviderBatcher {
         pending = []
         firstPending = nil
         collecting = false
-        let batches = limits.split(requests.map { BatchedRequest(customID: $0.customID, body: $0.body, bytes: $0.bytes) })
+        if let exchange {
+            await share(requests, through: exchange)
+            return
+        }
+        let batches = limits.split(requests.map(\.line))
         var rest = requests[...]
         for batch in batches {
             let waiting = Array(rest.prefix(batch.count))
@@ -196,37 +220,21 @@ actor ProviderBatcher {
     /// requests waiting for it.
     private func collect(_ batch: SubmittedProviderBatch, settle: Duration = .zero) async {
         if settle > .zero { try? await Task.sleep(for: settle) }
-        var wait = options.firstPoll
-        var failures = 0
-        while true {
-            do throws(ProviderError) {
-                let status = try await api.status(batch.id)
-                failures = 0
-                options.polled(batch, status)
-                if status.ended { break }
-            } catch {
-                failures += 1
-                if !error.isTransient || failures > 10 {
-                    fail(batch.id, error)
-                    return
-                }
-            }
-            if (try? await Task.sleep(for: wait)) == nil {
-                fail(batch.id, .cancelled)
-                return
-            }
-            wait = min(options.maxPoll, wait * 1.5)
-        }
-        let results: [String: BatchedResult]
-        do throws(ProviderError) {
-            results = try await api.results(batch.id)
-        } catch {
-            fail(batch.id, error)
-            return
-        }
+        let outcome = await ProviderBatchPolling.results(of: batch, api: api, options: options)
         // Requests of an earlier process's batch that no caller asked for again are dropped.
         let waiting = attached.removeValue(forKey: batch.id) ?? [:]
         for id in batch.customIDs where earlier[id]?.id == batch.id { earlier[id] = nil }
+        switch outcome {
+        case .failure(let error):
+            for (_, request) in waiting { request.continuation.resume(throwing: error) }
+        case .success(let results):
+            await answer(waiting, with: results)
+            await options.collected(batch)
+        }
+    }
+
+    /// Hands each waiting request its result: its reply, or a retry, or its error.
+    private func answer(_ waiting: [String: Waiting], with results: [String: BatchedResult]) async {
         for (customID, request) in waiting {
             switch results[customID] {
             case .succeeded(let body):
@@ -243,7 +251,6 @@ actor ProviderBatcher {
                 retry(request, because: .cancelled)
             }
         }
-        await options.collected(batch)
     }
 
     /// A request the batch did not answer: into the next batch, or a real-time call.
@@ -268,8 +275,102 @@ actor ProviderBatcher {
         }
     }
 
-    private func fail(_ id: String, _ error: ProviderError) {
-        for (_, request) in attached.removeValue(forKey: id) ?? [:] { request.continuation.resume(throwing: error) }
+    // MARK: - On a shared queue
+
+    /// Hands requests to the lead through the exchange, then looks for their results.
+    private func share(_ requests: [Waiting], through exchange: any ProviderBatchExchange) async {
+        let key = Self.key(provider: api.provider, model: model)
+        do throws(StoreError) {
+            try await exchange.share(requests.map(\.line), model: key)
+        } catch {
+            let failure = ProviderError.transport("the batch requests could not be handed to the queue: \(error)")
+            for request in requests { request.continuation.resume(throwing: failure) }
+            return
+        }
+        for request in requests { shared[request.customID] = request }
+        if !lookingUp {
+            lookingUp = true
+            Task { await self.lookUp(exchange, key: key) }
+        }
+    }
+
+    /// Reads the results the lead wrote back for the requests handed in, until none waits.
+    private func lookUp(_ exchange: any ProviderBatchExchange, key: String) async {
+        var wait = options.firstPoll
+        var failures = 0
+        while !shared.isEmpty {
+            if (try? await Task.sleep(for: wait)) == nil { break }
+            let texts: [String: String]
+            do throws(StoreError) {
+                texts = try await exchange.results(of: Array(shared.keys), model: key)
+                failures = 0
+            } catch {
+                failures += 1
+                if failures > 10 { break }
+                continue
+            }
+            guard !texts.isEmpty else {
+                wait = min(wait * 1.5, Self.maxLookUp)
+                continue
+            }
+            wait = options.firstPoll
+            var results: [String: BatchedResult] = [:]
+            var waiting: [String: Waiting] = [:]
+            var errored: [String] = []
+            for (customID, text) in texts {
+                guard let request = shared.removeValue(forKey: customID) else { continue }
+                let result = ProviderBatchResultText.decode(text, provider: api.provider)
+                if case .errored = result { errored.append(customID) }
+                results[customID] = result
+                waiting[customID] = request
+            }
+            // An error is handed out once: a resumed item asks again.
+            if !errored.isEmpty { try? await exchange.forget(errored, model: key) }
+            await answer(waiting, with: results)
+        }
+        lookingUp = false
+        if !shared.isEmpty {
+            let waiting = shared
+            shared = [:]
+            for (_, request) in waiting {
+                request.continuation.resume(throwing: ProviderError.transport("the queue did not answer with the batch results"))
+            }
+        }
+    }
+
+    /// On a shared queue, requests are handed in once none has come for this long.
+    static let handInWindow = Duration.milliseconds(100)
+
+    /// The longest wait between two looks for results on a shared queue.
+    static let maxLookUp = Duration.seconds(2)
+}
+
+/// Polling a provider batch to its end with backoff (each wait 1.5 times the last, up to
+/// `maxPoll`; transient failures tolerated 10 times in a row), then reading its results.
+enum ProviderBatchPolling {
+    static func results(of batch: SubmittedProviderBatch, api: any ProviderBatchAPI, options: ProviderBatchOptions) async
+        -> Result<[String: BatchedResult], ProviderError>
+    {
+        var wait = options.firstPoll
+        var failures = 0
+        while true {
+            do throws(ProviderError) {
+                let status = try await api.status(batch.id)
+                failures = 0
+                options.polled(batch, status)
+                if status.ended { break }
+            } catch {
+                failures += 1
+                if !error.isTransient || failures > 10 { return .failure(error) }
+            }
+            if (try? await Task.sleep(for: wait)) == nil { return .failure(.cancelled) }
+            wait = min(options.maxPoll, wait * 1.5)
+        }
+        do throws(ProviderError) {
+            return .success(try await api.results(batch.id))
+        } catch {
+            return .failure(error)
+        }
     }
 }
 

@@ -1,42 +1,58 @@
-/// The provider batches of one `pipe batch` process: one collector (`ProviderBatcher`) per
-/// model and endpoint, shared by every item's calls. A model goes through batches when
-/// `--provider-batch` is given or the spec sets `batch: true` on it, and its provider has a
-/// batch API (Anthropic, OpenAI); any other call stays real-time.
+/// The provider batches of one `pipe batch` process (or `pipe worker`): one collector
+/// (`ProviderBatcher`) per model and endpoint, shared by every item's calls. A model goes
+/// through batches when `--provider-batch` is given or the spec sets `batch: true` on it, and
+/// its provider has a batch API (`Provider.API.batch`); any other call stays real-time. On a
+/// shared queue (`exchange`), each model's collector hands its requests to the worker that
+/// leads the model's batches, and this process tries to lead them too (`ProviderBatchLead`).
 public final class ProviderBatching: Sendable {
     let factory: ProviderFactory
     let options: ProviderBatchOptions
     /// `--provider-batch`: every model with a batch API, not only those with `batch: true`.
     let all: Bool
+    let exchange: (any ProviderBatchExchange)?
     private let collectors = Locked([APIModelKey: ProviderBatcher]())
+    private let leads = Locked([String: Task<Void, Never>]())
 
-    public init(factory: ProviderFactory, options: ProviderBatchOptions, all: Bool) {
+    public init(factory: ProviderFactory, options: ProviderBatchOptions, all: Bool, exchange: (any ProviderBatchExchange)? = nil) {
         self.factory = factory
         self.options = options
         self.all = all
+        self.exchange = exchange
+    }
+
+    deinit {
+        for lead in leads.withLock({ $0.values }) { lead.cancel() }
     }
 
     /// Whether `model`'s calls go into provider batches.
     public func batches(_ model: ResolvedModel) -> Bool {
-        (all || model.batch) && !factory.forceMock && Self.hasBatchAPI(model.provider)
-    }
-
-    public static func hasBatchAPI(_ provider: Provider) -> Bool {
-        provider == .anthropic || provider == .openai
+        (all || model.batch) && !factory.forceMock && model.provider.hasBatchAPI
     }
 
     /// The provider for `model`'s calls: batched, or the factory's real-time one.
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
         let realtime = try factory.provider(for: model)
-        guard batches(model), let baseURL = factory.baseURL(for: model) else { return realtime }
+        guard batches(model), let batchAPI = model.provider.api?.batch, let baseURL = factory.baseURL(for: model) else {
+            return realtime
+        }
         let endpoint = ProviderEndpoint(baseURL: baseURL, apiKey: try factory.apiKey(for: model, baseURL: baseURL), client: factory.client)
-        let api: any ProviderBatchAPI = model.provider == .openai ? OpenAIBatchAPI(endpoint: endpoint) : AnthropicBatchAPI(endpoint: endpoint)
+        let api = batchAPI.make(endpoint)
         let key = APIModelKey(model, baseURL: baseURL)
-        let limits = ProviderBatchLimits.of(model.provider, environment: factory.environment)
+        let limits = batchAPI.limits.lowered(by: factory.environment)
+        let (options, exchange) = (options, exchange)
         let collector = collectors.withLock { collectors in
             if let existing = collectors[key] { return existing }
-            let made = ProviderBatcher(api: api, realtime: realtime, limits: limits, options: options, model: model.model)
+            let made = ProviderBatcher(api: api, realtime: realtime, limits: limits, options: options, model: model.model, exchange: exchange)
             collectors[key] = made
             return made
+        }
+        if let exchange {
+            leads.withLock { leads in
+                let name = ProviderBatcher.key(provider: model.provider, model: model.model)
+                guard leads[name] == nil else { return }
+                let lead = ProviderBatchLead(api: api, limits: limits, options: options, model: model.model, exchange: exchange)
+                leads[name] = Task { await lead.run() }
+            }
         }
         return BatchingProvider(collector: collector)
     }
@@ -49,7 +65,7 @@ public final class ProviderBatching: Sendable {
         let models = pipeline.stages.flatMap(\.models)
         for batch in batches {
             guard let model = models.first(where: { $0.provider.name == batch.provider && $0.model == batch.model }),
-                let baseURL = factory.baseURL(for: model)
+                let batchAPI = model.provider.api?.batch, let baseURL = factory.baseURL(for: model)
             else {
                 outcomes.append((batch, .invalidRequest("no model \(batch.model) of \(batch.provider) in the spec")))
                 continue
@@ -57,9 +73,7 @@ public final class ProviderBatching: Sendable {
             do throws(ProviderError) {
                 let endpoint = ProviderEndpoint(
                     baseURL: baseURL, apiKey: try factory.apiKey(for: model, baseURL: baseURL), client: factory.client)
-                let api: any ProviderBatchAPI =
-                    model.provider == .openai ? OpenAIBatchAPI(endpoint: endpoint) : AnthropicBatchAPI(endpoint: endpoint)
-                try await api.cancel(batch.id)
+                try await batchAPI.make(endpoint).cancel(batch.id)
                 outcomes.append((batch, nil))
             } catch {
                 outcomes.append((batch, error))

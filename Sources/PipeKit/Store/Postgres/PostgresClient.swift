@@ -18,14 +18,24 @@ public final class PostgresClient: Sendable {
         return client
     }
 
-    init(url: String, connections: Int) throws(StoreError) {
-        self.url = try PostgresURL(url)
-        location = self.url.location
+    convenience init(url: String, connections: Int) throws(StoreError) {
+        self.init(parsed: try PostgresURL(url), connections: connections)
+    }
+
+    private init(parsed url: PostgresURL, connections: Int) {
+        self.url = url
+        location = url.location
         for number in 0..<max(1, connections) {
             let thread = Thread { [jobs, conninfo = self.url.conninfo] in Self.serve(jobs, conninfo: conninfo) }
             thread.name = "pipe.postgres.\(number)"
             thread.start()
         }
+    }
+
+    /// Another client of the same database with one connection of its own: a session, which
+    /// holds the advisory locks it takes until it closes (or its process dies).
+    func session() -> PostgresClient {
+        PostgresClient(parsed: url, connections: 1)
     }
 
     /// Stops the threads once the work already asked for is done; their connections close.

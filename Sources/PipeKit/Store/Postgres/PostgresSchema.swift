@@ -149,6 +149,42 @@ enum PostgresSchema {
         ],
         // When each tool call started, for the report's timeline (StoreSchema's "v8: tool call start times").
         ["ALTER TABLE tool_calls ADD COLUMN started_at TEXT"],
+        // Provider batches shared by the workers (`pipe batch --queue URL --provider-batch`):
+        // the batch's choice, which its workers follow (NULL: real time; else the
+        // --batch-fallback); the provider batches, recorded before they are polled; the
+        // requests every worker hands to the lead of a model's batches, and their results.
+        [
+            "ALTER TABLE batches ADD COLUMN provider_batch TEXT",
+            """
+            CREATE TABLE provider_batches (
+                id TEXT NOT NULL PRIMARY KEY,
+                batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                custom_ids TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX provider_batches_batch ON provider_batches (batch_id, state)",
+            """
+            CREATE TABLE provider_batch_requests (
+                batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                custom_id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                provider_batch_id TEXT,
+                result TEXT,
+                seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                PRIMARY KEY (batch_id, model, custom_id)
+            )
+            """,
+            // What the lead collects: the requests not submitted yet, oldest first.
+            """
+            CREATE INDEX provider_batch_requests_pending ON provider_batch_requests (batch_id, model, seq)
+            WHERE provider_batch_id IS NULL AND result IS NULL
+            """,
+        ],
     ]
 
     static var version: Int { migrations.count }

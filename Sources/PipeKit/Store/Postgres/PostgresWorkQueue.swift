@@ -230,7 +230,7 @@ public final class PostgresWorkQueue: WorkQueue {
     }
 }
 
-private extension Array {
+extension Array {
     /// The array cut into consecutive slices of `size` (the last may be shorter).
     func chunks(of size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
