@@ -109,4 +109,51 @@ import Testing
         #expect(tool?["tool"] == "clock.get_current_time")
         #expect(tool?["is_error"] == false)
     }
+
+    /// `pipe batch` (and so `pipe eval` and `pipe worker`) runs tool-using stages: each item's
+    /// run starts its tool servers, calls them, stops them, and records its tool calls.
+    @Test func aBatchOfToolUsingItemsCallsTheRealTimeServerForEachItem() async throws {
+        let folder = try TemporaryFolder("agent-batch")
+        let spec = folder.url.appendingPathComponent("clock.yaml").path
+        try """
+            version: 1
+            models: { m: { provider: anthropic, model: claude-test } }
+            defaults: { model: m, retries: 0 }
+            tools:
+              clock: { mcp: { command: [python3, -m, mcp_server_time] } }
+            stages:
+              now:
+                tools: [clock.get_current_time]
+                prompt: "What time is it in {{ input }}?"
+                output: { schema: { type: object, required: [answer], properties: { answer: { type: string } } } }
+            output: "{{ now.answer }}"
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        // Each item's first turn calls the tool; the turn that carries its result answers.
+        let server = FakeLLMServer { request in
+            request.bodyText.contains("tool_result")
+                ? .text(#"{"answer": "It is time."}"#)
+                : .blocks([.toolUse(name: "clock_get_current_time", input: #"{"timezone": "Europe/Paris"}"#)])
+        }
+        try server.start()
+        defer { server.stop() }
+        let environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
+            "ANTHROPIC_API_KEY": "sk-ant-SECRET", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+        ]
+        let input = folder.url.appendingPathComponent("cities.jsonl").path
+        try "\"Paris\"\n\"Rome\"\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let result = try await runPipe(["batch", "--quiet", spec, "--input", input], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0["status"] == "succeeded" && $0["output"] == "It is time." })
+        #expect(server.log.count == 4)
+        for run in lines.compactMap({ $0["run"]?.stringValue }) {
+            let logs = try await runPipe(["logs", run, "--json"], directory: folder.url)
+            let tools = try JSONParser.parse(logs.stdout)["tool_calls"]?.arrayValue ?? []
+            #expect(tools.count == 1, "\(logs.stdout.prefix(400))")
+            #expect(tools.first?["tool"] == "clock.get_current_time")
+            #expect(tools.first?["is_error"] == false)
+        }
+    }
 }

@@ -245,15 +245,20 @@ struct BatchSession {
     /// The runner of the batch's pipeline, its calls bounded by `settings.concurrency` (exit 2
     /// when an output schema does not compile).
     func makeRunner(_ settings: Settings) throws -> PipelineRunner {
-        let factory = ProviderFactory(
-            environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
-            mockReplies: pipeline.mockReplies)
+        let environment = ProcessInfo.processInfo.environment
+        let factory = ProviderFactory(environment: environment, forceMock: settings.mock, mockReplies: pipeline.mockReplies)
+        // Each item's run starts the tool servers it uses and stops them when it ends, as
+        // `pipe run` does (from the cassette under --replay).
+        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder)
+        try RunSession.checkTools(pipeline, environment: environment, factory: toolServers)
         // The items' stages run on the shared pool, not on the HTTP client's thread as `pipe run`'s
         // do: rendering, validation and records of hundreds of items at once would queue on
         // that one thread and hold up every call (BENCHMARKS.md, `pipe batch`).
         var options = PipelineRunner.Options(concurrency: settings.concurrency, journal: nil, approval: ApprovalPolicy())
         options.calls = CallLimiter(limit: settings.concurrency)
         options.mockCommands = settings.mock
+        options.toolServers = toolServers
+        options.environment = environment
         let batchOptions = providerBatchOptions(settings)
         // Provider batches a stopped process left in flight: their models keep going through
         // batches, so that their requests are collected, not sent again.
