@@ -41,6 +41,15 @@ import Testing
         output: "{{ review.verdict }}"
         """
 
+    /// What `pipe` is started with: the fake server as the Anthropic API, a key that must
+    /// never reach a tool server.
+    static func environment(_ server: FakeLLMServer) -> [String: String] {
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
+            "ANTHROPIC_API_KEY": "sk-ant-SECRET", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+        ]
+    }
+
     @Test func aRunCallsTheRealGitServerAndTheResultsReachTheModel() async throws {
         let folder = try Self.repository(spec: Self.spec)
         let server = FakeLLMServer { request in
@@ -51,10 +60,7 @@ import Testing
         }
         try server.start()
         defer { server.stop() }
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
-            "ANTHROPIC_API_KEY": "sk-ant-SECRET", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
-        ]
+        let environment = Self.environment(server)
         let trace = folder.url.appendingPathComponent("trace.jsonl").path
         let result = try await runPipe(
             ["run", "--quiet", "--no-store", "--trace", trace, folder.url.appendingPathComponent("review.yaml").path], stdin: "x",
@@ -136,10 +142,7 @@ import Testing
         }
         try server.start()
         defer { server.stop() }
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL,
-            "ANTHROPIC_API_KEY": "sk-ant-SECRET", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
-        ]
+        let environment = Self.environment(server)
         let input = folder.url.appendingPathComponent("cities.jsonl").path
         try "\"Paris\"\n\"Rome\"\n".write(toFile: input, atomically: true, encoding: .utf8)
         let result = try await runPipe(["batch", "--quiet", spec, "--input", input], environment: environment)
