@@ -254,6 +254,10 @@ private struct Run: Sendable {
         }
     }
 
+    // Not inlined: an async function's frame is allocated for its task's whole wait, and the
+    // attempt loop's frame, with these inlined, is what thousands of waiting items hold
+    // (`pipe batch --provider-batch`, BENCHMARKS).
+    @inline(never)
     private func check(_ text: String) async -> Checked {
         await offHTTPThread {
             switch ReplyParser.value(of: text, structured: context.stage.outputSchema != nil) {
@@ -266,6 +270,7 @@ private struct Run: Sendable {
     }
 
     /// Tells the journal and the event stream that a call completed.
+    @inline(never)
     private func record(
         _ request: ModelRequest, model: ResolvedModel, attempt: Int, reply: String?, status: CallRecord.Status,
         problems: [String], usage: TokenUsage, cost: Double?, since start: ContinuousClock.Instant, key: String?,
