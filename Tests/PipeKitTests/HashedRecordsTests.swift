@@ -133,6 +133,27 @@ final class HashedRecordsTests: Sendable {
         #expect(Self.leaked([UInt8](try Data(contentsOf: URL(fileURLWithPath: page)))).filter { $0 != Self.promptMarker } == [])
     }
 
+    /// `pipe eval --record` writes its cassette as the spec's `record:` says, as `pipe run` does
+    /// (the spec is read after the cassette is opened).
+    @Test func anEvalsCassetteFollowsTheSpecsRecord() async throws {
+        let tests = folder.url.appendingPathComponent("hashed.test.yaml").path
+        try """
+            spec: hashed.yaml
+            evals:
+              - name: replied
+                check: { path: output, contains: "done" }
+            """.write(toFile: tests, atomically: true, encoding: .utf8)
+        let dataset = folder.url.appendingPathComponent("golden.jsonl").path
+        try #"{"input": "\#(Self.inputMarker)", "expected": {}}"#.appending("\n").write(toFile: dataset, atomically: true, encoding: .utf8)
+        let cassette = folder.url.appendingPathComponent("eval.jsonl").path
+        let result = try await runPipe(
+            ["eval", "--quiet", "--tests", tests, "--dataset", dataset, "--record", cassette], environment: environment())
+        #expect(result.status == 0, "\(result.stderr)")
+        let recorded = try String(contentsOfFile: cassette, encoding: .utf8)
+        #expect(Self.leaked(Array(recorded.utf8)) == [])
+        #expect(recorded.contains("sha256:"))
+    }
+
     @Test func theCommandLineHashesPromptsOfASpecWithoutRecordAndTheCacheStillMatches() async throws {
         try Self.specText(record: "").write(toFile: spec, atomically: true, encoding: .utf8)
         let first = try await runPipe(["run", "--record-prompts", "hash", "--cache", spec], stdin: Self.inputMarker, environment: environment())

@@ -249,7 +249,8 @@ struct BatchSession {
         let factory = ProviderFactory(environment: environment, forceMock: settings.mock, mockReplies: pipeline.mockReplies)
         // Each item's run starts the tool servers it uses and stops them when it ends, as
         // `pipe run` does (from the cassette under --replay).
-        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder)
+        let policy = settings.record.policy(over: pipeline.record)
+        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder, policy: policy)
         try RunSession.checkTools(pipeline, environment: environment, factory: toolServers)
         // The items' stages run on the shared pool, not on the HTTP client's thread as `pipe run`'s
         // do: rendering, validation and records of hundreds of items at once would queue on
@@ -271,9 +272,9 @@ struct BatchSession {
         do {
             let (replay, recorder) = (settings.replay, settings.recorder)
             var pipeline = pipeline.atBatchPrices(batching.batches)
-            settings.record.apply(to: &pipeline)
+            pipeline.record = policy
             return try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try batching.provider(for: model) }
+                try Cassettes.provider(replay: replay, recorder: recorder, policy: policy) { () throws(ProviderError) in try batching.provider(for: model) }
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

@@ -154,7 +154,7 @@ struct EvalCommand: AsyncParsableCommand {
             compare: compare)
         settings.replay = try Cassettes.replay(replay)
         settings.record = try recording.choice()
-        settings.recorder = try Cassettes.recorder(record, policy: RecordPolicy.full.overridden(prompts: settings.record.prompts, outputs: settings.record.outputs))
+        settings.recorder = try Cassettes.recorder(record)
         do {
             if let resume {
                 try await EvalSession.resume(resume, store: store, settings: settings)

@@ -178,6 +178,8 @@ struct EvalSession {
     static func makeScorer(_ inputs: Inputs, settings: Settings) throws -> EvalScorer {
         var runners: [String: PipelineRunner] = [:]
         let calls = CallLimiter(limit: settings.concurrency)
+        // The judges read the pipeline's outputs: their exchanges are recorded as its `record:` says.
+        let policy = settings.record.policy(over: inputs.pipeline.record)
         for (name, judge) in inputs.judges {
             let factory = ProviderFactory(
                 environment: ProcessInfo.processInfo.environment, forceMock: settings.mock,
@@ -187,7 +189,7 @@ struct EvalSession {
             do {
                 let (replay, recorder) = (settings.replay, settings.recorder)
                 runners[name] = try PipelineRunner(pipeline: judge, options: options) { model throws(ProviderError) in
-                    try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try factory.provider(for: model) }
+                    try Cassettes.provider(replay: replay, recorder: recorder, policy: policy) { () throws(ProviderError) in try factory.provider(for: model) }
                 }
             } catch {
                 try Terminal.writeError("pipe: the judge `\(name)`'s schema cannot be compiled: \(error)\n")

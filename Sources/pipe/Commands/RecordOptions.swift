@@ -47,7 +47,12 @@ struct RecordChoice {
     var outputs: RecordPolicy.Mode?
 
     func apply(to pipeline: inout CompiledPipeline) {
-        pipeline.record = pipeline.record.overridden(prompts: prompts, outputs: outputs)
+        pipeline.record = policy(over: pipeline.record)
+    }
+
+    /// The spec's `record:` with these choices over it.
+    func policy(over spec: RecordPolicy) -> RecordPolicy {
+        spec.overridden(prompts: prompts, outputs: outputs)
     }
 }
 

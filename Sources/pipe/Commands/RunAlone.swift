@@ -61,28 +61,32 @@ enum Cassettes {
     }
 
     /// The provider of a model's calls: the cassette under --replay (nothing is called), else
-    /// `make()`'s, every exchange written to the cassette under --record.
+    /// `make()`'s, every exchange written to the cassette under --record, hashed as the run's
+    /// `record:` (`policy`) says.
     static func provider(
-        replay: ReplayProvider?, recorder: CassetteRecorder?, _ make: () throws(ProviderError) -> any ModelProvider
+        replay: ReplayProvider?, recorder: CassetteRecorder?, policy: RecordPolicy,
+        _ make: () throws(ProviderError) -> any ModelProvider
     ) throws(ProviderError) -> any ModelProvider {
         if let replay { return replay }
         let provider = try make()
-        return recorder.map { RecordingProvider(provider, recorder: $0) } ?? provider
+        return recorder.map { RecordingProvider(provider, recorder: $0, policy: policy) } ?? provider
     }
 
     /// The tool servers of a run: the cassette's under --replay (no server is started, every
     /// list and result comes from it), else the spec's MCP servers, every tool list and call
-    /// written to the cassette under --record.
-    static func toolServers(replay: ReplayProvider?, recorder: CassetteRecorder?) -> PipelineRunner.ToolServersFactory? {
+    /// written to the cassette under --record, hashed as `policy` says.
+    static func toolServers(
+        replay: ReplayProvider?, recorder: CassetteRecorder?, policy: RecordPolicy
+    ) -> PipelineRunner.ToolServersFactory? {
         if let replay { return { [tools = replay.tools] _ in tools } }
         guard let factory = ToolServersSetup.factory, let recorder else { return ToolServersSetup.factory }
-        return { RecordingToolServers(factory($0), recorder: recorder) }
+        return { RecordingToolServers(factory($0), recorder: recorder, policy: policy) }
     }
 
-    static func recorder(_ path: String?, policy: RecordPolicy = .full) throws -> CassetteRecorder? {
+    static func recorder(_ path: String?) throws -> CassetteRecorder? {
         guard let path else { return nil }
         do {
-            return try CassetteRecorder(creating: path, policy: policy)
+            return try CassetteRecorder(creating: path)
         } catch {
             try Terminal.writeError("pipe: --record: \(error)\n")
             throw ExitCodeError(code: 2)

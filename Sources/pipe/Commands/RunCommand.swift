@@ -258,7 +258,7 @@ struct RunCommand: AsyncParsableCommand {
             strictErrors: strictErrors || StrictErrors.fromEnvironment)
         settings.given = alone.given
         settings.replay = try Cassettes.replay(replay)
-        settings.recorder = try Cassettes.recorder(record, policy: pipeline.record)
+        settings.recorder = try Cassettes.recorder(record)
         let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
         let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))

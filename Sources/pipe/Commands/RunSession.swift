@@ -63,7 +63,7 @@ struct RunSession {
     func prepare(approval: ApprovalPolicy) throws -> Prepared {
         let pipeline = settings.mock ? self.pipeline.mocked() : self.pipeline
         let environment = ProcessInfo.processInfo.environment
-        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder)
+        let toolServers = Cassettes.toolServers(replay: settings.replay, recorder: settings.recorder, policy: pipeline.record)
         try Self.checkTools(pipeline, environment: environment, factory: toolServers)
         let factory = ProviderFactory(
             environment: environment, forceMock: settings.mock,
@@ -94,9 +94,9 @@ struct RunSession {
             options.toolServers = toolServers
             options.environment = environment
             options.given = settings.given
-            let (replay, recorder) = (settings.replay, settings.recorder)
+            let (replay, recorder, policy) = (settings.replay, settings.recorder, pipeline.record)
             runner = try PipelineRunner(pipeline: pipeline, options: options) { model throws(ProviderError) in
-                try Cassettes.provider(replay: replay, recorder: recorder) { () throws(ProviderError) in try factory.provider(for: model) }
+                try Cassettes.provider(replay: replay, recorder: recorder, policy: policy) { () throws(ProviderError) in try factory.provider(for: model) }
             }
         } catch {
             try Terminal.writeError("pipe: an output schema cannot be compiled: \(error)\n")

@@ -6,10 +6,13 @@
 public final class RecordingProvider: ModelProvider {
     let inner: any ModelProvider
     let output: CassetteRecorder
+    /// The run's `record:`: prompts and replies written as their hashes when it says so.
+    let policy: RecordPolicy
 
-    public init(_ inner: any ModelProvider, recorder: CassetteRecorder) {
+    public init(_ inner: any ModelProvider, recorder: CassetteRecorder, policy: RecordPolicy) {
         self.inner = inner
         self.output = recorder
+        self.policy = policy
     }
 
     public func complete(_ request: ModelRequest, progress: @escaping @Sendable (StreamProgress) -> Void)
@@ -17,11 +20,11 @@ public final class RecordingProvider: ModelProvider {
     {
         do throws(ProviderError) {
             let reply = try await inner.complete(request, progress: progress)
-            output.record(CassetteEntry(request: request, outcome: .reply(reply)).recorded(under: output.policy).json)
+            output.record(CassetteEntry(request: request, outcome: .reply(reply)).recorded(under: policy).json)
             return reply
         } catch {
             if case .cancelled = error { throw error }
-            output.record(CassetteEntry(request: request, outcome: .failure(error)).recorded(under: output.policy).json)
+            output.record(CassetteEntry(request: request, outcome: .failure(error)).recorded(under: policy).json)
             throw error
         }
     }
@@ -31,12 +34,9 @@ public final class RecordingProvider: ModelProvider {
 public final class CassetteRecorder: Sendable {
     private let file: Locked<OutputFile>
     private let failure = Locked<WriteError?>(nil)
-    /// `record:`: prompts and replies written as their hashes when it says so.
-    let policy: RecordPolicy
 
-    public init(creating path: String, policy: RecordPolicy = .full) throws(WriteError) {
+    public init(creating path: String) throws(WriteError) {
         file = Locked(try OutputFile(creating: path, name: "the cassette \(path)"))
-        self.policy = policy
     }
 
     func record(_ line: JSONValue) {

@@ -94,10 +94,13 @@ public struct CassetteToolCall: Sendable {
 public final class RecordingToolServers: ToolServers {
     let inner: any ToolServers
     let output: CassetteRecorder
+    /// The run's `record:`: arguments and results written as their hashes when it says so.
+    let policy: RecordPolicy
 
-    public init(_ inner: any ToolServers, recorder: CassetteRecorder) {
+    public init(_ inner: any ToolServers, recorder: CassetteRecorder, policy: RecordPolicy) {
         self.inner = inner
         self.output = recorder
+        self.policy = policy
     }
 
     public func tools(of server: String) async throws(ToolFailure) -> [ToolInfo] {
@@ -110,10 +113,10 @@ public final class RecordingToolServers: ToolServers {
         let key = CassetteToolCall.Key(server: server, tool: tool, arguments: arguments)
         do throws(ToolFailure) {
             let outcome = try await inner.call(server: server, tool: tool, arguments: arguments, timeout: timeout)
-            output.record(CassetteToolCall(key: key, outcome: .success(outcome)).recorded(under: output.policy).json)
+            output.record(CassetteToolCall(key: key, outcome: .success(outcome)).recorded(under: policy).json)
             return outcome
         } catch {
-            output.record(CassetteToolCall(key: key, outcome: .failure(error)).recorded(under: output.policy).json)
+            output.record(CassetteToolCall(key: key, outcome: .failure(error)).recorded(under: policy).json)
             throw error
         }
     }
