@@ -196,6 +196,30 @@ import Testing
         }
     }
 
+    /// Under `--mock`, every item takes a stage's `mock:` values from the first, as a `pipe run
+    /// --mock` of it alone would: the critic of the writer-critic loop scores 5 then 9 for each
+    /// item, so each item writes two drafts (not only the first item, with the others given the
+    /// last value at once).
+    @Test func underMockEachItemTakesTheMockValuesFromTheFirst() async throws {
+        let brief = "\"A launch note for the new search feature, for our customers, short and friendly.\""
+        let items = Array(repeating: brief, count: 4).joined(separator: "\n") + "\n"
+        let spec = Paths.pipelines.appendingPathComponent("writer-critic-loop.yaml").path
+        let batch = try await runPipe(
+            ["batch", spec, "--input", "-", "--mock", "--quiet", "--concurrency", "4"], stdin: items,
+            environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let lines = try results(batch.stdout)
+        #expect(lines.count == 4)
+        let runs = (0..<4).compactMap { lines[$0]?["run"]?.stringValue }
+        #expect(runs.count == 4)
+        for run in runs {
+            let logs = try await runPipe(["logs", run], environment: ["PATH": "/usr/bin:/bin", "PIPE_STORE": store])
+            #expect(logs.status == 0, "\(logs.stderr)")
+            #expect(logs.stdout.contains("critic@2"), "run \(run) did not revise its draft:\n\(logs.stdout)")
+            #expect(!logs.stdout.contains("critic@3"), "\(logs.stdout)")
+        }
+    }
+
     /// `count` valid items, ids 1 to `count`.
     func items(_ count: Int) throws -> String {
         try write((0..<count).map { #"{"id": "\#($0 + 1)", "text": "t"}"# }.joined(separator: "\n") + "\n", to: "items.jsonl")

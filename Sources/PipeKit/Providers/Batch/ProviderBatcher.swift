@@ -54,7 +54,8 @@ public struct SubmittedProviderBatch: Sendable, Equatable {
     }
 }
 
-/// The item of a `pipe batch` a call belongs to, for its `custom_id`: set around each item's run.
+/// The item of a `pipe batch` a call belongs to, for its `custom_id` and the mock provider's turns:
+/// set around each item's run.
 public enum ProviderBatchItem {
     @TaskLocal public static var index: Int?
 }

@@ -2,10 +2,17 @@
 /// matches the stage's output schema (a readable sentence for a text stage), or with the
 /// stage's `mock:` values in turn (the last one repeats), so that loops and conditions can
 /// take both branches. `pipe run --mock` replaces every model with it, so a pipeline runs
-/// with no key and no network.
+/// with no key and no network. The items of a batch each take the values from the first, as
+/// separate `pipe run --mock` runs would.
 public final class MockProvider: ModelProvider {
     let replies: [String: [JSONValue]]
-    private let calls = Locked<[String: Int]>([:])
+    /// Calls made so far, by batch item (nil outside a batch) and stage.
+    private let calls = Locked<[CallsOf: Int]>([:])
+
+    private struct CallsOf: Hashable {
+        var item: Int?
+        var stage: String
+    }
 
     public init(replies: [String: [JSONValue]] = [:]) {
         self.replies = replies
@@ -18,9 +25,10 @@ public final class MockProvider: ModelProvider {
         let text: String
         // A child spec's stage is `team/researcher`, whatever the item or iteration of `team`.
         let stage = request.unit.stagePath
+        let key = CallsOf(item: ProviderBatchItem.index, stage: stage)
         let call = calls.withLock { calls in
-            calls[stage, default: 0] += 1
-            return calls[stage]!
+            calls[key, default: 0] += 1
+            return calls[key]!
         }
         if let fixed = replies[stage], !fixed.isEmpty {
             // The items of a `for_each` run at once: each takes the value of its index, so the
