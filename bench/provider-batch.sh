@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 items=${1:-10000}
 turnaround=${2:-2000}
 [ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
-pipe=$PWD/.build/release/pipe
+pipe=${PIPE:-$PWD/.build/release/pipe}   # PIPE, PIPE_BENCH: other binaries (a before/after comparison)
 work=$(mktemp -d)
-.build/release/pipe-bench fake-server --port 0 --batch-turnaround-ms "$turnaround" > "$work/server.txt" &
+"${PIPE_BENCH:-.build/release/pipe-bench}" fake-server --port 0 --batch-turnaround-ms "$turnaround" > "$work/server.txt" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/server.txt" ] && break; sleep 0.1; done

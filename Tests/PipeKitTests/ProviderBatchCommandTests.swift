@@ -60,6 +60,22 @@ import Testing
         }
     }
 
+    /// A fake server answering as `reply`, except the first request of each stage and item
+    /// named in `firstReplies` (`"EXTRACT 5"`), which gets the reply given there.
+    static func server(firstReplies: [String: FakeReply]) -> FakeLLMServer {
+        let asked = Locked([String: Int]())
+        return FakeLLMServer { request in
+            guard let (stage, item) = Self.parts(request) else { return .error(status: 400, message: "unknown request") }
+            let key = "\(stage) \(item)"
+            let times = asked.withLock { seen in
+                seen[key, default: 0] += 1
+                return seen[key]!
+            }
+            if times == 1, let first = firstReplies[key] { return first }
+            return Self.reply(request)
+        }
+    }
+
     func environment(_ server: FakeLLMServer, _ extra: [String: String] = [:]) -> [String: String] {
         [
             "PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": server.baseURL, "OPENAI_BASE_URL": server.openAIBaseURL,
@@ -146,18 +162,10 @@ import Testing
     @Test func aBrokenReplyIsReAskedAndExpiredAndErroredRequestsGoInTheNextBatch() async throws {
         let spec = try write(Self.spec(), to: "three.yaml")
         let input = try items(60)
-        let asked = Locked([String: Int]())
-        let server = FakeLLMServer { request in
-            guard let (stage, item) = Self.parts(request) else { return .error(status: 400, message: "unknown request") }
-            let times = asked.withLock { seen in
-                seen["\(stage) \(item)", default: 0] += 1
-                return seen["\(stage) \(item)"]!
-            }
-            // Item 5's first extract breaks the schema; item 9's first classify is overloaded.
-            if stage == "EXTRACT", item == 5, times == 1 { return .text(#"{"topic": 5}"#) }
-            if stage == "CLASSIFY", item == 9, times == 1 { return .error(status: 529, message: "overloaded") }
-            return Self.reply(request)
-        }
+        // Item 5's first extract breaks the schema; item 9's first classify is overloaded.
+        let server = Self.server(firstReplies: [
+            "EXTRACT 5": .text(#"{"topic": 5}"#), "CLASSIFY 9": .error(status: 529, message: "overloaded"),
+        ])
         // Item 7's first summarize expires.
         server.setBatchOptions(FakeBatchOptions(turnaround: .milliseconds(200)) { customID, _ in customID == "i7-summarize-a1" })
         try server.start()
@@ -244,6 +252,36 @@ import Testing
         // The first stage's batch was collected, not submitted again: one batch a stage.
         #expect(server.batches.count == 3)
         #expect(server.batches.filter { $0.customIDs.contains("i0-extract-a1") }.count == 1)
+        Self.expectNoRequestSubmittedTwice(server)
+    }
+
+    @Test func killedWhileAReAskIsInFlightThenResumedSendsNothingTwice() async throws {
+        let spec = try write(Self.spec(), to: "three.yaml")
+        let input = try items(12)
+        // Item 5's first extract breaks the schema: it is re-asked in the second batch.
+        let server = Self.server(firstReplies: ["EXTRACT 5": .text(#"{"topic": 5}"#)])
+        server.setBatchOptions(FakeBatchOptions(turnaround: .seconds(3)))
+        try server.start()
+        defer { server.stop() }
+        let live = try LivePipe(["batch", spec, "--input", input, "--provider-batch"], environment: environment(server))
+        // Killed once the re-ask's batch is submitted, while it is polled.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while server.batches.count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        live.send(SIGKILL)
+        _ = await live.finish()
+        try #require(server.batches.count == 2)
+        #expect(server.batches[1].customIDs.contains("i5-extract-a2"))
+
+        let resumed = try await runPipe(["batch", "--resume", "last", "--provider-batch"], environment: environment(server))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("provider batch \(server.batches[1].id) (anthropic claude-test): 12 requests in flight; re-attached"))
+        let lines = try BatchCommandTests.results(resumed.stdout)
+        #expect((0..<12).allSatisfy { lines[$0]?["output"] == .string("S\($0)") })
+        // Item 5's first extract was read again from the first batch, and its re-ask collected
+        // from the second: the new batches hold only what nobody had asked yet, the last stage
+        // of every item and item 5's classify (one stage behind the others).
+        let new = server.batches.dropFirst(2).flatMap(\.customIDs)
+        #expect(Set(new) == Set((0..<12).map { "i\($0)-summarize-a1" } + ["i5-classify-a1"]), "\(new)")
         Self.expectNoRequestSubmittedTwice(server)
     }
 

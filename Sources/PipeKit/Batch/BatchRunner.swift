@@ -55,6 +55,42 @@ public struct BatchRunner: Sendable {
     let batch: String
     let options: Options
 
+    /// An item's task ends it in the queue itself, so that items end side by side.
+    private enum Ended: Sendable {
+        case finished(ItemResult, kept: Bool)
+        case released
+        /// Another worker took the item over: its run was cancelled.
+        case lost
+        case failed(StoreError)
+    }
+
+    /// How an item's task ends it in the queue, once its run is over. Not inlined into the
+    /// task: the task's frame is held while the item's run waits (its provider batch).
+    @inline(never)
+    private static func end(
+        _ claim: Claim, _ run: ItemRun?, finisher: ItemFinisher, queue: any WorkQueue, batch: String, worker: String
+    ) async -> (Claim, Ended) {
+        // Finished by its run: whatever happened since (the item lost meanwhile), the
+        // queue has its answer.
+        switch finisher.outcome {
+        case .success(let (result, kept))?: return (claim, .finished(result, kept: kept))
+        case .failure(let error)?: return (claim, .failed(error))
+        case nil: break
+        }
+        guard let run else { return (claim, .lost) }
+        do throws(StoreError) {
+            switch run {
+            case .ended(let result):
+                return (claim, .finished(result, kept: try await queue.finish(claim, result: result)))
+            case .unfinished:
+                try await queue.release(batch: batch, worker: worker, items: [claim.index])
+                return (claim, .released)
+            }
+        } catch {
+            return (claim, .failed(error))
+        }
+    }
+
     public init(queue: any WorkQueue, batch: String, options: Options) {
         self.queue = queue
         self.batch = batch
@@ -91,14 +127,6 @@ public struct BatchRunner: Sendable {
         let ahead = options.claimsAhead ? max(1, options.concurrency / 2) : 0
         let (queue, batch, options) = (queue, batch, options)
 
-        /// An item's task ends it in the queue itself, so that items end side by side.
-        enum Ended: Sendable {
-            case finished(ItemResult, kept: Bool)
-            case released
-            /// Another worker took the item over: its run was cancelled.
-            case lost
-            case failed(StoreError)
-        }
         await withTaskGroup(of: (Claim, Ended)?.self) { group in
             group.addTask {
                 // Leases renewed at a third of their length while items run.
@@ -148,25 +176,7 @@ public struct BatchRunner: Sendable {
                     group.addTask {
                         let finisher = ItemFinisher(queue: queue, claim: claim)
                         let run = await lost.cancelling(claim.index, { await runItem(claim, finisher) })
-                        // Finished by its run: whatever happened since (the item lost meanwhile), the
-                        // queue has its answer.
-                        switch finisher.outcome {
-                        case .success(let (result, kept))?: return (claim, .finished(result, kept: kept))
-                        case .failure(let error)?: return (claim, .failed(error))
-                        case nil: break
-                        }
-                        guard let run else { return (claim, .lost) }
-                        do throws(StoreError) {
-                            switch run {
-                            case .ended(let result):
-                                return (claim, .finished(result, kept: try await queue.finish(claim, result: result)))
-                            case .unfinished:
-                                try await queue.release(batch: batch, worker: options.worker, items: [claim.index])
-                                return (claim, .released)
-                            }
-                        } catch {
-                            return (claim, .failed(error))
-                        }
+                        return await Self.end(claim, run, finisher: finisher, queue: queue, batch: batch, worker: options.worker)
                     }
                 }
                 if running == 0, buffer.isEmpty, drained || outcome != nil || failure != nil {

@@ -214,8 +214,44 @@ public struct PipelineRunner: Sendable {
 
     /// Runs the pipeline on a validated input. Cancelling the calling task interrupts the run.
     public func run(input: JSONValue, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) async -> Result {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock.now
+        // What the run needs, in one object: this frame is held while the run waits.
+        let prepared: Prepared
+        switch prepare(since: start) {
+        case .failure(let failed): return failed.result
+        case .success(let made): prepared = made
+        }
+        let scheduled = await withTaskExecutorPreference(options.executor) { [prepared] in
+            await prepared.runner.schedule(
+                seed: prepared.runner.options.given.merging(["input": input]) { _, input in input }, ledger: prepared.ledger,
+                calls: prepared.calls, deadline: prepared.deadline, iteration: nil, watchdog: true, events: events)
+        }
+        await prepared.runner.options.activeTools?.shutdown()
+        return result(of: scheduled, since: start)
+    }
+
+    /// The runner of one run, its ledger, call limiter and deadline.
+    private final class Prepared: Sendable {
+        let runner: PipelineRunner
+        let ledger: BudgetLedger
+        let calls: CallLimiter
+        let deadline: ContinuousClock.Instant?
+
+        init(runner: PipelineRunner, ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?) {
+            self.runner = runner
+            self.ledger = ledger
+            self.calls = calls
+            self.deadline = deadline
+        }
+    }
+
+    /// A run that could not start (its tool servers).
+    private struct NotStarted: Error {
+        var result: Result
+    }
+
+    @inline(never)
+    private func prepare(since start: ContinuousClock.Instant) -> Swift.Result<Prepared, NotStarted> {
         let deadline = pipeline.budget.maxDuration.map { start + $0 }
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let calls = options.calls ?? CallLimiter(limit: options.concurrency)
@@ -231,24 +267,23 @@ public struct PipelineRunner: Sendable {
                 runner.options.activeTools = factory(try pipeline.toolServerConfigs(environment: options.environment))
             } catch {
                 let stage = pipeline.stages.first { !$0.kind.tools.isEmpty }?.name ?? pipeline.name
-                return Result(
+                return .failure(NotStarted(result: Result(
                     outcome: .stageFailed(stage: RunUnitID(stage: stage), attempts: 0, failure: .toolSetup(error)), stages: [],
-                    wall: clock.now - start, usage: .zero, costUSD: 0, values: [:])
+                    wall: ContinuousClock.now - start, usage: .zero, costUSD: 0, values: [:])))
             }
         }
-        let scheduled = await withTaskExecutorPreference(options.executor) { [runner] in
-            await runner.schedule(
-                seed: runner.options.given.merging(["input": input]) { _, input in input }, ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true,
-                events: events)
-        }
-        await runner.options.activeTools?.shutdown()
+        return .success(Prepared(runner: runner, ledger: ledger, calls: calls, deadline: deadline))
+    }
+
+    @inline(never)
+    private func result(of scheduled: Scheduled, since start: ContinuousClock.Instant) -> Result {
         let outcome = scheduled.outcome
             ?? (Task.isCancelled || !scheduled.complete
                 ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))
         let usage = scheduled.reports.reduce(TokenUsage.zero) { $0 + $1.usage }
         let cost = scheduled.reports.reduce(0.0) { $0 + ($1.costUSD ?? 0) }
         return Result(
-            outcome: outcome, stages: scheduled.reports, wall: clock.now - start, usage: usage, costUSD: cost,
+            outcome: outcome, stages: scheduled.reports, wall: ContinuousClock.now - start, usage: usage, costUSD: cost,
             values: scheduled.values)
     }
 
@@ -260,33 +295,99 @@ public struct PipelineRunner: Sendable {
     ///
     /// A failed stage cancels the others; a budget stop lets the calls in flight finish (the
     /// ledger refuses every later call), so their usage is counted as the provider bills it.
+    ///
+    /// This loop's async frame is held for as long as the run waits (thousands of runs at once
+    /// under `pipe batch --provider-batch`): what it decides is in `Scheduler`, a class whose
+    /// methods are not inlined here, so the frame holds little more than a reference.
     func schedule(
         seed: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?,
         iteration: Int?, watchdog: Bool, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> Scheduled {
-        var values = seed
-        var reports: [StageReport] = []
-        var outcome: Result.Outcome?
-        let units = pipeline.stages.filter { $0.loop == nil }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
-        // What each unit still waits for (stages outside it that have not ended), and which
-        // units wait for each stage: a stage's end touches only the units that read it.
-        var waitingFor: [Set<String>] = units.map { unit in
-            switch unit {
-            case .stage(let stage): return Set(stage.dependencies)
-            case .loop(let loop):
-                let members = Set(loop.members)
-                return Set(loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)).subtracting(members)
+        let scheduler = Scheduler(
+            self, seed: seed, ledger: ledger, calls: calls, deadline: deadline, iteration: iteration, events: events)
+        await withTaskGroup(of: Completion.self) { group in
+            if watchdog, let deadline { Self.watch(deadline, in: &group) }
+            while true {
+                // A unit its `when` skips is recorded before the units after it start.
+                while scheduler.startReady(in: &group) { await scheduler.recordSkipped() }
+                if scheduler.isOver {
+                    group.cancelAll()
+                    break
+                }
+                guard let completion = await group.next() else { break }
+                if scheduler.handle(completion, in: &group) { await scheduler.recordWaiting() }
             }
         }
-        var dependents: [String: [Int]] = [:]
-        for (index, needs) in waitingFor.enumerated() {
-            for name in needs { dependents[name, default: []].append(index) }
+        return scheduler.scheduled()
+    }
+
+    /// Ends the run at its time budget (`max_duration`).
+    @inline(never)
+    private static func watch(_ deadline: ContinuousClock.Instant, in group: inout TaskGroup<Completion>) {
+        group.addTask {
+            do {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return .deadline
+            } catch {
+                return .watchdogStopped
+            }
         }
-        // The units ready to start, in order; `nextReady` is the first not started yet.
-        var ready = units.indices.filter { waitingFor[$0].isEmpty }
+    }
+
+    /// The state of one `schedule`: the units, what each still waits for, the values and
+    /// reports so far, and how the run stopped. Only the scheduling task uses it.
+    private final class Scheduler {
+        let runner: PipelineRunner
+        let ledger: BudgetLedger
+        let calls: CallLimiter
+        let deadline: ContinuousClock.Instant?
+        let iteration: Int?
+        let events: @Sendable (RunEvent) -> Void
+        var values: [String: JSONValue]
+        var reports: [StageReport] = []
+        var outcome: Result.Outcome?
+        let units: [Unit]
+        /// What each unit still waits for (stages outside it that have not ended), and which
+        /// units wait for each stage: a stage's end touches only the units that read it.
+        var waitingFor: [Set<String>]
+        var dependents: [String: [Int]]
+        /// The units ready to start, in order; `nextReady` is the first not started yet.
+        var ready: [Int]
         var nextReady = 0
         var running = 0
-        var unfinished = pipeline.stages.count
+        var unfinished: Int
+
+        @inline(never)
+        init(
+            _ runner: PipelineRunner, seed: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter,
+            deadline: ContinuousClock.Instant?, iteration: Int?, events: @escaping @Sendable (RunEvent) -> Void
+        ) {
+            self.runner = runner
+            self.ledger = ledger
+            self.calls = calls
+            self.deadline = deadline
+            self.iteration = iteration
+            self.events = events
+            values = seed
+            let pipeline = runner.pipeline
+            units = pipeline.stages.filter { $0.loop == nil }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
+            let waitingFor = units.map { unit in
+                switch unit {
+                case .stage(let stage): return Set(stage.dependencies)
+                case .loop(let loop):
+                    let members = Set(loop.members)
+                    return Set(loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)).subtracting(members)
+                }
+            }
+            var dependents: [String: [Int]] = [:]
+            for (index, needs) in waitingFor.enumerated() {
+                for name in needs { dependents[name, default: []].append(index) }
+            }
+            self.waitingFor = waitingFor
+            self.dependents = dependents
+            ready = waitingFor.indices.filter { waitingFor[$0].isEmpty }
+            unfinished = pipeline.stages.count
+        }
 
         /// A stage ended (with or without a value): the units that waited for it may start.
         func release(_ name: String) {
@@ -295,92 +396,119 @@ public struct PipelineRunner: Sendable {
             }
         }
 
-        await withTaskGroup(of: Completion.self) { group in
-            if watchdog, let deadline {
-                group.addTask {
-                    do {
-                        try await Task.sleep(until: deadline, clock: .continuous)
-                        return .deadline
-                    } catch {
-                        return .watchdogStopped
-                    }
+        /// The records to write before going on: a skipped unit's, the units waiting for approval.
+        var toRecord: [StageRecord] = []
+
+        /// Starts the ready units, up to the concurrency; stops at a unit its `when` skips
+        /// (true): its record is to be written (`recordSkipped`) before the units after it start.
+        @inline(never)
+        func startReady(in group: inout TaskGroup<Completion>) -> Bool {
+            while outcome == nil, running < runner.options.concurrency, nextReady < ready.count, !Task.isCancelled {
+                let unit = units[ready[nextReady]]
+                nextReady += 1
+                switch runner.start(
+                    unit, values: values, ledger: ledger, calls: calls, deadline: deadline, iteration: iteration, events: events)
+                {
+                case .skipped(let report):
+                    // No value, no call; the stages after it go on without it.
+                    reports.append(report)
+                    events(.stageFinished(report))
+                    unfinished -= 1
+                    toRecord = [StageRecord(report: report, output: nil, fingerprint: nil)]
+                    return true
+                case .run(let work):
+                    running += 1
+                    group.addTask { .finished(await work()) }
                 }
             }
-            while true {
-                while outcome == nil, running < options.concurrency, nextReady < ready.count, !Task.isCancelled {
-                    let unit = units[ready[nextReady]]
-                    nextReady += 1
-                    switch start(
-                        unit, values: values, ledger: ledger, calls: calls, deadline: deadline, iteration: iteration,
-                        events: events)
-                    {
-                    case .skipped(let report):
-                        // No value, no call; the stages after it go on without it.
-                        reports.append(report)
-                        events(.stageFinished(report))
-                        await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
-                        unfinished -= 1
-                        release(report.unit.stage)
-                    case .run(let work):
-                        running += 1
-                        group.addTask { .finished(await work()) }
-                    }
-                }
-                if unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || nextReady == ready.count)) {
-                    group.cancelAll()
-                    break
-                }
-                guard let completion = await group.next() else { break }
-                switch completion {
-                case .deadline:
-                    if unfinished > 0 {
-                        if outcome == nil {
-                            outcome = .budgetExceeded(
-                                stage: nil, failure: .runTimeBudget(maxDuration: pipeline.budget.maxDuration ?? .zero))
-                        }
-                        group.cancelAll()
-                    }
-                case .watchdogStopped:
-                    break
-                case .finished(let ended):
-                    running -= 1
-                    for (name, result, report) in ended {
-                        unfinished -= 1
-                        reports.append(report)
-                        events(.stageFinished(report))
-                        switch result {
-                        case .value(let value):
-                            values[name] = value
-                            release(name)
-                        case .skipped:
-                            release(name)
-                        case .failed(let failure) where failure.isBudget:
-                            // No cancelling: the calls in flight fit their reservations and are billed.
-                            if outcome == nil {
-                                outcome = .budgetExceeded(stage: report.unit, failure: failure)
-                            }
-                        case .failed(let failure):
-                            if outcome == nil {
-                                outcome = .stageFailed(stage: report.unit, attempts: report.attempts, failure: failure)
-                                group.cancelAll()
-                            }
-                        case .waiting(let pending):
-                            await options.journal?.record(StageRecord(report: report, output: nil, fingerprint: nil))
-                            // Stop starting stages, but let the ones in flight finish: their work is kept.
-                            if case .waitingForApproval(let others) = outcome {
-                                outcome = .waitingForApproval(others + [pending])
-                            } else if outcome == nil {
-                                outcome = .waitingForApproval([pending])
-                            }
-                        case .cancelled:
-                            break
-                        }
-                    }
-                }
+            return false
+        }
+
+        /// Writes the skipped unit's record, then lets the units after it start.
+        @inline(never)
+        func recordSkipped() async {
+            let records = toRecord
+            toRecord = []
+            for record in records {
+                await runner.options.journal?.record(record)
+                release(record.report.unit.stage)
             }
         }
-        let ended = reports.filter { [.succeeded, .reused, .skipped, .failedSkipped, .failedDefault].contains($0.status) }.count
-        return Scheduled(outcome: outcome, reports: reports, values: values, complete: ended >= pipeline.stages.count)
+
+        /// Writes the records of the units waiting for approval.
+        @inline(never)
+        func recordWaiting() async {
+            let records = toRecord
+            toRecord = []
+            for record in records { await runner.options.journal?.record(record) }
+        }
+
+        /// Whether nothing is left to wait for: every stage ended, or nothing runs and nothing
+        /// more may start.
+        var isOver: Bool {
+            unfinished == 0 || (running == 0 && (outcome != nil || Task.isCancelled || nextReady == ready.count))
+        }
+
+        /// Takes in how a task of the group ended; true when the journal must record the
+        /// stages waiting for approval (`recordWaiting`).
+        @inline(never)
+        func handle(_ completion: Completion, in group: inout TaskGroup<Completion>) -> Bool {
+            var records: [StageRecord] = []
+            switch completion {
+            case .deadline:
+                if unfinished > 0 {
+                    if outcome == nil {
+                        outcome = .budgetExceeded(
+                            stage: nil, failure: .runTimeBudget(maxDuration: runner.pipeline.budget.maxDuration ?? .zero))
+                    }
+                    group.cancelAll()
+                }
+            case .watchdogStopped:
+                break
+            case .finished(let ended):
+                running -= 1
+                for (name, result, report) in ended {
+                    unfinished -= 1
+                    reports.append(report)
+                    events(.stageFinished(report))
+                    switch result {
+                    case .value(let value):
+                        values[name] = value
+                        release(name)
+                    case .skipped:
+                        release(name)
+                    case .failed(let failure) where failure.isBudget:
+                        // No cancelling: the calls in flight fit their reservations and are billed.
+                        if outcome == nil {
+                            outcome = .budgetExceeded(stage: report.unit, failure: failure)
+                        }
+                    case .failed(let failure):
+                        if outcome == nil {
+                            outcome = .stageFailed(stage: report.unit, attempts: report.attempts, failure: failure)
+                            group.cancelAll()
+                        }
+                    case .waiting(let pending):
+                        records.append(StageRecord(report: report, output: nil, fingerprint: nil))
+                        // Stop starting stages, but let the ones in flight finish: their work is kept.
+                        if case .waitingForApproval(let others) = outcome {
+                            outcome = .waitingForApproval(others + [pending])
+                        } else if outcome == nil {
+                            outcome = .waitingForApproval([pending])
+                        }
+                    case .cancelled:
+                        break
+                    }
+                }
+            }
+            toRecord = records
+            return !records.isEmpty
+        }
+
+        @inline(never)
+        func scheduled() -> Scheduled {
+            let ended = reports.filter { [.succeeded, .reused, .skipped, .failedSkipped, .failedDefault].contains($0.status) }.count
+            return Scheduled(outcome: outcome, reports: reports, values: values, complete: ended >= runner.pipeline.stages.count)
+        }
     }
 }
 

@@ -20,14 +20,16 @@ extension StageKind {
     }
 }
 
-/// What a unit's run gets from the run around it.
-struct StageContext: Sendable {
+/// What a unit's run gets from the run around it. A class: every async frame between the
+/// scheduler and a waiting call holds one reference, not a copy of the stage and its values
+/// (`pipe batch --provider-batch` keeps thousands of units waiting at once, BENCHMARKS).
+final class StageContext: Sendable {
     let stage: CompiledStage
     /// Which run of the stage this is; events and records name it so.
-    private(set) var unit: RunUnitID
+    let unit: RunUnitID
     let validator: JSONSchema?
     /// The values the unit reads (with a `for_each`'s item).
-    private(set) var renderer: TemplateRenderer
+    let renderer: TemplateRenderer
     let ledger: BudgetLedger
     let resolveProvider: PipelineRunner.ProviderResolver
     let retryPolicy: RetryPolicy
@@ -36,23 +38,47 @@ struct StageContext: Sendable {
     /// `--cache`: every stage reuses the replies of identical earlier calls.
     let cacheEverything: Bool
     /// `--mock`: a command stage with `mock:` values answers with them instead of running.
-    var mockCommands = false
+    let mockCommands: Bool
     /// The run's tool servers, when a stage uses tools.
-    var toolServers: (any ToolServers)? = nil
+    let toolServers: (any ToolServers)?
     /// `record:`: how the unit's calls and tool calls are recorded and traced.
-    var record = RecordPolicy.full
+    let record: RecordPolicy
     /// A `pipeline:` stage's child, with what it shares with the parent's run.
-    var child: ChildRun? = nil
+    let child: ChildRun?
     let events: @Sendable (RunEvent) -> Void
+
+    init(
+        stage: CompiledStage, unit: RunUnitID, validator: JSONSchema?, renderer: TemplateRenderer, ledger: BudgetLedger,
+        resolveProvider: @escaping PipelineRunner.ProviderResolver, retryPolicy: RetryPolicy, deadline: ContinuousClock.Instant?,
+        journal: (any RunJournal)?, cacheEverything: Bool, mockCommands: Bool = false, toolServers: (any ToolServers)? = nil,
+        record: RecordPolicy = .full, child: ChildRun? = nil, events: @escaping @Sendable (RunEvent) -> Void
+    ) {
+        self.stage = stage
+        self.unit = unit
+        self.validator = validator
+        self.renderer = renderer
+        self.ledger = ledger
+        self.resolveProvider = resolveProvider
+        self.retryPolicy = retryPolicy
+        self.deadline = deadline
+        self.journal = journal
+        self.cacheEverything = cacheEverything
+        self.mockCommands = mockCommands
+        self.toolServers = toolServers
+        self.record = record
+        self.child = child
+        self.events = events
+    }
 
     /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
     func item(_ index: Int, _ value: JSONValue, named name: String) -> StageContext {
         var values = renderer.values
         values[name] = value
-        var context = self
-        context.unit = unit.item(index)
-        context.renderer = TemplateRenderer(values: values)
-        return context
+        return StageContext(
+            stage: stage, unit: unit.item(index), validator: validator, renderer: TemplateRenderer(values: values), ledger: ledger,
+            resolveProvider: resolveProvider, retryPolicy: retryPolicy, deadline: deadline, journal: journal,
+            cacheEverything: cacheEverything, mockCommands: mockCommands, toolServers: toolServers, record: record, child: child,
+            events: events)
     }
 }
 

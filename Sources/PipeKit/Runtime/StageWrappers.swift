@@ -37,19 +37,39 @@ extension PipelineRunner {
             {
                 return .skipped(.empty(context.unit, .skipped, stage: stage))
             }
-            let executor = stage.kind.executor
-            let approval = options.approval
-            let itemConcurrency = options.concurrency
-            return .run {
-                if stage.approve, let held = await approval.hold(context, executor) {
-                    return [(stage.name, held.0, held.1)]
-                }
-                // A child spec's stages take their own permits: its stage holds none.
-                let (outcome, report) = stage.forEach == nil
-                    ? (context.child != nil ? await executor.run(context) : await calls.withPermit { await executor.run(context) })
-                    : await ForEachRunner(executor: executor, context: context, concurrency: itemConcurrency, calls: calls).run()
-                return [(stage.name, outcome, report)]
-            }
+            let (executor, approval, itemConcurrency) = (stage.kind.executor, options.approval, options.concurrency)
+            return .run { await Self.run(context, executor, approval: approval, itemConcurrency: itemConcurrency, calls: calls) }
         }
+    }
+
+    /// A stage's unit inside its wrappers: held for approval, run once or once per
+    /// `for_each` item. Not inlined into the task's closure: its frame is held while the unit
+    /// waits for its call.
+    @inline(never)
+    private static func run(
+        _ context: StageContext, _ executor: any StageExecutor, approval: ApprovalPolicy, itemConcurrency: Int, calls: CallLimiter
+    ) async -> Ended {
+        if context.stage.approve, let held = await hold(context, executor, approval) {
+            return [(context.stage.name, held.0, held.1)]
+        }
+        // A child spec's stages take their own permits: its stage holds none.
+        let (outcome, report) = context.stage.forEach != nil
+            ? await forEach(context, executor, itemConcurrency: itemConcurrency, calls: calls)
+            : context.child != nil ? await executor.run(context) : await calls.withPermit { await executor.run(context) }
+        return [(context.stage.name, outcome, report)]
+    }
+
+    @inline(never)
+    private static func hold(_ context: StageContext, _ executor: any StageExecutor, _ approval: ApprovalPolicy) async
+        -> (StageOutcome, StageReport)?
+    {
+        await approval.hold(context, executor)
+    }
+
+    @inline(never)
+    private static func forEach(_ context: StageContext, _ executor: any StageExecutor, itemConcurrency: Int, calls: CallLimiter)
+        async -> (StageOutcome, StageReport)
+    {
+        await ForEachRunner(executor: executor, context: context, concurrency: itemConcurrency, calls: calls).run()
     }
 }

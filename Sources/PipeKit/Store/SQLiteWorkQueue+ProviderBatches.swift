@@ -49,11 +49,16 @@ extension SQLiteWorkQueue {
 
     /// The provider batches of `batchID` still in flight, in the order they were created.
     public func providerBatchesInFlight(of batchID: String) throws(StoreError) -> [SubmittedProviderBatch] {
+        try providerBatches(of: batchID, state: .inFlight)
+    }
+
+    /// The provider batches of `batchID` in `state`, in the order they were created.
+    public func providerBatches(of batchID: String, state: ProviderBatchState) throws(StoreError) -> [SubmittedProviderBatch] {
         do {
             return try store.database.read { db in
                 try Row.fetchAll(
-                    db, sql: "SELECT * FROM provider_batches WHERE batch_id = ? AND state = 'in_flight' ORDER BY created_at, id",
-                    arguments: [batchID]
+                    db, sql: "SELECT * FROM provider_batches WHERE batch_id = ? AND state = ? ORDER BY created_at, id",
+                    arguments: [batchID, state.rawValue]
                 ).map { row in
                     let ids = (try? JSONParser.parse(row["custom_ids"] as String))?.arrayValue?.compactMap(\.stringValue) ?? []
                     return SubmittedProviderBatch(id: row["id"], provider: row["provider"], model: row["model"], customIDs: ids)

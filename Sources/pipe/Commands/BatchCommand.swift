@@ -71,7 +71,8 @@ struct BatchCommand: AsyncParsableCommand {
             and price.batch_output, else half its price; --max-cost-usd is also checked before \
             each batch is submitted. Each provider batch is recorded in the run store before it \
             is polled: after a crash or Ctrl-C, --resume re-attaches to the batches in flight and \
-            collects what came meanwhile instead of paying again; `pipe batch cancel` cancels \
+            collects what came meanwhile instead of paying again (a re-ask in flight included: \
+            the request before it is read again from its batch); `pipe batch cancel` cancels \
             them. --concurrency defaults to 10000 with --provider-batch, so that every item \
             waits in the same batch, and items are not claimed ahead of those running.
 

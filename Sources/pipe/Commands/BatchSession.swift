@@ -303,6 +303,8 @@ struct BatchSession {
         if case .embedded(let queue) = backend {
             let batchID = id
             options.inFlight = (try? queue.providerBatchesInFlight(of: batchID)) ?? []
+            // A resumed item asks again for what it asked before a re-ask or a resubmission.
+            options.collectedEarlier = (try? queue.providerBatches(of: batchID, state: .collected)) ?? []
             record = { batch in
                 do throws(StoreError) {
                     try await queue.recordProviderBatch(batch, of: batchID)

@@ -32,6 +32,11 @@ public struct ProviderBatchOptions: Sendable {
     /// Batches submitted earlier (by a process that stopped) and not collected yet: a request
     /// whose custom_id one of them holds waits for its result instead of being sent again.
     public var inFlight: [SubmittedProviderBatch] = []
+    /// Batches an earlier process collected: a request whose custom_id one of them holds (the
+    /// request before a re-ask or a resubmission, asked again by a resumed item) reads its
+    /// result there again instead of being sent again, so that the requests after it have
+    /// the custom_ids the earlier process gave them and re-attach to their batches too.
+    public var collectedEarlier: [SubmittedProviderBatch] = []
     /// On a shared queue: told when this worker takes over polling a batch another worker
     /// submitted (that worker stopped while leading).
     public var reattached: @Sendable (_ batch: SubmittedProviderBatch) -> Void = { _ in }
@@ -107,6 +112,11 @@ actor ProviderBatcher {
     /// re-attached to them.
     private var earlier: [String: SubmittedProviderBatch] = [:]
     private var attached: [String: [String: Waiting]] = [:]
+    /// The earlier batches that were collected before: read again, never polled for long.
+    private var reread: Set<String> = []
+    /// Results of earlier batches that no request had asked for when they were read: a
+    /// request that comes later (a re-ask after a result read again) takes its own.
+    private var leftover: [String: BatchedResult] = [:]
     /// On a shared queue: the requests handed in, by custom_id, and whether their results are being looked for.
     private var shared: [String: Waiting] = [:]
     private var lookingUp = false
@@ -123,6 +133,10 @@ actor ProviderBatcher {
         self.exchange = exchange
         for batch in options.inFlight where batch.provider == api.provider.name && batch.model == model {
             for id in batch.customIDs { earlier[id] = batch }
+        }
+        for batch in options.collectedEarlier where batch.provider == api.provider.name && batch.model == model {
+            reread.insert(batch.id)
+            for id in batch.customIDs where earlier[id] == nil { earlier[id] = batch }
         }
     }
 
@@ -152,6 +166,10 @@ actor ProviderBatcher {
         let waiting = Waiting(
             base: base, request: request, line: BatchedRequest(customID: customID, json: api.body(for: request).serialized()),
             resubmits: resubmits, continuation: continuation)
+        if let result = leftover.removeValue(forKey: customID) {
+            Task { await self.answer([customID: waiting], with: [customID: result]) }
+            return
+        }
         if let batch = earlier.removeValue(forKey: customID) {
             // Submitted by the process before this one: wait for that batch's result.
             let first = attached[batch.id] == nil
@@ -160,6 +178,11 @@ actor ProviderBatcher {
             if first { Task { await self.collect(batch, settle: options.window * 2) } }
             return
         }
+        submit(waiting)
+    }
+
+    /// Into the next batch submitted.
+    private func submit(_ waiting: Waiting) {
         pending.append(waiting)
         lastArrival = .now
         if firstPending == nil { firstPending = .now }
@@ -222,13 +245,21 @@ actor ProviderBatcher {
     private func collect(_ batch: SubmittedProviderBatch, settle: Duration = .zero) async {
         if settle > .zero { try? await Task.sleep(for: settle) }
         let outcome = await ProviderBatchPolling.results(of: batch, api: api, options: options)
-        // Requests of an earlier process's batch that no caller asked for again are dropped.
+        // Results of an earlier process's batch that no caller asked for yet are kept for a later one.
         let waiting = attached.removeValue(forKey: batch.id) ?? [:]
-        for id in batch.customIDs where earlier[id]?.id == batch.id { earlier[id] = nil }
+        var unasked: [String] = []
+        for id in batch.customIDs where earlier[id]?.id == batch.id {
+            earlier[id] = nil
+            unasked.append(id)
+        }
         switch outcome {
+        case .failure where reread.contains(batch.id):
+            // Its results are gone (a provider keeps them for a while only): sent again.
+            for (_, request) in waiting { submit(request) }
         case .failure(let error):
             for (_, request) in waiting { request.continuation.resume(throwing: error) }
         case .success(let results):
+            for id in unasked { leftover[id] = results[id] }
             await answer(waiting, with: results)
             await options.collected(batch)
         }

@@ -15,58 +15,159 @@ struct ModelStageExecutor: StageExecutor {
     }
 }
 
-/// One unit's run of a model stage.
-private struct Run: Sendable {
+/// One unit's run of a model stage. A class, and its attempt loop cut into small async steps
+/// whose values live here: the frames of the steps waiting for a call are what every waiting
+/// unit holds (thousands at once under `pipe batch --provider-batch`, BENCHMARKS), so they hold
+/// a reference and the call, not the loop's state and temporaries. Used by one task only.
+private final class Run {
     let stage: ModelStage
     let context: StageContext
 
     var unit: RunUnitID { context.unit }
     var validator: JSONSchema? { context.validator }
-    var renderer: TemplateRenderer { context.renderer }
     var ledger: BudgetLedger { context.ledger }
-    var retryPolicy: RetryPolicy { context.retryPolicy }
     var deadline: ContinuousClock.Instant? { context.deadline }
     var journal: (any RunJournal)? { context.journal }
     var events: @Sendable (RunEvent) -> Void { context.events }
     /// Reuse replies of identical earlier calls.
     var cache: Bool { stage.cache || context.cacheEverything }
 
-    /// The state of the stage's attempts, for its report.
-    private struct Tally {
-        var attempts = 0
-        var usage = TokenUsage.zero
-        var cost: Double?
-        var model: ResolvedModel
+    // The stage's attempts, for its report.
+    var attempts = 0
+    var usage = TokenUsage.zero
+    var totalCost: Double?
+    var model: ResolvedModel
+    var reused = false
+    var system: String?
+    var prompt = ""
+    var fingerprint = ""
+
+    // The attempts' state.
+    var lastError = StageFailure.noAttempt
+    /// The tools, listed once for the unit and offered every turn of every attempt.
+    var tools: ToolTurns?
+    var definitions: [ToolDefinition] = []
+    var schemaCharacters = 0
+    var provider: (any ModelProvider)?
+    /// What the next attempt sends: the prompt, then the re-asks.
+    var messages: [ChatMessage] = []
+    var retry = 0
+
+    // The attempt's state: its turns (each reply that calls tools gets their results, until the
+    // model answers or `max_turns` is reached).
+    var conversation: [ChatMessage] = []
+    var reply: ModelReply?
+    var request: ModelRequest?
+    /// The turn's call, once made.
+    var pending: Call?
+    var cacheKey: String?
+    var callStart = ContinuousClock.now
+    var cost: Double?
+    var turn = 0
+    var circuitNotes: [String] = []
+
+    init(stage: ModelStage, context: StageContext) {
+        self.stage = stage
+        self.context = context
+        self.model = stage.model
+    }
+
+    /// One call: the model's provider and the request. The frame that waits for the reply holds
+    /// a reference to it, not a copy of the request.
+    final class Call: Sendable {
+        let provider: any ModelProvider
+        let request: ModelRequest
+
+        init(provider: any ModelProvider, request: ModelRequest) {
+            self.provider = provider
+            self.request = request
+        }
+
+        @inline(never)
+        func send(progress: @escaping @Sendable (StreamProgress) -> Void) async -> Result<ModelReply, ProviderError> {
+            do {
+                return .success(try await provider.complete(request, progress: progress))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// How a turn ended: an answer, another turn, the next attempt, the next model, or the unit's end.
+    private enum Step {
+        case answered
+        case nextTurn
+        case nextAttempt
+        case nextModel
+        case end(StageOutcome)
     }
 
     func run() async -> (StageOutcome, StageReport) {
         let start = ContinuousClock.now
-        events(.stageStarted(unit: unit))
-        var tally = Tally(model: stage.model)
-        let system = stage.system.map(renderer.render)
-        let prompt = renderer.render(stage.prompt)
-        // Fingerprints and cache keys only matter to a journal.
-        let fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [system ?? "-", prompt])
-        var reused = false
+        begin()
         let outcome: StageOutcome
-        if let earlier = await journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
-            await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
-        {
+        if let earlier = await reusable() {
             reused = true
             outcome = .value(earlier)
         } else {
-            outcome = await attempt(&tally, system: system, prompt: prompt)
+            outcome = await attempt()
         }
-        return await context.end(
-            outcome, reused: reused, model: tally.model, attempts: tally.attempts, usage: tally.usage, costUSD: tally.cost,
-            since: start, fingerprint: fingerprint)
+        return await finish(outcome, since: start)
     }
 
-    private func attempt(_ tally: inout Tally, system: String?, prompt: String) async -> StageOutcome {
+    @inline(never)
+    private func finish(_ outcome: StageOutcome, since start: ContinuousClock.Instant) async -> (StageOutcome, StageReport) {
+        await context.end(
+            outcome, reused: reused, model: model, attempts: attempts, usage: usage, costUSD: totalCost, since: start,
+            fingerprint: fingerprint)
+    }
+
+    @inline(never)
+    private func begin() {
+        events(.stageStarted(unit: unit))
+        system = stage.system.map(context.renderer.render)
+        prompt = context.renderer.render(stage.prompt)
+        // Fingerprints and cache keys only matter to a journal.
+        fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [system ?? "-", prompt])
+    }
+
+    /// The value the run being resumed recorded for this unit, if it is still valid.
+    @inline(never)
+    private func reusable() async -> JSONValue? {
+        guard let journal, let earlier = await journal.reusableOutput(stage: unit.description, fingerprint: fingerprint) else {
+            return nil
+        }
+        let validator = validator
+        return await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) }) ? earlier : nil
+    }
+
+    @inline(never)
+    private func attempt() async -> StageOutcome {
+        if let failure = await offerTools() { return failure }
         let models = [stage.model] + stage.fallbacks
-        var lastError = StageFailure.noAttempt
-        // The tools are listed once for the unit, and offered every turn of every attempt.
-        var tools: ToolTurns?
+        for index in models.indices {
+            if let failure = startModel(models, index) { return failure }
+            attempts: for retry in 0...stage.retries {
+                self.retry = retry
+                if let stop = startAttempt() { return stop }
+                turns: repeat {
+                    switch await turn() {
+                    case .answered: break turns
+                    case .nextTurn: continue turns
+                    case .nextAttempt: continue attempts
+                    case .nextModel: break attempts
+                    case .end(let outcome): return outcome
+                    }
+                } while turn < stage.maxTurns
+                if let outcome = await answer() { return outcome }
+            }
+        }
+        return .failed(lastError)
+    }
+
+    /// Lists the stage's tools (once for the unit); the failure when they cannot be.
+    @inline(never)
+    private func offerTools() async -> StageOutcome? {
         if !stage.tools.isEmpty {
             guard let servers = context.toolServers else { return .failed(.toolSetup(.unavailable)) }
             do {
@@ -76,162 +177,222 @@ private struct Run: Sendable {
                 return .failed(error)
             }
         }
-        let definitions = tools?.definitions ?? []
+        definitions = tools?.definitions ?? []
         // Providers send the schema as a tool or a response format, and the tools: input too.
-        let schemaCharacters = WorstCase.schemaCharacters(context.stage.outputSchema)
+        schemaCharacters = WorstCase.schemaCharacters(context.stage.outputSchema)
             + definitions.reduce(0) { $0 + $1.json.serialized().utf8.count }
-        for (index, model) in models.enumerated() {
-            if index > 0 {
-                events(.fallingBack(unit: unit, from: models[index - 1], to: model, reason: lastError))
-            }
-            tally.model = model
-            let provider: any ModelProvider
-            do {
-                provider = try context.resolveProvider(model)
-            } catch {
-                return .failed(.noProvider(error))
-            }
-            var messages = [ChatMessage(.user, prompt)]
-            attempts: for retry in 0...stage.retries {
-                if Task.isCancelled { return .cancelled }
-                if let deadline, ContinuousClock.now >= deadline {
-                    return .failed(.timeBudget(unit: unit))
-                }
-                tally.attempts += 1
-                events(.attemptStarted(unit: unit, attempt: tally.attempts, model: model))
-                // The turns of the attempt: each reply that calls tools gets their results, until
-                // the model answers or `max_turns` is reached.
-                var conversation = messages
-                var reply: ModelReply?
-                var request: ModelRequest
-                var cacheKey: String?
-                var callStart = ContinuousClock.now
-                var cost: Double?
-                var turn = 0
-                var circuitNotes: [String] = []
-                repeat {
-                    turn += 1
-                    if turn > 1, let deadline, ContinuousClock.now >= deadline { return .failed(.timeBudget(unit: unit)) }
-                    request = ModelRequest(
-                        model: model, system: system, messages: conversation, outputSchema: context.stage.outputSchema,
-                        stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
-                        unit: unit, tools: definitions)
-                    // Made here only to look the cache up; the journal makes it for the record
-                    // otherwise (`CallRecord.cacheKey`), off this thread.
-                    // A stage with tools is not answered from the cache: its turns act on the world.
-                    cacheKey = cache && tools == nil && journal != nil ? Fingerprint.call(request) : nil
-                    callStart = ContinuousClock.now
-                    if let journal, let cacheKey, let cached = await journal.cachedReply(key: cacheKey) {
-                        if case .value(let value) = await check(cached.answerText) {
-                            await record(request, model: model, attempt: tally.attempts, reply: cached.answerText, status: .cached,
-                                problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
-                            return .value(value)
-                        }
-                    }
-                    let reservation: BudgetLedger.Reservation
-                    do {
-                        reservation = try await ledger.reserve(
-                            stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters),
-                            maxOutputTokens: stage.maxTokens, price: model.price)
-                    } catch {
-                        return .failed(.budget(error))
-                    }
-                    let turnReply: ModelReply
-                    // What the model's circuit breaker did to the call, for its record.
-                    let circuit = Locked<[CircuitEvent]>([])
-                    do {
-                        let name = unit
-                        let events = self.events
-                        turnReply = try await provider.complete(request) { progress in
-                            switch progress {
-                            case .received(let characters): events(.streaming(unit: name, characters: characters))
-                            case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
-                            case .circuit(let event):
-                                circuit.withLock { $0.append(event) }
-                                events(.circuit(unit: name, model: model, event))
-                            }
-                        }
-                    } catch {
-                        await ledger.settle(reservation, usage: .zero, price: model.price)
-                        if case .cancelled = error { return .cancelled }
-                        if Task.isCancelled { return .cancelled }
-                        await record(request, model: model, attempt: tally.attempts, reply: nil, status: .failed,
-                            problems: [error.description] + circuit.withLock { $0 }.compactMap(\.note), usage: .zero, cost: nil,
-                            since: callStart, key: cacheKey, errorKind: error.kind)
-                        lastError = .provider(model: model, error)
-                        // An open circuit: no retry on this model, its next model at once.
-                        if case .circuitOpen = error { break attempts }
-                        // A request the API rejects (400, 401, 403, 404) will not work on retry.
-                        guard error.isTransient else { return .failed(lastError) }
-                        // After a budget stop, no pause: the next attempt is refused at once.
-                        if retry < stage.retries, await ledger.stop == nil {
-                            let delay = retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
-                            events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: delay))
-                            do { try await Task.sleep(for: delay) } catch { return .cancelled }
-                        }
-                        continue attempts
-                    }
-                    await ledger.settle(reservation, usage: turnReply.usage, price: model.price)
-                    circuitNotes = circuit.withLock { $0 }.compactMap(\.note)
-                    tally.usage = tally.usage + turnReply.usage
-                    cost = model.price.map { BudgetLedger.cost(turnReply.usage, $0) }
-                    if let cost { tally.cost = (tally.cost ?? 0) + cost }
-                    let calls = turnReply.toolUses.filter { $0.name != ProviderNames.sanitized(context.stage.name) }
-                    guard let tools, turnReply.answerText.isEmpty, !calls.isEmpty else {
-                        reply = turnReply
-                        break
-                    }
-                    // A turn: the calls run at once, their results go back in the calls' order.
-                    await record(request, model: model, attempt: tally.attempts, reply: turnReply.answerText, status: .turn,
-                        problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason,
-                        responseModel: turnReply.model)
-                    if Task.isCancelled { return .cancelled }
-                    let results = await tools.run(calls)
-                    for call in results {
-                        let record = await context.record.recorded(ToolCallRecord(
-                            stage: unit.description, attempt: tally.attempts, turn: turn, tool: call.tool, arguments: call.arguments,
-                            resultCharacters: call.outcome.fullLength, isError: call.outcome.isError, error: call.failure,
-                            duration: call.duration, startedAt: call.startedAt, callID: call.id, result: call.outcome.content))
-                        events(.toolCallFinished(record))
-                        await journal?.record(record)
-                    }
-                    if Task.isCancelled { return .cancelled }
-                    conversation += [
-                        ChatMessage(.assistant, turnReply.content),
-                        ChatMessage(.user, results.map { .toolResult(toolUseID: $0.id, content: $0.outcome.content, isError: $0.outcome.isError) }),
-                    ]
-                } while turn < stage.maxTurns
-                guard let reply else {
-                    lastError = .noAnswer(model: model, turns: stage.maxTurns)
-                    if retry < stage.retries {
-                        events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: .zero))
-                    }
-                    continue attempts
-                }
-                let checked = await check(reply.answerText)
-                await record(request, model: model, attempt: tally.attempts, reply: reply.answerText,
-                    status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
-                    since: callStart, key: cacheKey, stopReason: reply.stopReason, responseModel: reply.model)
-                // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
-                if !checked.isValue, Task.isCancelled { return .cancelled }
-                // A re-ask goes on from the conversation, the tools' results included.
-                messages = conversation
-                switch checked {
-                case .value(let value):
-                    return .value(value)
-                case .notJSON(let message):
-                    lastError = .notJSON(model: model, problem: message)
-                    messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.notJSON(message))]
-                case .invalid(let errors):
-                    lastError = .schemaMismatch(model: model, errors: errors)
-                    messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.invalid(errors))]
-                }
-                if retry < stage.retries {
-                    events(.retrying(unit: unit, attempt: tally.attempts, reason: lastError, delay: .zero))
-                }
+        return nil
+    }
+
+    /// Goes to model `index` (the stage's, then its fallbacks); the failure when it has no provider.
+    @inline(never)
+    private func startModel(_ models: [ResolvedModel], _ index: Int) -> StageOutcome? {
+        let next = models[index]
+        if index > 0 {
+            events(.fallingBack(unit: unit, from: models[index - 1], to: next, reason: lastError))
+        }
+        model = next
+        do {
+            provider = try context.resolveProvider(next)
+        } catch {
+            return .failed(.noProvider(error))
+        }
+        messages = [ChatMessage(.user, prompt)]
+        return nil
+    }
+
+    /// Starts an attempt; how the unit ends when it may not (cancelled, out of time).
+    @inline(never)
+    private func startAttempt() -> StageOutcome? {
+        if Task.isCancelled { return .cancelled }
+        if let deadline, ContinuousClock.now >= deadline {
+            return .failed(.timeBudget(unit: unit))
+        }
+        attempts += 1
+        events(.attemptStarted(unit: unit, attempt: attempts, model: model))
+        conversation = messages
+        reply = nil
+        request = nil
+        pending = nil
+        cacheKey = nil
+        cost = nil
+        turn = 0
+        circuitNotes = []
+        return nil
+    }
+
+    /// One turn: the request, from the cache or the model, within the budget.
+    @inline(never)
+    private func turn() async -> Step {
+        if let stop = prepareTurn() { return .end(stop) }
+        if cacheKey != nil, let outcome = await cached() { return .end(outcome) }
+        let reservation: BudgetLedger.Reservation
+        switch await reserve() {
+        case .success(let made): reservation = made
+        case .failure(let error): return .end(.failed(.budget(error)))
+        }
+        // What the model's circuit breaker did to the call, for its record.
+        let circuit = Locked<[CircuitEvent]>([])
+        guard let pending else { return .end(.cancelled) }
+        switch await pending.send(progress: progress(into: circuit)) {
+        case .success(let reply): return await answered(reply, reservation: reservation, circuit: circuit)
+        case .failure(let error): return await failed(error, reservation: reservation, circuit: circuit)
+        }
+    }
+
+    /// What the call's progress tells the run's events (and its circuit breaker's notes).
+    @inline(never)
+    private func progress(into circuit: Locked<[CircuitEvent]>) -> @Sendable (StreamProgress) -> Void {
+        let (name, model, events) = (unit, model, events)
+        return { progress in
+            switch progress {
+            case .received(let characters): events(.streaming(unit: name, characters: characters))
+            case .rateLimit(let wait): events(.rateLimit(unit: name, model: model, wait))
+            case .circuit(let event):
+                circuit.withLock { $0.append(event) }
+                events(.circuit(unit: name, model: model, event))
             }
         }
-        return .failed(lastError)
+    }
+
+    /// The turn's request; how the unit ends when it is out of time.
+    @inline(never)
+    private func prepareTurn() -> StageOutcome? {
+        turn += 1
+        if turn > 1, let deadline, ContinuousClock.now >= deadline { return .failed(.timeBudget(unit: unit)) }
+        let request = ModelRequest(
+            model: model, system: system, messages: conversation, outputSchema: context.stage.outputSchema,
+            stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
+            unit: unit, tools: definitions)
+        self.request = request
+        pending = provider.map { Call(provider: $0, request: request) }
+        // Made here only to look the cache up; the journal makes it for the record
+        // otherwise (`CallRecord.cacheKey`), off this thread.
+        // A stage with tools is not answered from the cache: its turns act on the world.
+        cacheKey = cache && tools == nil && journal != nil ? Fingerprint.call(request) : nil
+        callStart = ContinuousClock.now
+        return nil
+    }
+
+    /// A valid reply to the same request, recorded by an earlier run.
+    @inline(never)
+    private func cached() async -> StageOutcome? {
+        guard let journal, let cacheKey, let request, let cached = await journal.cachedReply(key: cacheKey) else { return nil }
+        guard case .value(let value) = await check(cached.answerText) else { return nil }
+        await record(request, model: model, attempt: attempts, reply: cached.answerText, status: .cached,
+            problems: [], usage: .zero, cost: nil, since: callStart, key: cacheKey)
+        return .value(value)
+    }
+
+    @inline(never)
+    private func reserve() async -> Result<BudgetLedger.Reservation, BudgetLedger.Exceeded> {
+        guard let request else { return .success(BudgetLedger.Reservation(tokens: 0, cost: 0)) }
+        do {
+            return .success(try await ledger.reserve(
+                stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters),
+                maxOutputTokens: stage.maxTokens, price: model.price))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// A call that failed: recorded, then the next attempt (after a pause), the next model, or the end.
+    @inline(never)
+    private func failed(_ error: ProviderError, reservation: BudgetLedger.Reservation, circuit: Locked<[CircuitEvent]>) async
+        -> Step
+    {
+        await ledger.settle(reservation, usage: .zero, price: model.price)
+        if case .cancelled = error { return .end(.cancelled) }
+        if Task.isCancelled { return .end(.cancelled) }
+        if let request {
+            await record(request, model: model, attempt: attempts, reply: nil, status: .failed,
+                problems: [error.description] + circuit.withLock { $0 }.compactMap(\.note), usage: .zero, cost: nil,
+                since: callStart, key: cacheKey, errorKind: error.kind)
+        }
+        lastError = .provider(model: model, error)
+        // An open circuit: no retry on this model, its next model at once.
+        if case .circuitOpen = error { return .nextModel }
+        // A request the API rejects (400, 401, 403, 404) will not work on retry.
+        guard error.isTransient else { return .end(.failed(lastError)) }
+        // After a budget stop, no pause: the next attempt is refused at once.
+        if retry < stage.retries, await ledger.stop == nil {
+            let delay = context.retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
+            events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: delay))
+            do { try await Task.sleep(for: delay) } catch { return .end(.cancelled) }
+        }
+        return .nextAttempt
+    }
+
+    /// A reply: settled, then the answer, or the tools it calls run for the next turn.
+    @inline(never)
+    private func answered(_ turnReply: ModelReply, reservation: BudgetLedger.Reservation, circuit: Locked<[CircuitEvent]>) async
+        -> Step
+    {
+        await ledger.settle(reservation, usage: turnReply.usage, price: model.price)
+        circuitNotes = circuit.withLock { $0 }.compactMap(\.note)
+        usage = usage + turnReply.usage
+        cost = model.price.map { BudgetLedger.cost(turnReply.usage, $0) }
+        if let cost { totalCost = (totalCost ?? 0) + cost }
+        let calls = turnReply.toolUses.filter { $0.name != ProviderNames.sanitized(context.stage.name) }
+        guard let tools, turnReply.answerText.isEmpty, !calls.isEmpty, let request else {
+            reply = turnReply
+            return .answered
+        }
+        // A turn: the calls run at once, their results go back in the calls' order.
+        await record(request, model: model, attempt: attempts, reply: turnReply.answerText, status: .turn,
+            problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason,
+            responseModel: turnReply.model)
+        if Task.isCancelled { return .end(.cancelled) }
+        let results = await tools.run(calls)
+        for call in results {
+            let record = await context.record.recorded(ToolCallRecord(
+                stage: unit.description, attempt: attempts, turn: turn, tool: call.tool, arguments: call.arguments,
+                resultCharacters: call.outcome.fullLength, isError: call.outcome.isError, error: call.failure,
+                duration: call.duration, startedAt: call.startedAt, callID: call.id, result: call.outcome.content))
+            events(.toolCallFinished(record))
+            await journal?.record(record)
+        }
+        if Task.isCancelled { return .end(.cancelled) }
+        conversation += [
+            ChatMessage(.assistant, turnReply.content),
+            ChatMessage(.user, results.map { .toolResult(toolUseID: $0.id, content: $0.outcome.content, isError: $0.outcome.isError) }),
+        ]
+        return .nextTurn
+    }
+
+    /// The attempt's answer checked and recorded: the unit's value, or a re-ask in the next
+    /// attempt (nil).
+    @inline(never)
+    private func answer() async -> StageOutcome? {
+        guard let reply, let request else {
+            lastError = .noAnswer(model: model, turns: stage.maxTurns)
+            if retry < stage.retries {
+                events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: .zero))
+            }
+            return nil
+        }
+        let checked = await check(reply.answerText)
+        await record(request, model: model, attempt: attempts, reply: reply.answerText,
+            status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
+            since: callStart, key: cacheKey, stopReason: reply.stopReason, responseModel: reply.model)
+        // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
+        if !checked.isValue, Task.isCancelled { return .cancelled }
+        // A re-ask goes on from the conversation, the tools' results included.
+        messages = conversation
+        switch checked {
+        case .value(let value):
+            return .value(value)
+        case .notJSON(let message):
+            lastError = .notJSON(model: model, problem: message)
+            messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.notJSON(message))]
+        case .invalid(let errors):
+            lastError = .schemaMismatch(model: model, errors: errors)
+            messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.invalid(errors))]
+        }
+        if retry < stage.retries {
+            events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: .zero))
+        }
+        return nil
     }
 
     /// A reply read as the stage's value: a value, not JSON, or not matching the schema.
@@ -254,13 +415,11 @@ private struct Run: Sendable {
         }
     }
 
-    // Not inlined: an async function's frame is allocated for its task's whole wait, and the
-    // attempt loop's frame, with these inlined, is what thousands of waiting items hold
-    // (`pipe batch --provider-batch`, BENCHMARKS).
     @inline(never)
     private func check(_ text: String) async -> Checked {
-        await offHTTPThread {
-            switch ReplyParser.value(of: text, structured: context.stage.outputSchema != nil) {
+        let (structured, validator) = (context.stage.outputSchema != nil, validator)
+        return await offHTTPThread {
+            switch ReplyParser.value(of: text, structured: structured) {
             case .failure(let error): return .notJSON(error.message)
             case .success(let value):
                 let errors = validator?.validate(value, maxErrors: 20) ?? []
