@@ -45,11 +45,17 @@ private struct Run: Sendable {
         var tally = Tally(model: stage.model)
         let system = stage.system.map(renderer.render)
         let prompt = renderer.render(stage.prompt)
-        // Fingerprints and cache keys only matter to a journal.
-        let fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [system ?? "-", prompt])
+        // Fingerprints and cache keys only matter to a journal, and a stage's fingerprint before
+        // the stage ends only to one that resumes a run: else it is made where it is recorded.
+        var fingerprint: StageFingerprint?
+        if let journal {
+            let rendered = [system ?? "-", prompt]
+            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.stage, rendered: rendered)) : .later(context.stage, rendered: rendered)
+        }
         var reused = false
         let outcome: StageOutcome
-        if let earlier = await journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
+        if case .made(let fingerprint) = fingerprint,
+            let earlier = await journal?.reusableOutput(stage: unit.description, fingerprint: fingerprint),
             await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) })
         {
             reused = true
