@@ -13,18 +13,9 @@ import Testing
         try PipelineRunner(pipeline: try compileSpec(StoreJournalRunTests.spec)) { _ throws(ProviderError) in provider }
     }
 
-    /// While another connection holds the store's write lock, no record can be written: the
-    /// whole chain still runs (each stage starts without waiting for its dependency's record),
-    /// and once the lock is let go, `finish` leaves every call and stage in the store.
-    @Test func stagesDoNotWaitForTheirRecords() async throws {
-        let folder = try TemporaryFolder()
-        let store = try RunStore(path: folder.storePath)
-        let blocker = try RunStore(path: folder.storePath), reader = try RunStore(path: folder.storePath)
-        let lifecycle = RunLifecycle(store: store)
-        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
-        let run = try await lifecycle.start(
-            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
-
+    /// Another connection takes the store's write lock, and keeps it until the semaphore is signalled.
+    static func holdWriteLock(_ path: String) async throws -> DispatchSemaphore {
+        let blocker = try RunStore(path: path)
         let locked = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
         Thread {
             try? blocker.database.writeWithoutTransaction { db in
@@ -35,6 +26,21 @@ import Testing
             }
         }.start()
         await onOwnThread { locked.wait() }
+        return letGo
+    }
+
+    /// While another connection holds the store's write lock, no record can be written: the
+    /// whole chain still runs (each stage starts without waiting for its dependency's record),
+    /// and once the lock is let go, `finish` leaves every call and stage in the store.
+    @Test func stagesDoNotWaitForTheirRecords() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let reader = try RunStore(path: folder.storePath)
+        let lifecycle = RunLifecycle(store: store)
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        let letGo = try await Self.holdWriteLock(folder.storePath)
 
         let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
         #expect(result.outcome.status == .succeeded)
@@ -176,18 +182,9 @@ import Testing
     @Test func aRecordingStoresRunStartsWithoutWaitingForItsWrite() async throws {
         let folder = try TemporaryFolder()
         let store = try await RunStores.open(folder.storePath, create: true, recording: true)
-        let blocker = try RunStore(path: folder.storePath), reader = try RunStore(path: folder.storePath)
+        let reader = try RunStore(path: folder.storePath)
         let lifecycle = RunLifecycle(store: store)
-        let locked = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
-        Thread {
-            try? blocker.database.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                locked.signal()
-                _ = letGo.wait(timeout: .now() + 60)
-                try db.execute(sql: "COMMIT")
-            }
-        }.start()
-        await onOwnThread { locked.wait() }
+        let letGo = try await Self.holdWriteLock(folder.storePath)
 
         let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
         let run = try await lifecycle.start(

@@ -120,8 +120,9 @@ public final class RunStore: RunStorage {
     /// Nil, to start it the usual way, without such an id or when it is held already. The
     /// store was written to when it opened, so the insert fails only on a full disk or when
     /// another process recorded a run with this id since (in the same second, with the same
-    /// four random hex digits, and without holding it: a batch's item); then its records are
-    /// not written either and `finishRun` says so (`unstarted`).
+    /// four random hex digits: a batch's item, which holds no lock file, or a run that began
+    /// and ended in between); then its records are not written either and `finishRun` says
+    /// so (`unstarted`).
     private func queuedStart(_ run: NewRun) throws(StoreError) -> String? {
         guard run.held, let id = reservedID.withLock({ reserved in defer { reserved = nil }; return reserved }) else { return nil }
         do {

@@ -3,9 +3,9 @@ import PipeKit
 
 /// The run store as `pipe run` and `pipe approve` speak of it: the run's lifecycle
 /// (`RunLifecycle`, in PipeKit) with its failures turned into messages and exit codes. A store
-/// that cannot be opened, or cannot record the run's start, stops the command before anything
-/// is called (exit 2) unless `--no-store` is given; one that fails later costs only the
-/// record, with a warning.
+/// that cannot be opened or written (checked as it opens, `RunStore.warmUp`) stops the command
+/// before anything is called (exit 2) unless `--no-store` is given; one that fails later,
+/// its queued start included, costs only the record, with a warning.
 struct RunRecording {
     let lifecycle: RunLifecycle
     /// The spec's absolute path, as the store records it, when `opening` made it: the first
