@@ -13,18 +13,9 @@ import Testing
         try PipelineRunner(pipeline: try compileSpec(StoreJournalRunTests.spec)) { _ throws(ProviderError) in provider }
     }
 
-    /// While another connection holds the store's write lock, no record can be written: the
-    /// whole chain still runs (each stage starts without waiting for its dependency's record),
-    /// and once the lock is let go, `finish` leaves every call and stage in the store.
-    @Test func stagesDoNotWaitForTheirRecords() async throws {
-        let folder = try TemporaryFolder()
-        let store = try RunStore(path: folder.storePath)
-        let blocker = try RunStore(path: folder.storePath), reader = try RunStore(path: folder.storePath)
-        let lifecycle = RunLifecycle(store: store)
-        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
-        let run = try await lifecycle.start(
-            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
-
+    /// Another connection takes the store's write lock, and keeps it until the semaphore is signalled.
+    static func holdWriteLock(_ path: String) async throws -> DispatchSemaphore {
+        let blocker = try RunStore(path: path)
         let locked = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
         Thread {
             try? blocker.database.writeWithoutTransaction { db in
@@ -35,6 +26,21 @@ import Testing
             }
         }.start()
         await onOwnThread { locked.wait() }
+        return letGo
+    }
+
+    /// While another connection holds the store's write lock, no record can be written: the
+    /// whole chain still runs (each stage starts without waiting for its dependency's record),
+    /// and once the lock is let go, `finish` leaves every call and stage in the store.
+    @Test func stagesDoNotWaitForTheirRecords() async throws {
+        let folder = try TemporaryFolder()
+        let store = try RunStore(path: folder.storePath)
+        let reader = try RunStore(path: folder.storePath)
+        let lifecycle = RunLifecycle(store: store)
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        let letGo = try await Self.holdWriteLock(folder.storePath)
 
         let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
         #expect(result.outcome.status == .succeeded)
@@ -167,5 +173,55 @@ import Testing
             #expect(detail.row.status == .succeeded && detail.stages.count == 4 && detail.calls.count == 4)
         }
         #expect(Set(ids).count == 40)
+    }
+
+    /// `pipe run`'s store (opened `recording`) found its run an id when it opened, and queues
+    /// the run's start instead of waiting for it: while another connection holds the store's
+    /// write lock, the run starts and its calls are made; once the lock is let go, the start,
+    /// every record and the end are there, in order.
+    @Test func aRecordingStoresRunStartsWithoutWaitingForItsWrite() async throws {
+        let folder = try TemporaryFolder()
+        let store = try await RunStores.open(folder.storePath, create: true, recording: true)
+        let reader = try RunStore(path: folder.storePath)
+        let lifecycle = RunLifecycle(store: store)
+        let letGo = try await Self.holdWriteLock(folder.storePath)
+
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
+        #expect(result.outcome.status == .succeeded && provider.calls.count == 4)
+        #expect(try await reader.run(run.id) == nil)
+
+        letGo.signal()
+        let gaps = await lifecycle.finish(run, result)
+        #expect(gaps.records == nil && gaps.end == nil)
+        let detail = try #require(try await reader.run(run.id))
+        #expect(detail.row.status == .succeeded && detail.stages.count == 4 && detail.calls.count == 4)
+        #expect(detail.stages.allSatisfy { $0.fingerprint?.count == 64 })
+    }
+
+    /// If another process records a run under the id a recording store found free (a batch's
+    /// item, which holds no lock file, in the same second with the same random digits), the
+    /// queued start fails: none of this run's records go into that run, and its end says why.
+    @Test func aQueuedStartWhoseIDWasTakenMeanwhileWritesNothingIntoTheOtherRun() async throws {
+        let folder = try TemporaryFolder()
+        let store = try #require(try await RunStores.open(folder.storePath, create: true, recording: true) as? RunStore)
+        let id = try #require(store.reservedID.withLock { $0 })
+        let other = try RunStore(path: folder.storePath)
+        #expect(try await other.write { db in try RunStore.insert(StoreSamples.newRun(), id: id, startedAt: Date(), into: db) })
+
+        let lifecycle = RunLifecycle(store: store)
+        let run = try await lifecycle.start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        #expect(run.id == id)
+        let result = try await Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())).with(journal: run.journal)
+            .run(input: "x")
+        let gaps = await lifecycle.finish(run, result)
+        #expect(gaps.end?.description.contains("run \(id)'s start could not be recorded: ") == true)
+        #expect(gaps.records != nil)
+        let detail = try #require(try await other.run(id))
+        #expect(detail.row.status == .running && detail.row.pipelineName == "report")
+        #expect(detail.stages.isEmpty && detail.calls.isEmpty)
     }
 }

@@ -153,6 +153,8 @@ struct HashingJournal: RunJournal {
         await inner.reusableOutput(stage: stage, fingerprint: fingerprint)
     }
 
+    var resumes: Bool { inner.resumes }
+
     func cachedReply(key: String) async -> ModelReply? { await inner.cachedReply(key: key) }
 
     func cachedOutput(fingerprint: String) async -> JSONValue? { await inner.cachedOutput(fingerprint: fingerprint) }

@@ -17,11 +17,17 @@ public protocol RunJournal: Sendable {
     func record(_ stage: StageRecord) async
     /// Called when a tool call of a stage with `tools:` ends.
     func record(_ toolCall: ToolCallRecord) async
+    /// Whether `reusableOutput` may find anything (the journal of a run that resumes another):
+    /// when not, a model stage's fingerprint is made only for its record, where it is written.
+    var resumes: Bool { get }
 }
 
 extension RunJournal {
     /// A journal that keeps no tool calls.
     public func record(_ toolCall: ToolCallRecord) async {}
+
+    /// Unless the journal says otherwise, every stage's fingerprint is made before it runs.
+    public var resumes: Bool { true }
 }
 
 /// One tool call of a stage's tool loop, as it happened.
@@ -125,8 +131,39 @@ public struct StageRecord: Sendable {
     public var report: StageReport
     public var output: JSONValue?
     /// Nil for a stage that called nothing of its own: skipped, waiting for approval, or a
-    /// `for_each` as a whole (its items are recorded, and reused, one by one).
-    public var fingerprint: String?
+    /// `for_each` as a whole (its items are recorded, and reused, one by one). Made when first
+    /// read when the stage gave only what it is made of (`StageFingerprint.later`).
+    public var fingerprint: String? {
+        get { stageFingerprint?.value }
+        set { stageFingerprint = newValue.map(StageFingerprint.made) }
+    }
+    var stageFingerprint: StageFingerprint?
+
+    public init(report: StageReport, output: JSONValue?, fingerprint: String?) {
+        self.init(report: report, output: output, stageFingerprint: fingerprint.map(StageFingerprint.made))
+    }
+
+    init(report: StageReport, output: JSONValue?, stageFingerprint: StageFingerprint?) {
+        self.report = report
+        self.output = output
+        self.stageFingerprint = stageFingerprint
+    }
+}
+
+/// A stage's fingerprint (`Fingerprint.stage`), made at once when something reads it before
+/// the stage ends (a resumed run looks its stages up by it), else made from its parts where
+/// the stage's record is written (the store's queue), not on the thread that runs the stages
+/// (HTTP's): a SHA-256 of the stage's definition and prompts, for every stage of a recorded run.
+enum StageFingerprint: Sendable {
+    case made(String)
+    case later(CompiledStage, rendered: [String])
+
+    var value: String {
+        switch self {
+        case .made(let fingerprint): fingerprint
+        case .later(let stage, let rendered): Fingerprint.stage(stage, rendered: rendered)
+        }
+    }
 }
 
 /// Fingerprints: equal when the thing they identify is the same.

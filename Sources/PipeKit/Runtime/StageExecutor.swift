@@ -119,7 +119,7 @@ extension StageContext {
     /// in the journal with the value and the fingerprint a resumed run reuses it by.
     func end(
         _ outcome: StageOutcome, reused: Bool, model: ResolvedModel?, attempts: Int, usage: TokenUsage = .zero,
-        costUSD: Double? = nil, since start: ContinuousClock.Instant, fingerprint: String
+        costUSD: Double? = nil, since start: ContinuousClock.Instant, fingerprint: StageFingerprint?
     ) async -> (StageOutcome, StageReport) {
         // The stage as a whole (not an item of its `for_each`: `ForEachRunner` degrades the
         // stage) meets its `on_error` here, before it is recorded.
@@ -149,7 +149,7 @@ extension StageContext {
         if let journal {
             var output: JSONValue?
             if case .value(let value) = outcome { output = value }
-            await journal.record(StageRecord(report: report, output: output, fingerprint: fingerprint))
+            await journal.record(StageRecord(report: report, output: output, stageFingerprint: fingerprint))
         }
         return (outcome, report)
     }

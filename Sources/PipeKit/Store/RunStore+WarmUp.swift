@@ -3,28 +3,51 @@ import Foundation
 import GRDB
 
 extension RunStore {
-    /// Queues, first on the store's queue, the first-time work of a run's writes, so that it is
-    /// done while the command compiles its spec and prepares the run: the statements a run
-    /// writes with (its start, its calls, stages and tool calls, its end) compiled into the
-    /// connection's cache, the way a write is queued and committed taken once, and a value of
-    /// each type the records bind bound once. In a new process each of these first times costs
-    /// the Swift runtime a lookup of conformances and generic metadata in the binary's tables,
-    /// and SQLite a parse of the statement: work that was on the run's critical path, in its
-    /// start record before the first call (BENCHMARKS.md, "Run store off the critical path").
-    /// Nothing is written (the transaction is empty); a store that cannot be written fails the
-    /// run's start as before, with the same message: a failure here is not reported.
+    /// Does, on the calling thread (the one that opened the store, while the command compiles
+    /// its spec and prepares the run), the first-time work of a run's writes: the statements a
+    /// run writes with (its start, its calls, stages and tool calls, its end) compiled into the
+    /// connection's cache, a value of each type the records bind bound once, and the way a
+    /// write is queued and committed taken once. In a new process each of these first times
+    /// costs the Swift runtime a lookup of conformances and generic metadata in the binary's
+    /// tables, and SQLite a parse of the statement: work that was on the run's critical path,
+    /// in its start record before the first call (BENCHMARKS.md, "Run store off the critical
+    /// path"). Nothing is written, but the transaction takes the write lock: a store that
+    /// cannot be written fails here, before the run's first call, as its start did. It finds
+    /// a free id for the run to come (`reservedID`), whose start is then queued without
+    /// waiting (`queuedStart`).
     ///
     /// It also puts the connection's WAL checkpoints where the run does not wait for them
-    /// (`watchWAL`).
-    func warmUp() {
-        watchWAL()
-        enqueue({ db in
-            for sql in [Self.insertRun, StoreJournal.insertCall, StoreJournal.insertStage, ToolCallRecord.insert { _ in "?" }, Self.updateEnd] {
-                _ = try db.cachedStatement(sql: sql)
+    /// (`checkpointWhileCalling`).
+    func warmUp() throws(StoreError) {
+        let watch = WALWatch(limit: Self.inRunLimit)
+        // Never freed: the connection of a recording store stays open until the process exits
+        // (`keepOpenUntilExit`), and its hook points here.
+        walWatch.withLock { $0 = watch }
+        do {
+            try database.writeWithoutTransaction { db in
+                pipe_sqlite_watch_wal(db.sqliteConnection, watch.state)
+                try db.inTransaction(.immediate) {
+                    for sql in [Self.insertRun, StoreJournal.insertCall, StoreJournal.insertStage, ToolCallRecord.insert { _ in "?" }, Self.updateEnd] {
+                        _ = try db.cachedStatement(sql: sql)
+                    }
+                    let values: StatementArguments = ["", nil as String?, 0, nil as Int?, 0.0, nil as Double?, false]
+                    _ = try Row.fetchOne(db, sql: "SELECT ?, ?, ?, ?, ?, ?, ?", arguments: values)
+                    // The id of the run to come, found free now so that its start need not wait.
+                    for _ in 0..<8 {
+                        let id = RunID.make()
+                        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", arguments: [id]) == false {
+                            reservedID.withLock { $0 = id }
+                            break
+                        }
+                    }
+                    return .commit
+                }
             }
-            let values: StatementArguments = ["", nil as String?, 0, nil as Int?, 0.0, nil as Double?, false]
-            _ = try Row.fetchOne(db, sql: "SELECT ?, ?, ?, ?, ?, ?, ?", arguments: values)
-        }, done: { _ in })
+        } catch {
+            throw .database(path: path, reason: Self.reason(error))
+        }
+        // The queued-write path, once (nothing to write).
+        enqueue({ _ in }, done: { _ in })
     }
 
     /// Leaves the store's connection open until the process exits: `pipe run` records one run
@@ -65,15 +88,6 @@ extension RunStore {
     /// beginning again, and a new process reads back only the frames written since.
     static let checkpointFrames: Int32 = 100
     static let inRunLimit: Int32 = 1000
-
-    /// Installs the WAL hook (on the store's queue, before any write of the run).
-    func watchWAL() {
-        let watch = WALWatch(limit: Self.inRunLimit)
-        // Never freed: the connection of a recording store stays open until the process exits
-        // (`keepOpenUntilExit`), and its hook points here.
-        walWatch.withLock { $0 = watch }
-        database.asyncWriteWithoutTransaction { db in pipe_sqlite_watch_wal(db.sqliteConnection, watch.state) }
-    }
 
     /// Queued behind the run's start: a passive checkpoint if the WAL is long enough, which
     /// the run's records then queue behind while its calls are in flight. Nothing for a store

@@ -21,8 +21,14 @@ public final class RunStore: RunStorage {
     /// Which process runs each run now (`<store>.locks/`).
     public let leases: any RunLeases
 
-    /// The WAL hook's state, for a store that records `pipe run`'s run (`watchWAL`).
+    /// The WAL hook's state, for a store that records `pipe run`'s run (`warmUp`).
     let walWatch = Locked<WALWatch?>(nil)
+
+    /// A run id `warmUp` found free, for the run `pipe run` starts (`queuedStart`).
+    let reservedID = Locked<String?>(nil)
+
+    /// The runs whose queued start could not be written, and why (`queuedStart`).
+    let unstarted = Locked<[String: StoreError]>([:])
 
     /// How long a write waits for another process's transaction before it fails.
     static let busyTimeout: TimeInterval = 10
@@ -99,8 +105,39 @@ public final class RunStore: RunStorage {
         """
 
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
-        let id = try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        let id: String
+        if let queued = try queuedStart(run) {
+            id = queued
+        } else {
+            id = try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        }
         checkpointWhileCalling()
+        return id
+    }
+
+    /// The run's start queued, not awaited, under the id `warmUp` found free (`pipe run`'s
+    /// store: the run's first call need not wait for a round trip through the store's queue).
+    /// Nil, to start it the usual way, without such an id or when it is held already. The
+    /// store was written to when it opened, so the insert fails only on a full disk or when
+    /// another process recorded a run with this id since (in the same second, with the same
+    /// four random hex digits: a batch's item, which holds no lock file, or a run that began
+    /// and ended in between); then its records are not written either and `finishRun` says
+    /// so (`unstarted`).
+    private func queuedStart(_ run: NewRun) throws(StoreError) -> String? {
+        guard run.held, let id = reservedID.withLock({ reserved in defer { reserved = nil }; return reserved }) else { return nil }
+        do {
+            try leases.acquire(id)
+        } catch .runInUse {
+            return nil
+        }
+        let startedAt = Date()
+        enqueue({ db in
+            guard try Self.insert(run, id: id, startedAt: startedAt, into: db) else {
+                throw StoreError.database(path: self.path, reason: "another run was recorded with its id, \(id), meanwhile")
+            }
+        }, done: { [unstarted] failure in
+            if let failure { unstarted.withLock { $0[id] = failure } }
+        })
         return id
     }
 
@@ -137,7 +174,18 @@ public final class RunStore: RunStorage {
     public func finishRun(_ id: String, _ end: RunEnd) async throws(StoreError) {
         defer { leases.release(id) }
         let update = Self.update(id, ending: end)
-        try await write { db in try update(db) }
+        try await write { [self] db in
+            try checkStarted(id)
+            try update(db)
+        }
+    }
+
+    /// Throws, on the store's queue, when run `id`'s queued start could not be written: its
+    /// records and its end are then not written (`queuedStart`).
+    func checkStarted(_ id: String) throws(StoreError) {
+        if let failure = unstarted.withLock({ $0[id] }) {
+            throw .database(path: path, reason: "run \(id)'s start could not be recorded: \(failure)")
+        }
     }
 
     /// Writes a new run's row (as `running`; for a batch's item, knowing its batch and item);

@@ -26,6 +26,8 @@ final class StoreJournal: DurableJournal {
         await pending.flush()
     }
 
+    var resumes: Bool { reusingFrom != nil }
+
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
         return await finishedOutput(fingerprint: fingerprint, of: (reusingFrom, stage))
@@ -125,9 +127,15 @@ final class StoreJournal: DurableJournal {
 
     // MARK: - Access
 
+    /// A record queued, written unless the run's start could not be (`RunStore.queuedStart`):
+    /// its id may then be another run's.
     private func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void) {
         pending.add()
-        store.enqueue(updates) { [pending] failure in pending.done(failure) }
+        let (store, runID) = (store, runID)
+        store.enqueue({ db in
+            try store.checkStarted(runID)
+            try updates(db)
+        }) { [pending] failure in pending.done(failure) }
     }
 
     /// A read that fails is kept as the journal's error, and answers nil (nothing to reuse).

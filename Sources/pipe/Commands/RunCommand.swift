@@ -226,12 +226,13 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // The run store opens on a thread of its own while the spec compiles, the input is read
-        // and the providers are prepared; the run waits for it only to record its start, before
-        // its first call. A store that is not there yet is created once the spec compiled.
+        // The run store opens on a thread of its own, started here, while the spec compiles, the
+        // input is read and the providers are prepared; the run waits for it only to record its
+        // start, before its first call. A store that is not there yet is created once the spec
+        // compiled.
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
-        async let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
+        let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
         var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
         pipeline = alone.pipeline
@@ -247,10 +248,10 @@ struct RunCommand: AsyncParsableCommand {
             try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
             return
         }
-        async let openedLate = RunRecording.opening(early ? nil : location, spec: spec)
+        let opening = early ? openedEarly : RunRecording.opening(location, spec: spec)
         var resumed: RunLifecycle.Resumption?
         if let resume {
-            resumed = try await RunRecording.opened(early ? await openedEarly : await openedLate).resume(resume, spec: spec)
+            resumed = try await RunRecording.opened(opening).resume(resume, spec: spec)
         }
         let value = try resumed.map { try resumedInput($0, pipeline) } ?? readValidatedInput(pipeline)
         var settings = RunSession.Settings(
@@ -262,7 +263,7 @@ struct RunCommand: AsyncParsableCommand {
         let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
         let prepared = try session.prepare(
             approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
-        let recording = try RunRecording.opened(early ? await openedEarly : await openedLate)
+        let recording = try await RunRecording.opened(opening)
         do {
             try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
         } catch {

@@ -3,9 +3,9 @@ import PipeKit
 
 /// The run store as `pipe run` and `pipe approve` speak of it: the run's lifecycle
 /// (`RunLifecycle`, in PipeKit) with its failures turned into messages and exit codes. A store
-/// that cannot be opened, or cannot record the run's start, stops the command before anything
-/// is called (exit 2) unless `--no-store` is given; one that fails later costs only the
-/// record, with a warning.
+/// that cannot be opened or written (checked as it opens, `RunStore.warmUp`) stops the command
+/// before anything is called (exit 2) unless `--no-store` is given; one that fails later,
+/// its queued start included, costs only the record, with a warning.
 struct RunRecording {
     let lifecycle: RunLifecycle
     /// The spec's absolute path, as the store records it, when `opening` made it: the first
@@ -21,24 +21,21 @@ struct RunRecording {
         return RunStore.defaultPath(forSpec: spec ?? "-")
     }
 
-    /// The store at `path` opened (created if missing) and ready to record a run, or why it
-    /// cannot be; none for `--no-store` (nil). Nothing is printed: `opened` says it, when the
-    /// command needs the store.
-    static func opening(_ path: String?, spec: String) async -> Result<RunRecording, StoreError> {
-        guard let path else { return .success(RunRecording(lifecycle: RunLifecycle(store: nil))) }
-        do {
-            let store = try await RunStores.open(path, create: true, recording: true)
-            return .success(
-                RunRecording(lifecycle: RunLifecycle(store: store), absoluteSpec: (spec, URL(fileURLWithPath: spec).path)))
-        } catch {
-            return .failure(error)
+    /// The store at `path` being opened (created if missing) and made ready to record a run, on
+    /// a thread of its own from now on, or why it cannot be; none for `--no-store` (nil).
+    /// Nothing is printed: `opened` says it, when the command needs the store.
+    static func opening(_ path: String?, spec: String) -> Eventually<Result<RunRecording, StoreError>> {
+        guard let path else { return .ready(.success(RunRecording(lifecycle: RunLifecycle(store: nil)))) }
+        // The spec's absolute path made on the opening thread too, once the store is open.
+        return RunStores.opening(path, create: true, recording: true).map { opened in
+            opened.map { RunRecording(lifecycle: RunLifecycle(store: $0), absoluteSpec: (spec, URL(fileURLWithPath: spec).path)) }
         }
     }
 
     /// The store `opening` opened; exit 2, saying why, when it cannot be used.
-    static func opened(_ opening: Result<RunRecording, StoreError>) throws -> RunRecording {
+    static func opened(_ opening: Eventually<Result<RunRecording, StoreError>>) async throws -> RunRecording {
         do {
-            return try opening.get()
+            return try await opening.value.get()
         } catch {
             throw try unusable(error)
         }

@@ -38,7 +38,7 @@ struct CommandStageExecutor: StageExecutor {
             outcome = await attempt(arguments: arguments, stdin: stdin, context: context, attempts: &attempts)
         }
         return await context.end(
-            outcome, reused: reused, model: nil, attempts: attempts, since: start, fingerprint: fingerprint)
+            outcome, reused: reused, model: nil, attempts: attempts, since: start, fingerprint: .made(fingerprint))
     }
 
     func pending(_ context: StageContext) -> PendingApproval {

@@ -40,7 +40,7 @@ private final class Run {
     var reused = false
     var system: String?
     var prompt = ""
-    var fingerprint = ""
+    var fingerprint: StageFingerprint?
 
     // The attempts' state.
     var lastError = StageFailure.noAttempt
@@ -127,14 +127,20 @@ private final class Run {
         events(.stageStarted(unit: unit))
         system = stage.system.map(context.renderer.render)
         prompt = context.renderer.render(stage.prompt)
-        // Fingerprints and cache keys only matter to a journal.
-        fingerprint = journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [system ?? "-", prompt])
+        // Fingerprints and cache keys only matter to a journal, and a stage's fingerprint before
+        // the stage ends only to one that resumes a run: else it is made where it is recorded.
+        if let journal {
+            let rendered = [system ?? "-", prompt]
+            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.stage, rendered: rendered)) : .later(context.stage, rendered: rendered)
+        }
     }
 
     /// The value the run being resumed recorded for this unit, if it is still valid.
     @inline(never)
     private func reusable() async -> JSONValue? {
-        guard let journal, let earlier = await journal.reusableOutput(stage: unit.description, fingerprint: fingerprint) else {
+        guard let journal, case .made(let fingerprint) = fingerprint,
+            let earlier = await journal.reusableOutput(stage: unit.description, fingerprint: fingerprint)
+        else {
             return nil
         }
         let validator = validator

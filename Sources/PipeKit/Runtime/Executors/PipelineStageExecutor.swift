@@ -24,15 +24,15 @@ struct PipelineStageExecutor: StageExecutor {
         let fingerprint = context.journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [input.serialized()])
         // The whole child's output, when the stage finished with the same child and input.
         if let earlier = await context.earlierOutput(fingerprint: fingerprint, cache: stage.cache) {
-            return await context.end(.value(earlier), reused: true, model: nil, attempts: 0, since: start, fingerprint: fingerprint)
+            return await context.end(.value(earlier), reused: true, model: nil, attempts: 0, since: start, fingerprint: .made(fingerprint))
         }
         guard let child = context.child else {
-            return await context.end(.failed(.noAttempt), reused: false, model: nil, attempts: 0, since: start, fingerprint: fingerprint)
+            return await context.end(.failed(.noAttempt), reused: false, model: nil, attempts: 0, since: start, fingerprint: .made(fingerprint))
         }
         let runner = child.runner.with(unitPrefix: context.unit.description + "/")
         if let errors = await offHTTPThread({ child.input?.validate(input, maxErrors: 20) }), !errors.isEmpty {
             return await context.end(
-                .failed(.childInput(errors: errors)), reused: false, model: nil, attempts: 0, since: start, fingerprint: fingerprint)
+                .failed(.childInput(errors: errors)), reused: false, model: nil, attempts: 0, since: start, fingerprint: .made(fingerprint))
         }
         let scheduled = await runner.schedule(
             seed: ["input": input], ledger: context.ledger, calls: child.calls, deadline: context.deadline, iteration: nil,
@@ -53,7 +53,7 @@ struct PipelineStageExecutor: StageExecutor {
         }
         return await context.end(
             outcome, reused: false, model: nil, attempts: attempts, usage: usage, costUSD: costs.isEmpty ? nil : costs.reduce(0, +),
-            since: start, fingerprint: fingerprint)
+            since: start, fingerprint: .made(fingerprint))
     }
 
     func pending(_ context: StageContext) -> PendingApproval {

@@ -7,24 +7,39 @@ public typealias RunStorage = RunCatalog & RunApprovals
 public enum RunStores {
     /// Opens the store at `location`. With `create`, a missing store is created (its folder
     /// too); without, a missing one is `StoreError.missing`. With `recording` (`pipe run`: one
-    /// run, then the process ends), a store file queues its writes' first-time work before
-    /// anything else (`RunStore.warmUp`) and stays open until the process exits
-    /// (`RunStore.keepOpenUntilExit`).
+    /// run, then the process ends), see `opening`.
     public static func open(_ location: String, create: Bool, recording: Bool = false) async throws(StoreError) -> any RunStorage {
-        if PostgresURL.isURL(location) { return PostgresRunStore(client: try await PostgresClient.open(url: location)) }
-        if !create, !RunStore.exists(location) { throw .missing(location) }
-        // Opening a file is blocking work (the file system, SQLite): on a thread of its own, so
-        // that a command can compile its spec and read its input meanwhile.
-        return try await onOwnThread {
-            Result { () throws(StoreError) in
+        try await opening(location, create: create, recording: recording).value.get()
+    }
+
+    /// `open`, started now and awaited later: a store file is opened on a thread of its own
+    /// (the file system, SQLite: blocking work), so that a command compiles its spec and reads
+    /// its input meanwhile. With `recording`, that thread also does the first-time work of a
+    /// run's writes and checks that the store can be written (`RunStore.warmUp`), and the store
+    /// stays open until the process exits (`RunStore.keepOpenUntilExit`).
+    public static func opening(_ location: String, create: Bool, recording: Bool = false)
+        -> Eventually<Result<any RunStorage, StoreError>>
+    {
+        if PostgresURL.isURL(location) {
+            return .inTask {
+                do throws(StoreError) {
+                    return .success(PostgresRunStore(client: try await PostgresClient.open(url: location)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        if !create, !RunStore.exists(location) { return .ready(.failure(.missing(location))) }
+        return .onOwnThread {
+            Result { () throws(StoreError) -> any RunStorage in
                 let store = try RunStore(path: location)
                 if recording {
-                    store.warmUp()
+                    try store.warmUp()
                     store.keepOpenUntilExit()
                 }
                 return store
             }
-        }.get()
+        }
     }
 
     /// Whether a store file is at `location` (false for a server's URL): opening it creates
