@@ -42,7 +42,7 @@ import Testing
             #expect(batch.contains(phrase), "`pipe help batch` does not teach \(phrase)")
         }
         let worker = Self.flattened(try await runPipe(["help", "worker"]).stdout)
-        for phrase in ["--provider-batch", "advisory lock", "never submitting them again", "holds up to twice --concurrency items"] {
+        for phrase in ["--provider-batch", "advisory lock", "never submitting them again"] {
             #expect(worker.contains(phrase), "`pipe help worker` does not teach \(phrase)")
         }
         let cancel = Self.flattened(try await runPipe(["help", "batch", "cancel"]).stdout)

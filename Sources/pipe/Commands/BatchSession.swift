@@ -340,9 +340,7 @@ struct BatchSession {
         worker: String = BatchSession.workerName(), telemetry: RunTelemetry = .disabled, afterItem: AfterItem? = nil,
         claimsAhead: Bool = true
     ) async -> Result<BatchRunner.Outcome, StoreError> {
-        var options = BatchRunner.Options(
-            concurrency: Self.itemsInFlight(concurrency, on: backend, maxCostUSD: maxCostUSD, claimsAhead: claimsAhead),
-            maxCostUSD: maxCostUSD, lease: lease, worker: worker)
+        var options = BatchRunner.Options(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker)
         if let afterItem { options.spentBesides = afterItem.spentUSD }
         options.claimsAhead = claimsAhead
         let batchRunner = BatchRunner(queue: backend.queue, batch: id, options: options)
@@ -364,18 +362,6 @@ struct BatchSession {
         progress?.finish()
         await display
         return outcome
-    }
-
-    /// Items in flight at once for `concurrency` stages running at once (the runner's
-    /// `CallLimiter`). On PostgreSQL an item's run start and its end are each a round trip to
-    /// the database, made while the item holds no stage permit: twice as many items are held,
-    /// so that a permit freed by a stage that ended goes at once to an item whose run is
-    /// already recorded, and no stage slot waits for the database. Not with a cost limit
-    /// (items started beyond the stages running would overshoot it further), nor with
-    /// provider batches (whose items are not claimed ahead).
-    static func itemsInFlight(_ concurrency: Int, on backend: BatchQueue, maxCostUSD: Double?, claimsAhead: Bool) -> Int {
-        guard case .postgres = backend, maxCostUSD == nil, claimsAhead else { return concurrency }
-        return concurrency * 2
     }
 
     /// How long a claim holds an item unrenewed: renewed every third of it while the item's

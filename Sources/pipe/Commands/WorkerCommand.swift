@@ -12,10 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Start any number of workers, on any number of machines, against the database that \
             `pipe batch --queue URL` (or `--no-work`) submitted batches to. Each worker claims \
             items of the open batches, oldest batch first (only --batch's with --batch), runs \
-            up to --concurrency of their stages at once and records every run, stage and call \
-            in the database. It holds up to twice --concurrency items: while the runs of some \
-            are recorded as started or ended (a round trip to the database each), others take \
-            the stage slots that freed. \
+            up to --concurrency at once and records every run, stage and call in the database. \
             A worker compiles the spec and schema files the batch row carries: it never reads \
             the spec file. API keys come from the worker's own environment; none is stored.
 
@@ -67,7 +64,7 @@ struct WorkerCommand: AsyncParsableCommand {
         "The PostgreSQL database (default: PIPE_QUEUE).", valueName: "postgres://USER@HOST:PORT/DB"))
     var queue: String?
 
-    @Option(name: .long, help: "How many items' stages run at once, their model calls within this bound; up to twice as many items are held (default 8; 10000 for a batch submitted with --provider-batch).")
+    @Option(name: .long, help: "How many items run at once; their model calls share this bound (default 8; 10000 for a batch submitted with --provider-batch).")
     var concurrency: Int?
 
     @Flag(name: .long, help: "Exit (0) once no item is pending or running, instead of waiting for more.")
