@@ -11,6 +11,8 @@
 # peak memory (max RSS). PG_OPTIONS adds server settings (e.g. "-c synchronous_commit=off").
 # LATENCY_MS=0: an instant fake server, so the batch measures the queue and the workers
 # (items claimed and completed per second, printed with each run).
+# PG_STATS=1: the server counts statements (pg_stat_statements) and each run prints the
+# workers' statements and transactions (commits: one per group of writes) per item.
 # As root the server runs as the user pipe-test (PostgreSQL refuses root; created if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 "${as_user[@]}" "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
 "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -c listen_addresses='' -c max_connections=200 ${PG_OPTIONS:-}" start >/dev/null
+  -o "-k $work -c listen_addresses='' -c max_connections=200 ${PG_STATS:+-c shared_preload_libraries=pg_stat_statements} ${PG_OPTIONS:-}" start >/dev/null
+sql() { "${as_user[@]}" "$bin/psql" -h "$work" -U postgres -d "$1" -Atc "$2"; }
 . bench/one-stage.sh
 one_stage "$work" "$items"
 trap 'kill $server 2>/dev/null; "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
@@ -39,6 +42,9 @@ ideal=$(echo "scale=2; $items / ($workers * $concurrency) * $latency / 1000" | b
 echo "== $items one-stage items, $latency ms a call, $workers workers at --concurrency $concurrency (ideal $ideal s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # CPU seconds (user + system) the fake server has used so far: it shares the cores with the workers.
 server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server/stat"; }
+# CPU seconds of PostgreSQL: its postmaster and the server processes that ended (the workers'
+# connections, counted once the workers have exited).
+postgres_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$(head -n 1 "$work/data/postmaster.pid")/stat"; }
 for run in $(seq "$runs"); do
   "${as_user[@]}" "$bin/createdb" -h "$work" -U postgres "run$run"
   url="postgres://postgres@/run$run?host=$work"
@@ -46,6 +52,11 @@ for run in $(seq "$runs"); do
   "$pipe" batch --quiet "$work/one.yaml" --input "$work/items.jsonl" --queue "$url" --no-work 2>/dev/null
   submitted=$(date +%s.%N)
   server_before=$(server_cpu)
+  postgres_before=$(postgres_cpu)
+  if [ -n "${PG_STATS:-}" ]; then
+    sql "run$run" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
+  fi
+  commits_before=$(sql "run$run" "SELECT xact_commit FROM pg_stat_database WHERE datname = 'run$run'")
   pids=()
   for number in $(seq "$workers"); do
     /usr/bin/time -o "$work/worker$number.time" -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
@@ -62,9 +73,21 @@ for run in $(seq "$runs"); do
     "$(echo "$submitted - $start" | bc)" "$(echo "$done_at - $submitted" | bc)" "$(echo "$ended - $submitted" | bc)" \
     "$(echo "$items / ($done_at - $submitted)" | bc -l)"
   # How long after the batch's last item ended the first worker exited (finished_at is UTC).
-  last=$("${as_user[@]}" "$bin/psql" -h "$work" -U postgres -d "run$run" -Atc "SELECT max(finished_at) FROM items")
+  last=$(sql "run$run" "SELECT max(finished_at) FROM items")
   printf "  the first worker exited %.2f s after the last item ended\n" "$(echo "$done_at - $(date -d "$last" +%s.%N)" | bc)"
   for number in $(seq "$workers"); do echo "  worker $number: $(cat "$work/worker$number.time")"; done
+  sleep 1   # the workers' server processes report their counts as they exit
+  commits=$(( $(sql "run$run" "SELECT xact_commit FROM pg_stat_database WHERE datname = 'run$run'") - commits_before ))
+  printf "  PostgreSQL CPU %.2f s; per item: %.2f transactions" "$(echo "$(postgres_cpu) - $postgres_before" | bc)" "$(echo "$commits / $items" | bc -l)"
+  if [ -n "${PG_STATS:-}" ]; then
+    printf ", %.2f statements (BEGIN and COMMIT included)" "$(sql "run$run" \
+      "SELECT sum(calls)::float8 / $items FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'run$run')")"
+  fi
+  echo
+  if [ -n "${PG_TOP:-}" ]; then   # PG_TOP=1 (with PG_STATS=1): the costliest statements
+    sql "run$run" "SELECT calls, round(total_exec_time::numeric, 0) AS exec_ms, round(total_plan_time::numeric, 0) AS plan_ms,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8"
+  fi
   "$pipe" batch results last --queue "$url" > "$work/results.jsonl"
   echo "  results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded, $(wc -l < "$work/results.jsonl") lines; fake server CPU $(echo "$(server_cpu) - $server_before" | bc) s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 done

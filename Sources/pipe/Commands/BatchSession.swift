@@ -169,6 +169,7 @@ struct BatchSession {
         for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
         let clock = ContinuousClock.now
         let (outcome, signal) = await Interrupt.run { [self] in
+            var idle = IdleWait()
             while true {
                 let outcome = await drain(
                     runner: runner, concurrency: settings.concurrency, maxCostUSD: settings.maxCostUSD, telemetry: telemetry,
@@ -179,7 +180,8 @@ struct BatchSession {
                     let counts = try? await backend.queue.counts(batch: id), counts.pending + counts.running > 0
                 else { return outcome }
                 try? await reportOthers()
-                if (try? await Task.sleep(for: WorkerCommand.poll)) == nil { return .success(.interrupted) }
+                // As `pipe worker` looks again: soon, then less and less often.
+                if (try? await Task.sleep(for: idle.wait(othersRunning: true))) == nil { return .success(.interrupted) }
             }
         }
         backend.letGo(id)

@@ -89,9 +89,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 
-    /// How often an idle worker looks for items again.
-    static let poll = Duration.seconds(1)
-
     func run() async throws {
         let backend = try await BatchQueue.open(
             url: BatchQueue.url(queue), storePath: "", connections: min(8, 2 + (concurrency ?? 8) / 8))

@@ -80,6 +80,15 @@ struct PostgresResult: Sendable {
 /// `PostgresClient` and is only ever used there.
 final class PostgresConnection {
     private let handle: OpaquePointer
+    /// Statements prepared on this connection (parsed once, planned from a cached plan
+    /// thereafter), by SQL text; each under a name never used before on it.
+    private var prepared: [String: String] = [:]
+    private var preparedSoFar = 0
+    /// At most this many statements are prepared, each at most `preparedLength` long: pipe's
+    /// few statements that run again and again, not the long ones built for one use
+    /// (`enqueue`'s rows).
+    static let preparedLimit = 64
+    static let preparedLength = 4000
 
     /// Connects with a URL or a libpq connection string.
     init(_ conninfo: String) throws(PostgresError) {
@@ -132,9 +141,22 @@ final class PostgresConnection {
         let sent = [PostgresStatement("BEGIN")] + statements + [PostgresStatement("COMMIT")]
         var results: [PostgresResult] = []
         var failure: PostgresError?
-        for statement in sent {
+        // The statements prepared in this round trip (by their position): kept once their
+        // preparation succeeded.
+        var preparing: [Int: (sql: String, name: String)] = [:]
+        for (position, statement) in sent.enumerated() {
+            var name = prepared[statement.sql]
+            if name == nil, let new = nameForPreparing(statement) {
+                guard PQsendPrepare(handle, new, statement.sql, Int32(statement.parameters.count), nil) == 1 else {
+                    failure = PostgresError(Self.text(PQerrorMessage(handle)))
+                    break
+                }
+                preparing[position] = (statement.sql, new)
+                name = new
+            }
             let queued = Self.withValues(statement.parameters) { count, values in
-                PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1
+                if let name { PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1 }
+                else { PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1 }
             }
             if !queued {
                 failure = PostgresError(Self.text(PQerrorMessage(handle)))
@@ -143,8 +165,18 @@ final class PostgresConnection {
         }
         if failure == nil, PQpipelineSync(handle) != 1 { failure = PostgresError(Self.text(PQerrorMessage(handle))) }
         if failure == nil {
-            // Each statement's result, then the nil that ends it; the sync's result last.
-            for _ in sent {
+            // Each statement's result (after its preparation's, if prepared now), then the nil
+            // that ends it; the sync's result last.
+            for position in sent.indices {
+                if let preparation = preparing[position] {
+                    guard let result = PQgetResult(handle) else {
+                        failure = failure ?? PostgresError(Self.text(PQerrorMessage(handle)))
+                        break
+                    }
+                    if PQresultStatus(result) == PGRES_COMMAND_OK { prepared[preparation.sql] = preparation.name }
+                    PQclear(result)
+                    while let extra = PQgetResult(handle) { PQclear(extra) }
+                }
                 guard let result = PQgetResult(handle) else {
                     failure = failure ?? PostgresError(Self.text(PQerrorMessage(handle)))
                     break
@@ -171,9 +203,34 @@ final class PostgresConnection {
         return Array(results.dropFirst().dropLast())
     }
 
-    /// Runs one statement: its rows and count.
+    /// A new name for preparing `statement`, if it is one to prepare (it has parameters, it
+    /// is not long, and there is room).
+    private func nameForPreparing(_ statement: PostgresStatement) -> String? {
+        guard !statement.parameters.isEmpty, statement.sql.utf8.count <= Self.preparedLength,
+            prepared.count < Self.preparedLimit
+        else { return nil }
+        preparedSoFar += 1
+        return "pipe_\(preparedSoFar)"
+    }
+
+    /// Runs one statement: its rows and count. A statement to prepare is prepared first (one
+    /// round trip more, the first time on this connection).
     func result(_ sql: String, _ parameters: [any PostgresParameter]) throws(PostgresError) -> PostgresResult {
-        let result = Self.withValues(parameters) { count, values in PQexecParams(handle, sql, count, nil, values, nil, nil, 0) }
+        var name = prepared[sql]
+        if name == nil, let new = nameForPreparing(PostgresStatement(sql, parameters)),
+            let preparation = PQprepare(handle, new, sql, Int32(parameters.count), nil)
+        {
+            defer { PQclear(preparation) }
+            // A statement that cannot be prepared could not run either: its error (not the
+            // transaction's abort that running it would report).
+            _ = try Self.read(preparation)
+            prepared[sql] = new
+            name = new
+        }
+        let result = Self.withValues(parameters) { count, values in
+            if let name { PQexecPrepared(handle, name, count, values, nil, nil, 0) }
+            else { PQexecParams(handle, sql, count, nil, values, nil, nil, 0) }
+        }
         guard let result else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
         defer { PQclear(result) }
         return try Self.read(result)

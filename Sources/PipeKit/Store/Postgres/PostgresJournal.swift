@@ -62,13 +62,15 @@ public final class PostgresJournal: DurableJournal {
         try await client.write(Self.update(runID, ending: end))
     }
 
-    /// The statement that records how run `id` ended.
-    static func update(_ id: String, ending end: RunEnd) -> PostgresStatement {
-        PostgresStatement(
+    /// The statement that records how run `id` ended, its parameters numbered from `$first`
+    /// (after those of a statement it is part of).
+    static func update(_ id: String, ending end: RunEnd, first: Int = 1) -> PostgresStatement {
+        let p = { (number: Int) in "$\(first + number - 1)" }
+        return PostgresStatement(
             """
-            UPDATE runs SET status = $1, finished_at = $2, duration_ms = $3, output = $4, tokens_in = $5,
-                tokens_out = $6, cost_usd = $7, error = $8
-            WHERE id = $9
+            UPDATE runs SET status = \(p(1)), finished_at = \(p(2)), duration_ms = \(p(3)), output = \(p(4)),
+                tokens_in = \(p(5)), tokens_out = \(p(6)), cost_usd = \(p(7)), error = \(p(8))
+            WHERE id = \(p(9))
             """,
             [
                 end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized(),

@@ -110,16 +110,18 @@ public final class PostgresWorkQueue: WorkQueue {
             result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
             StoreTime.text(Date()),
         ]
-        let finish = PostgresStatement(
-            """
+        let finish = """
             UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
                 tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
             WHERE
-            """ + " " + Self.held, parameters)
-        guard let runID = result.runID, let runEnd else { return try await client.write(finish).affected == 1 }
-        // The run's end first, then the item's: queued together, committed together (or the
-        // run's end first), waited for once.
-        return try await client.write([PostgresJournal.update(runID, ending: runEnd), finish])[1].affected == 1
+            """ + " " + Self.held
+        guard let runID = result.runID, let runEnd else {
+            return try await client.write(PostgresStatement(finish, parameters)).affected == 1
+        }
+        // The run's end and the item's in one statement (one write of a group, one commit);
+        // the run's end is written whether or not the worker still holds the item.
+        let run = PostgresJournal.update(runID, ending: runEnd, first: parameters.count + 1)
+        return try await client.write("WITH run AS (\(run.sql))\n" + finish, parameters + run.parameters).affected == 1
     }
 
     public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
