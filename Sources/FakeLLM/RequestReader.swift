@@ -27,6 +27,8 @@ struct RequestReader {
 
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// What each read receives, kept for the connection's life.
+    private var scratch = [UInt8](repeating: 0, count: 65_536)
     private static let maxHead = 256 * 1024
 
     init(fd: Int32) {
@@ -95,15 +97,13 @@ struct RequestReader {
                 searchFrom = max(0, buffer.count - marker.count + 1)
             }
             guard buffer.count <= limit else { throw .malformed("line or head too long") }
-            guard let more = Socket.read(fd) else { throw .closed }
-            buffer.append(contentsOf: more)
+            guard Socket.read(fd, appendingTo: &buffer, scratch: &scratch) else { throw .closed }
         }
     }
 
     private mutating func fill(_ count: Int) throws(Failure) {
         while buffer.count < count {
-            guard let more = Socket.read(fd) else { throw .closed }
-            buffer.append(contentsOf: more)
+            guard Socket.read(fd, appendingTo: &buffer, scratch: &scratch) else { throw .closed }
         }
     }
 }
