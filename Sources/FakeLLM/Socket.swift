@@ -54,8 +54,9 @@ enum Socket {
         }
     }
 
-    /// Reads up to `scratch.count` bytes into `scratch` (a buffer the caller keeps, not a new
-    /// zeroed 64 KiB array a read) and appends them to `buffer`; false at end of stream or on error.
+    /// Reads up to `scratch.count` bytes into `scratch` (a buffer the caller keeps for the
+    /// connection, not a new zeroed 64 KiB array each read) and appends them to `buffer`; false
+    /// at end of stream or on error.
     static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], scratch: inout [UInt8]) -> Bool {
         while true {
             let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
