@@ -15,37 +15,41 @@ enum AnthropicShape {
         ]
     }
 
-    /// The SSE events of a streamed message, each one `event: ...\ndata: ...\n\n`.
+    /// The SSE events of a streamed message, each one `event: ...\ndata: ...\n\n`. Written as
+    /// text with the keys in the order `JSON.text` sorts them: a dictionary built and sorted
+    /// for every event was the largest part of the benchmark server's CPU (BENCHMARKS.md).
     static func events(for request: FakeRequest, blocks: [FakeReply.Block], stopReason: FakeReply.StopReason, deltaSize: Int) -> [String] {
         var events: [String] = []
-        func add(_ name: String, _ data: [String: Any]) {
-            events.append("event: \(name)\ndata: \(JSON.text(data))\n\n")
+        func add(_ name: String, _ data: String) {
+            events.append("event: \(name)\ndata: \(data)\n\n")
         }
-        var start = message(for: request, blocks: [], stopReason: stopReason)
-        start["content"] = [Any]()
-        start["stop_reason"] = NSNull()
-        start["usage"] = ["input_tokens": Tokens.estimate(request.prompt), "output_tokens": 1]
-        add("message_start", ["type": "message_start", "message": start])
+        add("message_start",
+            #"{"message":{"content":[],"id":"msg_fake_\#(request.callNumber)","model":\#(JSON.quoted(request.answeringModel)),"#
+                + #""role":"assistant","stop_reason":null,"stop_sequence":null,"type":"message","#
+                + #""usage":{"input_tokens":\#(Tokens.estimate(request.prompt)),"output_tokens":1}},"type":"message_start"}"#)
         for (index, block) in blocks.enumerated() {
-            let opening = contentBlock(for: request, block, number: index, complete: false)
-            add("content_block_start", ["type": "content_block_start", "index": index, "content_block": opening])
-            if index == 0 { add("ping", ["type": "ping"]) }
-            let (written, deltaType, key) =
-                switch block {
-                case .text(let text): (text, "text_delta", "text")
-                case .toolUse(_, let input): (input, "input_json_delta", "partial_json")
-                }
-            for piece in Tokens.pieces(of: written, size: deltaSize) {
-                add("content_block_delta", ["type": "content_block_delta", "index": index, "delta": ["type": deltaType, key: piece]])
+            let opening: String
+            let (written, deltaType, key): (String, String, String)
+            switch block {
+            case .text(let text):
+                opening = #"{"text":"","type":"text"}"#
+                (written, deltaType, key) = (text, "text_delta", "text")
+            case .toolUse(let name, let input):
+                // A streamed tool_use block starts with an empty input; the JSON follows as deltas.
+                opening = #"{"id":\#(JSON.quoted(toolUseID(for: request, number: index))),"input":{},"name":\#(JSON.quoted(name)),"type":"tool_use"}"#
+                (written, deltaType, key) = (input, "input_json_delta", "partial_json")
             }
-            add("content_block_stop", ["type": "content_block_stop", "index": index])
+            add("content_block_start", #"{"content_block":\#(opening),"index":\#(index),"type":"content_block_start"}"#)
+            if index == 0 { add("ping", #"{"type":"ping"}"#) }
+            for piece in Tokens.pieces(of: written, size: deltaSize) {
+                add("content_block_delta", #"{"delta":{"\#(key)":\#(JSON.quoted(piece)),"type":"\#(deltaType)"},"index":\#(index),"type":"content_block_delta"}"#)
+            }
+            add("content_block_stop", #"{"index":\#(index),"type":"content_block_stop"}"#)
         }
-        add("message_delta", [
-            "type": "message_delta",
-            "delta": ["stop_reason": stopReasonName(blocks, stopReason), "stop_sequence": NSNull()],
-            "usage": ["output_tokens": Tokens.estimate(blocks.written)],
-        ])
-        add("message_stop", ["type": "message_stop"])
+        add("message_delta",
+            #"{"delta":{"stop_reason":"\#(stopReasonName(blocks, stopReason))","stop_sequence":null},"type":"message_delta","#
+                + #""usage":{"output_tokens":\#(Tokens.estimate(blocks.written))}}"#)
+        add("message_stop", #"{"type":"message_stop"}"#)
         return events
     }
 
@@ -58,9 +62,12 @@ enum AnthropicShape {
         case .text(let text): return ["type": "text", "text": complete ? text : ""]
         case .toolUse(let name, let input):
             // A streamed tool_use block starts with an empty input; the JSON follows as deltas.
-            let id = number == 0 ? "toolu_fake_\(request.callNumber)" : "toolu_fake_\(request.callNumber)_\(number)"
-            return ["type": "tool_use", "id": id, "name": name, "input": complete ? JSON.value(input) : [String: Any]()]
+            return ["type": "tool_use", "id": toolUseID(for: request, number: number), "name": name, "input": complete ? JSON.value(input) : [String: Any]()]
         }
+    }
+
+    private static func toolUseID(for request: FakeRequest, number: Int) -> String {
+        number == 0 ? "toolu_fake_\(request.callNumber)" : "toolu_fake_\(request.callNumber)_\(number)"
     }
 
     private static func stopReasonName(_ blocks: [FakeReply.Block], _ reason: FakeReply.StopReason) -> String {

@@ -74,7 +74,7 @@ public struct FakeRequest: Sendable {
         case ("POST", "/v1/chat/completions"): api = .openAI
         default: api = .other
         }
-        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        let json = JSONReader.parse(body) as? [String: Any] ?? [:]
         model = json["model"] as? String
         isStreaming = json["stream"] as? Bool ?? false
         includeUsage = (json["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false

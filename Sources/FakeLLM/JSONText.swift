@@ -66,6 +66,13 @@ enum JSON {
         out += "}"
     }
 
+    /// `string` as a JSON string literal.
+    static func quoted(_ string: String) -> String {
+        var out = ""
+        quote(string, into: &out)
+        return out
+    }
+
     private static func quote(_ string: String, into out: inout String) {
         out += "\""
         for scalar in string.unicodeScalars {

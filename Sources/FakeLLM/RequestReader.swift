@@ -27,6 +27,8 @@ struct RequestReader {
 
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// What each read receives, kept for the connection's life.
+    private var scratch = [UInt8](repeating: 0, count: 65_536)
     private static let maxHead = 256 * 1024
 
     init(fd: Int32) {
@@ -36,18 +38,16 @@ struct RequestReader {
     /// The next request; `.closed` when the peer closed between requests.
     mutating func next() throws(Failure) -> Message {
         let headEnd = try readUntil([13, 10, 13, 10], limit: Self.maxHead)
-        let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
+        // The head's lines are read off the bytes, not split as a `String` (`Character` by
+        // `Character`): the fake server reads a head for every request it answers.
+        let lines = Self.lines(buffer[..<headEnd])
         buffer.removeFirst(headEnd + 4)
-        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
-        let requestLine = lines.removeFirst().split(separator: " ").map(String.init)
+        let requestLine = lines.first.map { $0.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) } } ?? []
         guard requestLine.count == 3 else { throw .malformed("bad request line") }
         var headers: [(name: String, value: String)] = []
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { throw .malformed("bad header line") }
-            headers.append((
-                String(line[..<colon]).trimmingSpaces,
-                String(line[line.index(after: colon)...]).trimmingSpaces
-            ))
+        for line in lines.dropFirst() where !line.isEmpty {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .malformed("bad header line") }
+            headers.append((Self.trimmed(line[..<colon]), Self.trimmed(line[(colon + 1)...])))
         }
         var message = Message(method: requestLine[0], target: requestLine[1], version: requestLine[2], headers: headers, body: [])
         if message.header("transfer-encoding")?.lowercased().contains("chunked") == true {
@@ -65,9 +65,9 @@ struct RequestReader {
         var body: [UInt8] = []
         while true {
             let lineEnd = try readUntil([13, 10], limit: 1024)
-            let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            let sizeText = Self.trimmed(buffer[..<lineEnd].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? [])
             buffer.removeFirst(lineEnd + 2)
-            guard let size = Int(sizeText.trimming(" "), radix: 16) else { throw .malformed("bad chunk size") }
+            guard let size = Int(sizeText, radix: 16) else { throw .malformed("bad chunk size") }
             if size == 0 {
                 // Trailers until an empty line.
                 while true {
@@ -95,30 +95,41 @@ struct RequestReader {
                 searchFrom = max(0, buffer.count - marker.count + 1)
             }
             guard buffer.count <= limit else { throw .malformed("line or head too long") }
-            guard let more = Socket.read(fd) else { throw .closed }
-            buffer.append(contentsOf: more)
+            guard Socket.read(fd, appendingTo: &buffer, scratch: &scratch) else { throw .closed }
         }
     }
 
     private mutating func fill(_ count: Int) throws(Failure) {
         while buffer.count < count {
-            guard let more = Socket.read(fd) else { throw .closed }
-            buffer.append(contentsOf: more)
+            guard Socket.read(fd, appendingTo: &buffer, scratch: &scratch) else { throw .closed }
         }
     }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String { trimming(" \t") }
-
-    fileprivate func trimming(_ set: String) -> String {
-        var slice = self[...]
-        while let c = slice.first, set.contains(c) { slice.removeFirst() }
-        while let c = slice.last, set.contains(c) { slice.removeLast() }
-        return String(slice)
+extension RequestReader {
+    /// The lines of a head, split at CRLF.
+    fileprivate static func lines(_ head: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = head.startIndex
+        var index = start
+        while index < head.endIndex {
+            if head[index] == 13, index + 1 < head.endIndex, head[index + 1] == 10 {
+                lines.append(head[start..<index])
+                index += 2
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        lines.append(head[start..<head.endIndex])
+        return lines
     }
-}
 
-extension Substring {
-    fileprivate func trimming(_ set: String) -> String { String(self).trimming(set) }
+    /// The text of `bytes` without the spaces and tabs around it.
+    fileprivate static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        var slice = bytes
+        while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+        return String(decoding: slice, as: UTF8.self)
+    }
 }

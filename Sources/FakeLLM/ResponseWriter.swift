@@ -157,7 +157,10 @@ struct ResponseWriter {
     private func sendEvents(_ events: [String], reply: FakeReply) -> Bool {
         let last = Array("0\r\n\r\n".utf8)
         if reply.eventDelay == .zero {
-            let whole = eventStreamHead(reply: reply) + events.flatMap(chunk) + last
+            var whole = eventStreamHead(reply: reply)
+            whole.reserveCapacity(whole.count + events.reduce(last.count) { $0 + $1.utf8.count + 12 })
+            for event in events { appendChunk(Array(event.utf8), to: &whole) }
+            whole += last
             waitToAnswer()
             onStatus(200)
             onEnd(true)
@@ -197,7 +200,18 @@ struct ResponseWriter {
     }
 
     private func chunk(_ bytes: [UInt8]) -> [UInt8] {
-        Array(String(bytes.count, radix: 16).utf8) + [13, 10] + bytes + [13, 10]
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(bytes.count + 12)
+        appendChunk(bytes, to: &chunk)
+        return chunk
+    }
+
+    /// `bytes` framed as one chunk of a chunked body, appended to `out`.
+    private func appendChunk(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out += String(bytes.count, radix: 16).utf8
+        out += [13, 10]
+        out += bytes
+        out += [13, 10]
     }
 
     private func head(status: Int, reply: FakeReply, fields: [(String, String)]) -> [UInt8] {

@@ -54,6 +54,21 @@ enum Socket {
         }
     }
 
+    /// Reads up to `scratch.count` bytes into `scratch` (a buffer the caller keeps for the
+    /// connection, not a new zeroed 64 KiB array each read) and appends them to `buffer`; false
+    /// at end of stream or on error.
+    static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], scratch: inout [UInt8]) -> Bool {
+        while true {
+            let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                buffer.append(contentsOf: scratch[..<n])
+                return true
+            }
+            if n < 0, errno == EINTR { continue }
+            return false
+        }
+    }
+
     /// Writes all of `bytes`; false when the peer is gone.
     @discardableResult
     static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

@@ -144,6 +144,37 @@ struct FakeLLMTests {
         }
     }
 
+    /// The server reads a body's escapes, numbers and nesting as JSON says (its own parser,
+    /// not Foundation's): the prompt, the limits and the schema it answers from.
+    @Test func theServerReadsEscapesAndNumbersAsJSONSays() async throws {
+        try await withFakeServer(FakeLLMServer.defaultReply) { server in
+            let body = #"""
+                { "model" : "m\u00e9", "max_tokens": 12, "system": "tab\there \"q\" \\ \/",
+                  "messages": [ {"role": "user", "content": [{"type": "text", "text": "line\nnext \ud83d\ude00 é"}]} ],
+                  "tools": [{"name": "out", "input_schema": {"type": "object", "required": ["n", "r", "k"],
+                    "properties": {"n": {"type": "number", "minimum": 2.5}, "r": {"type": "integer", "minimum": -3},
+                      "k": {"const": [true, null, 1e2]}}}}],
+                  "tool_choice": {"type": "tool", "name": "out"}, "stream": false }
+                """#
+            let request = HTTPRequest(
+                url: server.baseURL + "/v1/messages", headers: ["content-type": "application/json"], body: Array(body.utf8),
+                timeout: .seconds(5))
+            let response = try await HTTPClient.shared.send(request)
+            let seen = try #require(server.log.first?.request)
+            #expect(seen.model == "m\u{e9}")
+            #expect(seen.maxTokens == 12)
+            #expect(seen.system == "tab\there \"q\" \\ /")
+            #expect(seen.prompt == "tab\there \"q\" \\ /\nline\nnext \u{1F600} é")
+            #expect(seen.forcedTool == "out")
+            #expect(!seen.isStreaming)
+            let input = try #require(((jsonObject(response.body)?["content"] as? [[String: Any]])?.first)?["input"] as? [String: Any])
+            #expect(input["n"] as? Double == 2.5)
+            #expect(input["r"] as? Int == -3)
+            let k = try #require(input["k"] as? [Any])
+            #expect(k.count == 3 && k[0] as? Bool == true && k[1] is NSNull && k[2] as? Double == 100)
+        }
+    }
+
     @Test func theServerReadsChunkedRequestBodies() async throws {
         try await withFakeServer({ request in .text(request.prompt) }) { server in
             let json = #"{"model":"m","messages":[{"role":"user","content":"chunked body"}]}"#
