@@ -22,21 +22,12 @@ concurrency=${3:-50}
 runs=${4:-3}
 [ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
 pipe=${PIPE:-$PWD/.build/release/pipe}   # PIPE, PIPE_BENCH: other binaries (a before/after comparison)
-bin=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -n 1)/bin
 work=$(mktemp -d)
-as_user=()
-if [ "$(id -u)" = 0 ]; then
-  id pipe-test >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin pipe-test
-  chown pipe-test "$work"
-  as_user=(runuser -u pipe-test --)
-fi
-"${as_user[@]}" "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
-"${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -c listen_addresses='' -c max_connections=200 ${PG_STATS:+-c shared_preload_libraries=pg_stat_statements} ${PG_OPTIONS:-}" start >/dev/null
-sql() { "${as_user[@]}" "$bin/psql" -h "$work" -U postgres -d "$1" -Atc "$2"; }
+. bench/postgres.sh
+start_postgres "$work" "${PG_STATS:+-c shared_preload_libraries=pg_stat_statements}"
 . bench/one-stage.sh
 one_stage "$work" "$items"
-trap 'kill $server 2>/dev/null; "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null; stop_postgres "$work"; rm -rf "$work"' EXIT
 latency=${LATENCY_MS:-100}
 ideal=$(echo "scale=2; $items / ($workers * $concurrency) * $latency / 1000" | bc)
 echo "== $items one-stage items, $latency ms a call, $workers workers at --concurrency $concurrency (ideal $ideal s); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,20 +17,12 @@ workers=${2:-2}
 turnaround=${3:-2000}
 [ -n "${NO_BUILD:-}" ] || { swift build -c release --static-swift-stdlib --product pipe >/dev/null && swift build -c release --static-swift-stdlib --product pipe-bench >/dev/null; }
 pipe=${PIPE:-$PWD/.build/release/pipe}
-bin=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -n 1)/bin
 work=$(mktemp -d)
-as_user=()
-if [ "$(id -u)" = 0 ]; then
-  id pipe-test >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin pipe-test
-  chown pipe-test "$work"
-  as_user=(runuser -u pipe-test --)
-fi
-"${as_user[@]}" "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
-"${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -c listen_addresses='' -c max_connections=200 ${PG_OPTIONS:-}" start >/dev/null
+. bench/postgres.sh
+start_postgres "$work"
 "${PIPE_BENCH:-$PWD/.build/release/pipe-bench}" fake-server --port 0 --batch-turnaround-ms "$turnaround" > "$work/server.txt" &
 server=$!
-trap 'kill $server 2>/dev/null; "${as_user[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null; stop_postgres "$work"; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/server.txt" ] && break; sleep 0.1; done
 export ANTHROPIC_BASE_URL=$(head -n 1 "$work/server.txt") ANTHROPIC_API_KEY=bench-key-0123456789
 # The spec of bench/provider-batch.sh.
@@ -51,8 +43,7 @@ wait -n "${pids[@]}" || echo "  a worker failed (exit $?)"
 done_at=$(date +%s.%N)
 wait "${pids[@]}" 2>/dev/null || true
 printf "batch done %.2f s after the workers started\n" "$(echo "$done_at - $start" | bc)"
-sql() { "${as_user[@]}" "$bin/psql" -h "$work" -U postgres -d bench -Atc "$1"; }
-echo "provider batches submitted: $(sql "SELECT count(*) FROM provider_batches") (fewest possible: 3); requests: $(sql "SELECT count(*) FROM provider_batch_requests")"
+echo "provider batches submitted: $(sql bench "SELECT count(*) FROM provider_batches") (fewest possible: 3); requests: $(sql bench "SELECT count(*) FROM provider_batch_requests")"
 for number in $(seq "$workers"); do
   echo "  worker $number: $(cat "$work/worker$number.time")"
 done
