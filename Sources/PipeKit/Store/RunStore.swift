@@ -131,9 +131,17 @@ public final class RunStore: RunStorage {
             return nil
         }
         let startedAt = Date()
-        enqueue({ db in
-            guard try Self.insert(run, id: id, startedAt: startedAt, into: db) else {
-                throw StoreError.database(path: self.path, reason: "another run was recorded with its id, \(id), meanwhile")
+        // Known to the run's records at once, on the store's queue: a group of queued writes
+        // holds the start and the records after it, and each record checks it (`checkStarted`).
+        enqueue({ [path, unstarted] db in
+            do {
+                guard try Self.insert(run, id: id, startedAt: startedAt, into: db) else {
+                    throw StoreError.database(path: path, reason: "another run was recorded with its id, \(id), meanwhile")
+                }
+                unstarted.withLock { $0[id] = nil }
+            } catch {
+                unstarted.withLock { $0[id] = error as? StoreError ?? .database(path: path, reason: Self.reason(error)) }
+                throw error
             }
         }, done: { [unstarted] failure in
             if let failure { unstarted.withLock { $0[id] = failure } }
