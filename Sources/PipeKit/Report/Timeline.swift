@@ -123,8 +123,8 @@ struct Timeline {
     /// `for_each` as a whole waited for its slowest item.
     private mutating func markCriticalPath(_ pipeline: CompiledPipeline?) {
         let order = Dictionary(uniqueKeysWithValues: (pipeline?.stages ?? []).enumerated().map { ($1.name, $0) })
-        guard var current = lastToEnd(units.indices, order: order) else { return }
         let graph = pipeline.map(Graph.init)
+        guard var current = lastToEnd(units.indices, order: order, graph: graph) else { return }
         let tolerance = 0.002 + total * 0.001
         var marked = Set<Int>()
         while marked.insert(current).inserted {
@@ -144,20 +144,28 @@ struct Timeline {
                 else { return false }
                 return graph?.waitsFor(unit.unit, other.unit) ?? true
             }
-            guard let previous = lastToEnd(candidates, order: order) else { return }
+            guard let previous = lastToEnd(candidates, order: order, graph: graph) else { return }
             current = previous
         }
     }
 
     /// The unit that ended last. Times are recorded to the millisecond, so units can end
-    /// together: then the one that started last, then the later iteration, then the stage later
-    /// in the pipeline's topological `order` is the one that waited for the others.
-    private func lastToEnd(_ indices: some Sequence<Int>, order: [String: Int]) -> Int? {
+    /// together: then one that none of the others could have waited for (a unit's start is its
+    /// end less its latency, both rounded, so a stage that started after another ended can seem
+    /// to have started first), then the one that started last, then the later iteration, then
+    /// the stage later in the pipeline's topological `order`.
+    private func lastToEnd(_ indices: some Sequence<Int>, order: [String: Int], graph: Graph?) -> Int? {
         func key(_ index: Int) -> (Double, Double, Int, Int) {
             let unit = units[index]
             return (unit.end, unit.start, unit.unit.iteration ?? 0, order[unit.unit.stage] ?? 0)
         }
-        return indices.max { key($0) < key($1) }
+        guard let end = indices.map({ units[$0].end }).max() else { return nil }
+        let together = indices.filter { units[$0].end == end }
+        let waitedFor = together.filter { index in
+            together.contains { $0 != index && graph?.waitsFor(units[$0].unit, units[index].unit) == true }
+        }
+        let last = together.filter { !waitedFor.contains($0) }
+        return (last.isEmpty ? together : last).max { key($0) < key($1) }
     }
 
     /// What each stage reads and the loop it belongs to, looked up by name.
