@@ -44,16 +44,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Argument(help: "A run id, a unique prefix of one, or `last`. Without it, the recent runs are listed.")
     var runID: String?
 
-    @Option(name: .long, help: ArgumentHelp("The run store file.", valueName: "path"))
-    var store: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Read runs and batches from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
-    var queue: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Use the store beside this spec, and only its runs (for the list and `last`).", valueName: "spec"))
-    var spec: String?
+    @OptionGroup var location: CatalogLocation
 
     @Option(name: .long, help: "How many runs to list.")
     var limit: Int = 20
@@ -73,25 +64,16 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = storePath
-        let runStore: any RunCatalog
-        do {
-            runStore = try await RunStores.open(path, create: false)
-        } catch .missing {
-            throw try failure(
-                "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
-        } catch {
-            throw try failure(error.description)
-        }
+        let runStore = try await location.open()
         do {
             if let runID {
                 try await show(runID, in: runStore)
             } else {
-                let rows = try await runStore.runs(limit: limit, specPath: spec)
+                let rows = try await runStore.runs(limit: limit, specPath: location.spec)
                 if json {
                     try Terminal.write(RunLogJSON.list(rows).serialized(pretty: true) + "\n")
                 } else if rows.isEmpty {
-                    try Terminal.writeError("pipe: no runs recorded in \(path)" + (spec.map { " for \($0)" } ?? "") + "\n")
+                    try Terminal.writeError("pipe: no runs recorded in \(location.path)" + (location.spec.map { " for \($0)" } ?? "") + "\n")
                 } else {
                     try Terminal.write(format.list(rows))
                 }
@@ -99,14 +81,14 @@ struct LogsCommand: AsyncParsableCommand {
                 try await listEvals(in: runStore)
             }
         } catch let error as StoreError {
-            throw try failure(error.description)
+            throw try CatalogLocation.failure(error.description)
         }
     }
 
     private func show(_ text: String, in runStore: any RunCatalog) async throws {
-        guard let id = try await runStore.resolveRunID(text, specPath: spec), let detail = try await runStore.run(id) else {
-            let what = text == "last" ? "no runs recorded" + (spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
-            throw try failure("\(what) in \(storePath); `pipe logs` lists the recent runs")
+        guard let id = try await runStore.resolveRunID(text, specPath: location.spec), let detail = try await runStore.run(id) else {
+            let what = text == "last" ? "no runs recorded" + (location.spec.map { " for \($0)" } ?? "") : "no run `\(text)`"
+            throw try CatalogLocation.failure("\(what) in \(location.path); `pipe logs` lists the recent runs")
         }
         guard let stage else {
             try Terminal.write(json ? RunLogJSON.detail(detail).serialized(pretty: true) + "\n" : format.detail(detail))
@@ -117,7 +99,7 @@ struct LogsCommand: AsyncParsableCommand {
         if !json, !toolCalls.isEmpty { try Terminal.writeError(RunLogText.toolCalls(toolCalls)) }
         guard let row = detail.stages.last(where: { $0.stage == stage }) else {
             let names = detail.stages.map(\.stage)
-            throw try failure("run \(id) has no stage `\(stage)`"
+            throw try CatalogLocation.failure("run \(id) has no stage `\(stage)`"
                 + (names.isEmpty ? "; none of its stages finished" : "; its stages: \(names.joined(separator: ", "))"))
         }
         guard let output = row.output else {
@@ -131,7 +113,7 @@ struct LogsCommand: AsyncParsableCommand {
 
     /// The recent batches (`pipe batch`), after the runs, when there are any.
     private func listBatches(in runStore: any RunCatalog) async throws {
-        guard !json, spec == nil, let queue = BatchQueue.reading(runStore) else { return }
+        guard !json, location.spec == nil, let queue = BatchQueue.reading(runStore) else { return }
         let batches = try await queue.batches(limit: limit)
         guard !batches.isEmpty else { return }
         try Terminal.write("\n" + format.batches(batches))
@@ -139,23 +121,13 @@ struct LogsCommand: AsyncParsableCommand {
 
     /// The recent evals (`pipe eval`), after the batches, when there are any.
     private func listEvals(in runStore: any RunCatalog) async throws {
-        guard !json, spec == nil, let runStore = runStore as? RunStore else { return }
+        guard !json, location.spec == nil, let runStore = runStore as? RunStore else { return }
         let evals = try await SQLiteEvalRecords(store: runStore).evals(limit: limit)
         guard !evals.isEmpty else { return }
         try Terminal.write("\n" + RunLogText(directory: FileManager.default.currentDirectoryPath).evals(evals))
     }
 
-    /// --queue or PIPE_QUEUE (PostgreSQL), else --store, else PIPE_STORE, else beside --spec,
-    /// else in the current folder.
-    private var storePath: String { BatchQueue.url(queue) ?? RunRecording.path(store: store, spec: spec) }
-
     private var format: RunLogText {
         RunLogText(directory: FileManager.default.currentDirectoryPath)
-    }
-
-    /// Says what is wrong on stderr; the command exits 2.
-    private func failure(_ message: String) throws(WriteError) -> ExitCodeError {
-        try Terminal.writeError("pipe: \(message)\n")
-        return ExitCodeError(code: 2)
     }
 }

@@ -56,32 +56,15 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the HTML to this file (default: standard output).", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("The run store file.", valueName: "path"))
-    var store: String?
-
-    @Option(name: .long, help: ArgumentHelp("Read runs and batches from PostgreSQL (default: PIPE_QUEUE).", valueName: "url"))
-    var queue: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Use the store beside this spec; `last` is then its newest run.", valueName: "spec"))
-    var spec: String?
+    @OptionGroup var location: CatalogLocation
 
     func run() async throws {
-        let path = BatchQueue.url(queue) ?? RunRecording.path(store: store, spec: spec)
-        let catalog: any RunCatalog
-        do {
-            catalog = try await RunStores.open(path, create: false)
-        } catch .missing {
-            throw try failure(
-                "no run store at \(path): `pipe run` creates it beside the spec; name another with --store or PIPE_STORE")
-        } catch {
-            throw try failure(error.description)
-        }
+        let catalog = try await location.open()
         let page: ReportPage
         do {
-            page = try await find(in: catalog, storePath: path)
+            page = try await find(in: catalog)
         } catch let error as StoreError {
-            throw try failure(error.description)
+            throw try CatalogLocation.failure(error.description)
         }
         let html = page.render()
         guard let output else {
@@ -95,12 +78,12 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     /// The run or batch `reference` names, read into its page.
-    private func find(in catalog: any RunCatalog, storePath: String) async throws -> ReportPage {
+    private func find(in catalog: any RunCatalog) async throws -> ReportPage {
         let queue = BatchQueue.reading(catalog)
-        let runID = try await catalog.resolveRunID(reference, specPath: spec)
-        let batch = spec == nil ? try await queue?.batch(reference) : nil
+        let runID = try await catalog.resolveRunID(reference, specPath: location.spec)
+        let batch = location.spec == nil ? try await queue?.batch(reference) : nil
         // An eval id (`e...`), or `last` when the newest batch is an eval's.
-        if spec == nil, let store = catalog as? RunStore, let queue {
+        if location.spec == nil, let store = catalog as? RunStore, let queue {
             let records = SQLiteEvalRecords(store: store)
             if let eval = try await records.eval(reference), reference != "last" || batch?.id == eval.batchID,
                 let evalBatch = try await queue.batch(eval.batchID)
@@ -113,9 +96,9 @@ struct ReportCommand: AsyncParsableCommand {
             return BatchReport.page(try await BatchReportData.load(batch, queue: queue, catalog: catalog))
         }
         guard let runID, let detail = try await catalog.run(runID) else {
-            let what = reference == "last" ? "no runs or batches recorded" + (spec.map { " for \($0)" } ?? "")
+            let what = reference == "last" ? "no runs or batches recorded" + (location.spec.map { " for \($0)" } ?? "")
                 : "no run or batch `\(reference)`"
-            throw try failure("\(what) in \(storePath); `pipe logs` lists them")
+            throw try CatalogLocation.failure("\(what) in \(location.path); `pipe logs` lists them")
         }
         return RunReport.page(RunReportData.load(detail))
     }
@@ -127,11 +110,5 @@ struct ReportCommand: AsyncParsableCommand {
         guard reference == "last", let newest = try await catalog.runs(limit: 1, specPath: nil).first else { return false }
         if batch.createdAt > newest.startedAt { return true }
         return try await catalog.runs(inBatch: batch.id).contains { $0.id == runID }
-    }
-
-    /// Says what is wrong on stderr; the command exits 2.
-    private func failure(_ message: String) throws(WriteError) -> ExitCodeError {
-        try Terminal.writeError("pipe: \(message)\n")
-        return ExitCodeError(code: 2)
     }
 }
