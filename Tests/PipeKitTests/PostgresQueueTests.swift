@@ -160,6 +160,37 @@ import Testing
         #expect(rows == Array(0..<40))
     }
 
+    /// Rows of one insert queued together (the journal's calls and stages) go as one statement,
+    /// in the order queued; a row that fails is written again alone and takes no other with it.
+    @Test func rowsWrittenTogetherKeepTheirOrderAndAFailingOneTakesNoOtherWithIt() async throws {
+        let client = try await queue(connections: 1).client
+        try await client.write("CREATE TABLE numbers (seq INTEGER GENERATED ALWAYS AS IDENTITY, n INTEGER PRIMARY KEY)")
+        let insert = "INSERT INTO numbers (n) VALUES"
+        // 21 rows of one insert among other statements: 3 statements of 16, 4 and 1 rows, each at
+        // the place of its first row.
+        let statements = (0..<21).map { PostgresStatement.row(into: insert, [$0]) } + [PostgresStatement("SELECT 1")]
+        let (sent, positions) = PostgresClient.rows(statements)
+        #expect(sent.count == 4 && positions == Array(repeating: 0, count: 16) + Array(repeating: 1, count: 4) + [2, 3])
+
+        var random = SplitMix64(state: 5)
+        let order = Array(0..<60).shuffled(using: &random) + [7]  // 7 twice: one of the two breaks the key
+        let written = Locked<[Int: Bool]>([:])
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let left = Locked(order.count)
+            for (position, n) in order.enumerated() {
+                client.enqueue(.row(into: insert, [n])) { result in
+                    // The second 7 is the one that fails (they are written in order).
+                    let key = position == order.count - 1 ? -1 : n
+                    written.withLock { $0[key] = (try? result.get().affected) == 1 }
+                    if left.withLock({ $0 -= 1; return $0 }) == 0 { continuation.resume() }
+                }
+            }
+        }
+        #expect(written.withLock { $0 } == Dictionary(uniqueKeysWithValues: order.dropLast().map { ($0, true) } + [(-1, false)]))
+        let rows = try await client.query("SELECT n FROM numbers ORDER BY seq").compactMap { $0.int("n") }
+        #expect(rows == Array(order.dropLast()))
+    }
+
     @Test func releasedItemsAreClaimedAgain() async throws {
         let queue = try await queue()
         try await batch(queue, count: 3)

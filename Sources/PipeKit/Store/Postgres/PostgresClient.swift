@@ -164,8 +164,13 @@ public final class PostgresClient: Sendable {
                 let statement = group[0].statement
                 group[0].done(.success(try connection.result(statement.sql, statement.parameters)))
             } else {
-                let results = try connection.transaction(sendingTogether: group.map(\.statement))
-                for (write, result) in zip(group, results) { write.done(.success(result)) }
+                let (sent, positions) = rows(group.map(\.statement))
+                let results = try connection.transaction(sendingTogether: sent)
+                for (write, position) in zip(group, positions) {
+                    // A row sent with others: it is one row inserted.
+                    let alone = sent[position].parameters.count == write.statement.parameters.count
+                    write.done(.success(alone ? results[position] : PostgresResult(rows: [], affected: 1)))
+                }
             }
         } catch {
             guard group.count > 1 else { return group[0].done(.failure(.statement(error))) }
@@ -177,6 +182,41 @@ public final class PostgresClient: Sendable {
                 }
             }
         }
+    }
+
+    /// Rows of one insert's head sent together at most (its statement prepared once for each size).
+    static let rowChunks = [16, 4, 1]
+
+    /// A group's statements as sent: the rows of one insert's head (`PostgresStatement.row`) as
+    /// one statement (in chunks of `rowChunks` rows) where the first of them was, the others in
+    /// their order; and where each statement of the group went. Rows of one table keep their
+    /// order; a group is one transaction, so it commits them all or none, wherever they stand.
+    static func rows(_ statements: [PostgresStatement]) -> (sent: [PostgresStatement], positions: [Int]) {
+        var byHead: [String: [Int]] = [:]
+        for (index, statement) in statements.enumerated() {
+            if let head = statement.insertHead { byHead["\(statement.parameters.count) \(head)", default: []].append(index) }
+        }
+        guard byHead.values.contains(where: { $0.count > 1 }) else { return (statements, Array(statements.indices)) }
+        var chunks: [Int: [Int]] = [:]
+        for indexes in byHead.values {
+            var rest = indexes[...]
+            while let size = rowChunks.first(where: { $0 <= rest.count }) {
+                chunks[rest[rest.startIndex]] = Array(rest.prefix(size))
+                rest = rest.dropFirst(size)
+            }
+        }
+        var sent: [PostgresStatement] = []
+        var positions = Array(repeating: 0, count: statements.count)
+        for (index, statement) in statements.enumerated() {
+            if let chunk = chunks[index] {
+                for member in chunk { positions[member] = sent.count }
+                sent.append(chunk.count == 1 ? statement : .rows(chunk.map { statements[$0] }))
+            } else if statement.insertHead == nil {
+                positions[index] = sent.count
+                sent.append(statement)
+            }
+        }
+        return (sent, positions)
     }
 
     private func storeError(_ failure: Failure) -> StoreError {

@@ -63,10 +63,37 @@ struct PostgresRow {
 struct PostgresStatement: Sendable {
     var sql: String
     var parameters: [any PostgresParameter]
+    /// For one row of an insert (`row(into:_:)`): the insert's head (`INSERT INTO t (a, b) VALUES`),
+    /// so that the rows of one group into one table can be sent as one statement.
+    private(set) var insertHead: String?
 
     init(_ sql: String, _ parameters: [any PostgresParameter] = []) {
         self.sql = sql
         self.parameters = parameters
+    }
+
+    /// One row inserted by `head` (`INSERT INTO t (a, b) VALUES`, without `RETURNING` or
+    /// `ON CONFLICT`): its value is one inserted row and nothing else, so it may be sent together
+    /// with other rows of the same head (`PostgresClient`'s groups: `rows(_:)`).
+    static func row(into head: String, _ parameters: [any PostgresParameter]) -> PostgresStatement {
+        var statement = PostgresStatement(head + " " + values(rows: 1, columns: parameters.count), parameters)
+        statement.insertHead = head
+        return statement
+    }
+
+    /// The rows of several `row(into:_:)` statements of one head (and as many parameters), as one
+    /// statement that inserts them in order.
+    static func rows(_ rows: [PostgresStatement]) -> PostgresStatement {
+        let columns = rows[0].parameters.count
+        return PostgresStatement(
+            (rows[0].insertHead ?? "") + " " + values(rows: rows.count, columns: columns), rows.flatMap(\.parameters))
+    }
+
+    /// `($1, $2), ($3, $4)` for 2 rows of 2 columns.
+    private static func values(rows: Int, columns: Int) -> String {
+        (0..<rows).map { row in
+            "(" + (1...columns).map { "$\(row * columns + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
     }
 }
 
@@ -249,14 +276,20 @@ final class PostgresConnection {
     private static func read(_ result: OpaquePointer) throws(PostgresError) -> PostgresResult {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK:
-            return PostgresResult(rows: [], affected: Int(text(PQcmdTuples(result))) ?? 0)
+            return PostgresResult(rows: [], affected: affected(result))
         case PGRES_TUPLES_OK:
-            return PostgresResult(rows: rows(result), affected: Int(text(PQcmdTuples(result))) ?? 0)
+            return PostgresResult(rows: rows(result), affected: affected(result))
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
             throw PostgresError(sqlState: state, primary ?? text(PQresultErrorMessage(result)))
         }
+    }
+
+    /// How many rows the statement inserted, updated or deleted: libpq's digits (none for other commands).
+    private static func affected(_ result: OpaquePointer) -> Int {
+        guard let digits = PQcmdTuples(result) else { return 0 }
+        return strtol(digits, nil, 10)
     }
 
     private static func rows(_ result: OpaquePointer) -> [PostgresRow] {

@@ -88,8 +88,12 @@ public final class PostgresJournal: DurableJournal {
 
     /// Queues a record's write; `flush` waits for it.
     private func enqueue(_ sql: String, _ parameters: [any PostgresParameter]) {
+        enqueue(PostgresStatement(sql, parameters))
+    }
+
+    private func enqueue(_ statement: PostgresStatement) {
         pending.add()
-        client.enqueue(PostgresStatement(sql, parameters)) { [pending] result in
+        client.enqueue(statement) { [pending] result in
             if case .failure(let failure) = result { pending.done(failure) } else { pending.done(nil) }
         }
     }
@@ -140,12 +144,13 @@ public final class PostgresJournal: DurableJournal {
             JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
             call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(Date()),
         ]
+        // A row among others: the calls recorded meanwhile are written in one statement.
         enqueue(
-            """
-            INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
-                problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-            """, parameters)
+            .row(
+                into: """
+                    INSERT INTO calls (run_id, stage, attempt, provider, model_name, model, request, reply, status,
+                        problems, tokens_in, tokens_out, cost_usd, latency_ms, cache_key, created_at) VALUES
+                    """, parameters))
     }
 
     public func record(_ toolCall: ToolCallRecord) async {
@@ -166,11 +171,11 @@ public final class PostgresJournal: DurableJournal {
             report.status == .reused, report.error, StoreTime.text(Date()),
         ]
         enqueue(
-            """
-            INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
-                tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-            """, parameters)
+            .row(
+                into: """
+                    INSERT INTO stages (run_id, stage, status, provider, model_name, model, attempts, tokens_in,
+                        tokens_out, cost_usd, latency_ms, output, fingerprint, reused, error, finished_at) VALUES
+                    """, parameters))
     }
 
     /// Runs `body`; a failure is kept (the first one) and answered with nil.

@@ -56,7 +56,8 @@ public final class PostgresWorkQueue: WorkQueue {
             """
             WITH picked AS (
                 SELECT item FROM items
-                WHERE batch_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
+                WHERE batch_id = $1 AND finished_at IS NULL
+                    AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
                 ORDER BY item
                 LIMIT $3
                 FOR UPDATE SKIP LOCKED
