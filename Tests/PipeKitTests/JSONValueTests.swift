@@ -117,7 +117,7 @@ import Testing
 }
 
 @Suite struct JSONValueTests {
-    @Test func stringsAreWrittenWithOnlyQuotesBackslashesAndControlsEscaped() {
+    @Test func stringsAreWrittenWithOnlyQuotesBackslashesAndControlsEscaped() throws {
         // Plain runs around every kind of escape, at the start, in the middle and at the end;
         // an é (0xC3 0xA9) and a U+00A0 (0xC2 0xA0) kept as they are, a C1 control (0xC2 0x85) escaped.
         let text = "\"a\\b\nc\r\td\u{8}\u{C}\u{1}é\u{7F}x\u{85}\u{A0}y\u{85}"
