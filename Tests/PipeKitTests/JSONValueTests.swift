@@ -117,6 +117,16 @@ import Testing
 }
 
 @Suite struct JSONValueTests {
+    @Test func stringsAreWrittenWithOnlyQuotesBackslashesAndControlsEscaped() throws {
+        // Plain runs around every kind of escape, at the start, in the middle and at the end;
+        // an é (0xC3 0xA9) and a U+00A0 (0xC2 0xA0) kept as they are, a C1 control (0xC2 0x85) escaped.
+        let text = "\"a\\b\nc\r\td\u{8}\u{C}\u{1}é\u{7F}x\u{85}\u{A0}y\u{85}"
+        #expect(JSONValue.string(text).serialized() == #""\"a\\b\nc\r\td\b\f\u0001é\u007fx\u0085\#u{A0}y\u0085""#)
+        #expect(JSONValue.string("plain").serialized() == #""plain""#)
+        #expect(JSONValue.string("").serialized() == #""""#)
+        #expect(try JSONParser.parse(JSONValue.string(text).serialized()) == .string(text))
+    }
+
     @Test func keyOrderPreservedInSerialization() throws {
         let text = #"{"zeta":1,"alpha":[true,null],"mid":{"y":"\"q\"\n","x":-0.5}}"#
         let value = try JSONParser.parse(text)

@@ -165,6 +165,19 @@ struct ProviderErrorTests {
         #expect("\(key)" == "<redacted>")
     }
 
+    @Test func aKeyAnywhereInAReplyIsRedacted() {
+        let mapper = ProviderErrorMapper(provider: .openai, apiKey: APIKey(providerTestKey))
+        #expect(mapper.redact(providerTestKey) == "<redacted>")
+        #expect(mapper.redact("\(providerTestKey) at the start") == "<redacted> at the start")
+        #expect(mapper.redact("at the end é \(providerTestKey)") == "at the end é <redacted>")
+        #expect(mapper.redact("twice \(providerTestKey)\(providerTestKey)") == "twice <redacted><redacted>")
+        // Its start without its end, or its end without its start, is no key.
+        let half = String(providerTestKey.dropLast())
+        #expect(mapper.redact("nearly \(half)") == "nearly \(half)")
+        #expect(mapper.redact(String(providerTestKey.dropFirst())) == String(providerTestKey.dropFirst()))
+        #expect(mapper.redact("") == "")
+    }
+
     @Test func everyErrorDescriptionWithTheKeyInItsInputIsRedacted() {
         let mapper = ProviderErrorMapper(provider: .openai, apiKey: APIKey(providerTestKey))
         let errors: [ProviderError] = [

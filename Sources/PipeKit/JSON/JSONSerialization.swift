@@ -78,34 +78,61 @@ struct JSONWriter {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func writeString(_ string: String, into out: inout [UInt8]) {
+        var string = string
+        // Native strings are contiguous UTF-8: runs of bytes that need no escape are copied
+        // whole (a batch writes several JSON documents an item, most of them plain text).
+        string.withUTF8 { bytes in writeString(bytes, into: &out) }
+    }
+
+    /// Whether a UTF-8 byte is written as it is: not `"`, `\`, a C0 control, DEL, nor the
+    /// first byte of a C1 control (0xC2, looked at with the byte after it).
+    private static let plain: [Bool] = (0...255).map { byte in
+        !(byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xC2)
+    }
+
+    private static func writeString(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // DEL and the C1 controls (U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8) are escaped too, so
-        // that JSON printed on a terminal cannot drive it.
-        var afterC2 = false
-        for b in string.utf8 {
-            if afterC2 {
-                afterC2 = false
-                if (0x80...0x9F).contains(b) {
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+        var start = 0
+        var index = 0
+        let count = bytes.count
+        Self.plain.withUnsafeBufferPointer { plain in
+            while index < count {
+                let b = bytes[index]
+                if plain[Int(b)] {
+                    index += 1
                     continue
                 }
-                out.append(0xC2)
-            }
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
-            case 0..<0x20, 0x7F:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
-            case 0xC2: afterC2 = true
-            default: out.append(b)
+                if start < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index])) }
+                index += 1
+                start = index
+                // DEL and the C1 controls (U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8) are escaped
+                // too, so that JSON printed on a terminal cannot drive it.
+                switch b {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
+                case 0xC2:
+                    if index < count, (0x80...0x9F).contains(bytes[index]) {
+                        escape(bytes[index], into: &out)
+                        index += 1
+                        start = index
+                    } else {
+                        out.append(0xC2)
+                    }
+                default: escape(b, into: &out)
+                }
             }
         }
-        if afterC2 { out.append(0xC2) }
+        if start < count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<count])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// `\u00XX` for a control character.
+    private static func escape(_ b: UInt8, into out: inout [UInt8]) {
+        out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
     }
 }

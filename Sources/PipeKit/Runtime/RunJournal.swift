@@ -173,40 +173,76 @@ public enum Fingerprint {
     /// stdin, or `-`, and the names of its `env:`). A resumed run reuses a stage's recorded
     /// value only when this matches.
     public static func stage(_ stage: CompiledStage, rendered: [String]) -> String {
-        var parts: [String]
+        var parts = Parts()
         switch stage.kind {
         case .model(let model):
-            parts = [
+            for part in [
                 "stage", stage.name, models(stage.models), String(model.maxTokens),
                 model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
-            ] + rendered
-            parts.append(TemplateText.source(of: model.prompt))
+            ] { parts.add(part) }
+            for part in rendered { parts.add(part) }
+            parts.add(TemplateText.source(of: model.prompt))
             // Tools only when there are some, so that earlier fingerprints still match.
-            if !model.tools.isEmpty { parts += ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)] }
+            if !model.tools.isEmpty {
+                for part in ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)] { parts.add(part) }
+            }
         case .command(let command):
-            parts = ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"]
-                + rendered + command.arguments.map(TemplateText.source(of:))
+            for part in ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"] { parts.add(part) }
+            for part in rendered { parts.add(part) }
+            for argument in command.arguments { parts.add(TemplateText.source(of: argument)) }
         case .pipeline(let child):
             // The child's text and files, and the input rendered for it.
-            parts = ["pipeline", stage.name, child.digest] + rendered
+            for part in ["pipeline", stage.name, child.digest] + rendered { parts.add(part) }
         }
-        return SHA256.hex(parts.joined(separator: "\u{1F}"))
+        return parts.hex
     }
 
     /// A call: the cache reuses a reply only for exactly the same request. A message of one
     /// text block counts as its text, and tools only when there are some, so that keys made
     /// before messages had blocks still match.
     public static func call(_ request: ModelRequest) -> String {
-        let messages = request.messages.map { message in
-            "\(message.role.rawValue):" + (message.plainText ?? "\u{1D}" + message.contentJSON.serialized())
-        }.joined(separator: "\u{1E}")
-        var parts = [
-            "call", request.model.provider.name, request.model.model, request.model.baseURL ?? "-",
-            String(request.maxTokens), request.temperature.map { String($0) } ?? "-", request.system ?? "-", messages,
-            request.outputSchema?.serialized() ?? "text",
-        ]
-        if !request.tools.isEmpty { parts.append(JSONValue.array(request.tools.map(\.json)).serialized()) }
-        return SHA256.hex(parts.joined(separator: "\u{1F}"))
+        var parts = Parts()
+        for part in [
+            "call", request.model.provider.name, request.model.model, request.model.baseURL ?? "-", String(request.maxTokens),
+            request.temperature.map { String($0) } ?? "-", request.system ?? "-",
+        ] { parts.add(part) }
+        // The messages, as one part.
+        parts.add("")
+        for (index, message) in request.messages.enumerated() {
+            if index > 0 { parts.append("\u{1E}") }
+            parts.append(message.role.rawValue)
+            parts.append(":")
+            if let text = message.plainText {
+                parts.append(text)
+            } else {
+                parts.append("\u{1D}")
+                parts.append(message.contentJSON.serialized())
+            }
+        }
+        parts.add(request.outputSchema?.serialized() ?? "text")
+        if !request.tools.isEmpty { parts.add(JSONValue.array(request.tools.map(\.json)).serialized()) }
+        return parts.hex
+    }
+
+    /// The SHA-256 of parts joined with U+001F, hashed as they come (not joined first: a
+    /// recorded run makes two fingerprints a call).
+    private struct Parts {
+        private var hasher = SHA256()
+        private var empty = true
+
+        /// Starts a part.
+        mutating func add(_ part: String) {
+            if !empty { hasher.update("\u{1F}") }
+            empty = false
+            hasher.update(part)
+        }
+
+        /// Adds to the part started last.
+        mutating func append(_ text: String) {
+            hasher.update(text)
+        }
+
+        var hex: String { SHA256.hex(digest: hasher.finalize()) }
     }
 
     static func models(_ models: [ResolvedModel]) -> String {

@@ -201,22 +201,20 @@ public final class RunStore: RunStorage {
     static func insert(_ run: NewRun, id: String, startedAt: Date, batchItem: (batch: String, index: Int)? = nil, into db: Database)
         throws -> Bool
     {
-        try db.cachedStatement(sql: insertRun).execute(arguments: [
-            id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
+        try db.run(
+            insertRun, id, StoreFile.canonical(run.specPath), run.specHash, run.pipelineName, RunStatus.running.rawValue,
             StoreTime.text(startedAt), run.input.serialized(), run.traceID, run.resumedFrom, batchItem?.batch,
-            batchItem?.index,
-        ])
+            batchItem?.index)
         return db.changesCount == 1
     }
 
     /// The write that records how run `id` ended (its arguments taken now, at its end).
     static func update(_ id: String, ending end: RunEnd) -> @Sendable (Database) throws -> Void {
-        let arguments: StatementArguments = [
-            end.status.rawValue, StoreTime.text(Date()), StoreTime.milliseconds(end.wall),
-            end.output?.serialized(), end.usage.input, end.usage.output, end.costUSD, end.error, id,
-        ]
+        let (finished, milliseconds, output) = (StoreTime.text(Date()), StoreTime.milliseconds(end.wall), end.output?.serialized())
         return { db in
-            try db.cachedStatement(sql: updateEnd).execute(arguments: arguments)
+            try db.run(
+                updateEnd, end.status.rawValue, finished, milliseconds, output, end.usage.input, end.usage.output, end.costUSD,
+                end.error, id)
         }
     }
 

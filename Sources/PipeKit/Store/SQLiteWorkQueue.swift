@@ -79,21 +79,18 @@ public final class SQLiteWorkQueue: WorkQueue {
     public func enqueue(batch: String, items: [QueuedItem]) async throws(StoreError) {
         let now = StoreTime.text(Date())
         try await write { db in
-            let statement = try db.cachedStatement(sql: """
+            let insert = """
                 INSERT INTO batch_items (batch_id, item, line, input, status, error, finished_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (batch_id, item) DO NOTHING
-                """)
+                """
             for item in items {
                 switch item.input {
                 case .success(let value):
-                    try statement.execute(arguments: [
-                        batch, item.index, item.line, value.serialized(), ItemStatus.pending.rawValue, nil, nil,
-                    ])
+                    try db.run(
+                        insert, batch, item.index, item.line, value.serialized(), ItemStatus.pending.rawValue, String?.none, String?.none)
                 case .failure(let invalid):
-                    try statement.execute(arguments: [
-                        batch, item.index, item.line, nil, ItemStatus.invalidInput.rawValue, invalid.message, now,
-                    ])
+                    try db.run(insert, batch, item.index, item.line, String?.none, ItemStatus.invalidInput.rawValue, invalid.message, now)
                 }
             }
         }
@@ -128,13 +125,13 @@ public final class SQLiteWorkQueue: WorkQueue {
                         ORDER BY item LIMIT ?
                         """, arguments: [batch, limit])
             let taken = rows.sorted { ($0["item"] as Int) < ($1["item"] as Int) }.prefix(limit)
-            let update = try db.cachedStatement(sql: """
-                UPDATE batch_items SET status = 'running', worker = ?, lease_until = ?, claims = claims + 1
-                WHERE batch_id = ? AND item = ?
-                """)
             return try taken.map { row in
                 let index: Int = row["item"]
-                try update.execute(arguments: [worker, until, batch, index])
+                try db.run(
+                    """
+                    UPDATE batch_items SET status = 'running', worker = ?, lease_until = ?, claims = claims + 1
+                    WHERE batch_id = ? AND item = ?
+                    """, worker, until, batch, index)
                 let input: String = row["input"]
                 return Claim(
                     batch: batch, index: index, line: row["line"], input: (try? JSONParser.parse(input)) ?? .null,
@@ -162,28 +159,25 @@ public final class SQLiteWorkQueue: WorkQueue {
         try await store.startRun(run) { db, id, startedAt in
             guard try RunStore.insert(run, id: id, startedAt: startedAt, batchItem: (claim.batch, claim.index), into: db)
             else { return false }
-            try db.cachedStatement(sql: "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?")
-                .execute(arguments: [id, claim.batch, claim.index, claim.worker])
+            try db.run(
+                "UPDATE batch_items SET run_id = ? WHERE batch_id = ? AND item = ? AND worker = ?", id, claim.batch, claim.index,
+                claim.worker)
             return true
         }
     }
 
     public func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
-        let arguments: StatementArguments = [
-            result.status.rawValue, result.runID ?? claim.previousRunID, result.output?.serialized(), result.stage,
-            result.error, result.usage.input, result.usage.output, result.costUSD, StoreTime.text(Date()),
-            claim.batch, claim.index, claim.worker,
-        ]
+        let (output, finished) = (result.output?.serialized(), StoreTime.text(Date()))
         let endRun = result.runID.flatMap { id in runEnd.map { RunStore.update(id, ending: $0) } }
         return try await write { db in
             try endRun?(db)
-            try db.cachedStatement(
-                sql: """
-                    UPDATE batch_items SET status = ?, run_id = ?, output = ?, stage = ?, error = ?, tokens_in = ?,
-                        tokens_out = ?, cost_usd = ?, finished_at = ?, worker = NULL, lease_until = NULL
-                    WHERE batch_id = ? AND item = ? AND worker = ? AND status = 'running'
-                    """
-            ).execute(arguments: arguments)
+            try db.run(
+                """
+                UPDATE batch_items SET status = ?, run_id = ?, output = ?, stage = ?, error = ?, tokens_in = ?,
+                    tokens_out = ?, cost_usd = ?, finished_at = ?, worker = NULL, lease_until = NULL
+                WHERE batch_id = ? AND item = ? AND worker = ? AND status = 'running'
+                """, result.status.rawValue, result.runID ?? claim.previousRunID, output, result.stage, result.error,
+                result.usage.input, result.usage.output, result.costUSD, finished, claim.batch, claim.index, claim.worker)
             return db.changesCount == 1
         }
     }

@@ -89,13 +89,11 @@ final class StoreJournal: DurableJournal {
         // the stages (HTTP's).
         let (runID, created) = (runID, Date())
         enqueue { db in
-            try db.cachedStatement(sql: Self.insertCall).execute(
-                arguments: [
-                    runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
-                    RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
-                    JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
-                    call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(created),
-                ])
+            try db.run(
+                Self.insertCall, runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
+                RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
+                JSONValue.array(call.problems.map { .string($0) }).serialized(), call.usage.input, call.usage.output,
+                call.costUSD, StoreTime.milliseconds(call.latency), call.cacheKey, StoreTime.text(created))
         }
     }
 
@@ -115,13 +113,11 @@ final class StoreJournal: DurableJournal {
         let (runID, finished) = (runID, Date())
         enqueue { db in
             let report = stage.report
-            try db.cachedStatement(sql: Self.insertStage).execute(
-                arguments: [
-                    runID, report.stage, report.status.rawValue, report.model?.provider.name ?? report.withoutModel,
-                    report.model?.name ?? report.withoutModel, report.model?.model ?? "", report.attempts, report.usage.input, report.usage.output, report.costUSD,
-                    StoreTime.milliseconds(report.latency), stage.output?.serialized(), stage.fingerprint,
-                    report.status == .reused, report.error, StoreTime.text(finished),
-                ])
+            try db.run(
+                Self.insertStage, runID, report.stage, report.status.rawValue, report.model?.provider.name ?? report.withoutModel,
+                report.model?.name ?? report.withoutModel, report.model?.model ?? "", report.attempts, report.usage.input,
+                report.usage.output, report.costUSD, StoreTime.milliseconds(report.latency), stage.output?.serialized(),
+                stage.fingerprint, report.status == .reused, report.error, StoreTime.text(finished))
         }
     }
 

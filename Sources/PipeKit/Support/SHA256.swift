@@ -76,12 +76,16 @@ public struct SHA256: Sendable {
     public static func hex(_ text: String) -> String {
         var hasher = SHA256()
         hasher.update(text)
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        let digest = hasher.finalize()
+        return hex(digest: hasher.finalize())
+    }
+
+    /// A digest as lowercase hex.
+    static func hex(digest: [UInt8]) -> String {
+        let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: 64) { characters in
             for (index, byte) in digest.enumerated() {
-                characters[2 * index] = digits[Int(byte >> 4)]
-                characters[2 * index + 1] = digits[Int(byte & 0x0f)]
+                characters[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                characters[2 * index + 1] = digits.utf8Start[Int(byte & 0x0f)]
             }
             return 64
         }

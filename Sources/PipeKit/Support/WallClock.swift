@@ -34,7 +34,35 @@ public struct WallClock: Sendable, Equatable {
 
     /// `2026-11-21T06:15:02.123Z`
     public var rfc3339: String {
-        "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second)).\(String(millisecond).leftPadded(to: 3))Z"
+        // Written digit by digit: the store writes several times an item of a batch, and the
+        // interpolated text cost a dozen small strings each.
+        guard (1000...9999).contains(year) else {
+            return "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second)).\(String(millisecond).leftPadded(to: 3))Z"
+        }
+        return String(unsafeUninitializedCapacity: 24) { text in
+            func put(_ value: Int, digits: Int, at offset: Int) {
+                var value = value
+                for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, digits: 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            put(month, digits: 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            put(day, digits: 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            put(hour, digits: 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            put(minute, digits: 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            put(second, digits: 2, at: 17)
+            text[19] = UInt8(ascii: ".")
+            put(millisecond, digits: 3, at: 20)
+            text[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 
     /// `20261121-061502`
