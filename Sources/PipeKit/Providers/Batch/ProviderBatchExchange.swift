@@ -16,8 +16,9 @@ public protocol ProviderBatchExchange: Sendable {
     func forget(_ customIDs: [String], model: String) async throws(StoreError)
 
     // The lead's side.
-    /// How many requests wait for a batch.
-    func pendingCount(model: String) async throws(StoreError) -> Int
+    /// How many requests wait for a batch, and how many items in flight (on any worker) wait
+    /// on no batched request: items that may still hand a request in.
+    func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog
     /// The requests that wait for a batch, oldest first, at most `limit`.
     func pending(model: String, limit: Int) async throws(StoreError) -> [BatchedRequest]
     /// A provider batch was created with these requests: recorded (before it is polled), its
@@ -29,6 +30,21 @@ public protocol ProviderBatchExchange: Sendable {
     func answer(_ results: [String: String], model: String) async throws(StoreError)
     /// A provider batch whose results were all written back.
     func collected(_ batchID: String) async throws(StoreError)
+}
+
+/// What waits for a model's next provider batch on a shared queue.
+public struct ProviderBatchBacklog: Sendable, Equatable {
+    /// Requests handed in and not submitted yet.
+    public var requests: Int
+    /// Items claimed by any worker that wait on no batched request (a stage before the
+    /// batched one still running, a request not handed in yet, a result not read yet): while
+    /// there are any, more requests may come for this round.
+    public var busyItems: Int
+
+    public init(requests: Int, busyItems: Int) {
+        self.requests = requests
+        self.busyItems = busyItems
+    }
 }
 
 /// A provider batch result as the exchange carries it between workers: a JSON object with

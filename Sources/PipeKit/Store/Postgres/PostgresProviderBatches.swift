@@ -82,13 +82,23 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
         }
     }
 
-    public func pendingCount(model: String) async throws(StoreError) -> Int {
-        try await client.query(
+    public func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog {
+        // An item waits when a request of its (`i{item}-...`, any model) has no result yet;
+        // the items are counted only when requests wait.
+        let row = try await client.query(
             """
-            SELECT count(*) AS count FROM provider_batch_requests
-            WHERE batch_id = $1 AND model = $2 AND provider_batch_id IS NULL AND result IS NULL
+            WITH waiting AS (
+                SELECT count(*) AS requests FROM provider_batch_requests
+                WHERE batch_id = $1 AND model = $2 AND provider_batch_id IS NULL AND result IS NULL
+            )
+            SELECT requests, CASE WHEN requests = 0 THEN 0 ELSE (
+                SELECT count(*) FROM items
+                WHERE batch_id = $1 AND status = 'running' AND 'i' || item NOT IN (
+                    SELECT split_part(custom_id, '-', 1) FROM provider_batch_requests WHERE batch_id = $1 AND result IS NULL)
+            ) END AS busy FROM waiting
             """, [batch, model]
-        ).first?.int("count") ?? 0
+        ).first
+        return ProviderBatchBacklog(requests: row?.int("requests") ?? 0, busyItems: row?.int("busy") ?? 0)
     }
 
     public func pending(model: String, limit: Int) async throws(StoreError) -> [BatchedRequest] {
