@@ -14,6 +14,9 @@ public protocol ProviderBatchExchange: Sendable {
     func results(of customIDs: [String], model: String) async throws(StoreError) -> [String: String]
     /// Requests whose result was an error, handed out: gone, so that a resumed item asks again.
     func forget(_ customIDs: [String], model: String) async throws(StoreError)
+    /// How many provider batches have had all their results written back (`collected`): a
+    /// worker reads its results again when this grows, not on every look.
+    func collectedBatches() async throws(StoreError) -> Int
 
     // The lead's side.
     /// How many requests wait for a batch, and how many items in flight (on any worker) wait

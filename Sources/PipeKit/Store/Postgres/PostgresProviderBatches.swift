@@ -47,7 +47,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
     public func share(_ requests: [BatchedRequest], model: String) async throws(StoreError) {
         for chunk in requests.chunks(of: Self.chunk) {
             let bodies = JSONValue.object(JSONObject(chunk.map { ($0.customID, JSONValue.string($0.json)) }))
-            try await client.write(
+            try await execute(
                 """
                 INSERT INTO provider_batch_requests (batch_id, model, custom_id, body)
                 SELECT $1, $2, key, value FROM jsonb_each_text($3::jsonb) ORDER BY key
@@ -74,12 +74,18 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func forget(_ customIDs: [String], model: String) async throws(StoreError) {
         for chunk in customIDs.chunks(of: Self.chunk) {
-            try await client.write(
+            try await execute(
                 """
                 DELETE FROM provider_batch_requests
                 WHERE batch_id = $1 AND model = $2 AND custom_id = ANY (SELECT jsonb_array_elements_text($3::jsonb))
                 """, [batch, model, Self.array(chunk)])
         }
+    }
+
+    public func collectedBatches() async throws(StoreError) -> Int {
+        try await client.query(
+            "SELECT count(*) AS count FROM provider_batches WHERE batch_id = $1 AND state = 'collected'", [batch]
+        ).first?.int("count") ?? 0
     }
 
     public func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog {
@@ -143,7 +149,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func answer(_ results: [String: String], model: String) async throws(StoreError) {
         let texts = JSONValue.object(JSONObject(results.map { ($0.key, JSONValue.string($0.value)) }))
-        try await client.write(
+        try await execute(
             """
             UPDATE provider_batch_requests r SET result = v.value, body = ''
             FROM jsonb_each_text($3::jsonb) AS v
@@ -173,6 +179,13 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     /// Requests per statement.
     static let chunk = 5000
+
+    /// A statement of the exchange, on the next idle connection (a transaction of its own):
+    /// not queued behind the runs' records (`PostgresClient.write`), which thousands of items
+    /// write at once, while the workers wait for each other's requests and results.
+    private func execute(_ sql: String, _ parameters: [any PostgresParameter]) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in try connection.execute(sql, parameters) }
+    }
 
     private static func array(_ values: some Collection<String>) -> String {
         JSONValue.array(values.map { .string($0) }).serialized()
