@@ -90,7 +90,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog {
         // An item waits when a request of its (`i{item}-...`, any model) has no result yet;
-        // the items are counted only when requests wait.
+        // the items are counted only when requests wait (a hash anti-join: one pass over each).
         let row = try await client.query(
             """
             WITH waiting AS (
@@ -98,9 +98,10 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
                 WHERE batch_id = $1 AND model = $2 AND provider_batch_id IS NULL AND result IS NULL
             )
             SELECT requests, CASE WHEN requests = 0 THEN 0 ELSE (
-                SELECT count(*) FROM items
-                WHERE batch_id = $1 AND status = 'running' AND 'i' || item NOT IN (
-                    SELECT split_part(custom_id, '-', 1) FROM provider_batch_requests WHERE batch_id = $1 AND result IS NULL)
+                SELECT count(*) FROM items i
+                WHERE i.batch_id = $1 AND i.status = 'running' AND NOT EXISTS (
+                    SELECT 1 FROM provider_batch_requests r
+                    WHERE r.batch_id = $1 AND r.result IS NULL AND split_part(r.custom_id, '-', 1) = 'i' || i.item)
             ) END AS busy FROM waiting
             """, [batch, model]
         ).first
