@@ -6,7 +6,8 @@ import Testing
 /// `pipe batch --queue URL --provider-batch` and its `pipe worker`s on a real PostgreSQL
 /// server (`PostgresServer`) against the fake server's batch API: two workers hand their
 /// requests to the one that leads each model's batches, so each stage's provider batch is
-/// submitted once, with the results of real-time mode; a lead killed with `kill -9` while
+/// submitted once, with the results of real-time mode, even when one worker's items reach the
+/// stage later than the other's; a lead killed with `kill -9` while
 /// polling is taken over by the other worker, which re-attaches to its batch instead of
 /// submitting it again; `pipe batch cancel --queue` cancels the batches the workers recorded.
 @Suite final class ProviderBatchQueueTests: Sendable {
@@ -80,6 +81,75 @@ import Testing
         let stored = try await runPipe(["batch", "results", "last", "--queue", url], environment: environment(server))
         #expect(stored.status == 0, "\(stored.stderr)")
         try ProviderBatchCommandTests.expectRealTimeResultsAtHalfTheCost(realtime: realtime.stdout, batched: stored.stdout, count: 40)
+    }
+
+    /// A stage that waits until the file its item names exists, then two batched stages.
+    static let gatedSpec = """
+        version: 1
+        name: gated
+        input:
+          schema: { type: object, required: [id, gate], properties: { id: { type: integer }, gate: { type: string } } }
+        models:
+          m: { provider: anthropic, model: claude-test, price: { input: 0.0, output: 2000000.0 } }
+        defaults: { model: m, max_tokens: 100, retries: 2, timeout: 60s }
+        stages:
+          gate:
+            run: [sh, -c, 'while [ ! -e "$0" ]; do sleep 0.02; done', "{{ input.gate }}"]
+            env: { PATH: "${PATH}" }
+          extract:
+            prompt: "EXTRACT ITEM {{ input.id }}:{{ gate }}"
+            output: { schema: { type: object, required: [topic], properties: { topic: { type: string } } } }
+          classify:
+            prompt: "CLASSIFY ITEM {{ input.id }}: {{ extract.topic }}"
+            output: { schema: { type: object, required: [label], properties: { label: { type: string } } } }
+        output: "{{ classify.label }}"
+        """
+
+    @Test func aWorkerWhoseItemsReachTheStageLaterStillHasTheirRequestsInTheStagesOneBatch() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(Self.gatedSpec, to: "gated.yaml")
+        // Items 0-9 pass their gate when the file `a` exists, items 10-19 when `b` does.
+        let gate = { (name: String) in self.files.folder.url.appendingPathComponent(name).path }
+        let lines = (0..<20).map { #"{"id": \#($0), "gate": "\#(gate($0 < 10 ? "a" : "b"))"}"# }
+        let input = try write(lines.joined(separator: "\n") + "\n", to: "gated.jsonl")
+        let server = FakeLLMServer(handler: ProviderBatchCommandTests.reply)
+        server.setBatchOptions(FakeBatchOptions(turnaround: .milliseconds(300)))
+        try server.start()
+        defer { server.stop() }
+        // A short window: a lead that submitted once no request had come for one would not
+        // wait for the second worker's items.
+        var environment = environment(server)
+        environment["PIPE_PROVIDER_BATCH_WINDOW_MS"] = "200"
+        let submitted = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--no-work", "--provider-batch"], environment: environment)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        // The first worker claims items 0-9, the second 10-19.
+        let worker = ["worker", "--queue", url, "--concurrency", "10", "--exit-when-idle"]
+        let first = try LivePipe(worker, environment: environment)
+        #expect(try await waitFor("SELECT count(*) AS count FROM items WHERE status = 'running'", atLeast: 10, url))
+        let second = try LivePipe(worker, environment: environment)
+        #expect(try await waitFor("SELECT count(*) AS count FROM items WHERE status = 'running'", atLeast: 20, url))
+
+        // The first worker's items reach the batched stage and hand their requests in; the
+        // second's are held at their gate for five of the lead's windows, then let through.
+        #expect(FileManager.default.createFile(atPath: gate("a"), contents: Data()))
+        #expect(try await waitFor("SELECT count(*) AS count FROM provider_batch_requests", atLeast: 10, url))
+        try await Task.sleep(for: .seconds(1))
+        #expect(server.batches.isEmpty, "a batch was submitted while items in flight had not handed their requests in")
+        #expect(FileManager.default.createFile(atPath: gate("b"), contents: Data()))
+        for live in [first, second] {
+            let ended = await live.finish()
+            #expect(ended.status == 0, "\(ended.stderr)")
+        }
+
+        // One provider batch a stage, with the requests of both workers' items.
+        let batches = server.batches
+        #expect(batches.map(\.customIDs.count) == [20, 20])
+        #expect(batches.map { Set($0.customIDs.map { $0.split(separator: "-")[1] }) } == [["extract"], ["classify"]])
+        ProviderBatchCommandTests.expectNoRequestSubmittedTwice(server)
+        let stored = try await runPipe(["batch", "results", "last", "--queue", url], environment: environment)
+        let results = try BatchCommandTests.results(stored.stdout)
+        #expect((0..<20).allSatisfy { results[$0]?["output"] == .string("L\($0)") }, "\(stored.stdout)")
     }
 
     @Test func aLeadKilledWhilePollingIsTakenOverAndItsBatchIsNotSubmittedAgain() async throws {

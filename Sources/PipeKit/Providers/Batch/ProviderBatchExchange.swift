@@ -14,10 +14,14 @@ public protocol ProviderBatchExchange: Sendable {
     func results(of customIDs: [String], model: String) async throws(StoreError) -> [String: String]
     /// Requests whose result was an error, handed out: gone, so that a resumed item asks again.
     func forget(_ customIDs: [String], model: String) async throws(StoreError)
+    /// How many provider batches have had all their results written back (`collected`): a
+    /// worker reads its results again when this grows, not on every look.
+    func collectedBatches() async throws(StoreError) -> Int
 
     // The lead's side.
-    /// How many requests wait for a batch.
-    func pendingCount(model: String) async throws(StoreError) -> Int
+    /// How many requests wait for a batch, and how many items in flight (on any worker) wait
+    /// on no batched request: items that may still hand a request in.
+    func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog
     /// The requests that wait for a batch, oldest first, at most `limit`.
     func pending(model: String, limit: Int) async throws(StoreError) -> [BatchedRequest]
     /// A provider batch was created with these requests: recorded (before it is polled), its
@@ -29,6 +33,21 @@ public protocol ProviderBatchExchange: Sendable {
     func answer(_ results: [String: String], model: String) async throws(StoreError)
     /// A provider batch whose results were all written back.
     func collected(_ batchID: String) async throws(StoreError)
+}
+
+/// What waits for a model's next provider batch on a shared queue.
+public struct ProviderBatchBacklog: Sendable, Equatable {
+    /// Requests handed in and not submitted yet.
+    public var requests: Int
+    /// Items claimed by any worker that wait on no batched request (a stage before the
+    /// batched one still running, a request not handed in yet, a result not read yet): while
+    /// there are any, more requests may come for this round.
+    public var busyItems: Int
+
+    public init(requests: Int, busyItems: Int) {
+        self.requests = requests
+        self.busyItems = busyItems
+    }
 }
 
 /// A provider batch result as the exchange carries it between workers: a JSON object with

@@ -30,7 +30,6 @@ actor ProviderBatchLead {
     /// Leads when it can, until cancelled.
     func run() async {
         var leading = false
-        var counted = 0
         var firstSeen: ContinuousClock.Instant?
         while !Task.isCancelled {
             let lead = (try? await exchange.lead(model: key)) ?? false
@@ -47,18 +46,19 @@ actor ProviderBatchLead {
                 }
             }
             if (try? await Task.sleep(for: options.window)) == nil { return }
-            // Submitted once no request has come for a window (every worker's items in flight
-            // have reached the stage), or `maxCollect` after the first, or a batch is full.
-            guard let count = try? await exchange.pendingCount(model: key), count > 0 else {
-                (counted, firstSeen) = (0, nil)
+            guard let backlog = try? await exchange.backlog(model: key), backlog.requests > 0 else {
+                firstSeen = nil
                 continue
             }
+            // Submitted once every item in flight, on every worker, waits on a batched request
+            // (none can add one to this round: a slower worker's items are not left for the
+            // next batch), or `maxCollect` after the first request, or a batch is full.
             let now = ContinuousClock.now
             if firstSeen == nil { firstSeen = now }
-            let ready = count == counted || now - (firstSeen ?? now) >= options.maxCollect || count >= limits.maxRequests
-            counted = count
+            let ready =
+                backlog.busyItems == 0 || now - (firstSeen ?? now) >= options.maxCollect || backlog.requests >= limits.maxRequests
             guard ready, let requests = try? await exchange.pending(model: key, limit: limits.maxRequests * 4) else { continue }
-            (counted, firstSeen) = (0, nil)
+            firstSeen = nil
             for batch in limits.split(requests) { await submit(batch) }
         }
     }

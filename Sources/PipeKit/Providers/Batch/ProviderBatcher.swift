@@ -326,26 +326,31 @@ actor ProviderBatcher {
         }
     }
 
-    /// Reads the results the lead wrote back for the requests handed in, until none waits.
+    /// Reads the results the lead wrote back for the requests handed in, until none waits:
+    /// each time the lead has written a batch's results back (`collectedBatches` grew, looked
+    /// at every `firstPoll`), and every `maxLookUp` besides (results of a batch that could not
+    /// be submitted are written back without one).
     private func lookUp(_ exchange: any ProviderBatchExchange, key: String) async {
-        var wait = options.firstPoll
+        var collected: Int?
+        var lastLook = ContinuousClock.now
         var failures = 0
         while !shared.isEmpty {
-            if (try? await Task.sleep(for: wait)) == nil { break }
+            if (try? await Task.sleep(for: options.firstPoll)) == nil { break }
             let texts: [String: String]
             do throws(StoreError) {
+                // Counted before the results are read: a batch collected meanwhile is read next time.
+                let count = try await exchange.collectedBatches()
+                guard count != collected || ContinuousClock.now - lastLook >= Self.maxLookUp else { continue }
+                lastLook = .now
                 texts = try await exchange.results(of: Array(shared.keys), model: key)
+                collected = count
                 failures = 0
             } catch {
                 failures += 1
                 if failures > 10 { break }
                 continue
             }
-            guard !texts.isEmpty else {
-                wait = min(wait * 1.5, Self.maxLookUp)
-                continue
-            }
-            wait = options.firstPoll
+            guard !texts.isEmpty else { continue }
             var results: [String: BatchedResult] = [:]
             var waiting: [String: Waiting] = [:]
             var errored: [String] = []
@@ -373,7 +378,7 @@ actor ProviderBatcher {
     /// On a shared queue, requests are handed in once none has come for this long.
     static let handInWindow = Duration.milliseconds(100)
 
-    /// The longest wait between two looks for results on a shared queue.
+    /// The longest wait between two reads of the results on a shared queue.
     static let maxLookUp = Duration.seconds(2)
 }
 

@@ -47,7 +47,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
     public func share(_ requests: [BatchedRequest], model: String) async throws(StoreError) {
         for chunk in requests.chunks(of: Self.chunk) {
             let bodies = JSONValue.object(JSONObject(chunk.map { ($0.customID, JSONValue.string($0.json)) }))
-            try await client.write(
+            try await execute(
                 """
                 INSERT INTO provider_batch_requests (batch_id, model, custom_id, body)
                 SELECT $1, $2, key, value FROM jsonb_each_text($3::jsonb) ORDER BY key
@@ -74,7 +74,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func forget(_ customIDs: [String], model: String) async throws(StoreError) {
         for chunk in customIDs.chunks(of: Self.chunk) {
-            try await client.write(
+            try await execute(
                 """
                 DELETE FROM provider_batch_requests
                 WHERE batch_id = $1 AND model = $2 AND custom_id = ANY (SELECT jsonb_array_elements_text($3::jsonb))
@@ -82,13 +82,30 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
         }
     }
 
-    public func pendingCount(model: String) async throws(StoreError) -> Int {
+    public func collectedBatches() async throws(StoreError) -> Int {
         try await client.query(
-            """
-            SELECT count(*) AS count FROM provider_batch_requests
-            WHERE batch_id = $1 AND model = $2 AND provider_batch_id IS NULL AND result IS NULL
-            """, [batch, model]
+            "SELECT count(*) AS count FROM provider_batches WHERE batch_id = $1 AND state = 'collected'", [batch]
         ).first?.int("count") ?? 0
+    }
+
+    public func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog {
+        // An item waits when a request of its (`i{item}-...`, any model) has no result yet;
+        // the items are counted only when requests wait (a hash anti-join: one pass over each).
+        let row = try await client.query(
+            """
+            WITH waiting AS (
+                SELECT count(*) AS requests FROM provider_batch_requests
+                WHERE batch_id = $1 AND model = $2 AND provider_batch_id IS NULL AND result IS NULL
+            )
+            SELECT requests, CASE WHEN requests = 0 THEN 0 ELSE (
+                SELECT count(*) FROM items i
+                WHERE i.batch_id = $1 AND i.status = 'running' AND NOT EXISTS (
+                    SELECT 1 FROM provider_batch_requests r
+                    WHERE r.batch_id = $1 AND r.result IS NULL AND split_part(r.custom_id, '-', 1) = 'i' || i.item)
+            ) END AS busy FROM waiting
+            """, [batch, model]
+        ).first
+        return ProviderBatchBacklog(requests: row?.int("requests") ?? 0, busyItems: row?.int("busy") ?? 0)
     }
 
     public func pending(model: String, limit: Int) async throws(StoreError) -> [BatchedRequest] {
@@ -133,7 +150,7 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func answer(_ results: [String: String], model: String) async throws(StoreError) {
         let texts = JSONValue.object(JSONObject(results.map { ($0.key, JSONValue.string($0.value)) }))
-        try await client.write(
+        try await execute(
             """
             UPDATE provider_batch_requests r SET result = v.value, body = ''
             FROM jsonb_each_text($3::jsonb) AS v
@@ -163,6 +180,13 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     /// Requests per statement.
     static let chunk = 5000
+
+    /// A statement of the exchange, on the next idle connection (a transaction of its own):
+    /// not queued behind the runs' records (`PostgresClient.write`), which thousands of items
+    /// write at once, while the workers wait for each other's requests and results.
+    private func execute(_ sql: String, _ parameters: [any PostgresParameter]) async throws(StoreError) {
+        try await client.withConnection { connection throws(PostgresError) in try connection.execute(sql, parameters) }
+    }
 
     private static func array(_ values: some Collection<String>) -> String {
         JSONValue.array(values.map { .string($0) }).serialized()
