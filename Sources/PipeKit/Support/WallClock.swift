@@ -39,34 +39,22 @@ public struct WallClock: Sendable, Equatable {
         guard (0...9999).contains(year) else {
             return "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second)).\(String(millisecond).leftPadded(to: 3))Z"
         }
+        // Each field with its width and the character after it.
+        let fields: [(value: Int, digits: Int, then: Unicode.Scalar)] = [
+            (year, 4, "-"), (month, 2, "-"), (day, 2, "T"), (hour, 2, ":"), (minute, 2, ":"), (second, 2, "."),
+            (millisecond, 3, "Z"),
+        ]
         return String(unsafeUninitializedCapacity: 24) { buffer in
             var at = 0
-            func put(_ value: Int, digits: Int) {
-                var value = value
-                for index in stride(from: at + digits - 1, through: at, by: -1) {
+            for field in fields {
+                var value = field.value
+                for index in stride(from: at + field.digits - 1, through: at, by: -1) {
                     buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
-                at += digits
+                buffer[at + field.digits] = UInt8(ascii: field.then)
+                at += field.digits + 1
             }
-            func put(_ character: Unicode.Scalar) {
-                buffer[at] = UInt8(ascii: character)
-                at += 1
-            }
-            put(year, digits: 4)
-            put("-")
-            put(month, digits: 2)
-            put("-")
-            put(day, digits: 2)
-            put("T")
-            put(hour, digits: 2)
-            put(":")
-            put(minute, digits: 2)
-            put(":")
-            put(second, digits: 2)
-            put(".")
-            put(millisecond, digits: 3)
-            put("Z")
             return at
         }
     }
