@@ -109,6 +109,20 @@ public struct CompiledStage: Sendable {
     /// Every template reference of the stage.
     public var references: [TemplateReference] { templates.flatMap(\.references) }
 
+    /// Every value a run of the stage may look up by name: the roots of its templates (their
+    /// `??` fallbacks too), of `when` and of the `for_each` list, and `input` (a `pipeline:`
+    /// stage without `input:` passes the run's own). The runner hands a stage only these
+    /// values, not all it holds (`PipelineRunner.values(_:readBy:)`).
+    public var reads: Set<String> {
+        var names: Set<String> = ["input"]
+        for reference in references { names.insert(reference.root.value) }
+        for reference in when?.references ?? [] {
+            for link in reference.chain { names.insert(link.root.value) }
+        }
+        for link in forEach?.reference.chain ?? [] { names.insert(link.root.value) }
+        return names
+    }
+
     /// Every model the stage may call, in the order it tries them (none for a kind that
     /// calls no model).
     public var models: [ResolvedModel] { kind.models }

@@ -108,6 +108,7 @@ public enum Compiler {
         let loopOf = Dictionary(
             resolved.loops.flatMap { loop in loop.members.map { ($0, loop.end) } }, uniquingKeysWith: { first, _ in first })
         var compiled: [CompiledStage] = []
+        compiled.reserveCapacity(dag.order.count)
         for name in dag.order {
             guard let stage = resolved.stage(named: name) else { return nil }
             let kind: StageKind

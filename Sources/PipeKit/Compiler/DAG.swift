@@ -69,19 +69,20 @@ public struct DAG: Sendable {
         }
         for name in stages where state[name] == nil { visit(name) }
 
-        // Kahn's algorithm, always taking the earliest declared ready stage.
+        // Kahn's algorithm, always taking the earliest declared ready stage (a heap of
+        // declaration positions: a sorted list cost O(n) a stage, 500 independent stages
+        // half a million moves).
         var remaining = stages.reduce(into: [String: Int]()) { $0[$1] = dependencies[$1]?.count ?? 0 }
-        var ready = stages.filter { remaining[$0] == 0 }
+        var ready = PositionHeap()
+        for name in stages where remaining[name] == 0 { ready.insert(position[name]!) }
         var order: [String] = []
-        while !ready.isEmpty {
-            let next = ready.removeFirst()
-            order.append(next)
-            for dependent in dependents[next] ?? [] {
+        order.reserveCapacity(stages.count)
+        while let next = ready.popMin() {
+            let name = stages[next]
+            order.append(name)
+            for dependent in dependents[name] ?? [] {
                 remaining[dependent]! -= 1
-                if remaining[dependent] == 0 {
-                    let index = ready.firstIndex { position[$0]! > position[dependent]! } ?? ready.endIndex
-                    ready.insert(dependent, at: index)
-                }
+                if remaining[dependent] == 0 { ready.insert(position[dependent]!) }
             }
         }
         let dag = DAG(stages: stages, dependencies: dependencies, dependents: dependents, order: order)
@@ -119,5 +120,39 @@ public struct DAG: Sendable {
         var levels = [[String]](repeating: [], count: count)
         for name in order { levels[depth[name]!].append(name) }
         return levels
+    }
+}
+
+/// A min-heap of stage positions: the ready stages of `DAG.build`, earliest declared first.
+private struct PositionHeap {
+    private var items: [Int] = []
+
+    mutating func insert(_ position: Int) {
+        items.append(position)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMin() -> Int? {
+        guard let last = items.popLast() else { return nil }
+        guard !items.isEmpty else { return last }
+        let smallest = items[0]
+        items[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var least = parent
+            if left < items.count, items[left] < items[least] { least = left }
+            if right < items.count, items[right] < items[least] { least = right }
+            if least == parent { break }
+            items.swapAt(parent, least)
+            parent = least
+        }
+        return smallest
     }
 }

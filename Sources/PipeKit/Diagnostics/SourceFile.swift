@@ -11,6 +11,9 @@ public struct SourceFile: Sendable {
     /// without walking a long line from its start (a spec may be one line of 10 MB).
     private let scalarCheckpoints: [Int]
     private static let checkpointStride = 256
+    /// No byte is part of a multi-byte scalar: a byte offset is then its scalar count, and a
+    /// column is found without counting (most specs; the compiler asks for thousands).
+    private let isASCII: Bool
 
     public init(path: String, bytes: [UInt8]) {
         self.path = path
@@ -19,14 +22,17 @@ public struct SourceFile: Sendable {
         var checkpoints: [Int] = []
         checkpoints.reserveCapacity(bytes.count / Self.checkpointStride + 1)
         var scalars = 0
+        var high: UInt8 = 0
         for (i, b) in bytes.enumerated() {
             if i % Self.checkpointStride == 0 { checkpoints.append(scalars) }
             if b & 0xC0 != 0x80 { scalars += 1 }
+            high |= b
             if b == UInt8(ascii: "\n") { starts.append(i + 1) }
         }
         if bytes.count % Self.checkpointStride == 0 { checkpoints.append(scalars) }
         self.lineStarts = starts
         self.scalarCheckpoints = checkpoints
+        self.isASCII = high < 0x80
     }
 
     public init(path: String, text: String) {
@@ -52,6 +58,7 @@ public struct SourceFile: Sendable {
         let start = lineStarts[line - 1]
         // The line's `\n`, or the end of the file.
         let end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if isASCII { return min(start + max(0, column - 1), end) }
         let target = scalars(before: start) + max(0, column - 1)
         guard target < scalars(before: end) else { return end }
         // From the last checkpoint at or before the target scalar, byte by byte.
@@ -86,6 +93,7 @@ public struct SourceFile: Sendable {
     /// How many scalars (UTF-8 lead bytes) come before a byte offset.
     private func scalars(before offset: Int) -> Int {
         let offset = min(max(0, offset), bytes.count)
+        if isASCII { return offset }
         let checkpoint = offset / Self.checkpointStride
         var count = scalarCheckpoints[checkpoint]
         for i in checkpoint * Self.checkpointStride..<offset where bytes[i] & 0xC0 != 0x80 { count += 1 }

@@ -9,6 +9,18 @@ extension PipelineRunner {
         case run(@Sendable () async -> Ended)
     }
 
+    /// The values of `values` that `stage` may read (`CompiledStage.reads`), as a dictionary
+    /// of its own. The scheduler adds each stage's value to its dictionary while the stages
+    /// started before run: had they kept that dictionary, every value added would copy it
+    /// whole (500 stages: 500 copies of up to 500 values, on the thread that drives HTTP).
+    static func values(_ values: [String: JSONValue], readBy stage: CompiledStage) -> [String: JSONValue] {
+        var visible: [String: JSONValue] = [:]
+        for name in stage.reads {
+            if let value = values[name] { visible[name] = value }
+        }
+        return visible
+    }
+
     /// `values`: what the unit reads; `iteration`: the loop's iteration it belongs to.
     func start(
         _ unit: Unit, values: [String: JSONValue], ledger: BudgetLedger, calls: CallLimiter,
@@ -26,7 +38,7 @@ extension PipelineRunner {
         case .stage(let stage):
             let context = StageContext(
                 stage: stage, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration), validator: validators[stage.name],
-                renderer: TemplateRenderer(values: values), ledger: ledger, resolveProvider: resolveProvider,
+                renderer: TemplateRenderer(values: Self.values(values, readBy: stage)), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                 cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools,
                 record: options.record,

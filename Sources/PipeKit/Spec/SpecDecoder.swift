@@ -214,6 +214,7 @@ public struct SpecDecoder {
             report(.missingKey, at: node.span, "`stages` is empty", hint: "declare at least one stage")
         }
         var stages: [StageSpec] = []
+        stages.reserveCapacity(pairs.count)
         for pair in pairs {
             guard let name = key(pair) else { continue }
             if !StageNames.isValid(name.value) {
@@ -511,9 +512,10 @@ public struct SpecDecoder {
 
     // MARK: Typed values
 
-    mutating func mapping(_ node: YAMLNode, what: String) -> [YAMLPair]? {
+    /// `what` is built only when reported (a stage's name in it cost a string a stage).
+    mutating func mapping(_ node: YAMLNode, what: @autoclosure () -> String) -> [YAMLPair]? {
         if let pairs = node.mapping { return pairs }
-        report(.typeMismatch, at: node.span, "\(what) must be a mapping, found \(node.kindDescription)",
+        report(.typeMismatch, at: node.span, "\(what()) must be a mapping, found \(node.kindDescription)",
             hint: node.isNull ? "give it its entries, or remove it" : nil)
         return nil
     }
@@ -527,9 +529,11 @@ public struct SpecDecoder {
         return Located(text, at: pair.key.span)
     }
 
-    mutating func checkKeys(_ pairs: [YAMLPair], allowed: [String], in context: String) {
+    /// `context` is built only when a key is reported.
+    mutating func checkKeys(_ pairs: [YAMLPair], allowed: [String], in context: @autoclosure () -> String) {
         for pair in pairs {
             guard let key = pair.key.scalar, !allowed.contains(key) else { continue }
+            let context = context()
             // `x-` keys at the top level hold YAML anchors for the rest of the file.
             if context == "the spec", key.hasPrefix("x-") { continue }
             report(.unknownKey, at: pair.key.span, "unknown key `\(key)` in \(context)",

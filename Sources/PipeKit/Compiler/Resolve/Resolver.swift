@@ -4,8 +4,10 @@
 /// the DAG. It reports nothing: problems are kept in the model for the rules to report.
 struct Resolver {
     private let spec: PipelineSpec
-    /// Stages and models by name (the first of duplicates, which YAML already reports).
-    private let stageSpecs: [String: StageSpec]
+    /// The stages' names; the models by name (the first of duplicates, which YAML already
+    /// reports). A set of names, not the stages by name: a dictionary of `StageSpec` values
+    /// copied every stage once more.
+    private let stageNames: Set<String>
     private let declaredModels: [String: ModelSpec]
     /// The declared models whose provider is known, by name (the last of duplicates).
     private let usableModels: [String: ResolvedModel]
@@ -24,7 +26,7 @@ struct Resolver {
     private init(spec: PipelineSpec, children: [String: ChildSpec]) {
         self.spec = spec
         self.children = children
-        stageSpecs = Dictionary(spec.stages.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
+        stageNames = Set(spec.stages.lazy.map(\.name.value))
         declaredModels = Dictionary(spec.models.map { ($0.name.value, $0) }, uniquingKeysWith: { first, _ in first })
         var usable: [String: ResolvedModel] = [:]
         for model in spec.models {
@@ -73,7 +75,7 @@ struct Resolver {
             for reference in templates(of: stage).flatMap(\.references) {
                 let reference = resolve(reference, item: item)
                 let root = reference.root
-                if root != "input", root != item?.name, stageSpecs[root] != nil {
+                if root != "input", root != item?.name, stageNames.contains(root) {
                     edges.append(DAG.Edge(stage: stage.name.value, dependency: root, span: reference.reference.root.span))
                 }
                 resolved.append(reference)
@@ -96,7 +98,7 @@ struct Resolver {
         var unknownNeeds: [(stage: String, need: Located<String>)] = []
         for stage in spec.stages {
             for need in stage.needs {
-                guard names.contains(need.value) else {
+                guard stageNames.contains(need.value) else {
                     unknownNeeds.append((stage.name.value, need))
                     continue
                 }
@@ -111,18 +113,21 @@ struct Resolver {
             let name = stage.name.value
             // A command stage calls no model (a model key on it is reported by `command-stage`).
             let modelName = stage.callsModel ? stage.settings.model ?? spec.defaults.model : nil
-            let model = modelName.map(lookup)
+            // Closures, not the method (`map(lookup)`): a method as a value copied the resolver.
+            let model = modelName.map { lookup($0) }
             let fallbackNames = model == nil ? [] : stage.settings.fallback ?? spec.defaults.fallback ?? []
             var maxRuns = loops.first { $0.members.contains(name) }?.maxIterations ?? 1
             if let items = forEaches[index]?.maxItems { maxRuns *= items }
+            let fromModel = modelSettings(of: stage)
             stages.append(
                 ResolvedStage(
-                    spec: stage, system: stage.callsModel ? setting(stage, \.system) : nil, maxTokens: setting(stage, \.maxTokens),
-                    temperature: setting(stage, \.temperature), retries: setting(stage, \.retries),
-                    timeout: setting(stage, \.timeout), cache: setting(stage, \.cache), output: outputs[index],
-                    valueShape: valueShapes[name] ?? nil, model: model, fallbacks: fallbackNames.map(lookup),
+                    spec: stage, system: stage.callsModel ? setting(stage, fromModel, \.system) : nil,
+                    maxTokens: setting(stage, fromModel, \.maxTokens), temperature: setting(stage, fromModel, \.temperature),
+                    retries: setting(stage, fromModel, \.retries), timeout: setting(stage, fromModel, \.timeout),
+                    cache: setting(stage, fromModel, \.cache), output: outputs[index],
+                    valueShape: valueShapes[name] ?? nil, model: model, fallbacks: fallbackNames.map { lookup($0) },
                     forEach: forEaches[index], references: references[index], maxRuns: maxRuns,
-                    maxTurns: setting(stage, \.maxTurns), child: children[name]))
+                    maxTurns: setting(stage, fromModel, \.maxTurns), child: children[name]))
         }
         return ResolvedPipeline(
             spec: spec, input: input, inputShape: inputShape, stages: stages, schemaProblems: loader.problems,
@@ -133,16 +138,21 @@ struct Resolver {
     // MARK: Settings and models
 
     /// A stage setting by precedence: the stage's own, then its model's, then `defaults`.
-    /// Called with a key path literal (`setting(stage, \.retries)`), which becomes a closure:
+    /// Called with a key path literal (`setting(stage, model, \.retries)`), which becomes a closure:
     /// reading through a `KeyPath` value copied the whole `StageSettings` at each step.
-    private func setting<T>(_ stage: StageSpec, _ field: (StageSettings) -> T?) -> T? {
+    /// `model`: the settings of the model the stage calls (`modelSettings(of:)`), looked up
+    /// once a stage rather than once a setting.
+    private func setting<T>(_ stage: StageSpec, _ model: StageSettings?, _ field: (StageSettings) -> T?) -> T? {
         if let own = field(stage.settings) { return own }
-        if stage.callsModel, let modelName = (stage.settings.model ?? spec.defaults.model)?.value,
-            let model = declaredModels[modelName], let fromModel = field(model.settings)
-        {
-            return fromModel
-        }
+        if let model, let fromModel = field(model) { return fromModel }
         return field(spec.defaults)
+    }
+
+    /// The settings of the declared model a model stage calls (its own or `defaults`'); nil
+    /// for a stage that calls none, or names no declared model.
+    private func modelSettings(of stage: StageSpec) -> StageSettings? {
+        guard stage.callsModel, let modelName = (stage.settings.model ?? spec.defaults.model)?.value else { return nil }
+        return declaredModels[modelName]?.settings
     }
 
     /// Every template of a stage: its `system` (by precedence), then its `prompt`; a command
@@ -150,7 +160,7 @@ struct Resolver {
     private func templates(of stage: StageSpec) -> [Template] {
         if let command = stage.command { return command.templates }
         if let child = stage.pipeline { return child.input?.templates ?? [] }
-        return ResolvedStage.templates(system: setting(stage, \.system), prompt: stage.prompt)
+        return ResolvedStage.templates(system: setting(stage, modelSettings(of: stage), \.system), prompt: stage.prompt)
     }
 
     private func lookup(_ name: Located<String>) -> ModelLookup {
@@ -179,7 +189,7 @@ struct Resolver {
             rootShape = item.shape
         } else if root == "input" {
             rootShape = inputShape
-        } else if stageSpecs[root] != nil {
+        } else if stageNames.contains(root) {
             rootShape = valueShapes[root] ?? nil
         } else {
             return ResolvedReference(reference: reference, item: item?.name, resolution: .unknownRoot)
@@ -195,7 +205,7 @@ struct Resolver {
         var notAList: String?
         var maxItems: Int?
         if let shape = list.reached?.shape {
-            if stageSpecs[list.root] != nil {
+            if stageNames.contains(list.root) {
                 edges.append(DAG.Edge(stage: stage.name.value, dependency: list.root, span: forEach.reference.root.span))
             }
             switch shape.index(0) {
@@ -208,7 +218,7 @@ struct Resolver {
         }
         return ResolvedForEach(
             spec: forEach, list: list, itemShape: itemShape, notAList: notAList,
-            hidesStage: stageSpecs[forEach.itemName.value] != nil, maxItems: maxItems)
+            hidesStage: stageNames.contains(forEach.itemName.value), maxItems: maxItems)
     }
 
     /// A condition's references; each that resolves to another stage is an edge.
@@ -245,7 +255,7 @@ struct Resolver {
         for end in ends {
             guard let loop = end.loop else { continue }
             let name = end.name.value
-            guard stageSpecs[loop.from.value] != nil else {
+            guard stageNames.contains(loop.from.value) else {
                 problems.append(.unknownFrom(loop.from))
                 continue
             }
