@@ -264,9 +264,12 @@ import Testing
         try server.start()
         defer { server.stop() }
         let live = try LivePipe(["batch", spec, "--input", input, "--provider-batch"], environment: environment(server))
-        // Killed once the re-ask's batch is submitted, while it is polled.
+        // Killed once the re-ask's batch is submitted and recorded, while it is polled (not in
+        // the moment between the provider's answer and the record: README says what that loses).
         let deadline = ContinuousClock.now + .seconds(60)
         while server.batches.count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(server.batches.count == 2)
+        #expect(try await live.waitForStderr("provider batch \(server.batches[1].id) (anthropic claude-test): 12 requests submitted"))
         live.send(SIGKILL)
         _ = await live.finish()
         try #require(server.batches.count == 2)
