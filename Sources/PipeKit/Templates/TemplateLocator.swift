@@ -32,23 +32,11 @@ enum TemplateLocator {
     static func template(
         from node: YAMLNode, text: String, in source: SourceFile, diagnostics: inout DiagnosticSink
     ) -> Template? {
-        guard hasOpening(text) else {
+        guard text.containsBytes(of: "{{") else {
             return Template(parts: text.isEmpty ? [] : [.text(text)], span: node.span)
         }
         let parser = TemplateParser(
             file: source.path, openings: openings(in: source, of: node), fallback: node.span.start)
         return parser.parse(text, span: node.span, diagnostics: &diagnostics)
-    }
-
-    /// Whether `text` holds `{{`, byte by byte (Foundation's `contains` on a `String` costs
-    /// several thousand instructions a template, and a spec has one or more a stage).
-    private static func hasOpening(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
-            guard bytes.count >= 2 else { return false }
-            let brace = UInt8(ascii: "{")
-            for i in 0..<(bytes.count - 1) where bytes[i] == brace && bytes[i + 1] == brace { return true }
-            return false
-        }
     }
 }

@@ -59,27 +59,8 @@ struct ProviderErrorMapper: Sendable {
 
     /// `text` with every occurrence of the API key replaced.
     func redact(_ text: String) -> String {
-        guard let key = apiKey?.value, !key.isEmpty, Self.bytes(of: text, contain: key) else { return text }
+        guard let key = apiKey?.value, !key.isEmpty, text.containsBytes(of: key) else { return text }
         return text.replacing(key, with: "<redacted>")
-    }
-
-    /// Whether `key`'s UTF-8 bytes occur in `text`'s: a quick look before `replacing`, which
-    /// matches whole characters; every reply is looked at, and Foundation's `contains` bridged
-    /// both strings for it.
-    static func bytes(of text: String, contain key: String) -> Bool {
-        var (text, key) = (text, key)
-        return text.withUTF8 { text in
-            key.withUTF8 { key in
-                guard let first = key.first, key.count <= text.count else { return false }
-                var start = 0
-                while start + key.count <= text.count {
-                    guard let found = text[start...(text.count - key.count)].firstIndex(of: first) else { return false }
-                    if memcmp(text.baseAddress! + found, key.baseAddress!, key.count) == 0 { return true }
-                    start = found + 1
-                }
-                return false
-            }
-        }
     }
 
     /// One line of at most 300 characters.
