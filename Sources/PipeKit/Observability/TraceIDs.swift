@@ -3,26 +3,19 @@ public enum TraceIDs {
     public static func traceID() -> String { randomHex(bytes: 16) }
     public static func spanID() -> String { randomHex(bytes: 8) }
 
-    /// `bytes` random bytes as lowercase hex, never all zeros; drawn 8 bytes at a time (a
-    /// system call each: a batch makes a trace id for every item).
+    /// `bytes` (at most 16) random bytes as lowercase hex, never all zeros; drawn 8 bytes at a
+    /// time (a system call each: a batch makes a trace id for every item).
     static func randomHex(bytes: Int) -> String {
+        precondition(bytes <= 16)
         var generator = SystemRandomNumberGenerator()
-        let digits: StaticString = "0123456789abcdef"
         while true {
-            var zero = true
-            let text = String(unsafeUninitializedCapacity: 2 * bytes) { characters in
-                var word: UInt64 = 0
-                for index in 0..<bytes {
-                    if index % 8 == 0 { word = generator.next() }
-                    let byte = UInt8(truncatingIfNeeded: word)
-                    word >>= 8
-                    if byte != 0 { zero = false }
-                    characters[2 * index] = digits.utf8Start[Int(byte >> 4)]
-                    characters[2 * index + 1] = digits.utf8Start[Int(byte & 0x0F)]
-                }
-                return 2 * bytes
+            var words: (UInt64, UInt64) = (generator.next(), bytes > 8 ? generator.next() : 0)
+            let text = withUnsafeBytes(of: &words) { words -> String? in
+                let shown = UnsafeRawBufferPointer(rebasing: words.prefix(bytes))
+                // All zeros is invalid in W3C Trace Context.
+                return shown.contains { $0 != 0 } ? Hex.lowercase(shown) : nil
             }
-            if !zero { return text }  // all zeros is invalid in W3C Trace Context
+            if let text { return text }
         }
     }
 }

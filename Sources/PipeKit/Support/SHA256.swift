@@ -81,14 +81,7 @@ public struct SHA256: Sendable {
 
     /// A digest as lowercase hex.
     static func hex(digest: [UInt8]) -> String {
-        let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: 64) { characters in
-            for (index, byte) in digest.enumerated() {
-                characters[2 * index] = digits.utf8Start[Int(byte >> 4)]
-                characters[2 * index + 1] = digits.utf8Start[Int(byte & 0x0f)]
-            }
-            return 64
-        }
+        digest.withUnsafeBytes { Hex.lowercase($0) }
     }
 
     /// One 64-byte block into the state; the message schedule lives on the stack.
