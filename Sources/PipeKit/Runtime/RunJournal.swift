@@ -176,23 +176,23 @@ public enum Fingerprint {
         var parts = Parts()
         switch stage.kind {
         case .model(let model):
-            for part in [
+            parts.add(all: [
                 "stage", stage.name, models(stage.models), String(model.maxTokens),
                 model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
-            ] { parts.add(part) }
-            for part in rendered { parts.add(part) }
+            ])
+            parts.add(all: rendered)
             parts.add(TemplateText.source(of: model.prompt))
             // Tools only when there are some, so that earlier fingerprints still match.
             if !model.tools.isEmpty {
-                for part in ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)] { parts.add(part) }
+                parts.add(all: ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)])
             }
         case .command(let command):
-            for part in ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"] { parts.add(part) }
-            for part in rendered { parts.add(part) }
-            for argument in command.arguments { parts.add(TemplateText.source(of: argument)) }
+            parts.add(all: ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"])
+            parts.add(all: rendered)
+            parts.add(all: command.arguments.map(TemplateText.source(of:)))
         case .pipeline(let child):
             // The child's text and files, and the input rendered for it.
-            for part in ["pipeline", stage.name, child.digest] + rendered { parts.add(part) }
+            parts.add(all: ["pipeline", stage.name, child.digest] + rendered)
         }
         return parts.hex
     }
@@ -202,10 +202,10 @@ public enum Fingerprint {
     /// before messages had blocks still match.
     public static func call(_ request: ModelRequest) -> String {
         var parts = Parts()
-        for part in [
+        parts.add(all: [
             "call", request.model.provider.name, request.model.model, request.model.baseURL ?? "-", String(request.maxTokens),
             request.temperature.map { String($0) } ?? "-", request.system ?? "-",
-        ] { parts.add(part) }
+        ])
         // The messages, as one part.
         parts.add("")
         for (index, message) in request.messages.enumerated() {
@@ -235,6 +235,11 @@ public enum Fingerprint {
             if !empty { hasher.update("\u{1F}") }
             empty = false
             hasher.update(part)
+        }
+
+        /// Each of `parts`, in order.
+        mutating func add(all parts: [String]) {
+            for part in parts { add(part) }
         }
 
         /// Adds to the part started last.
