@@ -8,6 +8,12 @@ public final class HTTPClient: Sendable {
     /// The client for the whole process.
     public static let shared = HTTPClient()
 
+    /// Starts making `shared` (libcurl's and OpenSSL's start, the client's thread) on a thread
+    /// of its own, so that it is ready, or nearly, when the first call needs it.
+    public static func prepareShared() {
+        startOnOwnThread { _ = shared }
+    }
+
     private let loop: CurlLoop
 
     public init() {

@@ -19,6 +19,12 @@ public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async 
     }
 }
 
+/// Starts `work` now on a thread of its own, without waiting for it: first-time work (making
+/// a static value) that the process will need soon, done beside what it does meanwhile.
+public func startOnOwnThread(_ work: @escaping @Sendable () -> Void) {
+    Thread { work() }.start()
+}
+
 /// A value that some work makes later (on a thread of its own, `onOwnThread`), awaited by
 /// whoever needs it, any number of times: blocking work that starts the moment it is asked
 /// for, without waiting for Swift concurrency to schedule a task first (on a busy machine a

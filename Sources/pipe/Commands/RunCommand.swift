@@ -233,6 +233,9 @@ struct RunCommand: AsyncParsableCommand {
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
         let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
+        // libcurl's start and the HTTP client's thread, likewise beside the compile (a `--mock`
+        // run never starts libcurl).
+        if !mock, !dryRun, replay == nil { HTTPClient.prepareShared() }
         var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
         let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
         pipeline = alone.pipeline
