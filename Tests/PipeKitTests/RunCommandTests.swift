@@ -96,6 +96,34 @@ import Testing
         #expect(result.stderr.contains("--mock"))
     }
 
+    @Test func aMissingKeyIsNamedForEachStageOfTheModelThatNeedsIt() async throws {
+        // Each model's provider is made once, however many stages use it: still one line a stage.
+        let folder = try TemporaryFolder()
+        let spec = folder.url.appendingPathComponent("keys.yaml")
+        try """
+            version: 1
+            models:
+              a: { provider: anthropic, model: claude-haiku-4-5 }
+              o: { provider: openai, model: gpt-4.1 }
+            stages:
+              first: { model: a, prompt: "one {{ input }}" }
+              second: { model: o, prompt: "two {{ input }}" }
+              third: { model: a, prompt: "three {{ input }}" }
+
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let result = try await runPipe(["run", spec.path], stdin: "topic", environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(result.stderr)")
+        #expect(lines.first?.hasPrefix("pipe: stage `first`, model `a`: ") == true, "\(result.stderr)")
+        #expect(lines.first?.contains("ANTHROPIC_API_KEY") == true)
+        #expect(lines.dropFirst().first?.hasPrefix("pipe: stage `second`, model `o`: ") == true, "\(result.stderr)")
+        #expect(lines.dropFirst().first?.contains("OPENAI_API_KEY") == true)
+        #expect(lines.dropFirst(2).first == lines.first?.replacingOccurrences(of: "`first`", with: "`third`"))
+        #expect(lines.last == "pipe: nothing was called; set the key, or try the pipeline offline with --mock")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func dryRunPrintsThePlanAndCallsNothing() async throws {
         let spec = Paths.pipelines.appendingPathComponent("research-report.yaml").path
         let result = try await runPipe(["run", "--dry-run", spec], environment: ["PATH": "/usr/bin:/bin"])

@@ -223,11 +223,20 @@ struct RunSession {
     /// A missing API key is found before any stage calls anything.
     private func checkProviders(_ pipeline: CompiledPipeline, _ factory: ProviderFactory) throws {
         var problems: [String] = []
+        // Each model is tried once, however many stages use it (500 stages, one model).
+        var failures: [ResolvedModel: ProviderError?] = [:]
         for stage in pipeline.stages {
             guard let model = stage.models.first else { continue }
-            do {
-                _ = try factory.provider(for: model)
-            } catch {
+            let failure = failures[model] ?? {
+                do throws(ProviderError) {
+                    _ = try factory.provider(for: model)
+                    return nil
+                } catch {
+                    return error
+                }
+            }()
+            failures[model] = failure
+            if let error = failure {
                 let line = "stage `\(stage.name)`, model `\(model.name)`: \(error)"
                 if !problems.contains(line) { problems.append(line) }
             }
