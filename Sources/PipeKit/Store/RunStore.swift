@@ -133,9 +133,16 @@ public final class RunStore: RunStorage {
         let startedAt = Date()
         // Known to the run's records at once, on the store's queue: a group of queued writes
         // holds the start and the records after it, and each record checks it (`checkStarted`).
+        enqueueStart(id) { db in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        return id
+    }
+
+    /// Queues a run's start under `id`: should `insert` find the id taken (false) or fail, the
+    /// run's records and end are not written either (`unstarted`, `checkStarted`).
+    private func enqueueStart(_ id: String, insert: @escaping @Sendable (Database) throws -> Bool) {
         enqueue({ [path, unstarted] db in
             do {
-                guard try Self.insert(run, id: id, startedAt: startedAt, into: db) else {
+                guard try insert(db) else {
                     throw StoreError.database(path: path, reason: "another run was recorded with its id, \(id), meanwhile")
                 }
                 unstarted.withLock { $0[id] = nil }
@@ -146,7 +153,6 @@ public final class RunStore: RunStorage {
         }, done: { [unstarted] failure in
             if let failure { unstarted.withLock { $0[id] = failure } }
         })
-        return id
     }
 
     /// Run ids drawn for queued starts in the current second (`queuedItemStart`): no two runs
@@ -176,18 +182,7 @@ public final class RunStore: RunStorage {
             return id
         }
         guard let fresh else { return nil }
-        enqueue({ [path, unstarted] db in
-            do {
-                guard try insert(db, fresh, startedAt) else {
-                    throw StoreError.database(path: path, reason: "another run was recorded with its id, \(fresh), meanwhile")
-                }
-            } catch {
-                unstarted.withLock { $0[fresh] = error as? StoreError ?? .database(path: path, reason: Self.reason(error)) }
-                throw error
-            }
-        }, done: { [unstarted] failure in
-            if let failure { unstarted.withLock { $0[fresh] = failure } }
-        })
+        enqueueStart(fresh) { db in try insert(db, fresh, startedAt) }
         return fresh
     }
 
