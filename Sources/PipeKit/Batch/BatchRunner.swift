@@ -27,6 +27,10 @@ public struct BatchRunner: Sendable {
         /// batches: an item claimed ahead would wait out a whole batch's turnaround in this
         /// worker while another worker could have put it in the same batch.
         public var claimsAhead = true
+        /// An item's slot is given to the next item once its run has its answer, while its
+        /// finish is written (it ends once that is committed). Off: held until the item ended
+        /// (`pipe eval`, whose judges score an item in its slot after its run).
+        public var freesSlotAtAnswer = true
 
         public init(concurrency: Int, maxCostUSD: Double? = nil, lease: Duration = .seconds(60), worker: String) {
             self.concurrency = max(1, concurrency)
@@ -56,7 +60,7 @@ public struct BatchRunner: Sendable {
     let options: Options
 
     /// An item's task ends it in the queue itself, so that items end side by side.
-    private enum Ended: Sendable {
+    fileprivate enum Ended: Sendable {
         case finished(ItemResult, kept: Bool)
         case released
         /// Another worker took the item over: its run was cancelled.
@@ -81,6 +85,7 @@ public struct BatchRunner: Sendable {
         do throws(StoreError) {
             switch run {
             case .ended(let result):
+                finisher.slot.answered(costUSD: result.costUSD)
                 return (claim, .finished(result, kept: try await queue.finish(claim, result: result)))
             case .unfinished:
                 try await queue.release(batch: batch, worker: worker, items: [claim.index])
@@ -108,14 +113,25 @@ public struct BatchRunner: Sendable {
     }
 
     /// `run`, with items whose runs may finish them themselves (`RunAndFinishItem`).
+    ///
+    /// An item holds one of the `concurrency` slots until its run has its answer (its finish
+    /// is handed to the queue); the finish's commit is waited for beside the next items' runs,
+    /// up to `concurrency` finishes at once, and the item counts as ended (`ended`) only once it
+    /// is committed. Claims are made beside the runs too: the loop that starts items never
+    /// waits for the store, only for its children's news.
     public func run(
         started: @escaping @Sendable (Claim) -> Void = { _ in }, ended: @escaping @Sendable (Claim, ItemResult) -> Void,
         runItem: @escaping RunAndFinishItem
     ) async throws(StoreError) -> Outcome {
         let held = Locked(Set<Int>())
         let lost = LostClaims()
+        let news = Mailbox<News>()
         var buffer: [Claim] = []
-        var running = 0
+        // Started items whose runs have no answer yet (each holds a slot), and started items
+        // not yet ended in the queue (those plus the finishes being written).
+        var answering = 0
+        var inFlight = 0
+        var claiming = false
         var drained = false
         var foundNone = ContinuousClock.now
         var spent = 0.0
@@ -127,7 +143,7 @@ public struct BatchRunner: Sendable {
         let ahead = options.claimsAhead ? max(1, options.concurrency / 2) : 0
         let (queue, batch, options) = (queue, batch, options)
 
-        await withTaskGroup(of: (Claim, Ended)?.self) { group in
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 // Leases renewed at a third of their length while items run.
                 while (try? await Task.sleep(for: options.lease / 3)) != nil {
@@ -139,24 +155,19 @@ public struct BatchRunner: Sendable {
                     held.withLock { $0.subtract(taken) }
                     lost.lose(taken)
                 }
-                return nil
             }
             while true {
                 if Task.isCancelled, outcome == nil { outcome = .interrupted }
-                if outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2, options.concurrency + ahead - buffer.count - running > 0 {
-                    do throws(StoreError) {
-                        let claims = try await queue.claim(
-                            batch: batch, worker: options.worker, limit: options.concurrency + ahead - buffer.count - running,
-                            lease: options.lease)
-                        held.withLock { $0.formUnion(claims.map(\.index)) }
-                        lost.forget(claims.map(\.index))
-                        buffer += claims
-                        if claims.isEmpty {
-                            drained = true
-                            foundNone = .now
+                let wanted = options.concurrency + ahead - buffer.count - answering
+                if !claiming, outcome == nil, failure == nil, !drained, buffer.count <= ahead / 2, wanted > 0 {
+                    claiming = true
+                    group.addTask {
+                        do throws(StoreError) {
+                            news.post(.claimed(.success(
+                                try await queue.claim(batch: batch, worker: options.worker, limit: wanted, lease: options.lease))))
+                        } catch {
+                            news.post(.claimed(.failure(error)))
                         }
-                    } catch {
-                        failure = error
                     }
                 }
                 if outcome != nil || failure != nil, !buffer.isEmpty {
@@ -169,44 +180,138 @@ public struct BatchRunner: Sendable {
                         failure = failure ?? error
                     }
                 }
-                while running < options.concurrency, !buffer.isEmpty {
+                while answering < options.concurrency, inFlight < 2 * options.concurrency, !buffer.isEmpty {
                     let claim = buffer.removeFirst()
-                    running += 1
+                    answering += 1
+                    inFlight += 1
                     started(claim)
+                    let slot = ItemSlot(news: options.freesSlotAtAnswer ? news : nil)
                     group.addTask {
-                        let finisher = ItemFinisher(queue: queue, claim: claim)
+                        let finisher = ItemFinisher(queue: queue, claim: claim, slot: slot)
                         let run = await lost.cancelling(claim.index, { await runItem(claim, finisher) })
-                        return await Self.end(claim, run, finisher: finisher, queue: queue, batch: batch, worker: options.worker)
+                        let end = await Self.end(claim, run, finisher: finisher, queue: queue, batch: batch, worker: options.worker)
+                        news.post(.ended(end.0, end.1, heldSlot: slot.take()))
                     }
                 }
-                if running == 0, buffer.isEmpty, drained || outcome != nil || failure != nil {
-                    group.cancelAll()
-                    break
-                }
-                guard let next = await group.next() else { break }
-                guard let (claim, next) = next else { continue }
-                running -= 1
-                held.withLock { _ = $0.remove(claim.index) }
-                switch next {
-                case .finished(let result, let kept):
-                    if kept { ended(claim, result) }
-                    spent += result.costUSD ?? 0
-                    if let limit = options.maxCostUSD, outcome == nil {
-                        let total = spent + options.spentBesides()
-                        if total >= limit { outcome = .costLimit(spentUSD: total) }
+                if inFlight == 0, !claiming, buffer.isEmpty, drained || outcome != nil || failure != nil { break }
+                guard inFlight > 0 || claiming else { break }
+                for item in await news.take() {
+                    switch item {
+                    case .answered(let cost):
+                        answering -= 1
+                        spent += cost ?? 0
+                    case .claimed(.success(let claims)):
+                        claiming = false
+                        held.withLock { $0.formUnion(claims.map(\.index)) }
+                        lost.forget(claims.map(\.index))
+                        buffer += claims
+                        if claims.isEmpty {
+                            drained = true
+                            foundNone = .now
+                        }
+                    case .claimed(.failure(let error)):
+                        claiming = false
+                        failure = failure ?? error
+                    case .ended(let claim, let next, let heldSlot):
+                        inFlight -= 1
+                        if heldSlot { answering -= 1 }
+                        held.withLock { _ = $0.remove(claim.index) }
+                        switch next {
+                        case .finished(let result, let kept):
+                            if kept { ended(claim, result) }
+                            if heldSlot { spent += result.costUSD ?? 0 }
+                        case .released, .lost:
+                            break
+                        case .failed(let error):
+                            failure = failure ?? error
+                        }
                     }
-                case .released, .lost:
-                    break
-                case .failed(let error):
-                    failure = failure ?? error
+                }
+                if let limit = options.maxCostUSD, outcome == nil {
+                    let total = spent + options.spentBesides()
+                    if total >= limit { outcome = .costLimit(spentUSD: total) }
                 }
                 // A claim that found nothing may find items again once others' leases lapse: look
                 // again every third of a lease while items run (not at each item's end).
-                if drained, running > 0, ContinuousClock.now - foundNone > options.lease / 3 { drained = false }
+                if drained, inFlight > 0, ContinuousClock.now - foundNone > options.lease / 3 { drained = false }
             }
+            group.cancelAll()
         }
         if let failure { throw failure }
         return outcome ?? .drained
+    }
+
+    /// What the loop that starts items hears from its children.
+    fileprivate enum News: Sendable {
+        /// An item's run has its answer (what it cost): its slot is free, its finish is being written.
+        case answered(costUSD: Double?)
+        /// A claim's items (or why it failed).
+        case claimed(Result<[Claim], StoreError>)
+        /// An item is ended in the queue (or released, lost, or could not be ended); `heldSlot`:
+        /// its slot was not freed before (`ItemSlot.take`), its cost not counted yet.
+        case ended(Claim, Ended, heldSlot: Bool)
+    }
+}
+
+/// An item's slot among the runner's `concurrency`: freed once, when its run's answer is
+/// known (`ItemFinisher.finish`), or with its end.
+final class ItemSlot: Sendable {
+    private let news: Mailbox<BatchRunner.News>?
+    /// Whether the slot was freed already.
+    private let freed = Locked(false)
+
+    /// - Parameter news: nil: the slot is held until the item's end.
+    fileprivate init(news: Mailbox<BatchRunner.News>?) {
+        self.news = news
+    }
+
+    /// The run has its answer, which cost `costUSD`: the slot is freed (once).
+    func answered(costUSD: Double?) {
+        guard let news, freed.withLock({ freed in defer { freed = true }; return !freed }) else { return }
+        news.post(.answered(costUSD: costUSD))
+    }
+
+    /// At the item's end: whether the slot was still held (it is freed now).
+    fileprivate func take() -> Bool {
+        freed.withLock { freed in defer { freed = true }; return !freed }
+    }
+}
+
+/// Messages from many tasks to one that waits for them: all that arrived, in order, at once.
+/// Not ended by the waiter's cancellation (what its children say as they stop is still heard).
+final class Mailbox<Message: Sendable>: Sendable {
+    private struct State {
+        var messages: [Message] = []
+        var waiter: CheckedContinuation<[Message], Never>?
+    }
+
+    private let state = Locked(State())
+
+    func post(_ message: Message) {
+        let waiter = state.withLock { state in
+            guard let waiter = state.waiter else {
+                state.messages.append(message)
+                return nil as CheckedContinuation<[Message], Never>?
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: [message])
+    }
+
+    /// What arrived since the last call, waiting for at least one message. One waiter at a time.
+    func take() async -> [Message] {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                guard state.messages.isEmpty else {
+                    defer { state.messages = [] }
+                    return state.messages
+                }
+                state.waiter = continuation
+                return []
+            }
+            if !ready.isEmpty { continuation.resume(returning: ready) }
+        }
     }
 }
 
@@ -215,16 +320,20 @@ public struct BatchRunner: Sendable {
 public final class ItemFinisher: Sendable {
     let queue: any WorkQueue
     let claim: Claim
+    let slot: ItemSlot
     private let answer = Locked<Result<(ItemResult, Bool), StoreError>?>(nil)
 
-    init(queue: any WorkQueue, claim: Claim) {
+    init(queue: any WorkQueue, claim: Claim, slot: ItemSlot) {
         self.queue = queue
         self.claim = claim
+        self.slot = slot
     }
 
     /// Ends the item with `result` and, given `runEnd`, its run (`WorkQueue.finish`); false
     /// when this worker no longer holds the item. Once an item.
     public func finish(_ result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
+        // The run has its answer: its slot goes to the next item while the finish is written.
+        slot.answered(costUSD: result.costUSD)
         let outcome: Result<(ItemResult, Bool), StoreError>
         do {
             outcome = .success((result, try await queue.finish(claim, result: result, runEnd: runEnd)))

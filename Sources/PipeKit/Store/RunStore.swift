@@ -133,9 +133,16 @@ public final class RunStore: RunStorage {
         let startedAt = Date()
         // Known to the run's records at once, on the store's queue: a group of queued writes
         // holds the start and the records after it, and each record checks it (`checkStarted`).
+        enqueueStart(id) { db in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        return id
+    }
+
+    /// Queues a run's start under `id`: should `insert` find the id taken (false) or fail, the
+    /// run's records and end are not written either (`unstarted`, `checkStarted`).
+    private func enqueueStart(_ id: String, insert: @escaping @Sendable (Database) throws -> Bool) {
         enqueue({ [path, unstarted] db in
             do {
-                guard try Self.insert(run, id: id, startedAt: startedAt, into: db) else {
+                guard try insert(db) else {
                     throw StoreError.database(path: path, reason: "another run was recorded with its id, \(id), meanwhile")
                 }
                 unstarted.withLock { $0[id] = nil }
@@ -146,7 +153,43 @@ public final class RunStore: RunStorage {
         }, done: { [unstarted] failure in
             if let failure { unstarted.withLock { $0[id] = failure } }
         })
-        return id
+    }
+
+    /// Run ids drawn for queued starts in the current second (`queuedItemStart`): no two runs
+    /// of this process draw the same.
+    private let drawn = Locked<(second: String, ids: Set<String>)>(("", []))
+
+    /// Ids drawn in one second past which starts are awaited again (a run id has 65,536 a second).
+    static let maxDrawnPerSecond = 16_384
+
+    /// A batch item's run start queued, not awaited, so that the item's first call does not
+    /// wait for a commit: its records, the item's finish and the run's end are queued after
+    /// it, so a killed process loses them all or none. The id is one no other run of this
+    /// process drew this second; should another process have recorded a run with it meanwhile,
+    /// `insert` finds it taken (false) and neither the start nor the run's records or end are
+    /// written (`unstarted`, `isStarted`). Nil, to start it the usual way, for a run held with a
+    /// lock file, or past `maxDrawnPerSecond`.
+    func queuedItemStart(_ run: NewRun, insert: @escaping @Sendable (Database, String, Date) throws -> Bool) -> String? {
+        guard !run.held else { return nil }
+        let startedAt = Date()
+        let id = RunID.make(at: startedAt)
+        let second = String(id.dropLast(5))
+        let fresh: String? = drawn.withLock { drawn in
+            if drawn.second != second { drawn = (second, []) }
+            guard drawn.ids.count < Self.maxDrawnPerSecond else { return nil }
+            var id = id
+            while !drawn.ids.insert(id).inserted { id = RunID.make(at: startedAt) }
+            return id
+        }
+        guard let fresh else { return nil }
+        enqueueStart(fresh) { db in try insert(db, fresh, startedAt) }
+        return fresh
+    }
+
+    /// Whether run `id`'s start was written, or is not known to have failed (on the store's
+    /// queue, after the start's write: `queuedItemStart`).
+    func isStarted(_ id: String) -> Bool {
+        unstarted.withLock { $0[id] == nil }
     }
 
     /// Records a run as started with a new id: `insert` writes its row, unless the id is

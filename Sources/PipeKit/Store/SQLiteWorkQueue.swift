@@ -155,8 +155,10 @@ public final class SQLiteWorkQueue: WorkQueue {
         }
     }
 
+    /// Queued, not awaited (`RunStore.queuedItemStart`): the item's first call need not wait
+    /// for the store's commit.
     public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
-        try await store.startRun(run) { db, id, startedAt in
+        let insert: @Sendable (Database, String, Date) throws -> Bool = { db, id, startedAt in
             guard try RunStore.insert(run, id: id, startedAt: startedAt, batchItem: (claim.batch, claim.index), into: db)
             else { return false }
             try db.run(
@@ -164,19 +166,24 @@ public final class SQLiteWorkQueue: WorkQueue {
                 claim.worker)
             return true
         }
+        if let id = store.queuedItemStart(run, insert: insert) { return id }
+        return try await store.startRun(run, insert: insert)
     }
 
     public func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
         let (output, finished) = (result.output?.serialized(), StoreTime.text(Date()))
         let endRun = result.runID.flatMap { id in runEnd.map { RunStore.update(id, ending: $0) } }
-        return try await write { db in
-            try endRun?(db)
+        return try await write { [store] db in
+            // A run whose queued start found its id taken by another process's run is not
+            // recorded: neither its end, nor its id on the item (`RunStore.queuedItemStart`).
+            let recorded = result.runID.map(store.isStarted) ?? true
+            if recorded { try endRun?(db) }
             try db.run(
                 """
                 UPDATE batch_items SET status = ?, run_id = ?, output = ?, stage = ?, error = ?, tokens_in = ?,
                     tokens_out = ?, cost_usd = ?, finished_at = ?, worker = NULL, lease_until = NULL
                 WHERE batch_id = ? AND item = ? AND worker = ? AND status = 'running'
-                """, result.status.rawValue, result.runID ?? claim.previousRunID, output, result.stage, result.error,
+                """, result.status.rawValue, (recorded ? result.runID : nil) ?? claim.previousRunID, output, result.stage, result.error,
                 result.usage.input, result.usage.output, result.costUSD, finished, claim.batch, claim.index, claim.worker)
             return db.changesCount == 1
         }

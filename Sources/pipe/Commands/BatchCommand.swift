@@ -25,10 +25,12 @@ struct BatchCommand: AsyncParsableCommand {
             batch id is printed on stderr when it starts, a summary with the counts at the end; \
             on a terminal a live line shows the counts, calls per second, tokens, cost, ETA and \
             calls waiting for a model's rate limit, elsewhere one line per ended item. \
-            Up to --concurrency items run at once, and all their model calls share that bound.
+            Up to --concurrency items run at once, and all their model calls share that bound; \
+            an item's slot goes to the next once its run has its answer, and the item counts as \
+            ended (its result line) once its end is written to the store.
 
-            --max-cost-usd stops starting items once the ended items cost that much (the items in \
-            flight finish); the rest stay pending and --resume continues them. The spec's own \
+            --max-cost-usd stops starting items once the items whose runs ended cost that much \
+            (the items in flight finish); the rest stay pending and --resume continues them. The spec's own \
             budget still holds per item: an item it stops is failed. Ctrl-C gives the items in \
             flight back (exit 130). --resume runs what is left: ended items are not run again, an \
             item stopped half-way reuses its finished stages, as `pipe run --resume` does.

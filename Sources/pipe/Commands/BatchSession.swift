@@ -343,7 +343,11 @@ struct BatchSession {
         claimsAhead: Bool = true
     ) async -> Result<BatchRunner.Outcome, StoreError> {
         var options = BatchRunner.Options(concurrency: concurrency, maxCostUSD: maxCostUSD, lease: lease, worker: worker)
-        if let afterItem { options.spentBesides = afterItem.spentUSD }
+        if let afterItem {
+            options.spentBesides = afterItem.spentUSD
+            // The judges score an item in its slot, after its run.
+            options.freesSlotAtAnswer = false
+        }
         options.claimsAhead = claimsAhead
         let batchRunner = BatchRunner(queue: backend.queue, batch: id, options: options)
         async let display: Void = progress?.run() ?? ()
