@@ -6,6 +6,8 @@
 # a stage: 10,000 requests is under Anthropic's 100,000), and the wall time can be no less
 # than 3 turnarounds (6 s). Prints the batches submitted, wall time, pipe's CPU time and peak
 # memory (max RSS), each per item too, and the load.
+# HEAPTRACK=FILE: pipe runs under heaptrack (its data in FILE.zst), and the heap's peak and
+# the largest allocation sites at the peak are printed (BENCHMARKS.md, memory per waiting item).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 items=${1:-10000}
@@ -41,10 +43,16 @@ SPEC
 seq 0 $((items - 1)) | sed 's/.*/{"id": &}/' > "$work/items.jsonl"
 echo "== $items items, 3 stages, provider batch turnaround $turnaround ms (3 turnarounds: $(echo "scale=1; 3 * $turnaround / 1000" | bc) s)"
 /usr/bin/time -f "%e %U %S %M" -o "$work/time.txt" \
-  "$pipe" batch "$work/three.yaml" --input "$work/items.jsonl" --provider-batch \
+  ${HEAPTRACK:+heaptrack -o "$HEAPTRACK"} "$pipe" batch "$work/three.yaml" --input "$work/items.jsonl" --provider-batch \
   --store "$work/store/pipe.db" --output "$work/results.jsonl" 2> "$work/stderr.txt" || { cat "$work/stderr.txt"; exit 1; }
 read -r wall user sys rss < "$work/time.txt"
 echo "results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded"
 echo "provider batches submitted: $(grep -c 'requests submitted' "$work/stderr.txt") (fewest possible: 3)"
 echo "wall $wall s; pipe CPU user $user s + sys $sys s = $(echo "scale=3; ($user + $sys) * 1000 / $items" | bc) ms an item; max RSS $rss KiB = $(echo "scale=1; $rss * 1024 / $items" | bc) bytes an item"
 echo "$(uptime | sed 's/.*load/load/')"
+if [ -n "${HEAPTRACK:-}" ]; then
+  heaptrack_print -f "$HEAPTRACK.zst" --print-peaks 1 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
+    --peak-limit 25 > "$HEAPTRACK.txt" 2>/dev/null || true
+  grep -E '^(peak heap memory|peak RSS|total memory leaked)' "$HEAPTRACK.txt"
+  echo "largest allocation sites at the peak: $HEAPTRACK.txt"
+fi

@@ -353,65 +353,50 @@ public final class ItemFinisher: Sendable {
 final class LostClaims: Sendable {
     private struct State {
         var lost: Set<Int> = []
-        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// The tasks running items, by item: cancelled when their item is lost.
+        var running: [Int: RunningTask] = [:]
+    }
+
+    /// A task that runs an item, cancelled from another task. Only used under the lock, while
+    /// the task is in `cancelling` (it unregisters itself under the lock before it returns).
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
     }
 
     private let state = Locked(State())
 
-    /// Runs `run`, cancelled if item `index` is lost meanwhile; nil when it was.
-    func cancelling(_ index: Int, _ run: @escaping @Sendable () async -> ItemRun) async -> ItemRun? {
-        enum Step {
-            case ran(ItemRun)
-            case lost
-            case notLost
-        }
-        return await withTaskGroup(of: Step.self) { group in
-            group.addTask { .ran(await run()) }
-            group.addTask { await self.waitUntilLost(index) ? .lost : .notLost }
-            var result: ItemRun?
-            var wasLost = false
-            // The first to end cancels the other: a run that ended stops the wait; a lost item its run.
-            for await step in group {
-                switch step {
-                case .ran(let run): result = run
-                case .lost: wasLost = true
-                case .notLost: break
-                }
-                group.cancelAll()
+    /// Runs `run` in the calling task, which is cancelled if item `index` is lost meanwhile;
+    /// nil when it was. No task of its own: an item's run waits (a provider batch's turnaround)
+    /// with as few tasks as possible (BENCHMARKS.md, memory per waiting item).
+    func cancelling(_ index: Int, _ run: () async -> ItemRun) async -> ItemRun? {
+        let started = withUnsafeCurrentTask { task in
+            state.withLock { state in
+                guard let task, !state.lost.contains(index) else { return false }
+                state.running[index] = RunningTask(task: task)
+                return true
             }
-            return wasLost ? nil : result
         }
+        guard started else { return nil }
+        let result = await run()
+        let lost = state.withLock { state in
+            state.running[index] = nil
+            return state.lost.contains(index)
+        }
+        return lost ? nil : result
     }
 
     /// Says these items are lost: their runs are cancelled.
     func lose(_ indexes: Set<Int>) {
-        let waiting = state.withLock { state in
+        state.withLock { state in
             state.lost.formUnion(indexes)
-            return indexes.compactMap { state.waiting.removeValue(forKey: $0) }
+            // Under the lock: a task found here has not left `cancelling` yet.
+            for index in indexes { state.running.removeValue(forKey: index)?.task.cancel() }
         }
-        for continuation in waiting { continuation.resume() }
     }
 
     /// Items claimed again by this worker are not lost any more.
     func forget(_ indexes: [Int]) {
         state.withLock { $0.lost.subtract(indexes) }
-    }
-
-    /// Waits until item `index` is lost (true), or the calling task is cancelled.
-    private func waitUntilLost(_ index: Int) async -> Bool {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state in
-                    guard !state.lost.contains(index), !Task.isCancelled else { return true }
-                    state.waiting[index] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiting.removeValue(forKey: index) }?.resume()
-        }
-        return state.withLock { $0.lost.contains(index) }
     }
 }
 

@@ -170,22 +170,35 @@ public struct RunLifecycle: Sendable {
         write: StartWrite? = nil
     ) async throws(StoreError) -> Run {
         guard let store else { return Run(id: RunID.make(), journal: nil) }
-        let spec = specHashAndPath(pipeline, specPath)
-        let run = NewRun(
-            specPath: spec.path, specHash: spec.hash,
-            pipelineName: pipeline.name, input: pipeline.record.input(input), traceID: traceID, resumedFrom: resuming?.id,
-            held: holdsRuns)
+        // Made out of line: a batch item's task keeps the largest stack it ever had while its
+        // run waits (BENCHMARKS.md, memory per waiting item), so this frame is kept small.
+        let run = newRun(specPath: specPath, pipeline: pipeline, input: input, traceID: traceID, resuming: resuming?.id)
         let id = if let write { try await write(run) } else { try await store.startRun(run) }
+        if let resuming, !resuming.approved.isEmpty { try await carry(resuming.approved, to: id, in: store) }
+        return Run(
+            id: id, journal: store.journal(runID: id, reusingFrom: resuming?.id), resumedFrom: resuming?.id, record: pipeline.record)
+    }
+
+    @inline(never)
+    private func newRun(specPath: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: String?) -> NewRun {
+        let spec = specHashAndPath(pipeline, specPath)
+        return NewRun(
+            specPath: spec.path, specHash: spec.hash,
+            pipelineName: pipeline.name, input: pipeline.record.input(input), traceID: traceID, resumedFrom: resuming,
+            held: holdsRuns)
+    }
+
+    /// Records the approvals a resumed run carries over to the run `id` (let go of when they cannot be).
+    @inline(never)
+    private func carry(_ approved: Set<String>, to id: String, in store: any RunStorage) async throws(StoreError) {
         do {
-            for stage in (resuming?.approved ?? []).sorted() {
+            for stage in approved.sorted() {
                 try await store.recordApproval(runID: id, stage: stage, decision: .approved, reason: nil)
             }
         } catch {
             await store.release(id)
             throw error
         }
-        return Run(
-            id: id, journal: store.journal(runID: id, reusingFrom: resuming?.id), resumedFrom: resuming?.id, record: pipeline.record)
     }
 
     /// Ends a run: records its end (written by `write` when given; in the run store), behind

@@ -17,15 +17,19 @@ public final class CallLimiter: Sendable {
         state = Locked(State(available: max(1, limit)))
     }
 
-    /// Runs `body` holding a permit. A task cancelled while it waits runs `body` without
-    /// one: a cancelled stage makes no call, it only reports that it was cancelled.
-    func withPermit<T: Sendable>(_ body: () async -> T) async -> T {
+    /// A unit's run (`executor.run(context)`) holding a permit. A task cancelled while it
+    /// waits runs without one: a cancelled stage makes no call, it only reports that it was
+    /// cancelled. Its frame is held while the unit waits for its call: `acquire` is not
+    /// inlined into it.
+    @inline(never)
+    func run(_ context: StageContext) async -> (StageOutcome, StageReport) {
         let granted = await acquire()
         defer { if granted { release() } }
-        return await body()
+        return await context.executor.run(context)
     }
 
     /// Waits for a permit; false when the task was cancelled first.
+    @inline(never)
     private func acquire() async -> Bool {
         let id = state.withLock { state in
             state.nextID += 1

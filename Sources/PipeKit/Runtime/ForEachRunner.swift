@@ -40,7 +40,7 @@ struct ForEachRunner: Sendable {
                     group.addTask {
                         // A child spec's stages take their own permits: its item holds none.
                         let (outcome, report) = item.child != nil
-                            ? await executor.run(item) : await calls.withPermit { await executor.run(item) }
+                            ? await executor.run(item) : await calls.run(item)
                         return (index, outcome, report)
                     }
                     next += 1

@@ -96,6 +96,8 @@ public struct PipelineRunner: Sendable {
     let childRunners: [String: (runner: PipelineRunner, input: JSONSchema?)]
     let resolveProvider: ProviderResolver
     var options: Options
+    /// What every run of this runner schedules, made once: the units and what each waits for.
+    let plan: Plan
 
     /// Compiles every output schema once; the validators are reused for every reply and retry.
     public init(pipeline: CompiledPipeline, options: Options = Options(), resolveProvider: @escaping ProviderResolver)
@@ -109,6 +111,7 @@ public struct PipelineRunner: Sendable {
             if let schema = stage.outputSchema { validators[stage.name] = try JSONSchema(compiling: schema) }
         }
         self.validators = validators
+        plan = Plan(pipeline, validators: validators)
         var loopRunners: [String: PipelineRunner] = [:]
         for loop in pipeline.loops {
             loopRunners[loop.end] = PipelineRunner(
@@ -153,6 +156,7 @@ public struct PipelineRunner: Sendable {
             stages: dag.order.compactMap { name in stages.first { $0.name == name } }, dag: dag, output: .sinks(dag.sinks),
             budget: pipeline.budget)
         self.validators = validators
+        plan = Plan(self.pipeline, validators: validators)
         self.options = options
         self.resolveProvider = resolveProvider
         self.loopRunners = [:]
@@ -190,8 +194,60 @@ public struct PipelineRunner: Sendable {
 
     /// What the scheduler starts as one: a stage, or a loop's group of stages.
     enum Unit: Sendable {
-        case stage(CompiledStage)
+        case stage(PlannedStage)
         case loop(CompiledLoop)
+    }
+
+    /// A stage as every run starts it, made once per runner: each unit's context refers to
+    /// it, not to a copy of the stage (thousands of runs wait at once under `pipe batch
+    /// --provider-batch`, BENCHMARKS.md).
+    final class PlannedStage: Sendable {
+        let stage: CompiledStage
+        let name: String
+        let executor: any StageExecutor
+        let validator: JSONSchema?
+        /// No wrapper but the permit: no `approve`, no `for_each`, not a child spec.
+        let plain: Bool
+
+        init(_ stage: CompiledStage, validator: JSONSchema?) {
+            self.stage = stage
+            name = stage.name
+            executor = stage.kind.executor
+            self.validator = validator
+            plain = if case .pipeline = stage.kind { false } else { !stage.approve && stage.forEach == nil }
+        }
+    }
+
+    /// The units of a pipeline and what each waits for, the same for every run: a run's
+    /// scheduler keeps only counts and indexes.
+    final class Plan: Sendable {
+        let units: [Unit]
+        /// How many stages outside each unit it waits for.
+        let needs: [Int]
+        /// The units that wait for each stage.
+        let dependents: [String: [Int]]
+        /// The units that wait for nothing, in order.
+        let ready: [Int]
+
+        init(_ pipeline: CompiledPipeline, validators: [String: JSONSchema]) {
+            units = pipeline.stages.filter { $0.loop == nil }.map { .stage(PlannedStage($0, validator: validators[$0.name])) }
+                + pipeline.loops.map(Unit.loop)
+            let waitingFor = units.map { unit in
+                switch unit {
+                case .stage(let planned): return Set(planned.stage.dependencies)
+                case .loop(let loop):
+                    let members = Set(loop.members)
+                    return Set(loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)).subtracting(members)
+                }
+            }
+            var dependents: [String: [Int]] = [:]
+            for (index, needs) in waitingFor.enumerated() {
+                for name in needs { dependents[name, default: []].append(index) }
+            }
+            self.dependents = dependents
+            needs = waitingFor.map(\.count)
+            ready = waitingFor.indices.filter { waitingFor[$0].isEmpty }
+        }
     }
 
     /// A unit's stages as they ended: their names, outcomes and reports.
@@ -214,34 +270,64 @@ public struct PipelineRunner: Sendable {
 
     /// Runs the pipeline on a validated input. Cancelling the calling task interrupts the run.
     public func run(input: JSONValue, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) async -> Result {
-        let start = ContinuousClock.now
+        await run(input: input, journal: options.journal, events: events)
+    }
+
+    /// The same, recording in `journal` (a run store's, for one run): what
+    /// `with(journal:).run(input:events:)` does, without the copy of the runner that the
+    /// caller's frame would hold while the run waits.
+    public func run(input: JSONValue, journal: (any RunJournal)?, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) async
+        -> Result
+    {
         // What the run needs, in one object: this frame is held while the run waits.
         let prepared: Prepared
-        switch prepare(since: start) {
+        switch prepare(journal: journal) {
         case .failure(let failed): return failed.result
         case .success(let made): prepared = made
         }
-        let scheduled = await withTaskExecutorPreference(options.executor) { [prepared] in
-            await prepared.runner.schedule(
-                seed: prepared.runner.options.given.merging(["input": input]) { _, input in input }, ledger: prepared.ledger,
-                calls: prepared.calls, deadline: prepared.deadline, iteration: nil, watchdog: true, events: events)
-        }
-        await prepared.runner.options.activeTools?.shutdown()
-        return result(of: scheduled, since: start)
+        await prepared.schedule(input: input, events: events)
+        return prepared.result()
     }
 
-    /// The runner of one run, its ledger, call limiter and deadline.
-    private final class Prepared: Sendable {
+    /// The runner of one run, its ledger, call limiter and deadline, and how its units ended.
+    /// Used by the run's task only.
+    private final class Prepared: @unchecked Sendable {
         let runner: PipelineRunner
         let ledger: BudgetLedger
         let calls: CallLimiter
+        let start: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant?
+        var scheduled = Scheduled(outcome: nil, reports: [], values: [:], complete: false)
 
-        init(runner: PipelineRunner, ledger: BudgetLedger, calls: CallLimiter, deadline: ContinuousClock.Instant?) {
+        init(runner: PipelineRunner, ledger: BudgetLedger, calls: CallLimiter, start: ContinuousClock.Instant) {
             self.runner = runner
             self.ledger = ledger
             self.calls = calls
-            self.deadline = deadline
+            self.start = start
+            deadline = runner.pipeline.budget.maxDuration.map { start + $0 }
+        }
+
+        @inline(never)
+        func schedule(input: JSONValue, events: @escaping @Sendable (RunEvent) -> Void) async {
+            let seed = runner.options.given.merging(["input": input]) { _, input in input }
+            scheduled = await withTaskExecutorPreference(runner.options.executor) { [self] in
+                await runner.schedule(
+                    seed: seed, ledger: ledger, calls: calls, deadline: deadline, iteration: nil, watchdog: true, events: events)
+            }
+            await runner.options.activeTools?.shutdown()
+        }
+
+        @inline(never)
+        func result() -> Result {
+            let pipeline = runner.pipeline
+            let outcome = scheduled.outcome
+                ?? (Task.isCancelled || !scheduled.complete
+                    ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))
+            let usage = scheduled.reports.reduce(TokenUsage.zero) { $0 + $1.usage }
+            let cost = scheduled.reports.reduce(0.0) { $0 + ($1.costUSD ?? 0) }
+            return Result(
+                outcome: outcome, stages: scheduled.reports, wall: ContinuousClock.now - start, usage: usage, costUSD: cost,
+                values: scheduled.values)
         }
     }
 
@@ -251,14 +337,14 @@ public struct PipelineRunner: Sendable {
     }
 
     @inline(never)
-    private func prepare(since start: ContinuousClock.Instant) -> Swift.Result<Prepared, NotStarted> {
-        let deadline = pipeline.budget.maxDuration.map { start + $0 }
+    private func prepare(journal: (any RunJournal)?) -> Swift.Result<Prepared, NotStarted> {
+        let start = ContinuousClock.now
         let ledger = BudgetLedger(maxTokens: pipeline.budget.maxTokens, maxCostUSD: pipeline.budget.maxCostUSD)
         let calls = options.calls ?? CallLimiter(limit: options.concurrency)
         // What is recorded and traced is hashed as `record:` says (the calls by their executor,
         // once for the trace and the store; the stages' values by the journal); the stages see
         // the real values.
-        var runner = self.with(journal: pipeline.record.journal(options.journal))
+        var runner = self.with(journal: pipeline.record.journal(journal))
         runner.options.record = pipeline.record
         // One set of tool servers for the run, stopped when it ends, however it ends.
         if pipeline.usesTools {
@@ -272,19 +358,7 @@ public struct PipelineRunner: Sendable {
                     wall: ContinuousClock.now - start, usage: .zero, costUSD: 0, values: [:])))
             }
         }
-        return .success(Prepared(runner: runner, ledger: ledger, calls: calls, deadline: deadline))
-    }
-
-    @inline(never)
-    private func result(of scheduled: Scheduled, since start: ContinuousClock.Instant) -> Result {
-        let outcome = scheduled.outcome
-            ?? (Task.isCancelled || !scheduled.complete
-                ? .interrupted : .succeeded(OutputAssembler.assemble(pipeline.output, values: scheduled.values)))
-        let usage = scheduled.reports.reduce(TokenUsage.zero) { $0 + $1.usage }
-        let cost = scheduled.reports.reduce(0.0) { $0 + ($1.costUSD ?? 0) }
-        return Result(
-            outcome: outcome, stages: scheduled.reports, wall: ContinuousClock.now - start, usage: usage, costUSD: cost,
-            values: scheduled.values)
+        return .success(Prepared(runner: runner, ledger: ledger, calls: calls, start: start))
     }
 
     /// Starts each unit the moment the stages it reads have ended, up to `concurrency` at
@@ -346,11 +420,9 @@ public struct PipelineRunner: Sendable {
         var values: [String: JSONValue]
         var reports: [StageReport] = []
         var outcome: Result.Outcome?
-        let units: [Unit]
-        /// What each unit still waits for (stages outside it that have not ended), and which
-        /// units wait for each stage: a stage's end touches only the units that read it.
-        var waitingFor: [Set<String>]
-        var dependents: [String: [Int]]
+        /// How many stages outside each unit have not ended (`Plan.needs` at first): a stage's
+        /// end touches only the units that read it (`Plan.dependents`).
+        var waitingFor: [Int]
         /// The units ready to start, in order; `nextReady` is the first not started yet.
         var ready: [Int]
         var nextReady = 0
@@ -369,30 +441,16 @@ public struct PipelineRunner: Sendable {
             self.iteration = iteration
             self.events = events
             values = seed
-            let pipeline = runner.pipeline
-            units = pipeline.stages.filter { $0.loop == nil }.map(Unit.stage) + pipeline.loops.map(Unit.loop)
-            let waitingFor = units.map { unit in
-                switch unit {
-                case .stage(let stage): return Set(stage.dependencies)
-                case .loop(let loop):
-                    let members = Set(loop.members)
-                    return Set(loop.members.compactMap(pipeline.stage(named:)).flatMap(\.dependencies)).subtracting(members)
-                }
-            }
-            var dependents: [String: [Int]] = [:]
-            for (index, needs) in waitingFor.enumerated() {
-                for name in needs { dependents[name, default: []].append(index) }
-            }
-            self.waitingFor = waitingFor
-            self.dependents = dependents
-            ready = waitingFor.indices.filter { waitingFor[$0].isEmpty }
-            unfinished = pipeline.stages.count
+            waitingFor = runner.plan.needs
+            ready = runner.plan.ready
+            unfinished = runner.pipeline.stages.count
         }
 
-        /// A stage ended (with or without a value): the units that waited for it may start.
+        /// A stage ended (with or without a value), once: the units that waited for it may start.
         func release(_ name: String) {
-            for index in dependents[name] ?? [] where waitingFor[index].remove(name) != nil {
-                if waitingFor[index].isEmpty { ready.append(index) }
+            for index in runner.plan.dependents[name] ?? [] {
+                waitingFor[index] -= 1
+                if waitingFor[index] == 0 { ready.append(index) }
             }
         }
 
@@ -404,7 +462,7 @@ public struct PipelineRunner: Sendable {
         @inline(never)
         func startReady(in group: inout TaskGroup<Completion>) -> Bool {
             while outcome == nil, running < runner.options.concurrency, nextReady < ready.count, !Task.isCancelled {
-                let unit = units[ready[nextReady]]
+                let unit = runner.plan.units[ready[nextReady]]
                 nextReady += 1
                 switch runner.start(
                     unit, values: values, ledger: ledger, calls: calls, deadline: deadline, iteration: iteration, events: events)

@@ -156,12 +156,12 @@ public struct StageRecord: Sendable {
 /// (HTTP's): a SHA-256 of the stage's definition and prompts, for every stage of a recorded run.
 enum StageFingerprint: Sendable {
     case made(String)
-    case later(CompiledStage, rendered: [String])
+    case later(PipelineRunner.PlannedStage, rendered: [String])
 
     var value: String {
         switch self {
         case .made(let fingerprint): fingerprint
-        case .later(let stage, let rendered): Fingerprint.stage(stage, rendered: rendered)
+        case .later(let planned, let rendered): Fingerprint.stage(planned.stage, rendered: rendered)
         }
     }
 }

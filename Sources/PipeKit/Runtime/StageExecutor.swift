@@ -24,10 +24,13 @@ extension StageKind {
 /// scheduler and a waiting call holds one reference, not a copy of the stage and its values
 /// (`pipe batch --provider-batch` keeps thousands of units waiting at once, BENCHMARKS).
 final class StageContext: Sendable {
-    let stage: CompiledStage
+    /// The stage, its executor and validator, shared by every run of the runner.
+    let planned: PipelineRunner.PlannedStage
+    var stage: CompiledStage { planned.stage }
+    var executor: any StageExecutor { planned.executor }
+    var validator: JSONSchema? { planned.validator }
     /// Which run of the stage this is; events and records name it so.
     let unit: RunUnitID
-    let validator: JSONSchema?
     /// The values the unit reads (with a `for_each`'s item).
     let renderer: TemplateRenderer
     let ledger: BudgetLedger
@@ -48,14 +51,13 @@ final class StageContext: Sendable {
     let events: @Sendable (RunEvent) -> Void
 
     init(
-        stage: CompiledStage, unit: RunUnitID, validator: JSONSchema?, renderer: TemplateRenderer, ledger: BudgetLedger,
+        _ planned: PipelineRunner.PlannedStage, unit: RunUnitID, renderer: TemplateRenderer, ledger: BudgetLedger,
         resolveProvider: @escaping PipelineRunner.ProviderResolver, retryPolicy: RetryPolicy, deadline: ContinuousClock.Instant?,
         journal: (any RunJournal)?, cacheEverything: Bool, mockCommands: Bool = false, toolServers: (any ToolServers)? = nil,
         record: RecordPolicy = .full, child: ChildRun? = nil, events: @escaping @Sendable (RunEvent) -> Void
     ) {
-        self.stage = stage
+        self.planned = planned
         self.unit = unit
-        self.validator = validator
         self.renderer = renderer
         self.ledger = ledger
         self.resolveProvider = resolveProvider
@@ -75,7 +77,7 @@ final class StageContext: Sendable {
         var values = renderer.values
         values[name] = value
         return StageContext(
-            stage: stage, unit: unit.item(index), validator: validator, renderer: TemplateRenderer(values: values), ledger: ledger,
+            planned, unit: unit.item(index), renderer: TemplateRenderer(values: values), ledger: ledger,
             resolveProvider: resolveProvider, retryPolicy: retryPolicy, deadline: deadline, journal: journal,
             cacheEverything: cacheEverything, mockCommands: mockCommands, toolServers: toolServers, record: record, child: child,
             events: events)

@@ -35,53 +35,73 @@ extension PipelineRunner {
                 await LoopRunner(loop: loop, iteration: runner).run(
                     values: values, ledger: ledger, calls: calls, deadline: deadline, events: events)
             }
-        case .stage(let stage):
+        case .stage(let planned):
+            let stage = planned.stage
             let context = StageContext(
-                stage: stage, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration), validator: validators[stage.name],
+                planned, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration),
                 renderer: TemplateRenderer(values: Self.values(values, readBy: stage)), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                 cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools,
                 record: options.record,
-                child: childRunners[stage.name].map { ChildRun(runner: $0.runner.with(journal: options.journal).with(record: options.record), input: $0.input, calls: calls) },
+                child: childRunners[stage.name].map {
+                    ChildRun(runner: $0.runner.with(journal: options.journal).with(record: options.record), input: $0.input, calls: calls)
+                },
                 events: events)
             if let condition = stage.when,
                 !ExpressionEvaluator.holds(condition, value: { context.renderer.value(of: $0) })
             {
                 return .skipped(.empty(context.unit, .skipped, stage: stage))
             }
-            let (executor, approval, itemConcurrency) = (stage.kind.executor, options.approval, options.concurrency)
-            return .run { await Self.run(context, executor, approval: approval, itemConcurrency: itemConcurrency, calls: calls) }
+            let unit = UnitRun(context, approval: options.approval, itemConcurrency: options.concurrency, calls: calls)
+            return .run { await unit.run() }
         }
     }
 
     /// A stage's unit inside its wrappers: held for approval, run once or once per
-    /// `for_each` item. Not inlined into the task's closure: its frame is held while the unit
-    /// waits for its call.
-    @inline(never)
-    private static func run(
-        _ context: StageContext, _ executor: any StageExecutor, approval: ApprovalPolicy, itemConcurrency: Int, calls: CallLimiter
-    ) async -> Ended {
-        if context.stage.approve, let held = await hold(context, executor, approval) {
-            return [(context.stage.name, held.0, held.1)]
+    /// `for_each` item. A class, so that the task's closure holds one reference; its async
+    /// functions only call the next one and keep the unit's result: their frames are held
+    /// while the unit waits for its call (thousands of units at once under `pipe batch
+    /// --provider-batch`; an async frame keeps every temporary of the code inlined into it).
+    final class UnitRun: Sendable {
+        let context: StageContext
+        let approval: ApprovalPolicy
+        let itemConcurrency: Int
+        let calls: CallLimiter
+
+        init(_ context: StageContext, approval: ApprovalPolicy, itemConcurrency: Int, calls: CallLimiter) {
+            self.context = context
+            self.approval = approval
+            self.itemConcurrency = itemConcurrency
+            self.calls = calls
         }
-        // A child spec's stages take their own permits: its stage holds none.
-        let (outcome, report) = context.stage.forEach != nil
-            ? await forEach(context, executor, itemConcurrency: itemConcurrency, calls: calls)
-            : context.child != nil ? await executor.run(context) : await calls.withPermit { await executor.run(context) }
-        return [(context.stage.name, outcome, report)]
-    }
 
-    @inline(never)
-    private static func hold(_ context: StageContext, _ executor: any StageExecutor, _ approval: ApprovalPolicy) async
-        -> (StageOutcome, StageReport)?
-    {
-        await approval.hold(context, executor)
-    }
+        @inline(never)
+        func run() async -> Ended {
+            let ended = await unit()
+            return Self.ended(context.planned.name, ended)
+        }
 
-    @inline(never)
-    private static func forEach(_ context: StageContext, _ executor: any StageExecutor, itemConcurrency: Int, calls: CallLimiter)
-        async -> (StageOutcome, StageReport)
-    {
-        await ForEachRunner(executor: executor, context: context, concurrency: itemConcurrency, calls: calls).run()
+        @inline(never)
+        private static func ended(_ name: String, _ ended: (StageOutcome, StageReport)) -> Ended {
+            [(name, ended.0, ended.1)]
+        }
+
+        /// The unit's outcome and report (returned straight into `run`'s frame).
+        @inline(never)
+        private func unit() async -> (StageOutcome, StageReport) {
+            if context.planned.plain { return await calls.run(context) }
+            return await wrapped()
+        }
+
+        /// A unit with `approve`, `for_each` or a child spec.
+        @inline(never)
+        private func wrapped() async -> (StageOutcome, StageReport) {
+            if context.stage.approve, let held = await approval.hold(context, context.executor) { return held }
+            // A child spec's stages take their own permits: its stage holds none.
+            if context.stage.forEach != nil {
+                return await ForEachRunner(executor: context.executor, context: context, concurrency: itemConcurrency, calls: calls).run()
+            }
+            return context.child != nil ? await context.executor.run(context) : await calls.run(context)
+        }
     }
 }

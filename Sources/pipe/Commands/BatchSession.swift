@@ -358,9 +358,7 @@ struct BatchSession {
                     started: { progress?.started($0) },
                     ended: { claim, result in try? report(result, line: claim.line) },
                     runItem: { claim, finisher in
-                        let run = await runItem(claim, runner: runner, finisher: finisher, telemetry: telemetry)
-                        if case .ended(let result) = run { await afterItem?.run(result) }
-                        return run
+                        await runItem(claim, runner: runner, finisher: finisher, telemetry: telemetry, afterItem: afterItem)
                     }))
         } catch {
             outcome = .failure(error)
@@ -385,41 +383,119 @@ struct BatchSession {
     /// Exported, it is a trace of its own (or a child of the caller's `TRACEPARENT` span): a
     /// batch of thousands of items in one trace would pass what tracing backends show, and each
     /// item's run has its own trace id in the store, which `pipe logs RUN` shows.
-    private func runItem(_ claim: Claim, runner: PipelineRunner, finisher: ItemFinisher, telemetry: RunTelemetry) async -> ItemRun {
+    /// In three steps not inlined here, whose state is an `ItemSteps`: this frame is held while
+    /// the item waits (its provider batch, with thousands of others), and the task keeps the
+    /// largest stack it ever had, so each step's frames are small too (BENCHMARKS.md).
+    /// `afterItem` runs once the item ended.
+    private func runItem(
+        _ claim: Claim, runner: PipelineRunner, finisher: ItemFinisher, telemetry: RunTelemetry, afterItem: AfterItem?
+    ) async -> ItemRun {
+        let item = ItemSteps(claim, traceID: telemetry.traceID())
+        if await start(item) {
+            await perform(item, runner: runner, telemetry: telemetry)
+            await end(item, finisher: finisher)
+        }
+        if let afterItem { await after(item, afterItem) }
+        return item.ended
+    }
+
+    @inline(never)
+    private func after(_ item: ItemSteps, _ afterItem: AfterItem) async {
+        if case .ended(let result) = item.ended { await afterItem.run(result) }
+    }
+
+    /// An item's run as its steps go: started, its result, how it ended.
+    private final class ItemSteps: @unchecked Sendable {
+        let claim: Claim
+        let traceID: String
+        /// The run it continues, if any (boxed: most items continue none).
+        var resumed: Resumed?
+        var run: RunLifecycle.Run?
+        var spans: OTLPRunTracer?
+        var result: PipelineRunner.Result?
+        var ended = ItemRun.unfinished
+
+        init(_ claim: Claim, traceID: String) {
+            self.claim = claim
+            self.traceID = traceID
+        }
+
+        final class Resumed: Sendable {
+            let resumption: RunLifecycle.Resumption
+
+            init(_ resumption: RunLifecycle.Resumption) {
+                self.resumption = resumption
+            }
+        }
+    }
+
+    /// Records the item's run as started; false (the item ended) when it could not be.
+    @inline(never)
+    private func start(_ item: ItemSteps) async -> Bool {
         // A run an earlier claim left half done is continued (its finished stages reused), if
         // nobody holds it still.
-        var resuming: RunLifecycle.Resumption?
-        if let previous = claim.previousRunID {
-            resuming = try? await lifecycle.resume(previous, specPath: nil)
-        }
-        let run: RunLifecycle.Run
-        let traceID = telemetry.traceID()
+        if item.claim.previousRunID != nil { await resume(item) }
         do {
-            run = try await lifecycle.start(
-                specPath: spec, pipeline: pipeline, input: claim.input, traceID: traceID, resuming: resuming,
-                write: { [queue = backend.queue] run throws(StoreError) in try await queue.startRun(run, for: claim) })
+            item.run = try await lifecycle.start(
+                specPath: spec, pipeline: pipeline, input: item.claim.input, traceID: item.traceID,
+                resuming: item.resumed?.resumption, write: startWrite(item.claim))
+            return true
         } catch {
-            if let resuming { await lifecycle.letGo(resuming.id) }
-            return .ended(ItemResult(index: claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
+            await notStarted(item, error)
+            return false
         }
+    }
+
+    @inline(never)
+    private func resume(_ item: ItemSteps) async {
+        if let previous = item.claim.previousRunID, let resumption = try? await lifecycle.resume(previous, specPath: nil) {
+            item.resumed = ItemSteps.Resumed(resumption)
+        }
+    }
+
+    /// The item's run's start, written with the item's run.
+    @inline(never)
+    private func startWrite(_ claim: Claim) -> RunLifecycle.StartWrite {
+        { [queue = backend.queue] run throws(StoreError) in try await queue.startRun(run, for: claim) }
+    }
+
+    @inline(never)
+    private func notStarted(_ item: ItemSteps, _ error: StoreError) async {
+        if let resumed = item.resumed { await lifecycle.letGo(resumed.resumption.id) }
+        item.ended = .ended(
+            ItemResult(index: item.claim.index, status: .failed, error: "the item's run could not be recorded: \(error)"))
+    }
+
+    /// Runs the item's pipeline, recorded in its run's journal.
+    @inline(never)
+    private func perform(_ item: ItemSteps, runner: PipelineRunner, telemetry: RunTelemetry) async {
+        let claim = item.claim
         let spans = telemetry.tracer(
-            runID: run.id, traceID: traceID, pipeline: pipeline.name,
+            runID: item.run?.id ?? "", traceID: item.traceID, pipeline: pipeline.name,
             attributes: [("pipe.batch.id", .string(id)), ("pipe.batch.item", .int(Int64(claim.index)))])
-        let result = await ProviderBatchItem.$index.withValue(claim.index) {
-            await runner.with(journal: run.journal).run(input: claim.input) { [progress, spent] event in
+        item.spans = spans
+        await ProviderBatchItem.$index.withValue(claim.index) {
+            item.result = await runner.run(input: claim.input, journal: item.run?.journal) { [progress, spent] event in
                 if case .callFinished(let call) = event, let cost = call.costUSD { spent.withLock { $0 += cost } }
                 progress?.record(event, item: claim.index)
                 spans?.record(event)
             }
         }
-        spans?.finish(result)
+    }
+
+    /// Records the run's end, with the item's end when the run ended (not interrupted).
+    @inline(never)
+    private func end(_ item: ItemSteps, finisher: ItemFinisher) async {
+        guard let result = item.result, let run = item.run else { return }
+        item.spans?.finish(result)
         if case .interrupted = result.outcome {
             _ = await lifecycle.finish(run, result)
-            return .unfinished
+            item.ended = .unfinished
+            return
         }
-        let ended = ItemResult(index: claim.index, runID: run.id, result)
+        let ended = ItemResult(index: item.claim.index, runID: run.id, result)
         _ = await lifecycle.finish(run, result) { end throws(StoreError) in _ = try await finisher.finish(ended, runEnd: end) }
-        return .ended(ended)
+        item.ended = .ended(ended)
     }
 
     /// Writes an ended item's result line and tells the progress, once an item.

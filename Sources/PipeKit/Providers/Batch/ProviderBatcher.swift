@@ -91,15 +91,33 @@ actor ProviderBatcher {
     private let exchange: (any ProviderBatchExchange)?
 
     /// A request waiting for its batch: what it asked (for its reply, a re-ask or a real-time
-    /// fallback) and its body once, as JSON text.
-    private struct Waiting {
-        var base: String
-        var request: ModelRequest
-        var line: BatchedRequest
-        var resubmits: Int
-        var continuation: CheckedContinuation<ModelReply, any Error>
+    /// fallback) and its body once, as JSON text, until its batch is submitted. A class: the
+    /// lists and tables of waiting requests hold references, not copies (thousands of requests
+    /// wait at once). Only the actor changes it.
+    private final class Waiting: @unchecked Sendable {
+        let base: String
+        let request: ModelRequest
+        private(set) var line: BatchedRequest
+        let resubmits: Int
+        let continuation: CheckedContinuation<ModelReply, any Error>
 
         var customID: String { line.customID }
+
+        init(
+            base: String, request: ModelRequest, line: BatchedRequest, resubmits: Int,
+            continuation: CheckedContinuation<ModelReply, any Error>
+        ) {
+            self.base = base
+            self.request = request
+            self.line = line
+            self.resubmits = resubmits
+            self.continuation = continuation
+        }
+
+        /// Its body is in the provider's hands: not kept while the batch is polled.
+        func submitted() {
+            line.json = ""
+        }
     }
 
     private var pending: [Waiting] = []
@@ -220,24 +238,45 @@ actor ProviderBatcher {
         for batch in batches {
             let waiting = Array(rest.prefix(batch.count))
             rest = rest.dropFirst(batch.count)
-            Task { await self.run(batch, waiting) }
+            let lines = Lines(batch)
+            Task { await self.run(lines, waiting) }
+        }
+    }
+
+    /// A batch's lines, let go of once it is submitted (not held while it is polled).
+    private final class Lines: @unchecked Sendable {
+        var lines: [BatchedRequest]
+
+        init(_ lines: [BatchedRequest]) {
+            self.lines = lines
+        }
+
+        func take() -> [BatchedRequest] {
+            defer { lines = [] }
+            return lines
         }
     }
 
     /// Submits one batch, records it, polls it to its end and hands out its results.
-    private func run(_ batch: [BatchedRequest], _ waiting: [Waiting]) async {
+    private func run(_ lines: Lines, _ waiting: [Waiting]) async {
+        guard let submitted = await submit(lines.take(), waiting) else { return }
+        for request in waiting { request.submitted() }
+        await options.submitted(submitted)
+        attached[submitted.id] = Dictionary(waiting.map { ($0.customID, $0) }, uniquingKeysWith: { a, _ in a })
+        await collect(submitted)
+    }
+
+    /// Submits a batch; nil when it could not be (its requests answered with the error).
+    private func submit(_ batch: [BatchedRequest], _ waiting: [Waiting]) async -> SubmittedProviderBatch? {
         let id: String
         do throws(ProviderError) {
             try await options.beforeSubmit(batch.count)
             id = try await api.submit(batch)
         } catch {
             for request in waiting { request.continuation.resume(throwing: error) }
-            return
+            return nil
         }
-        let submitted = SubmittedProviderBatch(id: id, provider: api.provider.name, model: model, customIDs: batch.map(\.customID))
-        await options.submitted(submitted)
-        attached[id] = Dictionary(waiting.map { ($0.customID, $0) }, uniquingKeysWith: { a, _ in a })
-        await collect(submitted)
+        return SubmittedProviderBatch(id: id, provider: api.provider.name, model: model, customIDs: batch.map(\.customID))
     }
 
     /// Polls a batch (this process's or an earlier one's) to its end, then answers the

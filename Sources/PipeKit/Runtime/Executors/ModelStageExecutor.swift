@@ -1,11 +1,23 @@
 /// Runs a model stage: renders its prompt, calls its model, validates the reply, re-asks
 /// with the validation errors, retries transient failures with backoff, then tries each
 /// fallback model. Downstream stages only ever receive a schema-valid value.
-struct ModelStageExecutor: StageExecutor {
+/// A class, made once per runner (`PipelineRunner.PlannedStage`): each unit's run refers to it.
+final class ModelStageExecutor: StageExecutor {
     let stage: ModelStage
+    /// What the attempt loop reads, as plain values (no copy of the stage in its frame).
+    let models: Int
+    let retries: Int
+    let maxTurns: Int
+
+    init(stage: ModelStage) {
+        self.stage = stage
+        models = 1 + stage.fallbacks.count
+        retries = stage.retries
+        maxTurns = stage.maxTurns
+    }
 
     func run(_ context: StageContext) async -> (StageOutcome, StageReport) {
-        await Run(stage: stage, context: context).run()
+        await Run(self, context: context).run()
     }
 
     func pending(_ context: StageContext) -> PendingApproval {
@@ -20,9 +32,10 @@ struct ModelStageExecutor: StageExecutor {
 /// unit holds (thousands at once under `pipe batch --provider-batch`, BENCHMARKS), so they hold
 /// a reference and the call, not the loop's state and temporaries. Used by one task only.
 private final class Run {
-    let stage: ModelStage
+    let executor: ModelStageExecutor
     let context: StageContext
 
+    var stage: ModelStage { executor.stage }
     var unit: RunUnitID { context.unit }
     var validator: JSONSchema? { context.validator }
     var ledger: BudgetLedger { context.ledger }
@@ -66,17 +79,19 @@ private final class Run {
     var turn = 0
     var circuitNotes: [String] = []
 
-    init(stage: ModelStage, context: StageContext) {
-        self.stage = stage
+    init(_ executor: ModelStageExecutor, context: StageContext) {
+        self.executor = executor
         self.context = context
-        self.model = stage.model
+        self.model = executor.stage.model
     }
 
     /// One call: the model's provider and the request. The frame that waits for the reply holds
     /// a reference to it, not a copy of the request.
-    final class Call: Sendable {
+    final class Call: @unchecked Sendable {
         let provider: any ModelProvider
         let request: ModelRequest
+        /// The reply or the failure, once `send` returned (only the unit's task reads and writes it).
+        var result: Result<ModelReply, ProviderError>?
 
         init(provider: any ModelProvider, request: ModelRequest) {
             self.provider = provider
@@ -84,39 +99,72 @@ private final class Run {
         }
 
         @inline(never)
-        func send(progress: @escaping @Sendable (StreamProgress) -> Void) async -> Result<ModelReply, ProviderError> {
+        func send(progress: @escaping @Sendable (StreamProgress) -> Void) async {
             do {
-                return .success(try await provider.complete(request, progress: progress))
+                let reply = try await provider.complete(request, progress: progress)
+                took(reply)
             } catch {
-                return .failure(error)
+                failed(error)
             }
+        }
+
+        @inline(never)
+        private func took(_ reply: ModelReply) {
+            result = .success(reply)
+        }
+
+        @inline(never)
+        private func failed(_ error: ProviderError) {
+            result = .failure(error)
         }
     }
 
-    /// How a turn ended: an answer, another turn, the next attempt, the next model, or the unit's end.
+    /// How a turn ended: an answer, another turn, the next attempt, the next model, or the
+    /// unit's end (its `outcome` set).
     private enum Step {
         case answered
         case nextTurn
         case nextAttempt
         case nextModel
-        case end(StageOutcome)
+        case end
     }
 
+    /// Ends the unit with `outcome`.
+    private func end(_ outcome: StageOutcome) -> Step {
+        self.outcome = outcome
+        return .end
+    }
+
+    /// Ends the unit with `outcome` when there is one (true).
+    private func ends(_ outcome: StageOutcome?) -> Bool {
+        guard let outcome else { return false }
+        self.outcome = outcome
+        return true
+    }
+
+    /// When the unit started, and how it ended: kept here, not in the frames that wait.
+    var start = ContinuousClock.now
+    var outcome = StageOutcome.cancelled
+
     func run() async -> (StageOutcome, StageReport) {
-        let start = ContinuousClock.now
         begin()
-        let outcome: StageOutcome
+        await decide()
+        return await finish()
+    }
+
+    /// The unit's outcome: its value in the run being resumed, or its attempts'.
+    @inline(never)
+    private func decide() async {
         if let earlier = await reusable() {
             reused = true
             outcome = .value(earlier)
         } else {
-            outcome = await attempt()
+            await attempt()
         }
-        return await finish(outcome, since: start)
     }
 
     @inline(never)
-    private func finish(_ outcome: StageOutcome, since start: ContinuousClock.Instant) async -> (StageOutcome, StageReport) {
+    private func finish() async -> (StageOutcome, StageReport) {
         await context.end(
             outcome, reused: reused, model: model, attempts: attempts, usage: usage, costUSD: totalCost, since: start,
             fingerprint: fingerprint)
@@ -124,6 +172,7 @@ private final class Run {
 
     @inline(never)
     private func begin() {
+        start = .now
         events(.stageStarted(unit: unit))
         system = stage.system.map(context.renderer.render)
         prompt = context.renderer.render(stage.prompt)
@@ -131,7 +180,7 @@ private final class Run {
         // the stage ends only to one that resumes a run: else it is made where it is recorded.
         if let journal {
             let rendered = [system ?? "-", prompt]
-            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.stage, rendered: rendered)) : .later(context.stage, rendered: rendered)
+            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.stage, rendered: rendered)) : .later(context.planned, rendered: rendered)
         }
     }
 
@@ -147,72 +196,74 @@ private final class Run {
         return await offHTTPThread({ validator?.isValid(earlier) ?? (earlier.stringValue != nil) }) ? earlier : nil
     }
 
+    /// The attempts, on each model in turn, until one ends the unit (its `outcome`).
     @inline(never)
-    private func attempt() async -> StageOutcome {
-        if let failure = await offerTools() { return failure }
-        let models = [stage.model] + stage.fallbacks
-        for index in models.indices {
-            if let failure = startModel(models, index) { return failure }
-            attempts: for retry in 0...stage.retries {
+    private func attempt() async {
+        if await offerTools() { return }
+        let (models, retries, maxTurns) = (executor.models, executor.retries, executor.maxTurns)
+        for index in 0..<models {
+            if startModel(index) { return }
+            attempts: for retry in 0...retries {
                 self.retry = retry
-                if let stop = startAttempt() { return stop }
+                if startAttempt() { return }
                 turns: repeat {
                     switch await turn() {
                     case .answered: break turns
                     case .nextTurn: continue turns
                     case .nextAttempt: continue attempts
                     case .nextModel: break attempts
-                    case .end(let outcome): return outcome
+                    case .end: return
                     }
-                } while turn < stage.maxTurns
-                if let outcome = await answer() { return outcome }
+                } while turn < maxTurns
+                if await answer() { return }
             }
         }
-        return .failed(lastError)
+        outcome = .failed(lastError)
     }
 
-    /// Lists the stage's tools (once for the unit); the failure when they cannot be.
+    /// Lists the stage's tools (once for the unit); true, the unit ended, when they cannot be.
     @inline(never)
-    private func offerTools() async -> StageOutcome? {
+    private func offerTools() async -> Bool {
         if !stage.tools.isEmpty {
-            guard let servers = context.toolServers else { return .failed(.toolSetup(.unavailable)) }
+            guard let servers = context.toolServers else { return ends(.failed(.toolSetup(.unavailable))) }
             do {
                 tools = try await ToolTurns.offer(
                     stage.tools, from: servers, avoiding: ProviderNames.sanitized(context.stage.name), timeout: stage.timeout)
             } catch {
-                return .failed(error)
+                return ends(.failed(error))
             }
         }
         definitions = tools?.definitions ?? []
         // Providers send the schema as a tool or a response format, and the tools: input too.
         schemaCharacters = WorstCase.schemaCharacters(context.stage.outputSchema)
             + definitions.reduce(0) { $0 + $1.json.serialized().utf8.count }
-        return nil
+        return false
     }
 
-    /// Goes to model `index` (the stage's, then its fallbacks); the failure when it has no provider.
+    /// Goes to model `index` (the stage's, then its fallbacks); true, the unit ended, when it
+    /// has no provider.
     @inline(never)
-    private func startModel(_ models: [ResolvedModel], _ index: Int) -> StageOutcome? {
-        let next = models[index]
+    private func startModel(_ index: Int) -> Bool {
+        let next = index == 0 ? stage.model : stage.fallbacks[index - 1]
         if index > 0 {
-            events(.fallingBack(unit: unit, from: models[index - 1], to: next, reason: lastError))
+            events(.fallingBack(unit: unit, from: model, to: next, reason: lastError))
         }
         model = next
         do {
             provider = try context.resolveProvider(next)
         } catch {
-            return .failed(.noProvider(error))
+            return ends(.failed(.noProvider(error)))
         }
         messages = [ChatMessage(.user, prompt)]
-        return nil
+        return false
     }
 
-    /// Starts an attempt; how the unit ends when it may not (cancelled, out of time).
+    /// Starts an attempt; true, the unit ended, when it may not (cancelled, out of time).
     @inline(never)
-    private func startAttempt() -> StageOutcome? {
-        if Task.isCancelled { return .cancelled }
+    private func startAttempt() -> Bool {
+        if Task.isCancelled { return ends(.cancelled) }
         if let deadline, ContinuousClock.now >= deadline {
-            return .failed(.timeBudget(unit: unit))
+            return ends(.failed(.timeBudget(unit: unit)))
         }
         attempts += 1
         events(.attemptStarted(unit: unit, attempt: attempts, model: model))
@@ -224,25 +275,33 @@ private final class Run {
         cost = nil
         turn = 0
         circuitNotes = []
-        return nil
+        return false
     }
 
     /// One turn: the request, from the cache or the model, within the budget.
     @inline(never)
     private func turn() async -> Step {
-        if let stop = prepareTurn() { return .end(stop) }
-        if cacheKey != nil, let outcome = await cached() { return .end(outcome) }
+        if let stop = prepareTurn() { return end(stop) }
+        if cacheKey != nil, let outcome = await cached() { return end(outcome) }
         let reservation: BudgetLedger.Reservation
         switch await reserve() {
         case .success(let made): reservation = made
-        case .failure(let error): return .end(.failed(.budget(error)))
+        case .failure(let error): return end(.failed(.budget(error)))
         }
+        guard let pending else { return end(.cancelled) }
         // What the model's circuit breaker did to the call, for its record.
         let circuit = Locked<[CircuitEvent]>([])
-        guard let pending else { return .end(.cancelled) }
-        switch await pending.send(progress: progress(into: circuit)) {
-        case .success(let reply): return await answered(reply, reservation: reservation, circuit: circuit)
-        case .failure(let error): return await failed(error, reservation: reservation, circuit: circuit)
+        await pending.send(progress: progress(into: circuit))
+        return await replied(pending, reservation: reservation, circuit: circuit)
+    }
+
+    /// The call's reply or failure, taken in.
+    @inline(never)
+    private func replied(_ call: Call, reservation: BudgetLedger.Reservation, circuit: Locked<[CircuitEvent]>) async -> Step {
+        switch call.result {
+        case .success(let reply)?: return await answered(reply, reservation: reservation, circuit: circuit)
+        case .failure(let error)?: return await failed(error, reservation: reservation, circuit: circuit)
+        case nil: return end(.cancelled)
         }
     }
 
@@ -308,8 +367,8 @@ private final class Run {
         -> Step
     {
         await ledger.settle(reservation, usage: .zero, price: model.price)
-        if case .cancelled = error { return .end(.cancelled) }
-        if Task.isCancelled { return .end(.cancelled) }
+        if case .cancelled = error { return end(.cancelled) }
+        if Task.isCancelled { return end(.cancelled) }
         if let request {
             await record(request, model: model, attempt: attempts, reply: nil, status: .failed,
                 problems: [error.description] + circuit.withLock { $0 }.compactMap(\.note), usage: .zero, cost: nil,
@@ -319,12 +378,12 @@ private final class Run {
         // An open circuit: no retry on this model, its next model at once.
         if case .circuitOpen = error { return .nextModel }
         // A request the API rejects (400, 401, 403, 404) will not work on retry.
-        guard error.isTransient else { return .end(.failed(lastError)) }
+        guard error.isTransient else { return end(.failed(lastError)) }
         // After a budget stop, no pause: the next attempt is refused at once.
         if retry < stage.retries, await ledger.stop == nil {
             let delay = context.retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
             events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: delay))
-            do { try await Task.sleep(for: delay) } catch { return .end(.cancelled) }
+            do { try await Task.sleep(for: delay) } catch { return end(.cancelled) }
         }
         return .nextAttempt
     }
@@ -348,7 +407,7 @@ private final class Run {
         await record(request, model: model, attempt: attempts, reply: turnReply.answerText, status: .turn,
             problems: [], usage: turnReply.usage, cost: cost, since: callStart, key: cacheKey, stopReason: turnReply.stopReason,
             responseModel: turnReply.model)
-        if Task.isCancelled { return .end(.cancelled) }
+        if Task.isCancelled { return end(.cancelled) }
         let results = await tools.run(calls)
         for call in results {
             let record = await context.record.recorded(ToolCallRecord(
@@ -358,7 +417,7 @@ private final class Run {
             events(.toolCallFinished(record))
             await journal?.record(record)
         }
-        if Task.isCancelled { return .end(.cancelled) }
+        if Task.isCancelled { return end(.cancelled) }
         conversation += [
             ChatMessage(.assistant, turnReply.content),
             ChatMessage(.user, results.map { .toolResult(toolUseID: $0.id, content: $0.outcome.content, isError: $0.outcome.isError) }),
@@ -366,28 +425,28 @@ private final class Run {
         return .nextTurn
     }
 
-    /// The attempt's answer checked and recorded: the unit's value, or a re-ask in the next
-    /// attempt (nil).
+    /// The attempt's answer checked and recorded: the unit's value (true, the unit ended), or
+    /// a re-ask in the next attempt (false).
     @inline(never)
-    private func answer() async -> StageOutcome? {
+    private func answer() async -> Bool {
         guard let reply, let request else {
             lastError = .noAnswer(model: model, turns: stage.maxTurns)
             if retry < stage.retries {
                 events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: .zero))
             }
-            return nil
+            return false
         }
         let checked = await check(reply.answerText)
         await record(request, model: model, attempt: attempts, reply: reply.answerText,
             status: checked.isValue ? .ok : .invalid, problems: checked.problems + circuitNotes, usage: reply.usage, cost: cost,
             since: callStart, key: cacheKey, stopReason: reply.stopReason, responseModel: reply.model)
         // A validation cut short by cancellation (Ctrl-C, a run being stopped) is no verdict.
-        if !checked.isValue, Task.isCancelled { return .cancelled }
+        if !checked.isValue, Task.isCancelled { return ends(.cancelled) }
         // A re-ask goes on from the conversation, the tools' results included.
         messages = conversation
         switch checked {
         case .value(let value):
-            return .value(value)
+            return ends(.value(value))
         case .notJSON(let message):
             lastError = .notJSON(model: model, problem: message)
             messages += [ChatMessage(.assistant, reply.answerText), ChatMessage(.user, Reask.notJSON(message))]
@@ -398,7 +457,7 @@ private final class Run {
         if retry < stage.retries {
             events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: .zero))
         }
-        return nil
+        return false
     }
 
     /// A reply read as the stage's value: a value, not JSON, or not matching the schema.

@@ -1,10 +1,17 @@
 /// What a `pipeline:` stage's child shares with the parent's run: its runner (made once with
 /// the parent's, writing to the parent's journal) and the run's bound on calls.
-struct ChildRun: Sendable {
+/// A class: a unit's context refers to it (a runner is large).
+final class ChildRun: Sendable {
     let runner: PipelineRunner
     /// The child's input schema, compiled.
     let input: JSONSchema?
     let calls: CallLimiter
+
+    init(runner: PipelineRunner, input: JSONSchema?, calls: CallLimiter) {
+        self.runner = runner
+        self.input = input
+        self.calls = calls
+    }
 }
 
 /// Runs a `pipeline:` stage: renders its `input` (a template, or a mapping of templates),
