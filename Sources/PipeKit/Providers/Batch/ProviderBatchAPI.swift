@@ -21,10 +21,14 @@ public struct BatchedRequest: Sendable, Equatable {
     public var customID: String
     /// The request's body, serialized.
     public var json: String
+    /// The `pipe batch` item whose run asks it, if any: on a shared queue, the lead counts the
+    /// items in flight that wait on no request by it.
+    public var item: Int?
 
-    public init(customID: String, json: String) {
+    public init(customID: String, json: String, item: Int? = nil) {
         self.customID = customID
         self.json = json
+        self.item = item
     }
 
     /// The bytes the request adds to the batch (its JSON text and framing).

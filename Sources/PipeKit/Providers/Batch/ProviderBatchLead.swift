@@ -102,16 +102,10 @@ actor ProviderBatchLead {
             let text = ProviderBatchResultText.encode(.errored(error))
             for id in batch.customIDs { texts[id] = text }
         }
-        var written = true
-        for chunk in Array(texts).chunks(of: 1000) {
-            do throws(StoreError) {
-                try await exchange.answer(Dictionary(uniqueKeysWithValues: chunk.map { ($0.key, $0.value) }), model: key)
-            } catch {
-                written = false
-            }
-        }
+        // All written back at once (one transaction), or none: then the batch stays in
+        // flight, and the next lead reads it again.
+        let written = (try? await exchange.answer(texts, model: key)) != nil
         polling.remove(batch.id)
-        // Not all written back: the batch stays in flight, and the next lead reads it again.
         guard written else { return }
         try? await exchange.collected(batch.id)
         await options.collected(batch)

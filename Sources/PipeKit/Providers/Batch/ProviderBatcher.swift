@@ -182,7 +182,7 @@ actor ProviderBatcher {
         attempts[base] = attempt
         let customID = ProviderBatchCustomID.make(base: base, attempt: attempt)
         let waiting = Waiting(
-            base: base, request: request, line: BatchedRequest(customID: customID, json: api.body(for: request).serialized()),
+            base: base, request: request, line: BatchedRequest(customID: customID, json: api.body(for: request).serialized(), item: item),
             resubmits: resubmits, continuation: continuation)
         if let result = leftover.removeValue(forKey: customID) {
             Task { await self.answer([customID: waiting], with: [customID: result]) }
@@ -342,7 +342,7 @@ actor ProviderBatcher {
                 return
             }
             enqueue(
-                request.request, item: nil, resubmits: request.resubmits + 1, continuation: request.continuation, base: request.base)
+                request.request, item: request.line.item, resubmits: request.resubmits + 1, continuation: request.continuation, base: request.base)
         }
     }
 
@@ -417,8 +417,11 @@ actor ProviderBatcher {
     /// On a shared queue, requests are handed in once none has come for this long.
     static let handInWindow = Duration.milliseconds(100)
 
-    /// The longest wait between two reads of the results on a shared queue.
-    static let maxLookUp = Duration.seconds(2)
+    /// The longest wait between two reads of the results on a shared queue (for results
+    /// written back without a batch: a submission that failed). Each read looks up every
+    /// request the worker waits on (10,000 index probes for 10,000 items): while the items
+    /// wait out a turnaround, reads every 2 s cost PostgreSQL more than the hand-over itself.
+    static let maxLookUp = Duration.seconds(5)
 }
 
 /// Polling a provider batch to its end with backoff (each wait 1.5 times the last, up to

@@ -46,13 +46,15 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
 
     public func share(_ requests: [BatchedRequest], model: String) async throws(StoreError) {
         for chunk in requests.chunks(of: Self.chunk) {
-            let bodies = JSONValue.object(JSONObject(chunk.map { ($0.customID, JSONValue.string($0.json)) }))
+            // [custom_id, body, item] for each.
+            let rows = JSONValue.array(
+                chunk.map { .array([.string($0.customID), .string($0.json), $0.item.map { .number(JSONNumber($0)) } ?? .null]) })
             try await execute(
                 """
-                INSERT INTO provider_batch_requests (batch_id, model, custom_id, body)
-                SELECT $1, $2, key, value FROM jsonb_each_text($3::jsonb) ORDER BY key
+                INSERT INTO provider_batch_requests (batch_id, model, custom_id, body, item)
+                SELECT $1, $2, r->>0, r->>1, (r->>2)::integer FROM jsonb_array_elements($3::jsonb) AS r ORDER BY r->>0
                 ON CONFLICT (batch_id, model, custom_id) DO NOTHING
-                """, [batch, model, bodies.serialized()])
+                """, [batch, model, rows.serialized()])
         }
     }
 
@@ -61,9 +63,9 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
         for chunk in customIDs.chunks(of: Self.chunk) {
             let rows = try await client.query(
                 """
-                SELECT custom_id, result FROM provider_batch_requests
-                WHERE batch_id = $1 AND model = $2 AND custom_id = ANY (SELECT jsonb_array_elements_text($3::jsonb))
-                    AND result IS NOT NULL
+                SELECT r.custom_id, r.result FROM jsonb_array_elements_text($3::jsonb) AS v(id)
+                JOIN provider_batch_requests r ON r.batch_id = $1 AND r.model = $2 AND r.custom_id = v.id
+                WHERE r.result IS NOT NULL
                 """, [batch, model, Self.array(chunk)])
             for row in rows {
                 if let id = row["custom_id"], let result = row["result"] { results[id] = result }
@@ -76,8 +78,8 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
         for chunk in customIDs.chunks(of: Self.chunk) {
             try await execute(
                 """
-                DELETE FROM provider_batch_requests
-                WHERE batch_id = $1 AND model = $2 AND custom_id = ANY (SELECT jsonb_array_elements_text($3::jsonb))
+                DELETE FROM provider_batch_requests r USING jsonb_array_elements_text($3::jsonb) AS v(id)
+                WHERE r.batch_id = $1 AND r.model = $2 AND r.custom_id = v.id
                 """, [batch, model, Self.array(chunk)])
         }
     }
@@ -89,8 +91,11 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
     }
 
     public func backlog(model: String) async throws(StoreError) -> ProviderBatchBacklog {
-        // An item waits when a request of its (`i{item}-...`, any model) has no result yet;
-        // the items are counted only when requests wait (a hash anti-join: one pass over each).
+        // An item waits when a request of its (any model) has no result yet; the items are
+        // counted only when requests wait. `NOT IN` a subquery is a hashed subplan whatever
+        // the planner believes of the tables' sizes (one pass over each): a `NOT EXISTS`,
+        // planned while the tables had no statistics yet (they fill within seconds), was a
+        // nested loop over every item and every request, seconds a look.
         let row = try await client.query(
             """
             WITH waiting AS (
@@ -99,9 +104,9 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
             )
             SELECT requests, CASE WHEN requests = 0 THEN 0 ELSE (
                 SELECT count(*) FROM items i
-                WHERE i.batch_id = $1 AND i.status = 'running' AND NOT EXISTS (
-                    SELECT 1 FROM provider_batch_requests r
-                    WHERE r.batch_id = $1 AND r.result IS NULL AND split_part(r.custom_id, '-', 1) = 'i' || i.item)
+                WHERE i.batch_id = $1 AND i.finished_at IS NULL AND i.status = 'running' AND i.item NOT IN (
+                    SELECT r.item FROM provider_batch_requests r
+                    WHERE r.batch_id = $1 AND r.result IS NULL AND r.item IS NOT NULL)
             ) END AS busy FROM waiting
             """, [batch, model]
         ).first
@@ -137,8 +142,9 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
                     """, Array(parameters[0..<6]))
                 try connection.execute(
                     """
-                    UPDATE provider_batch_requests SET provider_batch_id = $3, body = ''
-                    WHERE batch_id = $1 AND model = $2 AND custom_id = ANY (SELECT jsonb_array_elements_text($4::jsonb))
+                    UPDATE provider_batch_requests r SET provider_batch_id = $3, body = ''
+                    FROM jsonb_array_elements_text($4::jsonb) AS v(id)
+                    WHERE r.batch_id = $1 AND r.model = $2 AND r.custom_id = v.id
                     """, [parameters[1], model, provider.id, ids])
             }
         }
@@ -149,13 +155,23 @@ public final class PostgresProviderBatches: ProviderBatchExchange {
     }
 
     public func answer(_ results: [String: String], model: String) async throws(StoreError) {
-        let texts = JSONValue.object(JSONObject(results.map { ($0.key, JSONValue.string($0.value)) }))
-        try await execute(
-            """
-            UPDATE provider_batch_requests r SET result = v.value, body = ''
-            FROM jsonb_each_text($3::jsonb) AS v
-            WHERE r.batch_id = $1 AND r.model = $2 AND r.custom_id = v.key
-            """, [batch, model, texts.serialized()])
+        // All of them in one transaction (one commit, not one a chunk), `chunk` a statement.
+        let chunks = Array(results).chunks(of: Self.chunk).map { chunk in
+            JSONValue.object(JSONObject(chunk.map { ($0.key, JSONValue.string($0.value)) })).serialized()
+        }
+        let batch = batch
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.transaction { () throws(PostgresError) in
+                for texts in chunks {
+                    try connection.execute(
+                        """
+                        UPDATE provider_batch_requests r SET result = v.value, body = ''
+                        FROM jsonb_each_text($3::jsonb) AS v
+                        WHERE r.batch_id = $1 AND r.model = $2 AND r.custom_id = v.key
+                        """, [batch, model, texts])
+                }
+            }
+        }
     }
 
     public func collected(_ batchID: String) async throws(StoreError) {
