@@ -155,35 +155,19 @@ public final class RunStore: RunStorage {
         })
     }
 
-    /// Run ids drawn for queued starts in the current second (`queuedItemStart`): no two runs
-    /// of this process draw the same.
-    private let drawn = Locked<(second: String, ids: Set<String>)>(("", []))
-
-    /// Ids drawn in one second past which starts are awaited again (a run id has 65,536 a second).
-    static let maxDrawnPerSecond = 16_384
-
     /// A batch item's run start queued, not awaited, so that the item's first call does not
     /// wait for a commit: its records, the item's finish and the run's end are queued after
-    /// it, so a killed process loses them all or none. The id is one no other run of this
-    /// process drew this second; should another process have recorded a run with it meanwhile,
-    /// `insert` finds it taken (false) and neither the start nor the run's records or end are
-    /// written (`unstarted`, `isStarted`). Nil, to start it the usual way, for a run held with a
-    /// lock file, or past `maxDrawnPerSecond`.
+    /// it, so a killed process loses them all or none. Its id is not checked before it is
+    /// used, so it has 48 random bits (`RunID.makeLong`): should another run have been
+    /// recorded with it meanwhile all the same, `insert` finds it taken (false) and neither
+    /// the start nor the run's records or end are written (`unstarted`, `isStarted`). Nil, to
+    /// start it the usual way, for a run held with a lock file.
     func queuedItemStart(_ run: NewRun, insert: @escaping @Sendable (Database, String, Date) throws -> Bool) -> String? {
         guard !run.held else { return nil }
         let startedAt = Date()
-        let id = RunID.make(at: startedAt)
-        let second = String(id.dropLast(5))
-        let fresh: String? = drawn.withLock { drawn in
-            if drawn.second != second { drawn = (second, []) }
-            guard drawn.ids.count < Self.maxDrawnPerSecond else { return nil }
-            var id = id
-            while !drawn.ids.insert(id).inserted { id = RunID.make(at: startedAt) }
-            return id
-        }
-        guard let fresh else { return nil }
-        enqueueStart(fresh) { db in try insert(db, fresh, startedAt) }
-        return fresh
+        let id = RunID.makeLong(at: startedAt)
+        enqueueStart(id) { db in try insert(db, id, startedAt) }
+        return id
     }
 
     /// Whether run `id`'s start was written, or is not known to have failed (on the store's
