@@ -268,6 +268,32 @@ import Testing
         #expect(tables == ["approvals", "batches", "calls", "items", "pipe_schema", "provider_batch_requests", "provider_batches", "runs", "stages", "tool_calls"])
     }
 
+    /// Migration 6 gave provider batch requests their item as a column of their own: requests
+    /// handed in by an older pipe (version 5) get it from their custom_id as the tables are
+    /// upgraded, so the lead counts their items as waiting.
+    @Test func requestsHandedInBeforeTheItemColumnGetTheirItemFromTheirCustomID() async throws {
+        let url = try await PostgresServer.shared().database()
+        let queue = PostgresWorkQueue(client: try await PostgresClient.open(url: url))
+        try await PostgresQueueTests().batch(queue, count: 2)
+        try await queue.client.withConnection { connection throws(PostgresError) in
+            // Back to version 5, as an older pipe left it, with two requests handed in.
+            try connection.execute("DROP INDEX provider_batch_requests_unanswered")
+            try connection.execute("ALTER TABLE provider_batch_requests DROP COLUMN item")
+            try connection.execute("DELETE FROM pipe_schema WHERE version = 6")
+            for customID in ["i12-classify-a1", "i3-tag-l2-f4-a2", "not-an-item"] {
+                try connection.execute(
+                    "INSERT INTO provider_batch_requests (batch_id, model, custom_id, body) VALUES ('b1', 'm', $1, '{}')",
+                    [customID])
+            }
+        }
+        let upgraded = try await PostgresClient.open(url: url)
+        let items = try await upgraded.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT custom_id, item FROM provider_batch_requests ORDER BY custom_id")
+                .map { "\($0["custom_id"] ?? "")=\($0.int("item").map(String.init) ?? "none")" }
+        }
+        #expect(items == ["i12-classify-a1=12", "i3-tag-l2-f4-a2=3", "not-an-item=none"])
+    }
+
     @Test func aDatabaseNewerThanPipeIsRefused() async throws {
         let url = try await PostgresServer.shared().database()
         let client = try await PostgresClient.open(url: url)
