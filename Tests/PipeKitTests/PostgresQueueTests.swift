@@ -92,6 +92,50 @@ import Testing
         #expect(try await queue.finish(taken, result: succeeded(taken, by: "b")) == false)
     }
 
+    /// A batch item's run start is queued, not awaited: it returns while PostgreSQL cannot
+    /// write it yet (another session locks `runs`), and is written ahead of the item's finish,
+    /// which ends the run and names it on the item.
+    @Test func anItemsRunStartIsQueuedAndWrittenAheadOfItsFinish() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 1)
+        let claim = try #require(try await queue.claim(batch: "b1", worker: "a", limit: 1, lease: Self.hour).first)
+        let locker = queue.client.session()
+        try await locker.withConnection { connection throws(PostgresError) in
+            try connection.execute("BEGIN")
+            try connection.execute("LOCK TABLE runs IN EXCLUSIVE MODE")
+        }
+        let id = try await queue.startRun(StoreSamples.newRun(), for: claim)
+        #expect(id.count == "20261121-061502-3f9a07c41be2".count)
+        let count = "SELECT count(*) AS count FROM runs"
+        let unwritten = try await queue.client.query(count).first?.int("count")
+        #expect(unwritten == 0)
+        let end = RunEnd(status: .succeeded, usage: TokenUsage(input: 3, output: 2), costUSD: 0.25, wall: .seconds(1))
+        async let finished = queue.finish(claim, result: ItemResult(index: 0, status: .succeeded, output: "x", runID: id), runEnd: end)
+        try await locker.withConnection { connection throws(PostgresError) in try connection.execute("COMMIT") }
+        #expect(try await finished)
+        let row = try await queue.client.query(
+            "SELECT runs.status, items.run_id FROM runs JOIN items ON items.batch_id = runs.batch_id AND items.item = runs.item")
+        #expect(row.count == 1 && row.first?["status"] == "succeeded" && row.first?["run_id"] == id)
+    }
+
+    /// An item's finish ends the run it names only if that run's row is the item's: a run whose
+    /// queued start found its id taken (here: the id of another item's run) ends neither that
+    /// run nor names it on its item.
+    @Test func anItemsFinishLeavesARunOfAnotherItemAsItIs() async throws {
+        let queue = try await queue()
+        try await batch(queue, count: 2)
+        let claims = try await queue.claim(batch: "b1", worker: "a", limit: 2, lease: Self.hour)
+        let other = try await queue.startRun(StoreSamples.newRun(), for: claims[1])
+        let end = RunEnd(status: .failed, usage: .zero, costUSD: nil, wall: .seconds(1), error: "boom")
+        #expect(try await queue.finish(claims[0], result: ItemResult(index: 0, status: .failed, runID: other, error: "boom"), runEnd: end))
+        let rows = try await queue.client.query(
+            "SELECT items.item, items.status AS item_status, items.run_id, runs.status FROM items LEFT JOIN runs ON runs.id = $1 ORDER BY item",
+            [other])
+        #expect(rows.map { $0["item_status"] } == ["failed", "running"])
+        #expect(rows.map { $0["run_id"] } == [nil, other])
+        #expect(rows.allSatisfy { $0["status"] == "running" })
+    }
+
     @Test func renewingALeaseKeepsTheItem() async throws {
         let queue = try await queue()
         try await batch(queue, count: 1)
@@ -279,7 +323,7 @@ import Testing
             // Back to version 5, as an older pipe left it, with two requests handed in.
             try connection.execute("DROP INDEX provider_batch_requests_unanswered")
             try connection.execute("ALTER TABLE provider_batch_requests DROP COLUMN item")
-            try connection.execute("DELETE FROM pipe_schema WHERE version = 6")
+            try connection.execute("DELETE FROM pipe_schema WHERE version >= 6")
             for customID in ["i12-classify-a1", "i3-tag-l2-f4-a2", "not-an-item"] {
                 try connection.execute(
                     "INSERT INTO provider_batch_requests (batch_id, model, custom_id, body) VALUES ('b1', 'm', $1, '{}')",

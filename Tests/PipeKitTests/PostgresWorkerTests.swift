@@ -107,6 +107,77 @@ import Testing
         }
     }
 
+    /// An item's run start is queued, not awaited: its call goes out while the start still
+    /// waits in PostgreSQL (here behind a lock on `runs`). A worker killed then, whose start
+    /// never got committed, loses the item's run and nothing else: the item is claimed again
+    /// once its lease lapses, run again, and recorded once.
+    @Test func aKilledWorkersItemWhoseQueuedStartNeverReachedTheDatabaseIsRunAgainAndRecordedOnce() async throws {
+        let url = try await PostgresServer.shared().database()
+        let spec = try write(BatchCommandTests.specText, to: "classify.yaml")
+        let input = try write(#"{"id": "1", "text": "t"}"#, to: "items.jsonl")
+        let server = FakeLLMServer { BatchCommandTests.reply($0) }
+        try server.start()
+        defer { server.stop() }
+        let submitted = try await runPipe(
+            ["batch", spec, "--input", input, "--queue", url, "--no-work"], environment: environment(server))
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let database = try await PostgresClient.open(url: url)
+        // A session of its own holds the lock until it commits.
+        let locker = database.session()
+        try await locker.withConnection { connection throws(PostgresError) in
+            try connection.execute("BEGIN")
+            try connection.execute("LOCK TABLE runs IN EXCLUSIVE MODE")
+        }
+        let worker = ["worker", "--queue", url, "--concurrency", "1", "--exit-when-idle", "--lease-seconds", "3"]
+        let doomed = try LivePipe(worker, environment: environment(server))
+        // Ordered by the server's log and the database: the item's call was answered while its
+        // run's start waits for the lock.
+        let waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO runs%'"
+        var blocked: [Int] = []
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(60) {
+            blocked = try await database.withConnection { connection throws(PostgresError) in
+                try connection.query(waiting).compactMap { $0.int("pid") }
+            }
+            if !blocked.isEmpty, server.requestCount >= 1 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(server.requestCount == 1 && blocked.count == 1)
+        doomed.send(SIGKILL)
+        #expect(await doomed.finish().status == SIGKILL)
+        // The killed worker's transaction ends without a commit: its start never reaches the table.
+        try await database.withConnection { [blocked] connection throws(PostgresError) in
+            for pid in blocked { try connection.execute("SELECT pg_terminate_backend($1)", [pid]) }
+        }
+        try await locker.withConnection { connection throws(PostgresError) in try connection.execute("COMMIT") }
+        let unrecorded = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query("SELECT count(*) AS count FROM runs").first?.int("count")
+        }
+        #expect(unrecorded == 0)
+
+        let other = try await LivePipe(worker, environment: environment(server)).finish()
+        #expect(other.status == 0, "\(other.stderr)")
+        let stored = try await runPipe(["batch", "results", "last", "--queue", url], environment: environment(server))
+        let lines = try results(stored.stdout)
+        #expect(lines.count == 1 && lines[0]?["status"] == "succeeded", "\(stored.stdout)")
+        // Claimed twice, its call made twice (the killed worker's was in flight as far as the
+        // database knows), one run recorded: the one the item names, with its call and stage.
+        let rows = try await database.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                """
+                SELECT items.claims, items.run_id, runs.id, runs.status,
+                    (SELECT count(*) FROM calls WHERE calls.run_id = runs.id) AS calls,
+                    (SELECT count(*) FROM stages WHERE stages.run_id = runs.id) AS stages
+                FROM items JOIN runs ON runs.batch_id = items.batch_id AND runs.item = items.item
+                """)
+        }
+        #expect(rows.count == 1, "\(rows.map(\.values))")
+        #expect(rows.first?.int("claims") == 2 && rows.first?["run_id"] == rows.first?["id"])
+        #expect(rows.first?["run_id"] == lines[0]?["run"]?.stringValue && rows.first?["status"] == "succeeded")
+        #expect(rows.first?.int("calls") == 1 && rows.first?.int("stages") == 1)
+        #expect(server.requestCount == 2)
+    }
+
     /// The submitter's results carry one line per item, also for the items another worker ran
     /// (read back from the queue), as the embedded batch's do.
     @Test func aSubmittersResultsHaveALineForEveryItemWhicheverWorkerRanIt() async throws {

@@ -24,37 +24,34 @@ public final class PostgresJournal: DurableJournal {
     public static func start(_ run: NewRun, batchItem: (batch: String, index: Int)? = nil, client: PostgresClient)
         async throws(StoreError) -> PostgresJournal
     {
-        try await start(run, batchItem: batchItem, client: client) { PostgresStatement($0, $1) }
-    }
-
-    /// `start`, the run's row written by `statement`, made of the row's `INSERT` and its
-    /// parameters: a statement that returns a row when the row was written (its id was free).
-    static func start(
-        _ run: NewRun, batchItem: (batch: String, index: Int)?, client: PostgresClient,
-        statement: (_ insert: String, _ parameters: [any PostgresParameter]) -> PostgresStatement
-    ) async throws(StoreError) -> PostgresJournal {
-        let process = RunHolder.current
         let startedAt = Date()
         // The 4 random hex digits make a clash within one second unlikely, not impossible.
         for _ in 0..<8 {
             let id = RunID.make(at: startedAt)
-            let parameters: [any PostgresParameter] = [
+            let row = insert(run, id: id, startedAt: startedAt, batchItem: batchItem)
+            let inserted = try await client.write(row.sql + "\nON CONFLICT (id) DO NOTHING", row.parameters).affected == 1
+            if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
+        }
+        throw .database(path: client.location, reason: "could not find a free run id")
+    }
+
+    /// The `INSERT` of run `id`'s row as `running` (without `ON CONFLICT`), and its parameters ($1 to $13).
+    static func insert(_ run: NewRun, id: String, startedAt: Date, batchItem: (batch: String, index: Int)?)
+        -> (sql: String, parameters: [any PostgresParameter])
+    {
+        let process = RunHolder.current
+        return (
+            """
+            INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
+                pid, host, batch_id, item)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            """,
+            [
                 id, run.specPath, run.specHash, run.pipelineName, RunStatus.running.rawValue, StoreTime.text(startedAt),
                 run.input.serialized(), run.traceID, run.resumedFrom, process.pid.map { Int($0) }, process.host,
                 batchItem?.batch, batchItem?.index,
             ]
-            let inserted = try await client.write(
-                statement(
-                    """
-                    INSERT INTO runs (id, spec_path, spec_hash, name, status, started_at, input, trace_id, resumed_from,
-                        pid, host, batch_id, item)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                    ON CONFLICT (id) DO NOTHING
-                    """, parameters)
-            ).affected == 1
-            if inserted { return PostgresJournal(client: client, runID: id, reusingFrom: run.resumedFrom) }
-        }
-        throw .database(path: client.location, reason: "could not find a free run id")
+        )
     }
 
     /// Records how the run ended.

@@ -111,10 +111,9 @@ public final class PostgresRunStore: RunStorage {
     public func recordApproval(runID: String, stage: String, decision: ApprovalDecision, reason: String?)
         async throws(StoreError)
     {
-        let parameters: [any PostgresParameter] = [runID, stage, decision.rawValue, reason, StoreTime.text(Date())]
-        try await client.withConnection { connection throws(PostgresError) in
-            try connection.execute(Self.decide, parameters)
-        }
+        // A write behind those queued before it: a batch item's run start, queued and not
+        // awaited (`PostgresWorkQueue.startRun`), is committed first (the approval names it).
+        try await client.write(Self.decide, [runID, stage, decision.rawValue, reason, StoreTime.text(Date())])
     }
 
     public func approvedStages(runID: String) async throws(StoreError) -> Set<String> {

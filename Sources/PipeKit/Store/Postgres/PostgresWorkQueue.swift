@@ -86,22 +86,30 @@ public final class PostgresWorkQueue: WorkQueue {
         return rows.compactMap { $0.int("item") }.sorted()
     }
 
+    /// Queued, not awaited: the item's first call does not wait for a round trip and a
+    /// commit. The start is written in the client's next group of writes, ahead of the run's
+    /// records and the item's finish (queued after it, so a killed worker loses them all or
+    /// none, in order); the item names the run in the same statement, if the worker still
+    /// holds it. The id is not checked before it is used, so it has 48 random bits
+    /// (`RunID.makeLong`): should another run hold it all the same, the insert fails, and
+    /// neither the run's end nor its name on the item is written (`finish` matches the run's
+    /// batch and item); its call and stage records would then stand under the other run's id.
     public func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String {
-        // The run and the item's run_id in one statement (one round trip, one commit): the
-        // item names the run only if its row was written (the id was free).
-        try await PostgresJournal.start(run, batchItem: (claim.batch, claim.index), client: client) { insert, parameters in
-            let item = parameters.count
-            return PostgresStatement(
-                """
-                WITH run AS (\(insert) RETURNING id),
-                item AS (
-                    UPDATE items SET run_id = run.id FROM run
-                    WHERE batch_id = $\(item + 1) AND item = $\(item + 2) AND worker = $\(item + 3) AND claims = $\(item + 4)
-                        AND status = 'running'
-                )
-                SELECT id FROM run
-                """, parameters + [claim.batch, claim.index, claim.worker, claim.claims])
-        }.runID
+        let startedAt = Date()
+        let id = RunID.makeLong(at: startedAt)
+        let row = PostgresJournal.insert(run, id: id, startedAt: startedAt, batchItem: (claim.batch, claim.index))
+        let item = row.parameters.count
+        let start = PostgresStatement(
+            """
+            WITH run AS (\(row.sql) RETURNING id)
+            UPDATE items SET run_id = run.id FROM run
+            WHERE batch_id = $\(item + 1) AND item = $\(item + 2) AND worker = $\(item + 3) AND claims = $\(item + 4)
+                AND status = 'running'
+            """, row.parameters + [claim.batch, claim.index, claim.worker, claim.claims])
+        // A failed start shows in what is written after it: the run's end and the item's name
+        // for it are not (`finish`), and the journal's records fail alike when the database does.
+        client.enqueue(start) { _ in }
+        return id
     }
 
     public func finish(_ claim: Claim, result: ItemResult, runEnd: RunEnd?) async throws(StoreError) -> Bool {
@@ -111,18 +119,25 @@ public final class PostgresWorkQueue: WorkQueue {
             result.runID, result.stage, result.error, result.usage.input, result.usage.output, result.costUSD,
             StoreTime.text(Date()),
         ]
-        let finish = """
-            UPDATE items SET status = $5, output = $6, run_id = COALESCE($7, run_id), stage = $8, error = $9,
+        let finish = { (runID: String) in
+            """
+            UPDATE items SET status = $5, output = $6, run_id = \(runID), stage = $8, error = $9,
                 tokens_in = $10, tokens_out = $11, cost_usd = $12, finished_at = $13, lease_until = NULL
             WHERE
             """ + " " + Self.held
+        }
         guard let runID = result.runID, let runEnd else {
-            return try await client.write(PostgresStatement(finish, parameters)).affected == 1
+            return try await client.write(PostgresStatement(finish("COALESCE($7, run_id)"), parameters)).affected == 1
         }
         // The run's end and the item's in one statement (one write of a group, one commit);
-        // the run's end is written whether or not the worker still holds the item.
+        // the run's end is written whether or not the worker still holds the item, if the run's
+        // row is this item's (its queued start wrote it: `startRun`); the item names the run
+        // only then.
         let run = PostgresJournal.update(runID, ending: runEnd, first: parameters.count + 1)
-        return try await client.write("WITH run AS (\(run.sql))\n" + finish, parameters + run.parameters).affected == 1
+        return try await client.write(
+            "WITH run AS (\(run.sql) AND batch_id = $1 AND item = $2 RETURNING id)\n"
+                + finish("CASE WHEN EXISTS (SELECT FROM run) THEN $7 ELSE run_id END"), parameters + run.parameters
+        ).affected == 1
     }
 
     public func release(batch: String, worker: String, items: [Int]) async throws(StoreError) {
@@ -137,7 +152,10 @@ public final class PostgresWorkQueue: WorkQueue {
     public func liveWorkers() async throws(StoreError) -> Int {
         try await client.withConnection { connection throws(PostgresError) in
             try connection.query(
-                "SELECT count(DISTINCT worker) AS count FROM items WHERE status = 'running' AND lease_until > now()")
+                """
+                SELECT count(DISTINCT worker) AS count FROM items
+                WHERE finished_at IS NULL AND status = 'running' AND lease_until > now()
+                """)
         }.first?.int("count") ?? 0
     }
 
