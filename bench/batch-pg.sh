@@ -48,6 +48,7 @@ for run in $(seq "$runs"); do
     sql "run$run" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
   fi
   commits_before=$(sql "run$run" "SELECT xact_commit FROM pg_stat_database WHERE datname = 'run$run'")
+  wal_before=$(sql "run$run" "SELECT pg_current_wal_lsn()")
   pids=()
   for number in $(seq "$workers"); do
     /usr/bin/time -o "$work/worker$number.time" -f "wall %e s, user %U s, sys %S s, max RSS %M KiB" \
@@ -69,7 +70,9 @@ for run in $(seq "$runs"); do
   for number in $(seq "$workers"); do echo "  worker $number: $(cat "$work/worker$number.time")"; done
   sleep 1   # the workers' server processes report their counts as they exit
   commits=$(( $(sql "run$run" "SELECT xact_commit FROM pg_stat_database WHERE datname = 'run$run'") - commits_before ))
-  printf "  PostgreSQL CPU %.2f s; per item: %.2f transactions" "$(echo "$(postgres_cpu) - $postgres_before" | bc)" "$(echo "$commits / $items" | bc -l)"
+  wal=$(sql "run$run" "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_before')")
+  printf "  PostgreSQL CPU %.2f s; per item: %.2f transactions, %.0f WAL bytes" "$(echo "$(postgres_cpu) - $postgres_before" | bc)" \
+    "$(echo "$commits / $items" | bc -l)" "$(echo "$wal / $items" | bc -l)"
   if [ -n "${PG_STATS:-}" ]; then
     printf ", %.2f statements (BEGIN and COMMIT included)" "$(sql "run$run" \
       "SELECT sum(calls)::float8 / $items FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'run$run')")"
@@ -77,7 +80,8 @@ for run in $(seq "$runs"); do
   echo
   if [ -n "${PG_TOP:-}" ]; then   # PG_TOP=1 (with PG_STATS=1): the costliest statements
     sql "run$run" "SELECT calls, round(total_exec_time::numeric, 0) AS exec_ms, round(total_plan_time::numeric, 0) AS plan_ms,
-      left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8"
+      round(wal_bytes / nullif(calls, 0)) AS wal_per_call, left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+      FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10"
   fi
   "$pipe" batch results last --queue "$url" > "$work/results.jsonl"
   echo "  results: $(grep -c '"succeeded"' "$work/results.jsonl") succeeded, $(wc -l < "$work/results.jsonl") lines; fake server CPU $(echo "$(server_cpu) - $server_before" | bc) s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
