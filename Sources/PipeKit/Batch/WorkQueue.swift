@@ -25,7 +25,9 @@ public protocol WorkQueue: Sendable {
     /// Records a claimed item's run as started (a new id, knowing its batch and item) and
     /// names it on the item, in one write, so that whoever claims the item next resumes that
     /// run; returns the run's id. The item's run is recorded as `running` whether or not this
-    /// worker still holds the item (the item names it only if it does).
+    /// worker still holds the item (the item names it only if it does). Both queues queue
+    /// this write ahead of the run's records and the item's finish and return at once, under
+    /// an id of 48 random bits not checked first (`RunID.makeLong`).
     func startRun(_ run: NewRun, for claim: Claim) async throws(StoreError) -> String
     /// Ends an item and, given `runEnd`, its run (`result.runID`, as `RunCatalog.finishRun`
     /// records it), in one write. Returns false, and leaves the item as it is, when the worker
