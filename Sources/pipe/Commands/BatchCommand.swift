@@ -204,7 +204,8 @@ struct BatchRunCommand: AsyncParsableCommand {
             let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
-                backend: backend, quiet: quiet, output: output)
+                backend: backend, quiet: quiet, output: output,
+                firstChunk: concurrency ?? (providerBatch ? BatchSession.providerBatchConcurrency : 8))
         } else {
             return
         }
@@ -216,6 +217,7 @@ struct BatchRunCommand: AsyncParsableCommand {
         settings.batchFallback = batchFallback
         settings.defaultConcurrency = concurrency == nil
         if noWork {
+            try await session.feedAll()
             // Recorded with the batch: the workers follow it.
             if providerBatch { _ = try await session.providerBatchChoice(settings) }
             try session.results?.close()
