@@ -152,16 +152,14 @@ struct BatchSession {
                 }
                 try await Self.orExit { () async throws(StoreError) in try await backend.queue.enqueue(batch: id, items: items) }
                 feed.enqueued += items.count
+                // Counted pending before the runner is told, which may start them at once.
+                progress?.enqueued(items.count(where: { if case .success = $0.input { true } else { false } }))
                 feed.feeding.added()
-                var valid = 0
                 for item in items {
-                    switch item.input {
-                    case .success: valid += 1
-                    case .failure(let invalid):
+                    if case .failure(let invalid) = item.input {
                         try report(ItemResult(index: item.index, status: .invalidInput, error: invalid.message), line: item.line)
                     }
                 }
-                progress?.enqueued(valid)
                 if items.count < size {
                     try await Self.orExit { () async throws(StoreError) in try await backend.queue.sealBatch(id) }
                     return nil
