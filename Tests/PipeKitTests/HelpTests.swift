@@ -36,6 +36,14 @@ import Testing
         }
     }
 
+    @Test func batchHelpTeachesThatItemsStartWhileTheInputIsRead() async throws {
+        let help = Self.flattened(try await runPipe(["help", "batch"]).stdout)
+        for phrase in ["Items start while the input is read", "first --concurrency items start", "Stdin, a pipe or a FIFO",
+            "stops the reading: --resume then runs the items queued by then"] {
+            #expect(help.contains(phrase), "`pipe help batch` does not teach \(phrase)")
+        }
+    }
+
     @Test func providerBatchesOnAQueueAreTaught() async throws {
         let batch = Self.flattened(try await runPipe(["help", "batch"]).stdout)
         for phrase in ["--queue URL --provider-batch", "advisory lock", "re-attaches to the batches in flight", "live line", "errored and expired"] {

@@ -68,23 +68,69 @@ public struct BatchInput {
 
     /// The next item; nil at the end of the input.
     public mutating func next() throws(Problem) -> QueuedItem? {
+        try readHeader()
         while true {
             guard let record = try lines.next() else { return nil }
             if record.isBlank { continue }
-            if format == .csv, header == nil {
-                guard let bytes = record.bytes, let fields = CSVRecord.fields(bytes) else { throw .noHeader }
-                header = fields
-                continue
-            }
             guard nextIndex < maxItems else { throw .tooManyItems(limit: maxItems) }
             defer { nextIndex += 1 }
-            return QueuedItem(index: nextIndex, line: record.line, input: item(record).mapError { problem in
-                InvalidInput("line \(record.line): \(problem)")
-            })
+            var json: String?
+            let input = item(record, json: &json).mapError { problem in InvalidInput("line \(record.line): \(problem)") }
+            return QueuedItem(index: nextIndex, line: record.line, input: input, json: json)
         }
     }
 
-    private func item(_ record: LineReader.Record) -> Result<JSONValue, ItemProblem> {
+    /// Reads a CSV input's header row (its first record that is not blank), if not read yet:
+    /// `next` does it first; called alone, it finds `.noHeader` before any item is read.
+    public mutating func readHeader() throws(Problem) {
+        guard format == .csv, header == nil else { return }
+        while true {
+            guard let record = try lines.next() else { throw .noHeader }
+            if record.isBlank { continue }
+            guard let bytes = record.bytes, let fields = CSVRecord.fields(bytes) else { throw .noHeader }
+            header = fields
+            return
+        }
+    }
+
+    /// How many lines a regular file holds from the descriptor's offset to its end (a bound
+    /// on its items: a blank line is none, a CSV row may span lines), read with `pread` so the
+    /// offset stays; nil for a pipe, a terminal or any other stream, which can be read only
+    /// once. Throws `.unreadable` when the file cannot be read to its end.
+    public static func lineCount(descriptor: Int32) throws(Problem) -> Int? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        var offset = lseek(descriptor, 0, SEEK_CUR)
+        guard offset >= 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        var lines = 0
+        var last: UInt8 = 0x0A
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(.failure(errno))
+            }
+            if count == 0 { break }
+            lines += buffer.withUnsafeBytes { bytes -> Int in
+                guard let base = bytes.baseAddress else { return 0 }
+                var found = 0
+                var position = 0
+                while position < count, let next = memchr(base + position, 0x0A, count - position) {
+                    found += 1
+                    position = base.distance(to: UnsafeRawPointer(next)) + 1
+                }
+                return found
+            }
+            last = buffer[count - 1]
+            offset += off_t(count)
+        }
+        return lines + (last == 0x0A ? 0 : 1)
+    }
+
+    /// The item of a record; `json`: the record's own text when it is the item's JSON (what a
+    /// queue stores, instead of serialising the value again).
+    private func item(_ record: LineReader.Record, json: inout String?) -> Result<JSONValue, ItemProblem> {
         guard let bytes = record.bytes else { return .failure(.tooLarge(limit: itemLimit)) }
         let value: JSONValue
         switch format {
@@ -92,6 +138,7 @@ public struct BatchInput {
             if isText {
                 if case .string(let text)? = try? JSONParser.parse(bytes) {
                     value = .string(text)
+                    json = String(decoding: bytes, as: UTF8.self)
                 } else {
                     guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.notText) }
                     value = .string(text)
@@ -99,6 +146,7 @@ public struct BatchInput {
             } else {
                 do {
                     value = try JSONParser.parse(bytes)
+                    json = String(decoding: bytes, as: UTF8.self)
                 } catch {
                     return .failure(.notJSON(error))
                 }

@@ -31,6 +31,9 @@ public struct BatchRunner: Sendable {
         /// finish is written (it ends once that is committed). Off: held until the item ended
         /// (`pipe eval`, whose judges score an item in its slot after its run).
         public var freesSlotAtAnswer = true
+        /// The batch's input is still being enqueued (`pipe batch` feeds it beside its items):
+        /// a claim that finds nothing waits for the next chunk or the input's end.
+        public var feeding: BatchFeeding?
 
         public init(concurrency: Int, maxCostUSD: Double? = nil, lease: Duration = .seconds(60), worker: String) {
             self.concurrency = max(1, concurrency)
@@ -163,8 +166,14 @@ public struct BatchRunner: Sendable {
                     claiming = true
                     group.addTask {
                         do throws(StoreError) {
-                            news.post(.claimed(.success(
-                                try await queue.claim(batch: batch, worker: options.worker, limit: wanted, lease: options.lease))))
+                            while true {
+                                let seen = options.feeding?.chunks
+                                let claims = try await queue.claim(batch: batch, worker: options.worker, limit: wanted, lease: options.lease)
+                                // Nothing yet, but more is being enqueued: claim again once it is.
+                                if claims.isEmpty, let feeding = options.feeding, let seen, await feeding.more(after: seen) { continue }
+                                news.post(.claimed(.success(claims)))
+                                break
+                            }
                         } catch {
                             news.post(.claimed(.failure(error)))
                         }

@@ -88,11 +88,21 @@ public struct QueuedItem: Sendable {
     /// 1-based line of the input file where the item starts.
     public var line: Int
     public var input: Result<JSONValue, InvalidInput>
+    /// A valid input's JSON text as it was read (its line), which a queue keeps instead of
+    /// serialising the value again; nil: serialise it.
+    public var json: String?
 
-    public init(index: Int, line: Int, input: Result<JSONValue, InvalidInput>) {
+    public init(index: Int, line: Int, input: Result<JSONValue, InvalidInput>, json: String? = nil) {
         self.index = index
         self.line = line
         self.input = input
+        self.json = json
+    }
+
+    /// The text a queue keeps of a valid input (read back with `JSONParser` when the item is
+    /// claimed): its line as read, or the value serialised.
+    public func storedInput(_ value: JSONValue) -> String {
+        json ?? value.serialized()
     }
 }
 

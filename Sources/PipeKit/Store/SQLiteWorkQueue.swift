@@ -88,7 +88,8 @@ public final class SQLiteWorkQueue: WorkQueue {
                 switch item.input {
                 case .success(let value):
                     try db.run(
-                        insert, batch, item.index, item.line, value.serialized(), ItemStatus.pending.rawValue, String?.none, String?.none)
+                        insert, batch, item.index, item.line, item.storedInput(value), ItemStatus.pending.rawValue, String?.none,
+                        String?.none)
                 case .failure(let invalid):
                     try db.run(insert, batch, item.index, item.line, String?.none, ItemStatus.invalidInput.rawValue, invalid.message, now)
                 }

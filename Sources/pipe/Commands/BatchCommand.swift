@@ -17,6 +17,15 @@ struct BatchCommand: AsyncParsableCommand {
             invalid_input), a batch at most 10,000,000 inputs (PIPE_BATCH_MAX_ITEMS may lower it; \
             past it, exit 2 before any item runs).
 
+            Items start while the input is read: a regular file of more than 1,000 lines is \
+            first read to its end unparsed (lines counted against the limit, a CSV's header \
+            read: an unreadable, headerless or too long file still runs no item), then its first \
+            --concurrency items start once queued while the rest are read, validated and queued \
+            beside them, so invalid inputs' result lines come among the others'. Stdin, a pipe or \
+            a FIFO, and a file of at most 1,000 lines, are read whole before any item runs. \
+            Ctrl-C while the input is being read stops the reading: --resume then runs the items \
+            queued by then, and says so.
+
             Results are JSON Lines, written as items end, to stdout or --output: \
             {"item": N, "status": "succeeded", "output": ..., "run": RUN_ID, "tokens": {...}, \
             "cost_usd": X}, or "status": "failed" with "stage" and "error", or \
@@ -204,7 +213,8 @@ struct BatchRunCommand: AsyncParsableCommand {
             let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
-                backend: backend, quiet: quiet, output: output)
+                backend: backend, quiet: quiet, output: output,
+                firstChunk: concurrency ?? (providerBatch ? BatchSession.providerBatchConcurrency : 8))
         } else {
             return
         }
@@ -216,6 +226,7 @@ struct BatchRunCommand: AsyncParsableCommand {
         settings.batchFallback = batchFallback
         settings.defaultConcurrency = concurrency == nil
         if noWork {
+            try await session.feedAll()
             // Recorded with the batch: the workers follow it.
             if providerBatch { _ = try await session.providerBatchChoice(settings) }
             try session.results?.close()

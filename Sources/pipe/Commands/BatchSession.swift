@@ -52,11 +52,25 @@ struct BatchSession {
     /// Items read and queued at a time.
     static let chunk = 1000
 
+    /// The input still to be read and enqueued (`pipe batch SPEC --input FILE`); nil for a
+    /// batch resumed or worked on by `pipe worker`.
+    var feed: Feed? = nil
+
     // MARK: - Starting
 
+    /// Submits a batch: creates it, and makes its `feed` (its input is read and enqueued by
+    /// `work`, beside the items already running, or by `feedAll`).
+    ///
+    /// A regular file is read to its end first without being parsed (its lines counted, a
+    /// CSV's header read): one that cannot be read, has no header, or more lines than a batch
+    /// takes is found before any item runs (exit 2). Its first `firstChunk` items then start as
+    /// soon as they are enqueued, while the rest are read, validated and enqueued beside them.
+    /// A file of one chunk, or with more lines than items allowed (it may still fit: blank
+    /// lines are no items), and any other input (stdin, a pipe), which can be read only once,
+    /// are read and enqueued whole before any item runs, as the item limit must be known.
     static func submitting(
         spec: String, pipeline: CompiledPipeline, input: String, format: BatchInput.Format, backend: BatchQueue,
-        quiet: Bool, output: String?, writeResults: Bool = true
+        quiet: Bool, output: String?, writeResults: Bool = true, firstChunk: Int = chunk
     ) async throws -> BatchSession {
         let queue = backend.queue
         let validator: JSONSchema?
@@ -71,46 +85,118 @@ struct BatchSession {
             try Terminal.writeError("pipe: cannot read the input file \(input): \(String(cString: strerror(errno)))\n")
             throw ExitCodeError(code: 2)
         }
-        defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+        let maxItems = BatchInput.maxItems(environment: ProcessInfo.processInfo.environment)
+        let feed = Feed(
+            reader: BatchInput(descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator, maxItems: maxItems),
+            descriptor: descriptor, name: input == "-" ? "the input on stdin" : "the input file \(input)")
+        var streamed = false
+        do {
+            if let lines = try BatchInput.lineCount(descriptor: descriptor) {
+                try feed.reader.readHeader()
+                streamed = lines > chunk && lines <= maxItems + (format == .csv ? 1 : 0)
+            }
+        } catch {
+            feed.close()
+            try Terminal.writeError("pipe: cannot read \(feed.name): \(error); no item was run\n")
+            throw ExitCodeError(code: 2)
+        }
+        feed.firstChunk = streamed ? max(1, min(firstChunk, chunk)) : chunk
         let text = String(decoding: pipeline.source.bytes, as: UTF8.self)
         let id = BatchID.make()
-        try await orExit { () async throws(StoreError) in
-            try await queue.create(
-                NewBatch(
-                    id: id, specPath: spec, specText: text, schemaFiles: pipeline.schemaFiles,
-                    specHash: BatchSpec.hash(text, files: pipeline.schemaFiles), pipelineName: pipeline.name))
-            try backend.hold(id)
+        do {
+            try await orExit { () async throws(StoreError) in
+                try await queue.create(
+                    NewBatch(
+                        id: id, specPath: spec, specText: text, schemaFiles: pipeline.schemaFiles,
+                        specHash: BatchSpec.hash(text, files: pipeline.schemaFiles), pipelineName: pipeline.name))
+                try backend.hold(id)
+            }
+            try Terminal.writeError("pipe: batch \(id)\n")
+        } catch {
+            feed.close()
+            throw error
         }
-        try Terminal.writeError("pipe: batch \(id)\n")
-        let session = try BatchSession(
+        var session = try BatchSession(
             id: id, spec: spec, pipeline: pipeline, backend: backend, lifecycle: backend.lifecycle,
             results: writeResults ? ResultLines(file: resultFile(output)) : nil,
             progress: quiet ? nil : progress(BatchCounts()))
-        var reader = BatchInput(
-            descriptor: descriptor, format: format, schema: pipeline.inputSchema, validator: validator,
-            maxItems: BatchInput.maxItems(environment: ProcessInfo.processInfo.environment))
-        while true {
-            var items: [QueuedItem] = []
-            do {
-                while items.count < chunk, let item = try reader.next() { items.append(item) }
-            } catch {
-                try Terminal.writeError("pipe: cannot read \(input == "-" ? "the input on stdin" : "the input file \(input)"): \(error); no item was run; the batch \(id) stays unfinished\n")
-                throw ExitCodeError(code: 2)
-            }
-            try await orExit { () async throws(StoreError) in try await queue.enqueue(batch: id, items: items) }
-            var valid = 0
-            for item in items {
-                switch item.input {
-                case .success: valid += 1
-                case .failure(let invalid):
-                    try session.report(ItemResult(index: item.index, status: .invalidInput, error: invalid.message), line: item.line)
-                }
-            }
-            session.progress?.enqueued(valid)
-            if items.count < chunk { break }
-        }
-        try await orExit { () async throws(StoreError) in try await queue.sealBatch(id) }
+        session.feed = feed
+        if !streamed { try await session.feedAll() }
         return session
+    }
+
+    /// Reads and enqueues the whole input now (before any item runs); nothing when it is read.
+    func feedAll() async throws {
+        if let error = await feedRest(itemsRun: false) { throw error }
+    }
+
+    /// Reads, validates and enqueues what is left of the input, a chunk at a time, and writes
+    /// the results of its invalid lines; then seals the batch. Cancelled (Ctrl-C), it stops
+    /// between chunks and leaves the batch unsealed: `--resume` runs the items enqueued by then.
+    /// Returns what stopped it early (its message written): exit 2 for an input that could not
+    /// be read on or a store that failed, or the `WriteError` of a result line.
+    /// - Parameter itemsRun: items may be running meanwhile (not yet before `work`).
+    func feedRest(itemsRun: Bool) async -> (any Error)? {
+        guard let feed, !feed.feeding.hasEnded else { return nil }
+        defer { feed.close() }
+        do {
+            var size = feed.firstChunk
+            while !Task.isCancelled {
+                var items: [QueuedItem] = []
+                do {
+                    while items.count < size, let item = try feed.reader.next() { items.append(item) }
+                } catch {
+                    let ran = !itemsRun || feed.enqueued == 0 ? "no item was run" : "the \(feed.enqueued) items enqueued before it run"
+                    try Terminal.writeError("pipe: cannot read \(feed.name): \(error); \(ran); the batch \(id) stays unfinished\n")
+                    throw ExitCodeError(code: 2)
+                }
+                try await Self.orExit { () async throws(StoreError) in try await backend.queue.enqueue(batch: id, items: items) }
+                feed.enqueued += items.count
+                // Counted pending before the runner is told, which may start them at once.
+                progress?.enqueued(items.count(where: { if case .success = $0.input { true } else { false } }))
+                feed.feeding.added()
+                for item in items {
+                    if case .failure(let invalid) = item.input {
+                        try report(ItemResult(index: item.index, status: .invalidInput, error: invalid.message), line: item.line)
+                    }
+                }
+                if items.count < size {
+                    try await Self.orExit { () async throws(StoreError) in try await backend.queue.sealBatch(id) }
+                    return nil
+                }
+                size = Self.chunk
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// A batch's input being read and enqueued: by one task at a time (`feedRest`).
+    final class Feed: @unchecked Sendable {
+        var reader: BatchInput
+        let descriptor: Int32
+        /// The input, for messages.
+        let name: String
+        /// Items in the first chunk (about --concurrency when items start before the input is read).
+        var firstChunk = BatchSession.chunk
+        /// Items enqueued so far.
+        var enqueued = 0
+        /// Told of each chunk enqueued, and of the end: the runner's claims wait for them.
+        let feeding = BatchFeeding()
+
+        init(reader: BatchInput, descriptor: Int32, name: String) {
+            self.reader = reader
+            self.descriptor = descriptor
+            self.name = name
+        }
+
+        /// The reading is over, however it ended: the input closed, the runner told.
+        func close() {
+            guard !feeding.hasEnded else { return }
+            if descriptor != STDIN_FILENO { Glibc.close(descriptor) }
+            feeding.ended()
+        }
     }
 
     /// - Parameter writeResults: false: no result lines (`pipe eval` reads the results back).
@@ -141,6 +227,14 @@ struct BatchSession {
             info.counts.running = 0
         }
         try Terminal.writeError("pipe: batch \(info.id)" + (released > 0 ? ": \(released) items were in flight when it stopped; they resume their runs" : "") + "\n")
+        if !info.sealed, case .embedded(let queue) = backend {
+            // Stopped (Ctrl-C, kill, an input that could not be read on) while its input was
+            // being enqueued: the batch is what was enqueued by then. Nobody else can add to it
+            // (it is held): sealed now.
+            try Terminal.writeError(
+                "pipe: batch \(info.id): its input was not all read when it stopped: it has the \(info.counts.total) items enqueued by then; run the rest of the input as a new batch\n")
+            try await orExit { () async throws(StoreError) in try await queue.sealBatch(id) }
+        }
         let results = writeResults ? try ResultLines(file: resultFile(output)) : nil
         if let results, case .postgres = backend {
             // The items that ended before: their lines are not written again.
@@ -168,7 +262,10 @@ struct BatchSession {
         let telemetry = RunTelemetry.fromEnvironment(ProcessInfo.processInfo.environment)
         for warning in telemetry.warnings { try Terminal.writeError(warning + "\n") }
         let clock = ContinuousClock.now
-        let (outcome, signal) = await Interrupt.run { [self] in
+        let ((outcome, fed), signal) = await Interrupt.run { [self] in
+            // The rest of the input is read and enqueued beside the items (stopped by Ctrl-C;
+            // read to its end past a --max-cost-usd stop, so that --resume has every item).
+            async let fed = feedRest(itemsRun: true)
             var idle = IdleWait()
             while true {
                 let outcome = await drain(
@@ -178,10 +275,10 @@ struct BatchSession {
                 // there, or for their leases to lapse and the items to come back here.
                 guard case .success(.drained) = outcome,
                     let counts = try? await backend.queue.counts(batch: id), counts.pending + counts.running > 0
-                else { return outcome }
+                else { return (outcome, await fed) }
                 try? await reportOthers()
                 // As `pipe worker` looks again: soon, then less and less often.
-                if (try? await Task.sleep(for: idle.wait(othersRunning: true))) == nil { return .success(.interrupted) }
+                if (try? await Task.sleep(for: idle.wait(othersRunning: true))) == nil { return (.success(.interrupted), await fed) }
             }
         }
         backend.letGo(id)
@@ -192,6 +289,10 @@ struct BatchSession {
         case .failure(let error):
             try Terminal.writeError("pipe: \(error)\n")
             throw ExitCodeError(code: 2)
+        }
+        if let fed {
+            try? results?.close()
+            throw fed
         }
         try await reportOthers()
         try results?.close()
@@ -349,6 +450,7 @@ struct BatchSession {
             options.freesSlotAtAnswer = false
         }
         options.claimsAhead = claimsAhead
+        options.feeding = feed?.feeding
         let batchRunner = BatchRunner(queue: backend.queue, batch: id, options: options)
         async let display: Void = progress?.run() ?? ()
         let outcome: Result<BatchRunner.Outcome, StoreError>

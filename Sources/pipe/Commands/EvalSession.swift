@@ -55,7 +55,7 @@ struct EvalSession {
         defer { unlink(batchInput) }
         let session = try await BatchSession.submitting(
             spec: specPath, pipeline: inputs.pipeline, input: batchInput, format: .jsonl, backend: backend,
-            quiet: settings.quiet, output: nil, writeResults: false)
+            quiet: settings.quiet, output: nil, writeResults: false, firstChunk: settings.concurrency)
         let id = EvalID.make()
         let text = String(decoding: inputs.pipeline.source.bytes, as: UTF8.self)
         try await BatchSession.orExit { () async throws(StoreError) in

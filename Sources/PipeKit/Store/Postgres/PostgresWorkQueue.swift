@@ -35,7 +35,7 @@ public final class PostgresWorkQueue: WorkQueue {
                 let first = parameters.count
                 switch item.input {
                 case .success(let input):
-                    parameters += [batch, item.index, item.line, input.serialized(), ItemStatus.pending.rawValue, String?.none, String?.none]
+                    parameters += [batch, item.index, item.line, item.storedInput(input), ItemStatus.pending.rawValue, String?.none, String?.none]
                 case .failure(let invalid):
                     parameters += [batch, item.index, item.line, String?.none, ItemStatus.invalidInput.rawValue, invalid.message, ended]
                 }
