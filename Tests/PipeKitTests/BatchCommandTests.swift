@@ -255,12 +255,14 @@ import Testing
             let lines = try results(stored.stdout)
             #expect(lines.keys.sorted() == Array(0..<count))
             #expect(lines.values.allSatisfy { $0["status"] == ((($0["item"]?.numberValue?.intValue ?? 0) + 1) % 23 == 0 ? "failed" : "succeeded") })
-            // No call twice, but for the items in flight at the kill (at most --concurrency).
+            // No call twice, but for the items in flight at the kill (at most --concurrency) and
+            // those whose answers had come but whose records were not yet committed (their slots
+            // had gone to the next items: at most --concurrency more).
             var calls: [Int: Int] = [:]
             for entry in server.log { calls[Self.item(of: entry.request) ?? -1, default: 0] += 1 }
             let repeated = calls.filter { $0.value > 1 }
             #expect(repeated.values.allSatisfy { $0 == 2 })
-            #expect(repeated.count <= 4, "\(repeated)")
+            #expect(repeated.count <= 8, "\(repeated)")
             #expect(repeated.keys.allSatisfy(before.contains))
             #expect(Set(calls.keys) == Set(1...count))
         }
