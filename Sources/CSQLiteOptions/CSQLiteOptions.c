@@ -45,3 +45,17 @@ void pipe_sqlite_watch_wal(sqlite3 *db, pipe_wal_watch *watch) {
 int pipe_sqlite_checkpoint(sqlite3 *db) {
     return sqlite3_wal_checkpoint_v2(db, 0, SQLITE_CHECKPOINT_PASSIVE, 0, 0);
 }
+
+int pipe_sqlite_migrated(sqlite3 *db, int count, const char *last) {
+    sqlite3_stmt *statement = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*), coalesce(sum(identifier = ?), 0) FROM grdb_migrations", -1, &statement, 0) != SQLITE_OK) {
+        sqlite3_finalize(statement);
+        return 0;
+    }
+    int migrated = 0;
+    if (sqlite3_bind_text(statement, 1, last, -1, SQLITE_TRANSIENT) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW) {
+        migrated = sqlite3_column_int(statement, 0) == count && sqlite3_column_int(statement, 1) == 1;
+    }
+    sqlite3_finalize(statement);
+    return migrated;
+}

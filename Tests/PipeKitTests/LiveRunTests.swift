@@ -96,6 +96,27 @@ import Testing
         #expect(calls("left") == 2 && calls("final") == 1)
     }
 
+    /// `pipe run` holds an id for its run as soon as the store is open (its lock file made while
+    /// the spec compiles, not in the run's start): a command that stops before its run starts
+    /// (an input file that is not there: exit 2) leaves no lock file behind, and the next run
+    /// is recorded as usual.
+    @Test func aRunThatStopsBeforeItStartsLeavesNoLockFile() async throws {
+        hangLeft.withLock { $0 = false }
+        let input = #"{"topic": "tides"}"#
+        let first = try await runPipe(["run", "--quiet", spec], stdin: input, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let missing = folder.url.appendingPathComponent("missing.json").path
+        let stopped = try await runPipe(["run", "--quiet", spec, "--input", missing], environment: environment)
+        #expect(stopped.status == 2, "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("pipe: cannot read the input file \(missing)"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store + ".locks").isEmpty)
+        let next = try await runPipe(["run", "--quiet", spec], stdin: input, environment: environment)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store + ".locks").isEmpty)
+        let logs = try await runPipe(["logs", "--store", store], environment: environment)
+        #expect(logs.stdout.split(separator: "\n").filter { $0.contains("succeeded") }.count == 2, "\(logs.stdout)")
+    }
+
     @Test(arguments: ["garbage", "directory", "/proc/version"])
     func anUnusableStoreStopsTheRunBeforeItStarts(_ kind: String) async throws {
         let path: String

@@ -35,4 +35,8 @@ void pipe_sqlite_watch_wal(sqlite3 *db, pipe_wal_watch *watch);
 /// result code.
 int pipe_sqlite_checkpoint(sqlite3 *db);
 
+/// 1 when the table of applied migrations (GRDB's `grdb_migrations`) holds `count` rows, `last`
+/// among them; 0 otherwise (fewer or more, or no such table).
+int pipe_sqlite_migrated(sqlite3 *db, int count, const char *last);
+
 #endif

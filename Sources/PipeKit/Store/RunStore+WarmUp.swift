@@ -3,18 +3,13 @@ import Foundation
 import GRDB
 
 extension RunStore {
-    /// Does, on the calling thread (the one that opened the store, while the command compiles
-    /// its spec and prepares the run), the first-time work of a run's writes: the statements a
-    /// run writes with (its start, its calls, stages and tool calls, its end) compiled into the
-    /// connection's cache, a value of each type the records bind bound once, and the way a
-    /// write is queued and committed taken once. In a new process each of these first times
-    /// costs the Swift runtime a lookup of conformances and generic metadata in the binary's
-    /// tables, and SQLite a parse of the statement: work that was on the run's critical path,
-    /// in its start record before the first call (BENCHMARKS.md, "Run store off the critical
-    /// path"). Nothing is written, but the transaction takes the write lock: a store that
-    /// cannot be written fails here, before the run's first call, as its start did. It finds
-    /// a free id for the run to come (`reservedID`), whose start is then queued without
-    /// waiting (`queuedStart`).
+    /// Makes the store ready, on the calling thread (the one that opened the store, while the
+    /// command compiles its spec and prepares the run), for the run that `pipe run` records:
+    /// an empty `BEGIN IMMEDIATE` transaction takes the write lock, so a store that cannot be
+    /// written fails here, before the run's first call, as its start did; it finds a free id
+    /// for the run to come (`reservedID`) and holds it (its lock file), whose start is then
+    /// queued without waiting (`queuedStart`). The first-time work of the run's other writes
+    /// is queued behind that start (`warmWrites`), while the first call is in flight.
     ///
     /// It also puts the connection's WAL checkpoints where the run does not wait for them
     /// (`checkpointWhileCalling`).
@@ -27,11 +22,6 @@ extension RunStore {
             try database.writeWithoutTransaction { db in
                 pipe_sqlite_watch_wal(db.sqliteConnection, watch.state)
                 try db.inTransaction(.immediate) {
-                    for sql in [Self.insertRun, StoreJournal.insertCall, StoreJournal.insertStage, ToolCallRecord.insert { _ in "?" }, Self.updateEnd] {
-                        _ = try db.cachedStatement(sql: sql)
-                    }
-                    let values: StatementArguments = ["", nil as String?, 0, nil as Int?, 0.0, nil as Double?, false]
-                    _ = try Row.fetchOne(db, sql: "SELECT ?, ?, ?, ?, ?, ?, ?", arguments: values)
                     // The id of the run to come, found free now so that its start need not wait.
                     for _ in 0..<8 {
                         let id = RunID.make()
@@ -46,8 +36,39 @@ extension RunStore {
         } catch {
             throw .database(path: path, reason: Self.reason(error))
         }
-        // The queued-write path, once (nothing to write).
-        enqueue({ _ in }, done: { _ in })
+        // Its lease taken here too: making the lock file took the run's start 0.3 ms (up to
+        // 9 ms on a busy disk). Should that fail, the start tries again, and says why; should
+        // the run not start after all, `abandonReserved` removes the file.
+        if let id = reservedID.withLock({ $0 }), (try? leases.acquire(id)) != nil {
+            reservedHeld.withLock { $0 = true }
+        }
+    }
+
+    /// Lets go of the run id `warmUp` found and held when no run started with it (the command
+    /// stopped before its run: a spec, an input or a key that was wrong), so that its lock
+    /// file does not stay behind.
+    public func abandonReserved() {
+        guard reservedHeld.withLock({ held in defer { held = false }; return held }), let id = reservedID.withLock({ $0 }) else { return }
+        leases.release(id)
+    }
+
+    /// Queued behind the start of `pipe run`'s run (`queuedStart`), on the store's queue: the
+    /// first-time work of the run's writes (its calls, stages, tool calls and end): the
+    /// statements compiled into the connection's cache, a value of each type the records bind
+    /// bound once. In a new process
+    /// each of these first times costs the Swift runtime a lookup of conformances and generic
+    /// metadata in the binary's tables, and SQLite a parse of the statement (0.8M
+    /// instructions): done while the first call is in flight, it is neither on the thread
+    /// that `pipe run`'s start waits for nor in the gap between the first reply and the next
+    /// request, where the first records are written. Nothing is written.
+    func warmWrites() {
+        database.asyncWriteWithoutTransaction { db in
+            for sql in [StoreJournal.insertCall, StoreJournal.insertStage, ToolCallRecord.insert { _ in "?" }, Self.updateEnd] {
+                _ = try? db.cachedStatement(sql: sql)
+            }
+            let values: StatementArguments = ["", nil as String?, 0, nil as Int?, 0.0, nil as Double?, false]
+            _ = try? Row.fetchOne(db, sql: "SELECT ?, ?, ?, ?, ?, ?, ?", arguments: values)
+        }
     }
 
     /// Leaves the store's connection open until the process exits: `pipe run` records one run

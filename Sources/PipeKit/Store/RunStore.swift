@@ -27,6 +27,9 @@ public final class RunStore: RunStorage {
     /// A run id `warmUp` found free, for the run `pipe run` starts (`queuedStart`).
     let reservedID = Locked<String?>(nil)
 
+    /// Whether `warmUp` holds the lease of `reservedID` already (its lock file made).
+    let reservedHeld = Locked(false)
+
     /// The runs whose queued start could not be written, and why (`queuedStart`).
     let unstarted = Locked<[String: StoreError]>([:])
 
@@ -48,17 +51,18 @@ public final class RunStore: RunStorage {
 
     /// Opens the store, creating the file (and its folder) if needed and bringing its tables
     /// up to date. Runs are held with lock files in `<path>.locks/` unless `leases` says otherwise.
-    public init(path: String, leases: (any RunLeases)? = nil) throws(StoreError) {
+    /// With `recording` (`pipe run`'s store), its writes run at a lower priority (`open`).
+    public init(path: String, leases: (any RunLeases)? = nil, recording: Bool = false) throws(StoreError) {
         self.path = path
         self.leases = leases ?? FileRunLeases(directory: path + ".locks")
         try StoreFile.prepare(path)
-        database = try Self.open(path)
+        database = try Self.open(path, recording: recording)
     }
 
     /// Opens the connection and migrates. A new file is switched to WAL mode and given its tables
     /// by whichever process gets there first; SQLite answers "database is locked" at once,
     /// without waiting, to the others when they race it, so they try again a little later.
-    private static func open(_ path: String) throws(StoreError) -> DatabaseQueue {
+    private static func open(_ path: String, recording: Bool) throws(StoreError) -> DatabaseQueue {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipe.store"
@@ -68,6 +72,12 @@ public final class RunStore: RunStorage {
         // fsyncs (checkpoint, then a new WAL and its folder at the next open). Set in C, not
         // with GRDB's `journalMode = .wal`, whose check of the WAL file through Foundation cost
         // a new process more than the rest of the settings (BENCHMARKS.md, "Run store").
+        // A store that records `pipe run`'s run writes its records at a lower priority than the
+        // run's own threads (GRDB's default, user-initiated, is nice -2 on Linux, above the HTTP
+        // thread's 0): on two cores its writes then yield to the next request being made, and
+        // take the CPU while the calls are in flight.
+        if recording { configuration.qos = .utility }
+        let current = Locked(false)
         configuration.prepareDatabase { db in
             var wal: Int32 = 0
             let code = pipe_sqlite_set_up_store(db.sqliteConnection, &wal)
@@ -75,12 +85,13 @@ public final class RunStore: RunStorage {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
             guard wal != 0 else { throw DatabaseError(message: "could not switch the store to WAL mode") }
+            current.withLock { $0 = StoreSchema.isCurrent(db.sqliteConnection) }
         }
         var tries = 0
         while true {
             do {
                 let database = try DatabaseQueue(path: path, configuration: configuration)
-                try StoreSchema.migrate(database)
+                if !current.withLock({ $0 }) { try StoreSchema.migrate(database) }
                 return database
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && tries < 50 {
                 tries += 1
@@ -125,15 +136,18 @@ public final class RunStore: RunStorage {
     /// so (`unstarted`).
     private func queuedStart(_ run: NewRun) throws(StoreError) -> String? {
         guard run.held, let id = reservedID.withLock({ reserved in defer { reserved = nil }; return reserved }) else { return nil }
-        do {
-            try leases.acquire(id)
-        } catch .runInUse {
-            return nil
+        if !reservedHeld.withLock({ held in defer { held = false }; return held }) {
+            do {
+                try leases.acquire(id)
+            } catch .runInUse {
+                return nil
+            }
         }
         let startedAt = Date()
         // Known to the run's records at once, on the store's queue: a group of queued writes
         // holds the start and the records after it, and each record checks it (`checkStarted`).
         enqueueStart(id) { db in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
+        warmWrites()
         return id
     }
 

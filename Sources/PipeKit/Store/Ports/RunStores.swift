@@ -32,7 +32,7 @@ public enum RunStores {
         if !create, !RunStore.exists(location) { return .ready(.failure(.missing(location))) }
         return .onOwnThread {
             Result { () throws(StoreError) -> any RunStorage in
-                let store = try RunStore(path: location)
+                let store = try RunStore(path: location, recording: recording)
                 if recording {
                     try store.warmUp()
                     store.keepOpenUntilExit()
