@@ -74,7 +74,7 @@ struct ProviderReadAfterTransferTests {
     @Test(arguments: apis) func aReplyLongerThanTheEventLimitIsWhole(_ api: Provider) async throws {
         let text = String(repeating: "tide tables, ", count: 90_000)  // 1.17 MB of text
         let seen = try await bothWays(
-            api, .text(text).streamed(every: .zero, deltaSize: 100_000), testRequest(api, maxTokens: 8192, timeout: .seconds(120)))
+            api, .text(text).streamed(every: .zero, deltaSize: 4096), testRequest(api, maxTokens: 8192, timeout: .seconds(120)))
         #expect(seen.after.answerText == text)
     }
 
@@ -87,5 +87,44 @@ struct ProviderReadAfterTransferTests {
             guard case .invalidResponse(let message) = error else { Issue.record("got \(error)"); return }
             #expect(message.contains("event of the stream is longer than 1048576 bytes"), "\(message)")
         }
+    }
+
+    /// Anthropic's `content_block_delta` events are read without building their JSON tree:
+    /// each of these reads as the same data did through the whole parse (`event: message`,
+    /// whose data names its type), including the odd ones that fall back to it.
+    @Test func anthropicDeltasReadWithoutATreeReadAsTheWholeParseDoes() {
+        let deltas = [
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+            #"{"delta":{"text":"Hi","type":"text_delta"},"index":1,"type":"content_block_delta"}"#,
+            "\u{FEFF} { \"type\" : \"content_block_delta\" , \"index\" : 2 ,\n \"delta\" : { \"type\" : \"text_delta\" , \"text\" : \"spaced\" } } \n",
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\": \"t\u00fcde \ud83c\udf0a\"}"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","text":"last wins"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"gone"},"delta":"not an object"}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":7}}"#,
+            #"{"type":"content_block_delta","index":1.5,"delta":{"type":"text_delta","text":"odd index"},"extra":[1,{"a":null}]}"#,
+            #"{"type":"content_block_delta","index":"3","delta":{"type":"text_delta","text":"string index"}}"#,
+            #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}"#,
+            #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"unterminated}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} trailing"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad \x escape"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},}"#,
+            #"["content_block_delta"]"#,
+        ]
+        for data in deltas {
+            var fast = AnthropicReplyReader(), whole = AnthropicReplyReader()
+            let fastGrew = fast.read(SSEEvent(event: "content_block_delta", data: data))
+            let wholeGrew = whole.read(SSEEvent(event: "message", data: data))
+            #expect(fastGrew == wholeGrew, "\(data)")
+            #expect(String(describing: fast.content.blocks) == String(describing: whole.content.blocks), "\(data)")
+            #expect(fast.characters == whole.characters && fast.malformed == whole.malformed, "\(data)")
+            #expect(fast.error == whole.error && fast.stopReason == whole.stopReason, "\(data)")
+        }
+        // Without a type of its own, the event's name says what it is.
+        var reader = AnthropicReplyReader()
+        let grew = reader.read(SSEEvent(event: "content_block_delta", data: #"{"index":0,"delta":{"type":"text_delta","text":"named"}}"#))
+        #expect(grew)
+        #expect(reader.content.text == "named")
     }
 }
