@@ -1,6 +1,7 @@
 import FakeLLM
 import Foundation
 @testable import PipeKit
+import Testing
 
 /// A key that must never show up in an error, a description or a log.
 let providerTestKey = "sk-test-SECRET-0123456789abcdef"
@@ -34,9 +35,12 @@ func testProvider(_ api: Provider, _ server: FakeLLMServer, key: String? = provi
     }
 }
 
-/// Calls `provider` and returns the reply or the error, with every progress report.
-func call(_ provider: any ModelProvider, _ request: ModelRequest) async -> (Result<ModelReply, ProviderError>, [Int]) {
+/// Calls `provider` and returns the reply or the error, with every progress report. `live`:
+/// as for a live display, each event read as it arrives; else the reply read after its transfer.
+func call(_ provider: any ModelProvider, _ request: ModelRequest, live: Bool = true) async -> (Result<ModelReply, ProviderError>, [Int]) {
     let progress = Collector<Int>()
+    var request = request
+    request.liveProgress = live
     do {
         let reply = try await provider.complete(request) { event in
             if case .received(let characters) = event { progress.append(characters) }
@@ -59,4 +63,19 @@ func parsed(_ text: String) -> JSONValue? { try? JSONParser.parse(text) }
 /// The reply schema the server saw in its first request.
 func sentSchema(_ server: FakeLLMServer) -> JSONValue? {
     server.log.first?.request.replySchema.flatMap(parsed)
+}
+
+/// Calls `provider` both ways (`call(_:_:live:)`, live and read after the transfer) and expects
+/// the same failure from both: the one, or nil when either succeeded.
+func failureBothWays(
+    _ provider: any ModelProvider, _ request: ModelRequest, sourceLocation: SourceLocation = #_sourceLocation
+) async -> ProviderError? {
+    let (live, _) = await call(provider, request, live: true)
+    let (after, _) = await call(provider, request, live: false)
+    guard let liveError = live.failure, let afterError = after.failure else {
+        Issue.record("expected a failure both ways, got \(live) live and \(after) read after the transfer", sourceLocation: sourceLocation)
+        return nil
+    }
+    #expect(liveError.description == afterError.description, "live and read-after-transfer failures differ", sourceLocation: sourceLocation)
+    return afterError
 }

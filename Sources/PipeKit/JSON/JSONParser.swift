@@ -401,3 +401,86 @@ extension String {
         hasPrefix("'") && hasSuffix("'") && count >= 2 ? String(dropFirst().dropLast()) : self
     }
 }
+
+/// Reads a JSON text member by member, without building the objects a caller only looks
+/// into: for a few members of a small object read many times (a streamed reply's deltas).
+/// Strict as `JSONParser`: a text it reads without error is one `JSONParser.parse` accepts,
+/// and a value it hands over (`value()`) is the one the parser would build.
+struct JSONScan {
+    private var reader: Reader
+    private var depth = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reader = Reader(bytes: bytes)
+    }
+
+    /// `body`'s result after it has read the one value `text` holds (as `JSONParser.parse`
+    /// reads it: whitespace and a byte order mark before, whitespace after).
+    static func scan<T>(_ text: String, _ body: (inout JSONScan) throws(JSONParseError) -> T) throws(JSONParseError) -> T {
+        var text = text
+        let result = text.withUTF8 { buffer in
+            Result { () throws(JSONParseError) -> T in
+                var scan = JSONScan(buffer)
+                scan.reader.skipWhitespace()
+                if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF {
+                    scan.reader.position = 3
+                    scan.reader.skipWhitespace()
+                }
+                if scan.reader.atEnd { throw scan.reader.error("expected a JSON value, found end of input") }
+                let value = try body(&scan)
+                scan.reader.skipWhitespace()
+                if !scan.reader.atEnd { throw scan.reader.error("unexpected \(scan.reader.describeCurrent()) after the JSON value") }
+                return value
+            }
+        }
+        return try result.get()
+    }
+
+    /// The value here is an object.
+    var atObject: Bool { !reader.atEnd && reader.bytes[reader.position] == UInt8(ascii: "{") }
+
+    /// The value here, built.
+    mutating func value() throws(JSONParseError) -> JSONValue {
+        try reader.parseValue(depth: depth)
+    }
+
+    /// Reads the object here (`atObject`): `member` gets each key with the scan at its value,
+    /// and reads the value or leaves it, to be parsed and dropped.
+    mutating func members(_ member: (String, inout JSONScan) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        depth += 1
+        if depth > JSONParser.maxDepth { throw reader.error("nesting deeper than \(JSONParser.maxDepth) levels") }
+        reader.position += 1
+        reader.skipWhitespace()
+        if !reader.atEnd, reader.bytes[reader.position] == UInt8(ascii: "}") {
+            reader.position += 1
+            depth -= 1
+            return
+        }
+        while true {
+            reader.skipWhitespace()
+            guard !reader.atEnd, reader.bytes[reader.position] == UInt8(ascii: "\"") else {
+                throw reader.error("expected a string key in object, found \(reader.describeCurrent())")
+            }
+            let key = try reader.parseString()
+            reader.skipWhitespace()
+            guard !reader.atEnd, reader.bytes[reader.position] == UInt8(ascii: ":") else {
+                throw reader.error("expected ':' after object key, found \(reader.describeCurrent())")
+            }
+            reader.position += 1
+            reader.skipWhitespace()
+            if reader.atEnd { throw reader.error("expected a JSON value, found end of input") }
+            let start = reader.position
+            try member(key, &self)
+            if reader.position == start { _ = try reader.parseValue(depth: depth) }
+            reader.skipWhitespace()
+            guard !reader.atEnd else { throw reader.error("expected ',' or '}' after object member, found end of input") }
+            let byte = reader.bytes[reader.position]
+            reader.position += 1
+            if byte == UInt8(ascii: ",") { continue }
+            if byte == UInt8(ascii: "}") { break }
+            reader.position -= 1
+            throw reader.error("expected ',' or '}' after object member, found \(reader.describeCurrent())")
+        }
+        depth -= 1
+    }
+}

@@ -21,6 +21,10 @@ public struct ModelRequest: Sendable {
     /// The run of the stage this call is for: an item of a `for_each`, a loop's iteration
     /// (the mock provider answers items by their index).
     public var unit: RunUnitID
+    /// Something shows the reply as it grows (`pipe run`'s live table on a terminal): the
+    /// provider reports its characters at every event. Otherwise they are reported once, at
+    /// the end, and a streamed reply is read after its transfer, off the HTTP client's thread.
+    public var liveProgress = false
 
     public init(
         model: ResolvedModel, system: String?, messages: [ChatMessage], outputSchema: JSONValue?, stageName: String,

@@ -25,6 +25,10 @@ public struct PipelineRunner: Sendable {
         /// `--mock`: a command stage with `mock:` values answers with them instead of running
         /// its program (one without runs it: commands are offline).
         public var mockCommands = false
+        /// A live display shows each stage's reply as it grows (`pipe run` on a terminal): the
+        /// stages' calls report every event (`ModelRequest.liveProgress`). Otherwise a reply is
+        /// read once its transfer ends, off the HTTP client's thread.
+        public var liveProgress = false
         /// Makes the run's tool servers when a stage has `tools:`; nil: this run cannot start any.
         public var toolServers: ToolServersFactory?
         /// Pipe's environment, for the `${VAR}`s of the tool servers' `env` and headers.

@@ -42,6 +42,8 @@ final class StageContext: Sendable {
     let cacheEverything: Bool
     /// `--mock`: a command stage with `mock:` values answers with them instead of running.
     let mockCommands: Bool
+    /// Its calls' replies are shown as they grow (`PipelineRunner.Options.liveProgress`).
+    let liveProgress: Bool
     /// The run's tool servers, when a stage uses tools.
     let toolServers: (any ToolServers)?
     /// `record:`: how the unit's calls and tool calls are recorded and traced.
@@ -53,7 +55,7 @@ final class StageContext: Sendable {
     init(
         _ planned: PipelineRunner.PlannedStage, unit: RunUnitID, renderer: TemplateRenderer, ledger: BudgetLedger,
         resolveProvider: @escaping PipelineRunner.ProviderResolver, retryPolicy: RetryPolicy, deadline: ContinuousClock.Instant?,
-        journal: (any RunJournal)?, cacheEverything: Bool, mockCommands: Bool = false, toolServers: (any ToolServers)? = nil,
+        journal: (any RunJournal)?, cacheEverything: Bool, mockCommands: Bool = false, liveProgress: Bool = false, toolServers: (any ToolServers)? = nil,
         record: RecordPolicy = .full, child: ChildRun? = nil, events: @escaping @Sendable (RunEvent) -> Void
     ) {
         self.planned = planned
@@ -66,13 +68,15 @@ final class StageContext: Sendable {
         self.journal = journal
         self.cacheEverything = cacheEverything
         self.mockCommands = mockCommands
+        self.liveProgress = liveProgress
         self.toolServers = toolServers
         self.record = record
         self.child = child
         self.events = events
     }
 
-    /// The unit of item `index` of a `for_each`, with the item in its values as `name`.
+    /// The unit of item `index` of a `for_each`, with the item in its values as `name`. The live
+    /// table has no line for an item, so its calls do not report their progress as they go.
     func item(_ index: Int, _ value: JSONValue, named name: String) -> StageContext {
         var values = renderer.values
         values[name] = value

@@ -41,7 +41,8 @@ extension PipelineRunner {
                 planned, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration),
                 renderer: TemplateRenderer(values: Self.values(values, readBy: stage)), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
-                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands, toolServers: options.activeTools,
+                cacheEverything: options.cacheEverything, mockCommands: options.mockCommands,
+                liveProgress: options.liveProgress, toolServers: options.activeTools,
                 record: options.record,
                 child: childRunners[stage.name].map {
                     ChildRun(runner: $0.runner.with(journal: options.journal).with(record: options.record), input: $0.input, calls: calls)

@@ -69,8 +69,9 @@ struct RunSession {
             environment: environment, forceMock: settings.mock,
             mockReplies: pipeline.mockReplies)
         if settings.replay == nil { try checkProviders(pipeline, factory) }
+        let liveProgress = !settings.quiet && Terminal.isTerminal(2)
         let progress = settings.quiet ? nil : ProgressReporter(
-            stages: pipeline.stages.map(\.name), mode: Terminal.isTerminal(2) ? .live : .plain, output: OutputFile.standardError.write)
+            stages: pipeline.stages.map(\.name), mode: liveProgress ? .live : .plain, output: OutputFile.standardError.write)
         var approval = approval
         if let ask = approval.ask, let progress {
             // The live table stands still while a person answers.
@@ -91,6 +92,7 @@ struct RunSession {
                 concurrency: settings.concurrency, journal: nil, cacheEverything: settings.cache, approval: approval,
                 executor: callsAPIs ? factory.client.executor : nil)
             options.mockCommands = settings.mock
+            options.liveProgress = liveProgress
             options.toolServers = toolServers
             options.environment = environment
             options.given = settings.given

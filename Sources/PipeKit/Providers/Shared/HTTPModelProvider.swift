@@ -45,6 +45,7 @@ extension HTTPModelProvider {
         }
         let httpRequest = HTTPRequest(url: url, headers: all, body: body.serialized(), timeout: request.timeout,
             maxResponseBytes: ReplyLimit.bodyBytes(maxTokens: request.maxTokens))
-        return try await StreamingCall.run(httpRequest, client: client, mapper: mapper, reader: Reader.self, progress: progress)
+        return try await StreamingCall.run(httpRequest, client: client, mapper: mapper, reader: Reader.self, live: request.liveProgress,
+            progress: progress)
     }
 }

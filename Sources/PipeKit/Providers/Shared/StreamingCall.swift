@@ -19,6 +19,12 @@ protocol StreamedReplyReader: Sendable {
 
 /// One streamed HTTP exchange with a model API: sends the request, feeds the events to a
 /// reader, reports progress, and turns every failure into a `ProviderError`.
+///
+/// Two ways, one result: with `live` progress (a terminal shows the reply as it grows), each
+/// event is read as it arrives, on the HTTP client's thread; without, the client's thread
+/// only keeps the bytes, and the events are read once the transfer has ended, off that
+/// thread (`pipe run` stages prefer it), so that it is free sooner for the other calls'
+/// replies and requests. The reply, its errors and its limits are the same either way.
 enum StreamingCall {
     /// The reader after the last event, or after the whole reply of a server that ignored
     /// `stream: true`; a stream that ended before the reply was complete fails.
@@ -27,23 +33,48 @@ enum StreamingCall {
         client: HTTPClient,
         mapper: ProviderErrorMapper,
         reader: Reader.Type,
+        live: Bool,
         progress: @escaping @Sendable (StreamProgress) -> Void
     ) async throws(ProviderError) -> Reader {
+        guard live else {
+            let received = await client.receiveEvents(httpRequest, maxEventBytes: ReplyLimit.eventBytes)
+            return try await withTaskExecutorPreference(globalConcurrentExecutor) { () throws(ProviderError) -> Reader in
+                var received = received
+                var reader = Reader()
+                for event in received.events() { _ = reader.read(event) }
+                return try reply(reader, after: received.outcome, mapper: mapper, progress: progress, reportEvents: true)
+            }
+        }
         let state = Locked(Reader())
-        let response: HTTPResponse
+        let outcome: Result<HTTPResponse, HTTPError>
         do {
-            response = try await client.streamEvents(httpRequest, maxEventBytes: ReplyLimit.eventBytes) { event in
+            outcome = .success(try await client.streamEvents(httpRequest, maxEventBytes: ReplyLimit.eventBytes) { event in
                 let characters: Int? = state.withLock { reader in reader.read(event) ? reader.characters : nil }
                 if let characters { progress(StreamProgress(characters: characters)) }
-            }
+            })
         } catch {
-            // An error event usually ends the stream; if the connection broke after it,
-            // the event says more than the broken connection.
-            if error != .cancelled, let event = state.withLock({ $0.error }) { throw mapper.streamError(event) }
+            outcome = .failure(error)
+        }
+        return try reply(state.withLock { $0 }, after: outcome, mapper: mapper, progress: progress, reportEvents: false)
+    }
+
+    /// The reader that has read the events of the transfer that ended with `outcome`, checked:
+    /// the failure it tells (an error event before a broken connection says more than the
+    /// broken connection), or the reader after a whole reply, or after a complete stream.
+    /// `reportEvents`: the events' characters were not reported as they came.
+    private static func reply<Reader: StreamedReplyReader>(
+        _ reader: Reader, after outcome: Result<HTTPResponse, HTTPError>, mapper: ProviderErrorMapper,
+        progress: @Sendable (StreamProgress) -> Void, reportEvents: Bool
+    ) throws(ProviderError) -> Reader {
+        let response: HTTPResponse
+        switch outcome {
+        case .success(let received): response = received
+        case .failure(let error):
+            if error != .cancelled, let event = reader.error { throw mapper.streamError(event) }
             throw mapper.map(error)
         }
         guard response.isSuccess else { throw mapper.map(response) }
-        var reader = state.withLock { $0 }
+        var reader = reader
         if let event = reader.error { throw mapper.streamError(event) }
         if !response.body.isEmpty {
             guard let reply = try? JSONParser.parse(response.body), reply[Reader.wholeReply.member] != nil else {
@@ -55,6 +86,8 @@ enum StreamingCall {
         } else if !reader.finished {
             if let malformed = reader.malformed { throw mapper.invalidResponse("an event is not JSON: \(malformed)") }
             throw incomplete
+        } else if reportEvents, reader.characters > 0 {
+            progress(StreamProgress(characters: reader.characters))
         }
         return reader
     }

@@ -325,10 +325,11 @@ private final class Run {
     private func prepareTurn() -> StageOutcome? {
         turn += 1
         if turn > 1, let deadline, ContinuousClock.now >= deadline { return .failed(.timeBudget(unit: unit)) }
-        let request = ModelRequest(
+        var request = ModelRequest(
             model: model, system: system, messages: conversation, outputSchema: context.stage.outputSchema,
             stageName: context.stage.name, maxTokens: stage.maxTokens, temperature: stage.temperature, timeout: stage.timeout,
             unit: unit, tools: definitions)
+        request.liveProgress = context.liveProgress
         self.request = request
         pending = provider.map { Call(provider: $0, request: request) }
         // Made here only to look the cache up; the journal makes it for the record
