@@ -96,27 +96,6 @@ import Testing
         #expect(calls("left") == 2 && calls("final") == 1)
     }
 
-    /// `pipe run` holds an id for its run as soon as the store is open (its lock file made while
-    /// the spec compiles, not in the run's start): a command that stops before its run starts
-    /// (no API key: exit 2) leaves no lock file behind, and the next run is recorded as usual.
-    @Test func aRunThatStopsBeforeItStartsLeavesNoLockFile() async throws {
-        let input = #"{"topic": "tides"}"#
-        let first = try await runPipe(["run", "--quiet", spec], stdin: input, environment: environment)
-        #expect(first.status == 0, "\(first.stderr)")
-        var keyless = environment
-        keyless["ANTHROPIC_API_KEY"] = nil
-        keyless["OPENAI_API_KEY"] = nil
-        let stopped = try await runPipe(["run", "--quiet", spec], stdin: input, environment: keyless)
-        #expect(stopped.status == 2, "\(stopped.stderr)")
-        #expect(stopped.stderr.contains("pipe: nothing was called; set the key"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store + ".locks").isEmpty)
-        let next = try await runPipe(["run", "--quiet", spec], stdin: input, environment: environment)
-        #expect(next.status == 0, "\(next.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store + ".locks").isEmpty)
-        let logs = try await runPipe(["logs", "--store", store], environment: environment)
-        #expect(logs.stdout.split(separator: "\n").filter { $0.contains("succeeded") }.count == 2, "\(logs.stdout)")
-    }
-
     @Test(arguments: ["garbage", "directory", "/proc/version"])
     func anUnusableStoreStopsTheRunBeforeItStarts(_ kind: String) async throws {
         let path: String

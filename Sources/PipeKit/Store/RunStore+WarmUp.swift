@@ -7,9 +7,9 @@ extension RunStore {
     /// command compiles its spec and prepares the run), for the run that `pipe run` records:
     /// an empty `BEGIN IMMEDIATE` transaction takes the write lock, so a store that cannot be
     /// written fails here, before the run's first call, as its start did; it finds a free id
-    /// for the run to come (`reservedID`) and holds it (its lock file), whose start is then
-    /// queued without waiting (`queuedStart`). The first-time work of the run's other writes
-    /// is queued behind that start (`warmWrites`), while the first call is in flight.
+    /// for the run to come (`reservedID`), whose start is then queued without waiting
+    /// (`queuedStart`). The first-time work of the run's other writes is queued behind that
+    /// start (`warmWrites`), while the first call is in flight.
     ///
     /// It also puts the connection's WAL checkpoints where the run does not wait for them
     /// (`checkpointWhileCalling`).
@@ -36,20 +36,6 @@ extension RunStore {
         } catch {
             throw .database(path: path, reason: Self.reason(error))
         }
-        // Its lease taken here too: making the lock file took the run's start 0.3 ms (up to
-        // 9 ms on a busy disk). Should that fail, the start tries again, and says why; should
-        // the run not start after all, `abandonReserved` removes the file.
-        if let id = reservedID.withLock({ $0 }), (try? leases.acquire(id)) != nil {
-            reservedHeld.withLock { $0 = true }
-        }
-    }
-
-    /// Lets go of the run id `warmUp` found and held when no run started with it (the command
-    /// stopped before its run: a spec, an input or a key that was wrong), so that its lock
-    /// file does not stay behind.
-    public func abandonReserved() {
-        guard reservedHeld.withLock({ held in defer { held = false }; return held }), let id = reservedID.withLock({ $0 }) else { return }
-        leases.release(id)
     }
 
     /// Queued behind the start of `pipe run`'s run (`queuedStart`), on the store's queue: the

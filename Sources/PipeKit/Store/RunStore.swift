@@ -27,9 +27,6 @@ public final class RunStore: RunStorage {
     /// A run id `warmUp` found free, for the run `pipe run` starts (`queuedStart`).
     let reservedID = Locked<String?>(nil)
 
-    /// Whether `warmUp` holds the lease of `reservedID` already (its lock file made).
-    let reservedHeld = Locked(false)
-
     /// The runs whose queued start could not be written, and why (`queuedStart`).
     let unstarted = Locked<[String: StoreError]>([:])
 
@@ -136,12 +133,10 @@ public final class RunStore: RunStorage {
     /// so (`unstarted`).
     private func queuedStart(_ run: NewRun) throws(StoreError) -> String? {
         guard run.held, let id = reservedID.withLock({ reserved in defer { reserved = nil }; return reserved }) else { return nil }
-        if !reservedHeld.withLock({ held in defer { held = false }; return held }) {
-            do {
-                try leases.acquire(id)
-            } catch .runInUse {
-                return nil
-            }
+        do {
+            try leases.acquire(id)
+        } catch .runInUse {
+            return nil
         }
         let startedAt = Date()
         // Known to the run's records at once, on the store's queue: a group of queued writes

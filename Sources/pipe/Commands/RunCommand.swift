@@ -233,56 +233,47 @@ struct RunCommand: AsyncParsableCommand {
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
         let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
-        // The store, once open, holds an id for the run (`RunStore.warmUp`): let go of when the
-        // command stops before its run starts.
-        var started: Eventually<Result<RunRecording, StoreError>>? = early ? openedEarly : nil
+        // libcurl's start and the HTTP client's thread, likewise beside the compile (a `--mock`
+        // run never starts libcurl).
+        if !mock, !dryRun, replay == nil { HTTPClient.prepareShared() }
+        var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+        let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
+        pipeline = alone.pipeline
+        try recording.apply(to: &pipeline)
+        if dryRun {
+            // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
+            var inputCharacters = 0
+            if input != nil {
+                let bytes = try readInputOrExit()
+                let value = try? RunInput.read(bytes, schema: pipeline.inputSchema, validator: nil)
+                inputCharacters = value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
+            }
+            try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
+            return
+        }
+        let opening = early ? openedEarly : RunRecording.opening(location, spec: spec)
+        var resumed: RunLifecycle.Resumption?
+        if let resume {
+            resumed = try await RunRecording.opened(opening).resume(resume, spec: spec)
+        }
+        let value = try resumed.map { try resumedInput($0, pipeline) } ?? readValidatedInput(pipeline)
+        var settings = RunSession.Settings(
+            mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace,
+            strictErrors: strictErrors || StrictErrors.fromEnvironment)
+        settings.given = alone.given
+        settings.replay = try Cassettes.replay(replay)
+        settings.recorder = try Cassettes.recorder(record)
+        let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
+        let prepared = try session.prepare(
+            approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
+        let recording = try await RunRecording.opened(opening)
         do {
-            // libcurl's start and the HTTP client's thread, likewise beside the compile (a `--mock`
-            // run never starts libcurl).
-            if !mock, !dryRun, replay == nil { HTTPClient.prepareShared() }
-            var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
-            let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
-            pipeline = alone.pipeline
-            try recording.apply(to: &pipeline)
-            if dryRun {
-                // The input as a stage's prompt holds it (the raw bytes when it cannot be read so).
-                var inputCharacters = 0
-                if input != nil {
-                    let bytes = try readInputOrExit()
-                    let value = try? RunInput.read(bytes, schema: pipeline.inputSchema, validator: nil)
-                    inputCharacters = value.map { TemplateRenderer.text(of: $0).utf8.count } ?? bytes.count
-                }
-                try Terminal.write(DryRunPlan.render(pipeline, inputCharacters: inputCharacters))
-                return
-            }
-            let opening = early ? openedEarly : RunRecording.opening(location, spec: spec)
-            started = opening
-            var resumed: RunLifecycle.Resumption?
-            if let resume {
-                resumed = try await RunRecording.opened(opening).resume(resume, spec: spec)
-            }
-            let value = try resumed.map { try resumedInput($0, pipeline) } ?? readValidatedInput(pipeline)
-            var settings = RunSession.Settings(
-                mock: mock, json: json, quiet: quiet, concurrency: concurrency, cache: cache, trace: trace,
-                strictErrors: strictErrors || StrictErrors.fromEnvironment)
-            settings.given = alone.given
-            settings.replay = try Cassettes.replay(replay)
-            settings.recorder = try Cassettes.recorder(record)
-            let session = RunSession(spec: spec, pipeline: pipeline, settings: settings)
-            let prepared = try session.prepare(
-                approval: ApprovalPolicy(approved: resumed?.approved ?? [], approveAll: approveAll, ask: Approver.askOnTerminal()))
-            let recording = try await RunRecording.opened(opening)
-            do {
-                try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
-            } catch {
-                try Cassettes.finish(settings.recorder)
-                throw error
-            }
-            try Cassettes.finish(settings.recorder)
+            try await session.execute(prepared, recording: recording, input: value, resuming: resumed)
         } catch {
-            if let started { await RunRecording.abandon(started) }
+            try Cassettes.finish(settings.recorder)
             throw error
         }
+        try Cassettes.finish(settings.recorder)
     }
 
     /// The input's bytes, from --input (a file, a FIFO such as `<(cmd)`, a device) or stdin:

@@ -41,13 +41,6 @@ struct RunRecording {
         }
     }
 
-    /// Lets go of the run id the store opened by `opening` holds for a run that did not start
-    /// (`RunStore.abandonReserved`): the command stopped before it.
-    static func abandon(_ opening: Eventually<Result<RunRecording, StoreError>>) async {
-        guard case .success(let recording) = await opening.value, let store = recording.lifecycle.store as? RunStore else { return }
-        store.abandonReserved()
-    }
-
     /// Says why the store cannot be used, and the ways around it; the command exits 2.
     private static func unusable(_ error: StoreError) throws(WriteError) -> ExitCodeError {
         try Terminal.writeError("pipe: \(error)\npipe: nothing was run; run without a record with --no-store, or name another store with --store PATH\n")
