@@ -138,6 +138,29 @@ import Testing
         #expect(again.first { $0.stage == "maybe" }?.status == .skipped)
     }
 
+    /// A store one migration behind is brought up to date when `pipe run` opens it (the quick
+    /// check that lets a current store open without the migrator counts every migration), and
+    /// a run is then recorded in it; a current store is seen as current.
+    @Test func aStoreOneMigrationBehindIsMigratedWhenARunOpensIt() async throws {
+        let folder = try TemporaryFolder()
+        try FileManager.default.createDirectory(
+            atPath: (folder.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let migrations = StoreSchema.migrator.migrations
+        let old = try DatabaseQueue(path: folder.storePath)
+        try StoreSchema.migrator.migrate(old, upTo: migrations[migrations.count - 2])
+        #expect(try await old.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }.count == migrations.count - 1)
+        #expect(try await old.read { db in StoreSchema.isCurrent(db.sqliteConnection) } == false)
+        try old.close()
+
+        let store = try await RunStores.open(folder.storePath, create: false, recording: true)
+        let id = try await store.startRun(StoreSamples.newRun())
+        try await store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .milliseconds(5)))
+        let reader = try DatabaseQueue(path: folder.storePath)
+        #expect(try await reader.read { db in try StoreSchema.migrator.appliedIdentifiers(db) } == Set(migrations))
+        #expect(try await reader.read { db in StoreSchema.isCurrent(db.sqliteConnection) })
+        #expect(try #require(try await store.run(id)).row.status == .succeeded)
+    }
+
     /// A store made before the ports (schema v2): runs keep their order, the words that stood
     /// for statuses become no fingerprint, real fingerprints stay.
     @Test func anOlderStoreIsMigrated() async throws {
