@@ -30,24 +30,31 @@ public enum JSONParser {
     }
 
     static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
-        var reader = Reader(bytes: buffer)
-        reader.skipWhitespace()
-        // A UTF-8 byte order mark is tolerated at the very start.
-        if reader.position == 0, buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF {
-            reader.position = 3
-            reader.skipWhitespace()
-        }
-        if reader.atEnd { throw reader.error("expected a JSON value, found end of input") }
-        let value = try reader.parseValue(depth: 0)
-        reader.skipWhitespace()
-        if !reader.atEnd { throw reader.error("unexpected \(reader.describeCurrent()) after the JSON value") }
-        return value
+        try Reader.document(buffer) { (reader) throws(JSONParseError) in try reader.parseValue(depth: 0) }
     }
 }
 
 private struct Reader {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
+
+    /// `body`'s result after it has read the one value `bytes` hold: whitespace (and, at the
+    /// very start, a UTF-8 byte order mark) before it, whitespace after it, nothing else.
+    static func document<T>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout Reader) throws(JSONParseError) -> T
+    ) throws(JSONParseError) -> T {
+        var reader = Reader(bytes: bytes)
+        reader.skipWhitespace()
+        if reader.position == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            reader.position = 3
+            reader.skipWhitespace()
+        }
+        if reader.atEnd { throw reader.error("expected a JSON value, found end of input") }
+        let value = try body(&reader)
+        reader.skipWhitespace()
+        if !reader.atEnd { throw reader.error("unexpected \(reader.describeCurrent()) after the JSON value") }
+        return value
+    }
 
     var atEnd: Bool { position >= bytes.count }
 
@@ -410,27 +417,21 @@ struct JSONScan {
     private var reader: Reader
     private var depth = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        reader = Reader(bytes: bytes)
+    private init(_ reader: Reader) {
+        self.reader = reader
     }
 
-    /// `body`'s result after it has read the one value `text` holds (as `JSONParser.parse`
-    /// reads it: whitespace and a byte order mark before, whitespace after).
+    /// `body`'s result after it has read the one value `text` holds, as `JSONParser.parse`
+    /// reads a document (`Reader.document`).
     static func scan<T>(_ text: String, _ body: (inout JSONScan) throws(JSONParseError) -> T) throws(JSONParseError) -> T {
         var text = text
         let result = text.withUTF8 { buffer in
             Result { () throws(JSONParseError) -> T in
-                var scan = JSONScan(buffer)
-                scan.reader.skipWhitespace()
-                if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF {
-                    scan.reader.position = 3
-                    scan.reader.skipWhitespace()
+                try Reader.document(buffer) { (reader) throws(JSONParseError) -> T in
+                    var scan = JSONScan(reader)
+                    defer { reader = scan.reader }
+                    return try body(&scan)
                 }
-                if scan.reader.atEnd { throw scan.reader.error("expected a JSON value, found end of input") }
-                let value = try body(&scan)
-                scan.reader.skipWhitespace()
-                if !scan.reader.atEnd { throw scan.reader.error("unexpected \(scan.reader.describeCurrent()) after the JSON value") }
-                return value
             }
         }
         return try result.get()
