@@ -90,6 +90,8 @@ enum RunnerBenchmark {
     struct Phases {
         var beforeFirst = 0.0
         var handOff = 0.0
+        /// All the gaps between a reply and the next request, added up.
+        var handOffs = 0.0
         var afterLast = 0.0
 
         init(log: [FakeLogEntry], start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
@@ -103,6 +105,7 @@ enum RunnerBenchmark {
                 if let previous { gaps.append((entry.arrival - previous).seconds) }
             }
             handOff = RunnerBenchmark.median(gaps)
+            handOffs = gaps.reduce(0, +)
             if let last = entries.compactMap(\.completion).max() { afterLast = (end - last).seconds }
         }
     }
