@@ -23,7 +23,8 @@ final class StoreJournal: DurableJournal {
     }
 
     func flush() async -> StoreError? {
-        await pending.flush()
+        store.writeWaiting()
+        return await pending.flush()
     }
 
     var resumes: Bool { reusingFrom != nil }
@@ -88,7 +89,9 @@ final class StoreJournal: DurableJournal {
         // Serialized (and its time formatted) on the store's queue, not on the thread that runs
         // the stages (HTTP's).
         let (runID, created) = (runID, Date())
-        enqueue { db in
+        // A call that gave the stage its value is followed at once by the stage's record, in
+        // this task: the two are written together.
+        enqueue(withNext: call.status == .ok) { db in
             try db.run(
                 Self.insertCall, runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
                 RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
@@ -125,13 +128,13 @@ final class StoreJournal: DurableJournal {
 
     /// A record queued, written unless the run's start could not be (`RunStore.queuedStart`):
     /// its id may then be another run's.
-    private func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void) {
+    private func enqueue(withNext: Bool = false, _ updates: @escaping @Sendable (Database) throws -> Void) {
         pending.add()
         let (store, runID) = (store, runID)
         store.enqueue({ db in
             try store.checkStarted(runID)
             try updates(db)
-        }) { [pending] failure in pending.done(failure) }
+        }, withNext: withNext) { [pending] failure in pending.done(failure) }
     }
 
     /// A read that fails is kept as the journal's error, and answers nil (nothing to reuse).
