@@ -57,6 +57,19 @@ import Testing
         #expect(JSONNumber("1e300")!.description == "1e+300")
         #expect(JSONNumber("1.5e-12")!.description == "1.5e-12")
     }
+
+    /// Integers are written as their digits, whether or not they fit a UInt64 once scaled.
+    @Test func integerText() {
+        #expect(JSONNumber(7).description == "7")
+        #expect(JSONNumber(-250).description == "-250")
+        #expect(JSONNumber(100).description == "100")
+        #expect(JSONNumber("1e19")!.description == "10000000000000000000")
+        #expect(JSONNumber("18446744073709551615")!.description == "18446744073709551615")
+        #expect(JSONNumber("-18446744073709551616")!.description == "-18446744073709551616")
+        #expect(JSONNumber("1e20")!.description == "100000000000000000000")
+        #expect(JSONNumber("1e21")!.description == "1e+21")
+        #expect(JSONNumber("9999999999999999999e2")!.description == "999999999999999999900")
+    }
 }
 
 @Suite struct JSONParserTests {

@@ -111,5 +111,8 @@ struct ProviderOpenAIStrictSchemaTests {
         #expect(ProviderNames.sanitized("résumé") == "r_sum_")
         #expect(ProviderNames.sanitized("") == "output")
         #expect(ProviderNames.sanitized(String(repeating: "a", count: 100)).count == 64)
+        #expect(ProviderNames.sanitized("Stage-2_b") == "Stage-2_b")
+        #expect(ProviderNames.sanitized(String(repeating: "b", count: 64)) == String(repeating: "b", count: 64))
+        #expect(ProviderNames.sanitized("a\r\nb") == "a_b")
     }
 }

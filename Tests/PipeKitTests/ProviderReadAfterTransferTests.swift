@@ -127,4 +127,42 @@ struct ProviderReadAfterTransferTests {
         #expect(grew)
         #expect(reader.content.text == "named")
     }
+
+    /// `ping`, `content_block_stop` and `message_stop` are read without a JSON tree too: each
+    /// of these reads as the same data did through the whole parse, whatever the event's name.
+    @Test func anthropicBareEventsReadAsTheWholeParseDoes() {
+        let events = [
+            #"{"type":"ping"}"#,
+            #"{"type":"message_stop"}"#,
+            #"{"index":0,"type":"content_block_stop"}"#,
+            #"{"type":"message_stop","type":"ping"}"#,
+            #"{"type":"ping","type":"message_stop"}"#,
+            #"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":3,"output_tokens":1}}}"#,
+            #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}"#,
+            #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hi"}}"#,
+            #"{"type":"message_stop","extra":[1,{"a":null}],"index":"x"}"#,
+            "\u{FEFF} { \"type\" : \"message_stop\" } \n",
+            #"{"type":"ping""#,
+            #"{"type":"message_stop"} trailing"#,
+            #"{"type":"message_stop",}"#,
+        ]
+        for name in ["ping", "content_block_stop", "message_stop"] {
+            for data in events {
+                var fast = AnthropicReplyReader(), whole = AnthropicReplyReader()
+                let fastGrew = fast.read(SSEEvent(event: name, data: data))
+                let wholeGrew = whole.read(SSEEvent(event: "message", data: data))
+                #expect(fastGrew == wholeGrew, "\(name) \(data)")
+                #expect(String(describing: fast.content.blocks) == String(describing: whole.content.blocks), "\(name) \(data)")
+                #expect(fast.stopped == whole.stopped && fast.malformed == whole.malformed && fast.model == whole.model, "\(name) \(data)")
+                #expect(fast.error == whole.error && fast.stopReason == whole.stopReason && fast.usage == whole.usage, "\(name) \(data)")
+            }
+        }
+        // Without a type of its own (or with one that is not a string), the event's name says what it is.
+        for data in ["{}", #"{"type":7}"#, #"["message_stop"]"#] {
+            var stop = AnthropicReplyReader(), ping = AnthropicReplyReader()
+            #expect(!stop.read(SSEEvent(event: "message_stop", data: data)) && stop.stopped, "\(data)")
+            #expect(!ping.read(SSEEvent(event: "ping", data: data)) && !ping.stopped, "\(data)")
+        }
+    }
 }

@@ -16,14 +16,12 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// The value of the first field named `name` (any case), or nil.
     public subscript(name: String) -> String? {
-        let key = name.lowercased()
-        return fields.first { $0.name.lowercased() == key }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
     }
 
     /// Every value of the fields named `name` (any case), in order.
     public func values(for name: String) -> [String] {
-        let key = name.lowercased()
-        return fields.filter { $0.name.lowercased() == key }.map(\.value)
+        fields.filter { Self.sameName($0.name, name) }.map(\.value)
     }
 
     public func contains(_ name: String) -> Bool {
@@ -42,8 +40,20 @@ public struct HTTPHeaders: Sendable, Equatable {
     }
 
     public mutating func remove(name: String) {
-        let key = name.lowercased()
-        fields.removeAll { $0.name.lowercased() == key }
+        fields.removeAll { Self.sameName($0.name, name) }
+    }
+
+    /// Whether two names are equal in any case (`lowercased()` of both equal). ASCII names,
+    /// which every HTTP field name is, are compared byte by byte without a lowercased copy of
+    /// each (a request and its reply look up a few fields each, several times a call).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (a.utf8, b.utf8)
+        guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return a.lowercased() == b.lowercased() }
+        return x.count == y.count && zip(x, y).allSatisfy { lowered($0) == lowered($1) }
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 
     public var count: Int { fields.count }

@@ -327,10 +327,18 @@ extension JSONNumber {
 }
 
 extension JSONNumber: CustomStringConvertible {
+    /// 10^0 ... 10^19, the powers of ten a UInt64 holds.
+    private static let integerPowersOfTen: [UInt64] = (0..<20).map { power in (0..<power).reduce(1) { value, _ in value * 10 } }
+
     /// Canonical JSON text: integers without a fraction (`100`, not `1e2` or `100.0`), plain
     /// decimals for moderate magnitudes (`0.0075`), exponent form otherwise (`1.5e-12`, `1e+300`).
     public var description: String {
         if isZero { return "0" }
+        // An integer that fits a UInt64 (token counts, `max_tokens`): its digits at once.
+        if bigDigits == nil, exponent >= 0, exponent < 20 {
+            let scaled = small.multipliedReportingOverflow(by: Self.integerPowersOfTen[exponent])
+            if !scaled.overflow { return isNegative ? "-" + String(scaled.partialValue) : String(scaled.partialValue) }
+        }
         let digits = significandDigits
         var out = isNegative ? "-" : ""
         let top = digits.count + exponent  // position of the decimal point from the left of the digits

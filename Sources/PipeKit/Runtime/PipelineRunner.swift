@@ -212,6 +212,17 @@ public struct PipelineRunner: Sendable {
         let validator: JSONSchema?
         /// No wrapper but the permit: no `approve`, no `for_each`, not a child spec.
         let plain: Bool
+        /// What the stage's fingerprint holds besides its rendered inputs, made when first
+        /// needed (a recorded run's stage record) and then kept for every run of the runner.
+        var fingerprintParts: Fingerprint.StageParts {
+            madeParts.withLock { parts in
+                if let parts { return parts }
+                let made = Fingerprint.StageParts(stage)
+                parts = made
+                return made
+            }
+        }
+        private let madeParts = Locked<Fingerprint.StageParts?>(nil)
 
         init(_ stage: CompiledStage, validator: JSONSchema?) {
             self.stage = stage

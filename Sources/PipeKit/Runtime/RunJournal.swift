@@ -161,7 +161,7 @@ enum StageFingerprint: Sendable {
     var value: String {
         switch self {
         case .made(let fingerprint): fingerprint
-        case .later(let planned, let rendered): Fingerprint.stage(planned.stage, rendered: rendered)
+        case .later(let planned, let rendered): Fingerprint.stage(planned.fingerprintParts, rendered: rendered)
         }
     }
 }
@@ -173,28 +173,49 @@ public enum Fingerprint {
     /// stdin, or `-`, and the names of its `env:`). A resumed run reuses a stage's recorded
     /// value only when this matches.
     public static func stage(_ stage: CompiledStage, rendered: [String]) -> String {
-        var parts = Parts()
-        switch stage.kind {
-        case .model(let model):
-            parts.add(all: [
-                "stage", stage.name, models(stage.models), String(model.maxTokens),
-                model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
-            ])
-            parts.add(all: rendered)
-            parts.add(TemplateText.source(of: model.prompt))
-            // Tools only when there are some, so that earlier fingerprints still match.
-            if !model.tools.isEmpty {
-                parts.add(all: ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)])
+        self.stage(StageParts(stage), rendered: rendered)
+    }
+
+    /// A stage's fingerprint from its parts made once (`StageParts`, kept by the runner's
+    /// `PlannedStage`): the same text as `stage(_:rendered:)`.
+    static func stage(_ parts: StageParts, rendered: [String]) -> String {
+        var hashed = parts.before
+        hashed.add(all: rendered)
+        hashed.add(all: parts.after)
+        return hashed.hex
+    }
+
+    /// What a stage's fingerprint holds besides its rendered inputs, the same for every run:
+    /// the parts before them, already hashed (the definition, its schema serialized), and
+    /// the parts after them (its templates' text). A batch makes one fingerprint an item.
+    struct StageParts: Sendable {
+        fileprivate let before: Parts
+        fileprivate let after: [String]
+
+        init(_ stage: CompiledStage) {
+            var before = Parts()
+            var after: [String] = []
+            switch stage.kind {
+            case .model(let model):
+                before.add(all: [
+                    "stage", stage.name, models(stage.models), String(model.maxTokens),
+                    model.temperature.map { String($0) } ?? "-", String(model.retries), stage.outputSchema?.serialized() ?? "text",
+                ])
+                after.append(TemplateText.source(of: model.prompt))
+                // Tools only when there are some, so that earlier fingerprints still match.
+                if !model.tools.isEmpty {
+                    after += ["tools", model.tools.map(\.description).joined(separator: ","), String(model.maxTurns)]
+                }
+            case .command(let command):
+                before.add(all: ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"])
+                after = command.arguments.map(TemplateText.source(of:))
+            case .pipeline(let child):
+                // The child's text and files, and the input rendered for it.
+                before.add(all: ["pipeline", stage.name, child.digest])
             }
-        case .command(let command):
-            parts.add(all: ["command", stage.name, command.shell ? "shell" : "argv", stage.outputSchema?.serialized() ?? "text"])
-            parts.add(all: rendered)
-            parts.add(all: command.arguments.map(TemplateText.source(of:)))
-        case .pipeline(let child):
-            // The child's text and files, and the input rendered for it.
-            parts.add(all: ["pipeline", stage.name, child.digest] + rendered)
+            self.before = before
+            self.after = after
         }
-        return parts.hex
     }
 
     /// A call: the cache reuses a reply only for exactly the same request. A message of one
@@ -226,7 +247,7 @@ public enum Fingerprint {
 
     /// The SHA-256 of parts joined with U+001F, hashed as they come (not joined first: a
     /// recorded run makes two fingerprints a call).
-    private struct Parts {
+    fileprivate struct Parts: Sendable {
         private var hasher = SHA256()
         private var empty = true
 

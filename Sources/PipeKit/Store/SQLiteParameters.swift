@@ -69,9 +69,13 @@ extension Database {
         }
         let message = code == SQLITE_DONE ? nil : String(cString: sqlite3_errmsg(sqliteConnection))
         // Ready for its next use, whatever happened (a failed step leaves its error for
-        // `sqlite3_reset` to return, which GRDB's next use of the statement would throw).
+        // `sqlite3_reset` to return, which GRDB's next use of the statement would throw). Its
+        // bindings are cleared only after a failure: each use binds every parameter (checked
+        // above), and clearing them after every write cost 2K instructions a statement.
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        if let message { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql) }
+        if let message {
+            sqlite3_clear_bindings(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        }
     }
 }

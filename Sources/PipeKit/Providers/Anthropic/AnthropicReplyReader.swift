@@ -24,6 +24,7 @@ struct AnthropicReplyReader: Sendable {
     /// Reads one event; returns whether it added characters to the reply.
     mutating func read(_ event: SSEEvent) -> Bool {
         if event.event == "content_block_delta", let grew = readDelta(event.data) { return grew }
+        if Self.bare.contains(event.event), let grew = readBare(event.data, event: event.event) { return grew }
         guard let data = try? JSONParser.parse(event.data) else {
             if malformed == nil { malformed = String(event.data.prefix(200)) }
             return false
@@ -91,6 +92,26 @@ struct AnthropicReplyReader: Sendable {
         case "input_json_delta": return content.append(delta?.partialJSON?.stringValue ?? "", at: at)
         default: return false
         }
+    }
+
+    /// The events that say nothing but their type (three of a reply's eight or so).
+    private static let bare: Set<String> = ["ping", "content_block_stop", "message_stop"]
+
+    /// An event of the `bare` kinds (by its data's `type`, else by its name), read as
+    /// `read(_:)` reads it but without its JSON tree; nil when its data is another event's,
+    /// or not a JSON object: `read(_:)` reads it whole then.
+    private mutating func readBare(_ data: String, event: String) -> Bool? {
+        var type: JSONValue?
+        let scanned: Void? = try? JSONScan.scan(data) { (scan) throws(JSONParseError) in
+            guard scan.atObject else { throw JSONParseError(line: 1, column: 1, message: "not an object") }
+            try scan.members { (key, value) throws(JSONParseError) in
+                if key == "type" { type = try value.value() }
+            }
+        }
+        let kind = type?.stringValue ?? event
+        guard scanned != nil, Self.bare.contains(kind) else { return nil }
+        if kind == "message_stop" { stopped = true }
+        return false
     }
 
     static let wholeReply = (member: "content", name: "a message")

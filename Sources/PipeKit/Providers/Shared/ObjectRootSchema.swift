@@ -68,19 +68,26 @@ enum ProviderNames {
     /// `stageName` as a tool or `json_schema` name: `^[a-zA-Z0-9_-]{1,64}$`, other
     /// characters replaced by `_`.
     static func sanitized(_ stageName: String) -> String {
-        // Made for every call: ASCII tests, no set of characters built each time.
+        // Made for every call (three times a call of a structured stage): a name that is
+        // already allowed, the usual case, is returned as it is, read as bytes, not characters.
+        let bytes = stageName.utf8
+        if !bytes.isEmpty, bytes.count <= 64, bytes.allSatisfy(allowedByte) { return stageName }
         func allowed(_ character: Character) -> Bool {
             guard let ascii = character.asciiValue else { return false }
-            switch ascii {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "_"), UInt8(ascii: "-"):
-                return true
-            default:
-                return false
-            }
+            return allowedByte(ascii)
         }
         let name = String(stageName.prefix(64).map { allowed($0) ? $0 : "_" })
         return name.isEmpty ? "output" : name
+    }
+
+    private static func allowedByte(_ ascii: UInt8) -> Bool {
+        switch ascii {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
     }
 }
 

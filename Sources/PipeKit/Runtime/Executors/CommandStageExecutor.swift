@@ -21,7 +21,7 @@ struct CommandStageExecutor: StageExecutor {
         let stdin = stage.stdin.map(context.renderer.render)
         // The names of `env:` count, not the values: a secret never reaches the store.
         let fingerprint = context.journal == nil ? "" : Fingerprint.stage(
-            context.stage, rendered: arguments + [stdin ?? "-", stage.environment.map(\.name).joined(separator: ",")])
+            context.planned.fingerprintParts, rendered: arguments + [stdin ?? "-", stage.environment.map(\.name).joined(separator: ",")])
         var attempts = 0
         var reused = false
         let outcome: StageOutcome

@@ -180,7 +180,7 @@ private final class Run {
         // the stage ends only to one that resumes a run: else it is made where it is recorded.
         if let journal {
             let rendered = [system ?? "-", prompt]
-            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.stage, rendered: rendered)) : .later(context.planned, rendered: rendered)
+            fingerprint = journal.resumes ? .made(Fingerprint.stage(context.planned.fingerprintParts, rendered: rendered)) : .later(context.planned, rendered: rendered)
         }
     }
 

@@ -28,7 +28,7 @@ struct PipelineStageExecutor: StageExecutor {
         let start = ContinuousClock.now
         context.events(.stageStarted(unit: context.unit))
         let input = Self.input(stage.input, renderer: context.renderer)
-        let fingerprint = context.journal == nil ? "" : Fingerprint.stage(context.stage, rendered: [input.serialized()])
+        let fingerprint = context.journal == nil ? "" : Fingerprint.stage(context.planned.fingerprintParts, rendered: [input.serialized()])
         // The whole child's output, when the stage finished with the same child and input.
         if let earlier = await context.earlierOutput(fingerprint: fingerprint, cache: stage.cache) {
             return await context.end(.value(earlier), reused: true, model: nil, attempts: 0, since: start, fingerprint: .made(fingerprint))
