@@ -239,7 +239,7 @@ import Testing
     @Test func aBatchKilledMidWayResumesWithoutRepeatingFinishedItems() async throws {
         let count = 120
         let input = try items(count)
-        try await withServer({ Self.reply($0).delayed(by: .milliseconds(30)) }) { server in
+        try await withServer({ Self.reply($0).delayed(by: .milliseconds(60)) }) { server in
             // Killed once the server has seen 40 calls.
             let live = try await liveBatch(input, server: server, after: 40)
             live.send(SIGKILL)

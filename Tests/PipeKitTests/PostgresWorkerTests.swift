@@ -78,13 +78,15 @@ import Testing
             try connection.query("SELECT item FROM items WHERE claims >= 2").compactMap { $0.int("item") }
         }
         #expect(!reclaimed.isEmpty)
-        // No call twice, but for the killed worker's calls in flight (at most its --concurrency),
-        // each an item that was reclaimed.
+        // No call twice, but for the killed worker's calls in flight (at most its --concurrency)
+        // and those whose answers had come but whose records were not yet committed (their
+        // slots had gone to the next items: at most --concurrency more), each an item that was
+        // reclaimed.
         var calls: [Int: Int] = [:]
         for entry in server.log { calls[BatchCommandTests.item(of: entry.request) ?? -1, default: 0] += 1 }
         let repeated = calls.filter { $0.value > 1 }
         #expect(repeated.values.allSatisfy { $0 == 2 })
-        #expect(repeated.count <= 4, "\(repeated)")
+        #expect(repeated.count <= 8, "\(repeated)")
         #expect(repeated.keys.allSatisfy { before.contains($0) && reclaimed.contains($0 - 1) })
         #expect(Set(calls.keys) == Set(1...count))
         // Every item's run is recorded in PostgreSQL, as the embedded store records it.

@@ -127,6 +127,8 @@ import Testing
             write: { run throws(StoreError) in try await queue.startRun(run, for: claim) })
         let leases = try #require(store.leases as? FileRunLeases)
         #expect(!FileManager.default.fileExists(atPath: leases.path(run.id)))
+        // The item's start is queued, not awaited: a read on the store's queue comes after it.
+        _ = try await store.read { _ in true }
         let reader = try RunStore(path: folder.storePath)
         let running = try #require(try await reader.run(run.id))
         #expect(running.row.status == .running && running.row.holder?.pid == getpid())
