@@ -37,6 +37,17 @@ import Testing
         #expect(text == "JSON like {\"a\": 1} is fine")
     }
 
+    @Test func textAroundReferencesKeepsEveryCharacter() {
+        let (template, problems) = parse("café — {{ input }} naïve 🌊{x} {{ a.b }}ü")
+        #expect(problems.isEmpty)
+        let texts = template?.parts.compactMap { part -> String? in
+            if case .text(let text) = part { return text }
+            return nil
+        }
+        #expect(texts == ["café — ", " naïve 🌊{x} ", "ü"])
+        #expect(template?.references.map(\.description) == ["input", "a.b"])
+    }
+
     @Test func errorsPointAtTheOffendingCharacter() {
         let (_, problems) = parse("ok {{ a. }} {{ b[x] }} {{ c d }} {{ }} {{ e")
         #expect(problems.map(\.rule) == Array(repeating: .templateSyntax, count: 5))
@@ -67,6 +78,25 @@ import Testing
             stages: ["a", "b", "c", "d"],
             edges: [edge("b", "a"), edge("c", "b"), edge("a", "c"), edge("d", "d")])
         #expect(cycles.map { $0.path.joined(separator: " -> ") } == ["b -> c -> a -> b", "d -> d"])
+    }
+
+    @Test func repeatedAndUnknownEdgesAreIgnoredAndACycleClosesAtItsFirstEdge() {
+        func written(_ stage: String, _ dependency: String, line: Int) -> DAG.Edge {
+            DAG.Edge(
+                stage: stage, dependency: dependency,
+                span: Span(file: "t", start: SourcePosition(line: line, column: 1), end: SourcePosition(line: line, column: 2)))
+        }
+        // The cycle closes at b -> a, the first time it is written (line 3), not the second (line 9).
+        let (_, cycles) = DAG.build(
+            stages: ["a", "b"], edges: [written("a", "b", line: 1), written("b", "a", line: 3), written("b", "a", line: 9), written("a", "nowhere", line: 12)])
+        #expect(cycles.map(\.path) == [["b", "a", "b"]])
+        #expect(cycles.map(\.closingEdge.span.start.line) == [3])
+        let (dag, none) = DAG.build(
+            stages: ["c", "a", "b"], edges: [edge("a", "c"), edge("b", "c"), edge("b", "a"), edge("b", "a"), edge("x", "c")])
+        #expect(none.isEmpty)
+        #expect(dag.dependencies == ["a": ["c"], "b": ["c", "a"], "c": []])
+        #expect(dag.dependents == ["a": ["b"], "b": [], "c": ["a", "b"]])
+        #expect(dag.order == ["c", "a", "b"])
     }
 
     @Test func independentStagesAreOneLevel() {

@@ -20,13 +20,15 @@ public struct TemplateParser {
     public func parse(_ text: String, span: Span, diagnostics: inout DiagnosticSink) -> Template? {
         let scalars = Array(text.unicodeScalars)
         var parts: [Template.Part] = []
-        var literal = String.UnicodeScalarView()
+        // The text between references as UTF-8: appending to a `String.UnicodeScalarView`
+        // cost about 270 instructions a character.
+        var literal: [UInt8] = []
         var i = 0
         var opening = 0
         var ok = true
         while i < scalars.count {
             guard scalars[i] == "{", i + 1 < scalars.count, scalars[i + 1] == "{" else {
-                literal.append(scalars[i])
+                UTF8.encode(scalars[i]) { literal.append($0) }
                 i += 1
                 continue
             }
@@ -36,8 +38,8 @@ public struct TemplateParser {
             switch cursor.parseReference() {
             case .success(let reference):
                 if !literal.isEmpty {
-                    parts.append(.text(String(literal)))
-                    literal = String.UnicodeScalarView()
+                    parts.append(.text(String(decoding: literal, as: UTF8.self)))
+                    literal.removeAll(keepingCapacity: true)
                 }
                 parts.append(.reference(reference))
                 i = cursor.reader.index
@@ -48,7 +50,7 @@ public struct TemplateParser {
                 i = cursor.indexAfterClosing() ?? scalars.count
             }
         }
-        if !literal.isEmpty { parts.append(.text(String(literal))) }
+        if !literal.isEmpty { parts.append(.text(String(decoding: literal, as: UTF8.self))) }
         return ok ? Template(parts: parts, span: span) : nil
     }
 
