@@ -269,6 +269,25 @@ import Testing
         #expect(try await queue.counts(batch: "b1") == BatchCounts(succeeded: 22, failed: 6, invalidInput: 2))
     }
 
+    /// What a worker looks for: the batches with an item pending or running, or not sealed,
+    /// newest first, with their pending and running items counted; a batch whose items all
+    /// ended is left out.
+    @Test func openBatchesAreThoseWithAnItemLeftOrMoreToCome() async throws {
+        let queue = try await queue()
+        try await batch(queue, id: "20261202-150000-aaaa", count: 3)
+        try await batch(queue, id: "20261202-150000-aaab", count: 1, invalid: [0])
+        try await queue.create(NewBatch(
+            id: "20261202-150000-aaac", specPath: "/specs/t.yaml", specText: "t", schemaFiles: [:], specHash: "h2",
+            pipelineName: "t", createdAt: Date().addingTimeInterval(1)))
+        let claims = try await queue.claim(batch: "20261202-150000-aaaa", worker: "a", limit: 2, lease: Self.hour)
+        #expect(try await queue.finish(claims[0], result: succeeded(claims[0], by: "a")))
+
+        let open = try await queue.openBatches(limit: 10)
+        #expect(open.map(\.id) == ["20261202-150000-aaac", "20261202-150000-aaaa"])
+        #expect(open.map(\.counts.pending) == [0, 1] && open.map(\.counts.running) == [0, 1])
+        #expect(open.map(\.sealed) == [false, true] && open[1].specText == "version: 1")
+    }
+
     @Test func aBatchIsFoundByIDPrefixOrLastWithItsSpec() async throws {
         let queue = try await queue()
         try await batch(queue, id: "20261202-150000-aaaa", count: 2)

@@ -40,6 +40,10 @@ public protocol WorkQueue: Sendable {
     func batch(_ reference: String) async throws(StoreError) -> BatchInfo?
     /// Recent batches, newest first.
     func batches(limit: Int) async throws(StoreError) -> [BatchInfo]
+    /// Recent batches with an item pending or running, or more to come (not sealed), newest
+    /// first: what a worker looks for. Their counts of pending and running items are given,
+    /// those of ended items may not be.
+    func openBatches(limit: Int) async throws(StoreError) -> [BatchInfo]
     /// How many items are in each state.
     func counts(batch: String) async throws(StoreError) -> BatchCounts
     /// Ended items with `index > after` (all from the start when nil), in input order.
@@ -47,6 +51,10 @@ public protocol WorkQueue: Sendable {
 }
 
 extension WorkQueue {
+    public func openBatches(limit: Int) async throws(StoreError) -> [BatchInfo] {
+        try await batches(limit: limit).filter(\.isOpen)
+    }
+
     /// Ends an item. Returns false, and changes nothing, when the worker no longer holds it.
     public func finish(_ claim: Claim, result: ItemResult) async throws(StoreError) -> Bool {
         try await finish(claim, result: result, runEnd: nil)
@@ -200,6 +208,9 @@ public struct BatchInfo: Sendable {
     }
 
     public subscript<T>(dynamicMember field: KeyPath<NewBatch, T>) -> T { submitted[keyPath: field] }
+
+    /// An item is pending or running, or more may come (the batch is not sealed).
+    public var isOpen: Bool { !sealed || counts.pending + counts.running > 0 }
 }
 
 extension NewBatch {

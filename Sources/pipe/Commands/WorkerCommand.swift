@@ -186,12 +186,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     /// The batches with an item left (or more to come), oldest first; only `only` if given.
     static func open(_ queue: any WorkQueue, only: String?) async throws(StoreError) -> [BatchInfo] {
-        let batches: [BatchInfo]
-        if let only {
-            batches = try await queue.batch(only).map { [$0] } ?? []
-        } else {
-            batches = try await queue.batches(limit: 1000).reversed()
-        }
-        return batches.filter { !$0.sealed || $0.counts.pending + $0.counts.running > 0 }
+        guard let only else { return try await queue.openBatches(limit: 1000).reversed() }
+        return (try await queue.batch(only).map { [$0] } ?? []).filter(\.isOpen)
     }
 }

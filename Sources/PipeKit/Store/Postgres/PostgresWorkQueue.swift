@@ -193,6 +193,25 @@ public final class PostgresWorkQueue: WorkQueue {
         }.map(Self.batchInfo)
     }
 
+    /// Counts only the items not ended, through their index (`items_unfinished`): a look for
+    /// work at the end of a large batch no longer reads every item of it.
+    public func openBatches(limit: Int) async throws(StoreError) -> [BatchInfo] {
+        try await client.withConnection { connection throws(PostgresError) in
+            try connection.query(
+                """
+                SELECT b.id, b.spec_path, b.spec_text, b.schema_files, b.spec_hash, b.name, b.created_at, b.sealed,
+                    u.pending, u.running
+                FROM batches b CROSS JOIN LATERAL (
+                    SELECT count(*) FILTER (WHERE i.status = 'pending') AS pending,
+                        count(*) FILTER (WHERE i.status = 'running') AS running
+                    FROM items i WHERE i.batch_id = b.id AND i.finished_at IS NULL
+                ) u
+                WHERE NOT b.sealed OR u.pending + u.running > 0
+                ORDER BY b.created_at DESC, b.id DESC LIMIT $1
+                """, [limit])
+        }.map(Self.batchInfo)
+    }
+
     public func counts(batch: String) async throws(StoreError) -> BatchCounts {
         let rows = try await client.withConnection { connection throws(PostgresError) in
             try connection.query("SELECT status, count(*) AS count FROM items WHERE batch_id = $1 GROUP BY status", [batch])
