@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 @testable import PipeKit
 
@@ -227,81 +226,4 @@ import Testing
         #expect(detail.row.status == .running && detail.row.pipelineName == "report")
         #expect(detail.stages.isEmpty && detail.calls.isEmpty)
     }
-
-    /// `pipe run`'s run is held (its lock file made) on the store's queue, right before its
-    /// queued start is written, not on the run's path to its first call: once the start is in
-    /// the store, the run shows as held by this process, and its end lets go of it.
-    @Test func aRecordingStoresRunIsHeldOnceItIsRecorded() async throws {
-        let folder = try TemporaryFolder()
-        let store = try #require(try await RunStores.open(folder.storePath, create: true, recording: true) as? RunStore)
-        let lifecycle = RunLifecycle(store: store)
-        let run = try await lifecycle.start(
-            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
-        // Read on the store's queue, behind the queued start.
-        let running = try #require(try await store.run(run.id))
-        #expect(running.row.status == .running && running.row.holder?.pid == getpid())
-        let leases = try #require(store.leases as? FileRunLeases)
-        #expect(FileManager.default.fileExists(atPath: leases.path(run.id)))
-
-        let result = try await Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())).with(journal: run.journal)
-            .run(input: "x")
-        let gaps = await lifecycle.finish(run, result)
-        #expect(gaps.records == nil && gaps.end == nil)
-        #expect(!FileManager.default.fileExists(atPath: leases.path(run.id)))
-        #expect(try await RunStore(path: folder.storePath).run(run.id)?.row.status == .succeeded)
-    }
-
-    /// A store whose lock folder cannot hold a run (here a file stands in its place) cannot
-    /// record `pipe run`'s run: opening it for the run fails, before anything is called, as
-    /// the run's start did when it made the lock file itself.
-    @Test func aLockFolderThatCannotHoldARunStopsTheRecordingStoreFromOpening() async throws {
-        let folder = try TemporaryFolder()
-        _ = try RunStore(path: folder.storePath)
-        #expect(FileManager.default.createFile(atPath: folder.storePath + ".locks", contents: Data("not a folder".utf8)))
-        await #expect(throws: StoreError.self) { try await RunStores.open(folder.storePath, create: false, recording: true) }
-    }
-
-    /// A call that gave its stage the value is committed with the stage's record, which follows
-    /// it at once: a recorded run of four stages commits its start, each stage's call and record
-    /// together, and its end (at most six transactions; ten if each record were its own), and
-    /// every call and stage is there.
-    @Test func aCallIsCommittedWithItsStagesRecord() async throws {
-        let folder = try TemporaryFolder()
-        let store = try #require(try await RunStores.open(folder.storePath, create: true, recording: true) as? RunStore)
-        let commits = CommitCounter()
-        try await store.database.writeWithoutTransaction { db in db.add(transactionObserver: commits, extent: .databaseLifetime) }
-        let lifecycle = RunLifecycle(store: store)
-        let done = try await lifecycle.perform(
-            try Self.runner(ScriptedProvider(answer: StoreJournalRunTests.answer())), specPath: "/specs/chain.yaml", input: "x",
-            traceID: Self.traceID)
-        #expect(done.gaps.records == nil && done.gaps.end == nil)
-        let detail = try #require(try await RunStore(path: folder.storePath).run(done.run.id))
-        #expect(detail.row.status == .succeeded && detail.stages.count == 4 && detail.calls.count == 4)
-        #expect((1...6).contains(commits.count.withLock { $0 }), "\(commits.count.withLock { $0 }) commits")
-    }
-
-    /// A call record that waits for its stage's record is written all the same when none
-    /// follows: a read of the journal sees it (the cache finds its reply), and `flush` writes it.
-    @Test func aCallRecordWaitingForItsStagesRecordIsReadAndFlushed() async throws {
-        let folder = try TemporaryFolder()
-        let store = try RunStore(path: folder.storePath)
-        let id = try await store.startRun(StoreSamples.newRun())
-        let journal = store.journal(runID: id, reusingFrom: nil)
-        await journal.record(StoreSamples.call(key: "k-read"))
-        #expect(await journal.cachedReply(key: "k-read")?.answerText == #"{"text": "moon"}"#)
-        await journal.record(StoreSamples.call(key: "k-flush"))
-        #expect(await journal.flush() == nil)
-        let calls = try #require(try await RunStore(path: folder.storePath).run(id)).calls
-        #expect(calls.count == 2 && calls.allSatisfy { $0.status == .ok })
-        try await store.finishRun(id, RunEnd(status: .succeeded, usage: .zero, costUSD: nil, wall: .milliseconds(5)))
-    }
-}
-
-/// Counts the commits of a connection's write transactions.
-final class CommitCounter: TransactionObserver, Sendable {
-    let count = Locked(0)
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
-    func databaseDidChange(with event: DatabaseEvent) {}
-    func databaseDidCommit(_ db: Database) { count.withLock { $0 += 1 } }
-    func databaseDidRollback(_ db: Database) {}
 }

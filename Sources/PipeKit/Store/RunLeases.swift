@@ -13,13 +13,6 @@ public protocol RunLeases: Sendable {
     func release(_ runID: String)
     /// The process that holds `runID`, or nil when none does.
     func holder(of runID: String) -> RunHolder?
-    /// Checks, before a run's lease is taken on a store's queue (`RunStore.queuedStart`), that
-    /// runs can be held at all: `StoreError.lease` when they cannot.
-    func prepare() throws(StoreError)
-}
-
-extension RunLeases {
-    public func prepare() throws(StoreError) {}
 }
 
 /// The process holding a run.
@@ -123,12 +116,6 @@ public final class FileRunLeases: RunLeases {
             return
         }
         throw .lease(path: path, reason: "it keeps changing hands; try again")
-    }
-
-    /// The lock folder made if missing, and one this process can make files in.
-    public func prepare() throws(StoreError) {
-        if mkdir(directory, 0o700) != 0, errno != EEXIST { throw Self.failure(directory, errno) }
-        if access(directory, W_OK | X_OK) != 0 { throw Self.failure(directory, errno) }
     }
 
     public func release(_ runID: String) {

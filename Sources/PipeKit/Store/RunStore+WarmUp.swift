@@ -6,9 +6,9 @@ extension RunStore {
     /// Makes the store ready, on the calling thread (the one that opened the store, while the
     /// command compiles its spec and prepares the run), for the run that `pipe run` records:
     /// an empty `BEGIN IMMEDIATE` transaction takes the write lock, so a store that cannot be
-    /// written fails here, before the run's first call, as its start did (and so does a lock
-    /// folder in which the run cannot be held); it finds a free id for the run to come
-    /// (`reservedID`), whose start and lease are then queued without waiting (`queuedStart`). The first-time work of the run's other writes is queued behind that
+    /// written fails here, before the run's first call, as its start did; it finds a free id
+    /// for the run to come (`reservedID`), whose start is then queued without waiting
+    /// (`queuedStart`). The first-time work of the run's other writes is queued behind that
     /// start (`warmWrites`), while the first call is in flight.
     ///
     /// It also puts the connection's WAL checkpoints where the run does not wait for them
@@ -36,9 +36,6 @@ extension RunStore {
         } catch {
             throw .database(path: path, reason: Self.reason(error))
         }
-        // The run's lease is taken behind its queued start: a lock folder that cannot be
-        // used still stops the run before its first call.
-        try leases.prepare()
     }
 
     /// Queued behind the start of `pipe run`'s run (`queuedStart`), on the store's queue: the

@@ -114,7 +114,7 @@ public final class RunStore: RunStorage {
 
     public func startRun(_ run: NewRun) async throws(StoreError) -> String {
         let id: String
-        if let queued = queuedStart(run) {
+        if let queued = try queuedStart(run) {
             id = queued
         } else {
             id = try await startRun(run) { db, id, startedAt in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
@@ -125,28 +125,23 @@ public final class RunStore: RunStorage {
 
     /// The run's start queued, not awaited, under the id `warmUp` found free (`pipe run`'s
     /// store: the run's first call need not wait for a round trip through the store's queue).
-    /// Nil, to start it the usual way, without such an id. The run's lease (its lock file:
-    /// 0.3 ms to make on this disk, up to 9 ms when it is busy) is taken on the store's queue
-    /// too, right before the insert, so that the run is held before it is recorded. The store
-    /// was written to when it opened, and its lock folder checked (`warmUp`), so the start fails
-    /// only on a full disk or when another process recorded or holds a run with this id since
-    /// (in the same second, with the same four random hex digits: a batch's item, which holds
-    /// no lock file, or a run that began and ended in between); then its records are not
-    /// written either and `finishRun` says so (`unstarted`).
-    private func queuedStart(_ run: NewRun) -> String? {
+    /// Nil, to start it the usual way, without such an id or when it is held already. The
+    /// store was written to when it opened, so the insert fails only on a full disk or when
+    /// another process recorded a run with this id since (in the same second, with the same
+    /// four random hex digits: a batch's item, which holds no lock file, or a run that began
+    /// and ended in between); then its records are not written either and `finishRun` says
+    /// so (`unstarted`).
+    private func queuedStart(_ run: NewRun) throws(StoreError) -> String? {
         guard run.held, let id = reservedID.withLock({ reserved in defer { reserved = nil }; return reserved }) else { return nil }
+        do {
+            try leases.acquire(id)
+        } catch .runInUse {
+            return nil
+        }
         let startedAt = Date()
-        // Taken once, should the group it is written in be written again write by write.
-        let held = Locked(false)
         // Known to the run's records at once, on the store's queue: a group of queued writes
         // holds the start and the records after it, and each record checks it (`checkStarted`).
-        enqueueStart(id) { [leases] db in
-            if !held.withLock({ $0 }) {
-                try leases.acquire(id)
-                held.withLock { $0 = true }
-            }
-            return try Self.insert(run, id: id, startedAt: startedAt, into: db)
-        }
+        enqueueStart(id) { db in try Self.insert(run, id: id, startedAt: startedAt, into: db) }
         warmWrites()
         return id
     }
@@ -279,50 +274,21 @@ public final class RunStore: RunStorage {
         let done: @Sendable (StoreError?) -> Void
     }
 
-    /// The writes handed over since the last group began, and whether a group is queued on
-    /// the connection's queue that will take them (not yet, while they all wait for a next
-    /// write: `enqueue(withNext:)`).
-    private struct Queued {
-        var writes: [QueuedWrite] = []
-        var scheduled = false
-    }
-
-    private let queued = Locked(Queued())
+    /// The writes handed over since the last group began; nonempty means a group is queued
+    /// on the connection's queue that will take them.
+    private let queued = Locked<[QueuedWrite]>([])
 
     /// Queues `updates` behind every access queued before it, and returns at once; `done` is
     /// told how it went (on the store's queue), once it is committed. The writes queued while
     /// the connection is busy are committed together, in one transaction (each in its own
     /// savepoint, so that one that fails takes nothing else with it): the runs of a batch,
     /// whose starts, records and ends would each be a transaction, share their commits.
-    ///
-    /// `withNext`: the write waits for the next one queued (or `writeWaiting`, or a read), to
-    /// be committed with it: a call record that its stage's record follows at once, in the
-    /// same task (`StoreJournal`), so that the two cost one transaction and one wake-up of
-    /// the store's thread, not two.
-    func enqueue(
-        _ updates: @escaping @Sendable (Database) throws -> Void, withNext: Bool = false,
-        done: @escaping @Sendable (StoreError?) -> Void
-    ) {
-        let schedule = queued.withLock { queued in
-            queued.writes.append(QueuedWrite(updates: updates, done: done))
-            return !withNext && Self.schedules(&queued)
+    func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void, done: @escaping @Sendable (StoreError?) -> Void) {
+        let first = queued.withLock { writes in
+            writes.append(QueuedWrite(updates: updates, done: done))
+            return writes.count == 1
         }
-        if schedule { scheduleGroup() }
-    }
-
-    /// Sends the writes that wait for a next one (`enqueue(withNext:)`) to the store's queue.
-    func writeWaiting() {
-        if queued.withLock(Self.schedules) { scheduleGroup() }
-    }
-
-    /// Whether a group must be scheduled for the writes queued (then marked as scheduled).
-    private static func schedules(_ queued: inout Queued) -> Bool {
-        guard !queued.writes.isEmpty, !queued.scheduled else { return false }
-        queued.scheduled = true
-        return true
-    }
-
-    private func scheduleGroup() {
+        guard first else { return }
         database.asyncWriteWithoutTransaction { [self] db in writeQueued(db) }
     }
 
@@ -331,9 +297,9 @@ public final class RunStore: RunStorage {
     /// savepoint of its own, so that the others are kept. (A savepoint for every write cost
     /// more than the write itself: BENCHMARKS.md, `pipe batch`.)
     private func writeQueued(_ db: Database) {
-        let writes = queued.withLock { queued in
-            defer { queued = Queued() }
-            return queued.writes
+        let writes = queued.withLock { writes in
+            defer { writes = [] }
+            return writes
         }
         if (try? db.inTransaction(.immediate, {
             for write in writes { try write.updates(db) }
@@ -382,7 +348,6 @@ public final class RunStore: RunStorage {
 
     /// Reads after every access queued before it, without blocking a Swift concurrency thread.
     func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        writeWaiting()
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             database.asyncRead { [path] database in
                 continuation.resume(returning: Result { try value(database.get()) }

@@ -23,8 +23,7 @@ final class StoreJournal: DurableJournal {
     }
 
     func flush() async -> StoreError? {
-        store.writeWaiting()
-        return await pending.flush()
+        await pending.flush()
     }
 
     var resumes: Bool { reusingFrom != nil }
@@ -89,9 +88,7 @@ final class StoreJournal: DurableJournal {
         // Serialized (and its time formatted) on the store's queue, not on the thread that runs
         // the stages (HTTP's).
         let (runID, created) = (runID, Date())
-        // A call that gave the stage its value is followed at once by the stage's record, in
-        // this task: the two are written together.
-        enqueue(withNext: call.status == .ok) { db in
+        enqueue { db in
             try db.run(
                 Self.insertCall, runID, call.stage, call.attempt, call.model.provider.name, call.model.name, call.model.model,
                 RequestRecord.json(call.request).serialized(), call.reply, call.status.rawValue,
@@ -128,13 +125,13 @@ final class StoreJournal: DurableJournal {
 
     /// A record queued, written unless the run's start could not be (`RunStore.queuedStart`):
     /// its id may then be another run's.
-    private func enqueue(withNext: Bool = false, _ updates: @escaping @Sendable (Database) throws -> Void) {
+    private func enqueue(_ updates: @escaping @Sendable (Database) throws -> Void) {
         pending.add()
         let (store, runID) = (store, runID)
         store.enqueue({ db in
             try store.checkStarted(runID)
             try updates(db)
-        }, withNext: withNext) { [pending] failure in pending.done(failure) }
+        }) { [pending] failure in pending.done(failure) }
     }
 
     /// A read that fails is kept as the journal's error, and answers nil (nothing to reuse).
