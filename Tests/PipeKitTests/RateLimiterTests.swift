@@ -12,7 +12,10 @@ import Testing
         /// In the order the calls were let go.
         var all: [(call: Int, at: Duration)] { grants.withLock { $0 }.sorted { ($0.at, $0.call) < ($1.at, $1.call) } }
         var count: Int { grants.withLock { $0.count } }
-        func record(_ call: Int, at instant: ManualClock.Instant) { grants.withLock { $0.append((call, instant.offset)) } }
+        /// How many calls have gone, this one included: exactly one caller sees the last count.
+        func record(_ call: Int, at instant: ManualClock.Instant) -> Int {
+            grants.withLock { $0.append((call, instant.offset)); return $0.count }
+        }
     }
 
     /// Starts `calls` callers asking for `tokens` each, one after the other (each waits in line
@@ -23,8 +26,8 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 0..<calls {
                 group.addTask {
-                    grants.record(call, at: try await limiter.acquire(tokens: tokens).at)
-                    if grants.count == calls { clock.stopDriving() }
+                    // Once: a second stop, left over, would end the next drive before it began.
+                    if grants.record(call, at: try await limiter.acquire(tokens: tokens).at) == calls { clock.stopDriving() }
                 }
                 try #require(await until { grants.count + limiter.waiting == call + 1 })
             }
@@ -123,8 +126,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 1...4 {
                 group.addTask {
-                    grants.record(call, at: try await limiter.acquire(tokens: 1).at)
-                    if grants.count == 4 { clock.stopDriving() }
+                    if grants.record(call, at: try await limiter.acquire(tokens: 1).at) == 4 { clock.stopDriving() }
                 }
                 try #require(await until { limiter.waiting == call })
             }
