@@ -3,8 +3,9 @@ import Foundation
 import Testing
 @testable import PipeKit
 
-/// `pipe eval --max-cost-usd` counts the judges' calls with the pipeline's, against the fake
-/// server whose costs follow from the spec's prices (`EvalCommandTests.specText`).
+/// `pipe eval --max-cost-usd` counts the judges' calls with the pipeline's (also those of the
+/// items judged again after a resume), against the fake server whose costs follow from the
+/// spec's prices (`EvalCommandTests.specText`).
 @Suite struct EvalBudgetTests {
     @Test func theBudgetCountsTheJudgesAndStopsNewItems() async throws {
         let folder = try TemporaryFolder("pipe-eval-budget")
@@ -46,8 +47,21 @@ import Testing
                 "the ended items cost \(RunLogText.usd(2 * pipeline)) and their judges \(RunLogText.usd(2 * judge))"), "\(stopped.stderr)")
         #expect(stopped.stderr.contains("continue the eval with: pipe eval --resume"))
 
-        // Resumed without a limit, the scoreboard shows the pipeline's and the judges' costs apart.
+        // Resumed with room for the 8 other items and half a judge: the 2 items that ended
+        // before are judged again after the batch, against the same limit, so only one is.
         let id = try #require(stopped.stderr.split(separator: "\n").first { $0.hasPrefix("pipe: eval ") }?.split(separator: " ").last)
+        server.resetLog()
+        let short = try await runPipe(
+            ["eval", "--resume", String(id), "--concurrency", "1", "--max-cost-usd", "\(8 * (pipeline + judge) + judge / 2)"],
+            environment: environment)
+        #expect(short.status == 4, "\(short.stderr)")
+        #expect(server.log.filter { $0.model == "claude-test" }.count == 8)
+        #expect(server.log.filter { $0.model == "claude-judge" }.count == 9)
+        #expect(short.stderr.contains("the earlier items' judges cost \(RunLogText.usd(judge))"), "\(short.stderr)")
+        #expect(short.stderr.contains("1 of the 2 earlier items not scored"), "\(short.stderr)")
+        #expect(short.stderr.contains("continue the eval with: pipe eval --resume \(id)"))
+
+        // Resumed without a limit, the scoreboard shows the pipeline's and the judges' costs apart.
         let resumed = try await runPipe(["eval", "--resume", String(id), "--format", "json", "--quiet"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let after = try JSONParser.parse(resumed.stdout)

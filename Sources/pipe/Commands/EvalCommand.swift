@@ -50,7 +50,8 @@ struct EvalCommand: AsyncParsableCommand {
 
             Budget: each item is scored as soon as it ends, and --max-cost-usd counts the judges' \
             calls with the pipeline's: no item starts once both together cost that much (exit 4, \
-            stderr names the pipeline's and the judges' cost).
+            stderr names the pipeline's and the judges' cost). After --resume, the judges of the \
+            items scored again count against it too: once it is reached, no more of them are judged.
 
             Record once, replay offline: --record FILE writes every exchange of the pipeline and \
             the judges (never a key) as JSON lines; --replay FILE answers every call from it, \
