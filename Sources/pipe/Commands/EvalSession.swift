@@ -117,23 +117,25 @@ struct EvalSession {
         var runs: [ItemResult] = []
         try await BatchSession.eachResult(of: session.id, in: session.backend) { runs.append(contentsOf: $0) }
         let byItem = Dictionary(runs.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
-        // Items that ended before a resume were not scored by this process.
-        // Their judges count against `--max-cost-usd` with what this process spent before them.
-        let earlierScores = scored.all
-        let unscored = inputs.items.filter { earlierScores[$0.index] == nil }
-        let spentBefore = session.spent.withLock { $0 } + scored.costUSD
-        let budget = settings.maxCostUSD.map { LateBudget(limitUSD: $0, spentUSD: spentBefore) }
-        let lateScores = await score(unscored, runs: byItem, scorer: scorer, concurrency: settings.concurrency, budget: budget)
-        if let budget, lateScores.count < unscored.count {
-            let judges = budget.spentUSD - spentBefore
+        // Items that ended before a resume were not scored by this process: they are scored
+        // now, their judges counted against `--max-cost-usd` as the batch counts the others'.
+        let judgedInBatch = scored.costUSD
+        let unscored = inputs.items.filter { [earlier = scored.all] in earlier[$0.index] == nil }
+        let (spent, limit) = (session.spent, settings.maxCostUSD ?? .infinity)
+        await score(unscored, runs: byItem, scorer: scorer, concurrency: settings.concurrency, into: scored) {
+            spent.withLock { $0 } + scored.costUSD >= limit
+        }
+        let all = scored.all
+        let left = unscored.filter { all[$0.index] == nil }.count
+        if left > 0 {
+            let inAll = spent.withLock { $0 } + scored.costUSD
             try Terminal.writeError(
-                "pipe: stopped: the earlier items' judges cost \(RunLogText.usd(judges)) (\(RunLogText.usd(budget.spentUSD)) in all),"
-                    + " --max-cost-usd \(budget.limitUSD): \(unscored.count - lateScores.count) of the \(unscored.count) earlier items not scored\n"
+                "pipe: stopped: the earlier items' judges cost \(RunLogText.usd(scored.costUSD - judgedInBatch)) (\(RunLogText.usd(inAll)) in all),"
+                    + " --max-cost-usd \(limit): \(left) of the \(unscored.count) earlier items not scored\n"
                     + "pipe: continue the eval with: pipe eval --resume \(id)\n")
             throw ExitCodeError(code: 4)
         }
-        let late = Dictionary(uniqueKeysWithValues: lateScores)
-        let scores = inputs.items.flatMap { earlierScores[$0.index] ?? late[$0.index] ?? [] }
+        let scores = inputs.items.flatMap { all[$0.index] ?? [] }
         let board = EvalScoreboard(id: id, file: inputs.file, items: inputs.items, runs: runs, scores: scores)
         let lines = Dictionary(inputs.items.map { ($0.index, $0.line) }, uniquingKeysWith: { a, _ in a })
         let results = scores.map {
@@ -168,35 +170,19 @@ struct EvalSession {
         if !settings.quiet { try Terminal.writeError("pipe: eval \(id): every min_pass_rate met\n") }
     }
 
-    /// What the items scored after the batch may still spend: no item's scoring starts once
-    /// `spentUSD` (what was spent before them, then their judges too) reaches `limitUSD`.
-    final class LateBudget: Sendable {
-        let limitUSD: Double
-        private let spent: Mutex<Double>
-
-        init(limitUSD: Double, spentUSD: Double) {
-            self.limitUSD = limitUSD
-            spent = Mutex(spentUSD)
-        }
-
-        var spentUSD: Double { spent.withLock { $0 } }
-        var reached: Bool { spentUSD >= limitUSD }
-        func add(_ scores: [EvalScore]) { spent.withLock { $0 += scores.reduce(0) { $0 + $1.costUSD } } }
-    }
-
-    /// The items scored, up to `concurrency` at once, by item, in item order; with a budget,
-    /// an item with an output (its judges to call) is left out once it is reached.
+    /// Scores the items into `scored`, up to `concurrency` at once; once `reached` (the
+    /// budget), an item with an output (its judges to call) is left out.
     static func score(
-        _ items: [EvalItem], runs: [Int: ItemResult], scorer: EvalScorer, concurrency: Int, budget: LateBudget? = nil
-    ) async -> [(Int, [EvalScore])] {
+        _ items: [EvalItem], runs: [Int: ItemResult], scorer: EvalScorer, concurrency: Int, into scored: ScoredItems,
+        reached: () -> Bool
+    ) async {
         await withTaskGroup(of: (Int, [EvalScore]).self) { group in
             var next = items.makeIterator()
-            var scored: [Int: [EvalScore]] = [:]
             func add() {
                 while let item = next.next() {
                     let run = runs[item.index]
                     // An item without an output fails its evaluators without calling a judge.
-                    if run?.output != nil, budget?.reached == true { continue }
+                    if run?.output != nil, reached() { continue }
                     let failure = run.map { $0.error ?? $0.status.rawValue } ?? "the item did not run"
                     group.addTask { (item.index, await scorer.score(item, output: run?.output, failure: failure)) }
                     return
@@ -204,11 +190,9 @@ struct EvalSession {
             }
             for _ in 0..<concurrency { add() }
             while let (index, scores) = await group.next() {
-                scored[index] = scores
-                budget?.add(scores)
+                scored.add(index, scores)
                 add()
             }
-            return items.compactMap { item in scored[item.index].map { (item.index, $0) } }
         }
     }
 
