@@ -69,7 +69,8 @@ struct Pipe: AsyncParsableCommand {
         if let failure { status = Terminal.exitStatus(for: failure.error, note: failure.note) }
         // Not `exit(withError: ExitCode(status))`: for an exit code ArgumentParser prints
         // nothing, but first builds its message and help generator (1.1M instructions after
-        // the run's last reply).
+        // the run's last reply). Not while libcurl starts on a thread of its own.
+        HTTPClient.finishPreparing()
         Foundation.exit(status)
     }
 

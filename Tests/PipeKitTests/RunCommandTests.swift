@@ -134,4 +134,25 @@ import Testing
         #expect(result.stdout.contains("strong (openai gpt-4.1), then fast (anthropic claude-haiku-4-5)"))
         #expect(result.stdout.contains("budget: max_tokens 80000, max_cost_usd $0.50, max_duration 5m00s"))
     }
+
+    /// `pipe run` starts libcurl (and OpenSSL) on a thread of its own as it starts: a run that
+    /// ends before its first call exited while OpenSSL was starting there, and OpenSSL's
+    /// teardown crashed the process (SIGSEGV) in some of those exits.
+    @Test func aRunThatEndsBeforeItsFirstCallExitsWithItsOwnStatus() async throws {
+        let folder = try TemporaryFolder()
+        let spec = folder.url.appendingPathComponent("spec.yaml")
+        try """
+            version: 1
+            models: { m: { provider: anthropic, model: claude-test } }
+            stages:
+              summary: { model: m, prompt: "Summarize: {{ input }}", max_tokens: 100 }
+
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        for _ in 0..<40 {
+            let result = try await runPipe(
+                ["run", spec.path, "--resume", "nosuchrun"], environment: ["PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": "test"])
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("pipe: no run `nosuchrun`"), "\(result.stderr)")
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Sends HTTP requests from async code. All requests of one client share one
 /// thread and one connection cache (libcurl's multi interface), so a hundred
 /// requests in flight cost one thread and keep-alive connections are reused.
@@ -11,8 +13,22 @@ public final class HTTPClient: Sendable {
     /// Starts making `shared` (libcurl's and OpenSSL's start, the client's thread) on a thread
     /// of its own, so that it is ready, or nearly, when the first call needs it.
     public static func prepareShared() {
-        startOnOwnThread { _ = shared }
+        preparing.enter()
+        startOnOwnThread {
+            _ = shared
+            preparing.leave()
+        }
     }
+
+    /// Waits until what `prepareShared` started is done (at once if nothing was started). The
+    /// process must not exit meanwhile: `exit` runs OpenSSL's teardown beside its start on
+    /// that thread, which crashed (SIGSEGV) a `pipe run` that ended before its first call,
+    /// such as a `--resume` of no run.
+    public static func finishPreparing() {
+        preparing.wait()
+    }
+
+    private static let preparing = DispatchGroup()
 
     private let loop: CurlLoop
 

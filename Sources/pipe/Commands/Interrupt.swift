@@ -25,6 +25,7 @@ enum Interrupt {
                 if received != nil {
                     // No task is waited for: the programs of command stages go with pipe.
                     RunningPrograms.killAll()
+                    HTTPClient.finishPreparing()
                     exit(128 + entry.number)
                 }
                 received = entry.number
