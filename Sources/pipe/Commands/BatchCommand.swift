@@ -210,7 +210,7 @@ struct BatchRunCommand: AsyncParsableCommand {
         if let resume {
             session = try await BatchSession.resuming(resume, backend: backend, quiet: quiet, output: output)
         } else if let spec, let input {
-            let pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+            let pipeline = try await SpecFile.earlyCompiledOrExit(spec, quiet: quiet)
             session = try await BatchSession.submitting(
                 spec: spec, pipeline: pipeline, input: input, format: format ?? (input == "-" ? .jsonl : .of(path: input)),
                 backend: backend, quiet: quiet, output: output,

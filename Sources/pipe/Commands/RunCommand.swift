@@ -226,17 +226,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // The run store opens on a thread of its own, started here, while the spec compiles, the
-        // input is read and the providers are prepared; the run waits for it only to record its
-        // start, before its first call. A store that is not there yet is created once the spec
-        // compiled.
+        // The run store opens on a thread of its own, started here (or at the process's start,
+        // `EarlyStart`), while the spec compiles, the input is read and the providers are
+        // prepared; the run waits for it only to record its start, before its first call. A
+        // store that is not there yet is created once the spec compiled.
         let location = dryRun || noStore ? nil : RunRecording.path(store: store, spec: spec)
         let early = location.map(RunStores.exists) ?? false
-        let openedEarly = RunRecording.opening(early ? location : nil, spec: spec)
+        let openedEarly = EarlyStart.store.flatMap { $0.path == location ? $0.opening : nil }
+            ?? RunRecording.opening(early ? location : nil, spec: spec)
         // libcurl's start and the HTTP client's thread, likewise beside the compile (a `--mock`
         // run never starts libcurl).
         if !mock, !dryRun, replay == nil { HTTPClient.prepareShared() }
-        var pipeline = try SpecFile.compileOrExit(spec, quiet: quiet)
+        var pipeline = try await SpecFile.earlyCompiledOrExit(spec, quiet: quiet)
         let alone = try StageAlone.prepare(pipeline, stage: stage, given: given)
         pipeline = alone.pipeline
         try recording.apply(to: &pipeline)

@@ -29,10 +29,39 @@ enum SpecFile {
         return (SourceFile(path: name, bytes: bytes), directory.isEmpty ? "." : directory)
     }
 
+    /// A spec read and compiled.
+    struct Compiled: Sendable {
+        var source: SourceFile
+        var result: Compiler.Result
+    }
+
+    static func compile(_ path: String) throws(Unreadable) -> Compiled {
+        let (source, directory) = try read(path)
+        return Compiled(source: source, result: Compiler.compile(source, directory: directory))
+    }
+
+    /// `compileOrExit`, taking the spec compiled since the process started
+    /// (`EarlyStart.compile`) when it is the one `path` names.
+    static func earlyCompiledOrExit(_ path: String, quiet: Bool) async throws -> CompiledPipeline {
+        guard let early = EarlyStart.compile, early.path == path else { return try compileOrExit(path, quiet: quiet) }
+        return try reportOrExit(await early.compiled.value, quiet: quiet)
+    }
+
     /// Compiles a spec; on errors prints the diagnostics on stderr and exits 2.
     static func compileOrExit(_ path: String, quiet: Bool = false) throws -> CompiledPipeline {
-        let (source, directory) = try readOrExit(path)
-        let result = Compiler.compile(source, directory: directory)
+        try reportOrExit(Result { () throws(Unreadable) in try compile(path) }, quiet: quiet)
+    }
+
+    /// The pipeline, printing its warnings unless `quiet`; or its errors (or why the spec
+    /// cannot be read) printed, and exit 2.
+    private static func reportOrExit(_ compiled: Result<Compiled, Unreadable>, quiet: Bool) throws -> CompiledPipeline {
+        let source: SourceFile, result: Compiler.Result
+        switch compiled {
+        case .success(let compiled): (source, result) = (compiled.source, compiled.result)
+        case .failure(let error):
+            try Terminal.writeError("\(error)\n")
+            throw ExitCodeError(code: 2)
+        }
         let color = Terminal.isColorEnabled(fileDescriptor: 2)
         if let pipeline = result.pipeline {
             var warnings = result
@@ -44,15 +73,6 @@ enum SpecFile {
         }
         try TextFormat(color: color).write(result.lintedFiles(source), to: Terminal.writeError)
         throw ExitCodeError(code: 2)
-    }
-
-    static func readOrExit(_ path: String) throws -> (source: SourceFile, directory: String) {
-        do {
-            return try read(path)
-        } catch {
-            try Terminal.writeError("\(error)\n")
-            throw ExitCodeError(code: 2)
-        }
     }
 }
 
