@@ -122,15 +122,14 @@ struct EvalSession {
         let judgedInBatch = scored.costUSD
         let unscored = inputs.items.filter { [earlier = scored.all] in earlier[$0.index] == nil }
         let (spent, limit) = (session.spent, settings.maxCostUSD ?? .infinity)
-        await score(unscored, runs: byItem, scorer: scorer, concurrency: settings.concurrency, into: scored) {
-            spent.withLock { $0 } + scored.costUSD >= limit
-        }
+        // The items' calls and every judge's, as the batch's limit counts them.
+        let inAll = { spent.withLock { $0 } + scored.costUSD }
+        await score(unscored, runs: byItem, scorer: scorer, concurrency: settings.concurrency, into: scored) { inAll() >= limit }
         let all = scored.all
         let left = unscored.filter { all[$0.index] == nil }.count
         if left > 0 {
-            let inAll = spent.withLock { $0 } + scored.costUSD
             try Terminal.writeError(
-                "pipe: stopped: the earlier items' judges cost \(RunLogText.usd(scored.costUSD - judgedInBatch)) (\(RunLogText.usd(inAll)) in all),"
+                "pipe: stopped: the earlier items' judges cost \(RunLogText.usd(scored.costUSD - judgedInBatch)) (\(RunLogText.usd(inAll())) in all),"
                     + " --max-cost-usd \(limit): \(left) of the \(unscored.count) earlier items not scored\n"
                     + "pipe: continue the eval with: pipe eval --resume \(id)\n")
             throw ExitCodeError(code: 4)
