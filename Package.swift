@@ -55,6 +55,12 @@ let package = Package(
         // The one SQLite setting Swift cannot make (a variadic C function), for the run store.
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         // libpq, the PostgreSQL client: the work queue and run store of `--queue postgres://...`.
+        // OpenSSL's libcrypto (loaded with libcurl anyway): SHA-256 for fingerprints and hashes.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
         .systemLibrary(
             name: "CPostgres",
             pkgConfig: "libpq",
@@ -63,7 +69,7 @@ let package = Package(
         .target(
             name: "PipeKit",
             dependencies: [
-                "CYAML", "CCurl", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
+                "CYAML", "CCurl", "COpenSSL", "CPostgres", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.

@@ -12,7 +12,7 @@
 # Idempotent and quiet: nothing is downloaded when everything is installed already.
 # Runs as root, or through sudo when it is available.
 set -euo pipefail
-packages=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql libxml2 chromium)
+packages=(libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev postgresql libxml2 chromium)
 python_packages=(mcp==2.3.0 mcp-server-time==2026.10.19 mcp-server-git==2026.10.19 anthropic==2.10.0 openai==3.51.0 opentelemetry-proto==1.45.2)
 
 missing_python=()

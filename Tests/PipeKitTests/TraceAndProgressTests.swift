@@ -122,6 +122,22 @@ import Testing
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
+    /// A copy goes on from where the original was, and neither changes the other: a stage's
+    /// fixed parts are hashed once, then each run's inputs after them (`Fingerprint.StageParts`).
+    /// A digest can be taken, and hashing go on, any number of times.
+    @Test func aCopyOfASHA256GoesOnByItself() {
+        var prefix = SHA256()
+        prefix.update("ab")
+        var first = prefix, second = prefix
+        first.update("c")
+        second.update(Array("d".utf8))
+        #expect(SHA256.hex(digest: first.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(digest: second.finalize()) == "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9")
+        #expect(SHA256.hex(digest: prefix.finalize()) == "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603")
+        prefix.update("d")
+        #expect(prefix.finalize() == second.finalize())
+    }
+
     /// Fingerprints (resume, `--cache`) must not change with how the bytes arrive: in pieces
     /// that end inside and on block boundaries, or from a sequence without contiguous storage.
     @Test func sha256OfPiecesIsTheDigestOfTheWhole() {

@@ -3,7 +3,10 @@ import Foundation
 import Synchronization
 
 /// libcurl's one-time global setup, run before the first multi handle exists.
-private let curlGlobalSetup: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
+private let curlGlobalSetup: CURLcode = {
+    _ = OpenSSL.started
+    return curl_global_init(Int(CURL_GLOBAL_ALL))
+}()
 
 /// The thread that drives every transfer of one `HTTPClient` through a libcurl
 /// multi handle: any number of requests in flight on one thread, and one

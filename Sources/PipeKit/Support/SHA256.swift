@@ -1,75 +1,45 @@
-/// SHA-256 (FIPS 180-4), for fingerprints of specs, stages and calls. Not for secrets.
-public struct SHA256: Sendable {
-    private var state: [UInt32] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ]
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+import COpenSSL
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+/// SHA-256 (FIPS 180-4), for fingerprints of specs, stages and calls. Not for secrets.
+///
+/// OpenSSL's libcrypto hashes (loaded with libcurl anyway; its SHA extensions or vector
+/// code): a recorded run makes two fingerprints a call on the store's queue, and `pipe run`
+/// hashes its spec before its first call (a portable Swift SHA-256 made the fingerprints of a
+/// 500-stage run 27M of the queue's 73M instructions; 18M now, BENCHMARKS.md). A value: a
+/// copy goes on from where the original was (copied on write), so that a stage's fixed parts
+/// are hashed once and each run's inputs after them (`Fingerprint.StageParts`).
+public struct SHA256: Sendable {
+    private var context = DigestContext()
 
     public init() {}
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
-        let done: Void? = bytes.withContiguousStorageIfAvailable { absorb(UnsafeRawBufferPointer($0)) }
+        ownContext()
+        let done: Void? = bytes.withContiguousStorageIfAvailable { context.update(UnsafeRawBufferPointer($0)) }
         guard done == nil else { return }
-        // A sequence without contiguous storage, a byte at a time.
-        for byte in bytes {
-            withUnsafeBytes(of: byte) { absorb($0) }
-        }
+        Array(bytes).withUnsafeBytes { context.update($0) }
     }
 
     public mutating func update(_ text: String) {
+        ownContext()
         var text = text
-        text.withUTF8 { absorb(UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { context.update(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Whole blocks straight from `bytes`; only a block's start or end goes through `buffer`.
-    private mutating func absorb(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var offset = 0
-        if !buffer.isEmpty {
-            let taken = min(64 - buffer.count, bytes.count)
-            buffer.append(contentsOf: bytes[0..<taken])
-            offset = taken
-            guard buffer.count == 64 else { return }
-            buffer.withUnsafeBytes { compress($0) }
-            buffer.removeAll(keepingCapacity: true)
-        }
-        while bytes.count - offset >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 64]))
-            offset += 64
-        }
-        if offset < bytes.count { buffer.append(contentsOf: bytes[offset...]) }
-    }
-
+    /// The digest of what was hashed so far (hashing may go on after it).
     public func finalize() -> [UInt8] {
-        var copy = self
-        let bits = length &* 8
-        var tail = buffer
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-        tail.withUnsafeBytes { tail in
-            for start in stride(from: 0, to: tail.count, by: 64) {
-                copy.compress(UnsafeRawBufferPointer(rebasing: tail[start..<start + 64]))
-            }
-        }
-        var digest = [UInt8]()
-        digest.reserveCapacity(32)
-        for word in copy.state {
-            for shift in stride(from: 24, through: 0, by: -8) { digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
-        }
-        return digest
+        context.digest()
+    }
+
+    /// OpenSSL's SHA-256 fetched now (its provider's first start, some 3M instructions), not
+    /// at the first hash: `pipe run` does it beside its start (`HTTPClient.prepareShared`),
+    /// not where its store hashes the spec before the first call.
+    public static func prepare() {
+        _ = DigestContext.algorithm
+    }
+
+    private mutating func ownContext() {
+        if !isKnownUniquelyReferenced(&context) { context = DigestContext(copying: context) }
     }
 
     /// The digest as lowercase hex.
@@ -83,46 +53,58 @@ public struct SHA256: Sendable {
     static func hex(digest: [UInt8]) -> String {
         digest.withUnsafeBytes { Hex.lowercase($0) }
     }
-
-    /// One 64-byte block into the state; the message schedule lives on the stack.
-    private mutating func compress(_ block: UnsafeRawBufferPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for i in 0..<16 {
-                w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-            }
-            for i in 16..<64 {
-                let s0 = w[i - 15].rotatedRight(7) ^ w[i - 15].rotatedRight(18) ^ (w[i - 15] >> 3)
-                let s1 = w[i - 2].rotatedRight(17) ^ w[i - 2].rotatedRight(19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-            }
-            Self.k.withUnsafeBufferPointer { k in
-                state.withUnsafeMutableBufferPointer { state in
-                    var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
-                    for i in 0..<64 {
-                        let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-                        let choice = (e & f) ^ (~e & g)
-                        let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
-                        let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ majority
-                        (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-                    }
-                    state[0] &+= a
-                    state[1] &+= b
-                    state[2] &+= c
-                    state[3] &+= d
-                    state[4] &+= e
-                    state[5] &+= f
-                    state[6] &+= g
-                    state[7] &+= h
-                }
-            }
-        }
-    }
 }
 
-extension UInt32 {
-    fileprivate func rotatedRight(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
+/// An OpenSSL digest context: changed only while one `SHA256` holds it (copied on write), so
+/// one that several values share is only read.
+private final class DigestContext: @unchecked Sendable {
+    private let context: OpaquePointer
+
+    /// SHA-256 from OpenSSL's default provider, fetched once (not looked up at each hash).
+    /// (An `EVP_MD` is immutable once fetched, and shared by every thread.)
+    nonisolated(unsafe) static let algorithm: OpaquePointer = {
+        _ = OpenSSL.started
+        guard let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else {
+            fatalError("pipe: OpenSSL offers no SHA-256 (is OPENSSL_CONF leaving out its default provider?)")
+        }
+        return algorithm
+    }()
+
+    init() {
+        context = Self.newContext()
+        Self.check(EVP_DigestInit_ex2(context, Self.algorithm, nil))
+    }
+
+    init(copying other: DigestContext) {
+        context = Self.newContext()
+        Self.check(EVP_MD_CTX_copy_ex(context, other.context))
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        Self.check(EVP_DigestUpdate(context, base, bytes.count))
+    }
+
+    /// Finished on a copy, so that this context can go on.
+    func digest() -> [UInt8] {
+        let copy = DigestContext(copying: self)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        Self.check(EVP_DigestFinal_ex(copy.context, &digest, &length) == 1 && length == 32 ? 1 : 0)
+        return digest
+    }
+
+    private static func newContext() -> OpaquePointer {
+        guard let context = EVP_MD_CTX_new() else { fatalError("pipe: out of memory (OpenSSL's digest context)") }
+        return context
+    }
+
+    /// OpenSSL's digests fail only without memory.
+    private static func check(_ result: Int32) {
+        if result != 1 { fatalError("pipe: OpenSSL could not hash (out of memory?)") }
+    }
 }
 
 extension String {
