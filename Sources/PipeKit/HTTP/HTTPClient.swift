@@ -11,14 +11,21 @@ public final class HTTPClient: Sendable {
     public static let shared = HTTPClient()
 
     /// Starts making `shared` (libcurl's and OpenSSL's start, the client's thread) on a thread
-    /// of its own, so that it is ready, or nearly, when the first call needs it.
+    /// of its own, so that it is ready, or nearly, when the first call needs it; and OpenSSL's
+    /// SHA-256, which a recorded run's start needs (`SHA256.prepare`).
+    /// Once a process: a second call does nothing.
     public static func prepareShared() {
+        _ = prepared
+    }
+
+    private static let prepared: Void = {
         preparing.enter()
         startOnOwnThread {
             _ = shared
+            SHA256.prepare()
             preparing.leave()
         }
-    }
+    }()
 
     /// Waits until what `prepareShared` started is done (at once if nothing was started). The
     /// process must not exit meanwhile: `exit` runs OpenSSL's teardown beside its start on

@@ -15,6 +15,8 @@ import PipeKit
 /// - The spec (`run` and `batch`): the first argument that ends in `.yaml` or `.yml` and
 ///   names a regular file (a FIFO is never read here: it could not be read again), read and
 ///   compiled (`SpecFile.earlyCompiledOrExit`).
+/// - libcurl and OpenSSL, for `pipe run` without `--mock`, `--dry-run` or `--replay`
+///   (`HTTPClient.prepareShared`, which the command calls again, to no effect).
 /// - `pipe run`'s run store, when it exists already (a missing store is created only once
 ///   the spec has compiled): `--store PATH`, else `PIPE_STORE`, else beside the guessed spec;
 ///   none with `--no-store` or `--dry-run` (`RunCommand.run`).
@@ -22,7 +24,16 @@ enum EarlyStart {
     /// Starts both, as the arguments say; whether the spec is being compiled.
     static func start() -> Bool {
         _ = store
+        if callsModels { HTTPClient.prepareShared() }
         return compile != nil
+    }
+
+    /// Whether `pipe run` will call models: not with `--mock`, `--dry-run` or `--replay`
+    /// (libcurl's and OpenSSL's start, `HTTPClient.prepareShared`).
+    static var callsModels: Bool {
+        guard arguments.first == "run", spec != nil else { return false }
+        let options = arguments.dropFirst().prefix { $0 != "--" }
+        return !options.contains { ["--mock", "--dry-run", "--replay"].contains($0) || $0.hasPrefix("--replay=") }
     }
 
     static let compile: (path: String, compiled: Eventually<Result<SpecFile.Compiled, SpecFile.Unreadable>>)? = {
