@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import PipeKit
 
@@ -203,6 +204,55 @@ import Testing
         #expect(detail.stages.allSatisfy { $0.fingerprint?.count == 64 })
     }
 
+    /// `pipe run`'s store commits the records that come within its window of the last commit
+    /// together: none is committed while the window lasts (here 10 minutes), all of them in
+    /// one commit as soon as the run flushes them, without waiting for the window's end.
+    @Test func aRecordingStoresRecordsWaitForTheirWindowUntilSomethingWaitsForThem() async throws {
+        let folder = try TemporaryFolder()
+        let store = try #require(try await RunStores.open(folder.storePath, create: true, recording: true) as? RunStore)
+        store.recordsWindow.withLock { $0 = .seconds(600) }
+        let commits = Locked(0)
+        try await store.database.writeWithoutTransaction { db in
+            db.add(transactionObserver: CommitCounter(commits), extent: .databaseLifetime)
+        }
+        let reader = try RunStore(path: folder.storePath)
+        let run = try await RunLifecycle(store: store).start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        // A read waits for the run's start (queued before it), and so ends that group's wait.
+        #expect(try await store.runs(limit: 5).map(\.id) == [run.id])
+        let before = commits.withLock { $0 }
+
+        let journal = try #require(run.journal)
+        for index in 0..<10 { await journal.record(StoreSamples.call(stage: "s\(index)", key: "key-\(index)")) }
+        await journal.record(StoreSamples.stage("s9"))
+        #expect(try await reader.run(run.id)?.calls.isEmpty == true)
+        #expect(commits.withLock { $0 } == before)
+
+        #expect(await journal.flush() == nil)
+        let detail = try #require(try await reader.run(run.id))
+        #expect(detail.calls.map(\.stage) == (0..<10).map { "s\($0)" } && detail.stages.map(\.stage) == ["s9"])
+        #expect(commits.withLock { $0 } == before + 1)
+    }
+
+    /// `pipe run`'s store opens on a thread at a lower priority (10 nice steps, at most 19),
+    /// so that the compile beside it keeps the core; the threads that called it keep theirs.
+    @Test func aThreadLowersOnlyItsOwnPriority() async {
+        let thisThread = __priority_which_t(PRIO_PROCESS.rawValue)
+        let (before, lowered, after) = await onOwnThread { () -> (Int32, Int32, Int32) in
+            let before = getpriority(thisThread, 0)
+            let lowered = Locked<Int32>(0), done = DispatchSemaphore(value: 0)
+            Thread {
+                lowerThisThreadsPriority()
+                lowered.withLock { $0 = getpriority(thisThread, 0) }
+                done.signal()
+            }.start()
+            done.wait()
+            return (before, lowered.withLock { $0 }, getpriority(thisThread, 0))
+        }
+        #expect(lowered == min(before + 10, 19))
+        #expect(after == before)
+    }
+
     /// If another process records a run under the id a recording store found free (a batch's
     /// item, which holds no lock file, in the same second with the same random digits), the
     /// queued start fails: none of this run's records go into that run, and its end says why.
@@ -226,4 +276,18 @@ import Testing
         #expect(detail.row.status == .running && detail.row.pipelineName == "report")
         #expect(detail.stages.isEmpty && detail.calls.isEmpty)
     }
+}
+
+/// Counts the commits of a connection.
+private final class CommitCounter: TransactionObserver {
+    let commits: Locked<Int>
+
+    init(_ commits: Locked<Int>) {
+        self.commits = commits
+    }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: Database) { commits.withLock { $0 += 1 } }
+    func databaseDidRollback(_ db: Database) {}
 }

@@ -18,6 +18,7 @@ extension RunStore {
         // Never freed: the connection of a recording store stays open until the process exits
         // (`keepOpenUntilExit`), and its hook points here.
         walWatch.withLock { $0 = watch }
+        recordsWindow.withLock { $0 = Self.recordsWindow }
         do {
             try database.writeWithoutTransaction { db in
                 pipe_sqlite_watch_wal(db.sqliteConnection, watch.state)
@@ -94,6 +95,8 @@ extension RunStore {
     /// opening thread the run may wait for); after a checkpoint SQLite writes the WAL from its
     /// beginning again, and a new process reads back only the frames written since.
     static let checkpointFrames: Int32 = 100
+    /// `recordsWindow` of `pipe run`'s store.
+    static let recordsWindow = Duration.milliseconds(20)
     static let inRunLimit: Int32 = 1000
 
     /// Queued behind the run's start: a passive checkpoint if the WAL is long enough, which

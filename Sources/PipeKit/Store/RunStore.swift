@@ -278,6 +278,45 @@ public final class RunStore: RunStorage {
     /// on the connection's queue that will take them.
     private let queued = Locked<[QueuedWrite]>([])
 
+    /// `pipe run`'s store (`warmUp`): how long after a commit the next group of writes waits
+    /// for more records to commit with it, unless something waits for them (`hurry`). Nil: none.
+    let recordsWindow = Locked<Duration?>(nil)
+    /// When the last group was committed (long ago for the first).
+    private let lastCommit = Locked(ContinuousClock.now - .seconds(1))
+    /// Whether something waits for the writes queued now (`hurry`); guarded by `hurrying`.
+    nonisolated(unsafe) private var hurried = false
+    private let hurrying = NSCondition()
+
+    /// A run's records come in bursts (a fan-out's replies arrive together), and each commit
+    /// writes every page it changed to the WAL again: committed at most once a window, the
+    /// records of a burst share a commit (a 500-stage run wrote about half the WAL frames,
+    /// and its writer took less of the cores its next requests needed: BENCHMARKS.md). The
+    /// window ends early when something waits for the writes (`hurry`: a flush, the run's end,
+    /// a read). A `kill -9` may lose the records of the last window, besides the calls in flight.
+    private func waitForMoreRecords() {
+        guard let window = recordsWindow.withLock({ $0 }) else { return }
+        let end = lastCommit.withLock { $0 } + window
+        hurrying.lock()
+        defer {
+            hurried = false
+            hurrying.unlock()
+        }
+        while !hurried {
+            let left = end - .now
+            guard left > .zero else { break }
+            _ = hurrying.wait(until: Date(timeIntervalSinceNow: Double(left / .nanoseconds(1)) / 1e9))
+        }
+    }
+
+    /// Ends the wait of the group that will write what is queued now (`waitForMoreRecords`).
+    func hurry() {
+        guard recordsWindow.withLock({ $0 }) != nil, !queued.withLock({ $0.isEmpty }) else { return }
+        hurrying.lock()
+        hurried = true
+        hurrying.signal()
+        hurrying.unlock()
+    }
+
     /// Queues `updates` behind every access queued before it, and returns at once; `done` is
     /// told how it went (on the store's queue), once it is committed. The writes queued while
     /// the connection is busy are committed together, in one transaction (each in its own
@@ -297,10 +336,12 @@ public final class RunStore: RunStorage {
     /// savepoint of its own, so that the others are kept. (A savepoint for every write cost
     /// more than the write itself: BENCHMARKS.md, `pipe batch`.)
     private func writeQueued(_ db: Database) {
+        waitForMoreRecords()
         let writes = queued.withLock { writes in
             defer { writes = [] }
             return writes
         }
+        defer { lastCommit.withLock { $0 = .now } }
         if (try? db.inTransaction(.immediate, {
             for write in writes { try write.updates(db) }
             return .commit
@@ -340,6 +381,7 @@ public final class RunStore: RunStorage {
                 let result = try updates(db)
                 value.withLock { $0 = result }
             }, done: { continuation.resume(returning: $0) })
+            hurry()
         }
         if let failure { throw failure }
         guard let result = value.withLock({ $0 }) else { throw .database(path: path, reason: "the write returned nothing") }
@@ -348,6 +390,7 @@ public final class RunStore: RunStorage {
 
     /// Reads after every access queued before it, without blocking a Swift concurrency thread.
     func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        hurry()
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             database.asyncRead { [path] database in
                 continuation.resume(returning: Result { try value(database.get()) }

@@ -23,7 +23,8 @@ final class StoreJournal: DurableJournal {
     }
 
     func flush() async -> StoreError? {
-        await pending.flush()
+        store.hurry()
+        return await pending.flush()
     }
 
     var resumes: Bool { reusingFrom != nil }

@@ -96,3 +96,15 @@ public final class Eventually<Value: Sendable>: Sendable {
         for continuation in waiting { continuation.resume(returning: value) }
     }
 }
+
+/// Lowers the calling thread's priority for the rest of its life (its nice value 10 higher,
+/// at most 19; an unprivileged thread cannot raise it again): for a thread of its own
+/// (`Eventually.onOwnThread`) whose work should take only the CPU the process's other threads
+/// leave, such as `pipe run`'s store opening beside the compile of its spec. On two cores, a
+/// store whose write-ahead log the opening reads back (a thousand frames after a wide run)
+/// otherwise delayed the compile, and the run's first call, by a few milliseconds
+/// (BENCHMARKS.md).
+func lowerThisThreadsPriority() {
+    let thisThread = __priority_which_t(PRIO_PROCESS.rawValue)
+    _ = setpriority(thisThread, 0, min(getpriority(thisThread, 0) + 10, 19))
+}

@@ -32,6 +32,7 @@ public enum RunStores {
         if !create, !RunStore.exists(location) { return .ready(.failure(.missing(location))) }
         return .onOwnThread {
             Result { () throws(StoreError) -> any RunStorage in
+                if recording { lowerThisThreadsPriority() }
                 let store = try RunStore(path: location, recording: recording)
                 if recording {
                     try store.warmUp()
