@@ -96,6 +96,7 @@ enum FanOutBenchmark {
                 [(run.name, pipe, run.arguments)] + (compared.map { [("B: " + run.name, $0, run.arguments)] } ?? [])
             }
         var walls = Array(repeating: [Double](), count: scenarios.count)
+        var phases = Array(repeating: [FanOutPhases](), count: scenarios.count)
         // TCP connections the server accepted, and the most requests it answered at once, in the last round.
         var connections = Array(repeating: 0, count: scenarios.count), inFlight = connections
         for round in 0..<(runs + 1) {
@@ -104,14 +105,17 @@ enum FanOutBenchmark {
                 let index = (round + offset) % scenarios.count
                 let scenario = scenarios[index]
                 server.resetLog()
-                guard let wall = await StoreOverheadBenchmark.time(scenario.executable, scenario.arguments, environment),
+                guard let span = await StoreOverheadBenchmark.span(scenario.executable, scenario.arguments, environment),
                     server.log.count == calls
                 else {
                     print("pipe-bench fanout: \(scenario.name) failed (\(server.log.count) requests served): "
                         + "\(scenario.executable.lastPathComponent) \(scenario.arguments.joined(separator: " "))")
                     return 1
                 }
-                if round >= 1 { walls[index].append(wall) }  // 1 warm-up round
+                if round >= 1 {  // 1 warm-up round
+                    walls[index].append((span.1 - span.0).seconds * 1000)
+                    phases[index].append(FanOutPhases(log: server.log, start: span.0, end: span.1, concurrency: concurrency))
+                }
                 connections[index] = server.connectionsAccepted
                 inFlight[index] = server.maxInFlight
             }
@@ -123,6 +127,12 @@ enum FanOutBenchmark {
             let values = walls[index], median = RunnerBenchmark.median(values)
             print("  " + scenario.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(
                 format: " median %7.1f ms (min %.1f, max %.1f)  %.3f× the bare client; %d connections, %d in flight at most", median, values.min()!, values.max()!, median / bare, connections[index], inFlight[index]))
+            func ms(_ value: (FanOutPhases) -> Double) -> String {
+                String(format: "%.2f", RunnerBenchmark.median(phases[index].map(value)) * 1000)
+            }
+            print("      phases (medians, ms): start → 1st request \(ms(\.beforeFirst)), 1st wave sent over \(ms(\.firstWave)), "
+                + "reply → next request on its connection median \(ms(\.handOff)) p90 \(ms(\.handOff90)) "
+                + "sum/slot \(ms(\.handOffsPerSlot)), last reply → exit \(ms(\.afterLast))")
         }
         return 0
     }
@@ -214,5 +224,33 @@ private final class BareConnection {
                 return true
             }
         }
+    }
+}
+
+/// Where a fan-out's time goes, from the fake server's log (seconds): process start to the
+/// first request; the first `concurrency` requests' spread; on each connection, a reply's end
+/// to the next request's arrival (median, 90th percentile, and their sum over the slots, the
+/// time a slot waited on its client); the last reply's end to the process's exit.
+struct FanOutPhases {
+    var beforeFirst = 0.0, firstWave = 0.0, handOff = 0.0, handOff90 = 0.0, handOffsPerSlot = 0.0, afterLast = 0.0
+
+    init(log: [FakeLogEntry], start: ContinuousClock.Instant, end: ContinuousClock.Instant, concurrency: Int) {
+        let entries = log.sorted { $0.arrival < $1.arrival }
+        guard let first = entries.first else { return }
+        beforeFirst = (first.arrival - start).seconds
+        firstWave = (entries[min(concurrency, entries.count) - 1].arrival - first.arrival).seconds
+        var gaps: [Double] = []
+        for (_, list) in Dictionary(grouping: entries, by: \.request.connectionNumber) {
+            for (previous, next) in zip(list, list.dropFirst()) {
+                if let done = previous.completion { gaps.append((next.arrival - done).seconds) }
+            }
+        }
+        gaps.sort()
+        if !gaps.isEmpty {
+            handOff = RunnerBenchmark.median(gaps)
+            handOff90 = gaps[gaps.count * 9 / 10]
+            handOffsPerSlot = gaps.reduce(0, +) / Double(concurrency)
+        }
+        if let last = entries.compactMap(\.completion).max() { afterLast = (end - last).seconds }
     }
 }

@@ -118,11 +118,6 @@ enum StoreOverheadBenchmark {
         ].joined(separator: "\n")
     }
 
-    /// The wall time of one `pipe` process in ms, nil when it failed.
-    static func time(_ executable: URL, _ arguments: [String], _ environment: [String: String]) async -> Double? {
-        await span(executable, arguments, environment).map { ($0.1 - $0.0).seconds * 1000 }
-    }
-
     /// When one `pipe` process started and ended; nil when it failed.
     static func span(_ executable: URL, _ arguments: [String], _ environment: [String: String]) async
         -> (ContinuousClock.Instant, ContinuousClock.Instant)?
