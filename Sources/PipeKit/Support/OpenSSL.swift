@@ -2,7 +2,7 @@ import COpenSSL
 
 /// OpenSSL, started once for the whole process, whoever uses it first (libcurl's TLS, the
 /// fingerprints' SHA-256), without its clean-up at exit: `exit` then neither spends what
-/// freeing its tables costs (0.7M instructions after every run's output) nor tears it down
+/// freeing its tables costs (0.5M instructions after every run's output) nor tears it down
 /// under a thread still using it.
 enum OpenSSL {
     static let started: Bool = {

@@ -21,7 +21,7 @@ import PipeKit
 ///   the spec has compiled): `--store PATH`, else `PIPE_STORE`, else beside the guessed spec;
 ///   none with `--no-store` or `--dry-run` (`RunCommand.run`).
 enum EarlyStart {
-    /// Starts both, as the arguments say; whether the spec is being compiled.
+    /// Starts what the arguments call for; whether the spec is being compiled.
     static func start() -> Bool {
         _ = store
         if callsModels { HTTPClient.prepareShared() }
