@@ -54,13 +54,13 @@ let package = Package(
         ),
         // The one SQLite setting Swift cannot make (a variadic C function), for the run store.
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // libpq, the PostgreSQL client: the work queue and run store of `--queue postgres://...`.
         // OpenSSL's libcrypto (loaded with libcurl anyway): SHA-256 for fingerprints and hashes.
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
+        // libpq, the PostgreSQL client: the work queue and run store of `--queue postgres://...`.
         .systemLibrary(
             name: "CPostgres",
             pkgConfig: "libpq",

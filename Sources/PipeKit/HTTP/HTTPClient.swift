@@ -28,9 +28,10 @@ public final class HTTPClient: Sendable {
     }()
 
     /// Waits until what `prepareShared` started is done (at once if nothing was started). The
-    /// process must not exit meanwhile: `exit` runs OpenSSL's teardown beside its start on
-    /// that thread, which crashed (SIGSEGV) a `pipe run` that ended before its first call,
-    /// such as a `--resume` of no run.
+    /// process must not exit meanwhile: `exit` ran OpenSSL's teardown beside its start on that
+    /// thread, which crashed (SIGSEGV) a `pipe run` that ended before its first call, such as a
+    /// `--resume` of no run. OpenSSL now starts without that teardown (`OpenSSL.started`); the
+    /// wait stays, since nothing showed the crash gone without it.
     public static func finishPreparing() {
         preparing.wait()
     }
