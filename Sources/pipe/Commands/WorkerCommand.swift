@@ -176,7 +176,12 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 if Task.isCancelled { return .success(()) }
             }
-            if exitWhenIdle, batches.isEmpty { return .success(()) }
+            // The drains may have ended a batch's last items: look again at once, so that the
+            // worker that ended them exits without first waiting.
+            if exitWhenIdle {
+                if batches.isEmpty { return .success(()) }
+                if let now = try? await open(backend.queue, only: only), now.isEmpty { return .success(()) }
+            }
             // Items other workers hold end there, or come back when their leases lapse: look
             // again, soon while a batch was open (within a second, as before, when none was).
             if (try? await Task.sleep(for: idle.wait(othersRunning: !batches.isEmpty))) == nil { break }
