@@ -379,6 +379,38 @@ import Testing
         #expect(answer.first?.int("sum") == 42 && answer.first?["text"] == "é \"quoted\"")
     }
 
+    /// Each connection is a server process: work that comes one job after another stays on one
+    /// of them (a worker's start, its groups of writes), and more are made only for work that
+    /// overlaps.
+    @Test func workOneJobAfterAnotherStaysOnOneServerProcessAndOverlappingWorkGetsMore() async throws {
+        let client = try await PostgresClient.open(url: try await PostgresServer.shared().database(), connections: 4)
+        let backend = { @Sendable (connection: PostgresConnection) throws(PostgresError) -> Int in
+            try connection.query("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0
+        }
+        var oneAfterAnother: Set<Int> = []
+        for _ in 0..<8 {
+            oneAfterAnother.insert(try await client.withConnection(backend))
+            try await client.write("SELECT 1")
+        }
+        #expect(oneAfterAnother.count == 1)
+        // Four jobs that each wait until all four have begun: they can only end on four connections.
+        let begun = DispatchGroup()
+        for _ in 0..<4 { begun.enter() }
+        let overlapping = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await client.withConnection { connection throws(PostgresError) in
+                        begun.leave()
+                        begun.wait()
+                        return try backend(connection)
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
+        }
+        #expect(overlapping.count == 4 && overlapping.isSuperset(of: oneAfterAnother))
+    }
+
     @Test func aFailedStatementIsATypedErrorAndTheConnectionGoesOn() async throws {
         let client = try await PostgresClient.open(url: try await PostgresServer.shared().database())
         await #expect { _ = try await client.withConnection { connection throws(PostgresError) in try connection.execute("SELECT * FROM nowhere") } } throws: { error in

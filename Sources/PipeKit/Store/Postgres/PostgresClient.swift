@@ -2,8 +2,8 @@ import Foundation
 
 /// PostgreSQL for `--queue postgres://...`: a few libpq connections, each on a thread of its
 /// own. libpq blocks on every call, so no call runs on Swift concurrency's threads (as many
-/// as cores) or on the HTTP thread: `withConnection` hands its work to the next idle
-/// connection's thread and awaits it. A connection is made when its thread first has work,
+/// as cores) or on the HTTP thread: `withConnection` hands its work to the connection's thread
+/// idle the shortest time, and awaits it. A connection is made when its thread first has work,
 /// and made again when the server dropped it.
 public final class PostgresClient: Sendable {
     /// The database, as messages name it (never with a password).
@@ -234,7 +234,8 @@ public final class PostgresClient: Sendable {
     /// One connection's thread: takes work until the client is gone.
     private static func serve(_ jobs: JobQueue, conninfo: String) {
         var connection: PostgresConnection?
-        while let job = jobs.next() {
+        let wake = DispatchSemaphore(value: 0)
+        while let job = jobs.next(wake: wake) {
             if connection?.isBroken ?? true {
                 connection = nil
                 do throws(PostgresError) {
@@ -249,45 +250,62 @@ public final class PostgresClient: Sendable {
     }
 }
 
-/// Work waiting for a connection's thread, first come first served.
+/// Work waiting for a connection's thread, first come first served. Each idle thread waits
+/// on a semaphore of its own, and the one idle the shortest time takes the next job: work that
+/// comes one job after another (a worker's start, its groups of writes one at a time) stays on
+/// one connection, and another is made only when jobs overlap. A connection is a server process
+/// that PostgreSQL forks, and its first job waits for the connect.
 private final class JobQueue: Sendable {
     typealias Job = @Sendable (Result<PostgresConnection, PostgresError>) -> Void
 
     private struct State {
         var jobs: [Job] = []
         var head = 0
+        /// The idle threads' semaphores, the last to go idle on top.
+        var idle: [DispatchSemaphore] = []
         var closed = false
     }
 
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private nonisolated(unsafe) var state = State()
 
     func add(_ job: @escaping Job) {
-        condition.withLock {
+        let idle = lock.withLock {
             state.jobs.append(job)
-            condition.signal()
+            return state.idle.popLast()
         }
+        idle?.signal()
     }
 
-    /// The next job, waiting for one; nil once closed and drained.
-    func next() -> Job? {
-        condition.withLock {
-            while state.head == state.jobs.count, !state.closed { condition.wait() }
-            guard state.head < state.jobs.count else { return nil }
-            let job = state.jobs[state.head]
-            state.head += 1
-            if state.head == state.jobs.count {
-                state.jobs.removeAll(keepingCapacity: true)
-                state.head = 0
+    /// The next job, waiting on `wake` for one; nil once closed and drained. A thread woken
+    /// for a job that another thread took first goes back to wait.
+    func next(wake: DispatchSemaphore) -> Job? {
+        while true {
+            let taken: Job?? = lock.withLock {
+                if state.head < state.jobs.count {
+                    let job = state.jobs[state.head]
+                    state.head += 1
+                    if state.head == state.jobs.count {
+                        state.jobs.removeAll(keepingCapacity: true)
+                        state.head = 0
+                    }
+                    return .some(job)
+                }
+                if state.closed { return .some(nil) }
+                state.idle.append(wake)
+                return nil
             }
-            return job
+            if let taken { return taken }
+            wake.wait()
         }
     }
 
     func close() {
-        condition.withLock {
+        let idle = lock.withLock {
             state.closed = true
-            condition.broadcast()
+            defer { state.idle.removeAll() }
+            return state.idle
         }
+        for thread in idle { thread.signal() }
     }
 }
