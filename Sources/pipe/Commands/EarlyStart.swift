@@ -32,8 +32,7 @@ enum EarlyStart {
     /// (libcurl's and OpenSSL's start, `HTTPClient.prepareShared`).
     static var callsModels: Bool {
         guard arguments.first == "run", spec != nil else { return false }
-        let options = arguments.dropFirst().prefix { $0 != "--" }
-        return !options.contains { ["--mock", "--dry-run", "--replay"].contains($0) || $0.hasPrefix("--replay=") }
+        return !runOptions.contains { ["--mock", "--dry-run", "--replay"].contains($0) || $0.hasPrefix("--replay=") }
     }
 
     static let compile: (path: String, compiled: Eventually<Result<SpecFile.Compiled, SpecFile.Unreadable>>)? = {
@@ -43,11 +42,10 @@ enum EarlyStart {
 
     static let store: (path: String, opening: Eventually<Result<RunRecording, StoreError>>)? = {
         guard arguments.first == "run", let spec else { return nil }
-        let options = arguments.dropFirst().prefix { $0 != "--" }
-        guard !options.contains("--no-store"), !options.contains("--dry-run") else { return nil }
+        guard !runOptions.contains("--no-store"), !runOptions.contains("--dry-run") else { return nil }
         var given: String?
-        for (index, argument) in zip(options.indices, options) {
-            if argument == "--store", index + 1 < options.endIndex { given = options[index + 1] }
+        for (index, argument) in zip(runOptions.indices, runOptions) {
+            if argument == "--store", index + 1 < runOptions.endIndex { given = runOptions[index + 1] }
             if argument.hasPrefix("--store=") { given = String(argument.dropFirst("--store=".count)) }
         }
         let path = RunRecording.path(store: given, spec: spec)
@@ -56,6 +54,9 @@ enum EarlyStart {
     }()
 
     private static let arguments = Array(CommandLine.arguments.dropFirst())
+
+    /// `pipe run`'s arguments up to `--`, after which ArgumentParser reads none as an option.
+    private static let runOptions = arguments.dropFirst().prefix { $0 != "--" }
 
     private static let spec: String? = arguments.dropFirst().first { argument in
         guard argument.hasSuffix(".yaml") || argument.hasSuffix(".yml") else { return false }
