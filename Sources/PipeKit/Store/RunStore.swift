@@ -283,8 +283,9 @@ public final class RunStore: RunStorage {
     /// `pipe run`'s store (`warmUp`): how long after a commit the next group of writes waits
     /// for more records to commit with it, unless something waits for them (`hurry`). Nil: none.
     let recordsWindow = Locked<Duration?>(nil)
-    /// When the last group was committed (long ago for the first).
-    private let lastCommit = Locked(ContinuousClock.now - .seconds(1))
+    /// When the last group was committed (long ago for the first; for `pipe run`'s store, when it
+    /// opened: `warmUp`).
+    let lastCommit = Locked(ContinuousClock.now - .seconds(1))
     /// Whether something waits for the writes queued now (`hurry`); guarded by `hurrying`.
     nonisolated(unsafe) private var hurried = false
     private let hurrying = NSCondition()
