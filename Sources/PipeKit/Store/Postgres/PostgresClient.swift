@@ -49,16 +49,18 @@ public final class PostgresClient: Sendable {
     ) async throws(StoreError) -> T {
         let result: Result<T, Failure> = await withCheckedContinuation { continuation in
             jobs.add { connection in
+                let result: Result<T, Failure>
                 switch connection {
                 case .failure(let error):
-                    continuation.resume(returning: .failure(.connect(error)))
+                    result = .failure(.connect(error))
                 case .success(let connection):
                     do throws(PostgresError) {
-                        continuation.resume(returning: .success(try body(connection)))
+                        result = .success(try body(connection))
                     } catch {
-                        continuation.resume(returning: .failure(.statement(error)))
+                        result = .failure(.statement(error))
                     }
                 }
+                return { continuation.resume(returning: result) }
             }
         }
         return try result.mapError(storeError).get()
@@ -135,50 +137,51 @@ public final class PostgresClient: Sendable {
     /// Writes in a group at most: what a round trip sends stays well within the socket's buffers.
     static let groupLimit = 100
 
-    /// Writes the queued writes (up to `groupLimit`) as one group, then hands the next group
-    /// (if any were asked for meanwhile) to the next idle connection, behind the reads that wait.
-    private func writeQueued(_ connection: Result<PostgresConnection, PostgresError>) {
+    /// Writes the queued writes (up to `groupLimit`) as one group; once its thread is idle
+    /// again, tells each how it went and hands the next group (if any were asked for meanwhile)
+    /// to the next idle connection, behind the reads that wait.
+    private func writeQueued(_ connection: Result<PostgresConnection, PostgresError>) -> JobQueue.Completion {
         let group = writes.withLock { state in
             let taken = Array(state.queued.prefix(Self.groupLimit))
             state.queued.removeFirst(taken.count)
             return taken
         }
-        switch connection {
-        case .failure(let error):
-            for write in group { write.done(.failure(.connect(error))) }
-        case .success(let connection):
-            Self.write(group, on: connection)
+        let results: [Result<PostgresResult, Failure>] = switch connection {
+        case .failure(let error): group.map { _ in .failure(.connect(error)) }
+        case .success(let connection): Self.write(group, on: connection)
         }
-        let more = writes.withLock { state in
-            state.writing = !state.queued.isEmpty
-            return state.writing
+        return { [self] in
+            for (write, result) in zip(group, results) { write.done(result) }
+            let more = writes.withLock { state in
+                state.writing = !state.queued.isEmpty
+                return state.writing
+            }
+            if more { jobs.add { [self] connection in writeQueued(connection) } }
         }
-        if more { jobs.add { [self] connection in writeQueued(connection) } }
     }
 
     /// One transaction for the group (a write alone needs none); when a write fails, each
-    /// again on its own.
-    private static func write(_ group: [QueuedWrite], on connection: PostgresConnection) {
+    /// again on its own. How each write went, in the group's order.
+    private static func write(_ group: [QueuedWrite], on connection: PostgresConnection) -> [Result<PostgresResult, Failure>] {
         do throws(PostgresError) {
             if group.count == 1 {
                 let statement = group[0].statement
-                group[0].done(.success(try connection.result(statement.sql, statement.parameters)))
-            } else {
-                let (sent, positions) = rows(group.map(\.statement))
-                let results = try connection.transaction(sendingTogether: sent)
-                for (write, position) in zip(group, positions) {
-                    // A row sent with others: it is one row inserted.
-                    let alone = sent[position].parameters.count == write.statement.parameters.count
-                    write.done(.success(alone ? results[position] : PostgresResult(rows: [], affected: 1)))
-                }
+                return [.success(try connection.result(statement.sql, statement.parameters))]
+            }
+            let (sent, positions) = rows(group.map(\.statement))
+            let results = try connection.transaction(sendingTogether: sent)
+            return zip(group, positions).map { write, position in
+                // A row sent with others: it is one row inserted.
+                let alone = sent[position].parameters.count == write.statement.parameters.count
+                return .success(alone ? results[position] : PostgresResult(rows: [], affected: 1))
             }
         } catch {
-            guard group.count > 1 else { return group[0].done(.failure(.statement(error))) }
-            for write in group {
+            guard group.count > 1 else { return [.failure(.statement(error))] }
+            return group.map { write in
                 do throws(PostgresError) {
-                    write.done(.success(try connection.result(write.statement.sql, write.statement.parameters)))
+                    return .success(try connection.result(write.statement.sql, write.statement.parameters))
                 } catch {
-                    write.done(.failure(.statement(error)))
+                    return .failure(.statement(error))
                 }
             }
         }
@@ -235,33 +238,40 @@ public final class PostgresClient: Sendable {
     private static func serve(_ jobs: JobQueue, conninfo: String) {
         var connection: PostgresConnection?
         let wake = DispatchSemaphore(value: 0)
-        while let job = jobs.next(wake: wake) {
+        var finished: JobQueue.Completion?
+        while let job = jobs.next(wake: wake, connected: connection != nil, then: finished) {
             if connection?.isBroken ?? true {
                 connection = nil
                 do throws(PostgresError) {
                     connection = try PostgresConnection(conninfo)
                 } catch {
-                    job(.failure(error))
+                    finished = job(.failure(error))
                     continue
                 }
             }
-            if let connection { job(.success(connection)) }
+            finished = connection.map { job(.success($0)) }
         }
     }
 }
 
 /// Work waiting for a connection's thread, first come first served. Each idle thread waits
-/// on a semaphore of its own, and the one idle the shortest time takes the next job: work that
-/// comes one job after another (a worker's start, its groups of writes one at a time) stays on
-/// one connection, and another is made only when jobs overlap. A connection is a server process
-/// that PostgreSQL forks, and its first job waits for the connect.
+/// on a semaphore of its own, and the connected one idle the shortest time takes the next job
+/// (a thread that never connected only when none is idle): work that comes one job after
+/// another (a worker's start, its groups of writes one at a time) stays on one connection, and
+/// another is made only when jobs overlap. A connection is a server process that PostgreSQL
+/// forks, and its first job waits for the connect. A job's completion (resuming whoever waits
+/// for it, who may ask for the next job at once) runs once its thread is idle again, so that
+/// the next job finds it there.
 private final class JobQueue: Sendable {
-    typealias Job = @Sendable (Result<PostgresConnection, PostgresError>) -> Void
+    /// A job does its work on the connection and returns what tells its caller.
+    typealias Job = @Sendable (Result<PostgresConnection, PostgresError>) -> Completion
+    typealias Completion = @Sendable () -> Void
 
     private struct State {
         var jobs: [Job] = []
         var head = 0
-        /// The idle threads' semaphores, the last to go idle on top.
+        /// The idle threads' semaphores: the connected ones in the order they went idle (the
+        /// last on top), below them those that never connected.
         var idle: [DispatchSemaphore] = []
         var closed = false
     }
@@ -278,8 +288,10 @@ private final class JobQueue: Sendable {
     }
 
     /// The next job, waiting on `wake` for one; nil once closed and drained. A thread woken
-    /// for a job that another thread took first goes back to wait.
-    func next(wake: DispatchSemaphore) -> Job? {
+    /// for a job that another thread took first goes back to wait. `finished`, the completion
+    /// of the thread's last job, runs once the thread is idle again (or has its next job).
+    func next(wake: DispatchSemaphore, connected: Bool, then finished: Completion?) -> Job? {
+        var finished = finished
         while true {
             let taken: Job?? = lock.withLock {
                 if state.head < state.jobs.count {
@@ -292,8 +304,12 @@ private final class JobQueue: Sendable {
                     return .some(job)
                 }
                 if state.closed { return .some(nil) }
-                state.idle.append(wake)
+                if connected { state.idle.append(wake) } else { state.idle.insert(wake, at: 0) }
                 return nil
+            }
+            if let done = finished {
+                finished = nil
+                done()
             }
             if let taken { return taken }
             wake.wait()
