@@ -24,8 +24,8 @@ enum EarlyStart {
     /// Starts what the arguments call for; whether the spec is being compiled.
     static func start() -> Bool {
         // Made on a thread of its own too: the first use of the types its opening takes (the
-        // Swift runtime's look-ups of their metadata and conformances) was half a millisecond
-        // of the main thread's, before the parse (BENCHMARKS.md, "Run store").
+        // Swift runtime's look-ups of their metadata and conformances) and of `FileManager` was
+        // a millisecond of the main thread's, before the parse (BENCHMARKS.md, session 18).
         if arguments.first == "run", spec != nil { startOnOwnThread { _ = store } }
         if callsModels { HTTPClient.prepareShared() }
         return compile != nil
