@@ -26,7 +26,7 @@ enum EarlyStart {
         // Made on a thread of its own too: the first use of the types its opening takes (the
         // Swift runtime's look-ups of their metadata and conformances) and of `FileManager` was
         // a millisecond of the main thread's, before the parse (BENCHMARKS.md, session 18).
-        if arguments.first == "run", spec != nil { startOnOwnThread { _ = store } }
+        if recordedSpec != nil { startOnOwnThread { _ = store } }
         if callsModels { HTTPClient.prepareShared() }
         return compile != nil
     }
@@ -34,7 +34,7 @@ enum EarlyStart {
     /// Whether `pipe run` will call models: not with `--mock`, `--dry-run` or `--replay`
     /// (libcurl's and OpenSSL's start, `HTTPClient.prepareShared`).
     static var callsModels: Bool {
-        guard arguments.first == "run", spec != nil else { return false }
+        guard runSpec != nil else { return false }
         return !runOptions.contains { ["--mock", "--dry-run", "--replay"].contains($0) || $0.hasPrefix("--replay=") }
     }
 
@@ -44,8 +44,7 @@ enum EarlyStart {
     }()
 
     static let store: (path: String, opening: Eventually<Result<RunRecording, StoreError>>)? = {
-        guard arguments.first == "run", let spec else { return nil }
-        guard !runOptions.contains("--no-store"), !runOptions.contains("--dry-run") else { return nil }
+        guard let spec = recordedSpec else { return nil }
         var given: String?
         for (index, argument) in zip(runOptions.indices, runOptions) {
             if argument == "--store", index + 1 < runOptions.endIndex { given = runOptions[index + 1] }
@@ -60,6 +59,15 @@ enum EarlyStart {
 
     /// `pipe run`'s arguments up to `--`, after which ArgumentParser reads none as an option.
     private static let runOptions = arguments.dropFirst().prefix { $0 != "--" }
+
+    /// The spec `pipe run` is guessed to run.
+    private static var runSpec: String? { arguments.first == "run" ? spec : nil }
+
+    /// The spec of a `pipe run` that records its run (not with `--no-store` or `--dry-run`).
+    private static var recordedSpec: String? {
+        guard let spec = runSpec, !runOptions.contains("--no-store"), !runOptions.contains("--dry-run") else { return nil }
+        return spec
+    }
 
     private static let spec: String? = arguments.dropFirst().first { argument in
         guard argument.hasSuffix(".yaml") || argument.hasSuffix(".yml") else { return false }
