@@ -2,9 +2,9 @@ import Foundation
 
 /// PostgreSQL for `--queue postgres://...`: a few libpq connections, each on a thread of its
 /// own. libpq blocks on every call, so no call runs on Swift concurrency's threads (as many
-/// as cores) or on the HTTP thread: `withConnection` hands its work to the connection's thread
-/// idle the shortest time, and awaits it. A connection is made when its thread first has work,
-/// and made again when the server dropped it.
+/// as cores) or on the HTTP thread: `withConnection` hands its work to an idle connection's
+/// thread (`JobQueue` says which), and awaits it. A connection is made when its thread first
+/// has work, and made again when the server dropped it.
 public final class PostgresClient: Sendable {
     /// The database, as messages name it (never with a password).
     public let location: String
