@@ -234,6 +234,32 @@ import Testing
         #expect(commits.withLock { $0 } == before + 1)
     }
 
+    /// A group of `pipe run`'s records waits its window (here 10 minutes) from its first write
+    /// too, while other units of the run are running; once none is (`RunJournal.idle`: in a
+    /// chain, between a stage's end and the next one's start; after the last) it is committed
+    /// at once, without a flush and before the run's end is queued.
+    @Test func aRecordingStoresRecordsAreCommittedWhenNoUnitOfTheRunIsRunning() async throws {
+        let folder = try TemporaryFolder()
+        let store = try #require(try await RunStores.open(folder.storePath, create: true, recording: true) as? RunStore)
+        store.recordsWindow.withLock { $0 = .seconds(600) }
+        let reader = try RunStore(path: folder.storePath)
+        let run = try await RunLifecycle(store: store).start(
+            specPath: "/specs/chain.yaml", pipeline: try compileSpec(StoreJournalRunTests.spec), input: "x", traceID: Self.traceID)
+        let provider = ScriptedProvider(answer: StoreJournalRunTests.answer())
+        let result = try await Self.runner(provider).with(journal: run.journal).run(input: "x")
+        #expect(result.outcome.status == .succeeded && provider.calls.count == 4)
+
+        // Neither flushed nor ended: read from another connection until the commit shows.
+        var detail = try await reader.run(run.id)
+        let patience = ContinuousClock.now + .seconds(60)
+        while detail?.calls.count != 4, ContinuousClock.now < patience {
+            try await Task.sleep(for: .milliseconds(20))
+            detail = try await reader.run(run.id)
+        }
+        #expect(detail?.row.status == .running)
+        #expect(detail?.calls.count == 4 && detail?.stages.count == 4)
+    }
+
     /// `pipe run`'s store opens on a thread at a lower priority (10 nice steps, at most 19),
     /// so that the compile beside it keeps the core; the threads that called it keep theirs.
     @Test func aThreadLowersOnlyItsOwnPriority() async {

@@ -405,6 +405,7 @@ public struct PipelineRunner: Sendable {
                 }
                 guard let completion = await group.next() else { break }
                 if scheduler.handle(completion, in: &group) { await scheduler.recordWaiting() }
+                scheduler.tellJournalIfIdle()
             }
         }
         return scheduler.scheduled()
@@ -506,6 +507,13 @@ public struct PipelineRunner: Sendable {
                 await runner.options.journal?.record(record)
                 release(record.report.unit.stage)
             }
+        }
+
+        /// Tells the journal when no unit runs (`RunJournal.idle`): a chain's records are then
+        /// committed while the next stage's request is made, a fan-out's wait for more.
+        @inline(never)
+        func tellJournalIfIdle() {
+            if running == 0 { runner.options.journal?.idle() }
         }
 
         /// Writes the records of the units waiting for approval.

@@ -164,6 +164,8 @@ struct HashingJournal: RunJournal {
     func record(_ stage: StageRecord) async { await inner.record(policy.stage(stage)) }
 
     func record(_ toolCall: ToolCallRecord) async { await inner.record(toolCall) }
+
+    func idle() { inner.idle() }
 }
 
 extension RecordPolicy {

@@ -20,6 +20,11 @@ public protocol RunJournal: Sendable {
     /// Whether `reusableOutput` may find anything (the journal of a run that resumes another):
     /// when not, a model stage's fingerprint is made only for its record, where it is written.
     var resumes: Bool { get }
+    /// Called when none of the run's units is running: between a unit's end and the start of
+    /// the units after it, and once the last has ended. No record comes until a unit starts
+    /// again (or the run ends), so a journal that holds records back, to write more of them
+    /// at once, need not wait for more.
+    func idle()
 }
 
 extension RunJournal {
@@ -28,6 +33,9 @@ extension RunJournal {
 
     /// Unless the journal says otherwise, every stage's fingerprint is made before it runs.
     public var resumes: Bool { true }
+
+    /// A journal that writes each record as it comes has nothing to hurry.
+    public func idle() {}
 }
 
 /// One tool call of a stage's tool loop, as it happened.

@@ -18,11 +18,10 @@ extension RunStore {
         // Never freed: the connection of a recording store stays open until the process exits
         // (`keepOpenUntilExit`), and its hook points here.
         walWatch.withLock { $0 = watch }
+        // The run's start, the first group, waits out a window too (unless something waits for
+        // it, `hurry`): it is written while the first call is in flight, not on the other core
+        // while the first request is made.
         recordsWindow.withLock { $0 = Self.recordsWindow }
-        // As if the store had just committed: the run's start, the first group, waits out a
-        // window too (unless something waits for it, `hurry`), so that it is written while the
-        // first call is in flight, not on the other core while the first request is made.
-        lastCommit.withLock { $0 = .now }
         do {
             try database.writeWithoutTransaction { db in
                 pipe_sqlite_watch_wal(db.sqliteConnection, watch.state)

@@ -280,11 +280,11 @@ public final class RunStore: RunStorage {
     /// on the connection's queue that will take them.
     private let queued = Locked<[QueuedWrite]>([])
 
-    /// `pipe run`'s store (`warmUp`): how long after a commit the next group of writes waits
-    /// for more records to commit with it, unless something waits for them (`hurry`). Nil: none.
+    /// `pipe run`'s store (`warmUp`): how long a group of writes waits for more records to
+    /// commit with it, from its first write and from the last commit, unless something waits
+    /// for them (`hurry`). Nil: none.
     let recordsWindow = Locked<Duration?>(nil)
-    /// When the last group was committed (long ago for the first; for `pipe run`'s store, when it
-    /// opened: `warmUp`).
+    /// When the last group was committed (long ago for the first).
     let lastCommit = Locked(ContinuousClock.now - .seconds(1))
     /// Whether something waits for the writes queued now (`hurry`); guarded by `hurrying`.
     nonisolated(unsafe) private var hurried = false
@@ -293,12 +293,16 @@ public final class RunStore: RunStorage {
     /// A run's records come in bursts (a fan-out's replies arrive together), and each commit
     /// writes every page it changed to the WAL again: committed at most once a window, the
     /// records of a burst share a commit (a 500-stage run wrote about half the WAL frames,
-    /// and its writer took less of the cores its next requests needed: BENCHMARKS.md). The
+    /// and its writer took less of the cores its next requests needed: BENCHMARKS.md). A group
+    /// waits a window from its first write too, not only from the last commit, so that a
+    /// wave's first records do not commit alone while the wave's next requests are made. The
     /// window ends early when something waits for the writes (`hurry`: a flush, the run's end,
-    /// a read). A `kill -9` may lose the records of the last window, besides the calls in flight.
-    private func waitForMoreRecords() {
+    /// a read) and when no unit of the run is running (`RunJournal.idle`: a chain's stage has
+    /// ended, or the last one). A `kill -9` may lose the records of the last window, besides
+    /// the calls in flight.
+    private func waitForMoreRecords(queuedAt: ContinuousClock.Instant) {
         guard let window = recordsWindow.withLock({ $0 }) else { return }
-        let end = lastCommit.withLock { $0 } + window
+        let end = max(lastCommit.withLock { $0 }, queuedAt) + window
         hurrying.lock()
         defer {
             hurried = false
@@ -331,15 +335,16 @@ public final class RunStore: RunStorage {
             return writes.count == 1
         }
         guard first else { return }
-        database.asyncWriteWithoutTransaction { [self] db in writeQueued(db) }
+        let queuedAt = ContinuousClock.now
+        database.asyncWriteWithoutTransaction { [self] db in writeQueued(db, queuedAt: queuedAt) }
     }
 
     /// Writes every queued write in one transaction, in the order they were queued: all of
     /// them at once, and only when one fails (the transaction rolled back) again each in a
     /// savepoint of its own, so that the others are kept. (A savepoint for every write cost
     /// more than the write itself: BENCHMARKS.md, `pipe batch`.)
-    private func writeQueued(_ db: Database) {
-        waitForMoreRecords()
+    private func writeQueued(_ db: Database, queuedAt: ContinuousClock.Instant) {
+        waitForMoreRecords(queuedAt: queuedAt)
         let writes = queued.withLock { writes in
             defer { writes = [] }
             return writes

@@ -29,6 +29,12 @@ final class StoreJournal: DurableJournal {
 
     var resumes: Bool { reusingFrom != nil }
 
+    /// The records queued last are committed at once, not at the end of their window: while
+    /// the next units' requests are made (a chain's), or the run's output (its last unit's).
+    func idle() {
+        store.hurry()
+    }
+
     func reusableOutput(stage: String, fingerprint: String) async -> JSONValue? {
         guard let reusingFrom else { return nil }
         return await finishedOutput(fingerprint: fingerprint, of: (reusingFrom, stage))
