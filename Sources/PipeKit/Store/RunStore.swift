@@ -285,7 +285,7 @@ public final class RunStore: RunStorage {
     /// for them (`hurry`). Nil: none.
     let recordsWindow = Locked<Duration?>(nil)
     /// When the last group was committed (long ago for the first).
-    let lastCommit = Locked(ContinuousClock.now - .seconds(1))
+    private let lastCommit = Locked(ContinuousClock.now - .seconds(1))
     /// Whether something waits for the writes queued now (`hurry`); guarded by `hurrying`.
     nonisolated(unsafe) private var hurried = false
     private let hurrying = NSCondition()
