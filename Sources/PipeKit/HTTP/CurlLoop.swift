@@ -1,11 +1,17 @@
-import CCurl
+import CLibraries
 import Foundation
 import Synchronization
 
-/// libcurl's one-time global setup, run before the first multi handle exists.
+/// libcurl's one-time load and global setup, run before the first multi handle exists. A
+/// missing libcurl ends the process as a missing linked library did (exit 127), but only once a
+/// model is called, and naming the library and its package.
 private let curlGlobalSetup: CURLcode = {
+    if let failure = pipe_curl_load() {
+        FileHandle.standardError.write(Data("pipe: \(String(cString: failure))\n".utf8))
+        exit(127)
+    }
     _ = OpenSSL.started
-    return curl_global_init(Int(CURL_GLOBAL_ALL))
+    return pipe_curl_global_init(Int(CURL_GLOBAL_ALL))
 }()
 
 /// The thread that drives every transfer of one `HTTPClient` through a libcurl
@@ -65,7 +71,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
 
     init() {
         precondition(curlGlobalSetup == CURLE_OK, "curl_global_init failed")
-        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
+        guard let multi = pipe_curl_multi_init() else { fatalError("curl_multi_init failed") }
         self.multi = multi
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = pipe_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, context)
@@ -91,19 +97,19 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         // No callback into a loop that is going away.
         _ = pipe_curl_multi_setopt_socket_callback(multi, nil)
         _ = pipe_curl_multi_setopt_timer_callback(multi, nil)
-        curl_multi_cleanup(multi)
+        pipe_curl_multi_cleanup(multi)
         spares.withLock { spares in
-            for easy in spares.handles { curl_easy_cleanup(easy) }
+            for easy in spares.handles { pipe_curl_easy_cleanup(easy) }
         }
     }
 
     /// An easy handle with default options, for a new transfer (any thread).
     func makeHandle() -> UnsafeMutableRawPointer? {
         if let easy = spares.withLock({ $0.handles.popLast() }) {
-            curl_easy_reset(easy)
+            pipe_curl_easy_reset(easy)
             return easy
         }
-        return curl_easy_init()
+        return pipe_curl_easy_init()
     }
 
     /// Starts `transfer`; its outcome resumes `continuation`.
@@ -198,7 +204,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
             // Returns on a ready socket, libcurl's next timeout, or a wake-up.
             var running: Int32 = 0
             sockets.wait(timeout: timerWait()) { socket, flags in
-                _ = curl_multi_socket_action(multi, socket, flags, &running)
+                _ = pipe_curl_multi_socket_action(multi, socket, flags, &running)
                 acted = true
             }
             runDueTimer()
@@ -218,7 +224,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         guard let due = timerDue, due <= DispatchTime.now().uptimeNanoseconds else { return }
         timerDue = nil  // the timer callback sets the next one
         var running: Int32 = 0
-        _ = curl_multi_socket_action(multi, pipe_curl_socket_timeout, 0, &running)
+        _ = pipe_curl_multi_socket_action(multi, pipe_curl_socket_timeout, 0, &running)
         acted = true
     }
 
@@ -233,9 +239,9 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
             return
         }
         // Sets libcurl's timer to "now": the next `runDueTimer` starts the transfer.
-        let code = curl_multi_add_handle(multi, easy)
+        let code = pipe_curl_multi_add_handle(multi, easy)
         guard code == CURLM_OK else {
-            finish(transfer, .failure(.client("curl_multi_add_handle: \(String(cString: curl_multi_strerror(code)))")))
+            finish(transfer, .failure(.client("curl_multi_add_handle: \(String(cString: pipe_curl_multi_strerror(code)))")))
             return
         }
         active[ObjectIdentifier(transfer)] = transfer
@@ -250,7 +256,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         guard acted else { return }
         acted = false
         var remaining: Int32 = 0
-        while let message = curl_multi_info_read(multi, &remaining) {
+        while let message = pipe_curl_multi_info_read(multi, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             var context: UnsafeMutableRawPointer? = nil
@@ -263,7 +269,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
 
     private func finish(_ transfer: CurlTransfer, _ outcome: CurlTransfer.Outcome) {
         if isActive(transfer), let easy = transfer.easy {
-            curl_multi_remove_handle(multi, easy)
+            pipe_curl_multi_remove_handle(multi, easy)
             active[ObjectIdentifier(transfer)] = nil
             // The connection stays in the multi's cache; the handle serves a later transfer.
             if let easy = transfer.detachHandle() {
@@ -272,7 +278,7 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
                     spares.handles.append(easy)
                     return true
                 }
-                if !kept { curl_easy_cleanup(easy) }
+                if !kept { pipe_curl_easy_cleanup(easy) }
             }
         }
         transfer.releaseHandle()

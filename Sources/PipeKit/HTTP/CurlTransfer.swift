@@ -1,4 +1,4 @@
-import CCurl
+import CLibraries
 import Foundation
 import Synchronization
 
@@ -57,14 +57,14 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Frees the easy handle and header list. The handle must not be in the multi.
     func releaseHandle() {
-        if let easy = detachHandle() { curl_easy_cleanup(easy) }
+        if let easy = detachHandle() { pipe_curl_easy_cleanup(easy) }
     }
 
     /// Hands over the easy handle, for another transfer, and frees the header list. The handle
     /// must not be in the multi.
     func detachHandle() -> UnsafeMutableRawPointer? {
         defer { easy = nil }
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { pipe_curl_slist_free_all(headerList) }
         headerList = nil
         return easy
     }
@@ -128,11 +128,11 @@ final class CurlTransfer: @unchecked Sendable {
         for (name, value) in request.headers {
             // "Name;" is how libcurl sends a header with an empty value.
             let line = value.isEmpty ? "\(name);" : "\(name): \(value)"
-            list = curl_slist_append(list, line)
+            list = pipe_curl_slist_append(list, line)
         }
         // No `Expect: 100-continue` round trip, and no form content type libcurl would invent.
-        if !request.headers.contains("Expect") { list = curl_slist_append(list, "Expect:") }
-        if !request.headers.contains("Content-Type") { list = curl_slist_append(list, "Content-Type:") }
+        if !request.headers.contains("Expect") { list = pipe_curl_slist_append(list, "Expect:") }
+        if !request.headers.contains("Content-Type") { list = pipe_curl_slist_append(list, "Content-Type:") }
         headerList = list
         check(pipe_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
 
@@ -143,7 +143,7 @@ final class CurlTransfer: @unchecked Sendable {
             check(pipe_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(connectTimeout)))
         }
         if let failed {
-            throw .client("cannot configure the transfer: \(String(cString: curl_easy_strerror(failed)))")
+            throw .client("cannot configure the transfer: \(String(cString: pipe_curl_easy_strerror(failed)))")
         }
     }
 
@@ -260,7 +260,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func error(for code: CURLcode) -> HTTPError {
-        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: pipe_curl_easy_strerror(code))
         let message = HTTPRedaction.scrub(detail, for: request)
         switch code {
         case CURLE_OPERATION_TIMEDOUT:

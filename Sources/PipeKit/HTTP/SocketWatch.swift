@@ -1,4 +1,4 @@
-import CCurl
+import CLibraries
 import Foundation
 
 /// The sockets libcurl asked `CurlLoop` to watch, and a way for other threads to wake the

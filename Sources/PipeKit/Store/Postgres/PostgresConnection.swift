@@ -1,4 +1,4 @@
-import CPostgres
+import CLibraries
 import Foundation
 
 /// A failure PostgreSQL or libpq reported, with the server's SQLSTATE code when it sent one.
@@ -119,21 +119,22 @@ final class PostgresConnection {
 
     /// Connects with a URL or a libpq connection string.
     init(_ conninfo: String) throws(PostgresError) {
-        guard let handle = PQconnectdb(conninfo) else { throw PostgresError("libpq could not allocate a connection") }
-        guard PQstatus(handle) == CONNECTION_OK else {
-            let message = Self.text(PQerrorMessage(handle))
-            PQfinish(handle)
+        if let failure = pipe_pq_load() { throw PostgresError(String(cString: failure)) }
+        guard let handle = pipe_PQconnectdb(conninfo) else { throw PostgresError("libpq could not allocate a connection") }
+        guard pipe_PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.text(pipe_PQerrorMessage(handle))
+            pipe_PQfinish(handle)
             throw PostgresError(message)
         }
         // libpq prints the server's notices ("table already exists, skipping") on stderr by default.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        pipe_PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
     }
 
-    deinit { PQfinish(handle) }
+    deinit { pipe_PQfinish(handle) }
 
     /// The server went away (restarted, or the network dropped): the connection must be made again.
-    var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+    var isBroken: Bool { pipe_PQstatus(handle) != CONNECTION_OK }
 
     /// Runs one statement with `$1, $2, ...` parameters and returns its rows.
     @discardableResult
@@ -164,7 +165,7 @@ final class PostgresConnection {
     /// round trip for all of them (and one commit). The first failure is thrown, and the
     /// transaction rolled back.
     func transaction(sendingTogether statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
-        guard PQenterPipelineMode(handle) == 1 else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
+        guard pipe_PQenterPipelineMode(handle) == 1 else { throw PostgresError(Self.text(pipe_PQerrorMessage(handle))) }
         let sent = [PostgresStatement("BEGIN")] + statements + [PostgresStatement("COMMIT")]
         var results: [PostgresResult] = []
         var failure: PostgresError?
@@ -174,56 +175,56 @@ final class PostgresConnection {
         for (position, statement) in sent.enumerated() {
             var name = prepared[statement.sql]
             if name == nil, let new = nameForPreparing(statement) {
-                guard PQsendPrepare(handle, new, statement.sql, Int32(statement.parameters.count), nil) == 1 else {
-                    failure = PostgresError(Self.text(PQerrorMessage(handle)))
+                guard pipe_PQsendPrepare(handle, new, statement.sql, Int32(statement.parameters.count), nil) == 1 else {
+                    failure = PostgresError(Self.text(pipe_PQerrorMessage(handle)))
                     break
                 }
                 preparing[position] = (statement.sql, new)
                 name = new
             }
             let queued = Self.withValues(statement.parameters) { count, values in
-                if let name { PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1 }
-                else { PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1 }
+                if let name { pipe_PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1 }
+                else { pipe_PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1 }
             }
             if !queued {
-                failure = PostgresError(Self.text(PQerrorMessage(handle)))
+                failure = PostgresError(Self.text(pipe_PQerrorMessage(handle)))
                 break
             }
         }
-        if failure == nil, PQpipelineSync(handle) != 1 { failure = PostgresError(Self.text(PQerrorMessage(handle))) }
+        if failure == nil, pipe_PQpipelineSync(handle) != 1 { failure = PostgresError(Self.text(pipe_PQerrorMessage(handle))) }
         if failure == nil {
             // Each statement's result (after its preparation's, if prepared now), then the nil
             // that ends it; the sync's result last.
             for position in sent.indices {
                 if let preparation = preparing[position] {
-                    guard let result = PQgetResult(handle) else {
-                        failure = failure ?? PostgresError(Self.text(PQerrorMessage(handle)))
+                    guard let result = pipe_PQgetResult(handle) else {
+                        failure = failure ?? PostgresError(Self.text(pipe_PQerrorMessage(handle)))
                         break
                     }
-                    if PQresultStatus(result) == PGRES_COMMAND_OK { prepared[preparation.sql] = preparation.name }
-                    PQclear(result)
-                    while let extra = PQgetResult(handle) { PQclear(extra) }
+                    if pipe_PQresultStatus(result) == PGRES_COMMAND_OK { prepared[preparation.sql] = preparation.name }
+                    pipe_PQclear(result)
+                    while let extra = pipe_PQgetResult(handle) { pipe_PQclear(extra) }
                 }
-                guard let result = PQgetResult(handle) else {
-                    failure = failure ?? PostgresError(Self.text(PQerrorMessage(handle)))
+                guard let result = pipe_PQgetResult(handle) else {
+                    failure = failure ?? PostgresError(Self.text(pipe_PQerrorMessage(handle)))
                     break
                 }
                 do throws(PostgresError) {
-                    if PQresultStatus(result) != PGRES_PIPELINE_ABORTED { results.append(try Self.read(result)) }
+                    if pipe_PQresultStatus(result) != PGRES_PIPELINE_ABORTED { results.append(try Self.read(result)) }
                 } catch {
                     failure = failure ?? error
                 }
-                PQclear(result)
-                while let extra = PQgetResult(handle) { PQclear(extra) }
+                pipe_PQclear(result)
+                while let extra = pipe_PQgetResult(handle) { pipe_PQclear(extra) }
             }
-            if let sync = PQgetResult(handle) { PQclear(sync) }
+            if let sync = pipe_PQgetResult(handle) { pipe_PQclear(sync) }
         }
-        while PQexitPipelineMode(handle) != 1 {
-            guard let extra = PQgetResult(handle) else { break }
-            PQclear(extra)
+        while pipe_PQexitPipelineMode(handle) != 1 {
+            guard let extra = pipe_PQgetResult(handle) else { break }
+            pipe_PQclear(extra)
         }
         if let failure {
-            if PQtransactionStatus(handle) != PQTRANS_IDLE { _ = try? execute("ROLLBACK") }
+            if pipe_PQtransactionStatus(handle) != PQTRANS_IDLE { _ = try? execute("ROLLBACK") }
             throw failure
         }
         // Those of BEGIN and COMMIT are not the caller's.
@@ -245,9 +246,9 @@ final class PostgresConnection {
     func result(_ sql: String, _ parameters: [any PostgresParameter]) throws(PostgresError) -> PostgresResult {
         var name = prepared[sql]
         if name == nil, let new = nameForPreparing(PostgresStatement(sql, parameters)),
-            let preparation = PQprepare(handle, new, sql, Int32(parameters.count), nil)
+            let preparation = pipe_PQprepare(handle, new, sql, Int32(parameters.count), nil)
         {
-            defer { PQclear(preparation) }
+            defer { pipe_PQclear(preparation) }
             // A statement that cannot be prepared could not run either: its error (not the
             // transaction's abort that running it would report).
             _ = try Self.read(preparation)
@@ -255,11 +256,11 @@ final class PostgresConnection {
             name = new
         }
         let result = Self.withValues(parameters) { count, values in
-            if let name { PQexecPrepared(handle, name, count, values, nil, nil, 0) }
-            else { PQexecParams(handle, sql, count, nil, values, nil, nil, 0) }
+            if let name { pipe_PQexecPrepared(handle, name, count, values, nil, nil, 0) }
+            else { pipe_PQexecParams(handle, sql, count, nil, values, nil, nil, 0) }
         }
-        guard let result else { throw PostgresError(Self.text(PQerrorMessage(handle))) }
-        defer { PQclear(result) }
+        guard let result else { throw PostgresError(Self.text(pipe_PQerrorMessage(handle))) }
+        defer { pipe_PQclear(result) }
         return try Self.read(result)
     }
 
@@ -274,35 +275,35 @@ final class PostgresConnection {
 
     /// A statement's result: its rows and count, or its error.
     private static func read(_ result: OpaquePointer) throws(PostgresError) -> PostgresResult {
-        switch PQresultStatus(result) {
+        switch pipe_PQresultStatus(result) {
         case PGRES_COMMAND_OK:
             return PostgresResult(rows: [], affected: affected(result))
         case PGRES_TUPLES_OK:
             return PostgresResult(rows: rows(result), affected: affected(result))
         default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            throw PostgresError(sqlState: state, primary ?? text(PQresultErrorMessage(result)))
+            let state = pipe_PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = pipe_PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PostgresError(sqlState: state, primary ?? text(pipe_PQresultErrorMessage(result)))
         }
     }
 
     /// How many rows the statement inserted, updated or deleted: libpq's digits (none for other commands).
     private static func affected(_ result: OpaquePointer) -> Int {
-        guard let digits = PQcmdTuples(result) else { return 0 }
+        guard let digits = pipe_PQcmdTuples(result) else { return 0 }
         return strtol(digits, nil, 10)
     }
 
     private static func rows(_ result: OpaquePointer) -> [PostgresRow] {
-        let fieldCount = PQnfields(result)
+        let fieldCount = pipe_PQnfields(result)
         var columns: [String: Int] = [:]
         for field in 0..<fieldCount {
-            columns[String(cString: PQfname(result, field))] = Int(field)
+            columns[String(cString: pipe_PQfname(result, field))] = Int(field)
         }
-        return (0..<PQntuples(result)).map { row in
+        return (0..<pipe_PQntuples(result)).map { row in
             PostgresRow(
                 columns: columns,
                 values: (0..<fieldCount).map { field in
-                    PQgetisnull(result, row, field) == 1 ? nil : String(cString: PQgetvalue(result, row, field))
+                    pipe_PQgetisnull(result, row, field) == 1 ? nil : String(cString: pipe_PQgetvalue(result, row, field))
                 })
         }
     }

@@ -1,4 +1,4 @@
-import CPostgres
+import CLibraries
 import Foundation
 
 /// A PostgreSQL URL as `--queue` takes it: `postgres://USER@HOST:PORT/DB`, or
@@ -25,12 +25,13 @@ struct PostgresURL: Sendable {
         // on a malformed URL may quote the URL, password included: it is not passed on.
         let invalid = StoreError.cannotOpen(path: "the queue URL", reason: "not a PostgreSQL URL (\(Self.form))")
         guard Self.isURL(url) else { throw invalid }
+        if let failure = pipe_pq_load() { throw StoreError.cannotOpen(path: "the queue URL", reason: String(cString: failure)) }
         var error: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(url, &error) else {
-            PQfreemem(error)
+        guard let options = pipe_PQconninfoParse(url, &error) else {
+            pipe_PQfreemem(error)
             throw invalid
         }
-        defer { PQconninfoFree(options) }
+        defer { pipe_PQconninfoFree(options) }
         var values: [String: String] = [:]
         var option = options
         while let keyword = option.pointee.keyword {

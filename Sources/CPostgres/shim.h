@@ -1,4 +1,0 @@
-#ifndef PIPE_CPOSTGRES_SHIM_H
-#define PIPE_CPOSTGRES_SHIM_H
-#include <libpq-fe.h>
-#endif
