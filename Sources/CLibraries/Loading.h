@@ -8,8 +8,8 @@ struct pipe_symbol {
     void **slot;
 };
 
-/* What one library's first load decided: NULL once every symbol is in its slot, else what went
-   wrong, naming the library and the package that has it. */
+/* A library opened where first needed: its file, the functions to find in it, and what to say
+   when it cannot be used (its name, what pipe needs it for, the Debian package that has it). */
 struct pipe_library {
     const char *file;      /* "libcurl.so.4" */
     const char *name;      /* "libcurl" */
@@ -21,7 +21,7 @@ struct pipe_library {
     char failure[512];
 };
 
-/* Opens `library->file` and fills every slot; NULL, or the failure. Not thread-safe: callers
-   run it once (pthread_once). */
+/* Opens `library->file` and fills every slot: NULL, or the failure (in `library->failure`),
+   naming the library and its package. Not thread-safe: callers run it once (pthread_once). */
 const char *pipe_open_library(struct pipe_library *library);
 #endif
