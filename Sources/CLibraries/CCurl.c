@@ -1,6 +1,5 @@
 #include "CCurl.h"
 #include "Loading.h"
-#include <pthread.h>
 
 struct pipe_curl_functions pipe_curl_library;
 
@@ -20,11 +19,5 @@ static struct pipe_library curl = {
     .symbols = symbols,
     .count = sizeof symbols / sizeof *symbols,
 };
-static const char *loadError;
-static void load(void) { loadError = pipe_open_library(&curl); }
 
-const char *pipe_curl_load(void) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, load);
-    return loadError;
-}
+const char *pipe_curl_load(void) { return pipe_open_library(&curl); }

@@ -1,6 +1,5 @@
 #include "CPostgres.h"
 #include "Loading.h"
-#include <pthread.h>
 
 struct pipe_pq_functions pipe_pq_library;
 
@@ -20,11 +19,5 @@ static struct pipe_library pq = {
     .symbols = symbols,
     .count = sizeof symbols / sizeof *symbols,
 };
-static const char *loadError;
-static void load(void) { loadError = pipe_open_library(&pq); }
 
-const char *pipe_pq_load(void) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, load);
-    return loadError;
-}
+const char *pipe_pq_load(void) { return pipe_open_library(&pq); }

@@ -1,8 +1,9 @@
 #include "Loading.h"
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 
-const char *pipe_open_library(struct pipe_library *library) {
+static const char *open_library(struct pipe_library *library) {
     void *handle = dlopen(library->file, RTLD_LAZY | RTLD_LOCAL);
     if (!handle) {
         snprintf(library->failure, sizeof library->failure, "cannot load %s (%s), %s: install it (Debian: apt-get install %s)",
@@ -18,4 +19,19 @@ const char *pipe_open_library(struct pipe_library *library) {
         }
     }
     return NULL;
+}
+
+/* One lock for every library: each is opened once in a process, so they hardly ever wait on
+   each other. */
+static pthread_mutex_t opening = PTHREAD_MUTEX_INITIALIZER;
+
+const char *pipe_open_library(struct pipe_library *library) {
+    pthread_mutex_lock(&opening);
+    if (!library->opened) {
+        library->error = open_library(library);
+        library->opened = 1;
+    }
+    const char *error = library->error;
+    pthread_mutex_unlock(&opening);
+    return error;
 }

@@ -18,10 +18,14 @@ struct pipe_library {
     const char *version;   /* "libcurl 7.x or 8.x", for a library that lacks a function */
     const struct pipe_symbol *symbols;
     size_t count;
+    /* What the first call of pipe_open_library decided; zero until then. */
+    int opened;
+    const char *error;
     char failure[512];
 };
 
-/* Opens `library->file` and fills every slot: NULL, or the failure (in `library->failure`),
-   naming the library and its package. Not thread-safe: callers run it once (pthread_once). */
+/* Opens `library->file` and fills every slot, the first time it is called for that library (on
+   any thread; later calls return what the first decided): NULL, or the failure, naming the
+   library and its package. */
 const char *pipe_open_library(struct pipe_library *library);
 #endif
