@@ -1,10 +1,17 @@
 import ArgumentParser
 import Foundation
 import PipeKit
+import Synchronization
 
 @main
 struct Pipe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    /// `configuration`, but while `parsedArguments` parses arguments that do not ask for a
+    /// completion script.
+    static var configuration: CommandConfiguration {
+        parsingWithoutCompletions.load(ordering: .relaxed) ? configurationWithoutCompletions : fullConfiguration
+    }
+
+    private static let fullConfiguration = CommandConfiguration(
         commandName: "pipe",
         abstract: "Run declarative LLM pipelines, checked like code.",
         discussion: """
@@ -39,7 +46,7 @@ struct Pipe: AsyncParsableCommand {
         var status: Int32 = 0
         var failure: (error: WriteError, note: String?)?
         do {
-            var command = try parseAsRoot()
+            var command = try parsedArguments()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -76,6 +83,31 @@ struct Pipe: AsyncParsableCommand {
         HTTPClient.finishPreparing()
         Foundation.exit(status)
     }
+
+    /// `parseAsRoot()`, without its look for `--generate-completion-script` when no argument
+    /// names it. ArgumentParser looks for it in every parse, by parsing the arguments twice
+    /// more (as an option with a shell, then as a flag): some 2 ms of the Swift runtime's first
+    /// look-ups of the types it reflects on, a fifth of `pipe --version`'s CPU and a third of
+    /// `pipe run`'s parse, while the spec compiles and libcurl loads on the other core
+    /// (BENCHMARKS.md, session 21). It skips that look when the root command's configuration
+    /// names a super-command (a plugin's pseudo-command) and reads that name nowhere else
+    /// in a parse, only in help and usage texts, which are made after the parse, from
+    /// `fullConfiguration` again (`HelpTests`).
+    private static func parsedArguments() throws -> ParsableCommand {
+        let asksForCompletions = CommandLine.arguments.dropFirst().contains { $0.contains("--generate-completion-script") }
+        if asksForCompletions { return try parseAsRoot() }
+        parsingWithoutCompletions.store(true, ordering: .relaxed)
+        defer { parsingWithoutCompletions.store(false, ordering: .relaxed) }
+        return try parseAsRoot()
+    }
+
+    private static let parsingWithoutCompletions = Atomic<Bool>(false)
+
+    private static let configurationWithoutCompletions = {
+        var configuration = fullConfiguration
+        configuration._superCommandName = ""
+        return configuration
+    }()
 
     /// The subcommands that compile a spec (`JSONSchema.prepareMetaSchema`).
     private static let compilesSpecs: Set<String> = [

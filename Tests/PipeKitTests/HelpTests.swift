@@ -26,6 +26,28 @@ import Testing
         for command in Self.commands { #expect(overview.stdout.contains("  \(command)"), "`pipe help` does not list \(command)") }
     }
 
+    /// `pipe` parses its arguments without ArgumentParser's look for a completion script
+    /// request unless an argument asks for one (`Pipe.parsedArguments`): help and usage, made
+    /// after the parse, name the commands as typed.
+    @Test func helpAndUsageNameTheCommandsAsTyped() async throws {
+        let overview = try await runPipe(["--help"])
+        #expect(overview.stdout.contains("\nUSAGE: pipe <subcommand>\n"))
+        #expect(overview.stdout.contains("See 'pipe help <subcommand>' for detailed help."))
+        let run = try await runPipe(["help", "run"])
+        #expect(run.stdout.contains("\nUSAGE: pipe run [<options>] <spec>\n"))
+        let missing = try await runPipe(["run"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("\nUsage: pipe run [<options>] <spec>\n"))
+    }
+
+    /// ... and a completion script is made when asked for, for the whole of `pipe`.
+    @Test(arguments: [["--generate-completion-script", "bash"], ["--generate-completion-script=zsh"], ["run", "--generate-completion-script", "fish"]])
+    func completionScripts(_ arguments: [String]) async throws {
+        let script = try await runPipe(arguments)
+        #expect(script.status == 0)
+        for word in ["check-json", "no-store", "max-input"] { #expect(script.stdout.contains(word), "no \(word) in the script") }
+    }
+
     /// `pipe batch`'s subcommands, `run` (the default) with its options.
     static let subcommands = [["batch", "run"], ["batch", "status"], ["batch", "results"], ["batch", "cancel"]]
 
