@@ -47,24 +47,20 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
-        // libcurl (HTTP) and libpq (the PostgreSQL client: the work queue and run store of
-        // `--queue postgres://...`), opened where first needed (`pipe_curl_load`, `pipe_pq_load`),
-        // not linked: with the 30 libraries they bring they were most of what the dynamic loader
-        // did at every start, for commands that never use them (BENCHMARKS.md, session 20).
-        // Their -dev packages (libcurl4-openssl-dev, libpq-dev) are for the headers.
+        // libcurl (HTTP), libpq (the PostgreSQL client: the work queue and run store of
+        // `--queue postgres://...`) and OpenSSL's libcrypto (SHA-256 for fingerprints and hashes;
+        // libcurl's TLS uses it too), opened where first needed (`pipe_curl_load`, `pipe_pq_load`,
+        // `pipe_crypto_load`), not linked: with the 30 libraries they bring they were most of what
+        // the dynamic loader did at every start, for commands that never use them (BENCHMARKS.md,
+        // sessions 20 and 21). Their -dev packages (libcurl4-openssl-dev, libpq-dev, libssl-dev)
+        // are for the headers.
         .target(name: "CLibraries", linkerSettings: [.linkedLibrary("dl")]),
         // The one SQLite setting Swift cannot make (a variadic C function), for the run store.
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // OpenSSL's libcrypto (which libcurl's TLS uses too): SHA-256 for fingerprints and hashes.
-        .systemLibrary(
-            name: "COpenSSL",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
-        ),
         .target(
             name: "PipeKit",
             dependencies: [
-                "CYAML", "CLibraries", "COpenSSL", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
+                "CYAML", "CLibraries", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             // ICU's C regex API (pattern matching with a step limit), already loaded with Foundation.

@@ -116,7 +116,7 @@ public enum Compiler {
                 kind = .pipeline(
                     PipelineStage(
                         path: child.path, child: child.pipeline, input: stage.spec.pipeline?.input,
-                        digest: SHA256.hex(child.files.sorted { $0.key < $1.key }.map { $0.key + "\u{1F}" + $0.value }.joined(separator: "\u{1E}")),
+                        files: child.files,
                         cache: stage.cache?.value ?? false))
             } else if let command = stage.spec.command {
                 kind = .command(

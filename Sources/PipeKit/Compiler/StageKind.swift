@@ -122,8 +122,14 @@ public struct PipelineStage: Sendable {
     public var child: CompiledPipeline
     /// `input:`: what the child reads; nil: the parent's input.
     public var input: ChildInputSpec?
+    /// The child's text and the files it reads, by path: what `digest` hashes.
+    var files: [String: String]
     /// The SHA-256 of the child's text and files: a stage's fingerprint changes with them.
-    public var digest: String
+    /// Made where a fingerprint reads it (a recorded run, `--resume`, `--cache`), not by every
+    /// compile: `pipe lint` hashes nothing, and needs no libcrypto.
+    public var digest: String {
+        SHA256.hex(files.sorted { $0.key < $1.key }.map { $0.key + "\u{1F}" + $0.value }.joined(separator: "\u{1E}"))
+    }
     /// `cache: true`: the child's stages reuse identical earlier calls and values.
     public var cache: Bool = false
 }

@@ -6,10 +6,7 @@ import Synchronization
 /// missing libcurl ends the process as a missing linked library did (exit 127), but only once a
 /// model is called, and naming the library and its package.
 private let curlGlobalSetup: CURLcode = {
-    if let failure = pipe_curl_load() {
-        FileHandle.standardError.write(Data("pipe: \(String(cString: failure))\n".utf8))
-        exit(127)
-    }
+    exitUnlessLoaded(pipe_curl_load())
     _ = OpenSSL.started
     return pipe_curl_global_init(Int(CURL_GLOBAL_ALL))
 }()

@@ -1,4 +1,4 @@
-import COpenSSL
+import CLibraries
 
 /// SHA-256 (FIPS 180-4), for fingerprints of specs, stages and calls. Not for secrets.
 ///
@@ -64,7 +64,7 @@ private final class DigestContext: @unchecked Sendable {
     /// (An `EVP_MD` is immutable once fetched, and shared by every thread.)
     nonisolated(unsafe) static let algorithm: OpaquePointer = {
         _ = OpenSSL.started
-        guard let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else {
+        guard let algorithm = pipe_EVP_MD_fetch(nil, "SHA256", nil) else {
             fatalError("pipe: OpenSSL offers no SHA-256 (is OPENSSL_CONF leaving out its default provider?)")
         }
         return algorithm
@@ -72,19 +72,19 @@ private final class DigestContext: @unchecked Sendable {
 
     init() {
         context = Self.newContext()
-        Self.check(EVP_DigestInit_ex2(context, Self.algorithm, nil))
+        Self.check(pipe_EVP_DigestInit_ex2(context, Self.algorithm, nil))
     }
 
     init(copying other: DigestContext) {
         context = Self.newContext()
-        Self.check(EVP_MD_CTX_copy_ex(context, other.context))
+        Self.check(pipe_EVP_MD_CTX_copy_ex(context, other.context))
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit { pipe_EVP_MD_CTX_free(context) }
 
     func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        Self.check(EVP_DigestUpdate(context, base, bytes.count))
+        Self.check(pipe_EVP_DigestUpdate(context, base, bytes.count))
     }
 
     /// Finished on a copy, so that this context can go on.
@@ -92,12 +92,14 @@ private final class DigestContext: @unchecked Sendable {
         let copy = DigestContext(copying: self)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        Self.check(EVP_DigestFinal_ex(copy.context, &digest, &length) == 1 && length == 32 ? 1 : 0)
+        Self.check(pipe_EVP_DigestFinal_ex(copy.context, &digest, &length) == 1 && length == 32 ? 1 : 0)
         return digest
     }
 
+    /// A new context; OpenSSL loaded and its SHA-256 fetched first (`algorithm`).
     private static func newContext() -> OpaquePointer {
-        guard let context = EVP_MD_CTX_new() else { fatalError("pipe: out of memory (OpenSSL's digest context)") }
+        _ = algorithm
+        guard let context = pipe_EVP_MD_CTX_new() else { fatalError("pipe: out of memory (OpenSSL's digest context)") }
         return context
     }
 
