@@ -19,17 +19,17 @@ public struct RunLifecycle: Sendable {
         self.holdsRuns = holdsRuns
     }
 
-    /// The spec's hash and path as the last run recorded them: a batch starts thousands of
+    /// The spec's digest and path as the last run recorded them: a batch starts thousands of
     /// runs of one spec, and hashes it once.
-    private let lastSpec = Locked<(bytes: [UInt8], path: String, hash: String, absolute: String)?>(nil)
+    private let lastSpec = Locked<(bytes: [UInt8], path: String, digest: SpecDigest, absolute: String)?>(nil)
 
-    private func specHashAndPath(_ pipeline: CompiledPipeline, _ specPath: String) -> (hash: String, path: String) {
+    private func specDigestAndPath(_ pipeline: CompiledPipeline, _ specPath: String) -> (digest: SpecDigest, path: String) {
         let bytes = pipeline.source.bytes
-        if let last = lastSpec.withLock({ $0 }), last.path == specPath, last.bytes == bytes { return (last.hash, last.absolute) }
-        let hash = SHA256.hex(String(decoding: bytes, as: UTF8.self))
+        if let last = lastSpec.withLock({ $0 }), last.path == specPath, last.bytes == bytes { return (last.digest, last.absolute) }
+        let digest = SpecDigest(text: String(decoding: bytes, as: UTF8.self))
         let absolute = StoreFile.isCanonical(specPath) ? specPath : URL(fileURLWithPath: specPath).path
-        lastSpec.withLock { $0 = (bytes, specPath, hash, absolute) }
-        return (hash, absolute)
+        lastSpec.withLock { $0 = (bytes, specPath, digest, absolute) }
+        return (digest, absolute)
     }
 
     /// A recorded run to continue. This process holds it until the run that continues it
@@ -181,9 +181,9 @@ public struct RunLifecycle: Sendable {
 
     @inline(never)
     private func newRun(specPath: String, pipeline: CompiledPipeline, input: JSONValue, traceID: String, resuming: String?) -> NewRun {
-        let spec = specHashAndPath(pipeline, specPath)
+        let spec = specDigestAndPath(pipeline, specPath)
         return NewRun(
-            specPath: spec.path, specHash: spec.hash,
+            specPath: spec.path, specDigest: spec.digest,
             pipelineName: pipeline.name, input: pipeline.record.input(input), traceID: traceID, resumedFrom: resuming,
             held: holdsRuns)
     }

@@ -2,8 +2,9 @@
 public struct NewRun: Sendable {
     /// The spec file; the store keeps it absolute, so `last` works from any folder.
     public var specPath: String
-    /// SHA-256 of the spec's text.
-    public var specHash: String
+    /// SHA-256 of the spec's text, made where it is first read (`SpecDigest`).
+    public var specHash: String { specDigest.hex }
+    let specDigest: SpecDigest
     public var pipelineName: String
     public var input: JSONValue
     /// The W3C trace id (32 hex) of the run's trace events.
@@ -19,13 +20,51 @@ public struct NewRun: Sendable {
         specPath: String, specHash: String, pipelineName: String, input: JSONValue, traceID: String,
         resumedFrom: String? = nil, held: Bool = true
     ) {
+        self.init(
+            specPath: specPath, specDigest: SpecDigest(made: specHash), pipelineName: pipelineName, input: input, traceID: traceID,
+            resumedFrom: resumedFrom, held: held)
+    }
+
+    init(
+        specPath: String, specDigest: SpecDigest, pipelineName: String, input: JSONValue, traceID: String, resumedFrom: String?,
+        held: Bool
+    ) {
         self.specPath = specPath
-        self.specHash = specHash
+        self.specDigest = specDigest
         self.pipelineName = pipelineName
         self.input = input
         self.traceID = traceID
         self.resumedFrom = resumedFrom
         self.held = held
+    }
+}
+
+/// A spec's SHA-256, made the first time it is read: where the store writes a run's start,
+/// which for `pipe run` is the store's queue while the first call is in flight, not the
+/// command's thread before that call (which would wait for OpenSSL's SHA-256 to be fetched,
+/// some 3M instructions beside libcurl's start: a cost only recorded runs had). One value for
+/// every run of one spec (a batch's items), hashed once.
+final class SpecDigest: Sendable {
+    private let text: String
+    private let made: Locked<String?>
+
+    init(text: String) {
+        self.text = text
+        made = Locked(nil)
+    }
+
+    init(made hex: String) {
+        text = ""
+        made = Locked(hex)
+    }
+
+    var hex: String {
+        made.withLock { made in
+            if let made { return made }
+            let hex = SHA256.hex(text)
+            made = hex
+            return hex
+        }
     }
 }
 
