@@ -11,8 +11,10 @@ public final class HTTPClient: Sendable {
     public static let shared = HTTPClient()
 
     /// Starts making `shared` (libcurl's and OpenSSL's start, the client's thread) on a thread
-    /// of its own, so that it is ready, or nearly, when the first call needs it; and OpenSSL's
-    /// SHA-256, which a recorded run's start needs (`SHA256.prepare`).
+    /// of its own, so that it is ready, or nearly, when the first call needs it; then OpenSSL's
+    /// SHA-256 (`SHA256.prepare`), which a run hashes with before its first call for `--cache`
+    /// and `--resume` and a `record: hashed` input, and its store's queue while that call is
+    /// in flight (the run's spec, its fingerprints).
     /// Once a process: a second call does nothing.
     public static func prepareShared() {
         _ = prepared
