@@ -284,7 +284,7 @@ private final class Run {
         if let stop = prepareTurn() { return end(stop) }
         if cacheKey != nil, let outcome = await cached() { return end(outcome) }
         let reservation: BudgetLedger.Reservation
-        switch await reserve() {
+        switch reserve() {
         case .success(let made): reservation = made
         case .failure(let error): return end(.failed(.budget(error)))
         }
@@ -351,10 +351,10 @@ private final class Run {
     }
 
     @inline(never)
-    private func reserve() async -> Result<BudgetLedger.Reservation, BudgetLedger.Exceeded> {
+    private func reserve() -> Result<BudgetLedger.Reservation, BudgetLedger.Exceeded> {
         guard let request else { return .success(BudgetLedger.Reservation(tokens: 0, cost: 0)) }
         do {
-            return .success(try await ledger.reserve(
+            return .success(try ledger.reserve(
                 stage: unit, inputTokens: request.inputTokenEstimate(schemaCharacters: schemaCharacters),
                 maxOutputTokens: stage.maxTokens, price: model.price))
         } catch {
@@ -367,7 +367,7 @@ private final class Run {
     private func failed(_ error: ProviderError, reservation: BudgetLedger.Reservation, circuit: Locked<[CircuitEvent]>) async
         -> Step
     {
-        await ledger.settle(reservation, usage: .zero, price: model.price)
+        ledger.settle(reservation, usage: .zero, price: model.price)
         if case .cancelled = error { return end(.cancelled) }
         if Task.isCancelled { return end(.cancelled) }
         if let request {
@@ -381,7 +381,7 @@ private final class Run {
         // A request the API rejects (400, 401, 403, 404) will not work on retry.
         guard error.isTransient else { return end(.failed(lastError)) }
         // After a budget stop, no pause: the next attempt is refused at once.
-        if retry < stage.retries, await ledger.stop == nil {
+        if retry < stage.retries, ledger.stop == nil {
             let delay = context.retryPolicy.delay(retry: retry + 1, retryAfter: error.retryAfter)
             events(.retrying(unit: unit, attempt: attempts, reason: lastError, delay: delay))
             do { try await Task.sleep(for: delay) } catch { return end(.cancelled) }
@@ -394,7 +394,7 @@ private final class Run {
     private func answered(_ turnReply: ModelReply, reservation: BudgetLedger.Reservation, circuit: Locked<[CircuitEvent]>) async
         -> Step
     {
-        await ledger.settle(reservation, usage: turnReply.usage, price: model.price)
+        ledger.settle(reservation, usage: turnReply.usage, price: model.price)
         circuitNotes = circuit.withLock { $0 }.compactMap(\.note)
         usage = usage + turnReply.usage
         cost = model.price.map { BudgetLedger.cost(turnReply.usage, $0) }
