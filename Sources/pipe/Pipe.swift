@@ -95,8 +95,7 @@ struct Pipe: AsyncParsableCommand {
     /// `fullConfiguration` again (`HelpTests`).
     private static func parsedArguments() throws -> ParsableCommand {
         let asksForCompletions = CommandLine.arguments.dropFirst().contains { $0.contains("--generate-completion-script") }
-        if asksForCompletions { return try parseAsRoot() }
-        parsingWithoutCompletions.store(true, ordering: .relaxed)
+        parsingWithoutCompletions.store(!asksForCompletions, ordering: .relaxed)
         defer { parsingWithoutCompletions.store(false, ordering: .relaxed) }
         return try parseAsRoot()
     }
