@@ -81,27 +81,87 @@ public struct ResolvedModel: Sendable, Hashable {
 /// wrappers the scheduler applies around it: `when`, `approve`, `for_each`, a loop) and its
 /// `kind`, what it does when it runs.
 public struct CompiledStage: Sendable {
-    public var name: String
-    public var span: Span
+    public var name: String {
+        _read { yield fields.value.name }
+        _modify { yield &fields.value.name }
+    }
+    public var span: Span {
+        _read { yield fields.value.span }
+        _modify { yield &fields.value.span }
+    }
     /// What the stage does: today a model completion (`StageKind`).
-    public var kind: StageKind
+    public var kind: StageKind {
+        _read { yield fields.value.kind }
+        _modify { yield &fields.value.kind }
+    }
     /// Nil: the stage produces a string.
-    public var outputSchema: JSONValue?
+    public var outputSchema: JSONValue? {
+        _read { yield fields.value.outputSchema }
+        _modify { yield &fields.value.outputSchema }
+    }
     /// Direct dependencies, in declaration order.
-    public var dependencies: [String]
+    public var dependencies: [String] {
+        _read { yield fields.value.dependencies }
+        _modify { yield &fields.value.dependencies }
+    }
     /// `for_each`: the stage runs once per item; its value is the list of the items' outputs.
-    public var forEach: ForEachSpec?
+    public var forEach: ForEachSpec? {
+        _read { yield fields.value.forEach }
+        _modify { yield &fields.value.forEach }
+    }
     /// `when:`: the stage runs only if this holds; otherwise it is skipped and has no value.
-    public var when: Expression?
+    public var when: Expression? {
+        _read { yield fields.value.when }
+        _modify { yield &fields.value.when }
+    }
     /// `approve: true`: the run stops before this stage until a person approves it.
-    public var approve: Bool = false
+    public var approve: Bool {
+        _read { yield fields.value.approve }
+        _modify { yield &fields.value.approve }
+    }
     /// The loop the stage belongs to (the name of the loop's stage with `loop:`), if any.
-    public var loop: String?
+    public var loop: String? {
+        _read { yield fields.value.loop }
+        _modify { yield &fields.value.loop }
+    }
     /// How many times the stage may run, at most: a loop's `max_iterations` times the
     /// `maxItems` of a fan-out's list (1 when the list is not bounded).
-    public var maxRuns: Int = 1
+    public var maxRuns: Int {
+        _read { yield fields.value.maxRuns }
+        _modify { yield &fields.value.maxRuns }
+    }
     /// `on_error`: what the run does when the stage fails after its retries and fallbacks.
-    public var onError: OnError = .fail
+    public var onError: OnError {
+        _read { yield fields.value.onError }
+        _modify { yield &fields.value.onError }
+    }
+
+    init(
+        name: String, span: Span, kind: StageKind, outputSchema: JSONValue?, dependencies: [String], forEach: ForEachSpec?,
+        when: Expression?, approve: Bool, loop: String?, maxRuns: Int, onError: OnError
+    ) {
+        fields = CopyOnWrite(Fields(
+            name: name, span: span, kind: kind, outputSchema: outputSchema, dependencies: dependencies, forEach: forEach,
+            when: when, approve: approve, loop: loop, maxRuns: maxRuns, onError: onError))
+    }
+
+    /// A stage's fields take about 1 KB, and the compiler and the runner copy each stage
+    /// several times (BENCHMARKS.md, session 22).
+    private var fields: CopyOnWrite<Fields>
+
+    private struct Fields: Sendable {
+        var name: String
+        var span: Span
+        var kind: StageKind
+        var outputSchema: JSONValue?
+        var dependencies: [String]
+        var forEach: ForEachSpec?
+        var when: Expression?
+        var approve: Bool
+        var loop: String?
+        var maxRuns: Int
+        var onError: OnError
+    }
 
     /// Every template of the stage, in the order its kind reads them.
     public var templates: [Template] { kind.templates }

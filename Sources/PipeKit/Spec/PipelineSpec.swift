@@ -97,38 +97,109 @@ public struct StageSettings: Sendable {
 
 /// A stage as written under `stages:`.
 public struct StageSpec: Sendable {
-    public var name: Located<String>
-    public var settings = StageSettings()
-    public var prompt: Template?
+    public var name: Located<String> {
+        _read { yield fields.value.name }
+        _modify { yield &fields.value.name }
+    }
+    public var settings: StageSettings {
+        _read { yield fields.value.settings }
+        _modify { yield &fields.value.settings }
+    }
+    public var prompt: Template? {
+        _read { yield fields.value.prompt }
+        _modify { yield &fields.value.prompt }
+    }
     /// Nil: the stage produces a string.
-    public var outputSchema: SchemaSource?
-    public var needs: [Located<String>] = []
+    public var outputSchema: SchemaSource? {
+        _read { yield fields.value.outputSchema }
+        _modify { yield &fields.value.outputSchema }
+    }
+    public var needs: [Located<String>] {
+        _read { yield fields.value.needs }
+        _modify { yield &fields.value.needs }
+    }
     /// `for_each`: the stage runs once per item of an array.
-    public var forEach: ForEachSpec?
+    public var forEach: ForEachSpec? {
+        _read { yield fields.value.forEach }
+        _modify { yield &fields.value.forEach }
+    }
     /// `loop:` on the last stage of a group that repeats (critic → revise).
-    public var loop: LoopSpec?
+    public var loop: LoopSpec? {
+        _read { yield fields.value.loop }
+        _modify { yield &fields.value.loop }
+    }
     /// `when:`: the stage runs only if this condition holds; otherwise it is skipped.
-    public var when: Expression?
+    public var when: Expression? {
+        _read { yield fields.value.when }
+        _modify { yield &fields.value.when }
+    }
     /// `approve: true`: a person approves the stage before it runs.
-    public var approve: Located<Bool>?
+    public var approve: Located<Bool>? {
+        _read { yield fields.value.approve }
+        _modify { yield &fields.value.approve }
+    }
     /// `tools: [git.git_log, clock]`: the tools the model may call (`server.tool`, or a
     /// server for all its tools); nil when the stage has no `tools`.
-    public var tools: [Located<String>]?
+    public var tools: [Located<String>]? {
+        _read { yield fields.value.tools }
+        _modify { yield &fields.value.tools }
+    }
     /// `mock:`: the replies the mock provider gives this stage, in turn (for a command
     /// stage, what `--mock` answers instead of running it).
-    public var mock: [(value: JSONValue, node: YAMLNode)] = []
+    public var mock: [(value: JSONValue, node: YAMLNode)] {
+        _read { yield fields.value.mock }
+        _modify { yield &fields.value.mock }
+    }
     /// `run:` (with `shell`, `stdin`, `env`): a command stage, which runs a program instead
     /// of calling a model.
-    public var command: CommandSpec?
+    public var command: CommandSpec? {
+        _read { yield fields.value.command }
+        _modify { yield &fields.value.command }
+    }
     /// `on_error:`: what the run does when the stage fails after its retries and fallbacks.
-    public var onError: OnErrorSpec?
+    public var onError: OnErrorSpec? {
+        _read { yield fields.value.onError }
+        _modify { yield &fields.value.onError }
+    }
     /// `pipeline:` (with `input`): a stage that runs another spec.
-    public var pipeline: ChildPipelineSpec?
-    public var span: Span
+    public var pipeline: ChildPipelineSpec? {
+        _read { yield fields.value.pipeline }
+        _modify { yield &fields.value.pipeline }
+    }
+    public var span: Span {
+        _read { yield fields.value.span }
+        _modify { yield &fields.value.span }
+    }
 
     public init(name: Located<String>, span: Span) {
-        self.name = name
-        self.span = span
+        fields = CopyOnWrite(Fields(name: name, span: span))
+    }
+
+    /// A stage's fields take 1.8 KB, and the compiler's passes copy each stage many times: a
+    /// wide spec's compile spent a third of its time copying them (BENCHMARKS.md, session 22).
+    private var fields: CopyOnWrite<Fields>
+
+    private struct Fields: Sendable {
+        var name: Located<String>
+        var settings = StageSettings()
+        var prompt: Template?
+        var outputSchema: SchemaSource?
+        var needs: [Located<String>] = []
+        var forEach: ForEachSpec?
+        var loop: LoopSpec?
+        var when: Expression?
+        var approve: Located<Bool>?
+        var tools: [Located<String>]?
+        var mock: [(value: JSONValue, node: YAMLNode)] = []
+        var command: CommandSpec?
+        var onError: OnErrorSpec?
+        var pipeline: ChildPipelineSpec?
+        var span: Span
+
+        init(name: Located<String>, span: Span) {
+            self.name = name
+            self.span = span
+        }
     }
 }
 
