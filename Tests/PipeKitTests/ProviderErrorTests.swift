@@ -174,6 +174,7 @@ struct ProviderErrorTests {
         // Its start without its end, or its end without its start, is no key.
         let half = String(providerTestKey.dropLast())
         #expect(mapper.redact("nearly \(half)") == "nearly \(half)")
+        #expect(mapper.redact("\(half)\(providerTestKey)\(half)") == "\(half)<redacted>\(half)")
         #expect(mapper.redact(String(providerTestKey.dropFirst())) == String(providerTestKey.dropFirst()))
         #expect(mapper.redact("") == "")
     }

@@ -59,8 +59,8 @@ struct ProviderErrorMapper: Sendable {
 
     /// `text` with every occurrence of the API key replaced.
     func redact(_ text: String) -> String {
-        guard let key = apiKey?.value, !key.isEmpty, text.containsBytes(of: key) else { return text }
-        return text.replacing(key, with: "<redacted>")
+        guard let key = apiKey?.value, !key.isEmpty else { return text }
+        return text.replacingBytes(of: key, with: "<redacted>")
     }
 
     /// One line of at most 300 characters.
