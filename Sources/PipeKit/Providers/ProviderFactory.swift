@@ -17,6 +17,8 @@ public struct ProviderFactory: Sendable {
     public let forceMock: Bool
     /// One mock for the run, so that a stage's `mock:` replies are used in turn.
     let mock: MockProvider
+    /// The providers made so far, by model: each of a run's calls asks for its model's.
+    private let made = Locked<[ResolvedModel: any ModelProvider]>([:])
 
     /// - Parameter mockReplies: each stage's `mock:` values, for the mock provider.
     public init(
@@ -31,9 +33,12 @@ public struct ProviderFactory: Sendable {
 
     public func provider(for model: ResolvedModel) throws(ProviderError) -> any ModelProvider {
         guard !forceMock, let api = model.provider.api, let baseURL = baseURL(for: model) else { return mock }
+        if let provider = made.withLock({ $0[model] }) { return provider }
         let endpoint = ProviderEndpoint(baseURL: baseURL, apiKey: try apiKey(for: model, baseURL: baseURL), client: client)
-        return CircuitBreakers.shared.guarding(
+        let provider = CircuitBreakers.shared.guarding(
             RateLimits.shared.pace(api.make(endpoint), model: model, baseURL: baseURL), model: model, baseURL: baseURL)
+        made.withLock { $0[model] = provider }
+        return provider
     }
 
     /// Where the model's API is: the spec's `base_url`, the environment, or the default; nil

@@ -212,6 +212,8 @@ public struct PipelineRunner: Sendable {
         let validator: JSONSchema?
         /// No wrapper but the permit: no `approve`, no `for_each`, not a child spec.
         let plain: Bool
+        /// The names the stage may read (`CompiledStage.reads`), for each of its runs.
+        let reads: Set<String>
         /// What the stage's fingerprint holds besides its rendered inputs, made when first
         /// needed (a recorded run's stage record) and then kept for every run of the runner.
         var fingerprintParts: Fingerprint.StageParts {
@@ -230,6 +232,7 @@ public struct PipelineRunner: Sendable {
             executor = stage.kind.executor
             self.validator = validator
             plain = if case .pipeline = stage.kind { false } else { !stage.approve && stage.forEach == nil }
+            reads = stage.reads
         }
     }
 

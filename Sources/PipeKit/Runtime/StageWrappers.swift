@@ -9,13 +9,13 @@ extension PipelineRunner {
         case run(@Sendable () async -> Ended)
     }
 
-    /// The values of `values` that `stage` may read (`CompiledStage.reads`), as a dictionary
-    /// of its own. The scheduler adds each stage's value to its dictionary while the stages
-    /// started before run: had they kept that dictionary, every value added would copy it
-    /// whole (500 stages: 500 copies of up to 500 values, on the thread that drives HTTP).
-    static func values(_ values: [String: JSONValue], readBy stage: CompiledStage) -> [String: JSONValue] {
+    /// The values of `values` that a stage may read (`reads`, its `CompiledStage.reads`), as a
+    /// dictionary of its own. The scheduler adds each stage's value to its dictionary while
+    /// the stages started before run: had they kept that dictionary, every value added would
+    /// copy it whole (500 stages: 500 copies of up to 500 values, on the thread that drives HTTP).
+    static func values(_ values: [String: JSONValue], readBy reads: Set<String>) -> [String: JSONValue] {
         var visible: [String: JSONValue] = [:]
-        for name in stage.reads {
+        for name in reads {
             if let value = values[name] { visible[name] = value }
         }
         return visible
@@ -39,7 +39,7 @@ extension PipelineRunner {
             let stage = planned.stage
             let context = StageContext(
                 planned, unit: RunUnitID(stage: options.unitPrefix + stage.name, iteration: iteration),
-                renderer: TemplateRenderer(values: Self.values(values, readBy: stage)), ledger: ledger, resolveProvider: resolveProvider,
+                renderer: TemplateRenderer(values: Self.values(values, readBy: planned.reads)), ledger: ledger, resolveProvider: resolveProvider,
                 retryPolicy: options.retryPolicy, deadline: deadline, journal: options.journal,
                 cacheEverything: options.cacheEverything, mockCommands: options.mockCommands,
                 liveProgress: options.liveProgress, toolServers: options.activeTools,
