@@ -72,11 +72,6 @@ public struct ReceivedEvents: Sendable {
         stream.parseKept()
         return stream.events
     }
-
-    /// Whether at most `limit` bytes arrived (and so were kept unparsed, or as the body).
-    public func received(atMost limit: Int) -> Bool {
-        !stream.parsing && stream.kept.count + stream.otherBody.count <= limit
-    }
 }
 
 private struct EventStreamState: Sendable {

@@ -22,11 +22,9 @@ protocol StreamedReplyReader: Sendable {
 ///
 /// Two ways, one result: with `live` progress (a terminal shows the reply as it grows), each
 /// event is read as it arrives, on the HTTP client's thread; without, the client's thread
-/// only keeps the bytes, and the events are read once the transfer has ended: off that
-/// thread (`pipe run` stages prefer it) when the reply is large, so that it is free sooner
-/// for the other calls' replies and requests, and at once when it is small (up to
-/// `ReplyBlocks.inlineParseCharacters` bytes), which takes less than the hop to another
-/// thread and back. The reply, its errors and its limits are the same either way.
+/// only keeps the bytes, and the events are read once the transfer has ended, off that
+/// thread (`pipe run` stages prefer it), so that it is free sooner for the other calls'
+/// replies and requests. The reply, its errors and its limits are the same either way.
 enum StreamingCall {
     /// The reader after the last event, or after the whole reply of a server that ignored
     /// `stream: true`; a stream that ended before the reply was complete fails.
@@ -40,14 +38,12 @@ enum StreamingCall {
     ) async throws(ProviderError) -> Reader {
         guard live else {
             let received = await client.receiveEvents(httpRequest, maxEventBytes: ReplyLimit.eventBytes)
-            @Sendable func read() throws(ProviderError) -> Reader {
+            return try await withTaskExecutorPreference(globalConcurrentExecutor) { () throws(ProviderError) -> Reader in
                 var received = received
                 var reader = Reader()
                 for event in received.events() { _ = reader.read(event) }
                 return try reply(reader, after: received.outcome, mapper: mapper, progress: progress, reportEvents: true)
             }
-            if received.received(atMost: ReplyBlocks.inlineParseCharacters) { return try read() }
-            return try await withTaskExecutorPreference(globalConcurrentExecutor) { () throws(ProviderError) -> Reader in try read() }
         }
         let state = Locked(Reader())
         let outcome: Result<HTTPResponse, HTTPError>

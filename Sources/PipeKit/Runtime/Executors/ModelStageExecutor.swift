@@ -484,7 +484,7 @@ private final class Run {
     @inline(never)
     private func check(_ text: String) async -> Checked {
         let (structured, validator) = (context.stage.outputSchema != nil, validator)
-        @Sendable func checked() -> Checked {
+        return await offHTTPThread {
             switch ReplyParser.value(of: text, structured: structured) {
             case .failure(let error): return .notJSON(error.message)
             case .success(let value):
@@ -492,9 +492,6 @@ private final class Run {
                 return errors.isEmpty ? .value(value) : .invalid(errors)
             }
         }
-        // A small text answer is checked where it is: there is nothing to parse or validate.
-        if !structured, validator == nil, text.utf8.count <= ReplyBlocks.inlineParseCharacters { return checked() }
-        return await offHTTPThread(checked)
     }
 
     /// Tells the journal and the event stream that a call completed.
