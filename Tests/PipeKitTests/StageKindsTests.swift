@@ -25,6 +25,35 @@ import Testing
         }
     }
 
+    /// A stage shares its fields with its copies until one of them changes (`CopyOnWrite`):
+    /// a copy that `--mock`, `pipe test` or a provider batch changes leaves the pipeline, and
+    /// the spec, it came from as they were.
+    @Test func aChangedCopyOfAStageLeavesTheStageItCameFromAsItWas() throws {
+        let pipeline = try compileSpec("""
+            version: 1
+            models: { m: { provider: mock } }
+            defaults: { model: m }
+            stages:
+              a: { prompt: "p" }
+              b: { prompt: "{{ a }}" }
+            """)
+        var copy = pipeline
+        copy.stages[1].approve = true
+        copy.stages[1].dependencies.append("c")
+        copy.stages[1].name = "c"
+        #expect(copy.stages.map(\.name) == ["a", "c"] && copy.stages[1].approve && copy.stages[1].dependencies == ["a", "c"])
+        #expect(pipeline.stages.map(\.name) == ["a", "b"] && !pipeline.stages[1].approve && pipeline.stages[1].dependencies == ["a"])
+
+        let span = Span.fileStart("test.yaml")
+        var stage = StageSpec(name: Located("a", at: span), span: span)
+        stage.needs = [Located("x", at: span)]
+        let kept = stage
+        stage.needs.append(Located("y", at: span))
+        stage.settings.maxTokens = Located(5, at: span)
+        #expect(kept.needs.map(\.value) == ["x"] && kept.settings.maxTokens == nil)
+        #expect(stage.needs.map(\.value) == ["x", "y"] && stage.settings.maxTokens?.value == 5)
+    }
+
     static let model = ResolvedModel(name: "fast", provider: .anthropic, model: "claude-test", baseURL: nil, apiKeyEnv: nil, price: nil)
 
     @Test func eachStageFailureSaysWhatWentWrongInTodaysWords() throws {

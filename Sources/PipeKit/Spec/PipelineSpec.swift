@@ -175,8 +175,9 @@ public struct StageSpec: Sendable {
         fields = CopyOnWrite(Fields(name: name, span: span))
     }
 
-    /// A stage's fields take 1.8 KB, and the compiler's passes copy each stage many times: a
-    /// wide spec's compile spent a third of its time copying them (BENCHMARKS.md, session 22).
+    /// A stage's fields take 1.8 KB, and the compiler's passes copy each stage many times:
+    /// copied whole, they made `memmove` a third of a 500-stage compile, which sharing them
+    /// halved (BENCHMARKS.md, session 22).
     private var fields: CopyOnWrite<Fields>
 
     private struct Fields: Sendable {
