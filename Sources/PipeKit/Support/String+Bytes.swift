@@ -7,17 +7,7 @@ extension String {
     func containsBytes(of other: String) -> Bool {
         var (text, other) = (self, other)
         return text.withUTF8 { text in
-            other.withUTF8 { other in
-                guard let first = other.first else { return true }
-                guard other.count <= text.count else { return false }
-                var start = 0
-                while start + other.count <= text.count {
-                    guard let found = text[start...(text.count - other.count)].firstIndex(of: first) else { return false }
-                    if memcmp(text.baseAddress! + found, other.baseAddress!, other.count) == 0 { return true }
-                    start = found + 1
-                }
-                return false
-            }
+            other.withUTF8 { other in other.isEmpty || text.offset(of: other, from: 0) != nil }
         }
     }
 
@@ -29,24 +19,32 @@ extension String {
         var (text, other) = (self, other)
         return text.withUTF8 { text in
             other.withUTF8 { other -> String in
-                guard let first = other.first, other.count <= text.count else { return self }
+                guard !other.isEmpty else { return self }
                 var result: [UInt8] = []
-                var (copied, start) = (0, 0)
-                while start + other.count <= text.count,
-                    let found = text[start...(text.count - other.count)].firstIndex(of: first)
-                {
-                    guard memcmp(text.baseAddress! + found, other.baseAddress!, other.count) == 0 else {
-                        start = found + 1
-                        continue
-                    }
+                var copied = 0
+                while let found = text.offset(of: other, from: copied) {
                     result += text[copied..<found]
                     result += replacement.utf8
-                    (copied, start) = (found + other.count, found + other.count)
+                    copied = found + other.count
                 }
                 guard copied > 0 else { return self }
                 result += text[copied...]
                 return String(decoding: result, as: UTF8.self)
             }
         }
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Where `other` (not empty) first occurs at or after `start`, compared byte by byte.
+    fileprivate func offset(of other: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let first = other.first else { return nil }
+        var start = start
+        while start + other.count <= count {
+            guard let found = self[start...(count - other.count)].firstIndex(of: first) else { return nil }
+            if memcmp(baseAddress! + found, other.baseAddress!, other.count) == 0 { return found }
+            start = found + 1
+        }
+        return nil
     }
 }
