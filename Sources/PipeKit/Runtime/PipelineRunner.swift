@@ -216,14 +216,7 @@ public struct PipelineRunner: Sendable {
         let reads: Set<String>
         /// What the stage's fingerprint holds besides its rendered inputs, made when first
         /// needed (a recorded run's stage record) and then kept for every run of the runner.
-        var fingerprintParts: Fingerprint.StageParts {
-            madeParts.withLock { parts in
-                if let parts { return parts }
-                let made = Fingerprint.StageParts(stage)
-                parts = made
-                return made
-            }
-        }
+        var fingerprintParts: Fingerprint.StageParts { madeParts.value { Fingerprint.StageParts(stage) } }
         private let madeParts = Locked<Fingerprint.StageParts?>(nil)
 
         init(_ stage: CompiledStage, validator: JSONSchema?) {

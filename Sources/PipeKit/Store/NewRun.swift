@@ -58,14 +58,7 @@ final class SpecDigest: Sendable {
         made = Locked(hex)
     }
 
-    var hex: String {
-        made.withLock { made in
-            if let made { return made }
-            let hex = SHA256.hex(text)
-            made = hex
-            return hex
-        }
-    }
+    var hex: String { made.value { SHA256.hex(text) } }
 }
 
 /// What the store records when a run ends.

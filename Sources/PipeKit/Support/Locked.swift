@@ -17,3 +17,16 @@ final class Locked<State>: @unchecked Sendable {
         return try body(&state)
     }
 }
+
+extension Locked {
+    /// The value `make` makes the first time it is asked for (under the lock, so once), then
+    /// the same value.
+    func value<Value>(orMake make: () -> Value) -> Value where State == Value? {
+        withLock { state in
+            if let state { return state }
+            let made = make()
+            state = made
+            return made
+        }
+    }
+}
