@@ -53,9 +53,12 @@ import Testing
         #expect(gaps.records == nil && gaps.end == nil)
         let detail = try #require(try await reader.run(run.id))
         #expect(detail.row.status == .succeeded)
-        // In the order they ended, which is the order they were handed over.
-        #expect(detail.stages.map(\.stage) == provider.calls.map(\.stage) && detail.stages.allSatisfy { $0.status == .succeeded })
-        #expect(detail.calls.map(\.stage) == provider.calls.map(\.stage) && detail.calls.allSatisfy { $0.status == .ok })
+        // In the order they were handed over: `a` first, `d` last; `b` and `c` run at once, so
+        // theirs may come in either order (a test on a busy machine saw both).
+        for order in [detail.stages.map(\.stage), detail.calls.map(\.stage)] {
+            #expect(order.first == "a" && order.last == "d" && Set(order.dropFirst().dropLast()) == ["b", "c"] && order.count == 4)
+        }
+        #expect(detail.stages.allSatisfy { $0.status == .succeeded } && detail.calls.allSatisfy { $0.status == .ok })
         #expect(detail.output == "d(D b(B a(A x)) c(C a(A x)))")
     }
 
