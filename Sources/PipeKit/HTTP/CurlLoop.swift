@@ -26,7 +26,10 @@ private let curlGlobalSetup: CURLcode = {
 ///
 /// It is also a `TaskExecutor`: tasks that prefer it (`HTTPClient.executor`) run on the
 /// loop's thread between transfers, so a finished transfer resumes its task, and the task's
-/// next request starts, without waking any other thread.
+/// next request starts, without waking any other thread. The requests a task makes start
+/// before the next task runs, and a new connection's first request goes out as soon as
+/// the connection is made, not once every transfer started with it has begun connecting
+/// (BENCHMARKS.md, session 23).
 final class CurlLoop: TaskExecutor, @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer, CheckedContinuation<CurlTransfer.Outcome, Never>)
@@ -65,6 +68,8 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
     private var timerDue: UInt64?
     /// libcurl acted since the finished transfers were last read.
     private var acted = false
+    /// Sockets libcurl began connecting since it last acted on them (`actOnConnecting`).
+    private var connecting: [Int32] = []
 
     init() {
         precondition(curlGlobalSetup == CURLE_OK, "curl_global_init failed")
@@ -75,7 +80,13 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         _ = pipe_curl_multi_setopt_socket_callback(multi) { _, socket, what, context, _ in
             guard let context else { return -1 }
             let loop = Unmanaged<CurlLoop>.fromOpaque(context).takeUnretainedValue()
-            if what == Int32(CURL_POLL_REMOVE) { loop.sockets.unwatch(socket) } else { loop.sockets.watch(socket, for: what) }
+            if what == Int32(CURL_POLL_REMOVE) {
+                loop.sockets.unwatch(socket)
+            } else {
+                // A new socket to watch for writing is a connection being made.
+                if what & Int32(CURL_POLL_OUT) != 0, !loop.sockets.isWatched(socket) { loop.connecting.append(socket) }
+                loop.sockets.watch(socket, for: what)
+            }
             return 0
         }
         _ = pipe_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
@@ -177,24 +188,20 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
             }
             if shuttingDown {
                 for job in jobs { globalConcurrentExecutor.enqueue(job) }
-            } else {
-                for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
-            }
-            for command in commands {
-                switch command {
-                case .add(let transfer, let continuation):
-                    start(transfer, continuation: continuation)
-                case .cancel(let transfer):
-                    // Ignored when the transfer already finished, or has not been added yet
-                    // (then `start` sees `cancelRequested`).
-                    if isActive(transfer) { finish(transfer, .failure(.cancelled)) }
-                }
-            }
-            if shuttingDown {
+                perform(commands)
                 for transfer in Array(active.values) { finish(transfer, .failure(.cancelled)) }
                 return
             }
+            perform(commands)
             runDueTimer()
+            // Each job's requests are sent before the next job runs: when a wave of replies
+            // resumes many tasks at once, the first next request does not wait for the last
+            // task, and the next wave's replies come back spread as the work was, not bunched.
+            for job in jobs {
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                perform(takeCommands())
+                runDueTimer()
+            }
             collectFinished()
             // Jobs that the transfers just finished resumed run before the loop waits.
             if inbox.withLock({ !$0.jobs.isEmpty || !$0.commands.isEmpty }) { continue }
@@ -206,6 +213,27 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
             }
             runDueTimer()
             collectFinished()
+        }
+    }
+
+    /// The commands queued since the inbox was last read, leaving its jobs.
+    private func takeCommands() -> [Command] {
+        inbox.withLock { inbox in
+            defer { inbox.commands = [] }
+            return inbox.commands
+        }
+    }
+
+    private func perform(_ commands: [Command]) {
+        for command in commands {
+            switch command {
+            case .add(let transfer, let continuation):
+                start(transfer, continuation: continuation)
+            case .cancel(let transfer):
+                // Ignored when the transfer already finished, or has not been added yet
+                // (then `start` sees `cancelRequested`).
+                if isActive(transfer) { finish(transfer, .failure(.cancelled)) }
+            }
         }
     }
 
@@ -223,6 +251,20 @@ final class CurlLoop: TaskExecutor, @unchecked Sendable {
         var running: Int32 = 0
         _ = pipe_curl_multi_socket_action(multi, pipe_curl_socket_timeout, 0, &running)
         acted = true
+        actOnConnecting()
+    }
+
+    /// Lets libcurl look at once at the connections it began (mask 0: it tests the socket
+    /// itself), not after the next wait: a connection to a nearby server is often made by
+    /// then, and its request goes out now, before the next transfer connects, not once all
+    /// of them have.
+    private func actOnConnecting() {
+        while !connecting.isEmpty {
+            let sockets = connecting
+            connecting = []
+            var running: Int32 = 0
+            for socket in sockets { _ = pipe_curl_multi_socket_action(multi, socket, 0, &running) }
+        }
     }
 
     private func start(_ transfer: CurlTransfer, continuation: CheckedContinuation<CurlTransfer.Outcome, Never>) {

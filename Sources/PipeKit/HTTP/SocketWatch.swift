@@ -41,6 +41,10 @@ final class SocketWatch: @unchecked Sendable {
         watched.insert(socket)
     }
 
+    func isWatched(_ socket: Int32) -> Bool {
+        watched.contains(socket)
+    }
+
     func unwatch(_ socket: Int32) {
         guard watched.remove(socket) != nil else { return }
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)
@@ -90,6 +94,10 @@ final class SocketWatch: @unchecked Sendable {
         if what & Int32(CURL_POLL_IN) != 0 { mask |= Int16(POLLIN) }
         if what & Int32(CURL_POLL_OUT) != 0 { mask |= Int16(POLLOUT) }
         watched[socket] = mask
+    }
+
+    func isWatched(_ socket: Int32) -> Bool {
+        watched[socket] != nil
     }
 
     func unwatch(_ socket: Int32) {
